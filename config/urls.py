@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from sayso.api import api
+from sayso.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("privacy/", core_views.about_privacy, name="about-privacy"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("invitations/<str:token>/", core_views.accept_invitation, name="accept-invitation"),
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("sayso.accounts.urls")),
+    path("c/", include("sayso.core.urls")),
+    path("c/<slug:slug>/organisations/", include("sayso.organisations.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,618 @@
+"""The opinion map pipeline: votes -> sparse matrix -> PCA -> two-level k-means -> stats.
+
+Follows the Polis math (research/polis-math.md section 1) with these deliberate choices:
+
+* one batch computation from the final votes, exact PCA at every size (no mini-batch),
+  every random step seeded, so the same input always gives the same map;
+* the vote matrix stays sparse end to end. Polis fills a missing vote with its column
+  mean and then subtracts the mean, so the centred matrix is exactly zero wherever no
+  vote was cast: centring never has to be materialised;
+* optional warm start from a previous map keeps in-conversation membership monotone,
+  component signs and group ids stable between updates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.sparse.linalg import LinearOperator, eigsh
+
+from . import stats
+from .model import (
+    FloatArray,
+    IntArray,
+    OpinionMap,
+    Options,
+    RepStatement,
+    StatementStats,
+    Votes,
+    readonly,
+)
+from .polis_io import latest_votes
+
+# Below this many in-conversation participants numpy's Lloyd loop beats scikit-learn's
+# per-call overhead; above it scikit-learn's threaded Cython wins by far.
+SMALL_KMEANS = 20_000
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass(frozen=True, slots=True)
+class _Matrix:
+    """The vote matrix in CSR form plus what the later stages need from it."""
+
+    participant_ids: IntArray
+    statement_ids: IntArray
+    votes: sp.csr_array  # participants x statements, values +1/-1/0, every vote stored
+    active: NDArray[np.bool_]  # statement neither moderated out nor meta
+    n_columns: int  # statements with at least one vote (Polis's N_c)
+    n_inactive_columns: int  # moderated-out or meta statements with at least one vote
+
+
+def _dense_codes(ids: IntArray) -> tuple[IntArray, IntArray]:
+    """Sorted unique ids and each entry's index among them.
+
+    A lookup table is O(n) where np.unique sorts; Polis ids are small non-negative ints.
+    """
+    if len(ids) == 0:
+        return ids.copy(), ids.copy()
+    low, high = int(ids.min()), int(ids.max())
+    if low >= 0 and high < 4 * len(ids) + 1024:
+        present = np.zeros(high + 1, dtype=bool)
+        present[ids] = True
+        position = np.cumsum(present, dtype=np.int64) - 1
+        return np.flatnonzero(present).astype(np.int64), position[ids]
+    unique, inverse = np.unique(ids, return_inverse=True)
+    return unique.astype(np.int64), inverse.astype(np.int64)
+
+
+def build_matrix(
+    votes: Votes,
+    moderated_out: Iterable[int] = (),
+    meta: Iterable[int] = (),
+    statements: Iterable[int] | None = None,
+) -> _Matrix:
+    """Sparse participants x statements matrix of the latest votes."""
+    extra = np.fromiter(statements, dtype=np.int64) if statements is not None else None
+    statement_keys = votes.statement if extra is None else np.concatenate([votes.statement, extra])
+    statement_ids, statement_code = _dense_codes(statement_keys)
+    statement_code = statement_code[: len(votes)]
+    participant_ids, participant_code = _dense_codes(votes.participant)
+    shape = (len(participant_ids), len(statement_ids))
+
+    # Store value + 2 so that a pass (0) is a stored entry and a duplicate shows up as a
+    # lost entry after scipy sums duplicates; only then pay for the sort in latest_votes.
+    coded = sp.csr_array(
+        ((votes.value + 2).astype(np.float64), (participant_code, statement_code)), shape=shape
+    )
+    if coded.nnz != len(votes):
+        return build_matrix(latest_votes(votes), moderated_out, meta, statement_ids)
+    coded.sort_indices()
+    coded.data -= 2.0
+
+    inactive_ids = np.fromiter({*moderated_out, *meta}, dtype=np.int64)
+    active = ~np.isin(statement_ids, inactive_ids)
+    has_votes = np.bincount(coded.indices, minlength=shape[1]) > 0
+    return _Matrix(
+        participant_ids=participant_ids,
+        statement_ids=statement_ids,
+        votes=coded,
+        active=active,
+        n_columns=int(has_votes.sum()),
+        n_inactive_columns=int((has_votes & ~active).sum()),
+    )
+
+
+def in_conversation(
+    vote_counts: IntArray,
+    n_columns: int,
+    options: Options,
+    already_in: NDArray[np.bool_] | None = None,
+) -> NDArray[np.bool_]:
+    """Who gets clustered: min(7, N_c) votes, greedy fill to 15, and once in, always in."""
+    members = vote_counts >= min(options.min_votes, n_columns)
+    if already_in is not None:
+        members |= already_in
+    shortfall = options.min_in_conversation - int(members.sum())
+    if shortfall > 0:
+        # Most votes first; stable so ties go to the earlier participant.
+        candidates = np.flatnonzero(~members)
+        ranked = candidates[np.argsort(-vote_counts[candidates], kind="stable")]
+        members[ranked[:shortfall]] = True
+    return members
+
+
+def _fix_sign(components: FloatArray, reference: FloatArray | None) -> FloatArray:
+    """Components have arbitrary sign; pin it so maps do not flip between runs."""
+    for i in range(components.shape[0]):
+        if reference is not None and i < reference.shape[0] and np.any(reference[i]):
+            flip = float(components[i] @ reference[i]) < 0
+        else:
+            largest = int(np.argmax(np.abs(components[i])))
+            flip = components[i, largest] < 0
+        if flip:
+            components[i] = -components[i]
+    return components
+
+
+def principal_components(
+    centred: sp.csr_array, n_components: int, seed: int, start: FloatArray | None = None
+) -> FloatArray:
+    """Top eigenvectors of XᵀX for the sparse, exactly centred X, as rows.
+
+    Lanczos (ARPACK) on the operator v -> Xᵀ(Xv): the same fixed point as Polis's power
+    iteration, reached in far fewer products, and XᵀX is never formed.
+    """
+    n_statements = centred.shape[1]
+    components = np.zeros((n_components, n_statements))
+    used = np.flatnonzero(np.bincount(centred.indices, minlength=n_statements) > 0)
+    if len(used) == 0:
+        return components
+    x = centred[:, used] if len(used) < n_statements else centred
+    x = sp.csr_array(x)
+    xt = x.T.tocsr()  # a CSR copy makes Xᵀy a fast row-wise product
+    size = len(used)
+    k = min(n_components, size)
+    if size <= max(3 * n_components, 64):
+        gram = (xt @ x).toarray()
+        _, vectors = np.linalg.eigh(gram)
+        top = vectors[:, ::-1][:, :k].T
+    else:
+        operator = LinearOperator(
+            (size, size), matvec=lambda v: xt @ (x @ v), dtype=np.float64
+        )
+        if start is not None and np.any(start[:, used]):
+            v0 = start[:, used].sum(axis=0) + 1e-3
+        else:
+            v0 = np.random.default_rng(seed).standard_normal(size)
+        _, vectors = eigsh(operator, k=k, which="LA", v0=v0, tol=1e-10)
+        top = vectors[:, ::-1].T
+    components[:k, used] = top
+    return components
+
+
+def _lloyd(
+    points: FloatArray, centers: FloatArray, weights: FloatArray, iterations: int
+) -> tuple[IntArray, FloatArray]:
+    """Weighted Lloyd iterations; empty clusters are dropped as in Polis."""
+    labels = np.zeros(len(points), dtype=np.int64)
+    for _ in range(iterations):
+        distances = (
+            (points**2).sum(axis=1)[:, None] - 2.0 * points @ centers.T + (centers**2).sum(axis=1)[None, :]
+        )
+        labels = np.argmin(distances, axis=1)
+        mass = np.bincount(labels, weights=weights, minlength=len(centers))
+        keep = mass > 0
+        moved = np.zeros_like(centers)
+        for d in range(points.shape[1]):
+            moved[:, d] = np.bincount(labels, weights=weights * points[:, d], minlength=len(centers))
+        moved = moved[keep] / mass[keep, None]
+        if not keep.all():
+            remap = np.cumsum(keep) - 1
+            labels = remap[labels]
+            centers = moved
+            continue
+        # Polis's convergence test: every centre moved less than 0.01.
+        converged = bool(np.all(np.abs(moved - centers).max(axis=1) < 0.01))
+        centers = moved
+        if converged:
+            break
+    distances = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    return np.argmin(distances, axis=1).astype(np.int64), centers
+
+
+def _first_distinct(points: FloatArray, k: int) -> FloatArray:
+    """The first k distinct rows in order: Polis's deterministic k-means start."""
+    _, first = np.unique(points, axis=0, return_index=True)
+    return points[np.sort(first)[:k]]
+
+
+def base_clusters(
+    points: FloatArray,
+    options: Options,
+    previous_labels: IntArray | None = None,
+) -> tuple[IntArray, FloatArray]:
+    """Up to base_k fine clusters of the in-conversation projections."""
+    n_distinct = len(np.unique(points, axis=0)) if len(points) else 0
+    k = min(options.base_k, n_distinct)
+    if k == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, points.shape[1]))
+    if previous_labels is not None and np.any(previous_labels >= 0):
+        centers = _warm_centers(points, previous_labels, k)
+    else:
+        centers = _first_distinct(points, k)
+    if len(points) <= SMALL_KMEANS:
+        return _lloyd(points, centers, np.ones(len(points)), options.base_iterations)
+    from sklearn.cluster import KMeans
+
+    model = KMeans(
+        n_clusters=len(centers), init=centers, n_init=1, max_iter=options.base_iterations, tol=1e-6
+    ).fit(points)
+    labels = model.labels_.astype(np.int64)
+    used = np.unique(labels)
+    remap = np.full(len(centers), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return remap[labels], np.asarray(model.cluster_centers_[used], dtype=np.float64)
+
+
+def _warm_centers(points: FloatArray, previous_labels: IntArray, k: int) -> FloatArray:
+    """Polis's clean start: old clusters re-centred on their current members, then the
+    most distal points split off until there are k clusters."""
+    known = previous_labels >= 0
+    labels = np.unique(previous_labels[known])
+    centers = np.stack(
+        [points[previous_labels == label].mean(axis=0) for label in labels.tolist()]
+    ) if len(labels) else np.zeros((0, points.shape[1]))
+    centers = np.unique(centers, axis=0)[:k] if len(centers) else centers
+    if len(centers) == 0:
+        centers = points[:1]
+    nearest = ((points - centers[0]) ** 2).sum(axis=1)
+    for center in centers[1:]:
+        nearest = np.minimum(nearest, ((points - center) ** 2).sum(axis=1))
+    while len(centers) < k:
+        far = int(np.argmax(nearest))
+        if nearest[far] == 0:
+            break
+        centers = np.vstack([centers, points[far]])
+        nearest = np.minimum(nearest, ((points - points[far]) ** 2).sum(axis=1))
+    return np.asarray(centers, dtype=np.float64)
+
+
+def silhouette(points: FloatArray, labels: IntArray) -> float:
+    """Mean silhouette, unweighted, a point alone in its cluster scoring 0 (as Polis)."""
+    distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
+    n_labels = int(labels.max()) + 1
+    onehot = np.zeros((len(points), n_labels))
+    onehot[np.arange(len(points)), labels] = 1.0
+    sizes = onehot.sum(axis=0)
+    sums = distances @ onehot  # point x cluster total distance
+    own = sizes[labels]
+    a = sums[np.arange(len(points)), labels] / np.maximum(own - 1.0, 1.0)
+    other = np.where(onehot > 0, np.inf, sums / np.maximum(sizes, 1.0))
+    other[:, sizes == 0] = np.inf
+    b = other.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = (b - a) / np.maximum(a, b)
+    scores = np.where((own <= 1) | ~np.isfinite(scores), 0.0, scores)
+    return float(scores.mean())
+
+
+def _kmeans_plus_plus(points: FloatArray, weights: FloatArray, k: int, rng: np.random.Generator) -> FloatArray:
+    chosen = [int(rng.choice(len(points), p=weights / weights.sum()))]
+    nearest = ((points - points[chosen[0]]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        mass = nearest * weights
+        if mass.sum() <= 0:
+            break
+        chosen.append(int(rng.choice(len(points), p=mass / mass.sum())))
+        nearest = np.minimum(nearest, ((points - points[chosen[-1]]) ** 2).sum(axis=1))
+    return points[chosen]
+
+
+def group_clusters(
+    centers: FloatArray,
+    sizes: FloatArray,
+    options: Options,
+    warm: dict[int, FloatArray] | None = None,
+) -> tuple[IntArray, int, dict[int, float]]:
+    """Groups of base clusters, k in 2..min(max_k, 2 + n_base // 12) chosen by silhouette."""
+    n_base = len(centers)
+    if n_base == 0:
+        return np.zeros(0, dtype=np.int64), 0, {}
+    if n_base < 3:
+        # Too few base clusters to compare clusterings: one group.
+        return np.zeros(n_base, dtype=np.int64), 1, {}
+    highest = min(options.max_k, 2 + n_base // 12, n_base - 1)
+    rng = np.random.default_rng(options.seed)
+    best: tuple[float, int, IntArray] | None = None
+    scores: dict[int, float] = {}
+    for k in range(2, highest + 1):
+        starts = [warm[k]] if warm is not None and k in warm else []
+        starts += [_kmeans_plus_plus(centers, sizes, k, rng) for _ in range(options.group_restarts)]
+        chosen: tuple[float, IntArray] | None = None
+        for start in starts:
+            labels, fitted = _lloyd(centers, start, sizes, options.group_iterations)
+            inertia = float((sizes * ((centers - fitted[labels]) ** 2).sum(axis=1)).sum())
+            if chosen is None or inertia < chosen[0] - 1e-12:
+                chosen = (inertia, labels)
+        assert chosen is not None
+        labels = chosen[1]
+        if labels.max() + 1 < 2:
+            continue
+        scores[k] = silhouette(centers, labels)
+        if best is None or scores[k] > best[0] + 1e-12:
+            best = (scores[k], k, labels)
+    if best is None:
+        return np.zeros(n_base, dtype=np.int64), 1, scores
+    return best[2], int(best[2].max()) + 1, scores
+
+
+def refine_groups(
+    points: FloatArray,
+    labels: IntArray,
+    k: int,
+    options: Options,
+    warm: dict[int, FloatArray] | None = None,
+) -> IntArray:
+    """Settle the k groups on the participants themselves.
+
+    Base clusters make choosing k cheap, but a group boundary drawn between base
+    centres can cut through a dense region. Lloyd on the participants, started from the
+    two-level solution and from seeded k-means++ starts, keeps the lowest inertia; on
+    the openData conversations this is what brings agreement with Polis up to
+    red-dwarf's level (docs/benchmarks.md).
+    """
+    ones = np.ones(len(points))
+    starts = [np.stack([points[labels == g].mean(axis=0) for g in range(k)])]
+    if warm is not None and k in warm:
+        starts.insert(0, warm[k])
+    rng = np.random.default_rng(options.seed)
+    sample = points
+    if len(points) > 50_000:
+        # k-means++ seeding only needs a picture of the cloud, not every point.
+        sample = points[rng.choice(len(points), 50_000, replace=False)]
+    starts += [
+        _kmeans_plus_plus(sample, np.ones(len(sample)), k, rng) for _ in range(options.group_restarts)
+    ]
+    best: tuple[float, IntArray] | None = None
+    for start in starts:
+        found, centers = _lloyd(points, start, ones, options.group_iterations)
+        if int(found.max()) + 1 < k:
+            continue  # a start that lost a group answers a different question
+        inertia = float(((points - centers[found]) ** 2).sum())
+        # Earlier starts (warm, then two-level) win near-ties, for stability.
+        if best is None or inertia < best[0] * (1.0 - 1e-9):
+            best = (inertia, found)
+    return labels if best is None else best[1]
+
+
+def _canonical_labels(labels: IntArray, weights: FloatArray) -> IntArray:
+    """Renumber groups largest first (ties: first appearance), so ids do not depend on
+    the k-means start."""
+    n = int(labels.max()) + 1
+    mass = np.bincount(labels, weights=weights, minlength=n)
+    first = np.full(n, len(labels))
+    np.minimum.at(first, labels, np.arange(len(labels)))
+    order = np.lexsort((first, -mass))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return rank[labels]
+
+
+def _match_previous(labels: IntArray, previous: IntArray, k: int) -> IntArray:
+    """Renumber groups to overlap most with the previous map's ids (stable display)."""
+    from scipy.optimize import linear_sum_assignment
+
+    both = (labels >= 0) & (previous >= 0)
+    if not both.any():
+        return labels
+    size = max(k, int(previous.max()) + 1)
+    overlap = np.zeros((k, size))
+    np.add.at(overlap, (labels[both], previous[both]), 1.0)
+    rows, cols = linear_sum_assignment(-overlap)
+    mapping = np.arange(k)
+    taken = set(cols.tolist())
+    spare = iter(j for j in range(size + k) if j not in taken)
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        mapping[r] = c
+    for r in range(k):
+        if r not in rows:
+            mapping[r] = next(spare)
+    # Keep ids compact (0..k-1) when the previous map had more groups.
+    order = np.argsort(mapping, kind="stable")
+    compact = np.empty(k, dtype=np.int64)
+    compact[order] = np.arange(k)
+    result = labels.copy()
+    result[labels >= 0] = compact[labels[labels >= 0]]
+    return result
+
+
+def _aligned(previous: OpinionMap, ids: IntArray, values: NDArray[np.int64], fill: int) -> IntArray:
+    """Previous per-participant values re-indexed onto the current participant ids."""
+    out = np.full(len(ids), fill, dtype=np.int64)
+    position = np.searchsorted(previous.participant_ids, ids)
+    position = np.minimum(position, len(previous.participant_ids) - 1)
+    found = previous.participant_ids[position] == ids if len(previous.participant_ids) else np.zeros(len(ids), bool)
+    out[found] = values[position[found]]
+    return out
+
+
+def compute_opinion_map(
+    votes: Votes,
+    *,
+    moderated_out: Iterable[int] = (),
+    meta: Iterable[int] = (),
+    statements: Iterable[int] | None = None,
+    options: Options | None = None,
+    previous: OpinionMap | None = None,
+) -> OpinionMap:
+    """Compute the opinion map of a conversation from its votes.
+
+    `votes` may hold re-votes (latest by time wins). `statements` lists statements that
+    have no votes yet, so that they get a priority. `previous` warm-starts from an earlier
+    map of the same conversation for stable groups; the result is still deterministic.
+    """
+    options = options or Options()
+    moderated_out = frozenset(int(s) for s in moderated_out)
+    meta = frozenset(int(s) for s in meta)
+    watch = _Stopwatch()
+
+    with watch.stage("matrix"):
+        matrix = build_matrix(votes, moderated_out, meta, statements)
+        raw = matrix.votes
+        n_participants, n_statements = raw.shape
+        vote_counts = np.diff(raw.indptr).astype(np.int64)
+        column_active = matrix.active[raw.indices]
+        voted_active = np.bincount(raw.indices, minlength=n_statements).astype(np.float64)
+        sums = np.bincount(raw.indices, weights=raw.data, minlength=n_statements)
+        center = np.where(matrix.active & (voted_active > 0), sums / np.maximum(voted_active, 1.0), 0.0)
+        # Centred votes; inactive statements are all zero in Polis's rating matrix, so after
+        # centring they contribute nothing and are dropped from the structure.
+        centred_data = np.where(column_active, raw.data - center[raw.indices], 0.0)
+        centred = sp.csr_array((centred_data, raw.indices, raw.indptr), shape=raw.shape)
+        centred.eliminate_zeros()
+
+    with watch.stage("in_conversation"):
+        already = None
+        if previous is not None:
+            already = _aligned(previous, matrix.participant_ids, previous.in_conversation.astype(np.int64), 0) > 0
+        members = in_conversation(vote_counts, matrix.n_columns, options, already)
+
+    with watch.stage("pca"):
+        start = None
+        if previous is not None:
+            start = _previous_components(previous, matrix.statement_ids, options.n_components)
+        components = principal_components(centred, options.n_components, options.seed, start)
+        components = _fix_sign(components, start)
+        # Polis counts zeroed moderated-out cells as votes when scaling (section 1.6).
+        # Every participant row holds at least one vote, so reduceat never sees an empty row.
+        active_votes = (
+            np.add.reduceat(column_active.astype(np.int64), raw.indptr[:-1])
+            if raw.nnz
+            else np.zeros(n_participants, dtype=np.int64)
+        )
+        n_scaled = active_votes + matrix.n_inactive_columns
+        scale = np.sqrt(matrix.n_columns / np.maximum(n_scaled, 1.0))
+        projection = np.asarray(centred @ components.T) * scale[:, None]
+        statement_projection = (
+            np.sqrt(matrix.n_columns) * (1.0 - center)[:, None] * components.T
+        )
+        extremity = np.sqrt((statement_projection**2).sum(axis=1))
+
+    with watch.stage("clustering"):
+        member_index = np.flatnonzero(members)
+        points = projection[member_index]
+        previous_base = None
+        warm_groups = None
+        previous_group = None
+        if previous is not None:
+            previous_base = _aligned(previous, matrix.participant_ids, previous.base_label, -1)[member_index]
+            previous_group = _aligned(previous, matrix.participant_ids, previous.group, -1)[member_index]
+        base_label_members, base_centers = base_clusters(points, options, previous_base)
+        base_sizes = np.bincount(base_label_members, minlength=len(base_centers)).astype(np.float64)
+        if previous_group is not None and np.any(previous_group >= 0) and previous is not None:
+            warm_groups = _warm_group_centers(points, previous_group, previous.k)
+        group_of_base, k, silhouettes = group_clusters(base_centers, base_sizes, options, warm_groups)
+        group_members = (
+            group_of_base[base_label_members] if len(base_label_members) else base_label_members
+        )
+        if k > 1:
+            group_members = refine_groups(points, group_members, k, options, warm_groups)
+        if k > 0:
+            group_members = _canonical_labels(group_members, np.ones(len(group_members)))
+            if previous_group is not None:
+                group_members = _match_previous(group_members, previous_group, k)
+        base_label = np.full(n_participants, -1, dtype=np.int64)
+        base_label[member_index] = base_label_members
+        group = np.full(n_participants, -1, dtype=np.int64)
+        group[member_index] = group_members
+
+    with watch.stage("statistics"):
+        is_agree = (raw.data == 1.0).astype(np.float64)
+        is_disagree = (raw.data == -1.0).astype(np.float64)
+        indicator = np.zeros((n_participants, max(k, 1)))
+        if k > 0:
+            indicator[member_index, group_members] = 1.0
+        agree_g, disagree_g, seen_g = (
+            np.rint(np.asarray(sp.csr_array((data, raw.indices, raw.indptr), shape=raw.shape).T @ indicator).T).astype(np.int64)
+            for data in (is_agree, is_disagree, np.ones_like(is_agree))
+        )
+        if k == 0:
+            agree_g, disagree_g, seen_g = (np.zeros((0, n_statements), dtype=np.int64),) * 3
+        agree_all = np.bincount(raw.indices, weights=is_agree, minlength=n_statements).astype(np.int64)
+        disagree_all = np.bincount(raw.indices, weights=is_disagree, minlength=n_statements).astype(np.int64)
+        seen_all = np.bincount(raw.indices, minlength=n_statements).astype(np.int64)
+
+        eligible = matrix.active
+        repness: dict[int, tuple[RepStatement, ...]] = {}
+        for g in range(k):
+            group_stats = stats.group_statement_stats(agree_g, disagree_g, seen_g, g)
+            repness[g] = stats.select_repness(
+                group_stats,
+                matrix.statement_ids,
+                eligible,
+                pick=options.pick_repness,
+                z=options.z_threshold,
+            )
+        consensus = stats.select_consensus(
+            agree_all,
+            disagree_all,
+            seen_all,
+            matrix.statement_ids,
+            eligible,
+            pick=options.pick_consensus,
+            z=options.z_threshold,
+        )
+        if k > 0:
+            gac = stats.group_informed_consensus(agree_g, seen_g)
+            tally = (agree_g.sum(axis=0), disagree_g.sum(axis=0), seen_g.sum(axis=0))
+        else:
+            # No groups yet: the whole conversation is the only group.
+            gac = stats.group_informed_consensus(agree_all[None, :], seen_all[None, :])
+            tally = (agree_all, disagree_all, seen_all)
+        is_meta = np.isin(matrix.statement_ids, np.fromiter(meta, dtype=np.int64))
+        is_out = np.isin(matrix.statement_ids, np.fromiter(moderated_out, dtype=np.int64))
+        priorities = stats.priority(
+            *tally, extremity, is_meta, is_out, meta_priority=options.meta_priority
+        )
+
+    return OpinionMap(
+        participant_ids=readonly(matrix.participant_ids),
+        statement_ids=readonly(matrix.statement_ids),
+        center=readonly(center),
+        components=readonly(components),
+        participant_projection=readonly(projection),
+        statement_projection=readonly(statement_projection),
+        extremity=readonly(extremity),
+        in_conversation=readonly(members),
+        base_label=readonly(base_label),
+        base_centers=readonly(base_centers),
+        group=readonly(group),
+        k=k,
+        silhouette=silhouettes,
+        group_stats=StatementStats(
+            agree=readonly(agree_g),
+            disagree=readonly(disagree_g),
+            seen=readonly(seen_g),
+            members=readonly(np.bincount(group_members, minlength=k).astype(np.int64)),
+        ),
+        repness=repness,
+        consensus=consensus,
+        group_informed_consensus=readonly(gac),
+        priority=readonly(priorities),
+        moderated_out=moderated_out,
+        meta=meta,
+        timings=watch.timings,
+    )
+
+
+def _previous_components(previous: OpinionMap, statement_ids: IntArray, n: int) -> FloatArray:
+    start = np.zeros((n, len(statement_ids)))
+    common, here, there = np.intersect1d(statement_ids, previous.statement_ids, return_indices=True)
+    rows = min(n, previous.components.shape[0])
+    if len(common):
+        start[:rows, here] = previous.components[:rows, there]
+    return start
+
+
+def _warm_group_centers(points: FloatArray, previous_group: IntArray, k: int) -> dict[int, FloatArray]:
+    labels = [g for g in range(k) if np.any(previous_group == g)]
+    if len(labels) < 2:
+        return {}
+    centers = np.stack([points[previous_group == g].mean(axis=0) for g in labels])
+    return {len(labels): centers}

@@ -1,0 +1,176 @@
+"""The pipeline: matrix, in-conversation rule, PCA and projection, groups, end to end."""
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.metrics import adjusted_rand_score
+
+from sayso.analysis.opinion_map import (
+    Options,
+    Votes,
+    compute_opinion_map,
+    read_polis_export,
+    run_polis_export,
+)
+from sayso.analysis.opinion_map.compute import build_matrix, in_conversation
+from sayso.analysis.opinion_map.synthetic import planted_groups
+
+FIXTURE = Path(__file__).parent / "fixtures" / "polis" / "15-per-hour-seattle"
+
+
+def test_matrix_is_sparse_and_keeps_passes():
+    votes = Votes.from_rows([(5, 1, 0), (5, 2, 1), (9, 2, -1)])
+    matrix = build_matrix(votes)
+    assert isinstance(matrix.votes, sp.sparray)
+    assert matrix.votes.nnz == 3  # the pass is a stored vote, not a missing one
+    assert matrix.participant_ids.tolist() == [5, 9]
+    assert matrix.votes.toarray().tolist() == [[0.0, 1.0], [0.0, -1.0]]
+
+
+def test_in_conversation_threshold_greedy_fill_and_monotone():
+    counts = np.array([7, 6, 1, 9, 2] + [0] * 0)
+    options = Options(min_votes=7, min_in_conversation=3)
+    # 7+ votes: participants 0 and 3; the greedy rule adds the next most active (1).
+    assert in_conversation(counts, 50, options).tolist() == [True, True, False, True, False]
+    # With only 2 statements the threshold becomes 2.
+    options = Options(min_votes=7, min_in_conversation=0)
+    assert in_conversation(counts, 2, options).tolist() == [True, True, False, True, True]
+    # Once in, always in.
+    already = np.array([False, False, True, False, False])
+    assert in_conversation(counts, 50, options, already).tolist() == [True, False, True, True, False]
+
+
+def dense_reference(rows, mod_out):
+    """Polis's projection written the slow, dense way, straight from the spec."""
+    n_p = max(r[0] for r in rows) + 1
+    n_s = max(r[1] for r in rows) + 1
+    raw = np.full((n_p, n_s), np.nan)
+    for p, s, v in rows:
+        raw[p, s] = v
+    rating = raw.copy()
+    rating[:, mod_out] = 0.0  # moderated-out columns are zero for everyone, nils included
+    mean = np.nanmean(rating, axis=0)
+    filled = np.where(np.isnan(rating), mean, rating)
+    centred = filled - mean
+    values, vectors = np.linalg.eigh(centred.T @ centred)
+    comps = vectors[:, ::-1][:, :2].T
+    n_votes = (~np.isnan(rating)).sum(axis=1)
+    scale = np.sqrt(n_s / np.maximum(n_votes, 1))
+    centred_votes = np.where(np.isnan(rating), 0.0, rating - mean)
+    return comps, (centred_votes @ comps.T) * scale[:, None], mean
+
+
+def test_projection_matches_dense_reference_up_to_sign():
+    rng = np.random.default_rng(3)
+    rows = [
+        (p, s, int(rng.choice([-1, 0, 1])))
+        for p in range(40)
+        for s in range(12)
+        if rng.random() < 0.6 or s == 0
+    ]
+    result = compute_opinion_map(Votes.from_rows(rows), moderated_out=[3])
+    comps, projection, mean = dense_reference(rows, [3])
+    for i in range(2):
+        sign = np.sign(comps[i] @ result.components[i])
+        assert result.components[i] == pytest.approx(sign * comps[i], abs=1e-8)
+        assert result.participant_projection[:, i] == pytest.approx(sign * projection[:, i], abs=1e-8)
+    assert result.center == pytest.approx(mean, abs=1e-12)
+    # Statement projection: an agree-only participant, scaled by sqrt(N_c).
+    expected = np.sqrt(12) * (1 - result.center)[:, None] * result.components.T
+    assert result.statement_projection == pytest.approx(expected)
+    assert result.extremity[3] == 0.0
+
+
+def test_fixture_groups_agree_with_polis():
+    export = read_polis_export(FIXTURE)
+    result = compute_opinion_map(
+        export.votes, moderated_out=export.moderated_out, statements=export.statement_ids
+    )
+    polis, ours = export.polis_groups(), result.groups()
+    common = sorted(set(polis) & set(ours))
+    assert len(common) >= 130
+    ari = adjusted_rand_score([polis[p] for p in common], [ours[p] for p in common])
+    assert ari >= 0.85
+    assert result.k == 2
+
+
+def test_same_seed_same_map_whatever_the_global_random_state():
+    conversation = planted_groups(3000, 200, 3, seed=5)
+    np.random.seed(1)
+    first = compute_opinion_map(conversation.votes, options=Options(seed=7))
+    np.random.seed(2)
+    second = compute_opinion_map(conversation.votes, options=Options(seed=7))
+    assert np.array_equal(first.group, second.group)
+    assert np.array_equal(first.participant_projection, second.participant_projection)
+    assert first.repness == second.repness
+    assert np.array_equal(first.priority, second.priority)
+
+
+def test_planted_groups_are_found():
+    conversation = planted_groups(4000, 300, 3, seed=11)
+    result = compute_opinion_map(conversation.votes)
+    member = result.in_conversation
+    truth = conversation.truth[result.participant_ids[member]]
+    assert result.k == 3
+    assert adjusted_rand_score(truth, result.group[member]) >= 0.7
+
+
+def test_memory_stays_sparse():
+    # A dense float64 participants x statements array here would be 20,000 x 2,000 x 8
+    # bytes = 320 MB; the whole computation must stay far below that.
+    conversation = planted_groups(20_000, 2_000, 3, seed=2)
+    tracemalloc.start()
+    try:
+        compute_opinion_map(conversation.votes)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 80 * 2**20
+
+
+def test_warm_start_keeps_groups_stable():
+    conversation = planted_groups(3000, 200, 3, seed=9)
+    before = compute_opinion_map(conversation.votes)
+    newcomer = Votes(
+        participant=np.full(20, 10_000, dtype=np.int64),
+        statement=np.arange(20, dtype=np.int64),
+        value=np.ones(20, dtype=np.int8),
+        time=np.full(20, 10**9, dtype=np.int64),
+    )
+    assert conversation.votes.time is not None and newcomer.time is not None
+    votes = Votes(
+        *(np.concatenate([getattr(conversation.votes, f), getattr(newcomer, f)]) for f in ("participant", "statement", "value", "time"))
+    )
+    after = compute_opinion_map(votes, previous=before)
+    old = before.groups()
+    new = after.groups()
+    same = sum(old[p] == new[p] for p in old)
+    assert same / len(old) >= 0.99  # same ids, not just the same partition
+    assert after.in_conversation[: len(before.participant_ids)].sum() >= before.in_conversation.sum()
+
+
+def test_moderation_meta_and_priorities():
+    rows = [(p, s, 1 if (p + s) % 3 else -1) for p in range(30) for s in range(10)]
+    result = compute_opinion_map(Votes.from_rows(rows), moderated_out=[2], meta=[4], statements=[10])
+    priority = dict(zip(result.statement_ids.tolist(), result.priority.tolist(), strict=True))
+    assert priority[2] == 0.0
+    assert priority[4] == 49.0
+    assert priority[10] == pytest.approx((0.25 * 9) ** 2)  # unvoted, never seen
+    assert len({round(v, 9) for v in priority.values()}) > 3
+    shown = {r.statement for reps in result.repness.values() for r in reps}
+    shown |= {c.statement for c in result.consensus.agree + result.consensus.disagree}
+    assert not shown & {2, 4}
+
+
+def test_run_polis_export_is_json_ready():
+    out = run_polis_export(FIXTURE)
+    text = json.dumps(out)
+    assert json.loads(text)["k"] == out["k"] == 2
+    assert set(out["groups"].values()) == {0, 1}
+    assert all(isinstance(p, int) for p in out["groups"])
+    assert len(out["groups"]) == out["n_in_conversation"]
+    assert {"load", "matrix", "pca", "clustering", "statistics"} <= set(out["timings"])

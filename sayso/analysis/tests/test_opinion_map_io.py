@@ -1,0 +1,162 @@
+"""Reading, validating and writing Polis export folders."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sayso.analysis.opinion_map import PolisImportError, read_polis_export, write_polis_export
+from sayso.analysis.opinion_map.polis_io import latest_votes
+from sayso.analysis.opinion_map.model import Votes
+
+FIXTURE = Path(__file__).parent / "fixtures" / "polis" / "15-per-hour-seattle"
+
+COMMENTS = (
+    "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
+    "1,d,0,0,2,1,1,First\n"
+    '2,d,1,0,1,1,1,"Second, with a comma"\n'
+    "3,d,2,1,0,0,-1,Removed\n"
+)
+VOTES = (
+    "timestamp,datetime,comment-id,voter-id,vote\n"
+    "10,d,0,0,1\n"
+    "11,d,0,1,1\n"
+    "12,d,0,2,-1\n"
+    "13,d,1,0,-1\n"
+    "14,d,1,1,1\n"
+)
+
+
+def make_export(tmp_path: Path, comments: str = COMMENTS, votes: str | None = VOTES, matrix: str | None = None) -> Path:
+    (tmp_path / "comments.csv").write_text(comments)
+    if votes is not None:
+        (tmp_path / "votes.csv").write_text(votes)
+    if matrix is not None:
+        (tmp_path / "participants-votes.csv").write_text(matrix)
+    return tmp_path
+
+
+def test_reads_a_small_export(tmp_path):
+    export = read_polis_export(make_export(tmp_path))
+    assert export.moderated_out == frozenset({2})
+    assert export.statements[1].body == "Second, with a comma"
+    assert sorted(zip(export.votes.participant.tolist(), export.votes.statement.tolist(), export.votes.value.tolist())) == [
+        (0, 0, 1), (0, 1, -1), (1, 0, 1), (1, 1, 1), (2, 0, -1)
+    ]
+
+
+def test_wrong_votes_header_names_file_line_and_columns(tmp_path):
+    folder = make_export(tmp_path, votes=VOTES.replace("voter-id", "voter"))
+    with pytest.raises(PolisImportError) as error:
+        read_polis_export(folder)
+    message = str(error.value)
+    assert "votes.csv, line 1: wrong header" in message
+    assert "missing column(s) voter-id" in message
+    assert "unknown column(s) 'voter'" in message
+
+
+def test_wrong_comments_header(tmp_path):
+    folder = make_export(tmp_path, comments=COMMENTS.replace("moderated", "status"))
+    with pytest.raises(PolisImportError, match=r"comments\.csv, line 1: wrong header: missing column\(s\) moderated"):
+        read_polis_export(folder)
+
+
+def test_unknown_vote_value_names_its_line(tmp_path):
+    folder = make_export(tmp_path, votes=VOTES.replace("12,d,0,2,-1", "12,d,0,2,2"))
+    with pytest.raises(PolisImportError) as error:
+        read_polis_export(folder)
+    assert error.value.line == 4
+    assert str(error.value).endswith("votes.csv, line 4: vote '2' is not 1 (agree), -1 (disagree) or 0 (pass)")
+
+
+def test_vote_for_unknown_statement(tmp_path):
+    folder = make_export(tmp_path, votes=VOTES + "15,d,99,3,1\n")
+    with pytest.raises(PolisImportError, match=r"votes\.csv, line 7: vote for statement 99, which is not in comments\.csv"):
+        read_polis_export(folder)
+
+
+def test_non_integer_voter(tmp_path):
+    folder = make_export(tmp_path, votes=VOTES.replace("11,d,0,1,1", "11,d,0,x,1"))
+    with pytest.raises(PolisImportError, match=r"line 3: voter-id 'x' is not an integer"):
+        read_polis_export(folder)
+
+
+def test_ragged_row(tmp_path):
+    folder = make_export(tmp_path, votes=VOTES + "15,d,1\n")
+    with pytest.raises(PolisImportError, match=r"line 7: expected 5 fields as in the header, found 3"):
+        read_polis_export(folder)
+
+
+def test_votes_in_polis_internal_sign_are_rejected(tmp_path):
+    flipped = VOTES.replace(",1\n", ",X\n").replace(",-1\n", ",1\n").replace(",X\n", ",-1\n")
+    folder = make_export(tmp_path, votes=flipped)
+    with pytest.raises(PolisImportError) as error:
+        read_polis_export(folder)
+    assert "votes.csv" in str(error.value)
+    assert "mixed sign conventions" in str(error.value)
+    assert "internal coding (-1 = agree)" in str(error.value)
+
+
+MATRIX = (
+    "participant,group-id,n-comments,n-votes,n-agree,n-disagree,0,1,2\n"
+    "0,0,2,2,1,1,1,-1,\n"
+    "1,1,0,2,2,0,1,1,\n"
+    "2,,0,1,0,1,-1,,\n"
+)
+
+
+def test_participants_votes_row_with_swapped_sign_is_rejected(tmp_path):
+    bad = MATRIX.replace("1,1,0,2,2,0,1,1,", "1,1,0,2,2,0,-1,-1,")
+    folder = make_export(tmp_path, votes=None, matrix=bad)
+    with pytest.raises(PolisImportError) as error:
+        read_polis_export(folder)
+    assert error.value.line == 3
+    assert "participants-votes.csv, line 3: mixed sign conventions" in str(error.value)
+
+
+def test_participants_votes_disagreeing_with_votes_csv(tmp_path):
+    folder = make_export(tmp_path, matrix=MATRIX.replace("0,0,2,2,1,1,1,-1,", "0,0,2,2,1,0,1,0,"))
+    with pytest.raises(PolisImportError, match=r"participants-votes\.csv.*disagrees with the latest votes"):
+        read_polis_export(folder)
+
+
+def test_participants_votes_alone_supply_votes_and_polis_groups(tmp_path):
+    export = read_polis_export(make_export(tmp_path, votes=None, matrix=MATRIX))
+    assert export.polis_groups() == {0: 0, 1: 1}
+    assert len(export.votes) == 5
+    assert export.vote_events is None
+
+
+def test_missing_votes_and_matrix(tmp_path):
+    with pytest.raises(PolisImportError, match="votes.csv, line 0: file not found"):
+        read_polis_export(make_export(tmp_path, votes=None))
+
+
+def test_duplicate_votes_keep_the_latest_by_time():
+    # The re-vote at time 5 comes first in the file but is the latest.
+    events = Votes.from_rows([(1, 7, 1, 5), (1, 7, -1, 3), (2, 7, 0, 1), (2, 7, 1, 1)])
+    latest = latest_votes(events)
+    pairs = sorted(zip(latest.participant.tolist(), latest.statement.tolist(), latest.value.tolist()))
+    # Equal times: the later row wins, as Polis overwrites in arrival order.
+    assert pairs == [(1, 7, 1), (2, 7, 1)]
+
+
+def test_fixture_round_trip_is_byte_identical(tmp_path):
+    export = read_polis_export(FIXTURE)
+    write_polis_export(tmp_path, export)
+    for name in ("comments.csv", "votes.csv", "participants-votes.csv"):
+        assert (tmp_path / name).read_bytes() == (FIXTURE / name).read_bytes(), name
+    again = read_polis_export(tmp_path)
+    assert again.statements == export.statements
+    assert again.participants == export.participants
+    assert again.vote_datetimes == export.vote_datetimes
+    assert export.vote_events is not None and again.vote_events is not None
+    for field in ("participant", "statement", "value", "time"):
+        assert np.array_equal(getattr(again.vote_events, field), getattr(export.vote_events, field))
+
+
+def test_fixture_has_revotes_and_keeps_the_last(tmp_path):
+    export = read_polis_export(FIXTURE)
+    assert export.vote_events is not None
+    assert len(export.vote_events) == 2995
+    assert len(export.votes) == 2872  # the participants-votes matrix agrees (checked on read)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema
+
+from .models import Community
+from .permissions import Access, access_for
+
+router = Router(tags=["communities"])
+
+
+class CommunityOut(Schema):
+    slug: str
+    name: str
+    kind: str
+    description: str
+    is_public: bool
+    role: str | None
+    is_advisor: bool
+
+
+def community_for_api(request: HttpRequest, slug: str, level: str = "viewer") -> tuple[Community, Access]:
+    """Outsiders get 404 whether or not the community exists; insiders without enough
+    power get 403 (raised by the caller through ninja's HttpError)."""
+    from ninja.errors import HttpError
+
+    community = Community.objects.filter(slug=slug).first()
+    if community is None:
+        raise Http404
+    access = access_for(request.user, community)
+    if not access.can_view:
+        raise Http404
+    if not access.at_least(level):
+        raise HttpError(403, "Your role in this community does not allow this.")
+    return community, access
+
+
+def _out(community: Community, access: Access) -> CommunityOut:
+    return CommunityOut(
+        slug=community.slug,
+        name=community.name,
+        kind=community.kind,
+        description=community.description,
+        is_public=community.is_public,
+        role=access.role.value if access.role else None,
+        is_advisor=access.is_advisor,
+    )
+
+
+@router.get("/", response=list[CommunityOut], summary="Communities you belong to or advise")
+def list_communities(request: HttpRequest) -> list[CommunityOut]:
+    communities = (Community.objects.of_user(request.user) | Community.objects.advised_by(request.user)).distinct()
+    return [_out(c, access_for(request.user, c)) for c in communities]
+
+
+@router.get("/{slug}", response=CommunityOut, summary="One community")
+def get_community(request: HttpRequest, slug: str) -> CommunityOut:
+    community, access = community_for_api(request, slug)
+    return _out(community, access)

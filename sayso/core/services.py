@@ -1,0 +1,379 @@
+"""State changes for communities, roles, invitations, advisors, codes and citations.
+
+Every function is keyword-only, opens its own transaction and defers side effects
+(email) until the transaction commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import (
+    AdvisorGrant,
+    AuditEvent,
+    Citation,
+    Community,
+    Invitation,
+    InvitationCode,
+    InvitationCodeBatch,
+    Membership,
+    Role,
+)
+from .tasks import send_email
+
+
+class ServiceError(Exception):
+    """A rule was broken; the message is written for the person who tried."""
+
+
+def record(
+    *, community: Community | None, actor: Any, action: str, summary: str, **detail: Any
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        community=community,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        summary=summary,
+        detail=detail,
+    )
+
+
+@transaction.atomic
+def create_community(*, creator: Any, **fields: Any) -> Community:
+    community = Community(**fields)
+    community.full_clean()
+    community.save()
+    Membership.objects.create(community=community, user=creator, role=Role.OWNER)
+    record(
+        community=community,
+        actor=creator,
+        action=AuditEvent.Action.COMMUNITY_CREATED,
+        summary=_("%(person)s created the community.") % {"person": creator},
+    )
+    return community
+
+
+@transaction.atomic
+def update_community(*, community: Community, actor: Any, changed: list[str]) -> Community:
+    community.full_clean()
+    community.save()
+    if changed:
+        record(
+            community=community,
+            actor=actor,
+            action=AuditEvent.Action.COMMUNITY_UPDATED,
+            summary=_("%(person)s changed: %(fields)s.")
+            % {"person": actor, "fields": ", ".join(changed)},
+        )
+    return community
+
+
+def invitation_url(raw_token: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("accept-invitation", args=[raw_token])
+
+
+@transaction.atomic
+def invite(*, community: Community, inviter: Any, email: str, role: str) -> Invitation:
+    email = email.strip().lower()
+    if Membership.objects.filter(community=community, user__email__iexact=email).exists():
+        raise ServiceError(_("%(email)s is already in this community.") % {"email": email})
+    if role not in (Role.MEMBER, Role.ORGANISER):
+        raise ServiceError(_("Invitations can make people members or organisers."))
+    # A new invitation to the same address replaces any still pending.
+    Invitation.objects.pending().filter(community=community, email=email).update(
+        cancelled_at=timezone.now()
+    )
+    raw, digest = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        community=community,
+        email=email,
+        role=role,
+        digest=digest,
+        invited_by=inviter,
+        expires_at=timezone.now() + dt.timedelta(days=settings.SAYSO["INVITATION_DAYS"]),
+    )
+    record(
+        community=community,
+        actor=inviter,
+        action=AuditEvent.Action.MEMBER_INVITED,
+        summary=_("%(person)s invited %(email)s as %(role)s.")
+        % {"person": inviter, "email": email, "role": Role(role).label},
+    )
+    context = {
+        "community": community,
+        "inviter": inviter,
+        "role": Role(role).label,
+        "url": invitation_url(raw),
+        "days": settings.SAYSO["INVITATION_DAYS"],
+    }
+    subject = _("You are invited to join %(community)s on Sayso") % {"community": community.name}
+    body = render_to_string("core/email/invitation.txt", context)
+    transaction.on_commit(lambda: send_email.enqueue(subject=subject, body=body, to=[email]))
+    return invitation
+
+
+@transaction.atomic
+def cancel_invitation(*, invitation: Invitation, actor: Any) -> None:
+    invitation.cancelled_at = timezone.now()
+    invitation.save(update_fields=["cancelled_at"])
+
+
+class InvitationProblem(ServiceError):
+    pass
+
+
+def find_invitation(raw_token: str) -> Invitation:
+    """Return a usable invitation or raise InvitationProblem saying plainly why not."""
+    invitation = (
+        Invitation.objects.select_related("community")
+        .filter(digest=Invitation.digest_of(raw_token))
+        .first()
+    )
+    if invitation is None:
+        raise InvitationProblem(
+            _("This invitation link is not valid. Check you copied the whole link from the email.")
+        )
+    if invitation.accepted_at:
+        raise InvitationProblem(
+            _("This invitation has already been used. Each link works once.")
+        )
+    if invitation.cancelled_at:
+        raise InvitationProblem(
+            _("This invitation was replaced or cancelled. Ask the organiser for a new one.")
+        )
+    if invitation.is_expired:
+        raise InvitationProblem(
+            _("This invitation expired on %(date)s. Ask the organiser to send a new one.")
+            % {"date": timezone.localtime(invitation.expires_at).strftime("%-d %B %Y")}
+        )
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, raw_token: str, user: Any) -> Membership:
+    invitation = find_invitation(raw_token)
+    # Claim the invitation with a conditional update so two tabs cannot both use it.
+    claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+        accepted_at=timezone.now()
+    )
+    if not claimed:
+        raise InvitationProblem(_("This invitation has already been used. Each link works once."))
+    community = invitation.community
+    membership, created = Membership.objects.get_or_create(
+        community=community, user=user, defaults={"role": invitation.role}
+    )
+    if not created and membership.rank < Membership(role=invitation.role).rank:
+        membership.role = invitation.role
+        membership.save(update_fields=["role"])
+    record(
+        community=community,
+        actor=user,
+        action=AuditEvent.Action.MEMBER_JOINED,
+        summary=_("%(person)s joined as %(role)s.")
+        % {"person": user, "role": Role(membership.role).label},
+    )
+    return membership
+
+
+def _owner_count(community: Community) -> int:
+    return Membership.objects.filter(community=community, role=Role.OWNER).count()
+
+
+@transaction.atomic
+def change_role(*, membership: Membership, new_role: str, actor: Any) -> Membership:
+    if new_role not in Role.values:
+        raise ServiceError(_("Choose member, organiser or owner."))
+    if new_role == Role.OWNER:
+        raise ServiceError(_("To make someone the owner, use 'Transfer ownership'."))
+    if membership.role == Role.OWNER:
+        raise ServiceError(
+            _("The owner's role cannot be changed here. Transfer ownership first.")
+        )
+    old = membership.role
+    if old == new_role:
+        return membership
+    membership.role = new_role
+    membership.save(update_fields=["role"])
+    record(
+        community=membership.community,
+        actor=actor,
+        action=AuditEvent.Action.ROLE_CHANGED,
+        summary=_("%(actor)s changed %(person)s from %(old)s to %(new)s.")
+        % {
+            "actor": actor,
+            "person": membership.user,
+            "old": Role(old).label,
+            "new": Role(new_role).label,
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership, actor: Any) -> None:
+    if membership.role == Role.OWNER:
+        raise ServiceError(_("The owner cannot be removed. Transfer ownership first."))
+    community, person = membership.community, membership.user
+    membership.delete()
+    record(
+        community=community,
+        actor=actor,
+        action=AuditEvent.Action.MEMBER_REMOVED,
+        summary=_("%(actor)s removed %(person)s.") % {"actor": actor, "person": person},
+    )
+
+
+@transaction.atomic
+def leave(*, community: Community, user: Any) -> None:
+    membership = Membership.objects.select_for_update().get(community=community, user=user)
+    if membership.role == Role.OWNER:
+        raise ServiceError(
+            _("You are the owner. Transfer ownership to someone else before you leave.")
+        )
+    membership.delete()
+    record(
+        community=community,
+        actor=user,
+        action=AuditEvent.Action.MEMBER_LEFT,
+        summary=_("%(person)s left the community.") % {"person": user},
+    )
+
+
+@transaction.atomic
+def transfer_ownership(*, community: Community, owner: Any, new_owner_membership: Membership) -> None:
+    current = Membership.objects.select_for_update().get(community=community, user=owner)
+    if current.role != Role.OWNER:
+        raise ServiceError(_("Only the owner can transfer ownership."))
+    if new_owner_membership.community_id != community.pk or new_owner_membership.pk == current.pk:
+        raise ServiceError(_("Choose another person in this community."))
+    current.role = Role.ORGANISER
+    current.save(update_fields=["role"])
+    new_owner_membership.role = Role.OWNER
+    new_owner_membership.save(update_fields=["role"])
+    record(
+        community=community,
+        actor=owner,
+        action=AuditEvent.Action.OWNERSHIP_TRANSFERRED,
+        summary=_("%(actor)s made %(person)s the owner.")
+        % {"actor": owner, "person": new_owner_membership.user},
+    )
+
+
+@transaction.atomic
+def grant_advisor(*, community: Community, advisor: Any, actor: Any) -> AdvisorGrant:
+    if not advisor.is_advisor:
+        raise ServiceError(_("%(person)s is not a Sayso advisor.") % {"person": advisor})
+    try:
+        with transaction.atomic():
+            grant = AdvisorGrant.objects.create(community=community, advisor=advisor, granted_by=actor)
+    except IntegrityError:
+        raise ServiceError(
+            _("%(person)s can already see this community.") % {"person": advisor}
+        ) from None
+    record(
+        community=community,
+        actor=actor,
+        action=AuditEvent.Action.ADVISOR_GRANTED,
+        summary=_("%(actor)s gave advisor %(person)s access.") % {"actor": actor, "person": advisor},
+    )
+    return grant
+
+
+@transaction.atomic
+def revoke_advisor(*, grant: AdvisorGrant, actor: Any) -> None:
+    if grant.revoked_at:
+        return
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at"])
+    record(
+        community=grant.community,
+        actor=actor,
+        action=AuditEvent.Action.ADVISOR_REVOKED,
+        summary=_("%(actor)s removed advisor %(person)s's access.")
+        % {"actor": actor, "person": grant.advisor},
+    )
+
+
+MAX_CODES_PER_BATCH = 2000
+
+
+@transaction.atomic
+def create_code_batch(
+    *, community: Community, actor: Any, label: str, size: int, purpose: models.Model | None = None
+) -> tuple[InvitationCodeBatch, list[str]]:
+    """Create `size` single-use codes. The readable codes are returned once, for
+    printing; only their digests are stored."""
+    if not 1 <= size <= MAX_CODES_PER_BATCH:
+        raise ServiceError(
+            _("Choose between 1 and %(max)s codes.") % {"max": MAX_CODES_PER_BATCH}
+        )
+    batch = InvitationCodeBatch.objects.create(
+        community=community,
+        label=label,
+        size=size,
+        created_by=actor,
+        purpose_type=ContentType.objects.get_for_model(purpose) if purpose else None,
+        purpose_id=purpose.pk if purpose else None,
+    )
+    codes: set[str] = set()
+    while len(codes) < size:
+        codes.add(InvitationCode.new_code())
+    ordered = sorted(codes)
+    InvitationCode.objects.bulk_create(
+        InvitationCode(batch=batch, digest=InvitationCode.digest_of(code)) for code in ordered
+    )
+    record(
+        community=community,
+        actor=actor,
+        action=AuditEvent.Action.CODES_CREATED,
+        summary=_("%(actor)s created %(n)s invitation codes: %(label)s.")
+        % {"actor": actor, "n": size, "label": label},
+    )
+    return batch, ordered
+
+
+def redeem_code(*, batch: InvitationCodeBatch, raw_code: str) -> bool:
+    """Mark a code used. True exactly once per code, even under concurrent attempts.
+
+    The caller stores whatever the code unlocked separately: nothing here records
+    what the code was used for."""
+    updated = InvitationCode.objects.filter(
+        batch=batch, digest=InvitationCode.digest_of(raw_code), used_on__isnull=True
+    ).update(used_on=timezone.localdate())
+    return updated == 1
+
+
+@transaction.atomic
+def cite(
+    *,
+    community: Community,
+    source: models.Model,
+    evidence_type: str,
+    snapshot: dict[str, Any],
+    actor: Any,
+    note: str = "",
+) -> Citation:
+    from .registry import registry
+
+    if evidence_type not in registry.evidence_types():
+        raise ServiceError(_("This kind of evidence cannot be cited."))
+    if getattr(source, "community_id", None) != community.pk:
+        raise ServiceError(_("Evidence can only be cited within its own community."))
+    return Citation.objects.create(
+        community=community,
+        source_type=ContentType.objects.get_for_model(source),
+        source_id=source.pk,
+        evidence_type=evidence_type,
+        snapshot=snapshot,
+        note=note,
+        cited_by=actor,
+    )

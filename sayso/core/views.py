@@ -1,0 +1,312 @@
+"""Community shell views: thin. Bind the form, call one service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from . import services
+from .decorators import access_level, community_view, post_only
+from .forms import (
+    AdvisorGrantForm,
+    CodeBatchForm,
+    CommunityForm,
+    CommunitySettingsForm,
+    InvitationForm,
+    RoleForm,
+    TransferForm,
+)
+from .models import AdvisorGrant, AuditEvent, Community, Invitation, InvitationCodeBatch, Membership
+from .permissions import access_for
+from .registry import registry
+from .selectors import qr_svg
+
+
+@access_level("public")
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    return render(
+        request,
+        "core/home.html",
+        {
+            "mine": Community.objects.of_user(user).distinct(),
+            "advised": Community.objects.advised_by(user).distinct(),
+            "public": Community.objects.public().exclude(memberships__user__pk=user.pk or 0)[:50],
+        },
+    )
+
+
+@access_level("public")
+def about_privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/about_privacy.html")
+
+
+@access_level("authenticated")
+@login_required
+def community_create(request: HttpRequest) -> HttpResponse:
+    form = CommunityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        community = services.create_community(creator=request.user, **form.cleaned_data)
+        messages.success(request, _("%(name)s is ready. Start by adding the organisation whose data practices worry you.") % {"name": community.name})
+        return redirect(community)
+    return render(request, "core/community_form.html", {"form": form})
+
+
+@access_level("public")
+def community(request: HttpRequest, slug: str) -> HttpResponse:
+    """Members and advisors see the dashboard; anyone sees a public community's page."""
+    found = Community.objects.filter(slug=slug).first()
+    access = access_for(request.user, found) if found else None
+    if found and access and access.can_view:
+        return community_dashboard(request, slug)
+    if found and found.is_public:
+        published = [
+            card
+            for module in registry
+            if module.public_section
+            for card in [module.public_section(found)]
+            if card
+        ]
+        return render(request, "core/community_public.html", {"community": found, "sections": published})
+    if not request.user.is_authenticated:
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
+    from django.http import Http404
+
+    raise Http404
+
+
+@community_view("viewer")
+def community_dashboard(request: HttpRequest, community: Community) -> HttpResponse:
+    cards = [
+        card
+        for module in registry
+        if module.dashboard_card and request.access.at_least(  # type: ignore[attr-defined]
+            "viewer" if module.min_role == "member" else module.min_role
+        )
+        for card in [module.dashboard_card(community, request.user)]
+        if card
+    ]
+    return render(request, "core/dashboard.html", {"community": community, "cards": cards})
+
+
+@community_view("owner")
+def community_settings(request: HttpRequest, community: Community) -> HttpResponse:
+    form = CommunitySettingsForm(request.POST or None, instance=community)
+    if request.method == "POST" and form.is_valid():
+        services.update_community(community=form.instance, actor=request.user, changed=form.changed_data)
+        messages.success(request, _("Settings saved."))
+        return redirect("core:settings", slug=community.slug)
+    return render(request, "core/settings.html", {"community": community, "form": form})
+
+
+@community_view("organiser")
+def members(request: HttpRequest, community: Community) -> HttpResponse:
+    memberships = Membership.objects.filter(community=community).select_related("user")
+    return render(
+        request,
+        "core/members.html",
+        {
+            "community": community,
+            "memberships": memberships,
+            "pending": Invitation.objects.pending().filter(community=community),
+            "role_form": RoleForm(),
+            "grants": AdvisorGrant.objects.active().filter(community=community).select_related("advisor"),
+        },
+    )
+
+
+@community_view("organiser")
+def invite(request: HttpRequest, community: Community) -> HttpResponse:
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invite(
+                community=community,
+                inviter=request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
+        except services.ServiceError as error:
+            form.add_error("email", str(error))
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            return redirect("core:members", slug=community.slug)
+    return render(request, "core/invite.html", {"community": community, "form": form})
+
+
+@post_only
+@community_view("organiser")
+def invitation_cancel(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.pending(), pk=pk, community=community)
+    services.cancel_invitation(invitation=invitation, actor=request.user)
+    messages.success(request, _("Invitation to %(email)s cancelled.") % {"email": invitation.email})
+    return redirect("core:members", slug=community.slug)
+
+
+@post_only
+@community_view("owner")
+def member_role(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=pk, community=community)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose member or organiser."))
+    else:
+        try:
+            services.change_role(membership=membership, new_role=form.cleaned_data["role"], actor=request.user)
+        except services.ServiceError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("%(person)s is now %(role)s.")
+                % {"person": membership.user.display_name, "role": membership.get_role_display().lower()},
+            )
+    return redirect("core:members", slug=community.slug)
+
+
+@post_only
+@community_view("owner")
+def member_remove(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, pk=pk, community=community)
+    try:
+        services.remove_member(membership=membership, actor=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("%(person)s was removed.") % {"person": membership.user.display_name})
+    return redirect("core:members", slug=community.slug)
+
+
+@community_view("member")
+def leave(request: HttpRequest, community: Community) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            services.leave(community=community, user=request.user)
+        except services.ServiceError as error:
+            messages.error(request, str(error))
+            return redirect("core:leave", slug=community.slug)
+        messages.success(request, _("You have left %(name)s.") % {"name": community.name})
+        return redirect("home")
+    return render(request, "core/leave.html", {"community": community})
+
+
+@community_view("owner")
+def transfer(request: HttpRequest, community: Community) -> HttpResponse:
+    form = TransferForm(request.POST or None, community=community, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.transfer_ownership(
+                community=community, owner=request.user, new_owner_membership=form.cleaned_data["new_owner"]
+            )
+        except services.ServiceError as error:
+            form.add_error("new_owner", str(error))
+        else:
+            messages.success(request, _("Ownership transferred. You are now an organiser."))
+            return redirect(community)
+    return render(request, "core/transfer.html", {"community": community, "form": form})
+
+
+@community_view("owner")
+def advisors(request: HttpRequest, community: Community) -> HttpResponse:
+    active = AdvisorGrant.objects.active().filter(community=community).select_related("advisor")
+    available = get_user_model().objects.filter(is_advisor=True, is_active=True).exclude(
+        pk__in=active.values("advisor")
+    )
+    form = AdvisorGrantForm(request.POST or None, advisors=available)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.grant_advisor(community=community, advisor=form.cleaned_data["advisor"], actor=request.user)
+        except services.ServiceError as error:
+            form.add_error("advisor", str(error))
+        else:
+            messages.success(
+                request,
+                _("%(person)s can now see %(name)s.")
+                % {"person": form.cleaned_data["advisor"].display_name, "name": community.name},
+            )
+            return redirect("core:advisors", slug=community.slug)
+    return render(request, "core/advisors.html", {"community": community, "form": form, "grants": active})
+
+
+@post_only
+@community_view("owner")
+def advisor_revoke(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    grant = get_object_or_404(AdvisorGrant.objects.active(), pk=pk, community=community)
+    services.revoke_advisor(grant=grant, actor=request.user)
+    messages.success(request, _("%(person)s can no longer see %(name)s.") % {"person": grant.advisor.display_name, "name": community.name})
+    return redirect("core:advisors", slug=community.slug)
+
+
+@community_view("owner")
+def audit(request: HttpRequest, community: Community) -> HttpResponse:
+    events = AuditEvent.objects.filter(community=community).select_related("actor")
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "core/audit.html", {"community": community, "page_obj": page})
+
+
+@community_view("organiser")
+def codes(request: HttpRequest, community: Community) -> HttpResponse:
+    batches = InvitationCodeBatch.objects.filter(community=community).with_used_counts()
+    return render(request, "core/codes.html", {"community": community, "batches": batches})
+
+
+@community_view("organiser")
+def code_batch_new(request: HttpRequest, community: Community) -> HttpResponse:
+    form = CodeBatchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        batch, raw_codes = services.create_code_batch(
+            community=community, actor=request.user, **form.cleaned_data
+        )
+        sheet = [(code, qr_svg(code)) for code in raw_codes]
+        return render(request, "core/code_sheet.html", {"community": community, "batch": batch, "sheet": sheet})
+    return render(request, "core/code_batch_form.html", {"community": community, "form": form})
+
+
+@access_level("public")
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.find_invitation(token)
+    except services.InvitationProblem as problem:
+        return render(request, "core/invitation_problem.html", {"problem": str(problem)}, status=410)
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            services.accept_invitation(raw_token=token, user=request.user)
+        except services.InvitationProblem as problem:
+            return render(request, "core/invitation_problem.html", {"problem": str(problem)}, status=410)
+        messages.success(request, _("Welcome to %(name)s.") % {"name": invitation.community.name})
+        return redirect(invitation.community)
+    return render(
+        request,
+        "core/invitation.html",
+        {"invitation": invitation, "next": reverse("accept-invitation", args=[token])},
+    )
+
+
+@access_level("public")
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. No database access."""
+    return JsonResponse({"status": "ok"})
+
+
+@access_level("public")
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: the database answers and migrations are applied."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception:  # any database failure means "not ready"
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    if pending:
+        return JsonResponse({"status": "unavailable", "database": "migrations pending"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
