@@ -32,7 +32,7 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("SAYSO_DEBUG", True)
 # A development key is only acceptable while DEBUG is on; the system check
 # `sayso.E001` refuses to start production with it.
-DEVELOPMENT_SECRET_KEY = "sayso-development-key-not-for-production-use-0123456789abcdef"
+DEVELOPMENT_SECRET_KEY = "sayso-development-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 SECRET_KEY = os.environ.get("SAYSO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("SAYSO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("SAYSO_CSRF_TRUSTED_ORIGINS", "")
@@ -117,7 +117,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
+            "NAME": str(SQLITE_PATH),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN so that concurrent writers
                 # queue on the busy timeout instead of failing with "database is locked"
@@ -138,7 +138,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # in Redis when REDIS_URL is set, otherwise in a database table.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {
         "default": {
@@ -199,8 +201,6 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
 }
-if env_bool("SAYSO_DISABLE_RATE_LIMITS", False):
-    ACCOUNT_RATE_LIMITS = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Sayso"
 USERSESSIONS_TRACK_ACTIVITY = False

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from sayso.core.tasks import send_email
 
 
-class AccountAdapter(DefaultAccountAdapter):
+class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         user = super().save_user(request, user, form, commit=False)
         user.name = form.cleaned_data.get("name", "")
@@ -24,10 +24,7 @@ class AccountAdapter(DefaultAccountAdapter):
         for content, mimetype in getattr(message, "alternatives", []):
             if mimetype == "text/html":
                 html = str(content)
-        payload = {
-            "subject": str(message.subject),
-            "body": str(message.body),
-            "to": list(message.to),
-            "html": html,
-        }
-        transaction.on_commit(lambda: send_email.enqueue(**payload))
+        subject, body, to = str(message.subject), str(message.body), list(message.to)
+        transaction.on_commit(
+            lambda: send_email.enqueue(subject=subject, body=body, to=to, html=html)
+        )

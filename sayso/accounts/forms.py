@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from .models import ApiToken
 
 
-class SignupForm(AllauthSignupForm):
+class SignupForm(AllauthSignupForm):  # type: ignore[misc]
     name = forms.CharField(
         label=_("Your name (optional)"),
         max_length=150,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +18,9 @@ from .models import ApiToken, User, hash_token
 def create_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Returns the token and its raw value, which is shown once and never stored."""
     raw = ApiToken.generate_raw()
-    token = ApiToken.objects.create(user=user, name=name.strip(), digest=hash_token(raw), hint=raw[:10])
+    token = ApiToken.objects.create(
+        user=user, name=name.strip(), digest=hash_token(raw), hint=raw[:10]
+    )
     return token, raw
 
 
@@ -38,13 +41,19 @@ def personal_data(user: User) -> dict[str, Any]:
             "date_joined": user.date_joined.isoformat(),
             "is_advisor": user.is_advisor,
         },
-        "email_addresses": list(user.emailaddress_set.values("email", "verified", "primary")),
+        "email_addresses": list(
+            EmailAddress.objects.filter(user=user).values("email", "verified", "primary")
+        ),
         "memberships": [
             {"community": m.community.name, "role": m.role, "joined_at": m.joined_at.isoformat()}
             for m in memberships
         ],
         "api_tokens": [
-            {"name": t.name, "created_at": t.created_at.isoformat(), "revoked": t.revoked_at is not None}
+            {
+                "name": t.name,
+                "created_at": t.created_at.isoformat(),
+                "revoked": t.revoked_at is not None,
+            }
             for t in user.api_tokens.all()
         ],
     }
@@ -53,7 +62,12 @@ def personal_data(user: User) -> dict[str, Any]:
 @transaction.atomic
 def export_personal_data(*, user: User) -> dict[str, Any]:
     data = personal_data(user)
-    record(community=None, actor=user, action=AuditEvent.Action.EXPORT, summary=f"{user.email} exported their own data.")
+    record(
+        community=None,
+        actor=user,
+        action=AuditEvent.Action.EXPORT,
+        summary=f"{user.email} exported their own data.",
+    )
     return data
 
 

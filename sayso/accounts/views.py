@@ -34,7 +34,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/tokens.html",
-        {"form": form, "tokens": ApiToken.objects.filter(user=request.user), "new_token": new_token},
+        {
+            "form": form,
+            "tokens": ApiToken.objects.filter(user_id=request.user.pk),
+            "new_token": new_token,
+        },
     )
 
 
@@ -42,9 +46,12 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @post_only
 @login_required
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    token = get_object_or_404(ApiToken, pk=pk, user_id=request.user.pk)
     services.revoke_token(token=token)
-    messages.success(request, _("Token '%(name)s' revoked. Anything using it stops working now.") % {"name": token.name})
+    messages.success(
+        request,
+        _("Token '%(name)s' revoked. Anything using it stops working now.") % {"name": token.name},
+    )
     return redirect("accounts:tokens")
 
 
@@ -64,7 +71,9 @@ def my_data(request: HttpRequest) -> HttpResponse:
 def delete_account(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("confirm") != "delete":
-            messages.error(request, _("Tick the box to confirm that you want to delete your account."))
+            messages.error(
+                request, _("Tick the box to confirm that you want to delete your account.")
+            )
             return redirect("accounts:delete")
         try:
             services.delete_account(user=request.user)  # type: ignore[arg-type]

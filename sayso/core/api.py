@@ -19,7 +19,9 @@ class CommunityOut(Schema):
     is_advisor: bool
 
 
-def community_for_api(request: HttpRequest, slug: str, level: str = "viewer") -> tuple[Community, Access]:
+def community_for_api(
+    request: HttpRequest, slug: str, level: str = "viewer"
+) -> tuple[Community, Access]:
     """Outsiders get 404 whether or not the community exists; insiders without enough
     power get 403 (raised by the caller through ninja's HttpError)."""
     from ninja.errors import HttpError
@@ -49,7 +51,9 @@ def _out(community: Community, access: Access) -> CommunityOut:
 
 @router.get("/", response=list[CommunityOut], summary="Communities you belong to or advise")
 def list_communities(request: HttpRequest) -> list[CommunityOut]:
-    communities = (Community.objects.of_user(request.user) | Community.objects.advised_by(request.user)).distinct()
+    communities = (
+        Community.objects.of_user(request.user) | Community.objects.advised_by(request.user)
+    ).distinct()
     return [_out(c, access_for(request.user, c)) for c in communities]
 
 

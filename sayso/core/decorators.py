@@ -52,7 +52,9 @@ def community_view(level: str) -> Callable[[View], View]:
             if needs_mfa(request.user, community, access):
                 messages.warning(
                     request,
-                    _("%(community)s asks organisers to use two-factor sign-in. Set it up to continue.")
+                    _(
+                        "%(community)s asks organisers to use two-factor sign-in. Set it up to continue."
+                    )
                     % {"community": community.name},
                 )
                 return redirect("mfa_activate_totp")

@@ -6,6 +6,7 @@ Idempotent: running it twice changes nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -61,8 +62,10 @@ def load_demo() -> DemoSummary:
     users = get_user_model().objects
     created = not Community.objects.filter(slug=COMMUNITIES[0]["slug"]).exists()
 
-    def person(local: str, name: str, **extra: object) -> object:
-        user, made = users.get_or_create(email=f"{local}@{DEMO_DOMAIN}", defaults={"name": name, **extra})
+    def person(local: str, name: str, **extra: object) -> Any:
+        user, made = users.get_or_create(
+            email=f"{local}@{DEMO_DOMAIN}", defaults={"name": name, **extra}
+        )
         if made:
             user.set_password(DEMO_PASSWORD)
             user.save()
@@ -80,10 +83,16 @@ def load_demo() -> DemoSummary:
     for spec in COMMUNITIES:
         fields = {k: v for k, v in spec.items() if k not in {"key", "slug"}}
         community, _ = Community.objects.get_or_create(slug=spec["slug"], defaults=fields)
-        Membership.objects.get_or_create(community=community, user=organiser, defaults={"role": Role.OWNER})
-        Membership.objects.get_or_create(community=community, user=member, defaults={"role": Role.MEMBER})
+        Membership.objects.get_or_create(
+            community=community, user=organiser, defaults={"role": Role.OWNER}
+        )
+        Membership.objects.get_or_create(
+            community=community, user=member, defaults={"role": Role.MEMBER}
+        )
         if spec["key"] == "warehouse":
-            AdvisorGrant.objects.get_or_create(community=community, advisor=advisor, revoked_at=None)
+            AdvisorGrant.objects.get_or_create(
+                community=community, advisor=advisor, revoked_at=None
+            )
         for module in registry:
             if module.demo_seed:
                 module.demo_seed(community, str(spec["key"]))

@@ -27,9 +27,11 @@ class CommunityForm(forms.ModelForm[Community]):
         return name
 
     def clean_slug(self) -> str:
-        slug = self.cleaned_data["slug"].strip().lower()
+        slug = str(self.cleaned_data["slug"]).strip().lower()
         if slug in RESERVED_SLUGS:
-            raise forms.ValidationError(_("'%(slug)s' is reserved. Choose another.") % {"slug": slug})
+            raise forms.ValidationError(
+                _("'%(slug)s' is reserved. Choose another.") % {"slug": slug}
+            )
         return slug
 
 
@@ -64,8 +66,18 @@ class RoleForm(forms.Form):
     )
 
 
+class MembershipChoiceField(forms.ModelChoiceField[Membership]):
+    def label_from_instance(self, obj: Membership) -> str:
+        return f"{obj.user.display_name} ({obj.get_role_display()})"
+
+
+class AdvisorChoiceField(forms.ModelChoiceField[Any]):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.display_name)
+
+
 class TransferForm(forms.Form):
-    new_owner = forms.ModelChoiceField(
+    new_owner = MembershipChoiceField(
         label=_("New owner"),
         queryset=Membership.objects.none(),
         empty_label=_("Choose a person"),
@@ -75,17 +87,18 @@ class TransferForm(forms.Form):
     def __init__(self, *args: Any, community: Community, owner: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["new_owner"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, MembershipChoiceField)
         field.queryset = (
-            Membership.objects.filter(community=community).exclude(user=owner).select_related("user")
+            Membership.objects.filter(community=community)
+            .exclude(user=owner)
+            .select_related("user")
         )
-        field.label_from_instance = lambda m: f"{m.user.display_name} ({m.get_role_display()})"
 
 
 class AdvisorGrantForm(forms.Form):
-    advisor = forms.ModelChoiceField(
+    advisor = AdvisorChoiceField(
         label=_("Advisor"),
-        queryset=None,
+        queryset=Membership.objects.none(),
         empty_label=_("Choose an advisor"),
         help_text=_("The advisor can read your community's pages until you remove their access."),
     )
@@ -93,9 +106,8 @@ class AdvisorGrantForm(forms.Form):
     def __init__(self, *args: Any, advisors: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["advisor"]
-        assert isinstance(field, forms.ModelChoiceField)
+        assert isinstance(field, AdvisorChoiceField)
         field.queryset = advisors
-        field.label_from_instance = lambda u: u.display_name
 
 
 class CodeBatchForm(forms.Form):

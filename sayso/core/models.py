@@ -25,7 +25,9 @@ SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
     _("Use lower-case letters, numbers and single hyphens, like 'northgate-depot'."),
 )
-RESERVED_SLUGS = frozenset({"new", "invitations", "admin", "api", "accounts", "static", "healthz", "readyz"})
+RESERVED_SLUGS = frozenset(
+    {"new", "invitations", "admin", "api", "accounts", "static", "healthz", "readyz"}
+)
 
 
 class Role(models.TextChoices):
@@ -83,7 +85,9 @@ class Community(models.Model):
         _("smallest group shown"),
         default=5,
         validators=[MinValueValidator(2), MaxValueValidator(100)],
-        help_text=_("Results about fewer people than this are hidden, so nobody can be singled out."),
+        help_text=_(
+            "Results about fewer people than this are hidden, so nobody can be singled out."
+        ),
     )
     require_mfa_for_organisers = models.BooleanField(
         _("organisers must use two-factor sign-in"),
@@ -134,7 +138,9 @@ class AdvisorGrantQuerySet(models.QuerySet["AdvisorGrant"]):
 class AdvisorGrant(models.Model):
     """A community lets a site-level advisor see it, until it revokes the grant."""
 
-    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="advisor_grants")
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="advisor_grants"
+    )
     advisor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="advisor_grants"
     )
@@ -155,6 +161,9 @@ class AdvisorGrant(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.advisor} advises {self.community}"
+
 
 def _token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -162,7 +171,9 @@ def _token_digest(raw: str) -> str:
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):
     def pending(self) -> InvitationQuerySet:
-        return self.filter(accepted_at__isnull=True, cancelled_at__isnull=True, expires_at__gt=timezone.now())
+        return self.filter(
+            accepted_at__isnull=True, cancelled_at__isnull=True, expires_at__gt=timezone.now()
+        )
 
 
 class Invitation(models.Model):
@@ -318,6 +329,9 @@ class InvitationCode(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     # A date, never a time: a precise timestamp could be matched to a response.
     used_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"code in {self.batch}"
 
     @staticmethod
     def new_code() -> str:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django_stubs_ext import StrOrPromise
+
 if TYPE_CHECKING:
     from .models import Community
 
@@ -26,10 +28,10 @@ class DashboardCard:
 @dataclass(frozen=True)
 class Module:
     key: str
-    label: str
+    label: StrOrPromise
     # URL name taking `slug`; the community navigation links to it.
     nav_url_name: str
-    description: str = ""
+    description: StrOrPromise = ""
     # Lowest role that sees the navigation entry and card: "member" or "organiser".
     min_role: str = "member"
     dashboard_card: Callable[[Community, Any], DashboardCard | None] | None = None

@@ -127,31 +127,29 @@ def cancel_invitation(*, invitation: Invitation, actor: Any) -> None:
     invitation.save(update_fields=["cancelled_at"])
 
 
-class InvitationProblem(ServiceError):
+class InvitationError(ServiceError):
     pass
 
 
 def find_invitation(raw_token: str) -> Invitation:
-    """Return a usable invitation or raise InvitationProblem saying plainly why not."""
+    """Return a usable invitation or raise InvitationError saying plainly why not."""
     invitation = (
         Invitation.objects.select_related("community")
         .filter(digest=Invitation.digest_of(raw_token))
         .first()
     )
     if invitation is None:
-        raise InvitationProblem(
+        raise InvitationError(
             _("This invitation link is not valid. Check you copied the whole link from the email.")
         )
     if invitation.accepted_at:
-        raise InvitationProblem(
-            _("This invitation has already been used. Each link works once.")
-        )
+        raise InvitationError(_("This invitation has already been used. Each link works once."))
     if invitation.cancelled_at:
-        raise InvitationProblem(
+        raise InvitationError(
             _("This invitation was replaced or cancelled. Ask the organiser for a new one.")
         )
     if invitation.is_expired:
-        raise InvitationProblem(
+        raise InvitationError(
             _("This invitation expired on %(date)s. Ask the organiser to send a new one.")
             % {"date": timezone.localtime(invitation.expires_at).strftime("%-d %B %Y")}
         )
@@ -166,7 +164,7 @@ def accept_invitation(*, raw_token: str, user: Any) -> Membership:
         accepted_at=timezone.now()
     )
     if not claimed:
-        raise InvitationProblem(_("This invitation has already been used. Each link works once."))
+        raise InvitationError(_("This invitation has already been used. Each link works once."))
     community = invitation.community
     membership, created = Membership.objects.get_or_create(
         community=community, user=user, defaults={"role": invitation.role}
@@ -195,9 +193,7 @@ def change_role(*, membership: Membership, new_role: str, actor: Any) -> Members
     if new_role == Role.OWNER:
         raise ServiceError(_("To make someone the owner, use 'Transfer ownership'."))
     if membership.role == Role.OWNER:
-        raise ServiceError(
-            _("The owner's role cannot be changed here. Transfer ownership first.")
-        )
+        raise ServiceError(_("The owner's role cannot be changed here. Transfer ownership first."))
     old = membership.role
     if old == new_role:
         return membership
@@ -249,7 +245,9 @@ def leave(*, community: Community, user: Any) -> None:
 
 
 @transaction.atomic
-def transfer_ownership(*, community: Community, owner: Any, new_owner_membership: Membership) -> None:
+def transfer_ownership(
+    *, community: Community, owner: Any, new_owner_membership: Membership
+) -> None:
     current = Membership.objects.select_for_update().get(community=community, user=owner)
     if current.role != Role.OWNER:
         raise ServiceError(_("Only the owner can transfer ownership."))
@@ -274,7 +272,9 @@ def grant_advisor(*, community: Community, advisor: Any, actor: Any) -> AdvisorG
         raise ServiceError(_("%(person)s is not a Sayso advisor.") % {"person": advisor})
     try:
         with transaction.atomic():
-            grant = AdvisorGrant.objects.create(community=community, advisor=advisor, granted_by=actor)
+            grant = AdvisorGrant.objects.create(
+                community=community, advisor=advisor, granted_by=actor
+            )
     except IntegrityError:
         raise ServiceError(
             _("%(person)s can already see this community.") % {"person": advisor}
@@ -283,7 +283,8 @@ def grant_advisor(*, community: Community, advisor: Any, actor: Any) -> AdvisorG
         community=community,
         actor=actor,
         action=AuditEvent.Action.ADVISOR_GRANTED,
-        summary=_("%(actor)s gave advisor %(person)s access.") % {"actor": actor, "person": advisor},
+        summary=_("%(actor)s gave advisor %(person)s access.")
+        % {"actor": actor, "person": advisor},
     )
     return grant
 
@@ -313,9 +314,7 @@ def create_code_batch(
     """Create `size` single-use codes. The readable codes are returned once, for
     printing; only their digests are stored."""
     if not 1 <= size <= MAX_CODES_PER_BATCH:
-        raise ServiceError(
-            _("Choose between 1 and %(max)s codes.") % {"max": MAX_CODES_PER_BATCH}
-        )
+        raise ServiceError(_("Choose between 1 and %(max)s codes.") % {"max": MAX_CODES_PER_BATCH})
     batch = InvitationCodeBatch.objects.create(
         community=community,
         label=label,

@@ -10,11 +10,17 @@ urlpatterns = [
     path("<slug:slug>/settings/", views.community_settings, name="settings"),
     path("<slug:slug>/people/", views.members, name="members"),
     path("<slug:slug>/people/invite/", views.invite, name="invite"),
-    path("<slug:slug>/people/invitations/<int:pk>/cancel/", views.invitation_cancel, name="invitation-cancel"),
+    path(
+        "<slug:slug>/people/invitations/<int:pk>/cancel/",
+        views.invitation_cancel,
+        name="invitation-cancel",
+    ),
     path("<slug:slug>/people/<int:pk>/role/", views.member_role, name="member-role"),
     path("<slug:slug>/people/<int:pk>/remove/", views.member_remove, name="member-remove"),
     path("<slug:slug>/people/advisors/", views.advisors, name="advisors"),
-    path("<slug:slug>/people/advisors/<int:pk>/revoke/", views.advisor_revoke, name="advisor-revoke"),
+    path(
+        "<slug:slug>/people/advisors/<int:pk>/revoke/", views.advisor_revoke, name="advisor-revoke"
+    ),
     path("<slug:slug>/people/transfer/", views.transfer, name="transfer"),
     path("<slug:slug>/leave/", views.leave, name="leave"),
     path("<slug:slug>/audit/", views.audit, name="audit"),

@@ -54,7 +54,11 @@ def community_create(request: HttpRequest) -> HttpResponse:
     form = CommunityForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         community = services.create_community(creator=request.user, **form.cleaned_data)
-        messages.success(request, _("%(name)s is ready. Start by adding the organisation whose data practices worry you.") % {"name": community.name})
+        messages.success(
+            request,
+            _("%(name)s is ready. Start by adding the organisation whose data practices worry you.")
+            % {"name": community.name},
+        )
         return redirect(community)
     return render(request, "core/community_form.html", {"form": form})
 
@@ -74,7 +78,9 @@ def community(request: HttpRequest, slug: str) -> HttpResponse:
             for card in [module.public_section(found)]
             if card
         ]
-        return render(request, "core/community_public.html", {"community": found, "sections": published})
+        return render(
+            request, "core/community_public.html", {"community": found, "sections": published}
+        )
     if not request.user.is_authenticated:
         from django.contrib.auth.views import redirect_to_login
 
@@ -89,7 +95,8 @@ def community_dashboard(request: HttpRequest, community: Community) -> HttpRespo
     cards = [
         card
         for module in registry
-        if module.dashboard_card and request.access.at_least(  # type: ignore[attr-defined]
+        if module.dashboard_card
+        and request.access.at_least(  # type: ignore[attr-defined]
             "viewer" if module.min_role == "member" else module.min_role
         )
         for card in [module.dashboard_card(community, request.user)]
@@ -102,7 +109,9 @@ def community_dashboard(request: HttpRequest, community: Community) -> HttpRespo
 def community_settings(request: HttpRequest, community: Community) -> HttpResponse:
     form = CommunitySettingsForm(request.POST or None, instance=community)
     if request.method == "POST" and form.is_valid():
-        services.update_community(community=form.instance, actor=request.user, changed=form.changed_data)
+        services.update_community(
+            community=form.instance, actor=request.user, changed=form.changed_data
+        )
         messages.success(request, _("Settings saved."))
         return redirect("core:settings", slug=community.slug)
     return render(request, "core/settings.html", {"community": community, "form": form})
@@ -119,7 +128,9 @@ def members(request: HttpRequest, community: Community) -> HttpResponse:
             "memberships": memberships,
             "pending": Invitation.objects.pending().filter(community=community),
             "role_form": RoleForm(),
-            "grants": AdvisorGrant.objects.active().filter(community=community).select_related("advisor"),
+            "grants": AdvisorGrant.objects.active()
+            .filter(community=community)
+            .select_related("advisor"),
         },
     )
 
@@ -138,7 +149,9 @@ def invite(request: HttpRequest, community: Community) -> HttpResponse:
         except services.ServiceError as error:
             form.add_error("email", str(error))
         else:
-            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+            )
             return redirect("core:members", slug=community.slug)
     return render(request, "core/invite.html", {"community": community, "form": form})
 
@@ -161,14 +174,19 @@ def member_role(request: HttpRequest, community: Community, pk: int) -> HttpResp
         messages.error(request, _("Choose member or organiser."))
     else:
         try:
-            services.change_role(membership=membership, new_role=form.cleaned_data["role"], actor=request.user)
+            services.change_role(
+                membership=membership, new_role=form.cleaned_data["role"], actor=request.user
+            )
         except services.ServiceError as error:
             messages.error(request, str(error))
         else:
             messages.success(
                 request,
                 _("%(person)s is now %(role)s.")
-                % {"person": membership.user.display_name, "role": membership.get_role_display().lower()},
+                % {
+                    "person": membership.user.display_name,
+                    "role": membership.get_role_display().lower(),
+                },
             )
     return redirect("core:members", slug=community.slug)
 
@@ -182,7 +200,9 @@ def member_remove(request: HttpRequest, community: Community, pk: int) -> HttpRe
     except services.ServiceError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("%(person)s was removed.") % {"person": membership.user.display_name})
+        messages.success(
+            request, _("%(person)s was removed.") % {"person": membership.user.display_name}
+        )
     return redirect("core:members", slug=community.slug)
 
 
@@ -205,7 +225,9 @@ def transfer(request: HttpRequest, community: Community) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.transfer_ownership(
-                community=community, owner=request.user, new_owner_membership=form.cleaned_data["new_owner"]
+                community=community,
+                owner=request.user,
+                new_owner_membership=form.cleaned_data["new_owner"],
             )
         except services.ServiceError as error:
             form.add_error("new_owner", str(error))
@@ -218,13 +240,17 @@ def transfer(request: HttpRequest, community: Community) -> HttpResponse:
 @community_view("owner")
 def advisors(request: HttpRequest, community: Community) -> HttpResponse:
     active = AdvisorGrant.objects.active().filter(community=community).select_related("advisor")
-    available = get_user_model().objects.filter(is_advisor=True, is_active=True).exclude(
-        pk__in=active.values("advisor")
+    available = (
+        get_user_model()
+        .objects.filter(is_advisor=True, is_active=True)
+        .exclude(pk__in=active.values("advisor"))
     )
     form = AdvisorGrantForm(request.POST or None, advisors=available)
     if request.method == "POST" and form.is_valid():
         try:
-            services.grant_advisor(community=community, advisor=form.cleaned_data["advisor"], actor=request.user)
+            services.grant_advisor(
+                community=community, advisor=form.cleaned_data["advisor"], actor=request.user
+            )
         except services.ServiceError as error:
             form.add_error("advisor", str(error))
         else:
@@ -234,7 +260,9 @@ def advisors(request: HttpRequest, community: Community) -> HttpResponse:
                 % {"person": form.cleaned_data["advisor"].display_name, "name": community.name},
             )
             return redirect("core:advisors", slug=community.slug)
-    return render(request, "core/advisors.html", {"community": community, "form": form, "grants": active})
+    return render(
+        request, "core/advisors.html", {"community": community, "form": form, "grants": active}
+    )
 
 
 @post_only
@@ -242,7 +270,11 @@ def advisors(request: HttpRequest, community: Community) -> HttpResponse:
 def advisor_revoke(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     grant = get_object_or_404(AdvisorGrant.objects.active(), pk=pk, community=community)
     services.revoke_advisor(grant=grant, actor=request.user)
-    messages.success(request, _("%(person)s can no longer see %(name)s.") % {"person": grant.advisor.display_name, "name": community.name})
+    messages.success(
+        request,
+        _("%(person)s can no longer see %(name)s.")
+        % {"person": grant.advisor.display_name, "name": community.name},
+    )
     return redirect("core:advisors", slug=community.slug)
 
 
@@ -267,7 +299,11 @@ def code_batch_new(request: HttpRequest, community: Community) -> HttpResponse:
             community=community, actor=request.user, **form.cleaned_data
         )
         sheet = [(code, qr_svg(code)) for code in raw_codes]
-        return render(request, "core/code_sheet.html", {"community": community, "batch": batch, "sheet": sheet})
+        return render(
+            request,
+            "core/code_sheet.html",
+            {"community": community, "batch": batch, "sheet": sheet},
+        )
     return render(request, "core/code_batch_form.html", {"community": community, "form": form})
 
 
@@ -275,13 +311,17 @@ def code_batch_new(request: HttpRequest, community: Community) -> HttpResponse:
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.find_invitation(token)
-    except services.InvitationProblem as problem:
-        return render(request, "core/invitation_problem.html", {"problem": str(problem)}, status=410)
+    except services.InvitationError as problem:
+        return render(
+            request, "core/invitation_problem.html", {"problem": str(problem)}, status=410
+        )
     if request.method == "POST" and request.user.is_authenticated:
         try:
             services.accept_invitation(raw_token=token, user=request.user)
-        except services.InvitationProblem as problem:
-            return render(request, "core/invitation_problem.html", {"problem": str(problem)}, status=410)
+        except services.InvitationError as problem:
+            return render(
+                request, "core/invitation_problem.html", {"problem": str(problem)}, status=410
+            )
         messages.success(request, _("Welcome to %(name)s.") % {"name": invitation.community.name})
         return redirect(invitation.community)
     return render(

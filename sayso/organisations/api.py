@@ -8,6 +8,7 @@ from ninja.errors import HttpError
 from pydantic import Field, HttpUrl
 
 from sayso.core.api import community_for_api
+from sayso.core.models import Community
 
 from . import services
 from .models import DataPractice, LegalBasis, Organisation, SpecialCategory, Stage
@@ -110,9 +111,13 @@ def _practice_out(p: DataPractice) -> PracticeOut:
     )
 
 
-def _save_org(request: HttpRequest, organisation: Organisation, community: object) -> Organisation:
+def _save_org(
+    request: HttpRequest, organisation: Organisation, community: Community
+) -> Organisation:
     try:
-        return services.save_organisation(organisation=organisation, community=community, actor=request.user)  # type: ignore[arg-type]
+        return services.save_organisation(
+            organisation=organisation, community=community, actor=request.user
+        )
     except IntegrityError:
         raise HttpError(409, "Your community already has an organisation with this name.") from None
 
@@ -124,7 +129,9 @@ def list_organisations(request: HttpRequest, slug: str) -> list[OrganisationOut]
 
 
 @router.post("/{slug}/organisations", response={201: OrganisationOut})
-def create_organisation(request: HttpRequest, slug: str, payload: OrganisationIn) -> tuple[int, OrganisationOut]:
+def create_organisation(
+    request: HttpRequest, slug: str, payload: OrganisationIn
+) -> tuple[int, OrganisationOut]:
     community, _ = community_for_api(request, slug, "organiser")
     data = payload.dict()
     data["website"] = str(data["website"]) if data["website"] else ""
@@ -140,7 +147,9 @@ def get_organisation(request: HttpRequest, slug: str, org_id: int) -> Organisati
 
 
 @router.patch("/{slug}/organisations/{org_id}", response=OrganisationOut)
-def update_organisation(request: HttpRequest, slug: str, org_id: int, payload: OrganisationPatch) -> OrganisationOut:
+def update_organisation(
+    request: HttpRequest, slug: str, org_id: int, payload: OrganisationPatch
+) -> OrganisationOut:
     community, _ = community_for_api(request, slug, "organiser")
     organisation = get_object_or_404(Organisation, pk=org_id, community=community)
     for field, value in payload.dict(exclude_unset=True).items():
@@ -148,7 +157,9 @@ def update_organisation(request: HttpRequest, slug: str, org_id: int, payload: O
             value = str(value) if value else ""
         if value is not None:
             setattr(organisation, field, value)
-    clash = Organisation.objects.filter(community=community, name__iexact=organisation.name).exclude(pk=organisation.pk)
+    clash = Organisation.objects.filter(
+        community=community, name__iexact=organisation.name
+    ).exclude(pk=organisation.pk)
     if clash.exists():
         raise HttpError(409, "Your community already has an organisation with this name.")
     return _org_out(_save_org(request, organisation, community))
@@ -157,7 +168,9 @@ def update_organisation(request: HttpRequest, slug: str, org_id: int, payload: O
 @router.delete("/{slug}/organisations/{org_id}", response={204: None})
 def delete_organisation(request: HttpRequest, slug: str, org_id: int) -> tuple[int, None]:
     community, _ = community_for_api(request, slug, "organiser")
-    services.delete_organisation(organisation=get_object_or_404(Organisation, pk=org_id, community=community))
+    services.delete_organisation(
+        organisation=get_object_or_404(Organisation, pk=org_id, community=community)
+    )
     return 204, None
 
 
@@ -180,31 +193,49 @@ def _practice_fields(payload: PracticeIn) -> dict[str, object]:
 
 
 @router.post("/{slug}/organisations/{org_id}/practices", response={201: PracticeOut})
-def create_practice(request: HttpRequest, slug: str, org_id: int, payload: PracticeIn) -> tuple[int, PracticeOut]:
+def create_practice(
+    request: HttpRequest, slug: str, org_id: int, payload: PracticeIn
+) -> tuple[int, PracticeOut]:
     community, _ = community_for_api(request, slug, "organiser")
     organisation = get_object_or_404(Organisation, pk=org_id, community=community)
     practice = DataPractice(**_practice_fields(payload))
-    return 201, _practice_out(services.save_practice(practice=practice, organisation=organisation, actor=request.user))
+    return 201, _practice_out(
+        services.save_practice(practice=practice, organisation=organisation, actor=request.user)
+    )
 
 
 @router.get("/{slug}/organisations/{org_id}/practices/{practice_id}", response=PracticeOut)
 def get_practice(request: HttpRequest, slug: str, org_id: int, practice_id: int) -> PracticeOut:
     community, _ = community_for_api(request, slug)
-    return _practice_out(get_object_or_404(DataPractice, pk=practice_id, organisation_id=org_id, community=community))
+    return _practice_out(
+        get_object_or_404(DataPractice, pk=practice_id, organisation_id=org_id, community=community)
+    )
 
 
 @router.put("/{slug}/organisations/{org_id}/practices/{practice_id}", response=PracticeOut)
-def replace_practice(request: HttpRequest, slug: str, org_id: int, practice_id: int, payload: PracticeIn) -> PracticeOut:
+def replace_practice(
+    request: HttpRequest, slug: str, org_id: int, practice_id: int, payload: PracticeIn
+) -> PracticeOut:
     community, _ = community_for_api(request, slug, "organiser")
-    practice = get_object_or_404(DataPractice, pk=practice_id, organisation_id=org_id, community=community)
+    practice = get_object_or_404(
+        DataPractice, pk=practice_id, organisation_id=org_id, community=community
+    )
     for field, value in _practice_fields(payload).items():
         setattr(practice, field, value)
-    return _practice_out(services.save_practice(practice=practice, organisation=practice.organisation, actor=request.user))
+    return _practice_out(
+        services.save_practice(
+            practice=practice, organisation=practice.organisation, actor=request.user
+        )
+    )
 
 
 @router.delete("/{slug}/organisations/{org_id}/practices/{practice_id}", response={204: None})
-def delete_practice(request: HttpRequest, slug: str, org_id: int, practice_id: int) -> tuple[int, None]:
+def delete_practice(
+    request: HttpRequest, slug: str, org_id: int, practice_id: int
+) -> tuple[int, None]:
     community, _ = community_for_api(request, slug, "organiser")
-    practice = get_object_or_404(DataPractice, pk=practice_id, organisation_id=org_id, community=community)
+    practice = get_object_or_404(
+        DataPractice, pk=practice_id, organisation_id=org_id, community=community
+    )
     services.delete_practice(practice=practice)
     return 204, None

@@ -39,7 +39,9 @@ class OrganisationForm(forms.ModelForm[Organisation]):
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise forms.ValidationError(_("Your community already has an organisation called '%(name)s'.") % {"name": name})
+            raise forms.ValidationError(
+                _("Your community already has an organisation called '%(name)s'.") % {"name": name}
+            )
         return name
 
 
@@ -56,7 +58,9 @@ class DataPracticeForm(forms.ModelForm[DataPractice]):
         choices=SpecialCategory.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text=_("The law gives these kinds of data extra protection. Leave empty if none apply."),
+        help_text=_(
+            "The law gives these kinds of data extra protection. Leave empty if none apply."
+        ),
     )
 
     class Meta:
@@ -108,7 +112,9 @@ class DataPracticeForm(forms.ModelForm[DataPractice]):
                 check(line)
             except forms.ValidationError:
                 raise forms.ValidationError(
-                    _("Line %(n)s is not a web link: '%(line)s'. Put one link per line, starting with https://")
+                    _(
+                        "Line %(n)s is not a web link: '%(line)s'. Put one link per line, starting with https://"
+                    )
                     % {"n": number, "line": line[:80]}
                 ) from None
         return "\n".join(lines)

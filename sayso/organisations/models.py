@@ -86,7 +86,9 @@ class Organisation(models.Model):
     is_published = models.BooleanField(
         _("show on our public page"),
         default=False,
-        help_text=_("Publish this organisation and its data practices on your community's public page."),
+        help_text=_(
+            "Publish this organisation and its data practices on your community's public page."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -108,9 +110,7 @@ class Organisation(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse(
-            "organisations:detail", kwargs={"slug": self.community.slug, "pk": self.pk}
-        )
+        return reverse("organisations:detail", kwargs={"slug": self.community.slug, "pk": self.pk})
 
 
 class DataPractice(models.Model):
@@ -149,7 +149,9 @@ class DataPractice(models.Model):
     sources = models.TextField(
         _("sources"),
         blank=True,
-        help_text=_("Links to where you learned this, one per line: a policy, a privacy notice, a news story."),
+        help_text=_(
+            "Links to where you learned this, one per line: a policy, a privacy notice, a news story."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -14,10 +14,14 @@ from .models import DataPractice, Organisation
 
 
 @transaction.atomic
-def save_organisation(*, organisation: Organisation, community: Community, actor: Any) -> Organisation:
+def save_organisation(
+    *, organisation: Organisation, community: Community, actor: Any
+) -> Organisation:
     """Create or update; publishing is audited because it makes notes public."""
     was_published = (
-        Organisation.objects.filter(pk=organisation.pk).values_list("is_published", flat=True).first()
+        Organisation.objects.filter(pk=organisation.pk)
+        .values_list("is_published", flat=True)
+        .first()
         if organisation.pk
         else False
     )
@@ -38,7 +42,9 @@ def save_organisation(*, organisation: Organisation, community: Community, actor
 
 
 @transaction.atomic
-def save_practice(*, practice: DataPractice, organisation: Organisation, actor: Any) -> DataPractice:
+def save_practice(
+    *, practice: DataPractice, organisation: Organisation, actor: Any
+) -> DataPractice:
     practice.organisation = organisation
     practice.community = organisation.community
     if not practice.pk:

@@ -13,5 +13,7 @@ urlpatterns = [
     path("<int:pk>/practices/new/", views.practice_create, name="practice-create"),
     path("<int:pk>/practices/<int:practice>/", views.practice_detail, name="practice"),
     path("<int:pk>/practices/<int:practice>/edit/", views.practice_edit, name="practice-edit"),
-    path("<int:pk>/practices/<int:practice>/delete/", views.practice_delete, name="practice-delete"),
+    path(
+        "<int:pk>/practices/<int:practice>/delete/", views.practice_delete, name="practice-delete"
+    ),
 ]

@@ -20,17 +20,26 @@ def organisation_list(request: HttpRequest, community: Community) -> HttpRespons
     organisations = Organisation.objects.filter(community=community).annotate(
         practice_count=Count("practices")
     )
-    return render(request, "organisations/list.html", {"community": community, "organisations": organisations})
+    return render(
+        request, "organisations/list.html", {"community": community, "organisations": organisations}
+    )
 
 
 @community_view("organiser")
 def organisation_create(request: HttpRequest, community: Community) -> HttpResponse:
     form = OrganisationForm(request.POST or None, community=community)
     if request.method == "POST" and form.is_valid():
-        organisation = services.save_organisation(organisation=form.instance, community=community, actor=request.user)
-        messages.success(request, _("%(name)s added. Now record what it does with data.") % {"name": organisation.name})
+        organisation = services.save_organisation(
+            organisation=form.instance, community=community, actor=request.user
+        )
+        messages.success(
+            request,
+            _("%(name)s added. Now record what it does with data.") % {"name": organisation.name},
+        )
         return redirect(organisation)
-    return render(request, "organisations/organisation_form.html", {"community": community, "form": form})
+    return render(
+        request, "organisations/organisation_form.html", {"community": community, "form": form}
+    )
 
 
 @community_view("viewer")
@@ -40,7 +49,12 @@ def organisation_detail(request: HttpRequest, community: Community, pk: int) -> 
     return render(
         request,
         "organisations/detail.html",
-        {"community": community, "organisation": organisation, "practices": practices, "cycle": data_cycle(practices)},
+        {
+            "community": community,
+            "organisation": organisation,
+            "practices": practices,
+            "cycle": data_cycle(practices),
+        },
     )
 
 
@@ -49,7 +63,9 @@ def organisation_edit(request: HttpRequest, community: Community, pk: int) -> Ht
     organisation = get_object_or_404(Organisation, pk=pk, community=community)
     form = OrganisationForm(request.POST or None, instance=organisation, community=community)
     if request.method == "POST" and form.is_valid():
-        services.save_organisation(organisation=form.instance, community=community, actor=request.user)
+        services.save_organisation(
+            organisation=form.instance, community=community, actor=request.user
+        )
         messages.success(request, _("Changes saved."))
         return redirect(organisation)
     return render(
@@ -64,9 +80,16 @@ def organisation_delete(request: HttpRequest, community: Community, pk: int) -> 
     organisation = get_object_or_404(Organisation, pk=pk, community=community)
     if request.method == "POST":
         services.delete_organisation(organisation=organisation)
-        messages.success(request, _("%(name)s and its data practices were deleted.") % {"name": organisation.name})
+        messages.success(
+            request,
+            _("%(name)s and its data practices were deleted.") % {"name": organisation.name},
+        )
         return redirect("organisations:list", slug=community.slug)
-    return render(request, "organisations/confirm_delete.html", {"community": community, "object": organisation})
+    return render(
+        request,
+        "organisations/confirm_delete.html",
+        {"community": community, "object": organisation},
+    )
 
 
 @community_view("organiser")
@@ -74,8 +97,12 @@ def practice_create(request: HttpRequest, community: Community, pk: int) -> Http
     organisation = get_object_or_404(Organisation, pk=pk, community=community)
     form = DataPracticeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        practice = services.save_practice(practice=form.instance, organisation=organisation, actor=request.user)
-        messages.success(request, _("Data practice '%(title)s' recorded.") % {"title": practice.title})
+        practice = services.save_practice(
+            practice=form.instance, organisation=organisation, actor=request.user
+        )
+        messages.success(
+            request, _("Data practice '%(title)s' recorded.") % {"title": practice.title}
+        )
         return redirect(organisation)
     return render(
         request,
@@ -85,9 +112,14 @@ def practice_create(request: HttpRequest, community: Community, pk: int) -> Http
 
 
 @community_view("viewer")
-def practice_detail(request: HttpRequest, community: Community, pk: int, practice: int) -> HttpResponse:
+def practice_detail(
+    request: HttpRequest, community: Community, pk: int, practice: int
+) -> HttpResponse:
     found = get_object_or_404(
-        DataPractice.objects.select_related("organisation"), pk=practice, organisation_id=pk, community=community
+        DataPractice.objects.select_related("organisation"),
+        pk=practice,
+        organisation_id=pk,
+        community=community,
     )
     return render(
         request,
@@ -97,23 +129,34 @@ def practice_detail(request: HttpRequest, community: Community, pk: int, practic
 
 
 @community_view("organiser")
-def practice_edit(request: HttpRequest, community: Community, pk: int, practice: int) -> HttpResponse:
+def practice_edit(
+    request: HttpRequest, community: Community, pk: int, practice: int
+) -> HttpResponse:
     found = get_object_or_404(DataPractice, pk=practice, organisation_id=pk, community=community)
     form = DataPracticeForm(request.POST or None, instance=found)
     if request.method == "POST" and form.is_valid():
-        services.save_practice(practice=form.instance, organisation=found.organisation, actor=request.user)
+        services.save_practice(
+            practice=form.instance, organisation=found.organisation, actor=request.user
+        )
         messages.success(request, _("Changes saved."))
         return redirect(found)
     return render(
         request,
         "organisations/practice_form.html",
-        {"community": community, "organisation": found.organisation, "form": form, "practice": found},
+        {
+            "community": community,
+            "organisation": found.organisation,
+            "form": form,
+            "practice": found,
+        },
     )
 
 
 @post_only
 @community_view("organiser")
-def practice_delete(request: HttpRequest, community: Community, pk: int, practice: int) -> HttpResponse:
+def practice_delete(
+    request: HttpRequest, community: Community, pk: int, practice: int
+) -> HttpResponse:
     found = get_object_or_404(DataPractice, pk=practice, organisation_id=pk, community=community)
     organisation = found.organisation
     services.delete_practice(practice=found)

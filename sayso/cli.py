@@ -1,0 +1,117 @@
+"""The `sayso` command: everything an operator needs without knowing manage.py.
+
+sayso run              migrate, load the demo on first run, serve and work (Ctrl-C stops both)
+sayso serve            the web server only (gunicorn; see docs/decisions/0002)
+sayso worker           the task worker only (may run on other machines)
+sayso migrate | demo | createsuperuser | check | ...   any Django command
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+ALIASES = {"worker": "db_worker"}
+
+
+def _django(argv: Sequence[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["sayso", *argv])
+
+
+def _serve_command(bind: str, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "10",
+    ]
+
+
+def _prepare() -> bool:
+    """Migrate, make the cache table, collect static files; True on the first run."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from sayso.core.models import Community
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("createcachetable", verbosity=0)
+    call_command("collectstatic", verbosity=0, interactive=False)
+    return not Community.objects.exists()
+
+
+def run(bind: str = "127.0.0.1:8000") -> int:
+    first_run = _prepare()
+    if first_run:
+        from django.core.management import call_command
+
+        call_command("demo")
+    children = [
+        subprocess.Popen(_serve_command(bind, workers=2)),  # noqa: S603
+        subprocess.Popen([sys.executable, "-m", "sayso.cli", "worker"]),
+    ]
+    print(f"Sayso is running on http://{bind}/ (press Ctrl-C to stop).", flush=True)
+
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            try:
+                children[0].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                continue
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    print("Sayso stopped.", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "run":
+        return run(*(rest[:1] or []))
+    if command == "serve":
+        bind = rest[0] if rest else os.environ.get("SAYSO_BIND", "127.0.0.1:8000")
+        workers = int(os.environ.get("SAYSO_WEB_WORKERS", "2"))
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        os.execv(sys.executable, _serve_command(bind, workers))  # noqa: S606
+    _django([ALIASES.get(command, command), *rest])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
