@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -14,7 +15,7 @@ from sayso.core.services import ServiceError
 
 from . import services
 from .forms import ApiTokenForm
-from .models import ApiToken
+from .models import ApiToken, User
 
 
 @access_level("authenticated")
@@ -36,7 +37,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         "accounts/tokens.html",
         {
             "form": form,
-            "tokens": ApiToken.objects.filter(user_id=request.user.pk),
+            "tokens": ApiToken.objects.filter(user=cast(User, request.user)),
             "new_token": new_token,
         },
     )
@@ -46,7 +47,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @post_only
 @login_required
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(ApiToken, pk=pk, user_id=request.user.pk)
+    token = get_object_or_404(ApiToken, pk=pk, user=cast(User, request.user))
     services.revoke_token(token=token)
     messages.success(
         request,

@@ -25,7 +25,9 @@ def opinion_map_to_dict(result: OpinionMap) -> dict[str, Any]:
         "groups": result.groups(),
         "in_conversation": result.participant_ids[member].tolist(),
         "projections": dict(
-            zip(result.participant_ids.tolist(), result.participant_projection.tolist(), strict=True)
+            zip(
+                result.participant_ids.tolist(), result.participant_projection.tolist(), strict=True
+            )
         ),
         "statement_projections": dict(
             zip(statement_ids, result.statement_projection.tolist(), strict=True)

@@ -79,6 +79,9 @@ class Options:
     base_iterations: int = 100
     max_k: int = 5
     group_iterations: int = 100
+    # Silhouette over base centres weighted by their sizes (see compute.silhouette);
+    # False gives Polis's unweighted score.
+    weighted_silhouette: bool = True
     group_restarts: int = 8  # seeded k-means++ restarts; group k-means is tiny (<= base_k points)
     pick_repness: int = 5
     pick_consensus: int = 5

@@ -14,6 +14,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -155,7 +156,9 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     return header, rows, lines
 
 
-def _check_header(path: Path, header: Sequence[str], required: Iterable[str], optional: Iterable[str]) -> None:
+def _check_header(
+    path: Path, header: Sequence[str], required: Iterable[str], optional: Iterable[str]
+) -> None:
     known = set(required) | set(optional)
     missing = [name for name in required if name not in header]
     unknown = [name for name in header if name not in known]
@@ -225,17 +228,25 @@ def read_comments(path: Path) -> tuple[tuple[PolisStatement, ...], tuple[str, ..
                 moderated=moderated,
                 body=row[at["comment-body"]],
                 timestamp=(
-                    _int(path, "timestamp", row[at["timestamp"]], line) if "timestamp" in at else None
+                    _int(path, "timestamp", row[at["timestamp"]], line)
+                    if "timestamp" in at
+                    else None
                 ),
                 datetime=row[at["datetime"]] if "datetime" in at else None,
                 is_meta=(
-                    _optional_bool(path, "is-meta", row[at["is-meta"]], line) if "is-meta" in at else None
+                    _optional_bool(path, "is-meta", row[at["is-meta"]], line)
+                    if "is-meta" in at
+                    else None
                 ),
                 is_seed=(
-                    _optional_bool(path, "is-seed", row[at["is-seed"]], line) if "is-seed" in at else None
+                    _optional_bool(path, "is-seed", row[at["is-seed"]], line)
+                    if "is-seed" in at
+                    else None
                 ),
                 group_informed_consensus=(
-                    row[at["group-informed-consensus"]] if "group-informed-consensus" in at else None
+                    row[at["group-informed-consensus"]]
+                    if "group-informed-consensus" in at
+                    else None
                 ),
             )
         )
@@ -268,7 +279,9 @@ def _check_known_statements(
         )
 
 
-def read_votes(path: Path, known_statements: frozenset[int]) -> tuple[Votes, tuple[str, ...] | None]:
+def read_votes(
+    path: Path, known_statements: frozenset[int]
+) -> tuple[Votes, tuple[str, ...] | None]:
     """Every vote event of votes.csv, validated, in file order."""
     header, rows, lines = _read_rows(path)
     _check_header(path, header, VOTES_REQUIRED, ("datetime",))
@@ -322,7 +335,9 @@ def read_participants_votes(
 ) -> tuple[tuple[PolisParticipant, ...], tuple[int, ...], Votes, bool]:
     header, rows, lines = _read_rows(path)
     has_xid = len(header) > 1 and header[1] == "xid"
-    fixed = (PARTICIPANTS_FIXED[0], "xid", *PARTICIPANTS_FIXED[1:]) if has_xid else PARTICIPANTS_FIXED
+    fixed = (
+        (PARTICIPANTS_FIXED[0], "xid", *PARTICIPANTS_FIXED[1:]) if has_xid else PARTICIPANTS_FIXED
+    )
     if tuple(header[: len(fixed)]) != fixed:
         raise PolisImportError(
             path, 1, "wrong header: expected it to start with " + ",".join(PARTICIPANTS_FIXED)
@@ -365,7 +380,9 @@ def read_participants_votes(
         participant_id = _int(path, "participant", row[0], line)
         if participant_id in seen:
             raise PolisImportError(
-                path, line, f"participant {participant_id} already given on line {seen[participant_id]}"
+                path,
+                line,
+                f"participant {participant_id} already given on line {seen[participant_id]}",
             )
         seen[participant_id] = line
         group_text = row[offset - 5]
@@ -404,7 +421,9 @@ def read_participants_votes(
 
     r_index, c_index = np.nonzero(voted)
     participant_ids = np.asarray([p.participant_id for p in participants], dtype=np.int64)
-    values = np.where(agree_cells[r_index, c_index], 1, np.where(disagree_cells[r_index, c_index], -1, 0))
+    values = np.where(
+        agree_cells[r_index, c_index], 1, np.where(disagree_cells[r_index, c_index], -1, 0)
+    )
     votes = Votes(
         participant=participant_ids[r_index] if n_rows else np.zeros(0, dtype=np.int64),
         statement=np.asarray(statement_columns, dtype=np.int64)[c_index],
@@ -464,7 +483,9 @@ def _check_same_votes(path: Path, matrix_votes: Votes, latest: Votes) -> None:
     differing = [key for key in from_events if from_matrix.get(key) != from_events[key]]
     differing += [key for key in from_matrix if key not in from_events]
     flipped = sum(
-        1 for key in differing if from_matrix.get(key) is not None and from_matrix[key] == -from_events.get(key, 0)
+        1
+        for key in differing
+        if from_matrix.get(key) is not None and from_matrix[key] == -from_events.get(key, 0)
     )
     participant, statement = differing[0]
     kind = (
@@ -534,8 +555,9 @@ def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> 
 # Writing (same dialect as the Clojure exporter: minimal quoting, LF line ends)
 
 
-def _writer(handle: object) -> csv._writer:  # noqa: SLF001 - the public csv API has no type name
-    return csv.writer(handle, lineterminator="\n")  # type: ignore[arg-type]
+def _writer(handle: TextIO) -> Any:
+    # csv.writer's return type is private (_csv.Writer), hence Any.
+    return csv.writer(handle, lineterminator="\n")
 
 
 def _text(value: int | str | bool | None) -> str:
@@ -546,7 +568,11 @@ def _text(value: int | str | bool | None) -> str:
     return str(value)
 
 
-def write_comments(path: Path | str, statements: Iterable[PolisStatement], header: Sequence[str] = COMMENTS_HEADER_OLD) -> None:
+def write_comments(
+    path: Path | str,
+    statements: Iterable[PolisStatement],
+    header: Sequence[str] = COMMENTS_HEADER_OLD,
+) -> None:
     field_of = {
         "timestamp": "timestamp",
         "datetime": "datetime",
@@ -597,12 +623,16 @@ def write_participants_votes(
 ) -> None:
     """Write participants-votes.csv; `votes` must be the latest vote per pair."""
     column_of = {statement_id: index for index, statement_id in enumerate(statement_columns)}
-    cells: dict[int, list[str]] = {p.participant_id: [""] * len(statement_columns) for p in participants}
+    cells: dict[int, list[str]] = {
+        p.participant_id: [""] * len(statement_columns) for p in participants
+    }
     for participant, statement, value in zip(
         votes.participant.tolist(), votes.statement.tolist(), votes.value.tolist(), strict=True
     ):
         cells[participant][column_of[statement]] = str(value)
-    fixed = ["participant", "xid", *PARTICIPANTS_FIXED[1:]] if with_xid else list(PARTICIPANTS_FIXED)
+    fixed = (
+        ["participant", "xid", *PARTICIPANTS_FIXED[1:]] if with_xid else list(PARTICIPANTS_FIXED)
+    )
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = _writer(handle)
         writer.writerow([*fixed, *(str(s) for s in statement_columns)])

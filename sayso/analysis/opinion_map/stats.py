@@ -90,7 +90,9 @@ def group_statement_stats(
     )
 
 
-def _rep_statement(stats: GroupStatementStats, j: int, statement: int, *, best_agree: bool = False) -> RepStatement:
+def _rep_statement(
+    stats: GroupStatementStats, j: int, statement: int, *, best_agree: bool = False
+) -> RepStatement:
     # Polis labels each chosen statement by whichever direction is more representative,
     # even the "best agree" one (finalize-cmt-stats).
     agree = bool(stats.rat[j] > stats.rdt[j])
@@ -224,8 +226,12 @@ def priority(
     statements get 0: they are never shown, so they must never be drawn.
     """
     passes = seen - agree - disagree
-    importance = (1.0 - (passes + 1.0) / (seen + 2.0)) * (extremity + 1.0) * (agree + 1.0) / (seen + 2.0)
+    importance = (
+        (1.0 - (passes + 1.0) / (seen + 2.0)) * (extremity + 1.0) * (agree + 1.0) / (seen + 2.0)
+    )
     novelty = 1.0 + 8.0 * np.exp2(-seen / 5.0)
     weight = (importance * novelty) ** 2
     weight = np.where(np.asarray(is_meta, dtype=bool), meta_priority**2, weight)
-    return np.asarray(np.where(np.asarray(is_moderated_out, dtype=bool), 0.0, weight), dtype=np.float64)
+    return np.asarray(
+        np.where(np.asarray(is_moderated_out, dtype=bool), 0.0, weight), dtype=np.float64
+    )

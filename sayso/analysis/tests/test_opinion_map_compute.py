@@ -41,7 +41,13 @@ def test_in_conversation_threshold_greedy_fill_and_monotone():
     assert in_conversation(counts, 2, options).tolist() == [True, True, False, True, True]
     # Once in, always in.
     already = np.array([False, False, True, False, False])
-    assert in_conversation(counts, 50, options, already).tolist() == [True, False, True, True, False]
+    assert in_conversation(counts, 50, options, already).tolist() == [
+        True,
+        False,
+        True,
+        True,
+        False,
+    ]
 
 
 def dense_reference(rows, mod_out):
@@ -56,7 +62,7 @@ def dense_reference(rows, mod_out):
     mean = np.nanmean(rating, axis=0)
     filled = np.where(np.isnan(rating), mean, rating)
     centred = filled - mean
-    values, vectors = np.linalg.eigh(centred.T @ centred)
+    _values, vectors = np.linalg.eigh(centred.T @ centred)
     comps = vectors[:, ::-1][:, :2].T
     n_votes = (~np.isnan(rating)).sum(axis=1)
     scale = np.sqrt(n_s / np.maximum(n_votes, 1))
@@ -77,7 +83,9 @@ def test_projection_matches_dense_reference_up_to_sign():
     for i in range(2):
         sign = np.sign(comps[i] @ result.components[i])
         assert result.components[i] == pytest.approx(sign * comps[i], abs=1e-8)
-        assert result.participant_projection[:, i] == pytest.approx(sign * projection[:, i], abs=1e-8)
+        assert result.participant_projection[:, i] == pytest.approx(
+            sign * projection[:, i], abs=1e-8
+        )
     assert result.center == pytest.approx(mean, abs=1e-12)
     # Statement projection: an agree-only participant, scaled by sqrt(N_c).
     expected = np.sqrt(12) * (1 - result.center)[:, None] * result.components.T
@@ -141,21 +149,29 @@ def test_warm_start_keeps_groups_stable():
         value=np.ones(20, dtype=np.int8),
         time=np.full(20, 10**9, dtype=np.int64),
     )
-    assert conversation.votes.time is not None and newcomer.time is not None
+    assert conversation.votes.time is not None
+    assert newcomer.time is not None
     votes = Votes(
-        *(np.concatenate([getattr(conversation.votes, f), getattr(newcomer, f)]) for f in ("participant", "statement", "value", "time"))
+        *(
+            np.concatenate([getattr(conversation.votes, f), getattr(newcomer, f)])
+            for f in ("participant", "statement", "value", "time")
+        )
     )
     after = compute_opinion_map(votes, previous=before)
     old = before.groups()
     new = after.groups()
     same = sum(old[p] == new[p] for p in old)
     assert same / len(old) >= 0.99  # same ids, not just the same partition
-    assert after.in_conversation[: len(before.participant_ids)].sum() >= before.in_conversation.sum()
+    assert (
+        after.in_conversation[: len(before.participant_ids)].sum() >= before.in_conversation.sum()
+    )
 
 
 def test_moderation_meta_and_priorities():
     rows = [(p, s, 1 if (p + s) % 3 else -1) for p in range(30) for s in range(10)]
-    result = compute_opinion_map(Votes.from_rows(rows), moderated_out=[2], meta=[4], statements=[10])
+    result = compute_opinion_map(
+        Votes.from_rows(rows), moderated_out=[2], meta=[4], statements=[10]
+    )
     priority = dict(zip(result.statement_ids.tolist(), result.priority.tolist(), strict=True))
     assert priority[2] == 0.0
     assert priority[4] == 49.0

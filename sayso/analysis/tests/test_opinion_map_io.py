@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sayso.analysis.opinion_map import PolisImportError, read_polis_export, write_polis_export
-from sayso.analysis.opinion_map.polis_io import latest_votes
 from sayso.analysis.opinion_map.model import Votes
+from sayso.analysis.opinion_map.polis_io import latest_votes
 
 FIXTURE = Path(__file__).parent / "fixtures" / "polis" / "15-per-hour-seattle"
 
@@ -27,7 +27,9 @@ VOTES = (
 )
 
 
-def make_export(tmp_path: Path, comments: str = COMMENTS, votes: str | None = VOTES, matrix: str | None = None) -> Path:
+def make_export(
+    tmp_path: Path, comments: str = COMMENTS, votes: str | None = VOTES, matrix: str | None = None
+) -> Path:
     (tmp_path / "comments.csv").write_text(comments)
     if votes is not None:
         (tmp_path / "votes.csv").write_text(votes)
@@ -40,9 +42,14 @@ def test_reads_a_small_export(tmp_path):
     export = read_polis_export(make_export(tmp_path))
     assert export.moderated_out == frozenset({2})
     assert export.statements[1].body == "Second, with a comma"
-    assert sorted(zip(export.votes.participant.tolist(), export.votes.statement.tolist(), export.votes.value.tolist())) == [
-        (0, 0, 1), (0, 1, -1), (1, 0, 1), (1, 1, 1), (2, 0, -1)
-    ]
+    assert sorted(
+        zip(
+            export.votes.participant.tolist(),
+            export.votes.statement.tolist(),
+            export.votes.value.tolist(),
+            strict=False,
+        )
+    ) == [(0, 0, 1), (0, 1, -1), (1, 0, 1), (1, 1, 1), (2, 0, -1)]
 
 
 def test_wrong_votes_header_names_file_line_and_columns(tmp_path):
@@ -57,7 +64,10 @@ def test_wrong_votes_header_names_file_line_and_columns(tmp_path):
 
 def test_wrong_comments_header(tmp_path):
     folder = make_export(tmp_path, comments=COMMENTS.replace("moderated", "status"))
-    with pytest.raises(PolisImportError, match=r"comments\.csv, line 1: wrong header: missing column\(s\) moderated"):
+    with pytest.raises(
+        PolisImportError,
+        match=r"comments\.csv, line 1: wrong header: missing column\(s\) moderated",
+    ):
         read_polis_export(folder)
 
 
@@ -66,12 +76,17 @@ def test_unknown_vote_value_names_its_line(tmp_path):
     with pytest.raises(PolisImportError) as error:
         read_polis_export(folder)
     assert error.value.line == 4
-    assert str(error.value).endswith("votes.csv, line 4: vote '2' is not 1 (agree), -1 (disagree) or 0 (pass)")
+    assert str(error.value).endswith(
+        "votes.csv, line 4: vote '2' is not 1 (agree), -1 (disagree) or 0 (pass)"
+    )
 
 
 def test_vote_for_unknown_statement(tmp_path):
     folder = make_export(tmp_path, votes=VOTES + "15,d,99,3,1\n")
-    with pytest.raises(PolisImportError, match=r"votes\.csv, line 7: vote for statement 99, which is not in comments\.csv"):
+    with pytest.raises(
+        PolisImportError,
+        match=r"votes\.csv, line 7: vote for statement 99, which is not in comments\.csv",
+    ):
         read_polis_export(folder)
 
 
@@ -83,7 +98,9 @@ def test_non_integer_voter(tmp_path):
 
 def test_ragged_row(tmp_path):
     folder = make_export(tmp_path, votes=VOTES + "15,d,1\n")
-    with pytest.raises(PolisImportError, match=r"line 7: expected 5 fields as in the header, found 3"):
+    with pytest.raises(
+        PolisImportError, match=r"line 7: expected 5 fields as in the header, found 3"
+    ):
         read_polis_export(folder)
 
 
@@ -116,7 +133,9 @@ def test_participants_votes_row_with_swapped_sign_is_rejected(tmp_path):
 
 def test_participants_votes_disagreeing_with_votes_csv(tmp_path):
     folder = make_export(tmp_path, matrix=MATRIX.replace("0,0,2,2,1,1,1,-1,", "0,0,2,2,1,0,1,0,"))
-    with pytest.raises(PolisImportError, match=r"participants-votes\.csv.*disagrees with the latest votes"):
+    with pytest.raises(
+        PolisImportError, match=r"participants-votes\.csv.*disagrees with the latest votes"
+    ):
         read_polis_export(folder)
 
 
@@ -128,7 +147,7 @@ def test_participants_votes_alone_supply_votes_and_polis_groups(tmp_path):
 
 
 def test_missing_votes_and_matrix(tmp_path):
-    with pytest.raises(PolisImportError, match="votes.csv, line 0: file not found"):
+    with pytest.raises(PolisImportError, match=r"votes\.csv, line 0: file not found"):
         read_polis_export(make_export(tmp_path, votes=None))
 
 
@@ -136,7 +155,14 @@ def test_duplicate_votes_keep_the_latest_by_time():
     # The re-vote at time 5 comes first in the file but is the latest.
     events = Votes.from_rows([(1, 7, 1, 5), (1, 7, -1, 3), (2, 7, 0, 1), (2, 7, 1, 1)])
     latest = latest_votes(events)
-    pairs = sorted(zip(latest.participant.tolist(), latest.statement.tolist(), latest.value.tolist()))
+    pairs = sorted(
+        zip(
+            latest.participant.tolist(),
+            latest.statement.tolist(),
+            latest.value.tolist(),
+            strict=False,
+        )
+    )
     # Equal times: the later row wins, as Polis overwrites in arrival order.
     assert pairs == [(1, 7, 1), (2, 7, 1)]
 
@@ -150,7 +176,8 @@ def test_fixture_round_trip_is_byte_identical(tmp_path):
     assert again.statements == export.statements
     assert again.participants == export.participants
     assert again.vote_datetimes == export.vote_datetimes
-    assert export.vote_events is not None and again.vote_events is not None
+    assert export.vote_events is not None
+    assert again.vote_events is not None
     for field in ("participant", "statement", "value", "time"):
         assert np.array_equal(getattr(again.vote_events, field), getattr(export.vote_events, field))
 

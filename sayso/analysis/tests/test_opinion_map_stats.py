@@ -52,9 +52,15 @@ def test_select_repness_by_hand():
     )
     assert len(chosen) == len(expected)
     for got, want in zip(chosen, expected, strict=True):
-        assert (got.statement, got.direction, got.best_agree) == (want.statement, want.direction, want.best_agree)
+        assert (got.statement, got.direction, got.best_agree) == (
+            want.statement,
+            want.direction,
+            want.best_agree,
+        )
         numbers = ("n_success", "n_trials", "p_success", "p_test", "repness", "repness_test")
-        assert [getattr(got, f) for f in numbers] == pytest.approx([getattr(want, f) for f in numbers], rel=1e-14)
+        assert [getattr(got, f) for f in numbers] == pytest.approx(
+            [getattr(want, f) for f in numbers], rel=1e-14
+        )
 
 
 def test_select_repness_skips_moderated_out_statements():
@@ -115,6 +121,8 @@ def test_priority_by_hand():
 def test_priorities_are_not_stuck_at_one_value():
     # Polis's "0 is truthy" bug gave every statement the meta weight 49.
     seen = np.arange(0, 50, 5)
-    result = stats.priority(seen // 2, seen // 4, seen, np.linspace(0, 2, 10), np.zeros(10), np.zeros(10))
+    result = stats.priority(
+        seen // 2, seen // 4, seen, np.linspace(0, 2, 10), np.zeros(10), np.zeros(10)
+    )
     assert len(set(result.round(12).tolist())) == 10
     assert 49.0 not in result.tolist()
