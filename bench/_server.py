@@ -1,0 +1,87 @@
+"""Helpers for HTTP benchmarks: a production-like Sayso on a throwaway SQLite file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def production_env(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        SAYSO_DEBUG="0",
+        SAYSO_SECRET_KEY="bench-" + "x" * 60,
+        SAYSO_SSL_REDIRECT="0",
+        SAYSO_SECURE_COOKIES="0",
+        SAYSO_HSTS_SECONDS="0",
+        SAYSO_SQLITE_PATH=str(workdir / "bench.sqlite3"),
+        SAYSO_LOG_LEVEL="ERROR",
+    )
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+@contextmanager
+def prepared_site() -> Iterator[tuple[Path, dict[str, str]]]:
+    workdir = Path(tempfile.mkdtemp(prefix="sayso-bench-"))
+    env = production_env(workdir)
+    manage = [PY, str(ROOT / "manage.py")]
+    for args in (["migrate", "-v0"], ["createcachetable"], ["collectstatic", "--noinput", "-v0"], ["demo"]):
+        subprocess.run([*manage, *args], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603
+    try:
+        yield workdir, env
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+SERVERS = {
+    "gunicorn": lambda port: [
+        PY, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", "2", "--threads", "4", "--log-level", "error",
+    ],
+    "granian": lambda port: [
+        PY, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+        "--blocking-threads", "4", "--log-level", "error", "--no-ws",
+    ],
+}
+
+
+@contextmanager
+def running(server: str, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(SERVERS[server](port), env=env, cwd=ROOT)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"{server} did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
