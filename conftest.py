@@ -72,12 +72,12 @@ class SmtpSink:
 def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
     sink = SmtpSink()
     sink.controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = sink.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": sink.port, "timeout": 10},
+        }
+    }
     try:
         yield sink
     finally:

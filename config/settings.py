@@ -209,15 +209,22 @@ USERSESSIONS_TRACK_ACTIVITY = False
 # Console under `make run`; SMTP when SAYSO_EMAIL_HOST is set (tests point it at a
 # real local SMTP sink).
 DEFAULT_FROM_EMAIL = os.environ.get("SAYSO_FROM_EMAIL", "Sayso <sayso@localhost>")
-EMAIL_HOST = os.environ.get("SAYSO_EMAIL_HOST", "")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = int(os.environ.get("SAYSO_EMAIL_PORT", "25"))
-    EMAIL_HOST_USER = os.environ.get("SAYSO_EMAIL_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("SAYSO_EMAIL_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("SAYSO_EMAIL_TLS", False)
+if os.environ.get("SAYSO_EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["SAYSO_EMAIL_HOST"],
+                "port": int(os.environ.get("SAYSO_EMAIL_PORT", "25")),
+                "username": os.environ.get("SAYSO_EMAIL_USER", ""),
+                "password": os.environ.get("SAYSO_EMAIL_PASSWORD", ""),
+                "use_tls": env_bool("SAYSO_EMAIL_TLS", False),
+                "timeout": 30,
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en"
