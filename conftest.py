@@ -19,9 +19,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
-def _immediate_tasks(settings: Any) -> None:
+def _immediate_tasks(request: pytest.FixtureRequest) -> None:
     """Tasks run at once in tests, through the real task functions. One test in
-    sayso/core/tests/test_tasks.py runs the real database worker instead."""
+    sayso/core/tests/test_tasks.py runs the real database worker instead.
+
+    The Django-free maths tests may run with `-p no:django`; then there is nothing to set."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        return
+    settings = request.getfixturevalue("settings")
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 

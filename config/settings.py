@@ -114,6 +114,8 @@ if DATABASE_URL:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
 else:
+    # The embedded database lives in var/; create the folder on a fresh clone.
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

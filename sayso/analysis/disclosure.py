@@ -33,7 +33,7 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,7 @@ __all__ = [
     "PUBLISHED_THRESHOLD",
     "CellStatus",
     "DisclosureRefused",
+    "DisclosureRefusedError",
     "FrequencyRow",
     "FrequencyTable",
     "ProtectedTable",
@@ -195,9 +196,7 @@ def check_filters(counts: Sequence[int], *, threshold: int) -> Refusal | None:
     return None
 
 
-def check_breakdown(
-    groups: Mapping[Hashable, int], *, parent: int, threshold: int
-) -> Refusal | None:
+def check_breakdown(groups: Mapping[Any, int], *, parent: int, threshold: int) -> Refusal | None:
     """Check a breakdown of ``parent`` respondents into ``groups`` (label -> count).
 
     Each non-empty group must have at least ``threshold`` people, and so must the rest
@@ -332,7 +331,7 @@ def frequency_table(
 
 
 def frequency_table_from_counts(
-    counts: Mapping[Hashable, int],
+    counts: Mapping[Any, int],
     *,
     threshold: int,
     respondents: int | None = None,

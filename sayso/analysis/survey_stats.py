@@ -36,7 +36,7 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +59,9 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 Labels = Sequence[Hashable] | npt.NDArray[np.generic]
-FpcInput = Sequence[float] | npt.NDArray[np.floating] | Mapping[Hashable, float] | float
+# Mapping keys are typed Any: Mapping is invariant in its key, so Mapping[Hashable, ...]
+# would reject a plain dict[str, int] from callers.
+FpcInput = Sequence[float] | npt.NDArray[np.floating] | Mapping[Any, float] | float
 
 
 # --------------------------------------------------------------------------- results
@@ -534,7 +536,7 @@ def _trim(
 
 
 def _calibration_codes(
-    groups: Labels, n: int, population: Mapping[Hashable, float], what: str
+    groups: Labels, n: int, population: Mapping[Any, float], what: str
 ) -> tuple[npt.NDArray[np.intp], FloatArray]:
     labels = list(groups)
     if len(labels) != n:
@@ -575,7 +577,7 @@ def _relative_bounds(
 def post_stratify(
     weights: Sequence[float] | npt.NDArray[np.floating],
     groups: Labels,
-    population: Mapping[Hashable, float],
+    population: Mapping[Any, float],
     *,
     trim_lower: float | None = None,
     trim_upper: float | None = None,
@@ -610,7 +612,7 @@ def post_stratify(
 
 def rake(
     weights: Sequence[float] | npt.NDArray[np.floating],
-    margins: Sequence[tuple[Labels, Mapping[Hashable, float]]],
+    margins: Sequence[tuple[Labels, Mapping[Any, float]]],
     *,
     trim_lower: float | None = None,
     trim_upper: float | None = None,

@@ -372,29 +372,32 @@ def refine_groups(
     the openData conversations this is what brings agreement with Polis up to
     red-dwarf's level (docs/benchmarks.md).
     """
-    ones = np.ones(len(points))
+    rng = np.random.default_rng(options.seed)
+    # Starts are compared on a seeded sample of at most 20,000 participants (enough to
+    # rank local optima); only the winner is run on everyone.
+    sample = points
+    if len(points) > 20_000:
+        sample = points[rng.choice(len(points), 20_000, replace=False)]
     starts = [np.stack([points[labels == g].mean(axis=0) for g in range(k)])]
     if warm is not None and k in warm:
         starts.insert(0, warm[k])
-    rng = np.random.default_rng(options.seed)
-    sample = points
-    if len(points) > 50_000:
-        # k-means++ seeding only needs a picture of the cloud, not every point.
-        sample = points[rng.choice(len(points), 50_000, replace=False)]
-    starts += [
-        _kmeans_plus_plus(sample, np.ones(len(sample)), k, rng)
-        for _ in range(options.group_restarts)
-    ]
-    best: tuple[float, IntArray] | None = None
+    ones = np.ones(len(sample))
+    starts += [_kmeans_plus_plus(sample, ones, k, rng) for _ in range(options.group_restarts)]
+    best: tuple[float, FloatArray] | None = None
     for start in starts:
-        found, centers = _lloyd(points, start, ones, options.group_iterations)
+        found, centers = _lloyd(sample, start, ones, options.group_iterations)
         if int(found.max()) + 1 < k:
             continue  # a start that lost a group answers a different question
-        inertia = float(((points - centers[found]) ** 2).sum())
+        inertia = float(((sample - centers[found]) ** 2).sum())
         # Earlier starts (warm, then two-level) win near-ties, for stability.
         if best is None or inertia < best[0] * (1.0 - 1e-9):
-            best = (inertia, found)
-    return labels if best is None else best[1]
+            best = (inertia, centers)
+    if best is None:
+        return labels
+    found, _ = _lloyd(points, best[1], np.ones(len(points)), options.group_iterations)
+    if int(found.max()) + 1 < k:
+        return labels
+    return found
 
 
 def _canonical_labels(labels: IntArray, weights: FloatArray) -> IntArray:

@@ -33,12 +33,6 @@ POP_TYPES = {"E": 4421, "H": 755, "M": 1018}
 POP_SCHWIDE = {"No": 1072, "Yes": 5122}
 
 
-@pytest.fixture(autouse=True)
-def _immediate_tasks() -> None:
-    """Shadow the project-wide autouse fixture of this name, which needs pytest-django's
-    ``settings``: these tests are Django-free and must also run with ``-p no:django``."""
-
-
 def _load(name: str) -> list[dict[str, str]]:
     with (FIXTURES / name).open(newline="") as fh:
         return list(csv.DictReader(fh))
