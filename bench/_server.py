@@ -45,8 +45,13 @@ def prepared_site() -> Iterator[tuple[Path, dict[str, str]]]:
     workdir = Path(tempfile.mkdtemp(prefix="sayso-bench-"))
     env = production_env(workdir)
     manage = [PY, str(ROOT / "manage.py")]
-    for args in (["migrate", "-v0"], ["createcachetable"], ["collectstatic", "--noinput", "-v0"], ["demo"]):
-        subprocess.run([*manage, *args], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603
+    for args in (
+        ["migrate", "-v0"],
+        ["createcachetable"],
+        ["collectstatic", "--noinput", "-v0"],
+        ["demo"],
+    ):
+        subprocess.run([*manage, *args], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         yield workdir, env
     finally:
@@ -55,13 +60,37 @@ def prepared_site() -> Iterator[tuple[Path, dict[str, str]]]:
 
 SERVERS = {
     "gunicorn": lambda port: [
-        PY, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", "2", "--threads", "4", "--log-level", "error",
+        PY,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--log-level",
+        "error",
     ],
     "granian": lambda port: [
-        PY, "-m", "granian", "--interface", "wsgi", "config.wsgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-        "--blocking-threads", "4", "--log-level", "error", "--no-ws",
+        PY,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "config.wsgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--blocking-threads",
+        "4",
+        "--log-level",
+        "error",
+        "--no-ws",
     ],
 }
 
@@ -69,13 +98,13 @@ SERVERS = {
 @contextmanager
 def running(server: str, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(SERVERS[server](port), env=env, cwd=ROOT)  # noqa: S603
+    process = subprocess.Popen(SERVERS[server](port), env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(base + "/healthz", timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:

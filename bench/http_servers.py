@@ -20,9 +20,11 @@ PATHS = {"minimal view (/healthz)": "/healthz", "public community page": "/c/nor
 
 
 def wrk(url: str, seconds: int = 10, connections: int = 32) -> tuple[float, str, str]:
-    out = subprocess.run(  # noqa: S603
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],  # noqa: S607
-        capture_output=True, text=True, check=True,
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
