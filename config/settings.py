@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "sayso.core",
     "sayso.accounts",
     "sayso.organisations",
+    "sayso.deliberation",
+    "sayso.surveys",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,11 @@ urlpatterns = [
     path("account/", include("sayso.accounts.urls")),
     path("c/", include("sayso.core.urls")),
     path("c/<slug:slug>/organisations/", include("sayso.organisations.urls")),
+    path("c/<slug:slug>/conversations/", include("sayso.deliberation.urls")),
+    path("c/<slug:slug>/surveys/", include("sayso.surveys.urls")),
+    # Participant pages reachable by a shared link or an invitation code, maybe anonymously.
+    path("conversations/", include("sayso.deliberation.public_urls")),
+    path("surveys/", include("sayso.surveys.public_urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""forms for deliberation (being built)."""

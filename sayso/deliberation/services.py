@@ -1,0 +1,1 @@
+"""services for deliberation (being built)."""

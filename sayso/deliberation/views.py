@@ -1,0 +1,1 @@
+"""views for deliberation (being built)."""

@@ -1,0 +1,1 @@
+"""forms for surveys (being built)."""

@@ -1,0 +1,1 @@
+"""models for surveys (being built)."""

@@ -1,0 +1,1 @@
+"""Registers the surveys module with the core registry (filled in by the app)."""

@@ -1,0 +1,1 @@
+"""services for surveys (being built)."""

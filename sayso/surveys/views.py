@@ -1,0 +1,1 @@
+"""views for surveys (being built)."""
