@@ -211,14 +211,16 @@ USERSESSIONS_TRACK_ACTIVITY = False
 
 # --- Email ---------------------------------------------------------------------------
 # Console under `make run`; SMTP when SAYSO_EMAIL_HOST is set (tests point it at a
-# real local SMTP sink).
+# real local SMTP sink). Without DEBUG the default is the local mail server, as in
+# Django itself: a production site must never drop its invitations on the console.
 DEFAULT_FROM_EMAIL = os.environ.get("SAYSO_FROM_EMAIL", "Sayso <sayso@localhost>")
-if os.environ.get("SAYSO_EMAIL_HOST"):
+_email_host = os.environ.get("SAYSO_EMAIL_HOST", "" if DEBUG else "localhost")
+if _email_host:
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": os.environ["SAYSO_EMAIL_HOST"],
+                "host": _email_host,
                 "port": int(os.environ.get("SAYSO_EMAIL_PORT", "25")),
                 "username": os.environ.get("SAYSO_EMAIL_USER", ""),
                 "password": os.environ.get("SAYSO_EMAIL_PASSWORD", ""),

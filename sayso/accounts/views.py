@@ -44,8 +44,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 
 @access_level("authenticated")
-@post_only
 @login_required
+@post_only
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=cast(User, request.user))
     services.revoke_token(token=token)

@@ -225,6 +225,7 @@ class AuditEvent(models.Model):
         COMMUNITY_CREATED = "community.created", _("Community created")
         COMMUNITY_UPDATED = "community.updated", _("Community settings changed")
         MEMBER_INVITED = "member.invited", _("Person invited")
+        INVITATION_CANCELLED = "member.invitation_cancelled", _("Invitation cancelled")
         MEMBER_JOINED = "member.joined", _("Person joined")
         MEMBER_LEFT = "member.left", _("Person left")
         MEMBER_REMOVED = "member.removed", _("Person removed")

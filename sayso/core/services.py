@@ -125,6 +125,13 @@ def invite(*, community: Community, inviter: Any, email: str, role: str) -> Invi
 def cancel_invitation(*, invitation: Invitation, actor: Any) -> None:
     invitation.cancelled_at = timezone.now()
     invitation.save(update_fields=["cancelled_at"])
+    record(
+        community=invitation.community,
+        actor=actor,
+        action=AuditEvent.Action.INVITATION_CANCELLED,
+        summary=_("%(person)s cancelled the invitation to %(email)s.")
+        % {"person": actor, "email": invitation.email},
+    )
 
 
 class InvitationError(ServiceError):

@@ -156,8 +156,8 @@ def invite(request: HttpRequest, community: Community) -> HttpResponse:
     return render(request, "core/invite.html", {"community": community, "form": form})
 
 
-@post_only
 @community_view("organiser")
+@post_only
 def invitation_cancel(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.pending(), pk=pk, community=community)
     services.cancel_invitation(invitation=invitation, actor=request.user)
@@ -165,8 +165,8 @@ def invitation_cancel(request: HttpRequest, community: Community, pk: int) -> Ht
     return redirect("core:members", slug=community.slug)
 
 
-@post_only
 @community_view("owner")
+@post_only
 def member_role(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     membership = get_object_or_404(Membership, pk=pk, community=community)
     form = RoleForm(request.POST)
@@ -191,8 +191,8 @@ def member_role(request: HttpRequest, community: Community, pk: int) -> HttpResp
     return redirect("core:members", slug=community.slug)
 
 
-@post_only
 @community_view("owner")
+@post_only
 def member_remove(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     membership = get_object_or_404(Membership, pk=pk, community=community)
     try:
@@ -265,8 +265,8 @@ def advisors(request: HttpRequest, community: Community) -> HttpResponse:
     )
 
 
-@post_only
 @community_view("owner")
+@post_only
 def advisor_revoke(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     grant = get_object_or_404(AdvisorGrant.objects.active(), pk=pk, community=community)
     services.revoke_advisor(grant=grant, actor=request.user)

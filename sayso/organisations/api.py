@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import IntegrityError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field, HttpUrl
 
@@ -131,13 +131,13 @@ def list_organisations(request: HttpRequest, slug: str) -> list[OrganisationOut]
 @router.post("/{slug}/organisations", response={201: OrganisationOut})
 def create_organisation(
     request: HttpRequest, slug: str, payload: OrganisationIn
-) -> tuple[int, OrganisationOut]:
+) -> Status[OrganisationOut]:
     community, _ = community_for_api(request, slug, "organiser")
     data = payload.dict()
     data["website"] = str(data["website"]) if data["website"] else ""
     if Organisation.objects.filter(community=community, name__iexact=data["name"].strip()).exists():
         raise HttpError(409, "Your community already has an organisation with this name.")
-    return 201, _org_out(_save_org(request, Organisation(**data), community))
+    return Status(201, _org_out(_save_org(request, Organisation(**data), community)))
 
 
 @router.get("/{slug}/organisations/{org_id}", response=OrganisationOut)
@@ -166,12 +166,12 @@ def update_organisation(
 
 
 @router.delete("/{slug}/organisations/{org_id}", response={204: None})
-def delete_organisation(request: HttpRequest, slug: str, org_id: int) -> tuple[int, None]:
+def delete_organisation(request: HttpRequest, slug: str, org_id: int) -> Status[None]:
     community, _ = community_for_api(request, slug, "organiser")
     services.delete_organisation(
         organisation=get_object_or_404(Organisation, pk=org_id, community=community)
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/{slug}/organisations/{org_id}/practices", response=list[PracticeOut])
@@ -195,12 +195,15 @@ def _practice_fields(payload: PracticeIn) -> dict[str, object]:
 @router.post("/{slug}/organisations/{org_id}/practices", response={201: PracticeOut})
 def create_practice(
     request: HttpRequest, slug: str, org_id: int, payload: PracticeIn
-) -> tuple[int, PracticeOut]:
+) -> Status[PracticeOut]:
     community, _ = community_for_api(request, slug, "organiser")
     organisation = get_object_or_404(Organisation, pk=org_id, community=community)
     practice = DataPractice(**_practice_fields(payload))
-    return 201, _practice_out(
-        services.save_practice(practice=practice, organisation=organisation, actor=request.user)
+    return Status(
+        201,
+        _practice_out(
+            services.save_practice(practice=practice, organisation=organisation, actor=request.user)
+        ),
     )
 
 
@@ -230,12 +233,10 @@ def replace_practice(
 
 
 @router.delete("/{slug}/organisations/{org_id}/practices/{practice_id}", response={204: None})
-def delete_practice(
-    request: HttpRequest, slug: str, org_id: int, practice_id: int
-) -> tuple[int, None]:
+def delete_practice(request: HttpRequest, slug: str, org_id: int, practice_id: int) -> Status[None]:
     community, _ = community_for_api(request, slug, "organiser")
     practice = get_object_or_404(
         DataPractice, pk=practice_id, organisation_id=org_id, community=community
     )
     services.delete_practice(practice=practice)
-    return 204, None
+    return Status(204, None)

@@ -28,7 +28,8 @@ def save_organisation(
     organisation.community = community
     if not organisation.pk:
         organisation.created_by = actor
-    organisation.full_clean()
+    # created_by is empty for demo records and after the creator deletes their account.
+    organisation.full_clean(exclude=["created_by"])
     organisation.save()
     if organisation.is_published and not was_published:
         record(
@@ -49,7 +50,7 @@ def save_practice(
     practice.community = organisation.community
     if not practice.pk:
         practice.created_by = actor
-    practice.full_clean()
+    practice.full_clean(exclude=["created_by"])
     practice.save()
     return practice
 

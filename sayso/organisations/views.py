@@ -17,8 +17,10 @@ from .selectors import data_cycle
 
 @community_view("viewer")
 def organisation_list(request: HttpRequest, community: Community) -> HttpResponse:
-    organisations = Organisation.objects.filter(community=community).annotate(
-        practice_count=Count("practices")
+    organisations = (
+        Organisation.objects.filter(community=community)
+        .select_related("community")  # each card links with the community's slug
+        .annotate(practice_count=Count("practices"))
     )
     return render(
         request, "organisations/list.html", {"community": community, "organisations": organisations}
@@ -45,7 +47,7 @@ def organisation_create(request: HttpRequest, community: Community) -> HttpRespo
 @community_view("viewer")
 def organisation_detail(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     organisation = get_object_or_404(Organisation, pk=pk, community=community)
-    practices = list(organisation.practices.all())
+    practices = list(organisation.practices.select_related("community"))
     return render(
         request,
         "organisations/detail.html",
@@ -152,8 +154,8 @@ def practice_edit(
     )
 
 
-@post_only
 @community_view("organiser")
+@post_only
 def practice_delete(
     request: HttpRequest, community: Community, pk: int, practice: int
 ) -> HttpResponse:

@@ -1,0 +1,103 @@
+"""Organisation and data-practice services, seeds and the registry entry."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from sayso.accounts.tests.factories import UserFactory
+from sayso.core.models import AuditEvent
+from sayso.core.registry import registry
+from sayso.core.tests.factories import CommunityFactory
+from sayso.organisations import services
+from sayso.organisations.models import DataPractice, Organisation
+from sayso.organisations.seeds import seed_demo
+from sayso.organisations.tests.factories import DataPracticeFactory, OrganisationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_publishing_is_audited_once() -> None:
+    community = CommunityFactory.create()
+    rosa = UserFactory.create(name="Rosa")
+    organisation = services.save_organisation(
+        organisation=Organisation(name="Acme"), community=community, actor=rosa
+    )
+    assert organisation.created_by == rosa
+    assert AuditEvent.objects.count() == 0
+    organisation.is_published = True
+    services.save_organisation(organisation=organisation, community=community, actor=rosa)
+    services.save_organisation(organisation=organisation, community=community, actor=rosa)
+    assert list(AuditEvent.objects.values_list("community", "action", "summary")) == [
+        (community.pk, "organisation.published", "Rosa published Acme on the public page.")
+    ]
+
+
+def test_records_without_a_creator_can_still_be_edited() -> None:
+    """Demo records and records whose creator deleted their account have no creator."""
+    practice = DataPracticeFactory.create(created_by=None)
+    organisation = practice.organisation
+    organisation.notes = "updated"
+    services.save_organisation(
+        organisation=organisation, community=organisation.community, actor=UserFactory.create()
+    )
+    practice.title = "Renamed practice"
+    services.save_practice(practice=practice, organisation=organisation, actor=UserFactory.create())
+    assert Organisation.objects.get().notes == "updated"
+    assert DataPractice.objects.get().title == "Renamed practice"
+
+
+def test_save_organisation_validates_and_saves_nothing_when_invalid() -> None:
+    community = CommunityFactory.create()
+    with pytest.raises(ValidationError) as raised:
+        services.save_organisation(
+            organisation=Organisation(name="Acme", website="not a url"),
+            community=community,
+            actor=UserFactory.create(),
+        )
+    assert set(raised.value.message_dict) == {"website"}
+    assert Organisation.objects.count() == 0
+
+
+def test_save_practice_takes_the_organisations_community() -> None:
+    organisation = OrganisationFactory.create()
+    practice = services.save_practice(
+        practice=DataPractice(title="Tracking", stages=["use"]),
+        organisation=organisation,
+        actor=UserFactory.create(),
+    )
+    assert practice.community == organisation.community
+
+
+def test_delete_organisation_deletes_its_practices() -> None:
+    practice = DataPracticeFactory.create()
+    DataPracticeFactory.create()
+    services.delete_organisation(organisation=practice.organisation)
+    assert DataPractice.objects.count() == 1
+    assert Organisation.objects.count() == 1
+
+
+def test_seeds_are_idempotent() -> None:
+    community = CommunityFactory.create()
+    seed_demo(community, "warehouse")
+    seed_demo(community, "warehouse")
+    assert list(Organisation.objects.values_list("name", flat=True)) == [
+        "Northgate Logistics Ltd",
+        "Optimetric Analytics",
+    ]
+    assert DataPractice.objects.count() == 2
+    assert all(p.community_id == community.pk for p in DataPractice.objects.all())
+
+
+def test_module_is_registered_with_dashboard_and_public_page() -> None:
+    module = registry.get("organisations")
+    assert module.nav_url_name == "organisations:list"
+    assert module.dashboard_card is not None
+    assert module.public_section is not None
+    community = CommunityFactory.create()
+    DataPracticeFactory.create(organisation=OrganisationFactory.create(community=community))
+    card = module.dashboard_card(community, None)
+    assert card is not None
+    assert card.figures == (("organisations", 1), ("data practices", 1))
+    assert card.url == f"/c/{community.slug}/organisations/"
+    assert module.public_section(community) == ""  # nothing published
