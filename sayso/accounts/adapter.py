@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django.db import transaction
 from django.http import HttpRequest
 
 from sayso.core.tasks import send_email
+
+
+@dataclass(frozen=True)
+class SaysoSite:
+    """What allauth's email templates call `current_site`: named Sayso, at this host."""
+
+    name: str
+    domain: str
 
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
@@ -19,7 +29,13 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         # Render now (the request is here), send from the task worker.
-        message = self.render_mail(template_prefix, email, context)
+        request = allauth_context.request
+        site = SaysoSite(name="Sayso", domain=request.get_host() if request else "")
+        message = self.render_mail(
+            template_prefix,
+            email,
+            {"request": request, "email": email, "current_site": site, **context},
+        )
         html = ""
         for content, mimetype in getattr(message, "alternatives", []):
             if mimetype == "text/html":
