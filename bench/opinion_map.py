@@ -117,7 +117,7 @@ def open_data(data: Path, repeats: int) -> None:
         export = read_polis_export(folder)
         polis = export.polis_groups()
         ours_time, (our_groups, our_k) = timed(ours, folder, repeats)
-        rd_time, (rd_groups, rd_k) = timed(red_dwarf, folder, max(1, repeats // 2))
+        rd_time, (rd_groups, rd_k) = timed(red_dwarf, folder, repeats)
         ari_us, ari_rd = ari(polis, our_groups), ari(polis, rd_groups)
         if ari_rd >= 0.8:
             gated.append((folder.name, ari_us, ari_rd))

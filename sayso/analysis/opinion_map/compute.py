@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from . import stats
@@ -155,8 +156,9 @@ def principal_components(
 ) -> FloatArray:
     """Top eigenvectors of XᵀX for the sparse, exactly centred X, as rows.
 
-    Lanczos (ARPACK) on the operator v -> Xᵀ(Xv): the same fixed point as Polis's power
-    iteration, reached in far fewer products, and XᵀX is never formed.
+    Lanczos on the operator v -> Xᵀ(Xv) (see _lanczos; ARPACK if that does not converge):
+    the same fixed point as Polis's power iteration, reached in far fewer products, and
+    XᵀX is never formed.
     """
     n_statements = centred.shape[1]
     components = np.zeros((n_components, n_statements))
@@ -168,45 +170,50 @@ def principal_components(
     xt = x.T.tocsr()  # a CSR copy makes Xᵀy a fast row-wise product
     size = len(used)
     k = min(n_components, size)
-    if size <= max(3 * n_components, 64):
-        gram = (xt @ x).toarray()
-        _, vectors = np.linalg.eigh(gram)
-        top = vectors[:, ::-1][:, :k].T
+    if start is not None and np.any(start[:, used]):
+        v0 = start[:, used].sum(axis=0) + 1e-3
     else:
+        v0 = np.random.default_rng(seed).standard_normal(size)
+    top = _lanczos(x, xt, k, v0, tol=1e-10)
+    if top is None:  # not converged within the step budget: let ARPACK restart
         operator = LinearOperator((size, size), matvec=lambda v: xt @ (x @ v), dtype=np.float64)
-        if start is not None and np.any(start[:, used]):
-            v0 = start[:, used].sum(axis=0) + 1e-3
-        else:
-            v0 = np.random.default_rng(seed).standard_normal(size)
         _, vectors = eigsh(operator, k=k, which="LA", v0=v0, tol=1e-10)
         top = vectors[:, ::-1].T
     components[:k, used] = top
     return components
 
 
+def _nearest(points: FloatArray, centers: FloatArray) -> IntArray:
+    """Index of the nearest centre per point.
+
+    ||p||² is the same for every centre, so argmin needs only -2 p·c + ||c||². Blocks of
+    512 points keep the points x centres scratch array in cache (base clustering has 100
+    centres), which on a small machine is several times faster than one big array.
+    """
+    shift = -2.0 * centers.T
+    norms = (centers**2).sum(axis=1)
+    out = np.empty(len(points), dtype=np.int64)
+    for start in range(0, len(points), 512):
+        block = points[start : start + 512] @ shift
+        block += norms
+        out[start : start + 512] = block.argmin(axis=1)
+    return out
+
+
 def _lloyd(
     points: FloatArray, centers: FloatArray, weights: FloatArray, iterations: int
 ) -> tuple[IntArray, FloatArray]:
     """Weighted Lloyd iterations; empty clusters are dropped as in Polis."""
-    labels = np.zeros(len(points), dtype=np.int64)
+    weighted = [weights * points[:, d] for d in range(points.shape[1])]
     for _ in range(iterations):
-        distances = (
-            (points**2).sum(axis=1)[:, None]
-            - 2.0 * points @ centers.T
-            + (centers**2).sum(axis=1)[None, :]
-        )
-        labels = np.argmin(distances, axis=1)
+        labels = _nearest(points, centers)
         mass = np.bincount(labels, weights=weights, minlength=len(centers))
         keep = mass > 0
-        moved = np.zeros_like(centers)
-        for d in range(points.shape[1]):
-            moved[:, d] = np.bincount(
-                labels, weights=weights * points[:, d], minlength=len(centers)
-            )
+        moved = np.stack(
+            [np.bincount(labels, weights=w, minlength=len(centers)) for w in weighted], axis=1
+        )
         moved = moved[keep] / mass[keep, None]
         if not keep.all():
-            remap = np.cumsum(keep) - 1
-            labels = remap[labels]
             centers = moved
             continue
         # Polis's convergence test: every centre moved less than 0.01.
@@ -214,14 +221,111 @@ def _lloyd(
         centers = moved
         if converged:
             break
-    distances = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
-    return np.argmin(distances, axis=1).astype(np.int64), centers
+    return _nearest(points, centers), centers
 
 
-def _first_distinct(points: FloatArray, k: int) -> FloatArray:
-    """The first k distinct rows in order: Polis's deterministic k-means start."""
-    _, first = np.unique(points, axis=0, return_index=True)
-    return points[np.sort(first)[:k]]
+def _lloyd_many(
+    points: FloatArray, starts: FloatArray, weights: FloatArray, iterations: int
+) -> list[tuple[IntArray, FloatArray]]:
+    """`_lloyd` from each of several starts at once (starts: runs x k x dims; rows of
+    NaN are absent centres, so runs with different k share the arrays).
+
+    Restarts of the group-level k-means are tiny; run one by one, numpy's per-call
+    overhead was most of the opinion map's time on small conversations.
+    """
+    runs, k, _ = starts.shape
+    centers = np.nan_to_num(starts)
+    active = ~np.isnan(starts[:, :, 0])
+    done = np.zeros(runs, dtype=bool)
+    groups = np.arange(k)[None, :, None]
+    # Columns: weight, then weight x each coordinate; one matmul gives mass and sums.
+    stacked = np.column_stack([weights, weights[:, None] * points])
+    points_t = points.T
+
+    def nearest() -> IntArray:
+        # ||p||² is the same for every centre; absent centres are infinitely far.
+        norms = np.where(active, (centers**2).sum(axis=2), np.inf)
+        distances = norms[:, :, None] - 2.0 * (centers @ points_t)
+        return np.asarray(distances.argmin(axis=1), dtype=np.int64)
+
+    for _ in range(iterations):
+        labels = nearest()
+        totals = (labels[:, None, :] == groups).astype(np.float64) @ stacked
+        mass = totals[:, :, 0]
+        keep = mass > 0
+        moved = totals[:, :, 1:] / np.where(keep, mass, 1.0)[:, :, None]
+        shift = np.abs(np.where(active[:, :, None], moved - centers, 0.0)).max(axis=(1, 2))
+        # A run that lost a cluster drops it and goes on, as in Polis; finished runs stay.
+        lost = (active & ~keep).any(axis=1)
+        live = ~done[:, None]
+        centers = np.where(live[:, :, None] & keep[:, :, None], moved, centers)
+        active = np.where(live, active & keep, active)
+        done |= ~lost & (shift < 0.01)
+        if done.all():
+            break
+    labels = nearest()
+    out = []
+    for run in range(runs):
+        remap = np.cumsum(active[run]) - 1
+        out.append((remap[labels[run]], centers[run][active[run]]))
+    return out
+
+
+def _lanczos(
+    x: sp.csr_array, xt: sp.csr_array, k: int, v0: FloatArray, tol: float, max_steps: int = 300
+) -> FloatArray | None:
+    """Top-k eigenvectors of XᵀX (rows, largest first) by Lanczos with full
+    re-orthogonalisation, or None if `max_steps` steps do not converge.
+
+    The same Krylov method as ARPACK's eigsh and the same stopping rule (residual
+    ||XᵀX v - θ v|| <= tol·θ per vector), without its restarts: the statements axis is
+    at most a few thousand long, so keeping every Lanczos vector is cheap. Small
+    problems end exactly when the Krylov space is exhausted. Written out because
+    ARPACK's final step and dense eigh run threaded LAPACK that, on a loaded 2-core
+    machine, cost tens of milliseconds even on 50 x 50 problems.
+    """
+    size = len(v0)
+    steps = min(size, max_steps)
+    basis = np.zeros((steps + 1, size))
+    alpha = np.zeros(steps)
+    beta = np.zeros(steps)
+    basis[0] = v0 / np.linalg.norm(v0)
+    scale = 0.0
+    for j in range(steps):
+        w = xt @ (x @ basis[j])
+        alpha[j] = float(w @ basis[j])
+        previous = basis[: j + 1]
+        # Twice is enough to keep the basis orthogonal to working precision.
+        w -= previous.T @ (previous @ w)
+        w -= previous.T @ (previous @ w)
+        beta[j] = float(np.linalg.norm(w))
+        m = j + 1
+        exhausted = beta[j] <= 1e-12 * max(scale, 1.0)
+        if m >= k and (m % 4 == 0 or exhausted or m == steps):
+            # LAPACK's tridiagonal solver: np.linalg.eigh on a dense matrix goes through
+            # threaded BLAS and stalled for 60 ms on a 50 x 50 problem on a busy machine.
+            theta, s = eigh_tridiagonal(alpha[:m], beta[: m - 1])
+            scale = max(scale, abs(float(theta[-1])))
+            top = s[:, ::-1][:, :k]
+            residual = beta[j] * np.abs(top[-1])
+            if exhausted or bool(np.all(residual <= tol * max(scale, 1e-300))):
+                vectors = top.T @ basis[:m]
+                return np.asarray(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+        if exhausted:
+            return None
+        basis[j + 1] = w / beta[j]
+    return None
+
+
+def _first_rows(points: FloatArray) -> IntArray:
+    """Index of the first occurrence of each distinct row, in order of appearance."""
+    if len(points) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort(points.T[::-1])  # stable: equal rows keep their order
+    ordered = points[order]
+    new = np.ones(len(points), dtype=bool)
+    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    return np.sort(order[new])
 
 
 def base_clusters(
@@ -230,14 +334,14 @@ def base_clusters(
     previous_labels: IntArray | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """Up to base_k fine clusters of the in-conversation projections."""
-    n_distinct = len(np.unique(points, axis=0)) if len(points) else 0
-    k = min(options.base_k, n_distinct)
+    first = _first_rows(points)
+    k = min(options.base_k, len(first))
     if k == 0:
         return np.zeros(0, dtype=np.int64), np.zeros((0, points.shape[1]))
     if previous_labels is not None and np.any(previous_labels >= 0):
         centers = _warm_centers(points, previous_labels, k)
     else:
-        centers = _first_distinct(points, k)
+        centers = points[first[:k]]  # Polis's deterministic start: first k distinct rows
     if len(points) <= SMALL_KMEANS:
         return _lloyd(points, centers, np.ones(len(points)), options.base_iterations)
     from sklearn.cluster import KMeans
@@ -306,17 +410,38 @@ def silhouette(points: FloatArray, labels: IntArray, weights: FloatArray | None 
 
 
 def _kmeans_plus_plus(
-    points: FloatArray, weights: FloatArray, k: int, rng: np.random.Generator
+    points: FloatArray, weights: FloatArray, k: int, count: int, rng: np.random.Generator
 ) -> FloatArray:
-    chosen = [int(rng.choice(len(points), p=weights / weights.sum()))]
-    nearest = ((points - points[chosen[0]]) ** 2).sum(axis=1)
-    for _ in range(1, k):
+    """`count` seeded k-means++ starts (count x k x dims; NaN rows when points run out).
+
+    Drawn together, but from the same random numbers, in the same order, as `count`
+    one-at-a-time starts using `rng.choice(n, p=...)` (one uniform per pick, inverted
+    through the normalised cumulative sum).
+    """
+    uniforms = rng.random(count * k).reshape(count, k)
+    starts = np.full((count, k, points.shape[1]), np.nan)
+
+    def pick(mass: FloatArray, u: FloatArray) -> IntArray:
+        p = mass / mass.sum(axis=1, keepdims=True)
+        cdf = p.cumsum(axis=1)
+        cdf /= cdf[:, -1:]
+        return np.asarray((cdf <= u[:, None]).sum(axis=1), dtype=np.int64)
+
+    chosen = pick(np.broadcast_to(weights, (count, len(points))), uniforms[:, 0])
+    starts[:, 0] = points[chosen]
+    nearest = ((points[None, :, :] - points[chosen][:, None, :]) ** 2).sum(axis=2)
+    alive = np.ones(count, dtype=bool)
+    for step in range(1, k):
         mass = nearest * weights
-        if mass.sum() <= 0:
+        alive &= mass.sum(axis=1) > 0
+        if not alive.any():
             break
-        chosen.append(int(rng.choice(len(points), p=mass / mass.sum())))
-        nearest = np.minimum(nearest, ((points - points[chosen[-1]]) ** 2).sum(axis=1))
-    return points[chosen]
+        chosen = pick(np.where(alive[:, None], mass, 1.0), uniforms[:, step])
+        starts[alive, step] = points[chosen[alive]]
+        nearest = np.minimum(
+            nearest, ((points[None, :, :] - points[chosen][:, None, :]) ** 2).sum(axis=2)
+        )
+    return starts
 
 
 def group_clusters(
@@ -334,14 +459,28 @@ def group_clusters(
         return np.zeros(n_base, dtype=np.int64), 1, {}
     highest = min(options.max_k, 2 + n_base // 12, n_base - 1)
     rng = np.random.default_rng(options.seed)
+    dims = centers.shape[1]
+    # Every (k, start) pair runs in one batch, padded to the largest k with absent centres.
+    batch: list[FloatArray] = []
+    owner: list[int] = []
+    for k in range(2, highest + 1):
+        if warm is not None and k in warm:
+            batch.append(_padded(warm[k][None], highest))
+            owner.append(k)
+        batch.append(
+            _padded(_kmeans_plus_plus(centers, sizes, k, options.group_restarts, rng), highest)
+        )
+        owner += [k] * options.group_restarts
+    results = _lloyd_many(
+        centers, np.concatenate(batch).reshape(-1, highest, dims), sizes, options.group_iterations
+    )
     best: tuple[float, int, IntArray] | None = None
     scores: dict[int, float] = {}
     for k in range(2, highest + 1):
-        starts = [warm[k]] if warm is not None and k in warm else []
-        starts += [_kmeans_plus_plus(centers, sizes, k, rng) for _ in range(options.group_restarts)]
         chosen: tuple[float, IntArray] | None = None
-        for start in starts:
-            labels, fitted = _lloyd(centers, start, sizes, options.group_iterations)
+        for (labels, fitted), run_k in zip(results, owner, strict=True):
+            if run_k != k:
+                continue
             inertia = float((sizes * ((centers - fitted[labels]) ** 2).sum(axis=1)).sum())
             if chosen is None or inertia < chosen[0] - 1e-12:
                 chosen = (inertia, labels)
@@ -355,6 +494,13 @@ def group_clusters(
     if best is None:
         return np.zeros(n_base, dtype=np.int64), 1, scores
     return best[2], int(best[2].max()) + 1, scores
+
+
+def _padded(starts: FloatArray, k: int) -> FloatArray:
+    """Starts (runs x j x dims) padded with absent (NaN) centres to runs x k x dims."""
+    out = np.full((starts.shape[0], k, starts.shape[2]), np.nan)
+    out[:, : starts.shape[1]] = starts
+    return out
 
 
 def refine_groups(
@@ -378,15 +524,16 @@ def refine_groups(
     sample = points
     if len(points) > 20_000:
         sample = points[rng.choice(len(points), 20_000, replace=False)]
-    starts = [np.stack([points[labels == g].mean(axis=0) for g in range(k)])]
+    starts = [np.stack([points[labels == g].mean(axis=0) for g in range(k)])[None]]
     if warm is not None and k in warm:
-        starts.insert(0, warm[k])
+        starts.insert(0, warm[k][None])
     ones = np.ones(len(sample))
-    starts += [_kmeans_plus_plus(sample, ones, k, rng) for _ in range(options.group_restarts)]
+    starts.append(_kmeans_plus_plus(sample, ones, k, options.group_restarts, rng))
     best: tuple[float, FloatArray] | None = None
-    for start in starts:
-        found, centers = _lloyd(sample, start, ones, options.group_iterations)
-        if int(found.max()) + 1 < k:
+    for found, centers in _lloyd_many(
+        sample, np.concatenate(starts), ones, options.group_iterations
+    ):
+        if len(centers) < k or int(found.max()) + 1 < k:
             continue  # a start that lost a group answers a different question
         inertia = float(((sample - centers[found]) ** 2).sum())
         # Earlier starts (warm, then two-level) win near-ties, for stability.

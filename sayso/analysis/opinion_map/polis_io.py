@@ -10,13 +10,15 @@ its vote API use the opposite sign; such a file is rejected rather than guessed.
 
 from __future__ import annotations
 
+import codecs
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .model import IntArray, Votes, readonly
 
@@ -99,7 +101,8 @@ class PolisExport:
     comments_header: tuple[str, ...]
     votes: Votes
     vote_events: Votes | None = None
-    vote_datetimes: tuple[str, ...] | None = None
+    # A tuple, or a TextColumn that decodes votes.csv's datetimes only when first used.
+    vote_datetimes: Sequence[str] | None = None
     participants: tuple[PolisParticipant, ...] | None = None
     participants_statement_columns: tuple[int, ...] | None = None
     participants_have_xid: bool = False
@@ -154,6 +157,175 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
                 path, line, f"expected {width} fields as in the header, found {len(row)}"
             )
     return header, rows, lines
+
+
+# ---------------------------------------------------------------------------------------
+# Fast path
+#
+# Python's csv module costs about a microsecond per field, which made loading dominate the
+# whole opinion map (a 2,000 x 1,000 participants-votes.csv has two million fields). Export
+# files almost never quote anything outside comments.csv, so a file without quotes, CR or
+# NUL is split here with numpy on the raw bytes. The fast path only accepts what it can
+# prove valid (plain integers, the exact vote codes, rectangular rows); on anything else it
+# returns None and the file is read again by the csv-module path above, which either
+# accepts it the same way or raises the precise error (file, line, problem). Both paths
+# therefore give the same result and the same messages.
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """A rectangular CSV split into fields: byte offsets of each field's start and end."""
+
+    header: list[str]
+    body: bytes  # the rows, always ending in a newline
+    buf: NDArray[np.uint8]  # body as bytes
+    starts: IntArray  # rows x columns
+    ends: IntArray  # rows x columns (exclusive)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.starts.shape[0])
+
+
+def _fast_table(data: bytes) -> _Table | None:
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b'"' in data or b"\r" in data or b"\x00" in data:
+        return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    end = data.find(b"\n")
+    if end <= 0:
+        return None
+    header = data[:end].decode("utf-8").split(",")
+    body = data[end + 1 :]
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    width = len(header)
+    buf = np.frombuffer(body, dtype=np.uint8)
+    separators = np.flatnonzero((buf == ord(",")) | (buf == ord("\n")))
+    n_rows = len(separators) // width
+    if len(separators) != n_rows * width:
+        return None
+    newline = buf[separators] == ord("\n")
+    if int(np.count_nonzero(newline)) != n_rows or not newline[width - 1 :: width].all():
+        return None  # a ragged row: the csv path names its line
+    starts = np.empty_like(separators)
+    if n_rows:
+        starts[0] = 0
+        starts[1:] = separators[:-1] + 1
+    return _Table(
+        header=header,
+        body=body,
+        buf=buf,
+        starts=starts.reshape(n_rows, width),
+        ends=separators.reshape(n_rows, width),
+    )
+
+
+def _fast_ints(buf: NDArray[np.uint8], starts: IntArray, ends: IntArray) -> IntArray | None:
+    """Parse fields of the form -?[0-9]+ (up to 18 digits); None if any field is not."""
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    negative = buf[starts] == ord("-")
+    first = starts + negative
+    lengths = ends - first
+    shortest, width = int(lengths.min()), int(lengths.max())
+    if shortest < 1 or width > 18:
+        return None
+    last = len(buf) - 1
+    values = np.zeros(len(starts), dtype=np.int64)
+    # One pass per digit position over 1-D arrays: cheaper than gathering a 2-D block.
+    for j in range(width):
+        digit = buf[np.minimum(first + j, last)] - np.uint8(ord("0"))  # wraps below "0"
+        if j < shortest:
+            if int(digit.max()) > 9:
+                return None
+            values = values * 10 + digit
+        else:
+            inside = lengths > j
+            if bool((inside & (digit > 9)).any()):
+                return None
+            values = np.where(inside, values * 10 + digit, values)
+    return np.where(negative, -values, values)
+
+
+def _fast_votes(
+    buf: NDArray[np.uint8], starts: IntArray, ends: IntArray
+) -> NDArray[np.int8] | None:
+    """Vote codes "1", "-1" and "0" as int8; None if any field is something else."""
+    lengths = ends - starts
+    first = buf[starts]
+    one = (lengths == 1) & (first == ord("1"))
+    zero = (lengths == 1) & (first == ord("0"))
+    minus = (
+        (lengths == 2)
+        & (first == ord("-"))
+        & (buf[np.minimum(starts + 1, len(buf) - 1)] == ord("1"))
+    )
+    if not (one | zero | minus).all():
+        return None
+    return np.asarray(one, dtype=np.int8) - np.asarray(minus, dtype=np.int8)
+
+
+# First byte of a participants-votes.csv cell -> its vote (-2: empty, -3: invalid) and the
+# length the cell must then have.
+_CELL_VALUE = np.full(256, -3, dtype=np.int8)
+_CELL_VALUE[[ord(","), ord("\n")]] = -2
+_CELL_VALUE[[ord("1"), ord("0"), ord("-")]] = [1, 0, -1]
+_CELL_LENGTH = np.full(256, -1, dtype=np.int64)
+_CELL_LENGTH[[ord(","), ord("\n"), ord("1"), ord("0"), ord("-")]] = [0, 0, 1, 1, 2]
+
+
+class TextColumn(Sequence[str]):
+    """One text column of a CSV file, decoded to str only when first used.
+
+    Making 50,000 Python strings costs more than parsing the rest of votes.csv, and the
+    datetime column is only needed to write the file back out.
+    """
+
+    __slots__ = ("_body", "_ends", "_starts", "_values")
+
+    def __init__(self, body: bytes, starts: IntArray, ends: IntArray) -> None:
+        self._body = body
+        self._starts = starts
+        self._ends = ends
+        self._values: tuple[str, ...] | None = None
+
+    def _decoded(self) -> tuple[str, ...]:
+        if self._values is None:
+            body = self._body
+            self._values = tuple(
+                body[start:end].decode("utf-8")
+                for start, end in zip(self._starts.tolist(), self._ends.tolist(), strict=True)
+            )
+        return self._values
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self._decoded()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(other) == len(self) and self._decoded() == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TextColumn({self._decoded()!r})"
 
 
 def _check_header(
@@ -279,10 +451,11 @@ def _check_known_statements(
         )
 
 
-def read_votes(
-    path: Path, known_statements: frozenset[int]
-) -> tuple[Votes, tuple[str, ...] | None]:
+def read_votes(path: Path, known_statements: frozenset[int]) -> tuple[Votes, Sequence[str] | None]:
     """Every vote event of votes.csv, validated, in file order."""
+    fast = _fast_read_votes(path, known_statements)
+    if fast is not None:
+        return fast
     header, rows, lines = _read_rows(path)
     _check_header(path, header, VOTES_REQUIRED, ("datetime",))
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
@@ -298,6 +471,32 @@ def read_votes(
     return events, datetimes
 
 
+def _fast_read_votes(
+    path: Path, known_statements: frozenset[int]
+) -> tuple[Votes, Sequence[str] | None] | None:
+    """read_votes without the csv module, or None when the file needs the careful path."""
+    table = _fast_table(path.read_bytes())
+    if table is None:
+        return None
+    _check_header(path, table.header, VOTES_REQUIRED, ("datetime",))
+    at = {name: index for index, name in enumerate(table.header)}
+    buf, starts, ends = table.buf, table.starts, table.ends
+    participant = _fast_ints(buf, starts[:, at["voter-id"]], ends[:, at["voter-id"]])
+    statement = _fast_ints(buf, starts[:, at["comment-id"]], ends[:, at["comment-id"]])
+    value = _fast_votes(buf, starts[:, at["vote"]], ends[:, at["vote"]])
+    when = _fast_ints(buf, starts[:, at["timestamp"]], ends[:, at["timestamp"]])
+    if participant is None or statement is None or value is None or when is None:
+        return None
+    events = Votes(participant=participant, statement=statement, value=value, time=when)
+    # No field spans lines here, so row i is on line i + 2.
+    _check_known_statements(path, events.statement, known_statements, None)
+    datetimes = None
+    if "datetime" in at:
+        column = at["datetime"]
+        datetimes = TextColumn(table.body, starts[:, column].copy(), ends[:, column].copy())
+    return events, datetimes
+
+
 def latest_votes(events: Votes) -> Votes:
     """Keep the latest vote per (participant, statement), as Polis does.
 
@@ -306,17 +505,23 @@ def latest_votes(events: Votes) -> Votes:
     n = len(events)
     if n == 0:
         return events
-    participant_code = np.unique(events.participant, return_inverse=True)[1]
+    participant_code, _ = _codes(events.participant)
     statement_code, n_statements = _codes(events.statement)
-    key = participant_code.astype(np.int64) * n_statements + statement_code
-    # lexsort is stable and sorts by the last key first: by pair, then time, then row.
-    rows = np.arange(n, dtype=np.int64)
-    time = events.time if events.time is not None else rows
-    order = np.lexsort((rows, time, key))
+    key = participant_code * n_statements + statement_code
+    time = events.time
+    if time is None or bool(np.all(time[1:] >= time[:-1])):
+        # Already in time order (exports are written so): the last row of a pair wins,
+        # and a stable sort by pair alone keeps rows in file order within a pair.
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((time, key))  # stable: by pair, then time, then row
     sorted_key = key[order]
     last = np.ones(n, dtype=bool)
     last[:-1] = sorted_key[1:] != sorted_key[:-1]
-    keep = np.sort(order[last])  # back to file order, so output is as the file gave it
+    if last.all():
+        return events  # one vote per pair already
+    keep = np.zeros(n, dtype=bool)
+    keep[order[last]] = True  # back to file order, so output is as the file gave it
     return Votes(
         participant=events.participant[keep],
         statement=events.statement[keep],
@@ -326,14 +531,26 @@ def latest_votes(events: Votes) -> Votes:
 
 
 def _codes(ids: IntArray) -> tuple[IntArray, int]:
+    """Each id's index among the sorted distinct ids, and how many there are.
+
+    A lookup table is O(n) where np.unique sorts; Polis ids are small non-negative ints.
+    """
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    low, high = int(ids.min()), int(ids.max())
+    if low >= 0 and high < 4 * len(ids) + 1024:
+        present = np.zeros(high + 1, dtype=bool)
+        present[ids] = True
+        position = np.cumsum(present, dtype=np.int64) - 1
+        return position[ids], int(position[-1]) + 1
     unique, inverse = np.unique(ids, return_inverse=True)
-    return inverse.astype(np.int64), len(unique)
+    return inverse.astype(np.int64).reshape(-1), len(unique)
 
 
-def read_participants_votes(
-    path: Path, known_statements: frozenset[int]
-) -> tuple[tuple[PolisParticipant, ...], tuple[int, ...], Votes, bool]:
-    header, rows, lines = _read_rows(path)
+def _participants_header(
+    path: Path, header: Sequence[str], known_statements: frozenset[int]
+) -> tuple[bool, int, list[int]]:
+    """Whether there is an xid column, where the vote columns start, and their statements."""
     has_xid = len(header) > 1 and header[1] == "xid"
     fixed = (
         (PARTICIPANTS_FIXED[0], "xid", *PARTICIPANTS_FIXED[1:]) if has_xid else PARTICIPANTS_FIXED
@@ -356,6 +573,105 @@ def read_participants_votes(
             raise PolisImportError(
                 path, 1, f"column for statement {statement_id}, which is not in {COMMENTS}"
             )
+    return has_xid, offset, statement_columns
+
+
+def _fast_read_participants_votes(
+    path: Path, known_statements: frozenset[int]
+) -> tuple[tuple[PolisParticipant, ...], tuple[int, ...], Votes, bool] | None:
+    """read_participants_votes without the csv module, or None when the file needs the
+    careful path (which then names the problem's line)."""
+    table = _fast_table(path.read_bytes())
+    if table is None:
+        return None
+    has_xid, offset, statement_columns = _participants_header(path, table.header, known_statements)
+    buf, starts, ends = table.buf, table.starts, table.ends
+    n_rows, n_columns = table.n_rows, len(statement_columns)
+    # Cells are "", "1", "-1" or "0": the first byte decides (a separator when empty), and
+    # the length must be the one that byte implies.
+    cell_starts = starts[:, offset:]
+    first = buf[cell_starts]
+    if not np.array_equal(_CELL_LENGTH[first], ends[:, offset:] - cell_starts):
+        return None
+    cell = _CELL_VALUE[first]
+    if int(cell.min()) < -2:
+        return None  # a byte that no vote code starts with
+    disagree = cell == -1
+    if disagree.any() and not (buf[cell_starts[disagree] + 1] == ord("1")).all():
+        return None
+    agree = cell == 1
+    voted = cell > -2
+
+    def column(index: int) -> IntArray | None:
+        return _fast_ints(buf, starts[:, index], ends[:, index])
+
+    participant_ids = column(0)
+    counts = [column(offset - i) for i in (4, 3, 2, 1)]
+    group_index = offset - 5
+    group_empty = ends[:, group_index] == starts[:, group_index]
+    group_ids = np.full(n_rows, -1, dtype=np.int64)
+    if not group_empty.all():
+        parsed = _fast_ints(buf, starts[~group_empty, group_index], ends[~group_empty, group_index])
+        if parsed is None or (parsed < 0).any():
+            return None
+        group_ids[~group_empty] = parsed
+    if participant_ids is None or any(c is None for c in counts):
+        return None
+    n_comments, n_votes, n_agree, n_disagree = (c for c in counts if c is not None)
+    if len(np.unique(participant_ids)) != n_rows:
+        return None  # a repeated participant
+    if not (
+        np.array_equal(n_agree, agree.sum(axis=1))
+        and np.array_equal(n_disagree, disagree.sum(axis=1))
+        and np.array_equal(n_votes, voted.sum(axis=1))
+    ):
+        return None
+    xids: list[str | None] = [None] * n_rows
+    if has_xid:
+        body = table.body
+        xids = [
+            body[start:end].decode("utf-8")
+            for start, end in zip(starts[:, 1].tolist(), ends[:, 1].tolist(), strict=True)
+        ]
+    participants = tuple(
+        PolisParticipant(
+            participant_id=p,
+            xid=x,
+            group_id=None if g < 0 else g,
+            n_comments=c,
+            n_votes=v,
+            n_agree=a,
+            n_disagree=d,
+        )
+        for p, x, g, c, v, a, d in zip(
+            participant_ids.tolist(),
+            xids,
+            group_ids.tolist(),
+            n_comments.tolist(),
+            n_votes.tolist(),
+            n_agree.tolist(),
+            n_disagree.tolist(),
+            strict=True,
+        )
+    )
+    flat = np.flatnonzero(voted)  # row-major, as the csv path's np.nonzero
+    votes = Votes(
+        participant=participant_ids[flat // max(n_columns, 1)],
+        statement=np.asarray(statement_columns, dtype=np.int64)[flat % max(n_columns, 1)],
+        value=cell.ravel()[flat],
+        time=None,
+    )
+    return participants, tuple(statement_columns), votes, has_xid
+
+
+def read_participants_votes(
+    path: Path, known_statements: frozenset[int]
+) -> tuple[tuple[PolisParticipant, ...], tuple[int, ...], Votes, bool]:
+    fast = _fast_read_participants_votes(path, known_statements)
+    if fast is not None:
+        return fast
+    header, rows, lines = _read_rows(path)
+    has_xid, offset, statement_columns = _participants_header(path, header, known_statements)
     n_rows, n_columns = len(rows), len(statement_columns)
     cells = np.asarray([row[offset:] for row in rows], dtype="<U2").reshape(n_rows, n_columns)
     allowed = np.isin(cells, ["", "1", "-1", "0"])
@@ -364,7 +680,7 @@ def read_participants_votes(
         raise PolisImportError(
             path,
             lines[r],
-            f"vote {cells[r, c]!r} for statement {statement_columns[c]} is not 1 (agree), "
+            f"vote {str(cells[r, c])!r} for statement {statement_columns[c]} is not 1 (agree), "
             "-1 (disagree), 0 (pass) or empty",
         )
     agree_cells = cells == "1"
@@ -465,6 +781,22 @@ def _check_sign_against_comments(
         )
 
 
+def _same_vote_sets(a: Votes, b: Votes) -> bool:
+    """Whether two vote lists (one vote per pair each) hold the same votes, in any order."""
+    if len(a) != len(b):
+        return False
+    if len(a) == 0:
+        return True
+
+    order_a = np.lexsort((a.statement, a.participant))
+    order_b = np.lexsort((b.statement, b.participant))
+    return (
+        np.array_equal(a.participant[order_a], b.participant[order_b])
+        and np.array_equal(a.statement[order_a], b.statement[order_b])
+        and np.array_equal(a.value[order_a], b.value[order_b])
+    )
+
+
 def _check_same_votes(path: Path, matrix_votes: Votes, latest: Votes) -> None:
     """participants-votes.csv must hold exactly the latest votes of votes.csv."""
 
@@ -477,6 +809,8 @@ def _check_same_votes(path: Path, matrix_votes: Votes, latest: Votes) -> None:
             )
         )
 
+    if _same_vote_sets(matrix_votes, latest):
+        return
     from_matrix, from_events = as_map(matrix_votes), as_map(latest)
     if from_matrix == from_events:
         return
@@ -519,7 +853,7 @@ def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> 
 
     votes_path, matrix_path = folder / VOTES, folder / PARTICIPANTS_VOTES
     events: Votes | None = None
-    datetimes: tuple[str, ...] | None = None
+    datetimes: Sequence[str] | None = None
     participants = None
     columns = None
     has_xid = False

@@ -1,5 +1,6 @@
 """Reading, validating and writing Polis export folders."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ VOTES = (
 def make_export(
     tmp_path: Path, comments: str = COMMENTS, votes: str | None = VOTES, matrix: str | None = None
 ) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "comments.csv").write_text(comments)
     if votes is not None:
         (tmp_path / "votes.csv").write_text(votes)
@@ -187,3 +189,61 @@ def test_fixture_has_revotes_and_keeps_the_last(tmp_path):
     assert export.vote_events is not None
     assert len(export.vote_events) == 2995
     assert len(export.votes) == 2872  # the participants-votes matrix agrees (checked on read)
+
+
+def _same_export(a, b):
+    assert a.statements == b.statements
+    assert a.participants == b.participants
+    assert (a.vote_datetimes is None) == (b.vote_datetimes is None)
+    if a.vote_datetimes is not None:
+        assert list(a.vote_datetimes) == list(b.vote_datetimes)
+    for x, y in ((a.votes, b.votes), (a.vote_events, b.vote_events)):
+        assert (x is None) == (y is None)
+        if x is not None:
+            for field in ("participant", "statement", "value"):
+                assert np.array_equal(getattr(x, field), getattr(y, field)), field
+
+
+def test_fast_and_csv_paths_read_the_same(tmp_path, monkeypatch):
+    from sayso.analysis.opinion_map import polis_io
+
+    fast = read_polis_export(FIXTURE)
+    monkeypatch.setattr(polis_io, "_fast_table", lambda data: None)
+    careful = read_polis_export(FIXTURE)
+    _same_export(fast, careful)
+
+
+def test_quoted_fields_take_the_csv_path_and_read_the_same(tmp_path):
+    quoted = VOTES.replace("10,d,0,0,1", '10,"d, quoted",0,0,1')
+    export = read_polis_export(make_export(tmp_path, votes=quoted))
+    assert export.vote_datetimes is not None
+    assert export.vote_datetimes[0] == "d, quoted"
+    plain = read_polis_export(make_export(tmp_path / "plain", votes=VOTES))
+    assert np.array_equal(export.votes.value, plain.votes.value)
+
+
+def test_fast_path_falls_back_for_errors_in_participants_votes(tmp_path):
+    # Each of these makes the numpy path decline; the csv path must name the line.
+    cases = {
+        "2,,0,1,0,1,-1,,": ("2,,0,1,0,1,+1,,", "vote '+1' for statement 0"),
+        "1,1,0,2,2,0,1,1,": ("1,1,0,2,2,0,1,1,,", "expected 9 fields"),
+    }
+    for index, (original, (replacement, problem)) in enumerate(cases.items()):
+        folder = make_export(
+            tmp_path / str(index), votes=None, matrix=MATRIX.replace(original, replacement)
+        )
+        with pytest.raises(PolisImportError, match=re.escape(problem)):
+            read_polis_export(folder)
+
+
+def test_repeated_participant_in_matrix_names_both_lines(tmp_path):
+    matrix = MATRIX + "1,1,0,2,2,0,1,1,\n"
+    with pytest.raises(PolisImportError, match=r"line 5: participant 1 already given on line 3"):
+        read_polis_export(make_export(tmp_path, votes=None, matrix=matrix))
+
+
+def test_datetimes_decode_lazily_and_compare_as_a_sequence(tmp_path):
+    export = read_polis_export(make_export(tmp_path))
+    assert export.vote_datetimes == ("d",) * 5
+    assert len(export.vote_datetimes) == 5
+    assert export.vote_datetimes[1:3] == ("d", "d")
