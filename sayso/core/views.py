@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.migrations.executor import MigrationExecutor
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -82,11 +84,7 @@ def community(request: HttpRequest, slug: str) -> HttpResponse:
             request, "core/community_public.html", {"community": found, "sections": published}
         )
     if not request.user.is_authenticated:
-        from django.contrib.auth.views import redirect_to_login
-
         return redirect_to_login(request.get_full_path())
-    from django.http import Http404
-
     raise Http404
 
 
@@ -340,8 +338,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @access_level("public")
 def readyz(request: HttpRequest) -> HttpResponse:
     """Readiness: the database answers and migrations are applied."""
-    from django.db.migrations.executor import MigrationExecutor
-
     try:
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
