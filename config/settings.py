@@ -132,7 +132,14 @@ else:
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                 ),
             },
-            "TEST": {"NAME": os.environ.get("SAYSO_TEST_SQLITE_PATH", "")},
+            # Tests use a real file (one per test process), not an in-memory database,
+            # so that threaded tests see SQLite's real locking and busy timeout.
+            "TEST": {
+                "NAME": os.environ.get(
+                    "SAYSO_TEST_SQLITE_PATH",
+                    str(SQLITE_PATH.parent / f"test-{os.getpid()}.sqlite3"),
+                )
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,1 +1,211 @@
-"""forms for deliberation (being built)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from sayso.core.models import Community, InvitationCodeBatch
+from sayso.organisations.models import DataPractice
+
+from .models import STATEMENT_MAX_LENGTH, Conversation
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class ConversationForm(forms.ModelForm[Conversation]):
+    seed_statements = forms.CharField(
+        label=_("Seed statements"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "One statement per line. Short, clear statements people can agree or disagree "
+            "with, like 'Scanner data should never be used in disciplinary meetings.'"
+        ),
+    )
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "topic",
+            "description",
+            "data_practice",
+            "moderation",
+            "participants_can_add",
+            "anonymous",
+            "access",
+            "code_batch",
+            "results_hidden_until_closed",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "moderation": forms.RadioSelect,
+            "access": forms.RadioSelect,
+        }
+        help_texts = {
+            "code_batch": _(
+                "Only needed when people take part with an invitation code. Make codes "
+                "under 'Invitation codes' first."
+            ),
+            "data_practice": _("Optional. Links the results to what the organisation does."),
+        }
+        error_messages = {"topic": {"required": _("Write the question people will respond to.")}}
+
+    def __init__(self, *args: Any, community: Community, creating: bool = True, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.community = community
+        practices = self.fields["data_practice"]
+        practices.queryset = DataPractice.objects.filter(community=community).select_related(  # type: ignore[attr-defined]
+            "organisation"
+        )
+        practices.empty_label = _("Not about one data practice")  # type: ignore[attr-defined]
+        batches = self.fields["code_batch"]
+        batches.queryset = InvitationCodeBatch.objects.filter(community=community)  # type: ignore[attr-defined]
+        batches.empty_label = _("No invitation codes")  # type: ignore[attr-defined]
+        if not creating:
+            del self.fields["seed_statements"]
+
+    def clean_topic(self) -> str:
+        topic = " ".join(self.cleaned_data["topic"].split())
+        if len(topic) < 5:
+            raise forms.ValidationError(_("Write a question of at least 5 characters."))
+        return topic
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("access") == Conversation.Access.CODES and not cleaned.get("code_batch"):
+            self.add_error(
+                "code_batch",
+                _(
+                    "Choose the invitation codes that let people take part, or choose another way in."
+                ),
+            )
+        return cleaned
+
+    def clean_seed_statements(self) -> list[str]:
+        lines = [
+            " ".join(line.split()) for line in self.cleaned_data["seed_statements"].splitlines()
+        ]
+        lines = [line for line in lines if line]
+        for number, line in enumerate(lines, start=1):
+            if len(line) > STATEMENT_MAX_LENGTH:
+                raise forms.ValidationError(
+                    _(
+                        "Statement %(n)s is longer than %(max)s characters. Shorten it or split it in two."
+                    )
+                    % {"n": number, "max": STATEMENT_MAX_LENGTH}
+                )
+            if len(line) < 3:
+                raise forms.ValidationError(
+                    _("Statement %(n)s is too short to vote on.") % {"n": number}
+                )
+        return lines
+
+
+class StatementForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your statement"),
+        max_length=STATEMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One idea others can agree or disagree with. Up to 280 characters."),
+        error_messages={
+            "required": _("Write your statement first."),
+            "max_length": _("Keep it to 280 characters so it reads well on a phone."),
+        },
+    )
+
+
+class SeedStatementForm(StatementForm):
+    is_meta = forms.BooleanField(
+        label=_("This is about the conversation itself (shown, but not used for the map)"),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = _("Statement")
+
+
+class VoteForm(forms.Form):
+    CHOICES = {"agree": 1, "disagree": -1, "pass": 0}
+
+    statement = forms.IntegerField(widget=forms.HiddenInput)
+    vote = forms.ChoiceField(
+        choices=[(k, k) for k in CHOICES],
+        error_messages={"invalid_choice": _("Choose agree, disagree or pass.")},
+    )
+
+    @property
+    def value(self) -> int:
+        return self.CHOICES[self.cleaned_data["vote"]]
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Your invitation code"),
+        max_length=20,
+        help_text=_("The code on your card, like ABCDE-FGHJK. Capitals and dashes don't matter."),
+        error_messages={"required": _("Type the code from your card.")},
+    )
+
+
+class ModerationForm(forms.Form):
+    statements = forms.TypedMultipleChoiceField(
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Tick at least one statement.")},
+    )
+    action = forms.ChoiceField(choices=[("accept", _("Accept")), ("reject", _("Reject"))])
+
+    def __init__(self, *args: Any, choices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["statements"].choices = choices  # type: ignore[attr-defined]
+
+
+class ImportForm(forms.Form):
+    topic = forms.CharField(
+        label=_("Question of the conversation"),
+        max_length=200,
+        error_messages={"required": _("Write the question the conversation asked.")},
+    )
+    description = forms.CharField(
+        label=_("Background"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    comments = forms.FileField(
+        label=_("comments.csv"),
+        error_messages={"required": _("Choose the comments.csv file from the Polis export.")},
+    )
+    votes = forms.FileField(label=_("votes.csv"), required=False)
+    participants_votes = forms.FileField(
+        label=_("participants-votes.csv"),
+        required=False,
+        help_text=_("Only needed when the export has no votes.csv."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("votes") and not cleaned.get("participants_votes"):
+            raise forms.ValidationError(
+                _("Add votes.csv, or participants-votes.csv if the export has no votes.csv.")
+            )
+        for name in ("comments", "votes", "participants_votes"):
+            upload = cleaned.get(name)
+            if upload is not None and upload.size > MAX_UPLOAD_BYTES:
+                self.add_error(name, _("This file is larger than 200 MB."))
+        return cleaned
+
+    def polis_files(self) -> dict[str, Any]:
+        names = {
+            "comments": "comments.csv",
+            "votes": "votes.csv",
+            "participants_votes": "participants-votes.csv",
+        }
+        return {names[k]: self.cleaned_data[k] for k in names if self.cleaned_data.get(k)}
+
+
+class CiteForm(forms.Form):
+    statement = forms.IntegerField(widget=forms.HiddenInput)
+    kind = forms.ChoiceField(
+        choices=[("consensus", "consensus"), ("group", "group")], widget=forms.HiddenInput
+    )
+    group = forms.IntegerField(required=False, widget=forms.HiddenInput)

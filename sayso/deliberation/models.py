@@ -1,1 +1,268 @@
-"""models for deliberation (being built)."""
+"""Conversations: Polis-style deliberation with statements, votes and opinion maps.
+
+Privacy (DESIGN.md §6): an anonymous participant is a per-conversation pseudonym with no
+user link, no IP address and only the date it joined; votes carry a date, never a time.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+STATEMENT_MAX_LENGTH = 280
+
+
+def new_public_token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case letters and digits only, single-spaced: equal for near-identical text."""
+    folded = unicodedata.normalize("NFKD", text).casefold()
+    return " ".join(re.sub(r"[^\w\s]|_", " ", folded).split())[:STATEMENT_MAX_LENGTH]
+
+
+class ConversationQuerySet(models.QuerySet["Conversation"]):
+    def open(self) -> ConversationQuerySet:
+        return self.filter(state=Conversation.State.OPEN)
+
+
+class Conversation(models.Model):
+    class Moderation(models.TextChoices):
+        PRE = "pre", _("Check statements before anyone sees them")
+        POST = "post", _("Show statements straight away; remove bad ones afterwards")
+
+    class Access(models.TextChoices):
+        LINK = "link", _("Anyone with the link")
+        MEMBERS = "members", _("Members of the community (signed in)")
+        CODES = "codes", _("People with an invitation code")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    community = models.ForeignKey(
+        "core.Community", on_delete=models.CASCADE, related_name="conversations"
+    )
+    topic = models.CharField(
+        _("question"),
+        max_length=200,
+        help_text=_(
+            "The question people respond to, for example 'What should the rules be for the "
+            "scanner productivity data?'"
+        ),
+    )
+    description = models.TextField(
+        _("background"), blank=True, help_text=_("Optional. What people should know first.")
+    )
+    data_practice = models.ForeignKey(
+        "organisations.DataPractice",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("about this data practice"),
+    )
+    moderation = models.CharField(
+        _("moderation"), max_length=10, choices=Moderation.choices, default=Moderation.PRE
+    )
+    participants_can_add = models.BooleanField(_("participants may add statements"), default=True)
+    anonymous = models.BooleanField(
+        _("anonymous participation"),
+        default=True,
+        help_text=_("Nobody, organisers included, can see who voted or who wrote a statement."),
+    )
+    access = models.CharField(
+        _("who can take part"), max_length=10, choices=Access.choices, default=Access.LINK
+    )
+    code_batch = models.ForeignKey(
+        "core.InvitationCodeBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invitation codes"),
+    )
+    results_hidden_until_closed = models.BooleanField(
+        _("hide results until the conversation closes"), default=False
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    public_token = models.CharField(max_length=32, unique=True, default=new_public_token)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_on = models.DateField(null=True, blank=True)
+
+    objects = ConversationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.topic
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "deliberation:detail", kwargs={"slug": self.community.slug, "conversation": self.pk}
+        )
+
+    def get_public_url(self) -> str:
+        return reverse(
+            "deliberation_public:participate", kwargs={"public_token": self.public_token}
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+    @property
+    def results_visible(self) -> bool:
+        """Results for participants and members (organisers always see them)."""
+        return not (self.results_hidden_until_closed and self.is_open)
+
+    def shown_statements_filter(self) -> Q:
+        """Statements participants see: pre-moderation shows accepted ones only."""
+        if self.moderation == self.Moderation.PRE:
+            return Q(state=Statement.State.ACCEPTED)
+        return ~Q(state=Statement.State.REJECTED)
+
+
+class Participant(models.Model):
+    """A pseudonym inside one conversation. `number` is its Polis participant id."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants"
+    )
+    number = models.PositiveIntegerField()
+    # Only for non-anonymous conversations; anonymous participants have no user link.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    joined_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "number"], name="participant_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "user"],
+                condition=Q(user__isnull=False),
+                name="one_participant_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"participant {self.number}"
+
+
+class Statement(models.Model):
+    class Kind(models.TextChoices):
+        SEED = "seed", _("Seed statement")
+        PARTICIPANT = "participant", _("Added by a participant")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for moderation")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="statements"
+    )
+    number = models.PositiveIntegerField()  # Polis comment id
+    # New statements are kept to STATEMENT_MAX_LENGTH by forms and services; imported
+    # Polis comments can be longer and are kept whole, so the round trip loses nothing.
+    text = models.TextField(_("statement"))
+    normalised = models.CharField(max_length=STATEMENT_MAX_LENGTH, db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SEED)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACCEPTED)
+    is_meta = models.BooleanField(
+        _("about the conversation itself"),
+        default=False,
+        help_text=_("A statement about the conversation, not its topic; shown but not mapped."),
+    )
+    author = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_on = models.DateField()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "number"], name="statement_number_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def community_id(self) -> Any:
+        """Citations check that evidence belongs to the citing community."""
+        return self.conversation.community_id
+
+    @property
+    def polis_moderated(self) -> int:
+        return {self.State.ACCEPTED: 1, self.State.PENDING: 0, self.State.REJECTED: -1}[
+            self.State(self.state)
+        ]
+
+
+class Vote(models.Model):
+    class Value(models.IntegerChoices):
+        AGREE = 1, _("Agree")
+        DISAGREE = -1, _("Disagree")
+        PASS = 0, _("Pass / unsure")
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="votes")
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="votes")
+    value = models.SmallIntegerField(choices=Value.choices)
+    # A date, never a time: a precise time could be matched to a person.
+    created_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "statement"], name="one_vote_per_statement"
+            ),
+        ]
+        indexes = [models.Index(fields=["statement", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.value:+d} on {self.statement_id}"
+
+
+class OpinionMapResult(models.Model):
+    """The latest computed opinion map of a conversation, recomputed in the background.
+
+    `data` holds the whole result (keys are Statement/Participant primary keys as
+    strings); `priority` is split out so routing each vote reads a small column.
+    """
+
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="opinion_map"
+    )
+    data = models.JSONField(default=dict)
+    priority = models.JSONField(default=dict)
+    vote_count = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    # When a recompute was last queued; more votes inside the debounce window add nothing.
+    requested_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"opinion map of {self.conversation_id}"

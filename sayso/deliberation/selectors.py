@@ -1,0 +1,491 @@
+"""Reads reused by views, the dashboard and seeds: the participant's deck and next
+statement, how a participant relates to the groups, the moderation queue, the report."""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Value
+
+from .models import Conversation, OpinionMapResult, Participant, Statement, Vote, normalise_text
+
+# Priority of a statement the last opinion map has not seen: the spec's formula with no
+# votes (A = D = S = P = 0, extremity 0) and the full novelty factor 9, squared:
+# ((1 - 1/2) * 1 * (1/2) * 9)^2. New statements are routed early, as in Polis.
+UNSEEN_PRIORITY = (0.25 * 9) ** 2
+
+
+def group_label(group: int) -> str:
+    letters = string.ascii_uppercase
+    return letters[group] if group < len(letters) else str(group + 1)
+
+
+# --- the participant's deck ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeckItem:
+    pk: int
+    is_meta: bool
+    voted: bool
+
+
+def deck(conversation: Conversation, participant_id: int | None) -> dict[int, DeckItem]:
+    """Every statement the participant may see, with whether they voted on it. One query,
+    without the text: only the statement shown needs it (`statement_text`)."""
+    rows = (
+        Statement.objects.filter(conversation=conversation)
+        .filter(conversation.shown_statements_filter())
+        .annotate(
+            voted=Exists(
+                Vote.objects.filter(statement=OuterRef("pk"), participant_id=participant_id)
+            )
+            if participant_id
+            else Value(False, output_field=BooleanField())
+        )
+        .values_list("pk", "is_meta", "voted")
+    )
+    return {pk: DeckItem(pk, is_meta, bool(voted)) for pk, is_meta, voted in rows}
+
+
+def statement_text(item: DeckItem | None) -> Statement | None:
+    if item is None:
+        return None
+    return Statement.objects.only("pk", "text").get(pk=item.pk)
+
+
+def priorities(conversation: Conversation) -> dict[str, float]:
+    return (
+        OpinionMapResult.objects.filter(conversation=conversation)
+        .values_list("priority", flat=True)
+        .first()
+        or {}
+    )
+
+
+def next_statement(
+    items: dict[int, DeckItem], weights: dict[str, float], rng: random.Random | None = None
+) -> DeckItem | None:
+    """Draw an unvoted statement with probability proportional to its priority
+    (Polis's selectProbabilistically); statements newer than the map get UNSEEN_PRIORITY."""
+    unvoted = [item for item in items.values() if not item.voted]
+    if not unvoted:
+        return None
+    chooser = rng or random.Random()
+    chances = [max(float(weights.get(str(item.pk), UNSEEN_PRIORITY)), 1e-9) for item in unvoted]
+    return chooser.choices(unvoted, weights=chances, k=1)[0]
+
+
+@dataclass(frozen=True)
+class Progress:
+    voted: int
+    total: int
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.voted
+
+
+def progress(items: dict[int, DeckItem]) -> Progress:
+    return Progress(voted=sum(1 for i in items.values() if i.voted), total=len(items))
+
+
+# --- the opinion map, as stored ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    number: int
+    label: str
+    size: int
+    centre: tuple[float, float]
+    statements: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return f"group-{self.label}"
+
+
+@dataclass
+class MapView:
+    """The stored opinion map made readable, with small groups left out."""
+
+    computed_at: Any
+    vote_count: int
+    groups: list[Group]
+    hidden_groups: int
+    participant_group: dict[int, int]
+    statement_index: dict[int, int]
+    agree: list[list[int]]
+    disagree: list[list[int]]
+    seen: list[list[int]]
+    data: dict[str, Any]
+
+    def share(self, group: int, statement: int) -> tuple[int, int, int] | None:
+        """(agree %, disagree %, voters) of a group on a statement."""
+        column = self.statement_index.get(statement)
+        if column is None:
+            return None
+        seen = self.seen[group][column]
+        if not seen:
+            return (0, 0, 0)
+        return (
+            round(100 * self.agree[group][column] / seen),
+            round(100 * self.disagree[group][column] / seen),
+            seen,
+        )
+
+
+def map_view(result: OpinionMapResult | None, threshold: int) -> MapView | None:
+    if result is None or not result.data or not result.data.get("statements"):
+        return None
+    data = result.data
+    sizes = {int(g): int(n) for g, n in data["group_sizes"].items()}
+    centres = {int(g): tuple(c) for g, c in data["group_centres"].items()}
+    shown = [g for g in sorted(sizes) if sizes[g] >= threshold]
+    groups = [
+        Group(
+            number=g,
+            label=group_label(g),
+            size=sizes[g],
+            centre=(float(centres[g][0]), float(centres[g][1])) if g in centres else (0.0, 0.0),
+        )
+        for g in shown
+    ]
+    return MapView(
+        computed_at=result.computed_at,
+        vote_count=result.vote_count,
+        groups=groups,
+        hidden_groups=len(sizes) - len(shown),
+        participant_group={int(p): int(g) for p, g in data["groups"].items()},
+        statement_index={int(s): i for i, s in enumerate(data["statements"])},
+        agree=data["group_agree"],
+        disagree=data["group_disagree"],
+        seen=data["group_seen"],
+        data=data,
+    )
+
+
+# --- how a participant relates to the groups --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relation:
+    label: str
+    size: int
+    agreement: int  # % of shared votes that match the group's majority
+    compared: int
+    is_yours: bool
+
+
+def relation(
+    view: MapView, participant: Participant, threshold: int
+) -> tuple[list[Relation], bool]:
+    """Per shown group, how often the participant voted with its majority. The second
+    value is True when the participant's own group is too small to show."""
+    own = view.participant_group.get(participant.pk)
+    votes = dict(
+        Vote.objects.filter(participant=participant)
+        .exclude(value=Vote.Value.PASS)
+        .values_list("statement_id", "value")
+    )
+    relations = []
+    for group in view.groups:
+        compared = matched = 0
+        for statement_id, value in votes.items():
+            column = view.statement_index.get(statement_id)
+            if column is None:
+                continue
+            agree = view.agree[group.number][column]
+            disagree = view.disagree[group.number][column]
+            if agree == disagree:
+                continue
+            compared += 1
+            matched += int((value == 1) == (agree > disagree))
+        relations.append(
+            Relation(
+                label=group.label,
+                size=group.size,
+                agreement=round(100 * matched / compared) if compared else 0,
+                compared=compared,
+                is_yours=own == group.number,
+            )
+        )
+    own_hidden = own is not None and all(g.number != own for g in view.groups)
+    return relations, own_hidden
+
+
+# --- the moderation queue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    statement: Statement
+    votes: int
+    passes: int
+    hints: tuple[str, ...]
+
+    @property
+    def pass_rate(self) -> int | None:
+        return round(100 * self.passes / self.votes) if self.votes else None
+
+
+def spam_hints(text: str, duplicate_of: int | None) -> tuple[str, ...]:
+    from django.utils.translation import gettext as _
+
+    hints = []
+    if duplicate_of is not None:
+        hints.append(_("Same words as statement %(n)s") % {"n": duplicate_of})
+    lowered = text.lower()
+    if "http://" in lowered or "https://" in lowered or "www." in lowered:
+        hints.append(_("Contains a link"))
+    letters = [c for c in re.sub(r"\S*(?:https?://|www\.)\S*", "", text) if c.isalpha()]
+    if len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
+        hints.append(_("Mostly capital letters"))
+    if len(normalise_text(text).split()) < 3:
+        hints.append(_("Very short"))
+    if any(text.count(c * 4) for c in set(text) if not c.isspace()):
+        hints.append(_("Repeated characters"))
+    return tuple(hints)
+
+
+def moderation_queue(conversation: Conversation, state: str) -> list[QueueItem]:
+    statements = list(
+        Statement.objects.filter(conversation=conversation, state=state)
+        .annotate(
+            n_votes=Count("votes"),
+            n_passes=Count("votes", filter=Q(votes__value=Vote.Value.PASS)),
+        )
+        .order_by("number")
+    )
+    first_with_text: dict[str, int] = {}
+    for normalised, number in (
+        Statement.objects.filter(conversation=conversation)
+        .exclude(state=Statement.State.REJECTED)
+        .order_by("number")
+        .values_list("normalised", "number")
+    ):
+        first_with_text.setdefault(normalised, number)
+    items = []
+    for s in statements:
+        earlier = first_with_text.get(s.normalised)
+        duplicate = earlier if earlier is not None and earlier != s.number else None
+        items.append(
+            QueueItem(
+                statement=s,
+                votes=s.n_votes,
+                passes=s.n_passes,
+                hints=spam_hints(s.text, duplicate),
+            )
+        )
+    return items
+
+
+# --- small-number suppression -----------------------------------------------------------
+
+
+def suppress(counts: Sequence[int], threshold: int) -> list[int | None]:
+    """Hide counts below the threshold (None), with complementary suppression: if exactly
+    one non-zero count is hidden, the next smallest is hidden too, so the hidden one
+    cannot be worked out from the total."""
+    shown: list[int | None] = [c if c == 0 or c >= threshold else None for c in counts]
+    hidden = [i for i, c in enumerate(shown) if c is None]
+    if len(hidden) == 1:
+        visible = [(c, i) for i, c in enumerate(shown) if c]
+        if visible:
+            shown[min(visible)[1]] = None
+    return shown
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def statement_tallies(conversation: Conversation) -> dict[int, tuple[int, int, int]]:
+    """statement pk -> (agree, disagree, votes) over everyone. One query."""
+    rows = (
+        Vote.objects.filter(statement__conversation=conversation)
+        .values("statement_id")
+        .annotate(
+            agree=Count("pk", filter=Q(value=1)),
+            disagree=Count("pk", filter=Q(value=-1)),
+            total=Count("pk"),
+        )
+        .values_list("statement_id", "agree", "disagree", "total")
+    )
+    return {s: (a, d, t) for s, a, d, t in rows}
+
+
+def _percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+def report(conversation: Conversation, threshold: int) -> dict[str, Any]:
+    result = OpinionMapResult.objects.filter(conversation=conversation).first()
+    view = map_view(result, threshold)
+    statements = {
+        s.pk: s
+        for s in Statement.objects.filter(conversation=conversation).filter(
+            conversation.shown_statements_filter()
+        )
+    }
+    tallies = statement_tallies(conversation)
+
+    def overall(pk: int) -> dict[str, Any]:
+        agree, disagree, total = tallies.get(pk, (0, 0, 0))
+        return {
+            "statement": statements[pk],
+            "agree": _percent(agree, total),
+            "disagree": _percent(disagree, total),
+            "votes": total,
+        }
+
+    context: dict[str, Any] = {"map": view, "result": result}
+    if view is not None:
+        for group in view.groups:
+            for entry in view.data["repness"].get(
+                str(group.number), view.data["repness"].get(group.number, [])
+            ):
+                pk = int(entry["statement"])
+                if pk not in statements:
+                    continue
+                share = view.share(group.number, pk)
+                if share is None:
+                    continue
+                agree, disagree, voters = share
+                group.statements.append(
+                    {
+                        "statement": statements[pk],
+                        "direction": entry["direction"],
+                        "agree": agree,
+                        "disagree": disagree,
+                        "voters": voters,
+                        "shown": voters >= threshold,
+                    }
+                )
+        context["consensus_agree"] = [
+            overall(int(c["statement"]))
+            for c in view.data["consensus"]["agree"]
+            if int(c["statement"]) in statements
+        ]
+        context["consensus_disagree"] = [
+            overall(int(c["statement"]))
+            for c in view.data["consensus"]["disagree"]
+            if int(c["statement"]) in statements
+        ]
+        gic = sorted(
+            (
+                (float(v), int(k))
+                for k, v in view.data["group_informed_consensus"].items()
+                if int(k) in statements and not statements[int(k)].is_meta
+            ),
+            reverse=True,
+        )
+        context["group_informed"] = [
+            {**overall(pk), "score": round(100 * score)} for score, pk in gic[:5]
+        ]
+        divisive = []
+        if len(view.groups) >= 2:
+            for pk, statement in statements.items():
+                if statement.is_meta:
+                    continue
+                shares = [view.share(g.number, pk) for g in view.groups]
+                if any(s is None or s[2] < threshold for s in shares):
+                    continue
+                rates = [(s[0], g.label) for s, g in zip(shares, view.groups, strict=True) if s]
+                spread = max(rates)[0] - min(rates)[0]
+                divisive.append(
+                    (
+                        spread,
+                        pk,
+                        {
+                            "statement": statement,
+                            "spread": spread,
+                            "by_group": [{"label": label, "agree": rate} for rate, label in rates],
+                        },
+                    )
+                )
+        divisive.sort(key=lambda row: (-row[0], row[1]))
+        context["divisive"] = [row[2] for row in divisive[:5] if row[0] > 0]
+    context["over_time"] = participation_over_time(conversation, threshold)
+    return context
+
+
+def participation_over_time(conversation: Conversation, threshold: int) -> list[dict[str, Any]]:
+    """Votes and new participants per day, small counts suppressed."""
+    votes = dict(
+        Vote.objects.filter(statement__conversation=conversation)
+        .values("created_on")
+        .annotate(n=Count("pk"))
+        .values_list("created_on", "n")
+    )
+    joined = dict(
+        Participant.objects.filter(conversation=conversation)
+        .values("joined_on")
+        .annotate(n=Count("pk"))
+        .values_list("joined_on", "n")
+    )
+    days = sorted(set(votes) | set(joined))
+    shown_votes = suppress([votes.get(d, 0) for d in days], threshold)
+    shown_joined = suppress([joined.get(d, 0) for d in days], threshold)
+    return [
+        {"day": d, "votes": v, "joined": j}
+        for d, v, j in zip(days, shown_votes, shown_joined, strict=True)
+    ]
+
+
+def citation_snapshot(
+    conversation: Conversation, statement: Statement, kind: str, group: int | None, threshold: int
+) -> dict[str, Any] | None:
+    """What a citation freezes: the statement and the figures behind it, or None when the
+    current results do not support it (not computed, or a group too small to show)."""
+    from django.urls import reverse
+
+    result = OpinionMapResult.objects.filter(conversation=conversation).first()
+    view = map_view(result, threshold)
+    if view is None or statement.conversation_id != conversation.pk:
+        return None
+    url = reverse(
+        "deliberation:report",
+        kwargs={"slug": conversation.community.slug, "conversation": conversation.pk},
+    )
+    base = {
+        "title": statement.text,
+        "conversation": conversation.topic,
+        "statement_number": statement.number,
+        "computed_at": view.computed_at.isoformat() if view.computed_at else None,
+        "url": url,
+    }
+    if kind == "consensus":
+        consensus = {
+            int(c["statement"]) for d in ("agree", "disagree") for c in view.data["consensus"][d]
+        }
+        if statement.pk not in consensus:
+            return None
+        agree, disagree, total = statement_tallies(conversation).get(statement.pk, (0, 0, 0))
+        return {
+            **base,
+            "kind": "consensus",
+            "agree_percent": _percent(agree, total),
+            "disagree_percent": _percent(disagree, total),
+            "votes": total,
+        }
+    shown = {g.number: g for g in view.groups}
+    if group is None or group not in shown:
+        return None
+    share = view.share(group, statement.pk)
+    if share is None or share[2] < threshold:
+        return None
+    return {
+        **base,
+        "kind": "group",
+        "group": shown[group].label,
+        "group_size": shown[group].size,
+        "agree_percent": share[0],
+        "disagree_percent": share[1],
+        "votes": share[2],
+    }

@@ -1,0 +1,48 @@
+"""Concurrent double submits of one vote leave exactly one row."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from sayso.deliberation import services
+from sayso.deliberation.models import Conversation, Vote
+
+from .factories import ConversationFactory, ParticipantFactory, StatementFactory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_double_vote_at_once_leaves_one_row() -> None:
+    # The SQLite test database is a file (config/settings.py), so the threads meet
+    # SQLite's real locking and busy timeout here.
+    conversation = ConversationFactory.create()
+    participant = ParticipantFactory.create(conversation=conversation)
+    statements = StatementFactory.create_batch(5, conversation=conversation)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def submit(value: int) -> None:
+        try:
+            barrier.wait()
+            for statement in statements:
+                services.cast_vote(
+                    conversation=Conversation.objects.get(pk=conversation.pk),
+                    participant=participant.pk,
+                    statement_id=statement.pk,
+                    value=value,
+                )
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(1 if i % 2 else -1,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Vote.objects.count() == 5
+    assert set(Vote.objects.values_list("statement_id", flat=True)) == {s.pk for s in statements}

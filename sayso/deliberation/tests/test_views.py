@@ -1,0 +1,406 @@
+"""Pages: participant voting (with and without htmx), closed and hidden conversations,
+codes, moderation, report, export, import, citations, access and query counts."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from sayso.accounts.tests.factories import UserFactory
+from sayso.core.models import AuditEvent, Citation, Community, Role
+from sayso.core.services import create_code_batch
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.deliberation import services
+from sayso.deliberation.models import Conversation, Participant, Statement, Vote
+
+from .factories import ConversationFactory, StatementFactory, planted
+
+pytestmark = pytest.mark.django_db
+FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
+
+
+@pytest.fixture
+def community() -> Community:
+    return CommunityFactory.create(slug="depot")
+
+
+@pytest.fixture
+def organiser(community: Community) -> Any:
+    return MembershipFactory.create(community=community, role=Role.ORGANISER).user
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def public(conversation: Conversation, name: str = "participate") -> str:
+    return reverse(
+        f"deliberation_public:{name}", kwargs={"public_token": conversation.public_token}
+    )
+
+
+def community_url(conversation: Conversation, name: str) -> str:
+    return reverse(
+        f"deliberation:{name}",
+        kwargs={"slug": conversation.community.slug, "conversation": conversation.pk},
+    )
+
+
+# --- participant voting ------------------------------------------------------------
+
+
+def test_vote_without_javascript_posts_and_redirects_to_the_next_statement(
+    community: Community,
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    first, second = StatementFactory.create_batch(2, conversation=conversation)
+    client = Client()
+    page = client.get(public(conversation)).content.decode()
+    assert "Statement 1 of 2" in page
+    assert 'name="vote" value="agree"' in page
+    assert Participant.objects.count() == 0  # nobody is created by looking
+    response = client.post(public(conversation), {"statement": first.pk, "vote": "agree"})
+    assert response.status_code == 302
+    assert response["Location"] == public(conversation)
+    page = client.get(public(conversation)).content.decode()
+    assert second.text in page
+    assert "Statement 2 of 2" in page
+    client.post(public(conversation), {"statement": second.pk, "vote": "pass"})
+    assert "You have voted on every statement" in client.get(public(conversation)).content.decode()
+    assert list(Vote.objects.order_by("statement__number").values_list("value", flat=True)) == [
+        1,
+        0,
+    ]
+    assert Participant.objects.count() == 1
+
+
+def test_htmx_vote_returns_only_the_next_card(community: Community) -> None:
+    conversation = ConversationFactory.create(community=community)
+    first, second = StatementFactory.create_batch(2, conversation=conversation)
+    client = Client()
+    response = client.post(
+        public(conversation),
+        {"statement": first.pk, "vote": "disagree"},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert second.text in html
+    assert "Vote recorded." in html
+    assert Vote.objects.get().value == -1
+
+
+def test_closed_conversation_refuses_votes_with_a_clear_message(community: Community) -> None:
+    conversation = ConversationFactory.create(community=community, state=Conversation.State.CLOSED)
+    statement = StatementFactory.create(conversation=conversation)
+    response = Client().post(public(conversation), {"statement": statement.pk, "vote": "agree"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This conversation has closed" in html
+    assert Vote.objects.count() == 0
+
+
+def test_hidden_results_are_not_shown_until_closed(community: Community, organiser: Any) -> None:
+    conversation = ConversationFactory.create(community=community, results_hidden_until_closed=True)
+    planted(conversation)
+    services.compute_now(conversation=conversation)
+    member = MembershipFactory.create(community=community, role=Role.MEMBER).user
+    for client, url in (
+        (Client(), public(conversation, "report")),
+        (signed_in(member), community_url(conversation, "report")),
+        (Client(), public(conversation, "you")),
+    ):
+        html = client.get(url).content.decode()
+        assert "hidden until the conversation closes" in html
+        assert "What group A thinks" not in html
+    # Organisers see them, with a warning.
+    html = signed_in(organiser).get(community_url(conversation, "report")).content.decode()
+    assert "What group A thinks" in html
+    assert "Only organisers see these results" in html
+    services.set_state(conversation=conversation, open=False, actor=organiser)
+    assert "What group A thinks" in Client().get(public(conversation, "report")).content.decode()
+
+
+def test_code_access_redeems_a_code_once(community: Community, organiser: Any) -> None:
+    batch, codes = create_code_batch(
+        community=community, actor=organiser, label="Night shift", size=2
+    )
+    conversation = ConversationFactory.create(
+        community=community, access=Conversation.Access.CODES, code_batch=batch
+    )
+    statement = StatementFactory.create(conversation=conversation)
+    client = Client()
+    assert "Your invitation code" in client.get(public(conversation)).content.decode()
+    refused = client.post(public(conversation), {"statement": statement.pk, "vote": "agree"})
+    assert "join this conversation" in refused.content.decode()
+    assert client.post(public(conversation), {"code": codes[0].lower()}).status_code == 302
+    client.post(public(conversation), {"statement": statement.pk, "vote": "agree"})
+    assert Vote.objects.count() == 1
+    again = Client().post(public(conversation), {"code": codes[0]})
+    assert "already been used" in again.content.decode()
+
+
+def test_members_only_conversation_asks_to_sign_in(community: Community) -> None:
+    conversation = ConversationFactory.create(
+        community=community, access=Conversation.Access.MEMBERS
+    )
+    assert "Sign in to take part" in Client().get(public(conversation)).content.decode()
+    outsider = UserFactory.create()
+    assert (
+        "This conversation is for members"
+        in signed_in(outsider).get(public(conversation)).content.decode()
+    )
+
+
+def test_participant_adds_a_statement_for_moderation(community: Community) -> None:
+    conversation = ConversationFactory.create(
+        community=community, moderation=Conversation.Moderation.PRE
+    )
+    client = Client()
+    response = client.post(
+        public(conversation, "statement"), {"text": "Night shift needs its own meeting"}
+    )
+    assert response.status_code == 302
+    statement = Statement.objects.get()
+    assert statement.state == "pending"
+    assert statement.author is not None
+    bad = client.post(public(conversation, "statement"), {"text": ""})
+    assert "Write your statement first." in bad.content.decode()
+
+
+def test_you_page_relates_votes_to_groups(community: Community) -> None:
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=8)
+    client = Client()
+    for statement in Statement.objects.filter(conversation=conversation):
+        value = "agree" if statement.number % 2 == 0 or statement.number == 7 else "disagree"
+        client.post(public(conversation), {"statement": statement.pk, "vote": value})
+    services.compute_now(conversation=conversation)
+    html = client.get(public(conversation, "you")).content.decode()
+    assert "How often you voted with each group" in html
+    assert "your group" in html
+    assert "100%" in html
+
+
+# --- organiser pages ---------------------------------------------------------------
+
+
+def test_create_conversation_in_the_browser_form(community: Community, organiser: Any) -> None:
+    response = signed_in(organiser).post(
+        reverse("deliberation:create", kwargs={"slug": "depot"}),
+        {
+            "topic": "What should the rules be for scanner data?",
+            "moderation": "pre",
+            "access": "link",
+            "anonymous": "on",
+            "participants_can_add": "on",
+            "seed_statements": "Delete after 30 days\nTell us what is recorded",
+        },
+    )
+    conversation = Conversation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == conversation.get_absolute_url()
+    assert conversation.statements.count() == 2
+
+
+def test_conversation_form_errors_are_plain(community: Community, organiser: Any) -> None:
+    response = signed_in(organiser).post(
+        reverse("deliberation:create", kwargs={"slug": "depot"}),
+        {"topic": "", "moderation": "pre", "access": "codes"},
+    )
+    html = response.content.decode()
+    assert "Write the question people will respond to." in html
+    assert "Choose the invitation codes" in html
+    assert Conversation.objects.count() == 0
+
+
+def test_moderation_page_bulk_rejects(community: Community, organiser: Any) -> None:
+    conversation = ConversationFactory.create(community=community)
+    a, b = StatementFactory.create_batch(2, conversation=conversation, state="pending")
+    client = signed_in(organiser)
+    url = community_url(conversation, "moderate")
+    assert a.text in client.get(url).content.decode()
+    response = client.post(url + "?show=pending", {"statements": [a.pk, b.pk], "action": "reject"})
+    assert response.status_code == 302
+    assert set(Statement.objects.values_list("state", flat=True)) == {"rejected"}
+
+
+def test_report_lists_groups_consensus_and_never_members(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=8)
+    services.compute_now(conversation=conversation)
+    html = signed_in(organiser).get(community_url(conversation, "report")).content.decode()
+    assert 'role="img"' in html
+    assert '<title id="map-title">' in html
+    assert "<desc" in html
+    assert 'href="#group-A"' in html
+    assert 'id="group-A"' in html
+    assert "The opinion map as a table" in html
+    assert "Where most people agree" in html
+    assert "Participation over time" in html
+    assert "Statement number" in html
+    assert "participant " not in html.lower().replace("participants", "")
+    assert ' style="' not in html
+    assert "<style" not in html
+
+
+def test_cite_a_consensus_statement_and_show_it(community: Community, organiser: Any) -> None:
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=8)
+    services.compute_now(conversation=conversation)
+    last = Statement.objects.get(conversation=conversation, number=7)
+    client = signed_in(organiser)
+    response = client.post(
+        community_url(conversation, "cite"), {"statement": last.pk, "kind": "consensus"}
+    )
+    assert response.status_code == 302
+    citation = Citation.objects.get()
+    assert citation.evidence_type == "deliberation.consensus"
+    assert citation.snapshot["title"] == last.text
+    html = client.get(community_url(conversation, "report")).content.decode()
+    assert "Cited as evidence" in html
+
+
+def test_export_is_a_polis_zip_and_audited(community: Community, organiser: Any) -> None:
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=8)
+    response = signed_in(organiser).get(community_url(conversation, "export"))
+    assert response["Content-Type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert names == ["comments.csv", "participants-votes.csv", "votes.csv"]
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
+
+
+def _upload(name: str, content: bytes) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+def test_import_a_polis_export(
+    community: Community, organiser: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(organiser).post(
+            reverse("deliberation:import", kwargs={"slug": "depot"}),
+            {
+                "topic": "$15/hour",
+                "comments": _upload("comments.csv", (FIXTURE / "comments.csv").read_bytes()),
+                "votes": _upload("votes.csv", (FIXTURE / "votes.csv").read_bytes()),
+            },
+        )
+    assert response.status_code == 302
+    conversation = Conversation.objects.get()
+    assert conversation.statements.count() == 54
+    assert conversation.opinion_map.vote_count > 0  # the immediate task backend ran
+
+
+def test_import_with_a_bad_line_names_it_and_creates_nothing(
+    community: Community, organiser: Any
+) -> None:
+    votes = (FIXTURE / "votes.csv").read_bytes().replace(b",0,0,0\n", b",0,0,7\n", 1)
+    response = signed_in(organiser).post(
+        reverse("deliberation:import", kwargs={"slug": "depot"}),
+        {
+            "topic": "$15/hour",
+            "comments": _upload("comments.csv", (FIXTURE / "comments.csv").read_bytes()),
+            "votes": _upload("votes.csv", votes),
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "votes.csv, line 2" in html
+    assert Conversation.objects.count() == 0
+    assert Vote.objects.count() == 0
+
+
+# --- access and queries -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [
+        ("list", "viewer"),
+        ("detail", "viewer"),
+        ("report", "viewer"),
+        ("create", "organiser"),
+        ("edit", "organiser"),
+        ("moderate", "organiser"),
+        ("export", "organiser"),
+        ("import", "organiser"),
+        ("cite", "organiser"),
+        ("state", "organiser"),
+        ("statement-add", "organiser"),
+    ],
+)
+def test_views_declare_access(name: str, level: str) -> None:
+    from django.urls import get_resolver
+
+    pattern = next(
+        p
+        for p in get_resolver("sayso.deliberation.urls").url_patterns
+        if getattr(p, "name", None) == name
+    )
+    assert pattern.callback.sayso_access == level  # type: ignore[union-attr]
+
+
+def test_outsiders_get_404_and_members_403(community: Community) -> None:
+    conversation = ConversationFactory.create(community=community)
+    outsider = MembershipFactory.create(role=Role.OWNER).user
+    member = MembershipFactory.create(community=community, role=Role.MEMBER).user
+    assert signed_in(outsider).get(community_url(conversation, "report")).status_code == 404
+    assert signed_in(member).get(community_url(conversation, "moderate")).status_code == 403
+    # Another community's conversation id under this community's address is not found.
+    other = ConversationFactory.create()
+    url = reverse("deliberation:detail", kwargs={"slug": "depot", "conversation": other.pk})
+    assert signed_in(member).get(url).status_code == 404
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_list_and_report_query_counts_are_pinned(community: Community, organiser: Any) -> None:
+    client = signed_in(organiser)
+    list_url = reverse("deliberation:list", kwargs={"slug": "depot"})
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation)
+    services.compute_now(conversation=conversation)
+    few = _queries(client, list_url)
+    for _ in range(3):
+        planted(ConversationFactory.create(community=community))
+    assert _queries(client, list_url) == few
+    # session, user, membership, advisor grant, conversations (counts as subqueries)
+    assert few == 5
+    assert _queries(client, community_url(conversation, "report")) == 11
+    assert _queries(Client(), public(conversation, "report")) == 6
+
+
+def test_vote_query_count_is_pinned(community: Community) -> None:
+    conversation = ConversationFactory.create(community=community)
+    statements = StatementFactory.create_batch(3, conversation=conversation)
+    client = Client()
+    client.post(public(conversation), {"statement": statements[0].pk, "vote": "agree"})
+    with CaptureQueriesContext(connection) as captured:
+        client.post(
+            public(conversation),
+            {"statement": statements[1].pk, "vote": "agree"},
+            headers={"HX-Request": "true"},
+        )
+    # session, conversation (+ map columns), deck, upsert; the debounce claim is cached.
+    assert len(captured.captured_queries) <= 7
