@@ -1,1 +1,337 @@
-"""models for surveys (being built)."""
+"""Surveys, their questions, and people's responses.
+
+Privacy by construction: a Response has no link to a person, no IP address and only
+dates. Which members answered (for "one response per member") and which invitation
+codes were used are recorded in separate tables that name no response.
+
+Answers of a submitted response are stored one row per (question, choice) for choice
+questions and one row with a value for the others, so that results are counted by the
+database (GROUP BY), never by looping over responses in Python. A partial response
+keeps its answers in `draft` until it is submitted, so half-finished responses never
+reach the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def pick_label(labels: dict[str, str] | Any, language: str, default: str = "") -> str:
+    """The label in `language`, else the first one given."""
+    if not isinstance(labels, dict) or not labels:
+        return default
+    return str(labels.get(language) or next(iter(labels.values()), default))
+
+
+class SurveyQuerySet(models.QuerySet["Survey"]):
+    def open(self) -> SurveyQuerySet:
+        return self.filter(status=Survey.Status.OPEN)
+
+
+class Survey(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open for answers")
+        CLOSED = "closed", _("Closed")
+
+    class Distribution(models.TextChoices):
+        LINK = "link", _("Anyone with the link")
+        MEMBERS = "members", _("Members of the community, signed in")
+        CODES = "codes", _("People with an invitation code")
+
+    community = models.ForeignKey(
+        "core.Community", on_delete=models.CASCADE, related_name="surveys"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    welcome = models.TextField(
+        _("welcome text"),
+        blank=True,
+        help_text=_("Shown first: why you ask and how long it takes."),
+    )
+    privacy_notice = models.TextField(
+        _("privacy notice"),
+        blank=True,
+        help_text=_("Who sees the answers, how they are protected and how long they are kept."),
+    )
+    languages = models.JSONField(
+        _("languages"), default=list, help_text=_("Language codes, the first is the default.")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    distribution = models.CharField(
+        _("who can answer"), max_length=10, choices=Distribution.choices, default=Distribution.LINK
+    )
+    link_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    code_batch = models.ForeignKey(
+        "core.InvitationCodeBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    one_response_per_member = models.BooleanField(
+        _("one response per signed-in member"),
+        default=False,
+        help_text=_("Members answer once. We record that they answered, apart from their answers."),
+    )
+    is_convenience_sample = models.BooleanField(
+        _("convenience sample"),
+        default=True,
+        help_text=_(
+            "Whoever chose to answer, rather than a random sample: results are approximate."
+        ),
+    )
+    # {question name: {choice name: population count}}, used for weighting.
+    weighting_targets = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SurveyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("surveys:detail", kwargs={"slug": self.community.slug, "pk": self.pk})
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0] if self.languages else "en"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    def public_url(self) -> str:
+        return reverse("surveys_public:start", kwargs={"link": self.link_token})
+
+
+class Section(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="sections")
+    order = models.PositiveIntegerField(default=0)
+    title = models.JSONField(default=dict)  # {language: text}
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return pick_label(self.title, "", str(_("Section")))
+
+    def label(self, language: str) -> str:
+        return pick_label(self.title, language)
+
+
+class Question(models.Model):
+    class Type(models.TextChoices):
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        RATING = "rating", _("Likert or rating scale")
+        NUMBER = "number", _("Number")
+        DATE = "date", _("Date")
+        SHORT_TEXT = "short_text", _("Short text")
+        LONG_TEXT = "long_text", _("Long text")
+        RANKING = "ranking", _("Ranking")
+        CONSENT = "consent", _("Consent statement")
+
+    CHOICE_TYPES = frozenset({Type.SINGLE, Type.MULTIPLE, Type.RATING, Type.RANKING})
+    TEXT_TYPES = frozenset({Type.SHORT_TEXT, Type.LONG_TEXT})
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="questions")
+    order = models.PositiveIntegerField(default=0)
+    name = models.CharField(
+        _("short name"),
+        max_length=60,
+        help_text=_("Used in logic like ${shift} and in exports. Letters, numbers and _."),
+    )
+    type = models.CharField(_("type"), max_length=20, choices=Type.choices)
+    label = models.JSONField(default=dict)  # {language: text}
+    hint = models.JSONField(default=dict, blank=True)
+    required = models.BooleanField(_("an answer is required"), default=False)
+    relevant = models.CharField(_("show only if"), max_length=500, blank=True)
+    constraint = models.CharField(_("answer must satisfy"), max_length=500, blank=True)
+    constraint_message = models.JSONField(default=dict, blank=True)
+    is_breakdown = models.BooleanField(
+        _("use to break down results"),
+        default=False,
+        help_text=_(
+            "Results may be shown per answer to this question, when groups are big enough."
+        ),
+    )
+
+    class Meta:
+        ordering = ["section__order", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "name"], name="question_name_unique_in_survey"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def community_id(self) -> int:
+        """The community it belongs to, so a result can be cited as evidence (core.cite)."""
+        return self.survey.community_id
+
+    @property
+    def has_choices(self) -> bool:
+        return self.type in self.CHOICE_TYPES
+
+    @property
+    def is_text(self) -> bool:
+        return self.type in self.TEXT_TYPES
+
+    def text(self, language: str) -> str:
+        return pick_label(self.label, language, self.name)
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    order = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=60)
+    label = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "name"], name="choice_name_unique_in_question"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def text(self, language: str) -> str:
+        return pick_label(self.label, language, self.name)
+
+
+class Response(models.Model):
+    """One person's answers. No user, no IP address, no time of day: dates only."""
+
+    class Status(models.TextChoices):
+        PARTIAL = "partial", _("Started")
+        COMPLETE = "complete", _("Submitted")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PARTIAL)
+    # Digest of the private save-and-continue link; cleared when submitted.
+    resume_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    language = models.CharField(max_length=20, default="en")
+    draft = models.JSONField(default=dict, blank=True)  # answers before submission
+    page = models.PositiveIntegerField(default=0)
+    is_preview = models.BooleanField(default=False)
+    started_on = models.DateField()
+    submitted_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        # Covers the count of submitted responses (no table lookups at 100,000 rows).
+        indexes = [models.Index(fields=["survey", "status", "is_preview"], name="response_count")]
+
+    def __str__(self) -> str:
+        return f"response {self.pk} to {self.survey_id}"
+
+
+class Answer(models.Model):
+    """One answer of a submitted response: a chosen choice, or a value."""
+
+    # No single-column indexes on survey and question: the composite ones below lead
+    # with them, and every extra index slows each submission down.
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="answers", db_index=False
+    )
+    choice = models.ForeignKey(Choice, on_delete=models.CASCADE, null=True, blank=True)
+    # Position of the choice within the answer: the rank given, for a ranking; the order
+    # on the form, for multiple choice. The row at position 1 stands for the respondent,
+    # so "how many answered" is a count like any other, not a COUNT(DISTINCT response).
+    rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    number = models.FloatField(null=True, blank=True)
+    date = models.DateField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    approved = models.BooleanField(default=False)  # text shown beyond organisers
+
+    class Meta:
+        indexes = [
+            # Covering index for the results page: one GROUP BY over a survey's answers
+            # reads only this index, already in group order (see selectors.tally).
+            models.Index(
+                fields=["survey", "question", "choice", "rank", "number"],
+                name="answer_tally",
+            ),
+            models.Index(fields=["question", "response"], name="answer_by_question"),
+        ]
+
+    def __str__(self) -> str:
+        return f"answer to {self.question_id}"
+
+
+class MemberParticipation(models.Model):
+    """That a member answered a survey; deliberately says nothing about which response."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # A date, not a time, so it cannot be matched to a response's submission.
+    answered_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "user"], name="one_participation_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} answered {self.survey_id}"
+
+
+class AnswerCount(models.Model):
+    """Running counts of a survey's answers, kept in step with `Answer` on submission.
+
+    One row per (question, choice, position), exactly the groups of
+    `selectors.tally`'s GROUP BY, so the unfiltered results page reads a few hundred
+    rows instead of counting millions: measured, even an index-only GROUP BY over
+    3.3 million answers (100,000 responses to 30 questions) takes about a second in
+    SQLite. The counts change in the same transaction as the answers they count
+    (services.submit_response), so they can never disagree; `services.recount`
+    rebuilds them from the answers. 0 stands for "no choice" and "no position" so
+    that the unique key has no NULLs and submissions can upsert it.
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    choice_key = models.PositiveIntegerField(default=0)  # a Choice's pk, or 0
+    rank_key = models.PositiveSmallIntegerField(default=0)  # Answer.rank, or 0
+    n = models.PositiveIntegerField(default=0)
+    numbers = models.PositiveIntegerField(default=0)
+    number_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "question", "choice_key", "rank_key"], name="one_count_per_group"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} answers to {self.question_id}"

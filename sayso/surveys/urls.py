@@ -1,5 +1,34 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from . import views
 
 app_name = "surveys"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.survey_list, name="list"),
+    path("new/", views.survey_create, name="create"),
+    path("import/", views.import_xlsform, name="import"),
+    path("<int:pk>/", views.survey_detail, name="detail"),
+    path("<int:pk>/edit/", views.survey_edit, name="edit"),
+    path("<int:pk>/status/", views.survey_status, name="status"),
+    path("<int:pk>/sections/new/", views.section_create, name="section-create"),
+    path(
+        "<int:pk>/sections/<int:section>/questions/new/",
+        views.question_create,
+        name="question-create",
+    ),
+    path("<int:pk>/questions/<int:question>/edit/", views.question_edit, name="question-edit"),
+    path(
+        "<int:pk>/questions/<int:question>/delete/", views.question_delete, name="question-delete"
+    ),
+    path("<int:pk>/questions/<int:question>/cite/", views.cite_result, name="cite"),
+    path("<int:pk>/codes/", views.codes, name="codes"),
+    path("<int:pk>/preview/", views.preview, name="preview"),
+    path("<int:pk>/take/", views.take, name="take"),
+    path("<int:pk>/results/", views.results, name="results"),
+    path("<int:pk>/results/<int:question>/chart.svg", views.chart, name="chart"),
+    path("<int:pk>/answers/<int:answer>/approve/", views.answer_approve, name="answer-approve"),
+    path("<int:pk>/weighting/", views.weighting, name="weighting"),
+    path("<int:pk>/xlsform/", views.export_xlsform, name="xlsform"),
+    path("<int:pk>/export/<str:fmt>/", views.export, name="export"),
+]

@@ -1,1 +1,722 @@
-"""views for surveys (being built)."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from sayso.core.decorators import access_level, community_view, post_only
+from sayso.core.models import Community
+from sayso.core.services import ServiceError
+
+from . import charts, exports, logic, selectors, services, xlsform
+from .forms import (
+    CodeEntryForm,
+    CodesForm,
+    ImportForm,
+    QuestionForm,
+    SectionForm,
+    SurveyForm,
+)
+from .models import Answer, Question, Response, Section, Survey, pick_label
+
+
+def _survey(community: Community, pk: int, request: HttpRequest) -> Survey:
+    survey = get_object_or_404(
+        Survey.objects.select_related("community"), pk=pk, community=community
+    )
+    # Members see open and closed surveys; drafts are the organisers' work in progress.
+    if survey.status == Survey.Status.DRAFT and not request.access.can_organise:  # type: ignore[attr-defined]
+        raise Http404
+    return survey
+
+
+# --------------------------------------------------------------------------- organiser pages
+
+
+@community_view("viewer")
+def survey_list(request: HttpRequest, community: Community) -> HttpResponse:
+    surveys = Survey.objects.filter(community=community).annotate(
+        answered=Count(
+            "responses",
+            filter=Q(responses__status=Response.Status.COMPLETE, responses__is_preview=False),
+        )
+    )
+    if not request.access.can_organise:  # type: ignore[attr-defined]
+        surveys = surveys.exclude(status=Survey.Status.DRAFT)
+    return render(request, "surveys/list.html", {"community": community, "surveys": surveys})
+
+
+@community_view("organiser")
+def survey_create(request: HttpRequest, community: Community) -> HttpResponse:
+    form = SurveyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        survey = services.save_survey(survey=form.save(), community=community, actor=request.user)
+        messages.success(request, _("Survey created. Now add questions."))
+        return redirect(survey)
+    return render(request, "surveys/survey_form.html", {"community": community, "form": form})
+
+
+@community_view("viewer")
+def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    sections = survey.sections.prefetch_related("questions__choices")
+    language = survey.default_language
+    outline = [
+        (
+            section,
+            section.label(language),
+            [
+                (q, q.text(language), [c.text(language) for c in q.choices.all()])
+                for q in section.questions.all()
+            ],
+        )
+        for section in sections
+    ]
+    answered = selectors.complete_responses(survey).count()
+    return render(
+        request,
+        "surveys/detail.html",
+        {
+            "community": community,
+            "survey": survey,
+            "outline": outline,
+            "answered": answered,
+            "public_link": request.build_absolute_uri(survey.public_url()),
+        },
+    )
+
+
+@community_view("organiser")
+def survey_edit(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    form = SurveyForm(request.POST or None, instance=survey)
+    if request.method == "POST" and form.is_valid():
+        services.save_survey(survey=form.save(), community=community, actor=request.user)
+        messages.success(request, _("Changes saved."))
+        return redirect(survey)
+    return render(
+        request,
+        "surveys/survey_form.html",
+        {"community": community, "form": form, "survey": survey},
+    )
+
+
+@community_view("organiser")
+@post_only
+def survey_status(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    try:
+        services.set_status(
+            survey=survey, status=request.POST.get("status", ""), actor=request.user
+        )
+        messages.success(
+            request, _("The survey is now: %(status)s.") % {"status": survey.get_status_display()}
+        )
+    except ServiceError as error:
+        messages.error(request, str(error))
+    return redirect(survey)
+
+
+@community_view("organiser")
+def section_create(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    form = SectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.save_section(
+            section=Section(title={survey.default_language: form.cleaned_data["title"]}),
+            survey=survey,
+        )
+        messages.success(request, _("Section added."))
+        return redirect(survey)
+    return render(
+        request,
+        "surveys/simple_form.html",
+        {"community": community, "survey": survey, "form": form, "heading": _("Add a section")},
+    )
+
+
+def _question_initial(question: Question, language: str) -> dict[str, Any]:
+    return {
+        "label": pick_label(question.label, language),
+        "name": question.name,
+        "type": question.type,
+        "hint": pick_label(question.hint, language),
+        "choices": "\n".join(f"{c.name} = {c.text(language)}" for c in question.choices.all()),
+        "required": question.required,
+        "relevant": question.relevant,
+        "constraint": question.constraint,
+        "constraint_message": pick_label(question.constraint_message, language),
+        "is_breakdown": question.is_breakdown,
+    }
+
+
+def _edit_question(
+    request: HttpRequest, community: Community, survey: Survey, section: Section, question: Question
+) -> HttpResponse:
+    language = survey.default_language
+    form = QuestionForm(
+        request.POST or None, initial=_question_initial(question, language) if question.pk else None
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        question.name = data["name"].strip()
+        question.type = data["type"]
+        question.label = {**(question.label or {}), language: data["label"].strip()}
+        question.hint = (
+            {**(question.hint or {}), language: data["hint"].strip()}
+            if data["hint"]
+            else question.hint
+        )
+        question.required = data["required"]
+        question.relevant = data["relevant"].strip()
+        question.constraint = data["constraint"].strip()
+        if data["constraint_message"]:
+            question.constraint_message = {
+                **(question.constraint_message or {}),
+                language: data["constraint_message"],
+            }
+        question.is_breakdown = data["is_breakdown"]
+        try:
+            choices = services.parse_choices(data["choices"]) if question.has_choices else None
+            if question.type == Question.Type.CONSENT and not data["choices"]:
+                choices = None
+            services.save_question(
+                question=question,
+                survey=survey,
+                section=section,
+                choices=choices,
+                language=language,
+            )
+        except ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Question saved."))
+            return redirect(survey)
+    return render(
+        request,
+        "surveys/question_form.html",
+        {"community": community, "survey": survey, "form": form, "question": question},
+    )
+
+
+@community_view("organiser")
+def question_create(
+    request: HttpRequest, community: Community, pk: int, section: int
+) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    found = get_object_or_404(Section, pk=section, survey=survey)
+    return _edit_question(request, community, survey, found, Question())
+
+
+@community_view("organiser")
+def question_edit(
+    request: HttpRequest, community: Community, pk: int, question: int
+) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    found = get_object_or_404(Question, pk=question, survey=survey)
+    return _edit_question(request, community, survey, found.section, found)
+
+
+@community_view("organiser")
+@post_only
+def question_delete(
+    request: HttpRequest, community: Community, pk: int, question: int
+) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    found = get_object_or_404(Question, pk=question, survey=survey)
+    try:
+        services.delete_question(question=found)
+        messages.success(request, _("Question deleted."))
+    except ServiceError as error:
+        messages.error(request, str(error))
+    return redirect(survey)
+
+
+@community_view("organiser")
+def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    form = CodesForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _batch, made = services.create_codes(
+            survey=survey, actor=request.user, size=form.cleaned_data["size"]
+        )
+        link = request.build_absolute_uri(
+            reverse("surveys_public:code", kwargs={"link": survey.link_token})
+        )
+        qr = charts.qr_svg(link)  # the same for every code: made once
+        return render(
+            request,
+            "surveys/code_sheet.html",
+            {
+                "community": community,
+                "survey": survey,
+                "codes": [(c, qr) for c in made],
+                "link_parts": link.split("/"),
+            },
+        )
+    return render(
+        request,
+        "surveys/simple_form.html",
+        {
+            "community": community,
+            "survey": survey,
+            "form": form,
+            "heading": _("Invitation codes"),
+            "submit": _("Create codes"),
+        },
+    )
+
+
+@community_view("organiser")
+@post_only
+def preview(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    _response, raw = services.start_response(
+        survey=survey, language=survey.default_language, preview=True
+    )
+    return redirect("surveys_public:page", token=raw, page=0)
+
+
+@community_view("member")
+@post_only
+def take(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    try:
+        _response, raw = services.start_response(
+            survey=survey, language=survey.default_language, user=request.user
+        )
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return redirect(survey)
+    return redirect("surveys_public:page", token=raw, page=0)
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _result_options(
+    request: HttpRequest, questions: dict[str, Question]
+) -> tuple[str, tuple[Question, str] | None]:
+    """The audience and the filter asked for in the query string."""
+    audience = "published" if request.GET.get("audience") == "published" else "members"
+    only = None
+    if ":" in request.GET.get("only", ""):
+        name, choice = request.GET["only"].split(":", 1)
+        if name in questions and questions[name].is_breakdown:
+            only = (questions[name], choice)
+    return audience, only
+
+
+@community_view("viewer")
+def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    can_organise = request.access.can_organise  # type: ignore[attr-defined]
+    questions = {q.name: q for q in survey.questions.prefetch_related("choices")}
+    audience, only = _result_options(request, questions)
+    breakdown = questions.get(request.GET.get("by", ""))
+    if breakdown is not None and not breakdown.is_breakdown:
+        breakdown = None
+    weighted = request.GET.get("weighted") == "1" and bool(survey.weighting_targets)
+    found = selectors.results(
+        survey,
+        audience=audience,
+        can_see_all_text=can_organise,
+        only=only,
+        breakdown=breakdown,
+        weighted=weighted,
+    )
+    chart_query = urlencode(
+        {"audience": audience, **({"only": request.GET["only"]} if only else {})}
+    )
+    return render(
+        request,
+        "surveys/results.html",
+        {
+            "community": community,
+            "survey": survey,
+            "results": found,
+            "audience": audience,
+            "breakdowns": [q for q in questions.values() if q.is_breakdown],
+            "weighted": weighted,
+            "chart_query": chart_query,
+        },
+    )
+
+
+@community_view("viewer")
+def chart(request: HttpRequest, community: Community, pk: int, question: int) -> HttpResponse:
+    """The bar chart of one question's shown figures, as the results page has them."""
+    survey = _survey(community, pk, request)
+    questions = {q.name: q for q in survey.questions.prefetch_related("choices")}
+    found = next((q for q in questions.values() if q.pk == question), None)
+    if found is None:
+        raise Http404
+    audience, only = _result_options(request, questions)
+    data = selectors.results(survey, audience=audience, only=only, question=found)
+    rows = data.questions[0].rows if data.questions else []
+    response = HttpResponse(charts.bar_chart_svg(rows), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@community_view("organiser")
+@post_only
+def answer_approve(
+    request: HttpRequest, community: Community, pk: int, answer: int
+) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    found = get_object_or_404(Answer, pk=answer, survey=survey)
+    services.approve_answer(answer=found, approved=request.POST.get("approved", "1") == "1")
+    messages.success(
+        request,
+        _("Answer approved for members to read.") if found.approved else _("Approval removed."),
+    )
+    return redirect("surveys:results", slug=community.slug, pk=survey.pk)
+
+
+@community_view("organiser")
+@post_only
+def cite_result(request: HttpRequest, community: Community, pk: int, question: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    found = get_object_or_404(Question, pk=question, survey=survey)
+    data = selectors.results(survey, audience="published")
+    result = next((r for r in data.questions if r.question.pk == found.pk), None)
+    if result is None or result.refusal or not result.rows:
+        messages.error(request, _("This result cannot be cited: too few people answered it."))
+        return redirect("surveys:results", slug=community.slug, pk=survey.pk)
+    snapshot = {
+        "title": f"{survey.title}: {result.label}",
+        "question": found.name,
+        "n": result.respondents,
+        "date": str(
+            survey.responses.filter(status=Response.Status.COMPLETE)
+            .order_by("-submitted_on")
+            .values_list("submitted_on", flat=True)
+            .first()
+        ),
+        "figures": [
+            {
+                "option": r.label,
+                "count": r.count,
+                "percent": r.share,
+                "ci_low": r.low,
+                "ci_high": r.high,
+            }
+            for r in result.rows
+            if not r.hidden
+        ],
+        "threshold": data.threshold,
+    }
+    services.cite_result(survey=survey, question=found, snapshot=snapshot, actor=request.user)
+    messages.success(request, _("Result cited as evidence."))
+    return redirect("surveys:results", slug=community.slug, pk=survey.pk)
+
+
+@community_view("organiser")
+def weighting(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    candidates = [
+        q
+        for q in survey.questions.prefetch_related("choices")
+        if q.type in (Question.Type.SINGLE, Question.Type.RATING)
+    ]
+    chosen = next(
+        (
+            q
+            for q in candidates
+            if q.name == request.POST.get("question", request.GET.get("question", ""))
+        ),
+        candidates[0] if candidates else None,
+    )
+    error = ""
+    if request.method == "POST" and chosen is not None:
+        population: dict[str, float] = {}
+        for c in chosen.choices.all():
+            try:
+                population[c.name] = float(request.POST.get(f"pop_{c.name}", ""))
+            except ValueError:
+                population[c.name] = 0
+        try:
+            services.set_weighting_targets(survey=survey, question=chosen, population=population)
+        except ServiceError as problem:
+            error = str(problem)
+        else:
+            messages.success(request, _("Weighting saved. Weighted results are approximate."))
+            return redirect(
+                reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+                + "?weighted=1"
+            )
+    current = (survey.weighting_targets or {}).get(chosen.name, {}) if chosen else {}
+    rows = (
+        [
+            (c.name, c.text(survey.default_language), current.get(c.name, ""))
+            for c in chosen.choices.all()
+        ]
+        if chosen
+        else []
+    )
+    return render(
+        request,
+        "surveys/weighting.html",
+        {
+            "community": community,
+            "survey": survey,
+            "candidates": candidates,
+            "chosen": chosen,
+            "rows": rows,
+            "error": error,
+        },
+    )
+
+
+# --------------------------------------------------------------------------- XLSForm and exports
+
+
+@community_view("organiser")
+def import_xlsform(request: HttpRequest, community: Community) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            survey = xlsform.import_xlsform(
+                data=upload.read(), community=community, actor=request.user
+            )
+        except xlsform.XLSFormError as error:
+            problems = error.problems
+        else:
+            messages.success(
+                request,
+                _("Imported '%(title)s' as a draft. Check it, then open it.")
+                % {"title": survey.title},
+            )
+            return redirect(survey)
+    return render(
+        request, "surveys/import.html", {"community": community, "form": form, "problems": problems}
+    )
+
+
+@community_view("organiser")
+def export_xlsform(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    response = HttpResponse(xlsform.export_xlsform(survey), content_type=exports.XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="survey-{survey.pk}-xlsform.xlsx"'
+    return response
+
+
+@community_view("organiser")
+def export(request: HttpRequest, community: Community, pk: int, fmt: str) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    if fmt not in exports.FORMATS:
+        raise Http404
+    if fmt == "sav" and not exports.sav_available():
+        raise PermissionDenied(_("SPSS export needs pandas installed on the server."))
+    rows = selectors.complete_responses(survey).count()
+    services.audit_export(survey=survey, actor=request.user, fmt=fmt, rows=rows)
+    return exports.FORMATS[fmt](survey)  # type: ignore[return-value]  # streamed CSV
+
+
+# --------------------------------------------------------------------------- respondents
+
+
+def _open_survey(link: str) -> Survey:
+    return get_object_or_404(Survey.objects.select_related("community"), link_token=link)
+
+
+@access_level("public")
+def start(request: HttpRequest, link: str) -> HttpResponse:
+    survey = _open_survey(link)
+    if survey.distribution == Survey.Distribution.CODES and request.method != "POST":
+        return redirect("surveys_public:code", link=link)
+    if (
+        request.method == "POST"
+        and survey.is_open
+        and survey.distribution == Survey.Distribution.LINK
+    ):
+        language = request.POST.get("language", survey.default_language)
+        _response, raw = services.start_response(survey=survey, language=language)
+        return redirect("surveys_public:page", token=raw, page=0)
+    return render(request, "surveys/respond_start.html", {"survey": survey})
+
+
+@access_level("public")
+def code_entry(request: HttpRequest, link: str) -> HttpResponse:
+    survey = _open_survey(link)
+    form = CodeEntryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _response, raw = services.start_response(
+                survey=survey,
+                language=request.POST.get("language", survey.default_language),
+                code=form.cleaned_data["code"],
+            )
+        except ServiceError as error:
+            form.add_error("code", str(error))
+        else:
+            return redirect("surveys_public:page", token=raw, page=0)
+    return render(request, "surveys/respond_code.html", {"survey": survey, "form": form})
+
+
+def _response_or_404(token: str) -> Response:
+    response = services.find_response(token)
+    if response is None:
+        raise Http404
+    return response
+
+
+def _visible_sections(response: Response) -> list[tuple[Section, list[Question]]]:
+    sections = response.survey.sections.prefetch_related("questions__choices")
+    return [(s, list(s.questions.all())) for s in sections]
+
+
+def _render_questions(
+    questions: list[Question],
+    answers: dict[str, Any],
+    errors: dict[str, str],
+    typed: dict[str, Any],
+    language: str,
+) -> list[dict[str, Any]]:
+    out = []
+    for q in questions:
+        if not logic.is_relevant(q, answers):
+            continue
+        value = typed.get(q.name, answers.get(q.name))
+        choices = [(c.name, c.text(language)) for c in q.choices.all()]
+        rank_of = (
+            {name: i for i, name in enumerate(value, start=1)}
+            if q.type == Question.Type.RANKING and isinstance(value, list)
+            else {}
+        )
+        out.append(
+            {
+                "q": q,
+                "field": logic.field_name(q),
+                "label": q.text(language),
+                "hint": pick_label(q.hint, language),
+                "choices": choices,
+                "value": value if value is not None else "",
+                "selected": value if isinstance(value, list) else [value],
+                "ranks": [(n, label, rank_of.get(n, "")) for n, label in choices],
+                "positions": range(1, len(choices) + 1),
+                "error": errors.get(q.name, ""),
+            }
+        )
+    return out
+
+
+@access_level("public")
+def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
+    response = _response_or_404(token)
+    survey = response.survey
+    sections = _visible_sections(response)
+    if not 0 <= page < len(sections):
+        return redirect("surveys_public:check", token=token)
+    section, questions = sections[page]
+    answers = dict(response.draft)
+    errors: dict[str, str] = {}
+    typed: dict[str, Any] = {}
+    if request.method == "POST":
+        errors, typed = logic.validate_page(questions, request.POST, answers, response.language)
+        going_back = "back" in request.POST
+        if not errors or going_back:
+            target = page - 1 if going_back else page + 1
+            # Skip sections where no question applies.
+            step = -1 if going_back else 1
+            while 0 <= target < len(sections) and not any(
+                logic.is_relevant(q, answers) for q in sections[target][1]
+            ):
+                target += step
+            services.save_page(response=response, answers=answers, page=max(target, 0))
+            if "later" in request.POST:
+                return redirect("surveys_public:saved", token=token)
+            if target < 0:
+                target = 0
+            if target >= len(sections):
+                return redirect("surveys_public:check", token=token)
+            return redirect("surveys_public:page", token=token, page=target)
+        services.save_page(response=response, answers=answers, page=page)
+    status = 200 if not errors else 422 if False else 200
+    return render(
+        request,
+        "surveys/respond_page.html",
+        {
+            "survey": survey,
+            "response": response,
+            "token": token,
+            "section_title": section.label(response.language),
+            "questions": _render_questions(questions, answers, errors, typed, response.language),
+            "errors": errors,
+            "page": page,
+            "page_number": page + 1,
+            "pages": len(sections),
+            "percent_done": int(page * 100 / max(len(sections), 1)),
+        },
+        status=status,
+    )
+
+
+@access_level("public")
+def saved(request: HttpRequest, token: str) -> HttpResponse:
+    response = _response_or_404(token)
+    link = request.build_absolute_uri(
+        reverse("surveys_public:page", kwargs={"token": token, "page": response.page})
+    )
+    return render(request, "surveys/respond_saved.html", {"survey": response.survey, "link": link})
+
+
+@access_level("public")
+def check(request: HttpRequest, token: str) -> HttpResponse:
+    response = _response_or_404(token)
+    survey = response.survey
+    language = response.language
+    if request.method == "POST":
+        try:
+            errors = services.submit_response(response=response, user=request.user)
+        except ServiceError as error:
+            messages.error(request, str(error))
+            return redirect("surveys_public:check", token=token)
+        if not errors:
+            return redirect("surveys_public:thanks", link=survey.link_token)
+        messages.error(request, _("Some answers need your attention before you send them."))
+    summary = []
+    answers = response.draft
+    for index, (section, questions) in enumerate(_visible_sections(response)):
+        for q in questions:
+            if not logic.is_relevant(q, answers):
+                continue
+            value = answers.get(q.name)
+            names = {c.name: c.text(language) for c in q.choices.all()}
+            if isinstance(value, list):
+                shown = ", ".join(str(names.get(v, v)) for v in value)
+            elif value is None:
+                shown = _("Not answered")
+            else:
+                shown = names.get(str(value), str(value))
+            message = logic.check_answer(q, value, answers, language)
+            summary.append(
+                {
+                    "label": q.text(language),
+                    "answer": shown,
+                    "page": index,
+                    "error": message or "",
+                    "section": section.label(language),
+                }
+            )
+    return render(
+        request,
+        "surveys/respond_check.html",
+        {"survey": survey, "token": token, "summary": summary, "preview": response.is_preview},
+    )
+
+
+@access_level("public")
+def thanks(request: HttpRequest, link: str) -> HttpResponse:
+    survey = _open_survey(link)
+    return render(request, "surveys/respond_thanks.html", {"survey": survey})

@@ -1,0 +1,281 @@
+"""Results page and CSV export of a 30-question survey with many responses.
+
+Usage: python bench/survey_results.py [responses] [--keep DIR]   (default 100000)
+
+Builds a survey of 30 questions (24 single choice, 3 multiple choice, 3 number) with N
+submitted responses in a throwaway SQLite file (`--keep DIR` keeps it there and reuses
+it on the next run), then, in a fresh process so that memory figures are its own:
+
+- the results computation (all questions, Wilson intervals, suppression), best of 5,
+  with its query count;
+- the whole results page as an organiser gets it (view, template, charts), server
+  time through Django's test client, best of 5, after one warming request;
+- in another fresh process, a full streamed CSV export: rows per second (best of 3,
+  timed without tracemalloc, which slows Python down), then peak traced Python memory
+  and the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+QUESTIONS = 30
+CHOICES = 5
+ORGANISER = "organiser@example.org"
+
+
+def setup(workdir: Path) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["SAYSO_SQLITE_PATH"] = str(workdir / "bench.sqlite3")
+    os.environ["SAYSO_DEBUG"] = "0"
+    os.environ.setdefault("SAYSO_SECRET_KEY", "bench-" + "x" * 60)
+    os.environ["SAYSO_SSL_REDIRECT"] = "0"
+    os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+
+
+def kind_of(i: int) -> str:
+    return "multiple" if i % 10 == 9 else "number" if i % 10 == 8 else "single"
+
+
+def build(n: int) -> None:
+    """Write the survey straight into the database (bulk inserts, not the respondent
+    flow: the ingest benchmark times that)."""
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from sayso.core.models import Community, Membership, Role
+    from sayso.surveys.models import Answer, Choice, Question, Response, Section, Survey
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    from django.contrib.auth import get_user_model
+
+    community = Community.objects.create(name="Bench", slug="bench")
+    organiser = get_user_model().objects.create_user(email=ORGANISER, password=None)
+    Membership.objects.create(community=community, user=organiser, role=Role.ORGANISER)
+    survey = Survey.objects.create(
+        community=community, title="Bench", languages=["en"], status="open"
+    )
+    section = Section.objects.create(survey=survey, order=1, title={"en": "All"})
+    questions: list[tuple[Any, list[Any]]] = []
+    for i in range(QUESTIONS):
+        q = Question.objects.create(
+            survey=survey,
+            section=section,
+            order=i,
+            name=f"q{i}",
+            type=kind_of(i),
+            label={"en": f"Question {i}"},
+        )
+        choices = (
+            []
+            if q.type == "number"
+            else [
+                Choice.objects.create(
+                    question=q, order=j, name=f"c{j}", label={"en": f"Option {j}"}
+                )
+                for j in range(CHOICES)
+            ]
+        )
+        questions.append((q, choices))
+    rng = random.Random(1)
+    today = timezone.localdate()
+    answer_table = Answer._meta.db_table
+    # The table name comes from the model; the values are parameters.
+    insert = (
+        f"INSERT INTO {answer_table} (survey_id, response_id, question_id, choice_id, rank,"  # noqa: S608
+        " number, date, text, approved) VALUES (%s, %s, %s, %s, %s, %s, NULL, '', %s)"
+    )
+    start = time.perf_counter()
+    batch = 5000
+    for offset in range(0, n, batch):
+        with transaction.atomic():
+            drafts = []
+            for _ in range(min(batch, n - offset)):
+                data: dict[str, object] = {}
+                for q, choices in questions:
+                    if q.type == "number":
+                        data[q.name] = rng.randint(18, 65)
+                    elif q.type == "multiple":
+                        picked = [c.name for c in choices if rng.random() < 0.4]
+                        if picked:
+                            data[q.name] = picked
+                    else:
+                        # Skewed, so that some options are small enough to hide in filters.
+                        data[q.name] = rng.choices(choices, weights=(40, 30, 20, 9, 1))[0].name
+                drafts.append(
+                    Response(
+                        survey=survey,
+                        status="complete",
+                        started_on=today,
+                        submitted_on=today,
+                        draft=data,
+                    )
+                )
+            made = Response.objects.bulk_create(drafts)
+            rows: list[tuple[Any, ...]] = []
+            for response in made:
+                for q, choices in questions:
+                    value = response.draft.get(q.name)
+                    if value is None:
+                        continue
+                    if q.type == "number":
+                        rows.append((survey.pk, response.pk, q.pk, None, None, value, False))
+                    else:
+                        names = value if isinstance(value, list) else [value]
+                        multiple = q.type == "multiple"
+                        position = 0
+                        for c in choices:
+                            if c.name in names:
+                                position += 1
+                                rank = position if multiple else None
+                                rows.append((survey.pk, response.pk, q.pk, c.pk, rank, None, False))
+            with connection.cursor() as cursor:
+                cursor.executemany(insert, rows)
+        print(f"  {offset + len(made):>7} responses", end="\r", flush=True)
+    # The running counts that submissions keep, built from the answers in one go.
+    from sayso.surveys.services import recount
+
+    recount(survey=survey)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"built {n} responses in {time.perf_counter() - start:.1f} s")
+
+
+def measure() -> None:
+    from django.conf import settings
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from sayso.surveys import selectors
+    from sayso.surveys.models import Answer, Survey
+
+    survey = Survey.objects.select_related("community").get(title="Bench")
+    n = selectors.complete_responses(survey).count()
+    answers = Answer.objects.filter(survey=survey).count()
+    print(f"survey: {QUESTIONS} questions, {n:,} responses, {answers:,} answer rows")
+
+    timings = []
+    for _ in range(5):
+        t = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            found = selectors.results(survey)
+        timings.append(time.perf_counter() - t)
+    assert found.respondents == n
+    hidden = sum(row.hidden for q in found.questions for row in q.rows)
+    print(
+        f"results computation: best {min(timings) * 1000:.0f} ms of 5,"
+        f" {len(queries)} queries, {hidden} cells suppressed"
+    )
+
+    settings.ALLOWED_HOSTS = ["*"]
+    client = Client()
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(email=ORGANISER))
+    url = f"/c/{survey.community.slug}/surveys/{survey.pk}/results/"
+    t = time.perf_counter()
+    first = client.get(url)
+    cold = time.perf_counter() - t
+    assert first.status_code == 200, first.status_code
+    timings = []
+    for _ in range(5):
+        reset_queries()
+        t = time.perf_counter()
+        page = client.get(url)
+        timings.append(time.perf_counter() - t)
+        assert page.status_code == 200
+    print(
+        f"results page (organiser, whole response): best {min(timings) * 1000:.0f} ms of 5,"
+        f" first request {cold * 1000:.0f} ms, {len(page.content) / 1e3:.0f} kB"
+    )
+
+
+def measure_export() -> None:
+    from sayso.surveys import exports, selectors
+    from sayso.surveys.models import Survey
+
+    survey = Survey.objects.select_related("community").get(title="Bench")
+    n = selectors.complete_responses(survey).count()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+    def export() -> int:
+        response = exports.export_csv(survey)
+        return sum(len(chunk) for chunk in response)
+
+    rates = []
+    for _ in range(3):
+        t = time.perf_counter()
+        size = export()
+        rates.append(n / (time.perf_counter() - t))
+    tracemalloc.start()
+    export()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    print(
+        f"CSV export: best {max(rates):,.0f} rows/s of 3, {size / 1e6:.1f} MB,"
+        f" peak traced Python memory {peak / 1e6:.1f} MB, process peak RSS {rss:.0f} MB"
+        f" ({rss_before:.0f} MB before exporting: Python, Django, SQLite)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("responses", nargs="?", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the database in DIR")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--part", default="results", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        setup(args.measure)
+        measure() if args.part == "results" else measure_export()
+        return
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="sayso-survey-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    marker = workdir / f"built-{args.responses}"
+    try:
+        if not marker.exists():
+            (workdir / "bench.sqlite3").unlink(missing_ok=True)
+            subprocess.run(
+                [sys.executable, "-c", BUILD, str(workdir), str(args.responses)],
+                check=True,
+                cwd=ROOT,
+            )
+            marker.touch()
+        for part in ("results", "export"):
+            subprocess.run(
+                [sys.executable, __file__, "--measure", str(workdir), "--part", part],
+                check=True,
+                cwd=ROOT,
+            )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+BUILD = (
+    "import sys; sys.path.insert(0, 'bench'); from pathlib import Path; import survey_results as b;"
+    " b.setup(Path(sys.argv[1])); b.build(int(sys.argv[2]))"
+)
+
+if __name__ == "__main__":
+    main()

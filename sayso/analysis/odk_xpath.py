@@ -1,0 +1,544 @@
+"""A small evaluator for the subset of ODK XPath that survey logic uses.
+
+XLSForm's ``relevant`` and ``constraint`` columns hold XPath 1.0 expressions with ODK
+additions: ``${name}`` for another question's answer, ``.`` for the answer being
+checked, and functions such as ``selected()`` and ``count-selected()``. Pages must
+work without JavaScript, so the server evaluates them, over plain answers.
+
+What is accepted (anything else is refused at parse time, naming what was found, so an
+importer can reject a form instead of evaluating it wrongly):
+
+* literals: numbers (``3``, ``2.5``) and strings (``'a'`` or ``"a"``);
+* paths: ``${name}`` and ``.``;
+* operators, loosest first: ``or``; ``and``; ``=`` ``!=``; ``<`` ``<=`` ``>`` ``>=``;
+  ``+`` ``-``; ``*`` ``div`` ``mod``; unary ``-``;
+* the functions in :data:`FUNCTIONS`.
+
+Semantics follow XPath 1.0 as JavaRosa applies it: every answer is a string (an
+unanswered question is the empty string, a multiple choice answer is its choices
+separated by spaces); ``=`` compares as booleans if either side is a boolean, else as
+numbers if either side is a number, else as strings; ``<`` and friends compare as
+numbers, except that two dates (``YYYY-MM-DD``) compare as dates. An empty string is
+NaN as a number, and NaN compares false with everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "FUNCTIONS",
+    "Answer",
+    "Expression",
+    "XPathError",
+    "XPathEvaluationError",
+    "XPathSyntaxError",
+    "evaluate",
+    "is_true",
+    "parse",
+]
+
+Value = str | float | bool
+# An answer as stored: text, a number, a date, several choices, or nothing.
+Answer = str | int | float | bool | dt.date | Sequence[str] | None
+
+_EPOCH = dt.date(1970, 1, 1)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class XPathError(ValueError):
+    """The expression cannot be used; the message is written for a form author."""
+
+
+class XPathSyntaxError(XPathError):
+    def __init__(self, message: str, position: int | None = None) -> None:
+        where = f" (at character {position + 1})" if position is not None else ""
+        super().__init__(message + where)
+        self.position = position
+
+
+class XPathEvaluationError(XPathError):
+    pass
+
+
+# --------------------------------------------------------------------------- tokens
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<number>\d+(?:\.\d*)?|\.\d+)
+  | (?P<string>'[^']*'|"[^"]*")
+  | (?P<ref>\$\{(?P<refname>[A-Za-z_][\w.\-]*)\})
+  | (?P<op>!=|<=|>=|=|<|>|\+|-|\*|\(|\)|,)
+  | (?P<dot>\.(?![\w.]))
+  | (?P<name>[A-Za-z_][\w\-]*(?::[A-Za-z_][\w\-]*)?)
+    """,
+    re.VERBOSE,
+)
+_WORD_OPERATORS = frozenset({"and", "or", "div", "mod"})
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # number, string, ref, op, dot, name, end
+    text: str
+    position: int
+
+
+def _tokenise(source: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(source):
+        match = _TOKEN.match(source, position)
+        if match is None:
+            snippet = source[position : position + 10]
+            if source[position] in "'\"":
+                raise XPathSyntaxError("A quoted text is not closed", position)
+            if source.startswith("${", position):
+                raise XPathSyntaxError(
+                    "A ${...} reference is not closed or has a bad name", position
+                )
+            raise XPathSyntaxError(f"Unexpected '{snippet}'", position)
+        kind = match.lastgroup or ""
+        if kind == "refname":  # pragma: no cover - the outer group wins
+            kind = "ref"
+        if match.group("ref"):
+            tokens.append(_Token("ref", match.group("refname"), position))
+        elif kind != "space":
+            text = match.group(kind)
+            if kind == "name" and text in _WORD_OPERATORS:
+                kind = "op"
+            tokens.append(_Token(kind, text, position))
+        position = match.end()
+    tokens.append(_Token("end", "", len(source)))
+    return tokens
+
+
+# --------------------------------------------------------------------------- syntax tree
+
+
+@dataclass(frozen=True)
+class _Literal:
+    value: Value
+
+
+@dataclass(frozen=True)
+class _Ref:
+    name: str  # "" for "." (the current answer)
+
+
+@dataclass(frozen=True)
+class _Unary:
+    operand: _Node
+
+
+@dataclass(frozen=True)
+class _Binary:
+    op: str
+    left: _Node
+    right: _Node
+
+
+@dataclass(frozen=True)
+class _Call:
+    name: str
+    args: tuple[_Node, ...]
+
+
+_Node = _Literal | _Ref | _Unary | _Binary | _Call
+
+# Binding power of each binary operator (higher binds tighter).
+_BINDING = {
+    "or": 10,
+    "and": 20,
+    "=": 30,
+    "!=": 30,
+    "<": 40,
+    "<=": 40,
+    ">": 40,
+    ">=": 40,
+    "+": 50,
+    "-": 50,
+    "*": 60,
+    "div": 60,
+    "mod": 60,
+}
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens = _tokenise(source)
+        self.index = 0
+
+    def peek(self) -> _Token:
+        return self.tokens[self.index]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def expect(self, text: str) -> None:
+        token = self.take()
+        if token.kind != "op" or token.text != text:
+            found = token.text or "the end"
+            raise XPathSyntaxError(f"Expected '{text}' but found '{found}'", token.position)
+
+    def parse(self) -> _Node:
+        if self.peek().kind == "end":
+            raise XPathSyntaxError("The expression is empty")
+        node = self.expression(0)
+        token = self.peek()
+        if token.kind != "end":
+            raise XPathSyntaxError(f"Unexpected '{token.text}'", token.position)
+        return node
+
+    def expression(self, min_binding: int) -> _Node:
+        left = self.prefix()
+        while True:
+            token = self.peek()
+            binding = _BINDING.get(token.text) if token.kind == "op" else None
+            if binding is None or binding <= min_binding:
+                return left
+            self.take()
+            right = self.expression(binding)
+            left = _Binary(token.text, left, right)
+
+    def prefix(self) -> _Node:
+        token = self.take()
+        if token.kind == "number":
+            return _Literal(float(token.text))
+        if token.kind == "string":
+            return _Literal(token.text[1:-1])
+        if token.kind == "ref":
+            return _Ref(token.text)
+        if token.kind == "dot":
+            return _Ref("")
+        if token.kind == "op" and token.text == "-":
+            return _Unary(self.expression(_BINDING["*"]))
+        if token.kind == "op" and token.text == "(":
+            inner = self.expression(0)
+            self.expect(")")
+            return inner
+        if token.kind == "name":
+            if self.peek().text != "(":
+                raise XPathSyntaxError(
+                    f"'{token.text}' is not understood: refer to a question as "
+                    f"${{{token.text}}}, or put text in quotes",
+                    token.position,
+                )
+            if token.text not in FUNCTIONS:
+                raise XPathSyntaxError(
+                    f"The function {token.text}() is not supported", token.position
+                )
+            self.take()
+            args: list[_Node] = []
+            if self.peek().text != ")":
+                args.append(self.expression(0))
+                while self.peek().text == ",":
+                    self.take()
+                    args.append(self.expression(0))
+            self.expect(")")
+            low, high = FUNCTIONS[token.text].arity
+            if not low <= len(args) <= (high if high >= 0 else len(args)):
+                expected = (
+                    str(low)
+                    if low == high
+                    else f"{low} to {high}"
+                    if high >= 0
+                    else f"{low} or more"
+                )
+                raise XPathSyntaxError(
+                    f"{token.text}() takes {expected} argument(s), not {len(args)}",
+                    token.position,
+                )
+            return _Call(token.text, tuple(args))
+        found = token.text or "the end of the expression"
+        raise XPathSyntaxError(f"Unexpected '{found}'", token.position)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _number(value: Value) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, float):
+        return value
+    text = value.strip()
+    if _DATE.match(text):
+        try:
+            return float((dt.date.fromisoformat(text) - _EPOCH).days)
+        except ValueError:
+            return math.nan
+    try:
+        return float(text) if re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", text) else math.nan
+    except ValueError:  # pragma: no cover - the pattern guarantees a number
+        return math.nan
+
+
+def _string(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return str(int(value)) if value == int(value) else repr(value)
+    return value
+
+
+def _boolean(value: Value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return not (value == 0 or math.isnan(value))
+    return value != ""
+
+
+def _answer_value(answer: Answer) -> Value:
+    if answer is None:
+        return ""
+    if isinstance(answer, bool):
+        return "true" if answer else "false"
+    if isinstance(answer, int | float):
+        return _string(float(answer))
+    if isinstance(answer, dt.date):
+        return answer.isoformat()
+    if isinstance(answer, str):
+        return answer
+    return " ".join(str(a) for a in answer)
+
+
+def _compare(op: str, left: Value, right: Value) -> bool:
+    if op in ("=", "!="):
+        if isinstance(left, bool) or isinstance(right, bool):
+            equal = _boolean(left) == _boolean(right)
+        elif isinstance(left, float) or isinstance(right, float):
+            equal = _number(left) == _number(right)
+        else:
+            equal = left == right
+        return equal if op == "=" else not equal
+    a, b = _number(left), _number(right)
+    if math.isnan(a) or math.isnan(b):
+        return False
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    return a >= b
+
+
+def _arith(op: str, left: Value, right: Value) -> float:
+    a, b = _number(left), _number(right)
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "div":
+        if b == 0:
+            return (
+                math.nan
+                if a == 0 or math.isnan(a)
+                else math.copysign(math.inf, a) * (1 if b >= 0 else -1)
+            )
+        return a / b
+    if b == 0 or math.isnan(a) or math.isnan(b):
+        return math.nan
+    return math.fmod(a, b)
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@dataclass(frozen=True)
+class _Function:
+    arity: tuple[int, int]  # (min, max); max -1 means any number
+    call: Callable[[list[Value]], Value]
+
+
+def _selected(args: list[Value]) -> Value:
+    return _string(args[1]).strip() in _string(args[0]).split()
+
+
+def _regex(args: list[Value]) -> Value:
+    try:
+        return re.search(_string(args[1]), _string(args[0])) is not None
+    except re.error as error:
+        raise XPathEvaluationError(f"The pattern in regex() is not valid: {error}") from None
+
+
+def _round(args: list[Value]) -> Value:
+    x = _number(args[0])
+    places = int(_number(args[1])) if len(args) > 1 else 0
+    if math.isnan(x) or math.isinf(x):
+        return x
+    factor = 10.0**places
+    return math.floor(x * factor + 0.5) / factor
+
+
+def _int(args: list[Value]) -> Value:
+    x = _number(args[0])
+    return x if math.isnan(x) or math.isinf(x) else float(math.trunc(x))
+
+
+def _substr(args: list[Value]) -> Value:
+    text = _string(args[0])
+    start = int(_number(args[1]))
+    if len(args) > 2:
+        return text[start : start + int(_number(args[2]))]
+    return text[start:]
+
+
+def _date(args: list[Value]) -> Value:
+    value = args[0]
+    if isinstance(value, str) and _DATE.match(value.strip()):
+        return value.strip()
+    days = _number(value)
+    if math.isnan(days):
+        return ""
+    return (_EPOCH + dt.timedelta(days=int(days))).isoformat()
+
+
+def _if(args: list[Value]) -> Value:
+    return args[1] if _boolean(args[0]) else args[2]
+
+
+def _coalesce(args: list[Value]) -> Value:
+    first = _string(args[0])
+    return args[0] if first != "" else args[1]
+
+
+FUNCTIONS: dict[str, _Function] = {
+    "selected": _Function((2, 2), _selected),
+    "count-selected": _Function((1, 1), lambda a: float(len(_string(a[0]).split()))),
+    "selected-at": _Function(
+        (2, 2),
+        lambda a: (lambda parts, i: parts[i] if 0 <= i < len(parts) else "")(
+            _string(a[0]).split(), int(_number(a[1])) if not math.isnan(_number(a[1])) else -1
+        ),
+    ),
+    "string-length": _Function((1, 1), lambda a: float(len(_string(a[0])))),
+    "not": _Function((1, 1), lambda a: not _boolean(a[0])),
+    "true": _Function((0, 0), lambda a: True),
+    "false": _Function((0, 0), lambda a: False),
+    "boolean": _Function((1, 1), lambda a: _boolean(a[0])),
+    "boolean-from-string": _Function((1, 1), lambda a: _string(a[0]) in ("true", "1")),
+    "number": _Function((1, 1), lambda a: _number(a[0])),
+    "int": _Function((1, 1), _int),
+    "string": _Function((1, 1), lambda a: _string(a[0])),
+    "concat": _Function((0, -1), lambda a: "".join(_string(v) for v in a)),
+    "contains": _Function((2, 2), lambda a: _string(a[1]) in _string(a[0])),
+    "starts-with": _Function((2, 2), lambda a: _string(a[0]).startswith(_string(a[1]))),
+    "ends-with": _Function((2, 2), lambda a: _string(a[0]).endswith(_string(a[1]))),
+    "substr": _Function((2, 3), _substr),
+    "normalize-space": _Function((1, 1), lambda a: " ".join(_string(a[0]).split())),
+    "regex": _Function((2, 2), _regex),
+    "round": _Function((1, 2), _round),
+    "floor": _Function(
+        (1, 1), lambda a: float(math.floor(x)) if math.isfinite(x := _number(a[0])) else x
+    ),
+    "ceiling": _Function(
+        (1, 1), lambda a: float(math.ceil(x)) if math.isfinite(x := _number(a[0])) else x
+    ),
+    "abs": _Function((1, 1), lambda a: abs(_number(a[0]))),
+    "if": _Function((3, 3), _if),
+    "coalesce": _Function((2, 2), _coalesce),
+    "today": _Function((0, 0), lambda a: dt.date.today().isoformat()),
+    "date": _Function((1, 1), _date),
+}
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _walk(node: _Node) -> list[_Node]:
+    out: list[_Node] = [node]
+    if isinstance(node, _Unary):
+        out += _walk(node.operand)
+    elif isinstance(node, _Binary):
+        out += _walk(node.left) + _walk(node.right)
+    elif isinstance(node, _Call):
+        for arg in node.args:
+            out += _walk(arg)
+    return out
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed expression: evaluate it many times, list what it refers to."""
+
+    source: str
+    _tree: _Node = field(repr=False)
+
+    @property
+    def references(self) -> frozenset[str]:
+        """Names of the questions it refers to with ``${name}``."""
+        return frozenset(n.name for n in _walk(self._tree) if isinstance(n, _Ref) and n.name)
+
+    @property
+    def uses_current(self) -> bool:
+        """True when it refers to the answer being checked (``.``)."""
+        return any(isinstance(n, _Ref) and not n.name for n in _walk(self._tree))
+
+    @property
+    def functions(self) -> frozenset[str]:
+        return frozenset(n.name for n in _walk(self._tree) if isinstance(n, _Call))
+
+    def evaluate(self, answers: Mapping[str, Answer], current: Answer = None) -> Value:
+        """The expression's value. ``answers`` maps question names to answers (a
+        missing name is unanswered); ``current`` is the answer ``.`` stands for."""
+        return _eval(self._tree, answers, _answer_value(current))
+
+    def is_true(self, answers: Mapping[str, Answer], current: Answer = None) -> bool:
+        return _boolean(self.evaluate(answers, current))
+
+
+def _eval(node: _Node, answers: Mapping[str, Answer], current: Value) -> Value:
+    if isinstance(node, _Literal):
+        return node.value
+    if isinstance(node, _Ref):
+        return current if not node.name else _answer_value(answers.get(node.name))
+    if isinstance(node, _Unary):
+        return -_number(_eval(node.operand, answers, current))
+    if isinstance(node, _Binary):
+        if node.op == "or":
+            return _boolean(_eval(node.left, answers, current)) or _boolean(
+                _eval(node.right, answers, current)
+            )
+        if node.op == "and":
+            return _boolean(_eval(node.left, answers, current)) and _boolean(
+                _eval(node.right, answers, current)
+            )
+        left = _eval(node.left, answers, current)
+        right = _eval(node.right, answers, current)
+        if node.op in ("=", "!=", "<", "<=", ">", ">="):
+            return _compare(node.op, left, right)
+        return _arith(node.op, left, right)
+    if node.name == "if":  # evaluate only the branch taken
+        chosen = node.args[1] if _boolean(_eval(node.args[0], answers, current)) else node.args[2]
+        return _eval(chosen, answers, current)
+    return FUNCTIONS[node.name].call([_eval(a, answers, current) for a in node.args])
+
+
+def parse(source: str) -> Expression:
+    """Parse an expression, raising :class:`XPathSyntaxError` with a plain reason."""
+    return Expression(source=source, _tree=_Parser(source).parse())
+
+
+def evaluate(source: str, answers: Mapping[str, Answer], current: Answer = None) -> Value:
+    return parse(source).evaluate(answers, current)
+
+
+def is_true(source: str, answers: Mapping[str, Answer], current: Answer = None) -> bool:
+    return parse(source).is_true(answers, current)

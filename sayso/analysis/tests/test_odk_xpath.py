@@ -1,0 +1,130 @@
+"""The ODK XPath subset: parsing, refusals and XPath 1.0 / JavaRosa semantics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from sayso.analysis.odk_xpath import (
+    FUNCTIONS,
+    XPathSyntaxError,
+    evaluate,
+    is_true,
+    parse,
+)
+
+ANSWERS = {
+    "shift": "night",
+    "age": 34,
+    "worries": ["scanner", "cameras"],
+    "none": None,
+    "name": "Ana",
+    "start": dt.date(2024, 3, 1),
+    "flag": "false",
+}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("${shift} = 'night'", True),
+        ("${shift} != 'night'", False),
+        ('${shift} = "day"', False),
+        ("${age} >= 18 and ${age} < 65", True),
+        ("${age} > 40 or ${shift} = 'night'", True),
+        ("not(${shift} = 'night')", False),
+        ("selected(${worries}, 'scanner')", True),
+        ("selected(${worries}, 'gps')", False),
+        ("count-selected(${worries}) = 2", True),
+        ("count-selected(${none}) = 0", True),
+        ("string-length(${name}) = 3", True),
+        ("${none} = ''", True),
+        ("${none} > 3", False),  # empty is NaN: every comparison is false
+        ("${none} < 3", False),
+        ("${age} = 34", True),
+        ("${age} = '34'", True),  # number on one side: compared as numbers
+        ("${start} > '2024-01-31'", True),  # two dates compare as dates
+        ("${start} < date('2024-02-01')", False),
+        ("1 + 2 * 3 = 7", True),
+        ("(1 + 2) * 3 = 9", True),
+        ("7 mod 3 = 1", True),
+        ("7 div 2 = 3.5", True),
+        ("-${age} = -34", True),
+        ("${flag}", True),  # the stored text "false" is a non-empty string: truthy
+        ("boolean-from-string(${flag})", False),
+        ("true() and not(false())", True),
+        ("if(${age} > 30, 'old', 'young') = 'old'", True),
+        ("coalesce(${none}, 'x') = 'x'", True),
+        ("contains(${name}, 'n')", True),
+        ("regex(${name}, '^[A-Z]')", True),
+        ("round(2.5) = 3", True),
+        ("int(-2.7) = -2", True),
+        ("concat(${name}, '-', ${age}) = 'Ana-34'", True),
+        ("${missing} = ''", True),
+    ],
+)
+def test_evaluates_like_javarosa(expression: str, expected: bool) -> None:
+    assert is_true(expression, ANSWERS) is expected
+
+
+def test_current_answer_dot() -> None:
+    expression = parse(". >= 0 and . <= 120")
+    assert expression.uses_current
+    assert expression.is_true({}, current=30)
+    assert not expression.is_true({}, current=130)
+    assert not expression.is_true({}, current=None)
+    assert parse("string-length(.) <= 5").is_true({}, current="abc")
+    assert parse("regex(., '^[0-9]{5}$')").is_true({}, current="12345")
+
+
+def test_values_and_precedence() -> None:
+    assert evaluate("1 + 2 * 3", {}) == 7.0
+    assert evaluate("10 - 2 - 3", {}) == 5.0  # left associative
+    assert evaluate("1 = 1 = 1", {}) is True  # (1 = 1) = 1: boolean vs number compares as booleans
+    assert evaluate("'a' = 'a' or 1 div 0 > 0 and false()", {}) is True
+    assert math.isnan(float(evaluate("number('abc')", {})))
+    assert evaluate("count-selected(${w})", {"w": "a b  c"}) == 3.0
+    assert evaluate("date(0)", {}) == "1970-01-01"
+
+
+def test_references_and_functions_are_listed() -> None:
+    expression = parse("selected(${a}, 'x') and ${b.c} > count-selected(${d-e})")
+    assert expression.references == {"a", "b.c", "d-e"}
+    assert expression.functions == {"selected", "count-selected"}
+    assert not expression.uses_current
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("", "The expression is empty"),
+        ("${a} = ", "Unexpected 'the end of the expression'"),
+        ("${a} = 'b", "A quoted text is not closed (at character 8)"),
+        ("${a = 'b'", "A ${...} reference is not closed or has a bad name (at character 1)"),
+        (
+            "pulldata('x', 'y', 'z', 'w')",
+            "The function pulldata() is not supported (at character 1)",
+        ),
+        ("a = 'b'", "'a' is not understood: refer to a question as ${a}, or put text in quotes"),
+        ("selected(${a})", "selected() takes 2 argument(s), not 1"),
+        ("(${a} = 1", "Expected ')' but found 'the end'"),
+        ("${a} = 1)", "Unexpected ')' (at character 9)"),
+        ("/data/a = 1", "Unexpected '/data/a = ' (at character 1)"),
+        ("${a} == 1", "Unexpected '=' (at character 7)"),
+    ],
+)
+def test_refusals_name_the_reason(expression: str, message: str) -> None:
+    with pytest.raises(XPathSyntaxError) as raised:
+        parse(expression)
+    assert str(raised.value).startswith(message)
+
+
+def test_about_25_functions_are_supported() -> None:
+    assert {"selected", "count-selected", "string-length", "not", "regex", "if"} <= set(FUNCTIONS)
+    assert 20 <= len(FUNCTIONS) <= 40
+
+
+def test_if_evaluates_only_the_branch_taken() -> None:
+    assert evaluate("if(true(), 1, regex('a', '['))", {}) == 1.0

@@ -1,0 +1,187 @@
+"""Reading, checking and validating answers page by page, with the ODK XPath evaluator.
+
+Answers are kept as plain JSON values while a response is in progress: a choice name,
+a list of choice names (multiple choice; ranking in order), a number, an ISO date, a
+text, or "yes" for a consent statement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from sayso.analysis import odk_xpath
+
+from .models import Question, pick_label
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_expression(
+    expression: str, *, known: Iterable[str], allow_current: bool, what: str
+) -> str | None:
+    """Why `expression` cannot be used, or None. `known` are the names it may refer to."""
+    if not expression.strip():
+        return None
+    try:
+        parsed = odk_xpath.parse(expression)
+    except odk_xpath.XPathError as error:
+        return _("%(what)s: %(reason)s.") % {"what": what, "reason": error}
+    unknown = sorted(parsed.references - set(known))
+    if unknown:
+        return _("%(what)s refers to %(names)s, which is not an earlier question.") % {
+            "what": what,
+            "names": ", ".join(f"${{{n}}}" for n in unknown),
+        }
+    if parsed.uses_current and not allow_current:
+        return _("%(what)s cannot use '.', which means this question's own answer.") % {
+            "what": what
+        }
+    return None
+
+
+def field_name(question: Question) -> str:
+    return f"q_{question.name}"
+
+
+def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """The answer posted for `question` (None when left empty) and a format error."""
+    key = field_name(question)
+    names = [c.name for c in question.choices.all()] if question.has_choices else []
+    get = data.get
+    if question.type in (Question.Type.SINGLE, Question.Type.RATING):
+        value = (get(key) or "").strip()
+        if not value:
+            return None, None
+        if value not in names:
+            return None, _("Choose one of the options.")
+        return value, None
+    if question.type == Question.Type.MULTIPLE:
+        values = data.getlist(key) if hasattr(data, "getlist") else list(get(key) or [])
+        chosen = [n for n in names if n in values]
+        return (chosen or None), None
+    if question.type == Question.Type.RANKING:
+        ranks: dict[str, int] = {}
+        for name in names:
+            raw = (get(f"{key}__{name}") or "").strip()
+            if raw:
+                try:
+                    ranks[name] = int(raw)
+                except ValueError:
+                    return None, _("Give each option a number.")
+        if not ranks:
+            return None, None
+        if len(ranks) != len(names) or sorted(ranks.values()) != list(range(1, len(names) + 1)):
+            return None, _("Give each option a different number from 1 to %(n)s.") % {
+                "n": len(names)
+            }
+        return sorted(ranks, key=ranks.__getitem__), None
+    raw_text = (get(key) or "").strip()
+    if question.type == Question.Type.CONSENT:
+        return ("yes" if raw_text else None), None
+    if not raw_text:
+        return None, None
+    if question.type == Question.Type.NUMBER:
+        try:
+            number = float(raw_text.replace(",", ""))
+        except ValueError:
+            return None, _("Enter a number, like 12 or 3.5.")
+        return (int(number) if number.is_integer() else number), None
+    if question.type == Question.Type.DATE:
+        try:
+            return dt.date.fromisoformat(raw_text).isoformat(), None
+        except ValueError:
+            return None, _("Enter a date as year-month-day, like 2024-03-01.")
+    limit = 500 if question.type == Question.Type.SHORT_TEXT else 5000
+    if len(raw_text) > limit:
+        return None, _("Keep the answer under %(n)s characters.") % {"n": limit}
+    return raw_text, None
+
+
+def is_relevant(question: Question, answers: Mapping[str, Any]) -> bool:
+    if not question.relevant:
+        return True
+    try:
+        return odk_xpath.parse(question.relevant).is_true(answers)
+    except odk_xpath.XPathError:
+        return True  # checked on save; an old bad expression shows the question
+
+
+def check_answer(
+    question: Question, value: Any, answers: Mapping[str, Any], language: str
+) -> str | None:
+    """The message to show next to the question, or None when the answer is acceptable."""
+    if value is None or value == []:
+        if question.required:
+            if question.type == Question.Type.CONSENT:
+                return _("Tick the box to agree before you go on.")
+            return _("Answer this question.")
+        return None
+    if question.constraint:
+        try:
+            ok = odk_xpath.parse(question.constraint).is_true(answers, current=value)
+        except odk_xpath.XPathError:
+            ok = True
+        if not ok:
+            return pick_label(question.constraint_message, language) or _(
+                "This answer is not accepted. Check it and try again."
+            )
+    return None
+
+
+def validate_page(
+    questions: Iterable[Question], data: Mapping[str, Any], answers: dict[str, Any], language: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Read the page's answers into `answers` (in place); return errors by name and
+    the text typed for answers that could not be read (to show it again).
+
+    Every typed answer is kept in `answers`, even one with an error, so the page is shown
+    again as the person left it; irrelevant questions lose their answers.
+    """
+    errors: dict[str, str] = {}
+    page = list(questions)
+    raw: dict[str, Any] = {}
+    for question in page:
+        value, error = read_answer(question, data)
+        if error:
+            errors[question.name] = error
+            raw[question.name] = data.get(field_name(question))
+        if value is None:
+            answers.pop(question.name, None)
+        else:
+            answers[question.name] = value
+    for question in page:
+        if not is_relevant(question, answers):
+            answers.pop(question.name, None)
+            errors.pop(question.name, None)
+            continue
+        if question.name in errors:
+            continue
+        message = check_answer(question, answers.get(question.name), answers, language)
+        if message:
+            errors[question.name] = message
+    typed = {n: v for n, v in raw.items() if n in errors and v not in (None, "")}
+    return errors, typed
+
+
+def check_all(
+    questions: Iterable[Question], answers: dict[str, Any], language: str
+) -> dict[str, str]:
+    """Check every question before submission (relevance may have changed)."""
+    errors: dict[str, str] = {}
+    for question in questions:
+        if not is_relevant(question, answers):
+            answers.pop(question.name, None)
+            continue
+        message = check_answer(question, answers.get(question.name), answers, language)
+        if message:
+            errors[question.name] = message
+    return errors
+
+
+def valid_name(name: str) -> bool:
+    return bool(NAME_RE.match(name))

@@ -1,0 +1,151 @@
+"""A demo survey with responses in the warehouse demo community."""
+
+from __future__ import annotations
+
+import random
+
+from django.db import transaction
+from django.utils import timezone
+
+from sayso.core.models import Community
+
+from .models import Answer, Choice, Question, Response, Section, Survey
+
+TITLE = "How is scanner data used on your shift?"
+
+
+@transaction.atomic
+def seed_demo(community: Community, key: str) -> None:
+    if key != "warehouse" or Survey.objects.filter(community=community, title=TITLE).exists():
+        return
+    survey = Survey.objects.create(
+        community=community,
+        title=TITLE,
+        welcome="Five minutes, anonymous. Your answers help us bargain about scanner data.",
+        privacy_notice="Nobody, not even organisers, can see who answered. Groups under 5 people are hidden.",
+        languages=["en"],
+        status=Survey.Status.OPEN,
+        weighting_targets={"shift": {"day": 120, "night": 80}},
+    )
+    about = Section.objects.create(survey=survey, order=1, title={"en": "About you"})
+    experience = Section.objects.create(survey=survey, order=2, title={"en": "Your experience"})
+
+    def question(
+        section: Section,
+        order: int,
+        name: str,
+        kind: str,
+        label: str,
+        choices: list[tuple[str, str]],
+        **extra: object,
+    ) -> tuple[Question, list[Choice]]:
+        q = Question.objects.create(
+            survey=survey,
+            section=section,
+            order=order,
+            name=name,
+            type=kind,
+            label={"en": label},
+            **extra,
+        )
+        made = [
+            Choice.objects.create(question=q, order=i, name=n, label={"en": t})
+            for i, (n, t) in enumerate(choices, 1)
+        ]
+        return q, made
+
+    shift, shift_choices = question(
+        about,
+        1,
+        "shift",
+        Question.Type.SINGLE,
+        "Which shift do you usually work?",
+        [("day", "Days"), ("night", "Nights")],
+        required=True,
+        is_breakdown=True,
+    )
+    disciplined, disc_choices = question(
+        experience,
+        1,
+        "disciplined",
+        Question.Type.SINGLE,
+        "Have you been disciplined using scanner data?",
+        [("yes", "Yes"), ("no", "No")],
+        required=True,
+    )
+    worries, worry_choices = question(
+        experience,
+        2,
+        "worries",
+        Question.Type.MULTIPLE,
+        "What worries you?",
+        [
+            ("rates", "Pick-rate rankings"),
+            ("cameras", "Idle-time cameras"),
+            ("sharing", "Sharing with vendors"),
+        ],
+    )
+    fair, fair_choices = question(
+        experience,
+        3,
+        "fair",
+        Question.Type.RATING,
+        "How fair is the use of scanner data?",
+        [
+            (str(i), t)
+            for i, t in enumerate(["Very unfair", "Unfair", "Neutral", "Fair", "Very fair"], 1)
+        ],
+    )
+    story, _c = question(
+        experience,
+        4,
+        "story",
+        Question.Type.LONG_TEXT,
+        "Anything else you want to tell us?",
+        [],
+        relevant="${disciplined} = 'yes'",
+    )
+    rng = random.Random(4)
+    today = timezone.localdate()
+    for i in range(60):
+        s = rng.choices(shift_choices, weights=[3, 2])[0]
+        d = (
+            disc_choices[0]
+            if rng.random() < (0.7 if s.name == "night" else 0.5)
+            else disc_choices[1]
+        )
+        chosen = [c for c in worry_choices if rng.random() < 0.5]
+        f = rng.choices(fair_choices, weights=[5, 4, 2, 1, 1])[0]
+        data = {
+            "shift": s.name,
+            "disciplined": d.name,
+            "worries": [c.name for c in chosen] or None,
+            "fair": f.name,
+        }
+        response = Response.objects.create(
+            survey=survey,
+            status=Response.Status.COMPLETE,
+            language="en",
+            started_on=today,
+            submitted_on=today,
+            draft={k: v for k, v in data.items() if v},
+        )
+        rows = [
+            Answer(survey=survey, response=response, question=shift, choice=s),
+            Answer(survey=survey, response=response, question=disciplined, choice=d),
+            Answer(survey=survey, response=response, question=fair, choice=f),
+        ]
+        rows += [
+            Answer(survey=survey, response=response, question=worries, choice=c) for c in chosen
+        ]
+        if d.name == "yes" and i % 7 == 0:
+            rows.append(
+                Answer(
+                    survey=survey,
+                    response=response,
+                    question=story,
+                    text="I was warned for a slow hour while helping a colleague.",
+                    approved=i % 2 == 0,
+                )
+            )
+        Answer.objects.bulk_create(rows)

@@ -1,0 +1,430 @@
+"""Reading results: counts in the database, then intervals and disclosure control.
+
+The database does the counting. Unfiltered results read the running counts kept on
+submission (AnswerCount: a few hundred rows whatever the number of responses); a
+filter counts the matching answers in one GROUP BY over every question (`tally`, read
+from a covering index). One more query lists the text answers shown. Python only
+shapes the per-question tables, so the page costs the same handful of queries whether
+50 or 100,000 people answered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, F, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
+
+from sayso.analysis import disclosure, survey_stats
+
+from .models import Answer, AnswerCount, Question, Response, Survey
+
+TEXTS_SHOWN = 50
+
+
+@dataclass
+class Row:
+    label: str
+    name: str
+    count: int | None
+    share: float | None
+    low: float | None = None
+    high: float | None = None
+    hidden: bool = False
+    weighted: float | None = None
+    weighted_low: float | None = None
+    weighted_high: float | None = None
+
+    @property
+    def percent(self) -> str:
+        return "" if self.share is None else f"{self.share * 100:.0f}%"
+
+    @property
+    def interval(self) -> str:
+        if self.low is None or self.high is None:
+            return ""
+        return f"{self.low * 100:.0f} to {self.high * 100:.0f}%"
+
+    @property
+    def weighted_percent(self) -> str:
+        return "" if self.weighted is None else f"{self.weighted * 100:.0f}%"
+
+    @property
+    def weighted_interval(self) -> str:
+        if self.weighted_low is None or self.weighted_high is None:
+            return ""
+        return f"{self.weighted_low * 100:.0f} to {self.weighted_high * 100:.0f}%"
+
+
+@dataclass
+class CrossTab:
+    groups: list[str]
+    columns: list[str]
+    cells: list[list[int | None]]  # with the row total last; last row is column totals
+    refusal: str = ""
+
+
+@dataclass
+class QuestionResult:
+    question: Question
+    label: str
+    respondents: int = 0
+    rows: list[Row] = field(default_factory=list)
+    refusal: str = ""
+    mean: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    texts: list[Answer] = field(default_factory=list)
+    crosstab: CrossTab | None = None
+    any_hidden: bool = False
+
+
+@dataclass
+class Results:
+    survey: Survey
+    respondents: int
+    threshold: int
+    questions: list[QuestionResult]
+    refusal: str = ""
+    filter_label: str = ""
+    breakdown: Question | None = None
+    weighting: survey_stats.Reweighting | None = None
+
+
+def thresholds(survey: Survey) -> disclosure.Thresholds:
+    members = survey.community.small_group_threshold
+    return disclosure.Thresholds(members=members, published=max(members, 10))
+
+
+def complete_responses(survey: Survey) -> QuerySet[Response]:
+    return Response.objects.filter(survey=survey, status=Response.Status.COMPLETE, is_preview=False)
+
+
+def responses_choosing(survey: Survey, question: Question, choice_name: str) -> QuerySet[Answer]:
+    return Answer.objects.filter(survey=survey, question=question, choice__name=choice_name)
+
+
+def results(
+    survey: Survey,
+    *,
+    audience: str = "members",
+    can_see_all_text: bool = False,
+    only: tuple[Question, str] | None = None,
+    breakdown: Question | None = None,
+    weighted: bool = False,
+    question: Question | None = None,
+) -> Results:
+    """The survey's results, or only `question`'s (with its choices prefetched)."""
+    threshold = disclosure.threshold_for(
+        "published" if audience == "published" else "members", thresholds(survey)
+    )
+    language = survey.default_language
+    if question is None:
+        questions = list(survey.questions.prefetch_related("choices"))
+        answers = Answer.objects.filter(survey=survey)
+    else:
+        questions = [question]
+        answers = Answer.objects.filter(survey=survey, question=question)
+    total = complete_responses(survey).count()
+    out = Results(survey=survey, respondents=total, threshold=threshold, questions=[])
+    if only is not None:
+        by, choice_name = only
+        selected = responses_choosing(survey, by, choice_name).count()
+        refusal = disclosure.check_filter(selected=selected, parent=total, threshold=threshold)
+        label = next(
+            (c.text(language) for c in by.choices.all() if c.name == choice_name), choice_name
+        )
+        out.filter_label = f"{by.text(language)}: {label}"
+        if refusal is not None:
+            out.refusal = refusal.reason
+            return out
+        answers = answers.filter(
+            response__in=responses_choosing(survey, by, choice_name).values("response")
+        )
+        total = selected
+        out.respondents = selected
+    if total < threshold:
+        out.refusal = disclosure.check_filters([total], threshold=threshold).reason  # type: ignore[union-attr]
+        return out
+
+    # Unfiltered results read the running counts; a filter needs a real GROUP BY.
+    counted = tally(answers) if only is not None else counts(survey, question)
+    cross: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
+    groups: list[tuple[int, str]] = []
+    if breakdown is not None:
+        out.breakdown = breakdown
+        groups = [(c.pk, c.text(language)) for c in breakdown.choices.all()]
+        for question_id, group_id, choice_id, n in (
+            answers.filter(
+                choice__isnull=False,
+                rank__isnull=True,
+                response__answers__question=breakdown,
+            )
+            .values_list("question_id", "response__answers__choice_id", "choice_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            cross[question_id][(group_id, choice_id)] = n
+
+    texts = _texts(
+        answers, [q.pk for q in questions if q.is_text], approved_only=not can_see_all_text
+    )
+    weights = _weights(survey, questions, answers) if weighted else None
+    if weights is not None:
+        out.weighting = weights[1]
+
+    for question in questions:
+        result = QuestionResult(question=question, label=question.text(language))
+        choices = list(question.choices.all())
+        try:
+            if question.type in (
+                Question.Type.SINGLE,
+                Question.Type.RATING,
+                Question.Type.MULTIPLE,
+                Question.Type.RANKING,
+            ):
+                found = counted.get(question.pk, Tally())
+                source = found.firsts if question.type == Question.Type.RANKING else found.chosen
+                by_choice = {c.pk: source.get(c.pk, 0) for c in choices}
+                multiple = question.type == Question.Type.MULTIPLE
+                respondents = found.firsts_total if multiple else sum(by_choice.values())
+                result.respondents = respondents
+                table = disclosure.frequency_table_from_counts(
+                    by_choice, threshold=threshold, respondents=respondents, multiple=multiple
+                )
+                result.any_hidden = table.any_hidden
+                for choice, row in zip(choices, table.rows, strict=True):
+                    item = Row(
+                        choice.text(language),
+                        choice.name,
+                        row.count,
+                        row.share,
+                        hidden=row.status.hidden,
+                    )
+                    if row.share is not None:
+                        item.low, item.high = survey_stats.wilson_interval(row.share, respondents)
+                    result.rows.append(item)
+                if weights is not None and not multiple and question.type != Question.Type.RANKING:
+                    _apply_weights(result, question, choices, weights)
+                if (
+                    breakdown is not None
+                    and question.pk != breakdown.pk
+                    and not multiple
+                    and question.type != Question.Type.RANKING
+                ):
+                    result.crosstab = _crosstab(
+                        cross[question.pk], groups, choices, respondents, threshold, language
+                    )
+            elif question.type == Question.Type.NUMBER:
+                found = counted.get(question.pk, Tally())
+                result.respondents = found.numbers
+                if result.respondents < threshold:
+                    raise disclosure.DisclosureRefused(_too_few(result.respondents, threshold))
+                result.mean = found.number_sum / found.numbers
+                # No minimum or maximum: an extreme singles out the one person who gave it.
+            else:
+                result.respondents = counted.get(question.pk, Tally()).values
+                if question.is_text:
+                    result.texts = texts.get(question.pk, [])
+                elif question.type == Question.Type.CONSENT:
+                    table = disclosure.frequency_table_from_counts(
+                        {"yes": result.respondents, "no": total - result.respondents},
+                        threshold=threshold,
+                    )
+                    for r in table.rows:
+                        result.rows.append(
+                            Row(
+                                str(r.option),
+                                str(r.option),
+                                r.count,
+                                r.share,
+                                hidden=r.status.hidden,
+                            )
+                        )
+        except disclosure.DisclosureRefused as refused:
+            result.refusal = refused.refusal.reason
+            result.rows = []
+        out.questions.append(result)
+    return out
+
+
+@dataclass
+class Tally:
+    """What the database counted for one question."""
+
+    chosen: dict[int, int] = field(default_factory=dict)  # choice id: rows choosing it
+    firsts: dict[int, int] = field(default_factory=dict)  # choice id: rows at position 1
+    firsts_total: int = 0  # rows at position 1: one per respondent to a multiple choice
+    values: int = 0  # rows without a choice (number, date, text, consent)
+    numbers: int = 0
+    number_sum: float = 0.0
+
+
+def tally(answers: QuerySet[Answer]) -> dict[int, Tally]:
+    """Count every question's answers in one GROUP BY (for filtered results; the
+    unfiltered ones read the same figures from AnswerCount, kept up to date).
+
+    Grouped by (question, choice, position), which is the order of the `answer_tally`
+    index, and reading only its columns, so the database walks that index once without
+    sorting and without touching the table. The groups are few (questions x choices x
+    positions) and are folded per question here.
+    """
+    out: dict[int, Tally] = defaultdict(Tally)
+    for question_id, choice_id, rank, n, numbers, number_sum in (
+        answers.values_list("question_id", "choice_id", "rank")
+        .annotate(n=Count("*"), numbers=Count("number"), number_sum=Sum("number"))
+        .order_by()
+    ):
+        _fold(out[question_id], choice_id, rank, n, numbers, number_sum)
+    return out
+
+
+def counts(survey: Survey, question: Question | None = None) -> dict[int, Tally]:
+    """The same figures as `tally` over all the survey's answers, from AnswerCount."""
+    found = AnswerCount.objects.filter(survey=survey)
+    if question is not None:
+        found = found.filter(question=question)
+    out: dict[int, Tally] = defaultdict(Tally)
+    for question_id, choice_key, rank_key, n, numbers, number_sum in found.values_list(
+        "question_id", "choice_key", "rank_key", "n", "numbers", "number_sum"
+    ):
+        _fold(out[question_id], choice_key or None, rank_key or None, n, numbers, number_sum)
+    return out
+
+
+def _fold(
+    counts: Tally,
+    choice_id: int | None,
+    rank: int | None,
+    n: int,
+    numbers: int,
+    number_sum: float | None,
+) -> None:
+    if choice_id is None:
+        counts.values += n
+        counts.numbers += numbers
+        counts.number_sum += number_sum or 0.0
+        return
+    counts.chosen[choice_id] = counts.chosen.get(choice_id, 0) + n
+    if rank == 1:
+        counts.firsts[choice_id] = n
+        counts.firsts_total += n
+
+
+def _texts(
+    answers: QuerySet[Answer], question_ids: list[int], *, approved_only: bool
+) -> dict[int, list[Answer]]:
+    """The first 50 text answers of each text question, in one query."""
+    if not question_ids:
+        return {}
+    found = answers.filter(question_id__in=question_ids).exclude(text="")
+    if approved_only:
+        found = found.filter(approved=True)
+    found = found.annotate(
+        position=Window(RowNumber(), partition_by=F("question_id"), order_by=F("pk").asc())
+    ).filter(position__lte=TEXTS_SHOWN)
+    out: dict[int, list[Answer]] = defaultdict(list)
+    for answer in found.order_by("question_id", "pk"):
+        out[answer.question_id].append(answer)
+    return out
+
+
+def _too_few(n: int, threshold: int) -> disclosure.Refusal:
+    return disclosure.Refusal(
+        disclosure.RefusalCode.TOO_FEW,
+        f"Only {n} answered, fewer than the minimum of {threshold} this result needs, so it is hidden.",
+    )
+
+
+def _crosstab(
+    cells: dict[tuple[int, int], int],
+    groups: list[tuple[int, str]],
+    choices: list[Any],
+    parent: int,
+    threshold: int,
+    language: str,
+) -> CrossTab:
+    body = [[cells.get((g, c.pk), 0) for c in choices] for g, _label in groups]
+    sizes = {label: sum(row) for (_g, label), row in zip(groups, body, strict=True)}
+    tab = CrossTab(
+        groups=[label for _g, label in groups],
+        columns=[c.text(language) for c in choices],
+        cells=[],
+    )
+    refusal = disclosure.check_breakdown(sizes, parent=sum(sizes.values()), threshold=threshold)
+    if refusal is not None:
+        tab.refusal = refusal.reason
+        return tab
+    try:
+        protected = disclosure.protect_table(body, threshold=threshold)
+    except disclosure.DisclosureRefused as refused:
+        tab.refusal = refused.refusal.reason
+        return tab
+    tab.cells = [list(row) for row in protected.visible_counts()]
+    return tab
+
+
+def _weights(
+    survey: Survey, questions: list[Question], answers: QuerySet[Answer]
+) -> tuple[dict[int, float], survey_stats.Reweighting] | None:
+    """Post-stratify (one target question) or rake (several) to the survey's targets."""
+    targets = survey.weighting_targets or {}
+    by_name = {q.name: q for q in questions}
+    margins = []
+    response_ids: list[int] | None = None
+    labels_by_question: list[dict[int, str]] = []
+    for name, population in targets.items():
+        question = by_name.get(name)
+        if question is None:
+            return None
+        labels = dict(answers.filter(question=question).values_list("response_id", "choice__name"))
+        labels_by_question.append(labels)
+        response_ids = (
+            sorted(labels) if response_ids is None else [r for r in response_ids if r in labels]
+        )
+        margins.append(population)
+    if not margins or not response_ids:
+        return None
+    groups = [[labels[r] for r in response_ids] for labels in labels_by_question]
+    if len(margins) == 1:
+        reweighting = survey_stats.post_stratify(np.ones(len(response_ids)), groups[0], margins[0])
+    else:
+        reweighting = survey_stats.rake(
+            np.ones(len(response_ids)), list(zip(groups, margins, strict=True))
+        )
+    return dict(
+        zip(response_ids, (float(w) for w in reweighting.weights), strict=True)
+    ), reweighting
+
+
+def _apply_weights(
+    result: QuestionResult,
+    question: Question,
+    choices: list[Any],
+    weights: tuple[dict[int, float], survey_stats.Reweighting],
+) -> None:
+    by_response, _reweighting = weights
+    answered = dict(
+        Answer.objects.filter(question=question, response_id__in=list(by_response)).values_list(
+            "response_id", "choice__name"
+        )
+    )
+    ids = sorted(answered)
+    if not ids:
+        return
+    estimates = survey_stats.proportions(
+        [answered[r] for r in ids],
+        weights=[by_response[r] for r in ids],
+        categories=[c.name for c in choices],
+    )
+    for row, estimate in zip(result.rows, estimates, strict=True):
+        if row.hidden:
+            continue  # suppression follows the unweighted counts
+        row.weighted, row.weighted_low, row.weighted_high = (
+            estimate.value,
+            estimate.ci_low,
+            estimate.ci_high,
+        )

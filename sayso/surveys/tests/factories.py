@@ -1,0 +1,54 @@
+# mypy: disable-error-code="no-untyped-call,arg-type"
+"""Builders for surveys used across the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sayso.core.models import Community
+from sayso.surveys.models import Choice, Question, Section, Survey
+
+
+def make_survey(community: Community, **fields: Any) -> Survey:
+    """A two-page survey: shift (breakdown), disciplined, worries (multi), age, story."""
+    survey = Survey.objects.create(
+        community=community, title="Scanner survey", languages=["en"], **fields
+    )
+    first = Section.objects.create(survey=survey, order=1, title={"en": "About you"})
+    second = Section.objects.create(survey=survey, order=2, title={"en": "Experience"})
+
+    def q(
+        section: Section,
+        order: int,
+        name: str,
+        kind: str,
+        choices: Sequence[str] = (),
+        **extra: Any,
+    ) -> Question:
+        question = Question.objects.create(
+            survey=survey,
+            section=section,
+            order=order,
+            name=name,
+            type=kind,
+            label={"en": name.title()},
+            **extra,
+        )
+        for i, c in enumerate(choices, 1):
+            Choice.objects.create(question=question, order=i, name=c, label={"en": c.title()})
+        return question
+
+    q(first, 1, "shift", Question.Type.SINGLE, ["day", "night"], required=True, is_breakdown=True)
+    q(
+        first,
+        2,
+        "age",
+        Question.Type.NUMBER,
+        constraint=". >= 16 and . <= 80",
+        constraint_message={"en": "Give an age from 16 to 80."},
+    )
+    q(second, 1, "disciplined", Question.Type.SINGLE, ["yes", "no"], required=True)
+    q(second, 2, "worries", Question.Type.MULTIPLE, ["rates", "cameras", "sharing"])
+    q(second, 3, "story", Question.Type.LONG_TEXT, relevant="${disciplined} = 'yes'")
+    return survey

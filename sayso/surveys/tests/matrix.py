@@ -1,0 +1,68 @@
+# mypy: disable-error-code="no-untyped-call,arg-type"
+"""Surveys' objects in the authorization matrix's world (tests/test_authorization_matrix.py).
+
+The survey is open and answerable by link, so members see it and public pages answer;
+it has one submitted response (with a text answer to approve) and one response in
+progress whose private link the respondent pages use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sayso.surveys import services
+from sayso.surveys.models import Answer, Question, Response, Survey
+
+from .factories import make_survey
+
+PK_SOURCE = {
+    f"surveys:{name}": "_survey"
+    for name in (
+        "detail",
+        "edit",
+        "status",
+        "section-create",
+        "question-create",
+        "question-edit",
+        "question-delete",
+        "cite",
+        "codes",
+        "preview",
+        "take",
+        "results",
+        "chart",
+        "answer-approve",
+        "weighting",
+        "xlsform",
+        "export",
+    )
+}
+
+
+def build(world: Any) -> None:
+    survey = make_survey(world.home, status=Survey.Status.OPEN)
+    story = Question.objects.get(survey=survey, name="story")
+    submitted, _raw = services.start_response(survey=survey, language="en")
+    services.save_page(
+        response=submitted,
+        answers={"shift": "day", "age": 30, "disciplined": "yes", "story": "Warned twice"},
+        page=1,
+    )
+    assert services.submit_response(response=Response.objects.get(pk=submitted.pk)) == {}
+    answer = Answer.objects.get(response=submitted, question=story)
+    _in_progress, resume = services.start_response(survey=survey, language="en")
+    world.kwargs.update(
+        {
+            "_survey": survey.pk,
+            "section": survey.sections.values_list("pk", flat=True)[0],
+            "question": story.pk,
+            "answer": answer.pk,
+            "fmt": "csv",
+            "link": survey.link_token,
+        }
+    )
+    # Respondent pages are reached by the private link of a response in progress
+    # (the world's `token` is a community invitation's).
+    for name in ("surveys_public:page", "surveys_public:check", "surveys_public:saved"):
+        world.route_kwargs[name] = {"token": resume}
+    world.route_kwargs["surveys_public:page"]["page"] = 0

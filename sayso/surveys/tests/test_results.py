@@ -1,0 +1,180 @@
+# mypy: disable-error-code="no-untyped-call,arg-type"
+"""The running counts behind the results page, its query count, charts and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from sayso.core.services import ServiceError
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.surveys import exports, selectors, services
+from sayso.surveys.models import Answer, AnswerCount, Response, Survey
+
+from .factories import make_survey
+
+pytestmark = pytest.mark.django_db
+
+
+def answer(survey: Survey, user: Any = None, **values: Any) -> Response:
+    response, _raw = services.start_response(survey=survey, language="en", user=user)
+    services.save_page(response=response, answers=values, page=1)
+    assert services.submit_response(response=response, user=user) == {}
+    return response
+
+
+def counted(survey: Survey) -> dict[int, dict[str, Any]]:
+    return {k: vars(v) for k, v in selectors.counts(survey).items()}
+
+
+def grouped(survey: Survey) -> dict[int, dict[str, Any]]:
+    return {k: vars(v) for k, v in selectors.tally(Answer.objects.filter(survey=survey)).items()}
+
+
+def test_running_counts_equal_a_group_by_over_the_answers() -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    answer(survey, shift="day", age=30, disciplined="no", worries=["rates", "sharing"])
+    answer(survey, shift="night", age=41, disciplined="yes", worries=["cameras"], story="Warned")
+    answer(survey, shift="night", disciplined="yes")
+    assert counted(survey) == grouped(survey)
+    shift, age, worries = (survey.questions.get(name=n) for n in ("shift", "age", "worries"))
+    night = shift.choices.get(name="night").pk
+    assert counted(survey)[shift.pk]["chosen"] == {shift.choices.get(name="day").pk: 1, night: 2}
+    assert (counted(survey)[age.pk]["numbers"], counted(survey)[age.pk]["number_sum"]) == (2, 71)
+    # Two people answered the multiple choice question, with three choices between them.
+    assert counted(survey)[worries.pk]["firsts_total"] == 2
+    assert sum(counted(survey)[worries.pk]["chosen"].values()) == 3
+
+
+def test_counts_roll_back_with_a_refused_submission() -> None:
+    community = CommunityFactory()
+    survey = make_survey(community, status=Survey.Status.OPEN, one_response_per_member=True)
+    member = MembershipFactory(community=community).user
+    answer(survey, user=member, shift="day", disciplined="no")
+    before = counted(survey)
+    # The member's second response was started before the first was sent.
+    second, _raw = services.start_response(survey=survey, language="en")
+    services.save_page(response=second, answers={"shift": "night", "disciplined": "yes"}, page=1)
+    with pytest.raises(ServiceError):
+        services.submit_response(response=second, user=member)
+    assert counted(survey) == before == grouped(survey)
+    assert Response.objects.filter(status=Response.Status.COMPLETE).count() == 1
+
+
+def test_removing_a_choice_recounts() -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    answer(survey, shift="day", disciplined="no", worries=["rates", "cameras"])
+    answer(survey, shift="night", disciplined="yes", worries=["rates"])
+    worries = survey.questions.get(name="worries")
+    services.save_question(
+        question=worries,
+        survey=survey,
+        section=worries.section,
+        choices=[("cameras", "Cameras"), ("sharing", "Sharing")],
+        language="en",
+    )
+    assert counted(survey) == grouped(survey)
+    assert counted(survey)[worries.pk]["chosen"] == {worries.choices.get(name="cameras").pk: 1}
+    services.recount(survey=survey)
+    assert counted(survey) == grouped(survey)
+    assert AnswerCount.objects.filter(survey=survey).count() == 5  # 2 shift, 2 disciplined, 1
+
+
+def test_filtered_results_count_the_answers_the_same_way() -> None:
+    survey = make_survey(CommunityFactory(small_group_threshold=2), status=Survey.Status.OPEN)
+    for _ in range(3):
+        answer(survey, shift="day", age=20, disciplined="no", worries=["rates"])
+    for _ in range(3):
+        answer(survey, shift="night", age=40, disciplined="yes", worries=["rates", "cameras"])
+    shift = survey.questions.get(name="shift")
+    night = selectors.results(survey, only=(shift, "night"))
+    assert night.respondents == 3
+    worries = next(r for r in night.questions if r.question.name == "worries")
+    # All three night workers chose "rates" and "cameras" and nobody "sharing": shown,
+    # that would reveal everyone's answer, so every cell is hidden.
+    assert worries.respondents == 3
+    assert [(r.name, r.hidden) for r in worries.rows] == [
+        ("rates", True),
+        ("cameras", True),
+        ("sharing", True),
+    ]
+    age = next(r for r in selectors.results(survey).questions if r.question.name == "age")
+    assert (age.respondents, age.mean) == (6, 30)
+
+
+def test_results_cost_the_same_queries_however_many_answered(
+    django_assert_num_queries: Any,
+) -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    for i in range(6):
+        answer(survey, shift="day", age=20 + i, disciplined="yes", story=f"s{i}")
+    # questions, their choices, how many answered, the running counts, the texts shown
+    with django_assert_num_queries(5):
+        few = selectors.results(survey)
+    for i in range(6):
+        answer(survey, shift="night", age=30 + i, disciplined="no", worries=["rates"])
+    with django_assert_num_queries(5):
+        more = selectors.results(survey)
+    assert (few.respondents, more.respondents) == (6, 12)
+
+
+def test_results_page_links_charts_that_render_as_svg() -> None:
+    community = CommunityFactory(small_group_threshold=2)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for worked in ("day", "day", "night", "night"):
+        answer(survey, shift=worked, disciplined="no")
+    client = Client()
+    client.force_login(MembershipFactory(community=community).user)
+    page = client.get(reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk}))
+    shift = survey.questions.get(name="shift")
+    url = reverse(
+        "surveys:chart", kwargs={"slug": community.slug, "pk": survey.pk, "question": shift.pk}
+    )
+    assert f'src="{url}?audience=members"' in page.content.decode()
+    chart = client.get(url, {"audience": "members"})
+    assert chart.status_code == 200
+    assert chart["Content-Type"] == "image/svg+xml"
+    assert chart.content.startswith(b"<svg")
+    # Drafts stay hidden from members, charts included.
+    draft = make_survey(community)
+    hidden = reverse(
+        "surveys:chart",
+        kwargs={
+            "slug": community.slug,
+            "pk": draft.pk,
+            "question": draft.questions.get(name="shift").pk,
+        },
+    )
+    assert client.get(hidden).status_code == 404
+
+
+def test_csv_export_writes_lists_as_names_and_blanks_for_unanswered() -> None:
+    community = CommunityFactory()
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    first = answer(survey, shift="night", age=34, disciplined="yes", worries=["rates", "cameras"])
+    answer(survey, shift="day", disciplined="no", story="")
+    body = b"".join(exports.export_csv(survey)).decode()
+    table = list(csv.reader(io.StringIO(body)))
+    assert table[0] == [
+        "response_id",
+        "submitted_on",
+        "shift",
+        "age",
+        "disciplined",
+        "worries",
+        "story",
+    ]
+    assert table[1][0] == str(first.pk)
+    assert table[1][2:] == ["night", "34", "yes", "rates cameras", ""]
+    assert table[2][2:] == ["day", "", "no", "", ""]
+    assert len(table) == 3
+    client = Client()
+    client.force_login(OrganiserFactory(community=community).user)
+    url = reverse("surveys:export", kwargs={"slug": community.slug, "pk": survey.pk, "fmt": "csv"})
+    downloaded = client.get(url)
+    assert b"".join(downloaded.streaming_content).decode() == body  # type: ignore[attr-defined]

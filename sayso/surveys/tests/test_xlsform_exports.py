@@ -1,0 +1,210 @@
+# mypy: disable-error-code="no-untyped-call,arg-type"
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from sayso.core.tests.factories import CommunityFactory
+from sayso.surveys import exports, services, xlsform
+from sayso.surveys.models import Question, Survey
+
+from .factories import make_survey
+
+pytestmark = pytest.mark.django_db
+
+
+def workbook(
+    survey_rows: list[list[str]], choices: list[list[str]] | None = None, sheet: str = "survey"
+) -> bytes:
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.title = sheet
+    ws.append(
+        [
+            "type",
+            "name",
+            "label::English (en)",
+            "label::Polski (pl)",
+            "relevant",
+            "constraint",
+            "required",
+        ]
+    )
+    for row in survey_rows:
+        ws.append(row)
+    c = book.create_sheet("choices")
+    c.append(["list_name", "name", "label::English (en)", "label::Polski (pl)"])
+    for row in choices or [["shift", "day", "Days", "Dni"], ["shift", "night", "Nights", "Noce"]]:
+        c.append(row)
+    s = book.create_sheet("settings")
+    s.append(["form_title", "form_id"])
+    s.append(["Imported", "imported"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+GOOD = [
+    ["start", "start", "", "", "", "", ""],
+    ["begin_group", "about", "About you", "O tobie", "", "", ""],
+    ["select_one shift", "shift", "Shift?", "Zmiana?", "", "", "yes"],
+    ["integer", "age", "Age", "Wiek", "${shift} = 'night'", ". >= 16", ""],
+    ["end_group", "", "", "", "", "", ""],
+    ["text", "story", "Story", "Historia", "", "string-length(.) < 200", ""],
+]
+
+
+def test_import_maps_questions_languages_and_logic() -> None:
+    survey = xlsform.import_xlsform(data=workbook(GOOD), community=CommunityFactory(), actor=None)
+    assert survey.title == "Imported"
+    assert survey.languages == ["en", "pl"]
+    assert [s.title for s in survey.sections.all()] == [{"en": "About you", "pl": "O tobie"}, {}]
+    shift, age, story = survey.questions.order_by("section__order", "order")
+    assert (shift.type, shift.required, shift.label) == (
+        Question.Type.SINGLE,
+        True,
+        {"en": "Shift?", "pl": "Zmiana?"},
+    )
+    assert [c.label for c in shift.choices.all()] == [
+        {"en": "Days", "pl": "Dni"},
+        {"en": "Nights", "pl": "Noce"},
+    ]
+    assert (age.type, age.relevant, age.constraint) == (
+        Question.Type.NUMBER,
+        "${shift} = 'night'",
+        ". >= 16",
+    )
+    assert story.type == Question.Type.SHORT_TEXT
+
+
+@pytest.mark.parametrize(
+    ("rows", "sheet", "problem"),
+    [
+        (GOOD, "questions", "The 'survey' sheet is missing"),
+        (
+            [["geopoint", "where", "Where", "", "", "", ""]],
+            "survey",
+            "survey sheet, row 2: the question type 'geopoint' is not supported.",
+        ),
+        (
+            [["integer", "a", "A", "", "${b} > 1", "", ""]],
+            "survey",
+            "survey sheet, row 2: relevant refers to ${b}, which is not an earlier question.",
+        ),
+        (
+            [["integer", "a", "A", "", "", ". >", ""]],
+            "survey",
+            "survey sheet, row 2: constraint: Unexpected 'the end of the expression'",
+        ),
+        (
+            [["integer", "a", "A", "", "", "", ""], ["text", "a", "B", "", "", "", ""]],
+            "survey",
+            "survey sheet, row 3: the name 'a' is already used in row 2.",
+        ),
+        (
+            [["integer", "a", "A", "", "", "pulldata('x','y','z','w') > 1", ""]],
+            "survey",
+            "survey sheet, row 2: constraint: The function pulldata() is not supported",
+        ),
+    ],
+)
+def test_bad_forms_are_refused_with_sheet_row_and_reason(
+    rows: list[list[str]], sheet: str, problem: str
+) -> None:
+    with pytest.raises(xlsform.XLSFormError) as refused:
+        xlsform.import_xlsform(
+            data=workbook(rows, sheet=sheet), community=CommunityFactory(), actor=None
+        )
+    assert any(p.startswith(problem) for p in refused.value.problems), refused.value.problems
+    assert not Survey.objects.exists()
+
+
+def test_export_round_trips_through_pyxform() -> None:
+    from pyxform.xls2xform import convert
+
+    survey = make_survey(CommunityFactory())
+    data = xlsform.export_xlsform(survey)
+    result = convert(xlsform=data, file_type=".xlsx")
+    assert "${" not in result.xform
+    assert "/data/" in result.xform
+    again = xlsform.import_xlsform(data=data, community=survey.community, actor=None)
+    assert list(again.questions.values_list("name", "type", "required", "relevant")) == list(
+        survey.questions.values_list("name", "type", "required", "relevant")
+    )
+
+
+def _answered_survey() -> Survey:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    for i in range(6):
+        response, _raw = services.start_response(survey=survey, language="en")
+        services.save_page(
+            response=response,
+            answers={
+                "shift": "day" if i % 2 else "night",
+                "age": 20 + i,
+                "disciplined": "yes",
+                "worries": ["rates", "cameras"],
+                "story": f"s{i}",
+            },
+            page=1,
+        )
+        assert services.submit_response(response=response) == {}
+    return survey
+
+
+def test_csv_streams_one_row_per_response() -> None:
+    survey = _answered_survey()
+    response = exports.export_csv(survey)
+    text = b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == [
+        "response_id",
+        "submitted_on",
+        "shift",
+        "age",
+        "disciplined",
+        "worries",
+        "story",
+    ]
+    assert len(rows) == 7
+    assert rows[1][2:] == ["night", "20", "yes", "rates cameras", "s0"]
+
+
+def test_xlsx_export_reads_back() -> None:
+    from openpyxl import load_workbook
+
+    survey = _answered_survey()
+    book = load_workbook(io.BytesIO(exports.export_xlsx(survey).content))
+    assert book["responses"].max_row == 7
+
+
+def test_sav_reads_back_with_pyreadstat() -> None:
+    pytest.importorskip("pandas")
+    import pyreadstat
+
+    survey = _answered_survey()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.sav"
+        path.write_bytes(exports.sav_bytes(survey))
+        frame, meta = pyreadstat.read_sav(str(path))
+    assert list(frame["shift"]) == [2.0, 1.0, 2.0, 1.0, 2.0, 1.0]
+    assert meta.variable_value_labels["shift"] == {1.0: "Day", 2.0: "Night"}
+    assert list(frame["age"]) == [20.0, 21.0, 22.0, 23.0, 24.0, 25.0]
+
+
+def test_datapackage_validates_with_frictionless() -> None:
+    from frictionless import Package
+
+    survey = _answered_survey()
+    with tempfile.TemporaryDirectory() as folder:
+        with zipfile.ZipFile(io.BytesIO(exports.datapackage_zip(survey))) as archive:
+            archive.extractall(folder)
+        report = Package(str(Path(folder) / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
