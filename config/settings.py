@@ -122,6 +122,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(SQLITE_PATH),
+            # Keep each thread's connection between requests: opening one and running
+            # the PRAGMAs costs more than most of our queries.
+            "CONN_MAX_AGE": int(os.environ.get("SAYSO_CONN_MAX_AGE", "600")),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN so that concurrent writers
                 # queue on the busy timeout instead of failing with "database is locked"
