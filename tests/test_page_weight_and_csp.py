@@ -17,7 +17,9 @@ from django.test import Client
 
 from sayso.accounts.models import User
 from sayso.core.demo import load_demo
+from sayso.deliberation.models import Conversation
 from sayso.organisations.models import DataPractice
+from sayso.surveys.models import Survey
 
 BUDGET_BYTES = 60 * 1024
 
@@ -62,7 +64,20 @@ def page_urls() -> list[str]:
     assert practice is not None
     base = "/c/northgate-warehouse"
     org = f"{base}/organisations/{practice.organisation_id}"
+    conversation = Conversation.objects.get(community__slug="northgate-warehouse")
+    survey = Survey.objects.get(community__slug="northgate-warehouse")
+    talk = f"{base}/conversations/{conversation.pk}"
+    poll = f"{base}/surveys/{survey.pk}"
     return [
+        f"{base}/conversations/",
+        f"{talk}/",
+        f"{talk}/moderate/",
+        f"{talk}/report/",
+        f"/conversations/{conversation.public_token}/",
+        f"{base}/surveys/",
+        f"{poll}/",
+        f"{poll}/results/",
+        f"/surveys/{survey.link_token}/",
         "/",
         "/privacy/",
         "/c/new/",
