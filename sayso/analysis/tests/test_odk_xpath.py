@@ -9,13 +9,14 @@ import pytest
 
 from sayso.analysis.odk_xpath import (
     FUNCTIONS,
+    Answer,
     XPathSyntaxError,
     evaluate,
     is_true,
     parse,
 )
 
-ANSWERS = {
+ANSWERS: dict[str, Answer] = {
     "shift": "night",
     "age": 34,
     "worries": ["scanner", "cameras"],
