@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from sayso.core.models import Community
 
+from . import services
 from .models import Answer, Choice, Question, Response, Section, Survey
 
 TITLE = "How is scanner data used on your shift?"
@@ -136,7 +137,9 @@ def seed_demo(community: Community, key: str) -> None:
             Answer(survey=survey, response=response, question=fair, choice=f),
         ]
         rows += [
-            Answer(survey=survey, response=response, question=worries, choice=c) for c in chosen
+            # rank: the order on the form; rank 1 stands for the respondent in the counts.
+            Answer(survey=survey, response=response, question=worries, choice=c, rank=position)
+            for position, c in enumerate(chosen, start=1)
         ]
         if d.name == "yes" and i % 7 == 0:
             rows.append(
@@ -149,3 +152,6 @@ def seed_demo(community: Community, key: str) -> None:
                 )
             )
         Answer.objects.bulk_create(rows)
+    # The answers were written directly, so the running counts the results page reads
+    # must be built from them once.
+    services.recount(survey=survey)
