@@ -29,7 +29,9 @@ LIST_TYPES = frozenset({Question.Type.MULTIPLE, Question.Type.RANKING})
 
 def columns(survey: Survey) -> list[Question]:
     return list(
-        survey.questions.prefetch_related("choices").order_by("section__order", "order", "pk")
+        survey.questions.exclude(type=Question.Type.NOTE)
+        .prefetch_related("choices")
+        .order_by("section__order", "order", "pk")
     )
 
 

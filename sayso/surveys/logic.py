@@ -50,6 +50,8 @@ def field_name(question: Question) -> str:
 
 def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str | None]:
     """The answer posted for `question` (None when left empty) and a format error."""
+    if question.is_note:
+        return None, None
     key = field_name(question)
     names = [c.name for c in question.choices.all()] if question.has_choices else []
     get = data.get
@@ -115,6 +117,8 @@ def check_answer(
     question: Question, value: Any, answers: Mapping[str, Any], language: str
 ) -> str | None:
     """The message to show next to the question, or None when the answer is acceptable."""
+    if question.is_note:
+        return None
     if value is None or value == []:
         if question.required:
             if question.type == Question.Type.CONSENT:

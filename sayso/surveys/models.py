@@ -38,6 +38,16 @@ def pick_label(labels: dict[str, str] | Any, language: str, default: str = "") -
     return str(labels.get(language) or next(iter(labels.values()), default))
 
 
+def language_name(code: str) -> str:
+    """A language's own name ("polski") for a code, or the code when Django has none."""
+    from django.utils.translation import get_language_info
+
+    try:
+        return str(get_language_info(code)["name_local"])
+    except KeyError:
+        return code
+
+
 class SurveyQuerySet(models.QuerySet["Survey"]):
     def open(self) -> SurveyQuerySet:
         return self.filter(status=Survey.Status.OPEN)
@@ -95,6 +105,10 @@ class Survey(models.Model):
             "Whoever chose to answer, rather than a random sample: results are approximate."
         ),
     )
+    # Translations of the survey's own texts into its other languages:
+    # {language: {"title": ..., "welcome": ..., "privacy_notice": ...}}. The fields
+    # above hold the default language's texts.
+    texts = models.JSONField(default=dict, blank=True)
     # {question name: {choice name: population count}}, used for weighting.
     weighting_targets = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
@@ -116,6 +130,21 @@ class Survey(models.Model):
     @property
     def default_language(self) -> str:
         return self.languages[0] if self.languages else "en"
+
+    def text_in(self, field: str, language: str) -> str:
+        """`field` ("title", "welcome" or "privacy_notice") in `language`, else the default."""
+        translated = (self.texts or {}).get(language, {})
+        if (
+            language != self.default_language
+            and isinstance(translated, dict)
+            and translated.get(field)
+        ):
+            return str(translated[field])
+        return str(getattr(self, field))
+
+    def choose_language(self, wanted: str | None) -> str:
+        """`wanted` if the survey has it, else its default language."""
+        return wanted if wanted and wanted in (self.languages or []) else self.default_language
 
     @property
     def is_open(self) -> bool:
@@ -151,6 +180,7 @@ class Question(models.Model):
         LONG_TEXT = "long_text", _("Long text")
         RANKING = "ranking", _("Ranking")
         CONSENT = "consent", _("Consent statement")
+        NOTE = "note", _("Note (text to read, no answer)")
 
     CHOICE_TYPES = frozenset({Type.SINGLE, Type.MULTIPLE, Type.RATING, Type.RANKING})
     TEXT_TYPES = frozenset({Type.SHORT_TEXT, Type.LONG_TEXT})
@@ -193,6 +223,10 @@ class Question(models.Model):
     def community_id(self) -> int:
         """The community it belongs to, so a result can be cited as evidence (core.cite)."""
         return self.survey.community_id
+
+    @property
+    def is_note(self) -> bool:
+        return self.type == self.Type.NOTE
 
     @property
     def has_choices(self) -> bool:

@@ -123,7 +123,9 @@ def results(
     )
     language = survey.default_language
     if question is None:
-        questions = list(survey.questions.prefetch_related("choices"))
+        questions = list(
+            survey.questions.exclude(type=Question.Type.NOTE).prefetch_related("choices")
+        )
         answers = Answer.objects.filter(survey=survey)
     else:
         questions = [question]
@@ -428,3 +430,80 @@ def _apply_weights(
             estimate.ci_low,
             estimate.ci_high,
         )
+
+
+@dataclass(frozen=True)
+class TranslationEntry:
+    key: str  # as services.save_translations reads it
+    where: str  # which text this is, for the organiser
+    original: str  # in the survey's default language
+    translation: str
+    long: bool = False
+
+
+def translation_entries(survey: Survey, language: str) -> list[TranslationEntry]:
+    """Every text of the survey, in its order, with its translation into `language`."""
+    from django.utils.translation import gettext as _
+
+    default = survey.default_language
+    own = (survey.texts or {}).get(language) or {}
+
+    def label(labels: Any, code: str) -> str:
+        return str(labels.get(code, "")) if isinstance(labels, dict) else ""
+
+    entries = [
+        TranslationEntry("survey.title", _("Title"), survey.title, own.get("title", "")),
+        TranslationEntry(
+            "survey.welcome", _("Welcome text"), survey.welcome, own.get("welcome", ""), True
+        ),
+        TranslationEntry(
+            "survey.privacy_notice",
+            _("Privacy notice"),
+            survey.privacy_notice,
+            own.get("privacy_notice", ""),
+            True,
+        ),
+    ]
+    for number, section in enumerate(survey.sections.prefetch_related("questions__choices"), 1):
+        entries.append(
+            TranslationEntry(
+                f"section.{section.pk}",
+                _("Page %(n)s: title") % {"n": number},
+                label(section.title, default),
+                label(section.title, language),
+            )
+        )
+        for q in section.questions.all():
+            entries.append(
+                TranslationEntry(
+                    f"question.{q.pk}.label",
+                    q.name,
+                    label(q.label, default),
+                    label(q.label, language),
+                    q.is_note,
+                )
+            )
+            for attribute, what in (
+                ("hint", _("hint")),
+                ("constraint_message", _("message when the answer is refused")),
+            ):
+                texts = getattr(q, attribute)
+                if label(texts, default) or label(texts, language):
+                    entries.append(
+                        TranslationEntry(
+                            f"question.{q.pk}.{attribute}",
+                            f"{q.name}: {what}",
+                            label(texts, default),
+                            label(texts, language),
+                        )
+                    )
+            for c in q.choices.all():
+                entries.append(
+                    TranslationEntry(
+                        f"choice.{c.pk}",
+                        f"{q.name}: {c.name}",
+                        label(c.label, default),
+                        label(c.label, language),
+                    )
+                )
+    return entries

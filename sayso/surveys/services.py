@@ -5,6 +5,7 @@ Every function is keyword-only and opens its own transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -58,6 +59,132 @@ def save_section(*, section: Section, survey: Survey) -> Section:
         section.order = top + 1
     section.save()
     return section
+
+
+@transaction.atomic
+def delete_section(*, section: Section) -> None:
+    """Delete a page with its questions: only while nobody has answered (an answer
+    would lose its question), and not the last page."""
+    survey = section.survey
+    if survey.responses.filter(is_preview=False).exists():
+        raise ServiceError(
+            _(
+                "People have started answering this survey, so its pages cannot be deleted:"
+                " their answers would be lost. Close the survey and make a new one instead."
+            )
+        )
+    if survey.sections.count() <= 1:
+        raise ServiceError(_("A survey needs at least one page; this is the last one."))
+    names = set(section.questions.values_list("name", flat=True))
+    used_by = [
+        q.name
+        for q in survey.questions.exclude(section=section)
+        if any(f"${{{name}}}" in q.relevant + q.constraint for name in names)
+    ]
+    if used_by:
+        raise ServiceError(
+            _("Questions on other pages use this page's answers in their logic: %(used)s.")
+            % {"used": ", ".join(used_by)}
+        )
+    section.delete()  # its questions (and their choices) go with it
+
+
+def _refers_to(question: Question, name: str) -> bool:
+    return f"${{{name}}}" in question.relevant + question.constraint
+
+
+@transaction.atomic
+def move_question(*, question: Question, up: bool) -> Question:
+    """Swap the question with its neighbour on the same page; logic must still refer
+    only to earlier questions afterwards."""
+    siblings = list(question.section.questions.order_by("order", "pk"))
+    at = next(i for i, q in enumerate(siblings) if q.pk == question.pk)
+    other_at = at - 1 if up else at + 1
+    if not 0 <= other_at < len(siblings):
+        return question
+    other = siblings[other_at]
+    first, second = (other, question) if up else (question, other)
+    # After the swap `second` comes before `first`: `second` must not depend on `first`.
+    if _refers_to(second, first.name):
+        raise ServiceError(
+            _("'%(later)s' uses the answer to '%(earlier)s', so it must stay after it.")
+            % {"later": second.name, "earlier": first.name}
+        )
+    siblings[at], siblings[other_at] = siblings[other_at], siblings[at]
+    for order, q in enumerate(siblings, start=1):
+        q.order = order
+    Question.objects.bulk_update(siblings, ["order"])
+    return question
+
+
+SURVEY_TEXTS = ("title", "welcome", "privacy_notice")
+
+
+@transaction.atomic
+def add_language(*, survey: Survey, language: str) -> Survey:
+    code = language.strip().lower()
+    if not code or len(code) > 10 or not code.replace("-", "").isalpha():
+        raise ServiceError(_("Give a language code like 'pl' or 'pt-br'."))
+    if code in survey.languages:
+        raise ServiceError(_("The survey already has this language."))
+    survey.languages = [*survey.languages, code]
+    survey.save(update_fields=["languages"])
+    return survey
+
+
+@transaction.atomic
+def save_translations(*, survey: Survey, language: str, texts: dict[str, str]) -> int:
+    """Store the texts of one language, keyed as in `selectors.translation_entries`
+    ("survey.title", "section.<pk>", "question.<pk>.label", "choice.<pk>", ...).
+    An empty text removes the translation (the default language shows instead).
+    Returns how many objects changed."""
+    if language not in survey.languages:
+        raise ServiceError(_("The survey does not have this language."))
+
+    def put(labels: Any, text: str) -> dict[str, str]:
+        out: dict[str, str] = dict(labels or {})
+        if text.strip():
+            out[language] = text.strip()
+        else:
+            out.pop(language, None)
+        return out
+
+    survey_texts = {
+        field: texts[f"survey.{field}"] for field in SURVEY_TEXTS if f"survey.{field}" in texts
+    }
+    if survey_texts:
+        all_texts = dict(survey.texts or {})
+        current = dict(all_texts.get(language) or {})
+        for field, text in survey_texts.items():
+            if text.strip():
+                current[field] = text.strip()
+            else:
+                current.pop(field, None)
+        all_texts[language] = current
+        survey.texts = all_texts
+        survey.save(update_fields=["texts"])
+    changed = 0
+    sections = list(survey.sections.all())
+    for section in sections:
+        if f"section.{section.pk}" in texts:
+            section.title = put(section.title, texts[f"section.{section.pk}"])
+            changed += 1
+    Section.objects.bulk_update(sections, ["title"])
+    questions = list(survey.questions.prefetch_related("choices"))
+    choices = []
+    for q in questions:
+        for field in ("label", "hint", "constraint_message"):
+            key = f"question.{q.pk}.{field}"
+            if key in texts:
+                setattr(q, field, put(getattr(q, field), texts[key]))
+                changed += 1
+        for c in q.choices.all():
+            if f"choice.{c.pk}" in texts:
+                c.label = put(c.label, texts[f"choice.{c.pk}"])
+                choices.append(c)
+    Question.objects.bulk_update(questions, ["label", "hint", "constraint_message"])
+    Choice.objects.bulk_update(choices, ["label"])
+    return changed + len(choices) + len(survey_texts)
 
 
 def parse_choices(text: str) -> list[tuple[str, str]]:
@@ -131,6 +258,9 @@ def save_question(
         raise ServiceError(_("Give at least two choices, one per line."))
     if question.has_choices and choices is not None and len(choices) < 2:
         raise ServiceError(_("Give at least two choices, one per line."))
+    if question.is_note:  # nothing to answer, so nothing to require or check
+        question.required = False
+        question.constraint = ""
     question.survey = survey
     question.section = section
     if question.pk is None:
@@ -271,89 +401,125 @@ def save_page(*, response: Response, answers: dict[str, Any], page: int) -> Resp
     return response
 
 
+AnswerRow = tuple[int, int | None, int | None, float | None, str | None, str]
+# question id, choice id, position, number, ISO date, text: one row of surveys_answer.
+
+
 def _answer_rows(
-    survey: Survey, response: Response, questions: list[Question], answers: dict[str, Any]
-) -> list[Answer]:
-    rows: list[Answer] = []
+    questions: list[Question], choice_ids: dict[tuple[int, str], int], answers: dict[str, Any]
+) -> list[AnswerRow]:
+    rows: list[AnswerRow] = []
     for question in questions:
         value = answers.get(question.name)
-        if value is None:
+        if value is None or question.is_note:
             continue
-        base = {"survey": survey, "response": response, "question": question}
-        choices = {c.name: c for c in question.choices.all()}
+        qid = question.pk
         if question.type in (Question.Type.SINGLE, Question.Type.RATING):
-            rows.append(Answer(**base, choice=choices[value]))
-        elif question.type == Question.Type.MULTIPLE:
-            # Positions follow the form's order of choices; position 1 marks the respondent.
+            rows.append((qid, choice_ids[qid, value], None, None, None, ""))
+        elif question.type in (Question.Type.MULTIPLE, Question.Type.RANKING):
+            # The position: the rank given, for a ranking; the form's order, for multiple
+            # choice. Position 1 marks the respondent.
             rows += [
-                Answer(**base, choice=choices[name], rank=position)
+                (qid, choice_ids[qid, name], position, None, None, "")
                 for position, name in enumerate(value, start=1)
             ]
-        elif question.type == Question.Type.RANKING:
-            rows += [
-                Answer(**base, choice=choices[name], rank=rank)
-                for rank, name in enumerate(value, start=1)
-            ]
         elif question.type == Question.Type.NUMBER:
-            rows.append(Answer(**base, number=float(value)))
+            rows.append((qid, None, None, float(value), None, ""))
         elif question.type == Question.Type.DATE:
-            rows.append(Answer(**base, date=value))
+            rows.append((qid, None, None, None, str(value), ""))
         else:
-            rows.append(Answer(**base, text=str(value)))
+            rows.append((qid, None, None, None, None, str(value)))
     return rows
+
+
+def _insert_answers(survey_id: int, response_id: int, rows: list[AnswerRow]) -> None:
+    """All of a response's answers in one INSERT (model instances cost more than the
+    database does, at this size)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(Answer._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    params: list[Any] = []
+    for qid, choice_id, rank, number, date, text in rows:
+        params += [
+            survey_id,
+            response_id,
+            qid,
+            choice_id,
+            rank,
+            number,
+            dt.date.fromisoformat(date) if date else None,
+            text,
+            False,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (survey_id, response_id, question_id, choice_id, rank,"  # noqa: S608
+            f" number, date, text, approved) VALUES {values}",
+            params,
+        )
 
 
 def submit_response(*, response: Response, user: Any = None) -> dict[str, str]:
     """Check every answer and submit. Returns errors by question name (nothing saved)
-    or {} on success. A preview is checked the same way, then thrown away."""
+    or {} on success. A preview is checked the same way, then thrown away.
+
+    The response is claimed with one conditional UPDATE (partial -> complete), which
+    locks its row: of two browsers sending the same private link at once, one writes
+    the answers and the other finds nothing left to claim."""
     survey = response.survey
-    questions = list(survey.questions.prefetch_related("choices"))
+    questions = list(survey.questions.all())
     answers = dict(response.draft)
     errors = logic.check_all(questions, answers, response.language)
     if errors:
         return errors
     # Built before the transaction, which (on SQLite) holds the write lock throughout.
-    rows = _answer_rows(survey, response, questions, answers)
+    choice_ids = {
+        (qid, name): pk
+        for pk, qid, name in Choice.objects.filter(question__survey=survey).values_list(
+            "pk", "question_id", "name"
+        )
+    }
+    rows = _answer_rows(questions, choice_ids, answers)
+    groups = _groups(rows)
+    today = timezone.localdate()
     with transaction.atomic():
         if response.is_preview:
             response.delete()
             return {}
-        locked = Response.objects.select_for_update().get(pk=response.pk)
-        if locked.status != Response.Status.PARTIAL:
+        claimed = Response.objects.filter(pk=response.pk, status=Response.Status.PARTIAL).update(
+            status=Response.Status.COMPLETE, draft=answers, resume_digest=None, submitted_on=today
+        )
+        if not claimed:
             return {}
         if survey.one_response_per_member and getattr(user, "is_authenticated", False):
             try:
                 with transaction.atomic():
-                    MemberParticipation.objects.create(
-                        survey=survey, user=user, answered_on=timezone.localdate()
-                    )
+                    MemberParticipation.objects.create(survey=survey, user=user, answered_on=today)
             except IntegrityError:
                 raise ServiceError(_("You have already answered this survey. Thank you.")) from None
-        Answer.objects.bulk_create(rows)
-        locked.draft = answers
-        locked.status = Response.Status.COMPLETE
-        locked.resume_digest = None
-        locked.submitted_on = timezone.localdate()
-        locked.save(update_fields=["draft", "status", "resume_digest", "submitted_on"])
+        _insert_answers(survey.pk, response.pk, rows)
         # Last, so that the shared count rows stay locked as briefly as possible.
-        _add_counts(survey.pk, _groups(rows))
+        _add_counts(survey.pk, groups)
+    response.status = Response.Status.COMPLETE
+    response.draft = answers
+    response.resume_digest = None
+    response.submitted_on = today
     return {}
 
 
 Group = tuple[int, int, int]  # question id, choice id or 0, position or 0
 
 
-def _groups(rows: list[Answer]) -> dict[Group, list[float]]:
+def _groups(rows: list[AnswerRow]) -> dict[Group, list[float]]:
     """The answers' contribution to AnswerCount: n, numbers given, and their sum."""
     groups: dict[Group, list[float]] = {}
-    for row in rows:
-        counts = groups.setdefault(
-            (row.question_id, row.choice_id or 0, row.rank or 0), [0, 0, 0.0]
-        )
+    for qid, choice_id, rank, number, _date, _text in rows:
+        counts = groups.setdefault((qid, choice_id or 0, rank or 0), [0, 0, 0.0])
         counts[0] += 1
-        if row.number is not None:
+        if number is not None:
             counts[1] += 1
-            counts[2] += row.number
+            counts[2] += number
     return groups
 
 

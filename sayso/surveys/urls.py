@@ -12,6 +12,11 @@ urlpatterns = [
     path("<int:pk>/edit/", views.survey_edit, name="edit"),
     path("<int:pk>/status/", views.survey_status, name="status"),
     path("<int:pk>/sections/new/", views.section_create, name="section-create"),
+    path("<int:pk>/sections/<int:section>/edit/", views.section_edit, name="section-edit"),
+    path("<int:pk>/sections/<int:section>/delete/", views.section_delete, name="section-delete"),
+    path("<int:pk>/questions/<int:question>/move/", views.question_move, name="question-move"),
+    path("<int:pk>/languages/add/", views.language_add, name="language-add"),
+    path("<int:pk>/translations/<str:language>/", views.translations, name="translations"),
     path(
         "<int:pk>/sections/<int:section>/questions/new/",
         views.question_create,

@@ -24,7 +24,7 @@ from .forms import (
     SectionForm,
     SurveyForm,
 )
-from .models import Answer, Question, Response, Section, Survey, pick_label
+from .models import Answer, Question, Response, Section, Survey, language_name, pick_label
 
 
 def _survey(community: Community, pk: int, request: HttpRequest) -> Survey:
@@ -89,6 +89,7 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
             "outline": outline,
             "answered": answered,
             "public_link": request.build_absolute_uri(survey.public_url()),
+            "languages": [(code, language_name(code)) for code in survey.languages],
         },
     )
 
@@ -139,6 +140,111 @@ def section_create(request: HttpRequest, community: Community, pk: int) -> HttpR
         request,
         "surveys/simple_form.html",
         {"community": community, "survey": survey, "form": form, "heading": _("Add a section")},
+    )
+
+
+@community_view("organiser")
+def section_edit(request: HttpRequest, community: Community, pk: int, section: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    found = get_object_or_404(Section, pk=section, survey=survey)
+    language = survey.default_language
+    form = SectionForm(request.POST or None, initial={"title": found.label(language)})
+    if request.method == "POST" and form.is_valid():
+        found.title = {**(found.title or {}), language: form.cleaned_data["title"].strip()}
+        services.save_section(section=found, survey=survey)
+        messages.success(request, _("Page title saved."))
+        return redirect(survey)
+    return render(
+        request,
+        "surveys/simple_form.html",
+        {
+            "community": community,
+            "survey": survey,
+            "form": form,
+            "heading": _("Page title"),
+            "submit": _("Save"),
+        },
+    )
+
+
+@community_view("organiser")
+@post_only
+def section_delete(
+    request: HttpRequest, community: Community, pk: int, section: int
+) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    found = get_object_or_404(Section, pk=section, survey=survey)
+    try:
+        services.delete_section(section=found)
+        messages.success(request, _("Page deleted with its questions."))
+    except ServiceError as error:
+        messages.error(request, str(error))
+    return redirect(survey)
+
+
+@community_view("organiser")
+@post_only
+def question_move(
+    request: HttpRequest, community: Community, pk: int, question: int
+) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    found = get_object_or_404(
+        Question.objects.select_related("section"), pk=question, survey=survey
+    )
+    try:
+        services.move_question(question=found, up=request.POST.get("direction") != "down")
+    except ServiceError as error:
+        messages.error(request, str(error))
+    return redirect(
+        reverse("surveys:detail", kwargs={"slug": community.slug, "pk": survey.pk})
+        + f"#question-{found.pk}"
+    )
+
+
+@community_view("organiser")
+@post_only
+def language_add(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    language = request.POST.get("language", "").strip().lower()
+    try:
+        services.add_language(survey=survey, language=language)
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return redirect(survey)
+    messages.success(
+        request,
+        _("Language added: %(language)s. Now translate the texts.")
+        % {"language": language_name(language)},
+    )
+    return redirect("surveys:translations", slug=community.slug, pk=survey.pk, language=language)
+
+
+@community_view("organiser")
+def translations(
+    request: HttpRequest, community: Community, pk: int, language: str
+) -> HttpResponse:
+    """Every text of the survey with an input for its translation into `language`."""
+    survey = _survey(community, pk, request)
+    if language not in survey.languages or language == survey.default_language:
+        raise Http404
+    entries = selectors.translation_entries(survey, language)
+    if request.method == "POST":
+        texts = {e.key: request.POST[e.key] for e in entries if e.key in request.POST}
+        services.save_translations(survey=survey, language=language, texts=texts)
+        messages.success(request, _("Translations saved."))
+        return redirect(survey)
+    return render(
+        request,
+        "surveys/translations.html",
+        {
+            "community": community,
+            "survey": survey,
+            "language": language,
+            "language_name": language_name(language),
+            "default_name": language_name(survey.default_language),
+            "entries": entries,
+            "missing": sum(1 for e in entries if e.original and not e.translation),
+        },
     )
 
 
@@ -239,6 +345,19 @@ def question_delete(
     return redirect(survey)
 
 
+def _breakable(link: str, width: int = 8) -> list[str]:
+    """The link in pieces to join with <wbr>: after each "/" and every `width`
+    characters, so that the random token wraps on a phone instead of scrolling."""
+    pieces: list[str] = []
+    parts = link.split("/")
+    for number, part in enumerate(parts):
+        chunks = [part[i : i + width] for i in range(0, len(part), width)] or [""]
+        if number < len(parts) - 1:
+            chunks[-1] += "/"
+        pieces += chunks
+    return pieces
+
+
 @community_view("organiser")
 def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
@@ -258,7 +377,7 @@ def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
                 "community": community,
                 "survey": survey,
                 "codes": [(c, qr) for c in made],
-                "link_parts": link.split("/"),
+                "link_pieces": _breakable(link),
             },
         )
     return render(
@@ -290,7 +409,9 @@ def take(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
     try:
         _response, raw = services.start_response(
-            survey=survey, language=survey.default_language, user=request.user
+            survey=survey,
+            language=survey.choose_language(request.POST.get("language")),
+            user=request.user,
         )
     except ServiceError as error:
         messages.error(request, str(error))
@@ -530,38 +651,61 @@ def _open_survey(link: str) -> Survey:
     return get_object_or_404(Survey.objects.select_related("community"), link_token=link)
 
 
+def _respondent_texts(survey: Survey, language: str) -> dict[str, Any]:
+    """What the first pages show in the respondent's chosen language, and the choice."""
+    return {
+        "survey": survey,
+        "language": language,
+        "language_options": [(code, language_name(code)) for code in survey.languages],
+        "title": survey.text_in("title", language),
+        "welcome": survey.text_in("welcome", language),
+        "privacy_notice": survey.text_in("privacy_notice", language),
+    }
+
+
+def _chosen_language(request: HttpRequest, survey: Survey) -> str:
+    """The language picked on the start page: a posted field, or ?lang= to read it first."""
+    return survey.choose_language(request.POST.get("language") or request.GET.get("lang"))
+
+
 @access_level("public")
 def start(request: HttpRequest, link: str) -> HttpResponse:
     survey = _open_survey(link)
+    language = _chosen_language(request, survey)
     if survey.distribution == Survey.Distribution.CODES and request.method != "POST":
-        return redirect("surveys_public:code", link=link)
+        target = reverse("surveys_public:code", kwargs={"link": link})
+        return redirect(
+            f"{target}?{urlencode({'lang': language})}" if "lang" in request.GET else target
+        )
     if (
         request.method == "POST"
         and survey.is_open
         and survey.distribution == Survey.Distribution.LINK
     ):
-        language = request.POST.get("language", survey.default_language)
         _response, raw = services.start_response(survey=survey, language=language)
         return redirect("surveys_public:page", token=raw, page=0)
-    return render(request, "surveys/respond_start.html", {"survey": survey})
+    return render(request, "surveys/respond_start.html", _respondent_texts(survey, language))
 
 
 @access_level("public")
 def code_entry(request: HttpRequest, link: str) -> HttpResponse:
     survey = _open_survey(link)
+    language = _chosen_language(request, survey)
     form = CodeEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             _response, raw = services.start_response(
-                survey=survey,
-                language=request.POST.get("language", survey.default_language),
-                code=form.cleaned_data["code"],
+                survey=survey, language=language, code=form.cleaned_data["code"]
             )
         except ServiceError as error:
             form.add_error("code", str(error))
         else:
             return redirect("surveys_public:page", token=raw, page=0)
-    return render(request, "surveys/respond_code.html", {"survey": survey, "form": form})
+    return render(
+        request,
+        "surveys/respond_code.html",
+        {**_respondent_texts(survey, language), "form": form},
+    )
 
 
 def _response_or_404(token: str) -> Response:
@@ -649,6 +793,7 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
         {
             "survey": survey,
             "response": response,
+            "title": survey.text_in("title", response.language),
             "token": token,
             "section_title": section.label(response.language),
             "questions": _render_questions(questions, answers, errors, typed, response.language),
@@ -683,13 +828,16 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             messages.error(request, str(error))
             return redirect("surveys_public:check", token=token)
         if not errors:
-            return redirect("surveys_public:thanks", link=survey.link_token)
+            thanks = reverse("surveys_public:thanks", kwargs={"link": survey.link_token})
+            if language != survey.default_language:
+                thanks += "?" + urlencode({"lang": language})
+            return redirect(thanks)
         messages.error(request, _("Some answers need your attention before you send them."))
     summary = []
     answers = response.draft
     for index, (section, questions) in enumerate(_visible_sections(response)):
         for q in questions:
-            if not logic.is_relevant(q, answers):
+            if q.is_note or not logic.is_relevant(q, answers):
                 continue
             value = answers.get(q.name)
             names = {c.name: c.text(language) for c in q.choices.all()}
@@ -712,11 +860,21 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "surveys/respond_check.html",
-        {"survey": survey, "token": token, "summary": summary, "preview": response.is_preview},
+        {
+            "survey": survey,
+            "title": survey.text_in("title", language),
+            "token": token,
+            "summary": summary,
+            "preview": response.is_preview,
+        },
     )
 
 
 @access_level("public")
 def thanks(request: HttpRequest, link: str) -> HttpResponse:
     survey = _open_survey(link)
-    return render(request, "surveys/respond_thanks.html", {"survey": survey})
+    return render(
+        request,
+        "surveys/respond_thanks.html",
+        _respondent_texts(survey, survey.choose_language(request.GET.get("lang"))),
+    )

@@ -29,6 +29,7 @@ TYPES = {
     "date": Question.Type.DATE,
     "text": Question.Type.SHORT_TEXT,
     "acknowledge": Question.Type.CONSENT,
+    "note": Question.Type.NOTE,
 }
 PYXFORM_TYPES = {
     "select one": Question.Type.SINGLE,
@@ -39,7 +40,10 @@ PYXFORM_TYPES = {
     "date": Question.Type.DATE,
     "text": Question.Type.SHORT_TEXT,
     "acknowledge": Question.Type.CONSENT,
+    "note": Question.Type.NOTE,
 }
+# Notes with these names, before the first question, hold the survey's own texts.
+SURVEY_NOTES = ("welcome", "privacy_notice")
 # Metadata that records when and on which device: never stored, and said so.
 PRIVACY_DROPPED = {
     "start",
@@ -245,7 +249,8 @@ def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
     if problems:
         raise XLSFormError(problems)
     form = _pyxform_dict(data)
-    languages: list[str] = []
+    default = form.get("default_language")
+    languages: list[str] = [language_code(default)] if default and default != "default" else []
 
     def note_languages(labels: dict[str, str]) -> None:
         for code in labels:
@@ -303,7 +308,18 @@ def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
                 for i, c in enumerate(choices, start=1)
             )
 
+        survey_texts: dict[str, dict[str, str]] = {}
         for child in form.get("children", []):
+            if (
+                child.get("type") == "note"
+                and child.get("name") in SURVEY_NOTES
+                and section is None
+                and section_order == 0
+            ):
+                labels = _labels(child.get("label"))
+                note_languages(labels)
+                survey_texts[child["name"]] = labels
+                continue
             if child.get("type") == "group":
                 if child.get("name") == "meta":
                     continue
@@ -318,7 +334,14 @@ def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
                     section = new_section({})
                 add(child, section)
         survey.languages = languages or ["en"]
-        survey.save(update_fields=["languages"])
+        first = survey.default_language
+        survey.texts = {}
+        for field, labels in survey_texts.items():
+            setattr(survey, field, labels.get(first) or next(iter(labels.values()), ""))
+            for code, text in labels.items():
+                if code != first and text:
+                    survey.texts.setdefault(code, {})[field] = text
+        survey.save(update_fields=["languages", "texts", *survey_texts])
     return survey
 
 
@@ -332,6 +355,7 @@ REVERSE_TYPES = {
     Question.Type.SHORT_TEXT: "text",
     Question.Type.LONG_TEXT: "text",
     Question.Type.CONSENT: "acknowledge",
+    Question.Type.NOTE: "note",
 }
 
 
@@ -371,7 +395,25 @@ def export_xlsform(survey: Survey) -> bytes:
     choices_sheet.append(["list_name", "name", *(f"label::{h}" for h in heads)])
 
     def texts(labels: dict[str, str], fallback: str = "") -> list[str]:
-        return [labels.get(code) or fallback for code in languages]
+        # An untranslated text repeats the main language's, as respondents would see it.
+        main = labels.get(languages[0]) or fallback
+        return [labels.get(code) or main for code in languages]
+
+    for field in SURVEY_NOTES:
+        if getattr(survey, field):
+            sheet.append(
+                [
+                    "note",
+                    field,
+                    *texts(
+                        {
+                            code: str(((survey.texts or {}).get(code) or {}).get(field, ""))
+                            for code in languages[1:]
+                        }
+                        | {languages[0]: getattr(survey, field)}
+                    ),
+                ]
+            )
 
     for section in survey.sections.prefetch_related("questions__choices"):
         sheet.append(

@@ -22,6 +22,11 @@ PK_SOURCE = {
         "edit",
         "status",
         "section-create",
+        "section-edit",
+        "section-delete",
+        "question-move",
+        "language-add",
+        "translations",
         "question-create",
         "question-edit",
         "question-delete",
@@ -41,6 +46,8 @@ PK_SOURCE = {
 
 def build(world: Any) -> None:
     survey = make_survey(world.home, status=Survey.Status.OPEN)
+    survey.languages = ["en", "pl"]
+    survey.save(update_fields=["languages"])
     story = Question.objects.get(survey=survey, name="story")
     submitted, _raw = services.start_response(survey=survey, language="en")
     services.save_page(
@@ -59,6 +66,7 @@ def build(world: Any) -> None:
             "answer": answer.pk,
             "fmt": "csv",
             "link": survey.link_token,
+            "language": "pl",
         }
     )
     # Respondent pages are reached by the private link of a response in progress

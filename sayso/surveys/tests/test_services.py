@@ -234,3 +234,43 @@ def test_cite_result_and_audit_export() -> None:
     assert citation.evidence_type == "survey.result"
     services.audit_export(survey=survey, actor=organiser, fmt="csv", rows=3)
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
+
+
+def test_submission_costs_a_fixed_handful_of_queries(django_assert_num_queries: Any) -> None:
+    """Questions, choice ids, then in one transaction: claim the response, insert every
+    answer at once, upsert the counts (plus the test's savepoint and its release)."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    response, _raw = services.start_response(survey=survey, language="en")
+    services.save_page(
+        response=response,
+        answers={
+            "shift": "day",
+            "age": 30,
+            "disciplined": "yes",
+            "worries": ["rates", "cameras", "sharing"],
+            "story": "Warned",
+        },
+        page=1,
+    )
+    response = services.find_response(_raw)  # type: ignore[assignment]
+    with django_assert_num_queries(7):
+        assert services.submit_response(response=response) == {}
+    assert Answer.objects.filter(response=response).count() == 7
+    assert services.submit_response(response=response) == {}  # a second send adds nothing
+    assert Answer.objects.filter(response=response).count() == 7
+    assert [r.date for r in Answer.objects.filter(response=response)] == [None] * 7
+
+
+def test_a_date_answer_is_stored_as_a_date() -> None:
+    import datetime as dt
+
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    services.save_question(
+        question=Question(name="since", type=Question.Type.DATE, label={"en": "Since?"}),
+        survey=survey,
+        section=survey.sections.get(order=2),
+        choices=None,
+        language="en",
+    )
+    response = answer(survey, shift="day", disciplined="no", since="2024-03-01")
+    assert Answer.objects.get(response=response, question__name="since").date == dt.date(2024, 3, 1)

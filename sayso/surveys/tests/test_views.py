@@ -167,3 +167,24 @@ def test_builder_flow_and_export_audit() -> None:
     )
     assert export.status_code == 200
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
+
+
+def test_code_sheet_link_wraps_inside_the_token_on_a_phone() -> None:
+    """Regression: a 32-character token without hyphens could not wrap, so the printed
+    sheet scrolled sideways at 375px."""
+    import re
+
+    community = CommunityFactory()
+    survey = make_survey(community)
+    survey.link_token = "W" * 32
+    survey.save()
+    client = Client()
+    client.force_login(OrganiserFactory(community=community).user)
+    sheet = client.post(
+        reverse("surveys:codes", kwargs={"slug": community.slug, "pk": survey.pk}), {"size": 1}
+    )
+    html = sheet.content.decode()
+    assert "WWWWWWWW<wbr>WWWWWWWW<wbr>WWWWWWWW<wbr>WWWWWWWW/<wbr>code/" in html
+    link = re.search(r"<span>(http[^<]*(?:<wbr>[^<]*)*)</span>", html)
+    assert link is not None
+    assert link.group(1).replace("<wbr>", "") == f"http://testserver/surveys/{'W' * 32}/code/"
