@@ -59,7 +59,7 @@ def prepared_site() -> Iterator[tuple[Path, dict[str, str]]]:
 
 
 SERVERS = {
-    "gunicorn": lambda port: [
+    "gunicorn": lambda port, workers=2, threads=4: [
         PY,
         "-m",
         "gunicorn",
@@ -67,13 +67,13 @@ SERVERS = {
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        "2",
+        str(workers),
         "--threads",
-        "4",
+        str(threads),
         "--log-level",
         "error",
     ],
-    "granian": lambda port: [
+    "granian": lambda port, workers=2, threads=4: [
         PY,
         "-m",
         "granian",
@@ -85,9 +85,9 @@ SERVERS = {
         "--port",
         str(port),
         "--workers",
-        "2",
+        str(workers),
         "--blocking-threads",
-        "4",
+        str(threads),
         "--log-level",
         "error",
         "--no-ws",
@@ -96,9 +96,12 @@ SERVERS = {
 
 
 @contextmanager
-def running(server: str, env: dict[str, str]) -> Iterator[str]:
+def running(
+    server: str, env: dict[str, str], *, workers: int = 2, threads: int = 4
+) -> Iterator[str]:
+    """Serve Sayso; `workers` x `threads` default to 2 x 4 (one process per core here)."""
     port = free_port()
-    process = subprocess.Popen(SERVERS[server](port), env=env, cwd=ROOT)
+    process = subprocess.Popen(SERVERS[server](port, workers, threads), env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

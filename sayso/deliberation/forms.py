@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -138,6 +139,19 @@ class VoteForm(forms.Form):
     @property
     def value(self) -> int:
         return self.CHOICES[self.cleaned_data["vote"]]
+
+
+def parse_vote(data: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(statement id, value) from a vote post, or None. VoteForm's rules without building
+    a form: a vote is the hottest request there is, and has only these two fields."""
+    raw = data.get("statement", "")
+    value = VoteForm.CHOICES.get(data.get("vote", ""))
+    # ASCII digits, at most 18 of them: always a valid positive 64-bit primary key.
+    if value is None or not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()):
+        return None
+    if len(raw) > 18 or int(raw) == 0:
+        return None
+    return int(raw), value
 
 
 class CodeForm(forms.Form):

@@ -228,8 +228,14 @@ class Vote(models.Model):
         DISAGREE = -1, _("Disagree")
         PASS = 0, _("Pass / unsure")
 
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="votes")
-    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="votes")
+    # No index of their own: (participant, statement) and (statement, value) below start
+    # with each, and every index is written on every vote.
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="votes", db_index=False
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, related_name="votes", db_index=False
+    )
     value = models.SmallIntegerField(choices=Value.choices)
     # A date, never a time: a precise time could be matched to a person.
     created_on = models.DateField()

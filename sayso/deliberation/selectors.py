@@ -3,14 +3,19 @@ statement, how a participant relates to the groups, the moderation queue, the re
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 import re
 import string
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import BooleanField, Count, Exists, OuterRef, Q, Value
+from django.db import connection
+from django.db.models import Count, F, Q
 
 from .models import Conversation, OpinionMapResult, Participant, Statement, Vote, normalise_text
 
@@ -26,59 +31,219 @@ def group_label(group: int) -> str:
 
 
 # --- the participant's deck ------------------------------------------------------------
+#
+# Routing a vote needs the conversation's settings, the statements a participant may see
+# (with their text) and the latest priorities. Reading them on every vote cost most of a
+# vote's time, so each process keeps them per conversation for ROUTING_SECONDS, and
+# services forget them at once when they change a conversation in this process. The
+# staleness is harmless: the vote itself is checked by the database at write time
+# (services.cast_vote: open conversation, shown statement, own participant), and a
+# refused vote reloads the state.
+
+ROUTING_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
-class DeckItem:
-    pk: int
-    is_meta: bool
-    voted: bool
+class Routing:
+    conversation: Conversation
+    public_url: str
+    loaded_at: float
+    statements: tuple[int, ...]  # shown statements, in number order
+    texts: dict[int, str]
+    shown: frozenset[int]
+    hidden: tuple[int, ...]  # the conversation's other statements (moderated out)
+    weights: tuple[float, ...]  # routing priority of each statement in `statements`
+    cumulative: tuple[float, ...]
+
+    def text(self, pk: int) -> str:
+        return self.texts[pk]
 
 
-def deck(conversation: Conversation, participant_id: int | None) -> dict[int, DeckItem]:
-    """Every statement the participant may see, with whether they voted on it. One query,
-    without the text: only the statement shown needs it (`statement_text`)."""
-    rows = (
-        Statement.objects.filter(conversation=conversation)
-        .filter(conversation.shown_statements_filter())
+_routing: dict[str, Routing] = {}
+
+
+def load_routing(public_token: str) -> Routing | None:
+    """The routing state of a conversation, from this process's cache when fresh.
+
+    One thread per process reloads a stale state; the others go on with the stale copy
+    meanwhile (a reload reads every statement's text: not something to do eight times
+    at once)."""
+    now = time.monotonic()
+    found = _routing.get(public_token)
+    if found is not None and now - found.loaded_at < ROUTING_SECONDS:
+        return found
+    reloading = _reloading.setdefault(public_token, threading.Lock())
+    if not reloading.acquire(blocking=found is None):
+        return found  # another thread is reloading it
+    try:
+        current = _routing.get(public_token)
+        if current is not None and current is not found and current.loaded_at >= now:
+            return current  # reloaded (or forgotten and reloaded) while this one waited
+        return _reload(public_token, now)
+    finally:
+        reloading.release()
+
+
+_reloading: dict[str, threading.Lock] = {}
+
+
+def _reload(public_token: str, now: float) -> Routing | None:
+    conversation = (
+        Conversation.objects.select_related("community")
         .annotate(
-            voted=Exists(
-                Vote.objects.filter(statement=OuterRef("pk"), participant_id=participant_id)
-            )
-            if participant_id
-            else Value(False, output_field=BooleanField())
+            map_requested_at=F("opinion_map__requested_at"),
+            map_priority=F("opinion_map__priority"),
         )
-        .values_list("pk", "is_meta", "voted")
-    )
-    return {pk: DeckItem(pk, is_meta, bool(voted)) for pk, is_meta, voted in rows}
-
-
-def statement_text(item: DeckItem | None) -> Statement | None:
-    if item is None:
-        return None
-    return Statement.objects.only("pk", "text").get(pk=item.pk)
-
-
-def priorities(conversation: Conversation) -> dict[str, float]:
-    return (
-        OpinionMapResult.objects.filter(conversation=conversation)
-        .values_list("priority", flat=True)
+        .filter(public_token=public_token)
         .first()
-        or {}
     )
+    if conversation is None:
+        _routing.pop(public_token, None)
+        return None
+    # Lets the vote service skip the debounce UPDATE while a recompute is already queued.
+    conversation._opinion_map_requested_at = conversation.map_requested_at  # type: ignore[attr-defined]
+    shown_filter = conversation.shown_statements_filter()
+    rows = list(
+        Statement.objects.filter(conversation=conversation)
+        .filter(shown_filter)
+        .order_by("number")
+        .values_list("pk", "text")
+    )
+    hidden = Statement.objects.filter(conversation=conversation).exclude(shown_filter)
+    found = build_routing(
+        conversation,
+        rows,
+        conversation.map_priority or {},  # type: ignore[attr-defined]
+        now,
+        hidden=hidden.values_list("pk", flat=True),
+    )
+    _routing[public_token] = found
+    return found
+
+
+def build_routing(
+    conversation: Conversation,
+    rows: Sequence[tuple[int, str]],
+    priority: Mapping[str, float],
+    loaded_at: float = 0.0,
+    hidden: Iterable[int] = (),
+) -> Routing:
+    """Routing state from the shown statements (pk, text) and the map's priorities."""
+    weights = tuple(max(float(priority.get(str(pk), UNSEEN_PRIORITY)), 1e-9) for pk, _t in rows)
+    return Routing(
+        conversation=conversation,
+        public_url=conversation.get_public_url(),
+        loaded_at=loaded_at,
+        statements=tuple(pk for pk, _text in rows),
+        texts=dict(rows),
+        shown=frozenset(pk for pk, _text in rows),
+        hidden=tuple(hidden),
+        weights=weights,
+        cumulative=tuple(itertools.accumulate(weights)),
+    )
+
+
+def forget_routing(conversation: Conversation) -> None:
+    """Drop this process's routing state after the conversation or its statements change."""
+    _routing.pop(conversation.public_token, None)
+
+
+def voted_ids(participant_id: int | None) -> set[int]:
+    """The statements a participant has voted on: one index-only read."""
+    if participant_id is None:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT statement_id FROM {Vote._meta.db_table} WHERE participant_id = %s",  # noqa: S608 (table name from the model)
+            [participant_id],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def next_statement(
-    items: dict[int, DeckItem], weights: dict[str, float], rng: random.Random | None = None
-) -> DeckItem | None:
+    routing: Routing, voted: Collection[int], rng: random.Random | None = None
+) -> int | None:
     """Draw an unvoted statement with probability proportional to its priority
     (Polis's selectProbabilistically); statements newer than the map get UNSEEN_PRIORITY."""
-    unvoted = [item for item in items.values() if not item.voted]
+    for pk in _draw(routing, rng or _rng):
+        if pk not in voted:
+            return pk
+    return _exact_draw(routing, voted, rng or _rng)
+
+
+def _draw(routing: Routing, rng: random.Random, n: int = 16) -> list[int]:
+    """`n` independent draws from the whole deck by priority.
+
+    Rejection sampling: the first draw that lands on an unvoted statement is distributed
+    exactly as one draw among the unvoted statements, and costs a bisect instead of a
+    pass over the deck; `_exact_draw` decides when every draw was voted already."""
+    statements = routing.statements
+    if not statements:
+        return []
+    total = routing.cumulative[-1]
+    last = len(statements) - 1
+    cumulative = routing.cumulative
+    return [
+        statements[min(bisect.bisect_right(cumulative, rng.random() * total), last)]
+        for _ in range(n)
+    ]
+
+
+def _exact_draw(routing: Routing, voted: Collection[int], rng: random.Random) -> int | None:
+    unvoted = [i for i, pk in enumerate(routing.statements) if pk not in voted]
     if not unvoted:
         return None
-    chooser = rng or random.Random()
-    chances = [max(float(weights.get(str(item.pk), UNSEEN_PRIORITY)), 1e-9) for item in unvoted]
-    return chooser.choices(unvoted, weights=chances, k=1)[0]
+    index = rng.choices(unvoted, weights=[routing.weights[i] for i in unvoted], k=1)[0]
+    return routing.statements[index]
+
+
+MAX_HIDDEN_IN_QUERY = 100
+
+
+def next_for(
+    routing: Routing, participant_id: int | None, rng: random.Random | None = None
+) -> tuple[int | None, Progress]:
+    """The participant's next statement and progress, reading only what routing needs:
+    which of a few drawn candidates they voted on, and how many shown statements they
+    voted on (one index-only query, however many votes they have cast). Falls back to
+    reading all their votes when every candidate was voted already."""
+    chooser = rng or _rng
+    if participant_id is None:
+        return next_statement(routing, (), chooser), Progress(0, len(routing.statements))
+    if len(routing.hidden) > MAX_HIDDEN_IN_QUERY:
+        voted = voted_ids(participant_id)
+        return next_statement(routing, voted, chooser), progress(routing, voted)
+    drawn = _draw(routing, chooser)
+    candidates = list(dict.fromkeys(drawn))
+    table = Vote._meta.db_table
+    sql = [
+        f"SELECT statement_id FROM {table} WHERE participant_id = %s",  # noqa: S608 (model table)
+        f" AND statement_id IN ({', '.join(['%s'] * len(candidates))})" if candidates else "",
+        f" UNION ALL SELECT -1 - COUNT(*) FROM {table} WHERE participant_id = %s",  # noqa: S608
+    ]
+    params = [participant_id, *candidates, participant_id]
+    if routing.hidden:
+        sql.append(f" AND statement_id NOT IN ({', '.join(['%s'] * len(routing.hidden))})")
+        params.extend(routing.hidden)
+    if not candidates:
+        sql[0] += " AND 1 = 0"
+    with connection.cursor() as cursor:
+        cursor.execute("".join(sql), params)
+        rows = [row[0] for row in cursor.fetchall()]
+    count = next((-1 - value for value in rows if value < 0), 0)
+    voted = {value for value in rows if value > 0}
+    total = len(routing.statements)
+    found = Progress(voted=min(count, total), total=total)
+    for pk in drawn:
+        if pk not in voted:
+            return pk, found
+    if count >= total:
+        return None, found
+    everything = voted_ids(participant_id)
+    return _exact_draw(routing, everything, chooser), progress(routing, everything)
+
+
+_rng = random.Random()
 
 
 @dataclass(frozen=True)
@@ -90,9 +255,14 @@ class Progress:
     def remaining(self) -> int:
         return self.total - self.voted
 
+    @property
+    def number(self) -> int:
+        """The number of the statement shown now ("Statement 3 of 20")."""
+        return self.voted + 1
 
-def progress(items: dict[int, DeckItem]) -> Progress:
-    return Progress(voted=sum(1 for i in items.values() if i.voted), total=len(items))
+
+def progress(routing: Routing, voted: Collection[int]) -> Progress:
+    return Progress(voted=len(routing.shown.intersection(voted)), total=len(routing.statements))
 
 
 # --- the opinion map, as stored ----------------------------------------------------------

@@ -11,14 +11,16 @@ import datetime as dt
 import io
 import json
 import tempfile
+import threading
 import zipfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +39,7 @@ from sayso.analysis.opinion_map import (
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.services import ServiceError, cite, record
 
+from . import selectors
 from .models import (
     STATEMENT_MAX_LENGTH,
     Conversation,
@@ -77,14 +80,25 @@ def _next_number(conversation: Conversation, model: type[Statement] | type[Parti
     return 0 if current is None else current + 1
 
 
-def _lock(conversation: Conversation) -> None:
-    """Serialise numbering of statements and participants within one conversation.
+def _lock(conversation: Conversation) -> str | None:
+    """Serialise numbering of statements and participants within one conversation;
+    returns the conversation's current state, read under the lock.
 
     NO KEY UPDATE: votes referencing other rows are not blocked. (SQLite takes the write
     lock at BEGIN anyway: transaction_mode IMMEDIATE.)"""
-    list(
-        Conversation.objects.select_for_update(no_key=True).filter(pk=conversation.pk).values("pk")
+    return (
+        Conversation.objects.select_for_update(no_key=True)
+        .filter(pk=conversation.pk)
+        .values_list("state", flat=True)
+        .first()
     )
+
+
+def _changed(conversation: Conversation) -> None:
+    """What participants are routed to changed: drop this process's cached routing at
+    once (other processes reload theirs within selectors.ROUTING_SECONDS)."""
+    transaction.on_commit(lambda: selectors.forget_routing(conversation))
+    selectors.forget_routing(conversation)
 
 
 @transaction.atomic
@@ -126,6 +140,7 @@ def update_conversation(*, conversation: Conversation, actor: Any) -> Conversati
     _check_settings(conversation)
     conversation.full_clean()
     conversation.save()
+    _changed(conversation)
     return conversation
 
 
@@ -134,6 +149,7 @@ def set_state(*, conversation: Conversation, open: bool, actor: Any) -> Conversa
     conversation.state = Conversation.State.OPEN if open else Conversation.State.CLOSED
     conversation.closed_on = None if open else timezone.localdate()
     conversation.save(update_fields=["state", "closed_on"])
+    _changed(conversation)
     if not open:
         # The final map should include every vote; queue it now rather than wait.
         _queue_recompute(conversation, force=True)
@@ -146,6 +162,7 @@ def add_seed_statement(
 ) -> Statement:
     cleaned = _clean_statement_text(text)
     _lock(conversation)
+    _changed(conversation)
     return Statement.objects.create(
         conversation=conversation,
         number=_next_number(conversation, Statement),
@@ -177,6 +194,7 @@ def add_participant_statement(
             _("Someone has already written this statement. You can vote on it instead.")
         )
     _lock(conversation)
+    _changed(conversation)
     pre = conversation.moderation == Conversation.Moderation.PRE
     return Statement.objects.create(
         conversation=conversation,
@@ -206,7 +224,9 @@ def join(*, conversation: Conversation, user: Any = None) -> Participant:
         existing = Participant.objects.filter(conversation=conversation, user=linked).first()
         if existing is not None:
             return existing
-    _lock(conversation)
+    if _lock(conversation) != Conversation.State.OPEN:
+        # Checked again under the lock: the caller's copy may be a cached one.
+        raise ServiceError(_("This conversation has closed. You can still read its results."))
     return Participant.objects.create(
         conversation=conversation,
         number=_next_number(conversation, Participant),
@@ -219,48 +239,89 @@ class VoteRefused(ServiceError):  # noqa: N818 (reads as the outcome)
     pass
 
 
-@transaction.atomic
+def _upsert_vote_sql() -> str:
+    """One statement that records a vote only if, at that moment, the conversation is open,
+    the statement is shown in it (pre-moderation: accepted; post: not rejected) and the
+    participant belongs to it; a second vote on the statement replaces the first.
+
+    The checks run inside the write, so a cached view of the conversation (the routing
+    state of selectors) can never let a vote into a closed conversation. INSERT ... ON
+    CONFLICT DO UPDATE reads the same on SQLite (3.24+) and PostgreSQL."""
+    vote, statement, conversation, participant = (
+        m._meta.db_table for m in (Vote, Statement, Conversation, Participant)
+    )
+    return (
+        f"INSERT INTO {vote} (participant_id, statement_id, value, created_on) "  # noqa: S608 (table names from the models)
+        "SELECT %s, %s, %s, %s WHERE EXISTS ("
+        f"SELECT 1 FROM {statement} s INNER JOIN {conversation} c ON c.id = s.conversation_id "
+        "WHERE s.id = %s AND c.id = %s AND c.state = %s "
+        "AND (s.state = %s OR (s.state = %s AND c.moderation = %s))"
+        f") AND EXISTS (SELECT 1 FROM {participant} p WHERE p.id = %s AND p.conversation_id = %s) "
+        "ON CONFLICT (participant_id, statement_id) "
+        "DO UPDATE SET value = excluded.value, created_on = excluded.created_on"
+    )
+
+
+_UPSERT_VOTE = _upsert_vote_sql()
+_sqlite_writer = threading.Lock()
+
+
+def _write_turn() -> AbstractContextManager[object]:
+    """On SQLite, this process's threads take turns to write a vote.
+
+    SQLite has one writer at a time, and a connection that finds the database locked
+    sleeps in its busy handler (1 ms, then 2, 5, 10 ...) however soon the lock is freed.
+    A thread lock wakes the next writer the moment the last one is done, so only server
+    processes still meet the busy handler. (An flock across processes as well measured
+    no better with 2 workers.) Not inside a transaction: a thread that already holds
+    SQLite's lock must not wait for one that waits for it."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "sqlite" and db.get_autocommit():
+        return _sqlite_writer
+    return nullcontext()
+
+
 def cast_vote(
     *,
     conversation: Conversation,
     participant: Participant | int,
     statement_id: int,
     value: int,
-    shown_ids: Collection[int] | None = None,
 ) -> None:
     """Record (or change) one vote. A second submit of the same vote, even at the same
     moment, leaves one row: the insert is an upsert on (participant, statement).
 
-    `shown_ids` are the statements the participant may see, when the caller has
-    already loaded them; without it the statement is looked up."""
-    if not conversation.is_open:
-        raise VoteRefused(_("This conversation has closed, so votes are no longer counted."))
+    One statement in autocommit (it is atomic by itself); the reason for a refusal is
+    looked up only when the database refused."""
     if value not in (1, -1, 0):
         raise VoteRefused(_("Choose agree, disagree or pass."))
-    if shown_ids is not None:
-        shown = statement_id in shown_ids
-    else:
-        shown = (
-            Statement.objects.filter(conversation=conversation, pk=statement_id)
-            .filter(conversation.shown_statements_filter())
-            .exists()
-        )
-    if not shown:
-        raise VoteRefused(_("That statement is not part of this conversation any more."))
     participant_id = participant if isinstance(participant, int) else participant.pk
-    Vote.objects.bulk_create(
-        [
-            Vote(
-                participant_id=participant_id,
-                statement_id=statement_id,
-                value=value,
-                created_on=timezone.localdate(),
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["participant", "statement"],
-        update_fields=["value", "created_on"],
-    )
+    with _write_turn(), connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT_VOTE,
+            [
+                participant_id,
+                statement_id,
+                value,
+                timezone.localdate(),
+                statement_id,
+                conversation.pk,
+                Conversation.State.OPEN,
+                Statement.State.ACCEPTED,
+                Statement.State.PENDING,
+                Conversation.Moderation.POST,
+                participant_id,
+                conversation.pk,
+            ],
+        )
+        recorded = cursor.rowcount > 0
+    if not recorded:
+        state = Conversation.objects.filter(pk=conversation.pk).values_list("state", flat=True)
+        if state.first() != Conversation.State.OPEN:
+            raise VoteRefused(_("This conversation has closed, so votes are no longer counted."))
+        if not Participant.objects.filter(pk=participant_id, conversation=conversation).exists():
+            raise VoteRefused(_("You need to join this conversation before you can vote."))
+        raise VoteRefused(_("That statement is not part of this conversation any more."))
     _queue_recompute(conversation)
 
 
@@ -275,6 +336,7 @@ def moderate(
         conversation=conversation, pk__in=list(statement_ids)
     ).update(state=Statement.State.ACCEPTED if accept else Statement.State.REJECTED)
     if changed:
+        _changed(conversation)
         _queue_recompute(conversation, force=True)
     return changed
 
@@ -282,6 +344,7 @@ def moderate(
 @transaction.atomic
 def set_meta(*, conversation: Conversation, statement_id: int, is_meta: bool) -> None:
     Statement.objects.filter(conversation=conversation, pk=statement_id).update(is_meta=is_meta)
+    _changed(conversation)
     _queue_recompute(conversation, force=True)
 
 

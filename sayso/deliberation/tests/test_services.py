@@ -255,18 +255,36 @@ def test_small_groups_are_not_shown() -> None:
 def test_routing_prefers_high_priority_and_skips_voted() -> None:
     import random
 
-    items = {
-        1: selectors.DeckItem(1, False, False),
-        2: selectors.DeckItem(2, False, False),
-        3: selectors.DeckItem(3, False, True),
-    }
+    routing = selectors.build_routing(
+        Conversation(public_token="t"),
+        [(1, "one"), (2, "two"), (3, "three")],
+        {"1": 1000.0, "2": 1.0},
+    )
     rng = random.Random(1)
-    picks = [selectors.next_statement(items, {"1": 1000.0, "2": 1.0}, rng).pk for _ in range(200)]  # type: ignore[union-attr]
+    picks = [selectors.next_statement(routing, {3}, rng) for _ in range(200)]
     assert picks.count(1) > 190
     assert 3 not in picks
     # Statements the map has not seen yet get the novelty priority, not 1.
     assert pytest.approx(5.0625) == selectors.UNSEEN_PRIORITY
-    assert selectors.next_statement({3: items[3]}, {}) is None
+    assert routing.weights == (1000.0, 1.0, selectors.UNSEEN_PRIORITY)
+    assert selectors.next_statement(routing, {1, 2, 3}) is None
+    assert selectors.progress(routing, {3, 99}) == selectors.Progress(voted=1, total=3)
+
+
+def test_routing_draws_among_unvoted_in_proportion_when_the_heavy_one_is_voted() -> None:
+    import random
+
+    # Rejection sampling keeps failing on statement 1, so the exact draw decides:
+    # statements 2 and 3 must come out about 1 : 3.
+    routing = selectors.build_routing(
+        Conversation(public_token="t"),
+        [(1, "one"), (2, "two"), (3, "three")],
+        {"1": 1e9, "2": 1.0, "3": 3.0},
+    )
+    rng = random.Random(7)
+    picks = [selectors.next_statement(routing, {1}, rng) for _ in range(4000)]
+    assert 1 not in picks
+    assert 0.7 < picks.count(3) / len(picks) < 0.8
 
 
 def test_suppress_hides_small_counts_with_a_complement() -> None:
