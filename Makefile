@@ -46,3 +46,7 @@ bench: $(VENV)/.installed-bench
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
+
+.PHONY: messages
+messages: $(VENV)/.installed  ## refresh the message catalogue after changing UI text
+	cd sayso && ../$(PY) ../manage.py makemessages -l en --ignore "tests/*" --ignore "*/tests/*"
