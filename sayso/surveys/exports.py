@@ -114,14 +114,6 @@ def export_xlsx(survey: Survey) -> HttpResponse:
     return response
 
 
-def sav_available() -> bool:
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def sav_bytes(survey: Survey) -> bytes:
     """SPSS file: single choice and rating as coded numbers with value labels."""
     import pandas as pd

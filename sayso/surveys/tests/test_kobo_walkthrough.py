@@ -232,7 +232,6 @@ def test_kobo_form_from_upload_to_every_export() -> None:
     assert len(rows) == 8
     book = load_workbook(io.BytesIO(export("xlsx")))
     assert book["responses"].max_row == 8
-    pytest.importorskip("pandas")
     import pyreadstat
     from frictionless import Package
 

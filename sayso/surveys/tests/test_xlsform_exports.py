@@ -186,7 +186,6 @@ def test_xlsx_export_reads_back() -> None:
 
 
 def test_sav_reads_back_with_pyreadstat() -> None:
-    pytest.importorskip("pandas")
     import pyreadstat
 
     survey = _answered_survey()
