@@ -8,7 +8,7 @@ never imports an app (import-linter rule 4).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django_stubs_ext import StrOrPromise
@@ -41,7 +41,6 @@ class Module:
     # HTML for the community's public page: only what the community chose to publish.
     public_section: Callable[[Community], str] | None = None
     order: int = 100
-    docs_anchor: str = field(default="")
 
 
 class Registry:
