@@ -52,10 +52,9 @@ def _out(community: Community, access: Access) -> CommunityOut:
 @router.get("/", response=list[CommunityOut], summary="Communities you belong to or advise")
 def list_communities(request: HttpRequest) -> list[CommunityOut]:
     # Roles and grants for all of them in two queries, not two per community.
-    roles = dict(
-        Membership.objects.filter(user_id=request.user.pk).values_list("community_id", "role")
-    )
-    advised = set(Community.objects.advised_by(request.user).values_list("pk", flat=True))
+    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth: the token's user
+    roles = dict(Membership.objects.filter(user=user).values_list("community_id", "role"))
+    advised = set(Community.objects.advised_by(user).values_list("pk", flat=True))
     communities = Community.objects.filter(pk__in=set(roles) | advised)
     return [
         _out(
