@@ -20,8 +20,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture(autouse=True)
 def _immediate_tasks(request: pytest.FixtureRequest) -> None:
-    """Tasks run at once in tests, through the real task functions. One test in
-    sayso/core/tests/test_tasks.py runs the real database worker instead.
+    """Tasks run at once in tests, through the real task functions.
 
     The Django-free maths tests may run with `-p no:django`; then there is nothing to set."""
     if not request.config.pluginmanager.hasplugin("django"):

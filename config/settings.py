@@ -2,7 +2,7 @@
 
 Every option has a development-friendly default so that `make run` works on a fresh
 clone; production sets SAYSO_DEBUG=0, SAYSO_SECRET_KEY, SAYSO_ALLOWED_HOSTS and
-usually DATABASE_URL / REDIS_URL / SAYSO_EMAIL_URL. There are no production-only
+usually DATABASE_URL / REDIS_URL / SAYSO_EMAIL_HOST. There are no production-only
 branches: the same code path runs everywhere, only the values differ.
 """
 

@@ -112,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         bind = rest[0] if rest else os.environ.get("SAYSO_BIND", "127.0.0.1:8000")
         workers = int(os.environ.get("SAYSO_WEB_WORKERS", "2"))
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        # gunicorn runs no system checks: refuse to serve a broken configuration (for
+        # example production without a secret key) before handing over.
+        _django(["check", "--fail-level", "ERROR"])
         os.execv(sys.executable, _serve_command(bind, workers))  # noqa: S606
     _django([ALIASES.get(command, command), *rest])
     return 0

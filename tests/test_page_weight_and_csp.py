@@ -129,7 +129,8 @@ def test_every_page_is_under_the_weight_budget_and_has_no_inline_code(
         )
         assert total < BUDGET_BYTES, f"{url} weighs {total} bytes gzipped"
         checked += 1
-    assert checked == len(page_urls())
+    # A fixed number, so a page dropped from the list shows up here.
+    assert checked == 30
 
 
 @pytest.mark.django_db

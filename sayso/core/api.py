@@ -4,7 +4,7 @@ from django.http import Http404, HttpRequest
 from ninja import Router, Schema
 
 from .models import Community, Membership, Role
-from .permissions import Access, access_for
+from .permissions import Access, access_for, needs_mfa
 
 router = Router(tags=["communities"])
 
@@ -34,6 +34,10 @@ def community_for_api(
         raise Http404
     if not access.at_least(level):
         raise HttpError(403, "Your role in this community does not allow this.")
+    if needs_mfa(request.user, community, access):
+        raise HttpError(
+            403, "This community asks organisers to use two-factor sign-in. Set it up first."
+        )
     return community, access
 
 

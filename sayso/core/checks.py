@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 
-@register(Tags.security, deploy=True)
+@register(Tags.security)
 def check_secret_key(app_configs: Any, **kwargs: Any) -> list[Error]:
     if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
         return [

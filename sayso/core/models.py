@@ -55,6 +55,11 @@ class CommunityQuerySet(models.QuerySet["Community"]):
         return self.filter(advisor_grants__advisor=user, advisor_grants__revoked_at__isnull=True)
 
 
+def default_threshold() -> int:
+    """A new community starts at the site's threshold (SAYSO_SMALL_GROUP_THRESHOLD)."""
+    return int(settings.SAYSO["SMALL_GROUP_THRESHOLD"])
+
+
 class Community(models.Model):
     class Kind(models.TextChoices):
         WORKPLACE = "workplace", _("Workplace")
@@ -83,7 +88,7 @@ class Community(models.Model):
     )
     small_group_threshold = models.PositiveSmallIntegerField(
         _("smallest group shown"),
-        default=5,
+        default=default_threshold,
         validators=[MinValueValidator(2), MaxValueValidator(100)],
         help_text=_(
             "Results about fewer people than this are hidden, so nobody can be singled out."

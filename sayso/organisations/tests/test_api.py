@@ -307,3 +307,14 @@ def test_openapi_schema_lists_the_endpoints() -> None:
     }
     security = schema["components"]["securitySchemes"]
     assert [s["scheme"] for s in security.values()] == ["bearer"]
+
+
+def test_api_holds_organisers_to_the_communitys_two_factor_rule(
+    depot: Community, organiser_api: Api
+) -> None:
+    depot.require_mfa_for_organisers = True
+    depot.save()
+    response = organiser_api.post("/communities/depot/organisations", {"name": "Acme"})
+    assert response.status_code == 403
+    assert "two-factor" in response.json()["detail"]
+    assert not Organisation.objects.filter(community=depot).exists()
