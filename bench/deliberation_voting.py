@@ -214,6 +214,17 @@ def count_votes(env: dict[str, str]) -> int:
     return int(out.stdout.strip())
 
 
+def count_statements(env: dict[str, str]) -> int:
+    code = (
+        "import django; django.setup(); from sayso.deliberation.models import Statement; "
+        f"print(Statement.objects.filter(conversation__public_token={TOKEN!r}).count())"
+    )
+    out = subprocess.run(
+        [PY, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return int(out.stdout.strip())
+
+
 def add_statements(env: dict[str, str], n: int) -> None:
     """Grow the demo conversation so that 64 participants never run out of statements."""
     code = (
@@ -229,6 +240,7 @@ def add_statements(env: dict[str, str], n: int) -> None:
 
 def run(env: dict[str, str], label: str, seconds: float, workers: int, threads: int) -> None:
     add_statements(env, STATEMENTS)
+    statements = count_statements(env)
     load_before = os.getloadavg()[0]
     with running("gunicorn", env, workers=workers, threads=threads) as base:
         load(healthz, base, 2, CLIENTS)  # warm up the workers
@@ -240,7 +252,7 @@ def run(env: dict[str, str], label: str, seconds: float, workers: int, threads: 
     votes_ps = votes.in_window / votes_time
     print(
         f"\n{label}: gunicorn {workers} workers x {threads} threads, {CLIENTS} clients, "
-        f"{seconds:.0f} s window each, {STATEMENTS + 14} statements; "
+        f"{seconds:.0f} s window each, {statements} statements; "
         f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
     print(f"{'load':24} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8}")

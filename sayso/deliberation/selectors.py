@@ -507,11 +507,13 @@ def report(conversation: Conversation, threshold: int) -> dict[str, Any]:
 
     def overall(pk: int) -> dict[str, Any]:
         agree, disagree, total = tallies.get(pk, (0, 0, 0))
+        shown = total >= threshold
         return {
             "statement": statements[pk],
-            "agree": _percent(agree, total),
-            "disagree": _percent(disagree, total),
-            "votes": total,
+            "agree": _percent(agree, total) if shown else None,
+            "disagree": _percent(disagree, total) if shown else None,
+            "votes": total if shown else None,
+            "shown": shown,
         }
 
     context: dict[str, Any] = {"map": view, "result": result}
@@ -637,6 +639,8 @@ def citation_snapshot(
         if statement.pk not in consensus:
             return None
         agree, disagree, total = statement_tallies(conversation).get(statement.pk, (0, 0, 0))
+        if total < threshold:
+            return None
         return {
             **base,
             "kind": "consensus",

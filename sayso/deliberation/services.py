@@ -37,7 +37,7 @@ from sayso.analysis.opinion_map import (
     write_polis_export,
 )
 from sayso.core.models import AuditEvent, Citation, Community
-from sayso.core.services import ServiceError, cite, record
+from sayso.core.services import ServiceError, cite, record, redeem_code
 
 from . import selectors
 from .models import (
@@ -146,6 +146,11 @@ def update_conversation(*, conversation: Conversation, actor: Any) -> Conversati
 
 @transaction.atomic
 def set_state(*, conversation: Conversation, open: bool, actor: Any) -> Conversation:
+    """Put the conversation in the target state; a repeat (a double submit) changes nothing."""
+    target = Conversation.State.OPEN if open else Conversation.State.CLOSED
+    if _lock(conversation) == target:
+        conversation.state = target
+        return conversation
     conversation.state = Conversation.State.OPEN if open else Conversation.State.CLOSED
     conversation.closed_on = None if open else timezone.localdate()
     conversation.save(update_fields=["state", "closed_on"])
@@ -233,6 +238,19 @@ def join(*, conversation: Conversation, user: Any = None) -> Participant:
         user=linked,
         joined_on=timezone.localdate(),
     )
+
+
+@transaction.atomic
+def join_with_code(*, conversation: Conversation, raw_code: str) -> Participant | None:
+    """Redeem an invitation code and join, all or nothing. The conversation is checked
+    open under its row lock first, so a closed conversation never uses up a code.
+    None when the code is not valid or already used."""
+    if _lock(conversation) != Conversation.State.OPEN:
+        raise ServiceError(_("This conversation has closed. You can still read its results."))
+    batch = conversation.code_batch
+    if batch is None or not redeem_code(batch=batch, raw_code=raw_code):
+        return None
+    return join(conversation=conversation)
 
 
 class VoteRefused(ServiceError):  # noqa: N818 (reads as the outcome)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from sayso.core.decorators import access_level, community_view
 from sayso.core.models import Citation, Community
 from sayso.core.permissions import access_for
-from sayso.core.services import ServiceError, redeem_code
+from sayso.core.services import ServiceError
 
 from . import selectors, services
 from .forms import (
@@ -176,7 +176,10 @@ def conversation_state(
     """GET asks to confirm; POST closes an open conversation or reopens a closed one."""
     found = _conversation(community, conversation)
     if request.method == "POST":
-        services.set_state(conversation=found, open=not found.is_open, actor=request.user)
+        target = request.POST.get("open")
+        if target not in ("0", "1"):
+            return redirect(found)
+        services.set_state(conversation=found, open=target == "1", actor=request.user)
         messages.success(
             request,
             _("The conversation is open again.")
@@ -295,7 +298,11 @@ def cite(request: HttpRequest, community: Community, conversation: int) -> HttpR
     )
     if snapshot is None:
         messages.error(
-            request, _("That statement is not in the current results, so it cannot be cited.")
+            request,
+            _(
+                "That statement is not in the current results, or too few people voted on it,"
+                " so it cannot be cited."
+            ),
         )
         return redirect(report_url)
     evidence_type = (
@@ -595,16 +602,16 @@ def _redeem(request: HttpRequest, routing: selectors.Routing) -> HttpResponse:
     code_form = CodeForm(request.POST)
     error = ""
     if code_form.is_valid():
-        batch = conversation.code_batch
-        if batch is not None and redeem_code(batch=batch, raw_code=code_form.cleaned_data["code"]):
-            try:
-                participant = services.join(conversation=conversation)
-            except ServiceError as refused:
-                error = str(refused)
-            else:
+        try:
+            participant = services.join_with_code(
+                conversation=conversation, raw_code=code_form.cleaned_data["code"]
+            )
+        except ServiceError as refused:
+            error = str(refused)
+        else:
+            if participant is not None:
                 response = redirect(routing.public_url)
                 return _remember(request, response, conversation, participant)
-        else:
             code_form.add_error(
                 "code",
                 _("This code is not valid or has already been used. Check it against your card."),

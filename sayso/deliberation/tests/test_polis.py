@@ -77,9 +77,19 @@ def test_round_trip_keeps_statements_votes_and_participants(tmp_path: Path) -> N
 def test_bad_exports_are_refused_with_file_and_line(
     replace: dict[str, bytes], message: str
 ) -> None:
+    community = CommunityFactory.create()
     with pytest.raises(ServiceError, match=message):
-        services.read_polis_upload(_files(**replace))
-    assert Conversation.objects.count() == 0
+        services.import_polis(
+            community=community,
+            actor=None,
+            export=services.read_polis_upload(_files(**replace)),
+            topic="$15/hour",
+        )
+    assert (Conversation.objects.count(), Statement.objects.count(), Vote.objects.count()) == (
+        0,
+        0,
+        0,
+    )
 
 
 def test_import_failure_midway_rolls_everything_back(monkeypatch: Any) -> None:

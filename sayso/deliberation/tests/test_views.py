@@ -16,10 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sayso.accounts.tests.factories import UserFactory
-from sayso.core.models import AuditEvent, Citation, Community, Role
-from sayso.core.services import create_code_batch
+from sayso.core.models import AuditEvent, Citation, Community, InvitationCode, Role
+from sayso.core.services import ServiceError, create_code_batch
 from sayso.core.tests.factories import CommunityFactory, MembershipFactory
-from sayso.deliberation import services
+from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
 
 from .factories import ConversationFactory, StatementFactory, planted
@@ -179,6 +179,23 @@ def test_code_access_redeems_a_code_once(community: Community, organiser: Any) -
     assert "already been used" in again.content.decode()
 
 
+def test_closed_conversation_refuses_a_code_and_leaves_it_unused(
+    community: Community, organiser: Any
+) -> None:
+    batch, codes = create_code_batch(community=community, actor=organiser, label="Late", size=1)
+    conversation = ConversationFactory.create(
+        community=community,
+        access=Conversation.Access.CODES,
+        code_batch=batch,
+        state=Conversation.State.CLOSED,
+    )
+    with pytest.raises(ServiceError):
+        services.join_with_code(conversation=conversation, raw_code=codes[0])
+    Client().post(public(conversation), {"code": codes[0]})
+    assert InvitationCode.objects.get(batch=batch).used_on is None
+    assert Participant.objects.count() == 0
+
+
 def test_members_only_conversation_asks_to_sign_in(community: Community) -> None:
     conversation = ConversationFactory.create(
         community=community, access=Conversation.Access.MEMBERS
@@ -300,6 +317,40 @@ def test_cite_a_consensus_statement_and_show_it(community: Community, organiser:
     assert citation.snapshot["title"] == last.text
     html = client.get(community_url(conversation, "report")).content.decode()
     assert "Cited as evidence" in html
+
+
+def test_statement_with_too_few_votes_shows_no_percentage_and_cannot_be_cited(
+    community: Community, organiser: Any
+) -> None:
+    community.small_group_threshold = 50  # more than the 20 planted participants
+    community.save(update_fields=["small_group_threshold"])
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=8)
+    services.compute_now(conversation=conversation)
+    last = Statement.objects.get(conversation=conversation, number=7)
+    client = signed_in(organiser)
+    html = client.get(community_url(conversation, "report")).content.decode()
+    assert "Where most people agree" in html
+    assert last.text in html
+    assert "fewer than 50 votes" in html
+    assert "100%" not in html
+    assert selectors.citation_snapshot(conversation, last, "consensus", None, threshold=50) is None
+    response = client.post(
+        community_url(conversation, "cite"), {"statement": last.pk, "kind": "consensus"}
+    )
+    assert response.status_code == 302
+    assert Citation.objects.count() == 0
+
+
+def test_organiser_closing_twice_leaves_the_conversation_closed(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    client = signed_in(organiser)
+    for _ in range(2):
+        client.post(community_url(conversation, "state"), {"open": "0"})
+    conversation.refresh_from_db()
+    assert conversation.state == Conversation.State.CLOSED
 
 
 def test_export_is_a_polis_zip_and_audited(community: Community, organiser: Any) -> None:
