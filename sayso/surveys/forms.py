@@ -120,11 +120,3 @@ class ImportForm(forms.Form):
         label=_("XLSForm file (.xlsx)"),
         help_text=_("A form made in KoboToolbox, ODK or a spreadsheet."),
     )
-
-
-class WeightingForm(forms.Form):
-    question = forms.ChoiceField(label=_("Weight by the answers to"))
-
-    def __init__(self, *args: Any, questions: list[Question], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["question"].choices = [(q.name, q.name) for q in questions]  # type: ignore[attr-defined]

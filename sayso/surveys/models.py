@@ -322,9 +322,17 @@ class Answer(models.Model):
         return f"answer to {self.question_id}"
 
 
+def random_participation_id() -> int:
+    """A random key, so participations cannot be lined up with answers by insertion order."""
+    return secrets.randbits(62)
+
+
 class MemberParticipation(models.Model):
     """That a member answered a survey; deliberately says nothing about which response."""
 
+    # Not auto-increment: sequential ids would put participations and answers, created
+    # in the same transaction, in the same order, linking members to what they said.
+    id = models.BigIntegerField(primary_key=True, default=random_participation_id, editable=False)
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # A date, not a time, so it cannot be matched to a response's submission.

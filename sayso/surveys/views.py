@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from sayso.core.decorators import access_level, community_view, post_only
-from sayso.core.models import Community
-from sayso.core.services import ServiceError
+from sayso.core.models import AuditEvent, Community
+from sayso.core.services import ServiceError, record
 
 from . import charts, exports, logic, selectors, services, xlsform
 from .forms import (
@@ -41,10 +41,14 @@ def _survey(community: Community, pk: int, request: HttpRequest) -> Survey:
 
 @community_view("viewer")
 def survey_list(request: HttpRequest, community: Community) -> HttpResponse:
-    surveys = Survey.objects.filter(community=community).annotate(
-        answered=Count(
-            "responses",
-            filter=Q(responses__status=Response.Status.COMPLETE, responses__is_preview=False),
+    surveys = (
+        Survey.objects.filter(community=community)
+        .select_related("community")
+        .annotate(
+            answered=Count(
+                "responses",
+                filter=Q(responses__status=Response.Status.COMPLETE, responses__is_preview=False),
+            )
         )
     )
     if not request.access.can_organise:  # type: ignore[attr-defined]
@@ -452,6 +456,17 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
         breakdown=breakdown,
         weighted=weighted,
     )
+    if can_organise and any(
+        not answer.approved for result in found.questions for answer in result.texts
+    ):
+        # DESIGN §6: reading raw, unapproved responses is recorded in the audit log.
+        record(
+            community=community,
+            actor=request.user,
+            action=AuditEvent.Action.EXPORT,
+            summary=f"{request.user} read the unapproved text answers of survey {survey.title}",
+            survey=survey.pk,
+        )
     chart_query = urlencode(
         {"audience": audience, **({"only": request.GET["only"]} if only else {})}
     )
@@ -783,7 +798,6 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 return redirect("surveys_public:check", token=token)
             return redirect("surveys_public:page", token=token, page=target)
         services.save_page(response=response, answers=answers, page=page)
-    status = 200 if not errors else 422 if False else 200
     return render(
         request,
         "surveys/respond_page.html",
@@ -800,7 +814,6 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             "pages": len(sections),
             "percent_done": int(page * 100 / max(len(sections), 1)),
         },
-        status=status,
     )
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from sayso.analysis import odk_xpath
 from sayso.core.models import Community
 
 from . import logic
@@ -458,4 +457,4 @@ def export_xlsform(survey: Survey) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["XLSFormError", "check_workbook", "export_xlsform", "import_xlsform", "odk_xpath"]
+__all__ = ["XLSFormError", "check_workbook", "export_xlsform", "import_xlsform"]

@@ -204,8 +204,15 @@ def test_kobo_form_from_upload_to_every_export() -> None:
     results = reverse("surveys:results", kwargs=pk)
     members = organiser.get(results).content.decode()
     assert "hidden (small group)" in members
-    published = organiser.get(results + "?audience=published").content.decode()
-    assert "fewer than 10" in published or "hidden" in published
+    published = organiser.get(results + "?audience=published")
+    # Seven respondents are below the published threshold of 10: the whole page is refused.
+    assert published.context["results"].threshold == 10
+    assert published.context["results"].refusal == (
+        "The group has only 7 people, fewer than the minimum of 10 this community has set, "
+        "so its answers could identify people."
+    )
+    assert "These results cannot be shown" in published.content.decode()
+    assert published.context["results"].questions == []
     assert "Votre travail au dépôt" not in members  # a note has no results
 
     weighting = reverse("surveys:weighting", kwargs=pk)
@@ -247,7 +254,10 @@ def test_kobo_form_from_upload_to_every_export() -> None:
         assert descriptor["resources"]
         report = Package(str(Path(folder) / "datapackage.json")).validate()
         assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
-    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 4
+    exports_ = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT)
+    assert exports_.filter(summary__contains=" exported ").count() == 4
+    # The organiser's results pages showed unapproved text answers: each read is logged too.
+    assert exports_.filter(summary__contains="read the unapproved text answers").count() >= 1
 
     # The XLSForm written back converts with pyxform and keeps both languages.
     from pyxform.xls2xform import convert

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sayso.core.services import ServiceError
@@ -178,3 +181,67 @@ def test_csv_export_writes_lists_as_names_and_blanks_for_unanswered() -> None:
     url = reverse("surveys:export", kwargs={"slug": community.slug, "pk": survey.pk, "fmt": "csv"})
     downloaded = client.get(url)
     assert b"".join(downloaded.streaming_content).decode() == body  # type: ignore[attr-defined]
+
+
+def test_participation_ids_do_not_follow_submission_order() -> None:
+    """Sequential ids would line participations up with the answers inserted beside them."""
+    from sayso.surveys.models import MemberParticipation
+
+    community = CommunityFactory()
+    survey = make_survey(community, status=Survey.Status.OPEN, one_response_per_member=True)
+    for _ in range(20):
+        answer(
+            survey, user=MembershipFactory(community=community).user, shift="day", disciplined="no"
+        )
+    # Ids are random: they neither run consecutively nor rise in submission order.
+    by_user = list(
+        MemberParticipation.objects.filter(survey=survey)
+        .order_by("user_id")
+        .values_list("pk", flat=True)
+    )
+    assert len(set(by_user)) == 20
+    assert sum(b == a + 1 for a, b in itertools.pairwise(by_user)) == 0
+    assert by_user != sorted(by_user)
+    field = MemberParticipation._meta.get_field("id")
+    assert field.default() != field.default()
+
+
+def test_reading_unapproved_text_answers_is_audited() -> None:
+    from sayso.core.models import AuditEvent
+
+    community = CommunityFactory()
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for i in range(5):
+        answer(survey, shift="day", disciplined="yes", story=f"story {i}")
+    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    member = Client()
+    member.force_login(MembershipFactory(community=community).user)
+    assert member.get(url).status_code == 200
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
+    organiser = OrganiserFactory(community=community).user
+    client = Client()
+    client.force_login(organiser)
+    page = client.get(url).content.decode()
+    assert "story 3" in page
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    assert (event.community_id, event.actor_id) == (survey.community_id, organiser.pk)
+    assert "read the unapproved text answers of survey Scanner survey" in event.summary
+    for each in Answer.objects.filter(survey=survey).exclude(text=""):
+        services.approve_answer(answer=each)
+    client.get(url)
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
+
+
+def test_survey_list_query_count_does_not_grow(django_assert_num_queries: Any) -> None:
+    community = CommunityFactory()
+    client = Client()
+    client.force_login(OrganiserFactory(community=community).user)
+    url = reverse("surveys:list", kwargs={"slug": community.slug})
+    make_survey(community)
+    client.get(url)  # warm any per-process caches
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(url).status_code == 200
+    for _ in range(4):
+        make_survey(community, status=Survey.Status.OPEN)
+    with django_assert_num_queries(len(first.captured_queries)):
+        assert client.get(url).status_code == 200
