@@ -138,6 +138,10 @@ ALLAUTH_AUTHENTICATED = {
     "account_change_password": 200,
     "account_set_password": 302,  # already has a password: goes to change it
     "account_reauthenticate": 200,
+    # allauth 65.22: confirm who you are by an emailed code. Nobody has asked for one
+    # here, so both send the person back a step (to the password form).
+    "account_request_reauthentication_code": 302,
+    "account_confirm_reauthentication_code": 302,
     "mfa_index": 200,
     "mfa_activate_totp": 302,  # asks for the password again first
     "mfa_deactivate_totp": 404,  # nothing to deactivate

@@ -118,7 +118,8 @@ def _save_org(
         return services.save_organisation(
             organisation=organisation, community=community, actor=request.user
         )
-    except IntegrityError:
+    except (services.DuplicateNameError, IntegrityError):
+        # IntegrityError: a concurrent save won the race past the service's check.
         raise HttpError(409, "Your community already has an organisation with this name.") from None
 
 
@@ -135,8 +136,6 @@ def create_organisation(
     community, _ = community_for_api(request, slug, "organiser")
     data = payload.dict()
     data["website"] = str(data["website"]) if data["website"] else ""
-    if Organisation.objects.filter(community=community, name__iexact=data["name"].strip()).exists():
-        raise HttpError(409, "Your community already has an organisation with this name.")
     return Status(201, _org_out(_save_org(request, Organisation(**data), community)))
 
 
@@ -157,11 +156,6 @@ def update_organisation(
             value = str(value) if value else ""
         if value is not None:
             setattr(organisation, field, value)
-    clash = Organisation.objects.filter(
-        community=community, name__iexact=organisation.name
-    ).exclude(pk=organisation.pk)
-    if clash.exists():
-        raise HttpError(409, "Your community already has an organisation with this name.")
     return _org_out(_save_org(request, organisation, community))
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import DataPractice, Organisation, SpecialCategory, Stage
 
 
@@ -34,11 +35,10 @@ class OrganisationForm(forms.ModelForm[Organisation]):
         self.community = community
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        clash = Organisation.objects.filter(community=self.community, name__iexact=name)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
+        name = services.tidy_name(self.cleaned_data["name"])
+        # The same rule as services.save_organisation, asked early so the message sits
+        # beside the field with everything else the person typed kept.
+        if services.name_taken(community=self.community, name=name, exclude_pk=self.instance.pk):
             raise forms.ValidationError(
                 _("Your community already has an organisation called '%(name)s'.") % {"name": name}
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -101,8 +102,16 @@ class Organisation(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
+            # Case-insensitive, as people read names: "ACME" and "Acme" are one
+            # organisation. services.save_organisation says so in plain words first;
+            # the constraint holds against two saves racing each other.
             models.UniqueConstraint(
-                fields=["community", "name"], name="organisation_name_unique_in_community"
+                "community",
+                Lower("name"),
+                name="organisation_name_unique_in_community",
+                violation_error_message=_(
+                    "Your community already has an organisation with this name."
+                ),
             )
         ]
 

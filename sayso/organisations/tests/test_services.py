@@ -101,3 +101,45 @@ def test_module_is_registered_with_dashboard_and_public_page() -> None:
     assert card.figures == (("organisations", 1), ("data practices", 1))
     assert card.url == f"/c/{community.slug}/organisations/"
     assert module.public_section(community) == ""  # nothing published
+
+
+def test_save_organisation_refuses_a_name_the_community_already_uses() -> None:
+    community = CommunityFactory.create()
+    rosa = UserFactory.create()
+    acme = services.save_organisation(
+        organisation=Organisation(name="  Acme   Ltd "), community=community, actor=rosa
+    )
+    assert acme.name == "Acme Ltd"
+    beta = services.save_organisation(
+        organisation=Organisation(name="Beta"), community=community, actor=rosa
+    )
+    with pytest.raises(services.DuplicateNameError) as raised:
+        services.save_organisation(
+            organisation=Organisation(name="ACME ltd"), community=community, actor=rosa
+        )
+    assert raised.value.message_dict == {
+        "name": ["Your community already has an organisation called 'ACME ltd'."]
+    }
+    beta.name = "acme LTD"
+    with pytest.raises(services.DuplicateNameError):
+        services.save_organisation(organisation=beta, community=community, actor=rosa)
+    assert sorted(Organisation.objects.values_list("name", flat=True)) == ["Acme Ltd", "Beta"]
+    # Renaming an organisation to its own name in another case is not a clash.
+    acme.name = "ACME LTD"
+    services.save_organisation(organisation=acme, community=community, actor=rosa)
+    # Another community may use the same name.
+    services.save_organisation(
+        organisation=Organisation(name="Acme Ltd"), community=CommunityFactory.create(), actor=rosa
+    )
+    assert Organisation.objects.filter(name__iexact="acme ltd").count() == 2
+
+
+def test_the_database_refuses_names_differing_only_in_case() -> None:
+    """The constraint behind the service's check, for two saves that race past it."""
+    from django.db import IntegrityError, transaction
+
+    community = CommunityFactory.create()
+    Organisation.objects.create(community=community, name="Acme")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Organisation.objects.create(community=community, name="ACME")
+    assert Organisation.objects.count() == 1
