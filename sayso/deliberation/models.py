@@ -6,16 +6,19 @@ user link, no IP address and only the date it joined; votes carry a date, never 
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 import unicodedata
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from numpy.typing import NDArray
 
 STATEMENT_MAX_LENGTH = 280
 
@@ -255,9 +258,18 @@ class Vote(models.Model):
 class OpinionMapResult(models.Model):
     """The latest computed opinion map of a conversation, recomputed in the background.
 
-    `data` holds the whole result (keys are Statement/Participant primary keys as
-    strings); `priority` is split out so routing each vote reads a small column.
+    `data` holds what the report shows, all sized by statements and groups, never by
+    votes (keys are Statement primary keys as strings), so a report reads one row
+    whatever the number of votes. `priority` is split out so routing each vote reads a
+    small column. `warm_start` holds the per-participant state of the map (groups, base
+    clusters, who is in the conversation, the principal components) as compressed numpy
+    arrays: the next recompute starts from it so that groups stay stable as votes
+    arrive, and it is where a participant's group is looked up.
     """
+
+    # Bumped when `data` gains or changes keys: a result in an older format is treated
+    # as not computed yet (and recomputed) rather than shown with figures missing.
+    FORMAT = 2
 
     conversation = models.OneToOneField(
         Conversation, on_delete=models.CASCADE, related_name="opinion_map"
@@ -269,6 +281,65 @@ class OpinionMapResult(models.Model):
     # When a recompute was last queued; more votes inside the debounce window add nothing.
     requested_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    warm_start = models.BinaryField(default=b"", blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"opinion map of {self.conversation_id}"
+
+    @property
+    def is_current(self) -> bool:
+        """Computed, and in the format this code reads."""
+        return bool(self.data) and self.data.get("format") == self.FORMAT
+
+    def warm_start_arrays(self) -> dict[str, NDArray[Any]]:
+        """The stored per-participant state by name; empty before the first compute."""
+        if not self.warm_start:
+            return {}
+        with np.load(io.BytesIO(bytes(self.warm_start)), allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+
+    @staticmethod
+    def pack_arrays(**arrays: NDArray[Any]) -> bytes:
+        """Compressed .npz bytes (no pickles: loading them never runs code)."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, allow_pickle=False, **arrays)
+        return buffer.getvalue()
+
+
+class PolisImport(models.Model):
+    """A validated Polis upload waiting for (or done with) the task worker.
+
+    The upload is checked in the request, so that a bad file is refused at once; the
+    tens of thousands of rows are written by the worker, not a web worker. `files` holds
+    the uploaded CSV files (zipped) only until the import has run: they are raw
+    participation data and are not kept once imported or refused."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be imported")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Not imported")
+
+    community = models.ForeignKey(
+        "core.Community", on_delete=models.CASCADE, related_name="polis_imports"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    topic = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    files = models.BinaryField(default=b"", blank=True, editable=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Polis import {self.pk}: {self.topic}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

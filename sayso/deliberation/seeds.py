@@ -63,35 +63,41 @@ def seed_demo(community: Community, key: str) -> None:
         )
         OpinionMapResult.objects.create(conversation=conversation)
         today = timezone.localdate()
+        pending = "Night shift should get a separate meeting about this."
         statements = Statement.objects.bulk_create(
-            Statement(
-                conversation=conversation,
-                number=i,
-                text=text,
-                normalised=normalise_text(text),
-                created_on=today - dt.timedelta(days=12),
-            )
-            for i, (text, _w, _p) in enumerate(STATEMENTS)
-        )
-        Statement.objects.create(
-            conversation=conversation,
-            number=len(STATEMENTS),
-            text="Night shift should get a separate meeting about this.",
-            normalised=normalise_text("Night shift should get a separate meeting about this."),
-            kind=Statement.Kind.PARTICIPANT,
-            state=Statement.State.PENDING,
-            created_on=today - dt.timedelta(days=1),
-        )
+            [
+                *(
+                    Statement(
+                        conversation=conversation,
+                        number=i,
+                        text=text,
+                        normalised=normalise_text(text),
+                        created_on=today - dt.timedelta(days=12),
+                    )
+                    for i, (text, _w, _p) in enumerate(STATEMENTS)
+                ),
+                Statement(
+                    conversation=conversation,
+                    number=len(STATEMENTS),
+                    text=pending,
+                    normalised=normalise_text(pending),
+                    kind=Statement.Kind.PARTICIPANT,
+                    state=Statement.State.PENDING,
+                    created_on=today - dt.timedelta(days=1),
+                ),
+            ]
+        )[: len(STATEMENTS)]
         rng = random.Random(2026)
-        number = 0
+        participants: list[Participant] = []
         votes = []
         for camp, size in CAMPS:
             for _ in range(size):
                 day = today - dt.timedelta(days=rng.randrange(0, 10))
-                participant = Participant.objects.create(
-                    conversation=conversation, number=number, joined_on=day
+                # Saved below in one bulk insert; the votes take its primary key then.
+                participant = Participant(
+                    conversation=conversation, number=len(participants), joined_on=day
                 )
-                number += 1
+                participants.append(participant)
                 for statement, (_text, worried, pragmatic) in zip(
                     statements, STATEMENTS, strict=True
                 ):
@@ -108,6 +114,7 @@ def seed_demo(community: Community, key: str) -> None:
                             created_on=day,
                         )
                     )
+        Participant.objects.bulk_create(participants)
         Vote.objects.bulk_create(votes)
     from .services import compute_now
 

@@ -4,6 +4,7 @@ statement, how a participant relates to the groups, the moderation queue, the re
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import itertools
 import random
 import re
@@ -14,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.db import connection
 from django.db.models import Count, F, Q
 
@@ -289,7 +291,6 @@ class MapView:
     vote_count: int
     groups: list[Group]
     hidden_groups: int
-    participant_group: dict[int, int]
     statement_index: dict[int, int]
     agree: list[list[int]]
     disagree: list[list[int]]
@@ -312,7 +313,7 @@ class MapView:
 
 
 def map_view(result: OpinionMapResult | None, threshold: int) -> MapView | None:
-    if result is None or not result.data or not result.data.get("statements"):
+    if result is None or not result.is_current or not result.data.get("statements"):
         return None
     data = result.data
     sizes = {int(g): int(n) for g, n in data["group_sizes"].items()}
@@ -332,7 +333,6 @@ def map_view(result: OpinionMapResult | None, threshold: int) -> MapView | None:
         vote_count=result.vote_count,
         groups=groups,
         hidden_groups=len(sizes) - len(shown),
-        participant_group={int(p): int(g) for p, g in data["groups"].items()},
         statement_index={int(s): i for i, s in enumerate(data["statements"])},
         agree=data["group_agree"],
         disagree=data["group_disagree"],
@@ -353,12 +353,25 @@ class Relation:
     is_yours: bool
 
 
+def group_of(result: OpinionMapResult | None, participant_id: int) -> int | None:
+    """The participant's group in the stored map; None when not clustered (yet)."""
+    arrays = result.warm_start_arrays() if result is not None and result.is_current else {}
+    if not arrays:
+        return None
+    ids = arrays["participant_ids"]
+    at = int(np.searchsorted(ids, participant_id))
+    if at >= len(ids) or int(ids[at]) != participant_id:
+        return None
+    group = int(arrays["group"][at])
+    return group if group >= 0 else None
+
+
 def relation(
-    view: MapView, participant: Participant, threshold: int
+    view: MapView, participant: Participant, own: int | None
 ) -> tuple[list[Relation], bool]:
-    """Per shown group, how often the participant voted with its majority. The second
-    value is True when the participant's own group is too small to show."""
-    own = view.participant_group.get(participant.pk)
+    """Per shown group, how often the participant voted with its majority; `own` is the
+    participant's group (group_of). The second value is True when the participant's own
+    group is too small to show."""
     votes = dict(
         Vote.objects.filter(participant=participant)
         .exclude(value=Vote.Value.PASS)
@@ -475,27 +488,23 @@ def suppress(counts: Sequence[int], threshold: int) -> list[int | None]:
 # --- the report ------------------------------------------------------------------------
 
 
-def statement_tallies(conversation: Conversation) -> dict[int, tuple[int, int, int]]:
-    """statement pk -> (agree, disagree, votes) over everyone. One query."""
-    rows = (
-        Vote.objects.filter(statement__conversation=conversation)
-        .values("statement_id")
-        .annotate(
-            agree=Count("pk", filter=Q(value=1)),
-            disagree=Count("pk", filter=Q(value=-1)),
-            total=Count("pk"),
-        )
-        .values_list("statement_id", "agree", "disagree", "total")
-    )
-    return {s: (a, d, t) for s, a, d, t in rows}
-
-
 def _percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
 
-def report(conversation: Conversation, threshold: int) -> dict[str, Any]:
-    result = OpinionMapResult.objects.filter(conversation=conversation).first()
+def stored_map(conversation: Conversation) -> OpinionMapResult | None:
+    """The conversation's stored map without the per-participant arrays (`warm_start`),
+    which only the recompute and a participant's own page need."""
+    return OpinionMapResult.objects.filter(conversation=conversation).defer("warm_start").first()
+
+
+def report(
+    conversation: Conversation, threshold: int, result: OpinionMapResult | None = None
+) -> dict[str, Any]:
+    """Everything the report shows, read from the stored map (worked out by the task
+    worker) and the conversation's statements: two queries, however many votes."""
+    if result is None:
+        result = stored_map(conversation)
     view = map_view(result, threshold)
     statements = {
         s.pk: s
@@ -503,10 +512,10 @@ def report(conversation: Conversation, threshold: int) -> dict[str, Any]:
             conversation.shown_statements_filter()
         )
     }
-    tallies = statement_tallies(conversation)
+    tallies = view.data.get("tallies", {}) if view is not None else {}
 
     def overall(pk: int) -> dict[str, Any]:
-        agree, disagree, total = tallies.get(pk, (0, 0, 0))
+        agree, disagree, total = tallies.get(str(pk), (0, 0, 0))
         shown = total >= threshold
         return {
             "statement": statements[pk],
@@ -519,9 +528,7 @@ def report(conversation: Conversation, threshold: int) -> dict[str, Any]:
     context: dict[str, Any] = {"map": view, "result": result}
     if view is not None:
         for group in view.groups:
-            for entry in view.data["repness"].get(
-                str(group.number), view.data["repness"].get(group.number, [])
-            ):
+            for entry in view.data["repness"].get(str(group.number), []):
                 pk = int(entry["statement"])
                 if pk not in statements:
                     continue
@@ -583,30 +590,22 @@ def report(conversation: Conversation, threshold: int) -> dict[str, Any]:
                 )
         divisive.sort(key=lambda row: (-row[0], row[1]))
         context["divisive"] = [row[2] for row in divisive[:5] if row[0] > 0]
-    context["over_time"] = participation_over_time(conversation, threshold)
+    context["over_time"] = participation_over_time(result, threshold)
     return context
 
 
-def participation_over_time(conversation: Conversation, threshold: int) -> list[dict[str, Any]]:
-    """Votes and new participants per day, small counts suppressed."""
-    votes = dict(
-        Vote.objects.filter(statement__conversation=conversation)
-        .values("created_on")
-        .annotate(n=Count("pk"))
-        .values_list("created_on", "n")
-    )
-    joined = dict(
-        Participant.objects.filter(conversation=conversation)
-        .values("joined_on")
-        .annotate(n=Count("pk"))
-        .values_list("joined_on", "n")
-    )
-    days = sorted(set(votes) | set(joined))
-    shown_votes = suppress([votes.get(d, 0) for d in days], threshold)
-    shown_joined = suppress([joined.get(d, 0) for d in days], threshold)
+def participation_over_time(
+    result: OpinionMapResult | None, threshold: int
+) -> list[dict[str, Any]]:
+    """Votes and new participants per day as of the stored map, small counts suppressed."""
+    if result is None or not result.is_current:
+        return []
+    rows = result.data.get("over_time", [])
+    shown_votes = suppress([row[1] for row in rows], threshold)
+    shown_joined = suppress([row[2] for row in rows], threshold)
     return [
-        {"day": d, "votes": v, "joined": j}
-        for d, v, j in zip(days, shown_votes, shown_joined, strict=True)
+        {"day": dt.date.fromisoformat(row[0]), "votes": v, "joined": j}
+        for row, v, j in zip(rows, shown_votes, shown_joined, strict=True)
     ]
 
 
@@ -617,8 +616,7 @@ def citation_snapshot(
     current results do not support it (not computed, or a group too small to show)."""
     from django.urls import reverse
 
-    result = OpinionMapResult.objects.filter(conversation=conversation).first()
-    view = map_view(result, threshold)
+    view = map_view(stored_map(conversation), threshold)
     if view is None or statement.conversation_id != conversation.pk:
         return None
     url = reverse(
@@ -638,7 +636,7 @@ def citation_snapshot(
         }
         if statement.pk not in consensus:
             return None
-        agree, disagree, total = statement_tallies(conversation).get(statement.pk, (0, 0, 0))
+        agree, disagree, total = view.data.get("tallies", {}).get(str(statement.pk), (0, 0, 0))
         if total < threshold:
             return None
         return {

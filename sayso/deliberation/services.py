@@ -7,13 +7,14 @@ opinion-map recompute) with `transaction.on_commit`.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import json
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO, Any
@@ -21,21 +22,22 @@ from typing import IO, Any
 import numpy as np
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sayso.analysis.opinion_map import (
+    Consensus,
+    OpinionMap,
     PolisExport,
     PolisImportError,
-    PolisParticipant,
-    PolisStatement,
+    StatementStats,
     Votes,
     compute_opinion_map,
     opinion_map_to_dict,
     read_polis_export,
-    write_polis_export,
 )
+from sayso.analysis.opinion_map.polis_io import PARTICIPANTS_FIXED, VOTES_HEADER
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.services import ServiceError, cite, record, redeem_code
 
@@ -45,6 +47,7 @@ from .models import (
     Conversation,
     OpinionMapResult,
     Participant,
+    PolisImport,
     Statement,
     Vote,
     normalise_text,
@@ -343,6 +346,37 @@ def cast_vote(
     _queue_recompute(conversation)
 
 
+@transaction.atomic
+def add_statement_as(
+    *, conversation: Conversation, participant_id: int | None, user: Any, text: str
+) -> tuple[Statement, Participant | None]:
+    """A participant's statement, joining them first when they have not joined yet
+    (all or nothing: a refused statement leaves no new participant). Returns the
+    statement and the participant who joined, or None when they had joined already."""
+    participant = (
+        Participant.objects.filter(pk=participant_id, conversation=conversation).first()
+        if participant_id is not None
+        else None
+    )
+    joined = None
+    if participant is None:
+        # Only a non-anonymous conversation links the account (join checks that too).
+        participant = joined = join(
+            conversation=conversation, user=None if conversation.anonymous else user
+        )
+    statement = add_participant_statement(
+        conversation=conversation, participant=participant, text=text
+    )
+    return statement, joined
+
+
+def ensure_map_current(*, conversation: Conversation, result: OpinionMapResult | None) -> None:
+    """A map stored by an older version lacks what the report now reads: queue its
+    recompute (debounced like a vote's), so it is shown again shortly."""
+    if result is not None and result.data and not result.is_current:
+        _queue_recompute(conversation)
+
+
 # --- moderation ----------------------------------------------------------------------
 
 
@@ -420,9 +454,104 @@ def _vote_columns(conversation: Conversation) -> Votes:
     )
 
 
+def _previous_map(stored: OpinionMapResult | None) -> OpinionMap | None:
+    """The previous map as far as warm start needs it, or None before the first compute.
+
+    compute_opinion_map reads only participant_ids, in_conversation, base_label, group,
+    k, statement_ids and components of `previous` (compute._aligned,
+    _previous_components, _warm_group_centers); those are stored in `warm_start`, the
+    other fields are left empty. tests/test_opinion_map_store.py checks that a map
+    warm-started from this equals one warm-started from the full previous map."""
+    arrays = stored.warm_start_arrays() if stored is not None else {}
+    if not arrays:
+        return None
+    empty_float = np.zeros(0)
+    empty_int = np.zeros(0, dtype=np.int64)
+    no_stats = np.zeros((0, 0), dtype=np.int64)
+    return OpinionMap(
+        participant_ids=arrays["participant_ids"].astype(np.int64),
+        statement_ids=arrays["statement_ids"].astype(np.int64),
+        center=empty_float,
+        components=arrays["components"].astype(np.float64),
+        participant_projection=np.zeros((0, 0)),
+        statement_projection=np.zeros((0, 0)),
+        extremity=empty_float,
+        in_conversation=arrays["in_conversation"].astype(bool),
+        base_label=arrays["base_label"].astype(np.int64),
+        base_centers=np.zeros((0, 0)),
+        group=arrays["group"].astype(np.int64),
+        k=int(arrays["k"]),
+        silhouette={},
+        group_stats=StatementStats(no_stats, no_stats, no_stats, empty_int),
+        repness={},
+        consensus=Consensus((), ()),
+        group_informed_consensus=empty_float,
+        priority=empty_float,
+        moderated_out=frozenset(),
+        meta=frozenset(),
+    )
+
+
+def _warm_start(result: OpinionMap) -> bytes:
+    """What the next compute warm-starts from (see _previous_map), compactly: 8 bytes
+    per participant id, 1 for membership, 2 each for base cluster and group."""
+    return OpinionMapResult.pack_arrays(
+        participant_ids=np.asarray(result.participant_ids, dtype=np.int64),
+        in_conversation=np.asarray(result.in_conversation, dtype=bool),
+        base_label=np.asarray(result.base_label, dtype=np.int16),
+        group=np.asarray(result.group, dtype=np.int16),
+        statement_ids=np.asarray(result.statement_ids, dtype=np.int64),
+        components=np.asarray(result.components, dtype=np.float64),
+        k=np.asarray(result.k, dtype=np.int64),
+    )
+
+
+def _tallies(votes: Votes) -> dict[int, list[int]]:
+    """statement pk -> [agree, disagree, votes] over everyone (one vote per pair)."""
+    if len(votes) == 0:
+        return {}
+    ids, column = np.unique(votes.statement, return_inverse=True)
+    n = len(ids)
+    agree = np.bincount(column, weights=votes.value == 1, minlength=n)
+    disagree = np.bincount(column, weights=votes.value == -1, minlength=n)
+    seen = np.bincount(column, minlength=n)
+    return {
+        int(pk): [int(a), int(d), int(t)]
+        for pk, a, d, t in zip(ids.tolist(), agree, disagree, seen, strict=True)
+    }
+
+
+def _over_time(conversation: Conversation) -> list[list[Any]]:
+    """[day, votes, new participants] per day, unsuppressed: the report suppresses small
+    counts with the community's threshold at the time it is shown."""
+    votes = dict(
+        Vote.objects.filter(participant__conversation=conversation)
+        .order_by()
+        .values("created_on")
+        .annotate(n=Count("pk"))
+        .values_list("created_on", "n")
+    )
+    joined = dict(
+        Participant.objects.filter(conversation=conversation)
+        .order_by()
+        .values("joined_on")
+        .annotate(n=Count("pk"))
+        .values_list("joined_on", "n")
+    )
+    return [
+        [day.isoformat(), votes.get(day, 0), joined.get(day, 0)]
+        for day in sorted(set(votes) | set(joined))
+    ]
+
+
 def compute_now(*, conversation: Conversation) -> OpinionMapResult:
-    """Compute and store the opinion map. Call from the task worker or a command,
-    never from a request: it reads every vote of the conversation."""
+    """Compute and store the opinion map, warm-started from the stored one so that
+    groups keep their letters as votes arrive. Call from the task worker or a command,
+    never from a request: it reads every vote of the conversation.
+
+    Also stores what the report shows beside the map (overall tallies per statement,
+    participation per day), so that a report reads one row however many votes there are.
+    """
     # Clear the claim first, so that votes arriving during the computation queue a new one.
     OpinionMapResult.objects.filter(conversation=conversation).update(requested_at=None)
     statements = list(
@@ -435,17 +564,27 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
         .values_list("pk", flat=True)
     )
     votes = _vote_columns(conversation)
+    over_time = _over_time(conversation)
     if len(votes) == 0:
         empty, _created = OpinionMapResult.objects.update_or_create(
             conversation=conversation,
-            defaults={"data": {}, "priority": {}, "vote_count": 0, "computed_at": timezone.now()},
+            defaults={
+                "data": {"format": OpinionMapResult.FORMAT, "over_time": over_time},
+                "priority": {},
+                "vote_count": 0,
+                "computed_at": timezone.now(),
+                "warm_start": b"",
+                "error": "",
+            },
         )
         return empty
+    stored = OpinionMapResult.objects.filter(conversation=conversation).first()
     result = compute_opinion_map(
         votes,
         moderated_out=[pk for pk, _state, _meta in statements if pk not in shown_ids],
         meta=[pk for pk, _state, is_meta in statements if is_meta],
         statements=[pk for pk, _state, _meta in statements],
+        previous=_previous_map(stored),
     )
     data = opinion_map_to_dict(result)
     group_ids = sorted(int(g) for g in set(result.group.tolist()) if g >= 0)
@@ -454,11 +593,13 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
         mask = result.group == g
         centres[g] = result.participant_projection[mask].mean(axis=0).tolist()
     stats = result.group_stats
-    stored = {
+    # Everything here is sized by statements and groups; who is in which group lives in
+    # warm_start (8 + 2 bytes a participant), not in this JSON the report parses.
+    summary = {
+        "format": OpinionMapResult.FORMAT,
         "k": data["k"],
         "n_participants": data["n_participants"],
         "n_in_conversation": data["n_in_conversation"],
-        "groups": data["groups"],
         "group_sizes": {g: int(stats.members[g]) for g in range(len(stats.members))},
         "group_centres": centres,
         "statements": result.statement_ids.tolist(),
@@ -469,6 +610,8 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
         "consensus": data["consensus"],
         "group_informed_consensus": data["group_informed_consensus"],
         "extremity": data["extremity"],
+        "tallies": _tallies(votes),
+        "over_time": over_time,
         "timings": data["timings"],
     }
     with transaction.atomic():
@@ -476,10 +619,11 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
             conversation=conversation,
             defaults={
                 # Through JSON once, so the instance holds what the database holds (str keys).
-                "data": json.loads(json.dumps(stored)),
+                "data": json.loads(json.dumps(summary)),
                 "priority": json.loads(json.dumps(data["priority"])),
                 "vote_count": len(votes),
                 "computed_at": timezone.now(),
+                "warm_start": _warm_start(result),
                 "error": "",
             },
         )
@@ -507,92 +651,61 @@ def _day_ms(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def build_polis_export(conversation: Conversation) -> PolisExport:
-    participants = list(
-        Participant.objects.filter(conversation=conversation)
-        .order_by("number")
-        .values_list("pk", "number")
-    )
-    number_of = dict(participants)
-    statements = list(Statement.objects.filter(conversation=conversation).order_by("number"))
-    statement_number = {s.pk: s.number for s in statements}
-    votes = list(
-        Vote.objects.filter(participant__conversation=conversation)
-        .order_by("created_on", "pk")
-        .values_list("participant_id", "statement_id", "value", "created_on")
-    )
-    tallies: dict[int, list[int]] = {s.pk: [0, 0] for s in statements}
-    per_participant: dict[int, list[int]] = {pk: [0, 0, 0, 0] for pk, _n in participants}
-    for participant_id, statement_id, value, _day in votes:
-        if value == 1:
-            tallies[statement_id][0] += 1
-            per_participant[participant_id][1] += 1
-        elif value == -1:
-            tallies[statement_id][1] += 1
-            per_participant[participant_id][2] += 1
-        per_participant[participant_id][0] += 1
-    author_number = dict(
-        Participant.objects.filter(conversation=conversation).values_list("pk", "number")
-    )
-    for s in statements:
-        if s.author_id:
-            per_participant[s.author_id][3] += 1
-    result = OpinionMapResult.objects.filter(conversation=conversation).first()
-    groups = {int(k): int(v) for k, v in (result.data.get("groups", {}) if result else {}).items()}
-    polis_statements = tuple(
-        PolisStatement(
-            statement_id=s.number,
-            author_id=author_number[s.author_id] if s.author_id else NO_AUTHOR,
-            agrees=tallies[s.pk][0],
-            disagrees=tallies[s.pk][1],
-            moderated=s.polis_moderated,
-            body=s.text,
-            timestamp=_day_ms(s.created_on),
-            datetime=s.created_on.isoformat(),
-            is_meta=s.is_meta,
-            is_seed=s.kind == Statement.Kind.SEED,
-        )
-        for s in statements
-    )
-    column = np.array
-    vote_columns = Votes(
-        column([number_of[v[0]] for v in votes], dtype=np.int64),
-        column([statement_number[v[1]] for v in votes], dtype=np.int64),
-        column([v[2] for v in votes], dtype=np.int8),
-        column([_day_ms(v[3]) for v in votes], dtype=np.int64),
-    )
-    polis_participants = tuple(
-        PolisParticipant(
-            participant_id=number,
-            group_id=groups.get(pk),
-            n_comments=per_participant[pk][3],
-            n_votes=per_participant[pk][0],
-            n_agree=per_participant[pk][1],
-            n_disagree=per_participant[pk][2],
-        )
-        for pk, number in participants
-    )
-    return PolisExport(
-        statements=polis_statements,
-        comments_header=COMMENTS_HEADER,
-        votes=vote_columns,
-        vote_events=vote_columns,
-        vote_datetimes=tuple(v[3].isoformat() for v in votes),
-        participants=polis_participants,
-        participants_statement_columns=tuple(s.number for s in statements),
-    )
+def _polis_text(value: int | str | bool | None) -> str:
+    """A cell as Polis's exporter writes it (booleans as true/false, None empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
-def export_polis(*, conversation: Conversation, actor: Any) -> bytes:
-    """The conversation as a Polis export (comments.csv, votes.csv,
-    participants-votes.csv) in a zip. Audit-logged: it is raw participation data."""
-    export = build_polis_export(conversation)
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory(prefix="sayso-polis-") as folder:
-        write_polis_export(folder, export)
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(Path(folder).iterdir()):
-                archive.write(path, arcname=path.name)
+class _Chunks:
+    """A write-only, unseekable file: zipfile then streams (data descriptors after each
+    entry), and the bytes written so far are handed on with `take`."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        self.size = 0
+        return out
+
+
+EXPORT_CHUNK_BYTES = 256 * 1024
+EXPORT_ROWS_PER_QUERY = 5000
+
+
+def stream_polis_export(*, conversation: Conversation, actor: Any) -> Iterator[bytes]:
+    """The conversation as a Polis export (comments.csv, participants-votes.csv,
+    votes.csv) in a zip, as pieces of bytes for a streamed response.
+
+    Memory stays flat whatever the number of votes: rows are read from the database in
+    batches and zipped as they come; only one participant's row (one cell per
+    statement) and the participants' groups (10 bytes each) are held at once. Votes
+    cast after the export started are left out, so the files count the same votes (a
+    vote changed mid-export can still differ between files: no snapshot is held open,
+    because on SQLite a transaction takes the write lock; a closed conversation is
+    frozen).
+
+    Audit-logged when called, before a byte is sent: it is raw participation data
+    (pseudonymous; statements may name people), whoever then reads the stream."""
+    votes = Vote.objects.filter(participant__conversation=conversation)
+    ceiling = votes.aggregate(n=Max("pk"))["n"] or 0
     record(
         community=conversation.community,
         actor=actor,
@@ -600,34 +713,286 @@ def export_polis(*, conversation: Conversation, actor: Any) -> bytes:
         summary=_("%(person)s exported the conversation '%(topic)s' as Polis CSV files.")
         % {"person": actor, "topic": conversation.topic},
         conversation=conversation.pk,
-        votes=len(export.votes),
+        anonymous=conversation.anonymous,
+        last_vote=ceiling,
     )
-    return buffer.getvalue()
+    return _polis_zip(conversation, ceiling)
+
+
+def _polis_zip(conversation: Conversation, ceiling: int) -> Iterator[bytes]:
+    sink = _Chunks()
+    votes = Vote.objects.filter(participant__conversation=conversation, pk__lte=ceiling)
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, rows in (
+            ("comments.csv", _comments_rows(conversation, votes)),
+            ("participants-votes.csv", _participants_rows(conversation, votes)),
+            ("votes.csv", _votes_rows(votes)),
+        ):
+            with (
+                archive.open(name, "w", force_zip64=True) as entry,
+                io.TextIOWrapper(entry, encoding="utf-8", newline="") as text,
+            ):
+                writer = csv.writer(text, lineterminator="\n")
+                for row in rows:
+                    writer.writerow(row)
+                    if sink.size >= EXPORT_CHUNK_BYTES:
+                        yield sink.take()
+        # Closing the archive writes the central directory.
+    yield sink.take()
+
+
+def _comments_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]]:
+    yield list(COMMENTS_HEADER)
+    tallies = dict(
+        votes.order_by()
+        .values("statement_id")
+        .annotate(agree=Count("pk", filter=Q(value=1)), disagree=Count("pk", filter=Q(value=-1)))
+        .values_list("statement_id", "agree", "disagree")
+        .iterator()
+        if False
+        else (
+            (pk, (a, d))
+            for pk, a, d in votes.order_by()
+            .values("statement_id")
+            .annotate(
+                agree=Count("pk", filter=Q(value=1)), disagree=Count("pk", filter=Q(value=-1))
+            )
+            .values_list("statement_id", "agree", "disagree")
+        )
+    )
+    statements = (
+        Statement.objects.filter(conversation=conversation)
+        .order_by("number")
+        .values_list(
+            "pk", "number", "author__number", "state", "is_meta", "kind", "text", "created_on"
+        )
+    )
+    moderated: dict[str, int] = {
+        Statement.State.ACCEPTED.value: 1,
+        Statement.State.PENDING.value: 0,
+        Statement.State.REJECTED.value: -1,
+    }
+    for pk, number, author, state, is_meta, kind, text, created_on in statements.iterator(
+        chunk_size=EXPORT_ROWS_PER_QUERY
+    ):
+        agree, disagree = tallies.get(pk, (0, 0))
+        yield [
+            _polis_text(value)
+            for value in (
+                _day_ms(created_on),
+                created_on.isoformat(),
+                number,
+                NO_AUTHOR if author is None else author,
+                agree,
+                disagree,
+                moderated[state],
+                is_meta,
+                kind == Statement.Kind.SEED,
+                text,
+            )
+        ]
+
+
+def _participants_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]]:
+    """participants-votes.csv: one row per participant, walking the participants and
+    their votes (both in participant order) side by side."""
+    columns = list(
+        Statement.objects.filter(conversation=conversation)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+    yield [*PARTICIPANTS_FIXED, *(str(n) for n in columns)]
+    column_of = {number: i for i, number in enumerate(columns)}
+    authored = dict(
+        Statement.objects.filter(conversation=conversation, author__isnull=False)
+        .order_by()
+        .values("author_id")
+        .annotate(n=Count("pk"))
+        .values_list("author_id", "n")
+    )
+    stored = OpinionMapResult.objects.filter(conversation=conversation).first()
+    arrays = stored.warm_start_arrays() if stored is not None and stored.is_current else {}
+    clustered = arrays.get("participant_ids", np.zeros(0, dtype=np.int64))
+    group_of = arrays.get("group", np.zeros(0, dtype=np.int16))
+    cast = (
+        votes.order_by("participant__number", "statement__number")
+        .values_list("participant__number", "statement__number", "value")
+        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
+    )
+    pending = next(cast, None)
+    participants = (
+        Participant.objects.filter(conversation=conversation)
+        .order_by("number")
+        .values_list("pk", "number")
+        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
+    )
+    for pk, number in participants:
+        cells = [""] * len(columns)
+        n_votes = n_agree = n_disagree = 0
+        while pending is not None and pending[0] == number:
+            _number, statement, value = pending
+            cells[column_of[statement]] = str(value)
+            n_votes += 1
+            n_agree += value == 1
+            n_disagree += value == -1
+            pending = next(cast, None)
+        at = int(np.searchsorted(clustered, pk))
+        group = int(group_of[at]) if at < len(clustered) and clustered[at] == pk else -1
+        yield [
+            str(number),
+            "" if group < 0 else str(group),
+            str(authored.get(pk, 0)),
+            str(n_votes),
+            str(n_agree),
+            str(n_disagree),
+            *cells,
+        ]
+
+
+def _votes_rows(votes: Any) -> Iterator[list[str]]:
+    """votes.csv, oldest first. Times are dates (the privacy rule): each vote is stamped
+    at midnight UTC of its day."""
+    yield list(VOTES_HEADER)
+    rows = (
+        votes.order_by("created_on", "pk")
+        .values_list("created_on", "statement__number", "participant__number", "value")
+        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
+    )
+    stamp: tuple[dt.date, str, str] | None = None
+    for day, statement, participant, value in rows:
+        if stamp is None or stamp[0] != day:
+            stamp = (day, str(_day_ms(day)), day.isoformat())
+        yield [stamp[1], stamp[2], str(statement), str(participant), str(value)]
+
+
+def export_polis(*, conversation: Conversation, actor: Any) -> bytes:
+    """The whole export zip at once, for callers without a response to stream into
+    (commands and tests). Audit-logged as stream_polis_export is."""
+    return b"".join(stream_polis_export(conversation=conversation, actor=actor))
 
 
 class ImportRefused(ServiceError):  # noqa: N818 (reads as the outcome)
     pass
 
 
+def _save_uploads(files: Mapping[str, IO[bytes]], folder: Path) -> None:
+    for name, upload in files.items():
+        with (folder / name).open("wb") as handle:
+            for chunk in iter(lambda upload=upload: upload.read(1 << 20), b""):  # type: ignore[misc]
+                handle.write(chunk)
+
+
+def _read_folder(folder: Path) -> PolisExport:
+    try:
+        return read_polis_export(folder)
+    except PolisImportError as error:
+        raise ImportRefused(
+            _("%(file)s, line %(line)s: %(problem)s")
+            % {"file": Path(error.file).name, "line": error.line, "problem": error.problem}
+        ) from None
+    except UnicodeDecodeError:
+        raise ImportRefused(
+            _("The files must be CSV text in UTF-8, as Polis exports them.")
+        ) from None
+
+
 def read_polis_upload(files: Mapping[str, IO[bytes]]) -> PolisExport:
     """Validate uploaded Polis files (name -> file). Raises ImportRefused naming the
     file, line and problem; nothing is written to the database here."""
     with tempfile.TemporaryDirectory(prefix="sayso-polis-") as folder:
-        for name, upload in files.items():
-            with (Path(folder) / name).open("wb") as handle:
-                for chunk in iter(lambda upload=upload: upload.read(1 << 20), b""):  # type: ignore[misc]
-                    handle.write(chunk)
-        try:
-            return read_polis_export(folder)
-        except PolisImportError as error:
-            raise ImportRefused(
-                _("%(file)s, line %(line)s: %(problem)s")
-                % {"file": Path(error.file).name, "line": error.line, "problem": error.problem}
-            ) from None
-        except UnicodeDecodeError:
-            raise ImportRefused(
-                _("The files must be CSV text in UTF-8, as Polis exports them.")
-            ) from None
+        _save_uploads(files, Path(folder))
+        return _read_folder(Path(folder))
+
+
+POLIS_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
+
+
+@transaction.atomic
+def start_polis_import(
+    *,
+    community: Community,
+    actor: Any,
+    files: Mapping[str, IO[bytes]],
+    topic: str,
+    description: str = "",
+) -> PolisImport:
+    """Check an uploaded Polis export and queue its import in the task worker.
+
+    A bad file is refused here (ImportRefused naming file, line and problem) and nothing
+    is created; a good one is kept, zipped, until the worker has imported it."""
+    unknown = sorted(set(files) - set(POLIS_FILES))
+    if unknown:
+        raise ImportRefused(_("Unexpected file: %(name)s.") % {"name": unknown[0]})
+    with tempfile.TemporaryDirectory(prefix="sayso-polis-") as folder:
+        _save_uploads(files, Path(folder))
+        _read_folder(Path(folder))
+        packed = io.BytesIO()
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(Path(folder).iterdir()):
+                archive.write(path, arcname=path.name)
+    job = PolisImport.objects.create(
+        community=community,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        topic=topic,
+        description=description,
+        files=packed.getvalue(),
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: _enqueue_import(job_id))
+    return job
+
+
+def _enqueue_import(job_id: int) -> None:
+    from .tasks import import_polis_upload
+
+    import_polis_upload.enqueue(job_id=job_id)
+
+
+def run_polis_import(*, job_id: int) -> PolisImport | None:
+    """Import a queued upload (in the task worker): the conversation, its statements,
+    participants and votes are created in one transaction with the job marked done, or
+    not at all. The uploaded files are dropped either way. None when there is no such
+    queued job (already taken by another worker, or deleted)."""
+    if not PolisImport.objects.filter(pk=job_id, state=PolisImport.State.QUEUED).update(
+        state=PolisImport.State.RUNNING
+    ):
+        return None
+    job = PolisImport.objects.select_related("community", "created_by").get(pk=job_id)
+    try:
+        with tempfile.TemporaryDirectory(prefix="sayso-polis-") as folder:
+            with zipfile.ZipFile(io.BytesIO(bytes(job.files))) as archive:
+                archive.extractall(
+                    folder, members=[n for n in archive.namelist() if n in POLIS_FILES]
+                )
+            export = _read_folder(Path(folder))
+        with transaction.atomic():
+            conversation = import_polis(
+                community=job.community,
+                actor=job.created_by,
+                export=export,
+                topic=job.topic,
+                description=job.description,
+            )
+            _finish_import(job_id, PolisImport.State.DONE, conversation=conversation)
+    except ImportRefused as refused:
+        _finish_import(job_id, PolisImport.State.FAILED, error=str(refused))
+    except Exception:
+        _finish_import(
+            job_id,
+            PolisImport.State.FAILED,
+            error=_("The import stopped on an unexpected problem; nothing was imported."),
+        )
+        raise  # the worker logs it with its traceback
+    job.refresh_from_db()
+    return job
+
+
+def _finish_import(job_id: int, state: str, **changes: Any) -> None:
+    """Record the outcome and drop the uploaded files: raw participation data is not
+    kept once it is imported or refused."""
+    PolisImport.objects.filter(pk=job_id).update(
+        state=state, files=b"", finished_at=timezone.now(), **changes
+    )
 
 
 def _date_of(ms: int | None, fallback: dt.date) -> dt.date:
@@ -747,4 +1112,40 @@ def cite_statement(
         snapshot=snapshot,
         actor=actor,
         note=note,
+    )
+
+
+def cite_from_report(
+    *,
+    conversation: Conversation,
+    statement_id: int,
+    kind: str,
+    group: int | None,
+    actor: Any,
+) -> Citation:
+    """Cite a consensus statement (kind "consensus") or what a group thinks of a
+    statement (kind "group") as the current report shows it, with its figures frozen.
+    Refused when the stored results do not support it: not in them, or a group or vote
+    count below the community's small-group threshold."""
+    statement = Statement.objects.filter(pk=statement_id, conversation=conversation).first()
+    snapshot = (
+        selectors.citation_snapshot(
+            conversation, statement, kind, group, conversation.community.small_group_threshold
+        )
+        if statement is not None
+        else None
+    )
+    if statement is None or snapshot is None:
+        raise ServiceError(
+            _(
+                "That statement is not in the current results, or too few people voted on it,"
+                " so it cannot be cited."
+            )
+        )
+    return cite_statement(
+        conversation=conversation,
+        statement=statement,
+        evidence_type=EVIDENCE_CONSENSUS if kind == "consensus" else EVIDENCE_GROUP_STATEMENT,
+        snapshot=snapshot,
+        actor=actor,
     )

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
@@ -32,7 +38,7 @@ from .forms import (
     StatementForm,
     parse_vote,
 )
-from .models import Conversation, OpinionMapResult, Participant, Statement, Vote
+from .models import Conversation, OpinionMapResult, Participant, PolisImport, Statement, Vote
 from .svg import opinion_map_svg
 
 
@@ -246,7 +252,9 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
 
 def _report_context(conversation: Conversation, community: Community) -> dict[str, Any]:
     threshold = community.small_group_threshold
-    context = selectors.report(conversation, threshold)
+    result = selectors.stored_map(conversation)
+    services.ensure_map_current(conversation=conversation, result=result)
+    context = selectors.report(conversation, threshold, result)
     context["threshold"] = threshold
     context["svg"] = opinion_map_svg(context["map"]) if context["map"] else ""
     return context
@@ -288,75 +296,77 @@ def cite(request: HttpRequest, community: Community, conversation: int) -> HttpR
     if not form.is_valid():
         messages.error(request, _("That statement could not be cited. Try again from the report."))
         return redirect(report_url)
-    statement = get_object_or_404(Statement, pk=form.cleaned_data["statement"], conversation=found)
-    snapshot = selectors.citation_snapshot(
-        found,
-        statement,
-        form.cleaned_data["kind"],
-        form.cleaned_data["group"],
-        community.small_group_threshold,
-    )
-    if snapshot is None:
-        messages.error(
-            request,
-            _(
-                "That statement is not in the current results, or too few people voted on it,"
-                " so it cannot be cited."
-            ),
+    try:
+        citation = services.cite_from_report(
+            conversation=found,
+            statement_id=form.cleaned_data["statement"],
+            kind=form.cleaned_data["kind"],
+            group=form.cleaned_data["group"],
+            actor=request.user,
         )
+    except ServiceError as refused:
+        messages.error(request, str(refused))
         return redirect(report_url)
-    evidence_type = (
-        services.EVIDENCE_CONSENSUS
-        if form.cleaned_data["kind"] == "consensus"
-        else services.EVIDENCE_GROUP_STATEMENT
-    )
-    services.cite_statement(
-        conversation=found,
-        statement=statement,
-        evidence_type=evidence_type,
-        snapshot=snapshot,
-        actor=request.user,
-    )
-    messages.success(request, _("Cited as evidence: “%(title)s”.") % {"title": snapshot["title"]})
+    title = citation.snapshot["title"]
+    messages.success(request, _("Cited as evidence: “%(title)s”.") % {"title": title})
     return redirect(report_url + "#citations")
 
 
 @community_view("organiser")
 def export(request: HttpRequest, community: Community, conversation: int) -> HttpResponse:
+    """The Polis files as a zip, streamed as it is built (flat memory, any size)."""
     found = _conversation(community, conversation)
-    payload = services.export_polis(conversation=found, actor=request.user)
-    response = HttpResponse(payload, content_type="application/zip")
+    response = StreamingHttpResponse(
+        services.stream_polis_export(conversation=found, actor=request.user),
+        content_type="application/zip",
+    )
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = (
         f'attachment; filename="conversation-{found.pk}-polis-{stamp}.zip"'
     )
-    return response
+    # core.decorators types views as returning HttpResponse; Django serves any
+    # HttpResponseBase, a streamed one included.
+    return cast(HttpResponse, response)
 
 
 @community_view("organiser")
 def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
+    """POST checks the upload and queues the import; GET ?job= shows how it is going
+    (a page to reload, no script needed) and goes on to the conversation once done."""
+    job = None
+    if request.method != "POST" and "job" in request.GET:
+        job_id = request.GET["job"]
+        job = get_object_or_404(
+            PolisImport.objects.select_related("conversation"),
+            pk=int(job_id) if job_id.isdigit() else 0,
+            community=community,
+        )
+        if job.state == PolisImport.State.DONE and job.conversation is not None:
+            messages.success(
+                request,
+                _(
+                    "Imported. The opinion map is being worked out and will appear in the "
+                    "report shortly."
+                ),
+            )
+            return redirect(job.conversation)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            export_data = services.read_polis_upload(form.polis_files())
-            conversation = services.import_polis(
+            job = services.start_polis_import(
                 community=community,
                 actor=request.user,
-                export=export_data,
+                files=form.polis_files(),
                 topic=form.cleaned_data["topic"],
                 description=form.cleaned_data["description"],
             )
         except ServiceError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(
-                request,
-                _(
-                    "Imported. The opinion map is being worked out and will appear in the report shortly."
-                ),
-            )
-            return redirect(conversation)
-    return render(request, "deliberation/import.html", {"community": community, "form": form})
+            return redirect(f"{request.path}?job={job.pk}")
+    return render(
+        request, "deliberation/import.html", {"community": community, "form": form, "job": job}
+    )
 
 
 # --- participant pages (public link) -------------------------------------------------
@@ -684,17 +694,10 @@ def participant_statement(request: HttpRequest, public_token: str) -> HttpRespon
             form.add_error(None, _("Join the conversation before adding a statement."))
         else:
             try:
-                participant = (
-                    Participant.objects.filter(pk=participant_id, conversation=conversation).first()
-                    if participant_id is not None
-                    else None
-                )
-                if participant is None:
-                    user = None if conversation.anonymous else request.user
-                    participant = joined = services.join(conversation=conversation, user=user)
-                statement = services.add_participant_statement(
+                statement, joined = services.add_statement_as(
                     conversation=conversation,
-                    participant=participant,
+                    participant_id=participant_id,
+                    user=request.user,
                     text=form.cleaned_data["text"],
                 )
             except ServiceError as error:
@@ -762,11 +765,11 @@ def you(request: HttpRequest, public_token: str) -> HttpResponse:
     if not conversation.results_visible:
         context["hidden"] = True
     elif participant is not None and votes >= context["min_votes"]:
-        view = selectors.map_view(
-            OpinionMapResult.objects.filter(conversation=conversation).first(), threshold
-        )
+        result = OpinionMapResult.objects.filter(conversation=conversation).first()
+        view = selectors.map_view(result, threshold)
         if view is not None:
-            relations, own_hidden = selectors.relation(view, participant, threshold)
+            own = selectors.group_of(result, participant.pk)
+            relations, own_hidden = selectors.relation(view, participant, own)
             context.update({"relations": relations, "own_hidden": own_hidden, "map": view})
-            context["not_mapped_yet"] = participant.pk not in view.participant_group
+            context["not_mapped_yet"] = own is None
     return render(request, "deliberation/you.html", context)
