@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -271,6 +272,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--prepare", type=int, default=30_000, help="responses in progress")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     site = postgres_site() if args.postgres else prepared_site()
     database = "PostgreSQL" if args.postgres else "SQLite (WAL)"
     with site as (workdir, env):
@@ -290,6 +292,11 @@ def main() -> int:
     ratio = sub_rps / health_rps
     p50, p99 = percentile(sub_lat, 0.5) * 1000, percentile(sub_lat, 0.99) * 1000
     print(f"database: {database}; gunicorn 2 workers x 4 threads; {args.clients} clients")
+    print(
+        "load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(
+            *load_before, *os.getloadavg()
+        )
+    )
     print(f"{'what':34} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     print(
         f"{'minimal view (/healthz)':34} {health_rps:8.0f}"

@@ -1,18 +1,21 @@
 """Results page and CSV export of a 30-question survey with many responses.
 
-Usage: python bench/survey_results.py [responses] [--keep DIR]   (default 100000)
+Usage: python bench/survey_results.py [responses] [--keep DIR] [--formats all]
+       [--skip-results]   (default 100000 responses, CSV only)
 
 Builds a survey of 30 questions (24 single choice, 3 multiple choice, 3 number) with N
 submitted responses in a throwaway SQLite file (`--keep DIR` keeps it there and reuses
 it on the next run), then, in a fresh process so that memory figures are its own:
 
 - the results computation (all questions, Wilson intervals, suppression), best of 5,
-  with its query count;
+  with its query count, and the same weighted (post-stratified by the first
+  question), best of 3;
 - the whole results page as an organiser gets it (view, template, charts), server
   time through Django's test client, best of 5, after one warming request;
-- in another fresh process, a full streamed CSV export: rows per second (best of 3,
-  timed without tracemalloc, which slows Python down), then peak traced Python memory
-  and the process's peak RSS.
+- for each export format asked for (`--formats csv,xlsx,sav,datapackage` or `all`;
+  CSV alone by default), in another fresh process, a full export read as a client
+  would: rows per second (CSV best of 3, the others once, timed without tracemalloc,
+  which slows Python down), then peak traced Python memory and the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -186,6 +189,22 @@ def measure() -> None:
         f" {len(queries)} queries, {hidden} cells suppressed"
     )
 
+    # Weighted by the first question (post-stratification to equal groups); the
+    # targets are set on the object only, so the kept database is not changed.
+    survey.weighting_targets = {"q0": {f"c{j}": 1000.0 for j in range(CHOICES)}}
+    timings = []
+    for _ in range(3):
+        t = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            weighted = selectors.results(survey, weighted=True)
+        timings.append(time.perf_counter() - t)
+    assert weighted.weighting is not None
+    print(
+        f"weighted results computation: best {min(timings) * 1000:.0f} ms of 3,"
+        f" {len(queries)} queries, effective sample size {weighted.weighting.n_eff:,.0f}"
+    )
+    survey.weighting_targets = {}
+
     settings.ALLOWED_HOSTS = ["*"]
     client = Client()
     from django.contrib.auth import get_user_model
@@ -209,7 +228,11 @@ def measure() -> None:
     )
 
 
-def measure_export() -> None:
+FORMATS = ("csv", "xlsx", "sav", "datapackage")
+
+
+def measure_export(fmt: str = "csv") -> None:
+    """One export format, in its own process so that its peak RSS is its own."""
     from sayso.surveys import exports, selectors
     from sayso.surveys.models import Survey
 
@@ -218,21 +241,28 @@ def measure_export() -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
     def export() -> int:
-        response = exports.export_csv(survey)
-        return sum(len(chunk) for chunk in response)
+        # The response as the client receives it: every streamed block read, then closed.
+        response = exports.FORMATS[fmt](survey)
+        try:
+            return sum(len(chunk) for chunk in response)
+        finally:
+            response.close()
 
+    # CSV is quick enough to take the best of 3; the others are timed once.
     rates = []
-    for _ in range(3):
+    for _ in range(3 if fmt == "csv" else 1):
         t = time.perf_counter()
         size = export()
         rates.append(n / (time.perf_counter() - t))
+    # Peak RSS of the untraced runs: tracemalloc's own bookkeeping would add to it.
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     tracemalloc.start()
     export()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
     print(
-        f"CSV export: best {max(rates):,.0f} rows/s of 3, {size / 1e6:.1f} MB,"
+        f"{fmt.upper()} export: {'best ' if fmt == 'csv' else ''}{max(rates):,.0f} rows/s"
+        f"{' of 3' if fmt == 'csv' else ''}, {size / 1e6:.1f} MB,"
         f" peak traced Python memory {peak / 1e6:.1f} MB, process peak RSS {rss:.0f} MB"
         f" ({rss_before:.0f} MB before exporting: Python, Django, SQLite)"
     )
@@ -242,13 +272,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("responses", nargs="?", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the database in DIR")
+    parser.add_argument(
+        "--formats",
+        default="csv",
+        help=f"export formats to measure, comma-separated, or 'all' ({', '.join(FORMATS)})",
+    )
+    parser.add_argument("--skip-results", action="store_true", help="measure only the exports")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--part", default="results", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         setup(args.measure)
-        measure() if args.part == "results" else measure_export()
+        measure() if args.part == "results" else measure_export(args.part)
         return
+    formats = FORMATS if args.formats == "all" else tuple(args.formats.split(","))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        parser.error(f"unknown format {', '.join(unknown)}: choose from {', '.join(FORMATS)}")
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="sayso-survey-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     marker = workdir / f"built-{args.responses}"
@@ -261,7 +301,7 @@ def main() -> None:
                 cwd=ROOT,
             )
             marker.touch()
-        for part in ("results", "export"):
+        for part in (() if args.skip_results else ("results",)) + formats:
             subprocess.run(
                 [sys.executable, __file__, "--measure", str(workdir), "--part", part],
                 check=True,

@@ -5,7 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Question, Survey
+from . import logic
+from .models import Question, Survey, pick_label
 
 
 class SurveyForm(forms.ModelForm[Survey]):
@@ -95,6 +96,139 @@ class QuestionForm(forms.Form):
         label=_("Message when it does not"), required=False, max_length=300
     )
     is_breakdown = forms.BooleanField(label=_("Use to break down results"), required=False)
+
+    def __init__(self, *args: Any, question: Question, language: str, **kwargs: Any) -> None:
+        """Edits `question`'s texts in `language` (the survey's main one): the other
+        languages' texts are kept, and translated on the translations page."""
+        if question.pk and "initial" not in kwargs:
+            kwargs["initial"] = question_initial(question, language)
+        super().__init__(*args, **kwargs)
+        self.question = question
+        self.language = language
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("type")
+        data["parsed_choices"] = None
+        if kind in Question.CHOICE_TYPES and "choices" in data:
+            try:
+                data["parsed_choices"] = parse_choices(data["choices"])
+            except forms.ValidationError as error:
+                self.add_error("choices", error)
+        return data
+
+    def updated_question(self) -> Question:
+        """The question with the form's answers applied (not saved: the service checks
+        the whole of it, then saves)."""
+        data = self.cleaned_data
+        question, language = self.question, self.language
+        question.name = data["name"].strip()
+        question.type = data["type"]
+        question.label = {**(question.label or {}), language: data["label"].strip()}
+        if data["hint"]:
+            question.hint = {**(question.hint or {}), language: data["hint"].strip()}
+        question.required = data["required"]
+        question.relevant = data["relevant"].strip()
+        question.constraint = data["constraint"].strip()
+        if data["constraint_message"]:
+            question.constraint_message = {
+                **(question.constraint_message or {}),
+                language: data["constraint_message"],
+            }
+        question.is_breakdown = data["is_breakdown"]
+        return question
+
+    @property
+    def choices_given(self) -> list[tuple[str, str]] | None:
+        """(name, label) per line for a choice question; None for the other types."""
+        parsed: list[tuple[str, str]] | None = self.cleaned_data.get("parsed_choices")
+        return parsed
+
+
+def question_initial(question: Question, language: str) -> dict[str, Any]:
+    return {
+        "label": pick_label(question.label, language),
+        "name": question.name,
+        "type": question.type,
+        "hint": pick_label(question.hint, language),
+        "choices": "\n".join(f"{c.name} = {c.text(language)}" for c in question.choices.all()),
+        "required": question.required,
+        "relevant": question.relevant,
+        "constraint": question.constraint,
+        "constraint_message": pick_label(question.constraint_message, language),
+        "is_breakdown": question.is_breakdown,
+    }
+
+
+def parse_choices(text: str) -> list[tuple[str, str]]:
+    """`name = label` per line (or just a label; its name is made from its position)."""
+    out: list[tuple[str, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if "=" in line:
+            name, label = (part.strip() for part in line.split("=", 1))
+        else:
+            name, label = str(len(out) + 1), line
+        if not logic.valid_name(name) and not name.isdigit():
+            raise forms.ValidationError(
+                _("Choice line %(n)s: '%(name)s' is not a short name. Use letters, numbers and _.")
+                % {"n": number, "name": name}
+            )
+        if any(name == seen for seen, _label in out):
+            raise forms.ValidationError(
+                _("Choice line %(n)s: the name '%(name)s' is used twice.")
+                % {"n": number, "name": name}
+            )
+        out.append((name, label))
+    return out
+
+
+class WeightingForm(forms.Form):
+    """Population counts for each option of one single choice (or rating) question.
+
+    The count fields are made from the chosen question's options (`pop_<choice name>`);
+    `wanted` names the question (from the page's question picker), else the first."""
+
+    question = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        candidates: list[Question],
+        wanted: str,
+        current: dict[str, Any],
+        language: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates = candidates
+        self.chosen = next(
+            (q for q in candidates if q.name == wanted), candidates[0] if candidates else None
+        )
+        if self.chosen is None:
+            return
+        self.fields["question"].initial = self.chosen.name
+        targets = current.get(self.chosen.name, {})
+        for choice in self.chosen.choices.all():
+            self.fields[f"pop_{choice.name}"] = forms.FloatField(
+                label=_("People in the population who would answer '%(label)s'")
+                % {"label": choice.text(language)},
+                min_value=0,
+                required=False,
+                initial=targets.get(choice.name, ""),
+                widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+            )
+
+    def population(self) -> dict[str, float]:
+        """The counts given; a missing one counts as 0, which the service refuses with
+        its message (every option needs a count above zero)."""
+        assert self.chosen is not None
+        return {
+            c.name: float(self.cleaned_data.get(f"pop_{c.name}") or 0)
+            for c in self.chosen.choices.all()
+        }
 
 
 class CodesForm(forms.Form):

@@ -350,9 +350,9 @@ class MemberParticipation(models.Model):
 class AnswerCount(models.Model):
     """Running counts of a survey's answers, kept in step with `Answer` on submission.
 
-    One row per (question, choice, position), exactly the groups of
-    `selectors.tally`'s GROUP BY, so the unfiltered results page reads a few hundred
-    rows instead of counting millions: measured, even an index-only GROUP BY over
+    Rows per (question, choice, position), exactly the groups of
+    `selectors.tally`'s GROUP BY (split into shards, below), so the unfiltered results
+    page sums a few thousand rows instead of counting millions: measured, even an index-only GROUP BY over
     3.3 million answers (100,000 responses to 30 questions) takes about a second in
     SQLite. The counts change in the same transaction as the answers they count
     (services.submit_response), so they can never disagree; `services.recount`
@@ -360,10 +360,17 @@ class AnswerCount(models.Model):
     that the unique key has no NULLs and submissions can upsert it.
     """
 
+    SHARDS = 16
+
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
     choice_key = models.PositiveIntegerField(default=0)  # a Choice's pk, or 0
     rank_key = models.PositiveSmallIntegerField(default=0)  # Answer.rank, or 0
+    # Each group is counted in up to SHARDS rows (a submission adds to the shard of its
+    # response id), summed when read. With one row per group every submission updated
+    # the same rows, and on PostgreSQL each waited for the row locks of the one before
+    # to be released at its commit: submissions queued one behind another.
+    shard = models.PositiveSmallIntegerField(default=0)
     n = models.PositiveIntegerField(default=0)
     numbers = models.PositiveIntegerField(default=0)
     number_sum = models.FloatField(default=0.0)
@@ -371,9 +378,35 @@ class AnswerCount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["survey", "question", "choice_key", "rank_key"], name="one_count_per_group"
+                fields=["survey", "question", "choice_key", "rank_key", "shard"],
+                name="one_count_per_group_shard",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.n} answers to {self.question_id}"
+
+
+class DefinitionRevision(models.Model):
+    """A number that changes whenever a survey's sections, questions or choices change.
+
+    Submissions check answers against a compiled copy of the survey's questions that
+    each process keeps (selectors.definition), keyed by this number, and the write
+    succeeds only while the number is still the one the copy was made at: an answer
+    is never accepted under rules that have since changed. The number is kept by
+    database triggers (migration 0004), so every way of changing a survey (the
+    builder, an XLSForm import, bulk updates, the admin) moves it, and no code path
+    can forget to. It lives apart from `Survey` so that saving a Survey instance read
+    earlier cannot write an old number back.
+    """
+
+    survey = models.OneToOneField(
+        Survey,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="definition_revision",
+    )
+    n = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"revision {self.n} of {self.survey_id}"

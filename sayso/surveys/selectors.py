@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, QuerySet, Sum, Window
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
 from sayso.analysis import disclosure, survey_stats
 
-from .models import Answer, AnswerCount, Question, Response, Survey
+from .models import Answer, AnswerCount, Choice, Question, Response, Survey
 
 TEXTS_SHOWN = 50
 
@@ -105,6 +105,62 @@ def complete_responses(survey: Survey) -> QuerySet[Response]:
 
 def responses_choosing(survey: Survey, question: Question, choice_name: str) -> QuerySet[Answer]:
     return Answer.objects.filter(survey=survey, question=question, choice__name=choice_name)
+
+
+# --- the compiled definition a submission is checked against --------------------------
+#
+# Checking a submission needs the survey's questions (types, rules, order) and the ids
+# of its choices. Reading them on every submission cost about as much as the rest of
+# the submission's queries, so each process keeps them per survey, keyed by the survey's
+# definition revision (models.DefinitionRevision, moved by database triggers on every
+# change). The revision is read with the response; the submission's write succeeds only
+# while the revision is unchanged (services.submit_response), so a copy can be reused
+# for as long as it is right, and never after.
+
+DEFINITIONS_KEPT = 256  # surveys per process; more are dropped and read again
+
+
+@dataclass(frozen=True)
+class Definition:
+    survey_id: int
+    revision: int
+    questions: tuple[Question, ...]  # in the order of the form; choices not loaded
+    choice_ids: dict[tuple[int, str], int]  # (question id, choice name): choice id
+
+
+_definitions: dict[str, Definition] = {}  # by the survey's link token
+
+
+def definition(survey: Survey, revision: int) -> Definition:
+    """The questions and choice ids of the survey at `revision`, the number read with
+    the response. Read afresh when this process has none at that revision.
+
+    Kept by the survey's link token, which is random, rather than by its id: a test
+    database that rolls back each test gives the next survey the same id (and the
+    same first revisions), never the same token.
+
+    The questions are shared between threads and must only be read. Read after the
+    revision was, the copy may be newer than `revision` (a change committed in
+    between); it is then labelled with the older number, which the database no longer
+    has, so no submission is written with it."""
+    survey_id = survey.pk
+    found = _definitions.get(survey.link_token)
+    if found is not None and found.revision == revision:
+        return found
+    questions = tuple(Question.objects.filter(survey_id=survey_id))
+    choice_ids = {
+        (qid, name): pk
+        for pk, qid, name in Choice.objects.filter(question__survey_id=survey_id).values_list(
+            "pk", "question_id", "name"
+        )
+    }
+    loaded = Definition(survey_id, revision, questions, choice_ids)
+    if found is not None and found.revision > revision:
+        return loaded  # a response read before the latest change: not worth keeping
+    if len(_definitions) >= DEFINITIONS_KEPT:
+        _definitions.clear()
+    _definitions[survey.link_token] = loaded
+    return loaded
 
 
 def results(
@@ -290,8 +346,11 @@ def counts(survey: Survey, question: Question | None = None) -> dict[int, Tally]
     if question is not None:
         found = found.filter(question=question)
     out: dict[int, Tally] = defaultdict(Tally)
-    for question_id, choice_key, rank_key, n, numbers, number_sum in found.values_list(
-        "question_id", "choice_key", "rank_key", "n", "numbers", "number_sum"
+    # Each group's shards are summed by the database: a few thousand rows at most.
+    for question_id, choice_key, rank_key, n, numbers, number_sum in (
+        found.values_list("question_id", "choice_key", "rank_key")
+        .annotate(n=Sum("n"), numbers=Sum("numbers"), number_sum=Sum("number_sum"))
+        .order_by()
     ):
         _fold(out[question_id], choice_key or None, rank_key or None, n, numbers, number_sum)
     return out
@@ -369,57 +428,100 @@ def _crosstab(
     return tab
 
 
+def weighting_questions(survey: Survey) -> list[Question]:
+    """The questions results can be weighted by: single choice and rating."""
+    return list(
+        survey.questions.filter(type__in=[Question.Type.SINGLE, Question.Type.RATING])
+        .prefetch_related("choices")
+        .order_by("section__order", "order", "pk")
+    )
+
+
+# Per question: (choice name, weight, respondents) for each cell of the targets.
+WeightCells = dict[int, list[tuple[str, float, int]]]
+
+
 def _weights(
     survey: Survey, questions: list[Question], answers: QuerySet[Answer]
-) -> tuple[dict[int, float], survey_stats.Reweighting] | None:
-    """Post-stratify (one target question) or rake (several) to the survey's targets."""
+) -> tuple[WeightCells, survey_stats.Reweighting] | None:
+    """Post-stratify (one target question) or rake (several) to the survey's targets.
+
+    Everyone in the same cell of the target questions (same answers to them) gets the
+    same weight, so the weighting needs only counts: one GROUP BY, with a join per
+    target question, counts every single choice and rating answer by the respondent's
+    target answers. The targets' own rows give the cell sizes to weight; the others,
+    each question's weighted shares. One query, whatever the number of questions,
+    and no per-response rows leave the database.
+    """
     targets = survey.weighting_targets or {}
     by_name = {q.name: q for q in questions}
-    margins = []
-    response_ids: list[int] | None = None
-    labels_by_question: list[dict[int, str]] = []
-    for name, population in targets.items():
-        question = by_name.get(name)
-        if question is None:
-            return None
-        labels = dict(answers.filter(question=question).values_list("response_id", "choice__name"))
-        labels_by_question.append(labels)
-        response_ids = (
-            sorted(labels) if response_ids is None else [r for r in response_ids if r in labels]
-        )
-        margins.append(population)
-    if not margins or not response_ids:
+    target_questions = [by_name.get(name) for name in targets]
+    if not targets or any(t is None for t in target_questions):
         return None
-    groups = [[labels[r] for r in response_ids] for labels in labels_by_question]
+    weighable = [q for q in questions if q.type in (Question.Type.SINGLE, Question.Type.RATING)]
+    names = {c.pk: c.name for q in weighable for c in q.choices.all()}
+    found = answers.filter(question__in=[q.pk for q in weighable], choice__isnull=False)
+    keys = []
+    for number, target in enumerate(target_questions):
+        alias = f"target_{number}"
+        found = found.annotate(
+            **{
+                alias: FilteredRelation(
+                    "response__answers",
+                    condition=Q(response__answers__question_id=target.pk),  # type: ignore[union-attr]
+                )
+            }
+        ).filter(**{f"{alias}__choice__isnull": False})
+        keys.append(f"{alias}__choice_id")
+    rows = [
+        (question_id, names[choice_id], tuple(names.get(c, "") for c in cell), n)
+        for question_id, choice_id, *cell, n in found.values_list("question_id", "choice_id", *keys)
+        .annotate(n=Count("*"))
+        .order_by()
+        if choice_id in names
+    ]
+    first = target_questions[0].pk  # type: ignore[union-attr]
+    cells = [(cell, n) for question_id, _choice, cell, n in rows if question_id == first]
+    if not cells:
+        return None
+    sizes = np.array([n for _cell, n in cells])
+    groups = [
+        np.repeat(np.array([cell[i] for cell, _n in cells], dtype=object), sizes)
+        for i in range(len(target_questions))
+    ]
+    margins = list(targets.values())
+    ones = np.ones(int(sizes.sum()))
     if len(margins) == 1:
-        reweighting = survey_stats.post_stratify(np.ones(len(response_ids)), groups[0], margins[0])
+        reweighting = survey_stats.post_stratify(ones, groups[0], margins[0])
     else:
-        reweighting = survey_stats.rake(
-            np.ones(len(response_ids)), list(zip(groups, margins, strict=True))
-        )
-    return dict(
-        zip(response_ids, (float(w) for w in reweighting.weights), strict=True)
-    ), reweighting
+        reweighting = survey_stats.rake(ones, list(zip(groups, margins, strict=True)))
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    weight_of = {
+        cell: float(reweighting.weights[start])
+        for (cell, _n), start in zip(cells, starts, strict=True)
+    }
+    out: WeightCells = defaultdict(list)
+    for question_id, choice, cell, n in rows:
+        out[question_id].append((choice, weight_of[cell], n))
+    return dict(out), reweighting
 
 
 def _apply_weights(
     result: QuestionResult,
     question: Question,
     choices: list[Any],
-    weights: tuple[dict[int, float], survey_stats.Reweighting],
+    weights: tuple[WeightCells, survey_stats.Reweighting],
 ) -> None:
-    by_response, _reweighting = weights
-    answered = dict(
-        Answer.objects.filter(question=question, response_id__in=list(by_response)).values_list(
-            "response_id", "choice__name"
-        )
-    )
-    ids = sorted(answered)
-    if not ids:
+    """The question's weighted shares, from its counts per cell of the targets: each
+    cell stands for that many respondents with the same answer and the same weight."""
+    cells, _reweighting = weights
+    found = cells.get(question.pk)
+    if not found:
         return
+    sizes = np.array([n for _choice, _weight, n in found])
     estimates = survey_stats.proportions(
-        [answered[r] for r in ids],
-        weights=[by_response[r] for r in ids],
+        np.repeat(np.array([choice for choice, _w, _n in found], dtype=object), sizes),
+        weights=np.repeat(np.array([weight for _c, weight, _n in found]), sizes),
         categories=[c.name for c in choices],
     )
     for row, estimate in zip(result.rows, estimates, strict=True):

@@ -22,6 +22,7 @@ from .forms import (
     QuestionForm,
     SectionForm,
     SurveyForm,
+    WeightingForm,
 )
 from .models import Answer, Question, Response, Section, Survey, language_name, pick_label
 
@@ -251,56 +252,18 @@ def translations(
     )
 
 
-def _question_initial(question: Question, language: str) -> dict[str, Any]:
-    return {
-        "label": pick_label(question.label, language),
-        "name": question.name,
-        "type": question.type,
-        "hint": pick_label(question.hint, language),
-        "choices": "\n".join(f"{c.name} = {c.text(language)}" for c in question.choices.all()),
-        "required": question.required,
-        "relevant": question.relevant,
-        "constraint": question.constraint,
-        "constraint_message": pick_label(question.constraint_message, language),
-        "is_breakdown": question.is_breakdown,
-    }
-
-
 def _edit_question(
     request: HttpRequest, community: Community, survey: Survey, section: Section, question: Question
 ) -> HttpResponse:
     language = survey.default_language
-    form = QuestionForm(
-        request.POST or None, initial=_question_initial(question, language) if question.pk else None
-    )
+    form = QuestionForm(request.POST or None, question=question, language=language)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        question.name = data["name"].strip()
-        question.type = data["type"]
-        question.label = {**(question.label or {}), language: data["label"].strip()}
-        question.hint = (
-            {**(question.hint or {}), language: data["hint"].strip()}
-            if data["hint"]
-            else question.hint
-        )
-        question.required = data["required"]
-        question.relevant = data["relevant"].strip()
-        question.constraint = data["constraint"].strip()
-        if data["constraint_message"]:
-            question.constraint_message = {
-                **(question.constraint_message or {}),
-                language: data["constraint_message"],
-            }
-        question.is_breakdown = data["is_breakdown"]
         try:
-            choices = services.parse_choices(data["choices"]) if question.has_choices else None
-            if question.type == Question.Type.CONSENT and not data["choices"]:
-                choices = None
             services.save_question(
-                question=question,
+                question=form.updated_question(),
                 survey=survey,
                 section=section,
-                choices=choices,
+                choices=form.choices_given,
                 language=language,
             )
         except ServiceError as error:
@@ -557,29 +520,19 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
 @community_view("organiser")
 def weighting(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
-    candidates = [
-        q
-        for q in survey.questions.prefetch_related("choices")
-        if q.type in (Question.Type.SINGLE, Question.Type.RATING)
-    ]
-    chosen = next(
-        (
-            q
-            for q in candidates
-            if q.name == request.POST.get("question", request.GET.get("question", ""))
-        ),
-        candidates[0] if candidates else None,
+    form = WeightingForm(
+        request.POST or None,
+        candidates=selectors.weighting_questions(survey),
+        wanted=request.POST.get("question", request.GET.get("question", "")),
+        current=survey.weighting_targets or {},
+        language=survey.default_language,
     )
     error = ""
-    if request.method == "POST" and chosen is not None:
-        population: dict[str, float] = {}
-        for c in chosen.choices.all():
-            try:
-                population[c.name] = float(request.POST.get(f"pop_{c.name}", ""))
-            except ValueError:
-                population[c.name] = 0
+    if request.method == "POST" and form.chosen is not None and form.is_valid():
         try:
-            services.set_weighting_targets(survey=survey, question=chosen, population=population)
+            services.set_weighting_targets(
+                survey=survey, question=form.chosen, population=form.population()
+            )
         except ServiceError as problem:
             error = str(problem)
         else:
@@ -588,26 +541,10 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
                 reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
                 + "?weighted=1"
             )
-    current = (survey.weighting_targets or {}).get(chosen.name, {}) if chosen else {}
-    rows = (
-        [
-            (c.name, c.text(survey.default_language), current.get(c.name, ""))
-            for c in chosen.choices.all()
-        ]
-        if chosen
-        else []
-    )
     return render(
         request,
         "surveys/weighting.html",
-        {
-            "community": community,
-            "survey": survey,
-            "candidates": candidates,
-            "chosen": chosen,
-            "rows": rows,
-            "error": error,
-        },
+        {"community": community, "survey": survey, "form": form, "error": error},
     )
 
 
@@ -619,10 +556,9 @@ def import_xlsform(request: HttpRequest, community: Community) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
         try:
-            survey = xlsform.import_xlsform(
-                data=upload.read(), community=community, actor=request.user
+            imported = services.import_survey(
+                upload=form.cleaned_data["file"], community=community, actor=request.user
             )
         except xlsform.XLSFormError as error:
             problems = error.problems
@@ -630,9 +566,11 @@ def import_xlsform(request: HttpRequest, community: Community) -> HttpResponse:
             messages.success(
                 request,
                 _("Imported '%(title)s' as a draft. Check it, then open it.")
-                % {"title": survey.title},
+                % {"title": imported.survey.title},
             )
-            return redirect(survey)
+            for note in imported.notes:
+                messages.warning(request, note)
+            return redirect(imported.survey)
     return render(
         request, "surveys/import.html", {"community": community, "form": form, "problems": problems}
     )
@@ -828,21 +766,27 @@ def saved(request: HttpRequest, token: str) -> HttpResponse:
 
 @access_level("public")
 def check(request: HttpRequest, token: str) -> HttpResponse:
-    response = _response_or_404(token)
-    survey = response.survey
-    language = response.language
     if request.method == "POST":
+        # Sending reads only what the submission needs; the full response is read
+        # below only when the page is shown again.
+        submitting = services.response_to_submit(token)
+        if submitting is None:
+            raise Http404
         try:
-            errors = services.submit_response(response=response, user=request.user)
+            errors = services.submit_response(response=submitting, user=request.user)
         except ServiceError as error:
             messages.error(request, str(error))
             return redirect("surveys_public:check", token=token)
         if not errors:
-            thanks = reverse("surveys_public:thanks", kwargs={"link": survey.link_token})
-            if language != survey.default_language:
-                thanks += "?" + urlencode({"lang": language})
+            sent = submitting.survey
+            thanks = reverse("surveys_public:thanks", kwargs={"link": sent.link_token})
+            if submitting.language != sent.default_language:
+                thanks += "?" + urlencode({"lang": submitting.language})
             return redirect(thanks)
         messages.error(request, _("Some answers need your attention before you send them."))
+    response = _response_or_404(token)
+    survey = response.survey
+    language = response.language
     summary = []
     answers = response.draft
     for index, (section, questions) in enumerate(_visible_sections(response)):

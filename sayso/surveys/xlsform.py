@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import tempfile
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -41,8 +42,10 @@ PYXFORM_TYPES = {
     "acknowledge": Question.Type.CONSENT,
     "note": Question.Type.NOTE,
 }
-# Notes with these names, before the first question, hold the survey's own texts.
-SURVEY_NOTES = ("welcome", "privacy_notice")
+# Notes with these names, before the first question, hold the survey's own texts (the
+# title's translations among them: pyxform cannot turn a translated form_title into an
+# XForm, so the settings sheet holds the main language's title only).
+SURVEY_NOTES = {"survey_title": "title", "welcome": "welcome", "privacy_notice": "privacy_notice"}
 # Metadata that records when and on which device: never stored, and said so.
 PRIVACY_DROPPED = {
     "start",
@@ -56,14 +59,66 @@ PRIVACY_DROPPED = {
     "simserial",
     "subscriberid",
 }
-UNSUPPORTED_COLUMNS = ("calculation", "choice_filter", "repeat_count", "default", "trigger")
+# Columns whose meaning Sayso cannot follow: the form is refused, with the reason.
+UNSUPPORTED_COLUMNS = {
+    "calculation": "calculated values are not supported",
+    "choice_filter": "cascading choices (choice_filter) are not supported; ask separate"
+    " questions and show each with 'relevant'",
+    "repeat_count": "repeats are not supported",
+    "default": "default answers are not supported: a respondent gives every answer",
+    "trigger": "triggered recalculation is not supported",
+}
+# Columns that only change how a form looks or speaks in ODK: the form is imported
+# without them, and the organiser is told which.
+NOT_KEPT_COLUMNS = {
+    "required_message": "Sayso shows its own message when a required answer is missing",
+    "guidance_hint": "guidance hints are not shown",
+    "media": "images, audio and video are not shown",
+    "image": "images are not shown",
+    "big-image": "images are not shown",
+    "audio": "audio is not played",
+    "video": "video is not shown",
+    "parameters": "question parameters (such as randomised choices) are not used",
+    "read_only": "read-only questions are not supported; the question is asked",
+    "autoplay": "media is not played",
+}
+# Appearances Sayso gives a meaning to; others are named as not kept.
+KEPT_APPEARANCES = {"", "multiline", "likert", "field-list"}
+KEPT_SETTINGS = {"form_title", "form_id", "id_string", "version", "default_language", "name"}
+UNSUPPORTED_TYPES = {
+    "calculate": "calculated values are not supported",
+    "select_one_from_file": "choices from a file are not supported; put the choices on the"
+    " choices sheet",
+    "select_multiple_from_file": "choices from a file are not supported; put the choices on"
+    " the choices sheet",
+    "select_one_external": "external choices are not supported; put the choices on the"
+    " choices sheet",
+    "hidden": "hidden values are not supported",
+}
 LANGUAGE_RE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
+# Sayso's own column: the question may break results down (pyxform passes it through).
+BREAKDOWN_COLUMN = "sayso_breakdown"
 
 
 class XLSFormError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What reading the workbook found before anything is created."""
+
+    problems: list[str]  # reasons to refuse the form: nothing is created
+    notes: list[str]  # what is imported without (said to the organiser)
+    has_title: bool  # the settings sheet gives a form_title
+
+
+@dataclass(frozen=True)
+class Imported:
+    survey: Survey
+    notes: list[str]
 
 
 def language_code(key: str) -> str:
@@ -73,10 +128,21 @@ def language_code(key: str) -> str:
     return "en" if key in ("default", "") else key.lower()[:10]
 
 
-def _labels(value: Any) -> dict[str, str]:
-    if isinstance(value, dict):
-        return {language_code(k): str(v) for k, v in value.items()}
-    return {"en": str(value)} if value else {}
+def _labels(value: Any, main: str = "en") -> dict[str, str]:
+    """{language code: text}. The unnamed language is the form's default (`main`).
+
+    A translation equal to the main language's text is dropped: XLSForm exports
+    (Sayso's among them) repeat the main text where a translation is missing, so that
+    ODK does not show a blank, and Sayso shows the main text there anyway."""
+    if not isinstance(value, dict):
+        return {main: str(value)} if value else {}
+    out = {
+        (main if k == "default" else language_code(k)): str(v)
+        for k, v in value.items()
+        if v is not None and str(v) != ""
+    }
+    first = out.get(main)
+    return {k: v for k, v in out.items() if k == main or v != first}
 
 
 def _rows(sheet: Any) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -96,17 +162,40 @@ def _rows(sheet: Any) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return head, out
 
 
+def _rows_text(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    more = len(numbers) - 10
+    if len(numbers) == 1:
+        return _("row %(rows)s") % {"rows": shown}
+    if more > 0:
+        return _("rows %(rows)s and %(more)s more") % {"rows": shown, "more": more}
+    return _("rows %(rows)s") % {"rows": shown}
+
+
 def check_workbook(data: bytes) -> list[str]:
     """Every reason the workbook cannot be imported, as 'sheet, row N: reason'."""
+    return inspect_workbook(data).problems
+
+
+def inspect_workbook(data: bytes) -> Inspection:
+    """The reasons to refuse the workbook, and what an import would leave out."""
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        return [_("The file is not an .xlsx spreadsheet. Save it as Excel (.xlsx) and try again.")]
+        return Inspection(
+            [_("The file is not an .xlsx spreadsheet. Save it as Excel (.xlsx) and try again.")],
+            [],
+            False,
+        )
     problems: list[str] = []
     if "survey" not in book.sheetnames:
-        return [_("The 'survey' sheet is missing: an XLSForm needs one, with a row per question.")]
+        return Inspection(
+            [_("The 'survey' sheet is missing: an XLSForm needs one, with a row per question.")],
+            [],
+            False,
+        )
     head, survey_rows = _rows(book["survey"])
     for column in ("type", "name"):
         if column not in head:
@@ -114,10 +203,23 @@ def check_workbook(data: bytes) -> list[str]:
                 _("survey sheet, row 1: the '%(c)s' column is missing.") % {"c": column}
             )
     if problems:
-        return problems
+        return Inspection(problems, [], False)
+    # What is left out, by reason, with the rows it concerns (said once per reason).
+    not_kept: dict[str, list[int]] = {}
+    dropped_metadata: list[str] = []
+    has_title = False
+    if "settings" in book.sheetnames:
+        _settings_head, settings_rows = _rows(book["settings"])
+        given = settings_rows[0][1] if settings_rows else {}
+        has_title = any(h.split("::")[0] == "form_title" for h in given)
+        for column in given:
+            base = column.split("::")[0]
+            if base not in KEPT_SETTINGS:
+                unused = _("settings sheet: '%(c)s' is not used") % {"c": column}
+                not_kept.setdefault(unused, [])
     list_names: set[str] = set()
     if "choices" in book.sheetnames:
-        _chead, choice_rows = _rows(book["choices"])
+        _choices_head, choice_rows = _rows(book["choices"])
         seen_choices: set[tuple[str, str]] = set()
         for number, cells in choice_rows:
             key = (cells.get("list_name", cells.get("list name", "")), cells.get("name", ""))
@@ -130,6 +232,14 @@ def check_workbook(data: bytes) -> list[str]:
                 )
             seen_choices.add(key)
             list_names.add(key[0])
+            for column in cells:
+                base = column.split("::")[0].lower()
+                if base in NOT_KEPT_COLUMNS:
+                    reason = _("choices sheet, '%(c)s': %(why)s") % {
+                        "c": base,
+                        "why": NOT_KEPT_COLUMNS[base],
+                    }
+                    not_kept.setdefault(reason, []).append(number)
     names: dict[str, int] = {}
     depth = 0
     for number, cells in survey_rows:
@@ -137,6 +247,18 @@ def check_workbook(data: bytes) -> list[str]:
         name = cells.get("name", "")
         base = kind.split()[0] if kind else ""
         where = _("survey sheet, row %(n)s") % {"n": number}
+        for column in cells:
+            column_base = column.split("::")[0].lower()
+            if column_base in NOT_KEPT_COLUMNS:
+                reason = _("survey sheet, '%(c)s': %(why)s") % {
+                    "c": column_base,
+                    "why": NOT_KEPT_COLUMNS[column_base],
+                }
+                not_kept.setdefault(reason, []).append(number)
+        appearance = cells.get("appearance", "").strip()
+        if appearance not in KEPT_APPEARANCES:
+            reason = _("survey sheet, appearance '%(a)s': not used") % {"a": appearance}
+            not_kept.setdefault(reason, []).append(number)
         if base in ("begin_group", "begin group"):
             depth += 1
             if depth > 1:
@@ -146,14 +268,39 @@ def check_workbook(data: bytes) -> list[str]:
                     )
                     % {"where": where}
                 )
+            # A group's condition is folded into each of its questions' on import.
+            expression = cells.get("relevant", "")
+            if expression:
+                problem = logic.check_expression(
+                    expression, known=list(names), allow_current=False, what="relevant"
+                )
+                if problem:
+                    problems.append(f"{where}: {problem}")
+            for column in UNSUPPORTED_COLUMNS:
+                if cells.get(column):
+                    problems.append(
+                        _("%(where)s: the '%(c)s' column: %(why)s.")
+                        % {"where": where, "c": column, "why": UNSUPPORTED_COLUMNS[column]}
+                    )
             continue
         if base in ("end_group", "end group"):
             depth -= 1
             continue
         if base in ("begin_repeat", "begin repeat", "end_repeat", "end repeat"):
-            problems.append(_("%(where)s: repeats are not supported.") % {"where": where})
+            problems.append(
+                _("%(where)s: repeats are not supported: each question is asked once.")
+                % {"where": where}
+            )
             continue
         if base in PRIVACY_DROPPED or (kind == "calculate" and name == "instanceID"):
+            if base in PRIVACY_DROPPED:
+                dropped_metadata.append(name or base)
+            continue
+        if base in UNSUPPORTED_TYPES:
+            problems.append(
+                _("%(where)s: the question type '%(type)s' is not supported: %(why)s.")
+                % {"where": where, "type": kind, "why": UNSUPPORTED_TYPES[base]}
+            )
             continue
         if base not in TYPES:
             problems.append(
@@ -190,8 +337,8 @@ def check_workbook(data: bytes) -> list[str]:
         for column in UNSUPPORTED_COLUMNS:
             if cells.get(column):
                 problems.append(
-                    _("%(where)s: the '%(c)s' column is not supported.")
-                    % {"where": where, "c": column}
+                    _("%(where)s: the '%(c)s' column: %(why)s.")
+                    % {"where": where, "c": column, "why": UNSUPPORTED_COLUMNS[column]}
                 )
         required = cells.get("required", "")
         if required and required.lower() not in (
@@ -221,7 +368,18 @@ def check_workbook(data: bytes) -> list[str]:
         names[name] = number
     if not names and not problems:
         problems.append(_("survey sheet: there are no questions to import."))
-    return problems
+    notes = []
+    if dropped_metadata:
+        notes.append(
+            _(
+                "Not kept, to protect respondents: the metadata %(names)s (when or on which"
+                " device someone answered). Sayso keeps only the date of each response."
+            )
+            % {"names": ", ".join(dropped_metadata)}
+        )
+    for reason, numbers in not_kept.items():
+        notes.append(f"{reason} ({_rows_text(numbers)})." if numbers else f"{reason}.")
+    return Inspection(problems, notes, has_title)
 
 
 def _pyxform_dict(data: bytes) -> dict[str, Any]:
@@ -243,24 +401,55 @@ def _is_required(value: Any) -> bool:
     return str(value).lower() in ("yes", "true", "true()", "1")
 
 
-def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
-    problems = check_workbook(data)
-    if problems:
-        raise XLSFormError(problems)
-    form = _pyxform_dict(data)
+def _form_languages(form: dict[str, Any]) -> list[str]:
+    """The form's language codes: the declared default first, then in order of use."""
     default = form.get("default_language")
-    languages: list[str] = [language_code(default)] if default and default != "default" else []
+    found: list[str] = [language_code(default)] if default and default != "default" else []
 
-    def note_languages(labels: dict[str, str]) -> None:
-        for code in labels:
-            if code not in languages:
-                languages.append(code)
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("label", "hint"):
+                value = node.get(key)
+                if isinstance(value, dict):
+                    for k in value:
+                        code = found[0] if k == "default" and found else language_code(k)
+                        if code not in found:
+                            found.append(code)
+            for child in node.get("children", []) or []:
+                walk(child)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
 
+    walk(form)
+    for choices in (form.get("choices") or {}).values():
+        walk(choices)
+    return found or ["en"]
+
+
+def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
+    return import_form(data=data, community=community, actor=actor).survey
+
+
+def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
+    """Create a draft survey from the workbook, with the notes on what it left out."""
+    inspection = inspect_workbook(data)
+    if inspection.problems:
+        raise XLSFormError(inspection.problems)
+    form = _pyxform_dict(data)
+    languages = _form_languages(form)
+    main = languages[0]
+
+    def labels_of(value: Any) -> dict[str, str]:
+        return _labels(value, main)
+
+    # Without a form_title, pyxform names the form after the (temporary) file.
+    title = labels_of(form.get("title")) if inspection.has_title else {}
     with transaction.atomic():
         survey = Survey.objects.create(
             community=community,
-            title=str(form.get("title") or _("Imported survey"))[:200],
-            languages=["en"],
+            title=(title.get(main) or _("Imported survey"))[:200],
+            languages=languages,
             created_by=actor,
         )
         section_order = 0
@@ -271,43 +460,44 @@ def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
             section_order += 1
             return Section.objects.create(survey=survey, order=section_order, title=title)
 
-        def add(child: dict[str, Any], current: Section) -> None:
+        def add(child: dict[str, Any], current: Section, condition: str) -> None:
             kind = PYXFORM_TYPES[child["type"]]
             bind = child.get("bind", {})
-            if kind == Question.Type.SHORT_TEXT and "multiline" in str(
-                child.get("control", {}).get("appearance", "")
-            ):
+            appearance = str(child.get("control", {}).get("appearance", ""))
+            if kind == Question.Type.SHORT_TEXT and "multiline" in appearance:
                 kind = Question.Type.LONG_TEXT
-            if kind == Question.Type.SINGLE and "likert" in str(
-                child.get("control", {}).get("appearance", "")
-            ):
+            if kind == Question.Type.SINGLE and "likert" in appearance:
                 kind = Question.Type.RATING
-            labels = _labels(child.get("label"))
-            note_languages(labels)
+            relevant = bind.get("relevant", "")
+            if condition:
+                # A group's condition applies to each question in it (Sayso's pages
+                # have none of their own).
+                relevant = f"({condition}) and ({relevant})" if relevant else condition
             question = Question.objects.create(
                 survey=survey,
                 section=current,
                 order=current.questions.count() + 1,
                 name=child["name"],
                 type=kind,
-                label=labels,
-                hint=_labels(child.get("hint")),
+                label=labels_of(child.get("label")),
+                hint=labels_of(child.get("hint")),
                 required=_is_required(bind.get("required", "")),
-                relevant=bind.get("relevant", ""),
+                relevant=relevant,
                 constraint=bind.get("constraint", ""),
-                constraint_message=_labels(bind.get("jr:constraintMsg", "")),
+                constraint_message=labels_of(bind.get("jr:constraintMsg", "")),
+                is_breakdown=_is_required(child.get(BREAKDOWN_COLUMN, "")),
             )
             choices = child.get("choices") or form.get("choices", {}).get(
                 child.get("list_name", ""), []
             )
             Choice.objects.bulk_create(
                 Choice(
-                    question=question, order=i, name=str(c["name"]), label=_labels(c.get("label"))
+                    question=question, order=i, name=str(c["name"]), label=labels_of(c.get("label"))
                 )
                 for i, c in enumerate(choices, start=1)
             )
 
-        survey_texts: dict[str, dict[str, str]] = {}
+        survey_texts: dict[str, dict[str, str]] = {"title": title} if title else {}
         for child in form.get("children", []):
             if (
                 child.get("type") == "note"
@@ -315,33 +505,32 @@ def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
                 and section is None
                 and section_order == 0
             ):
-                labels = _labels(child.get("label"))
-                note_languages(labels)
-                survey_texts[child["name"]] = labels
+                survey_texts[SURVEY_NOTES[child["name"]]] = labels_of(child.get("label"))
                 continue
             if child.get("type") == "group":
                 if child.get("name") == "meta":
                     continue
-                labels = _labels(child.get("label"))
-                section = new_section(labels)
+                section = new_section(labels_of(child.get("label")))
+                condition = str(child.get("bind", {}).get("relevant", ""))
                 for inner in child.get("children", []):
                     if inner.get("type") in PYXFORM_TYPES:
-                        add(inner, section)
+                        add(inner, section, condition)
                 section = None
             elif child.get("type") in PYXFORM_TYPES:
                 if section is None:
                     section = new_section({})
-                add(child, section)
-        survey.languages = languages or ["en"]
-        first = survey.default_language
+                add(child, section, "")
         survey.texts = {}
         for field, labels in survey_texts.items():
-            setattr(survey, field, labels.get(first) or next(iter(labels.values()), ""))
+            text = labels.get(main) or next(iter(labels.values()), "")
+            setattr(survey, field, text[:200] if field == "title" else text)
             for code, text in labels.items():
-                if code != first and text:
+                if code != main and text:
                     survey.texts.setdefault(code, {})[field] = text
-        survey.save(update_fields=["languages", "texts", *survey_texts])
-    return survey
+        if not survey.title:
+            survey.title = _("Imported survey")
+        survey.save(update_fields=["texts", "title", "welcome", "privacy_notice"])
+    return Imported(survey, inspection.notes)
 
 
 REVERSE_TYPES = {
@@ -368,7 +557,41 @@ def _language_header(code: str) -> str:
     return f"{name} ({code})"
 
 
+def not_carried(survey: Survey) -> list[tuple[str, str]]:
+    """The survey's settings that XLSForm has no place for, as (setting, value): the
+    export lists them on a sheet of their own so that nothing is lost unsaid."""
+    targets = survey.weighting_targets or {}
+    return [
+        (str(_("Who can answer")), str(survey.get_distribution_display())),
+        (
+            str(_("One response per signed-in member")),
+            str(_("yes") if survey.one_response_per_member else _("no")),
+        ),
+        (
+            str(_("Convenience sample")),
+            str(_("yes") if survey.is_convenience_sample else _("no")),
+        ),
+        (
+            str(_("Weighting targets")),
+            "; ".join(
+                f"{name}: " + ", ".join(f"{c} = {n:g}" for c, n in population.items())
+                for name, population in targets.items()
+            )
+            or str(_("none")),
+        ),
+        (str(_("Status")), str(survey.get_status_display())),
+    ]
+
+
+NOTES_SHEET = "sayso_not_in_xlsform"
+
+
 def export_xlsform(survey: Survey) -> bytes:
+    """An XLSForm that pyxform converts, and that `import_form` reads back to the same
+    survey: texts in every language, logic, required, breakdown questions (in a
+    column of Sayso's own, which pyxform passes over), and the translated title (in
+    a note, since pyxform cannot convert a translated form_title). What XLSForm has
+    no place for is listed on the NOTES_SHEET sheet, which pyxform ignores."""
     from openpyxl import Workbook
 
     languages = survey.languages or ["en"]
@@ -388,40 +611,30 @@ def export_xlsform(survey: Survey) -> bytes:
             "constraint",
             *(f"constraint_message::{h}" for h in heads),
             "appearance",
+            BREAKDOWN_COLUMN,
         ]
     )
     choices_sheet = book.create_sheet("choices")
     choices_sheet.append(["list_name", "name", *(f"label::{h}" for h in heads)])
 
     def texts(labels: dict[str, str], fallback: str = "") -> list[str]:
-        # An untranslated text repeats the main language's, as respondents would see it.
+        # An untranslated text repeats the main language's, as respondents would see it
+        # (ODK would show a blank); the import drops such repeats again.
         main = labels.get(languages[0]) or fallback
         return [labels.get(code) or main for code in languages]
 
-    for field in SURVEY_NOTES:
-        if getattr(survey, field):
-            sheet.append(
-                [
-                    "note",
-                    field,
-                    *texts(
-                        {
-                            code: str(((survey.texts or {}).get(code) or {}).get(field, ""))
-                            for code in languages[1:]
-                        }
-                        | {languages[0]: getattr(survey, field)}
-                    ),
-                ]
-            )
+    translated = survey.texts or {}
+    for name, field in SURVEY_NOTES.items():
+        main_text = getattr(survey, field)
+        others = {code: str((translated.get(code) or {}).get(field, "")) for code in languages[1:]}
+        # The title is in the settings sheet; a note is only needed for its translations.
+        if field == "title" and not any(others.values()):
+            continue
+        if main_text:
+            sheet.append(["note", name, *texts(others | {languages[0]: main_text})])
 
     for section in survey.sections.prefetch_related("questions__choices"):
-        sheet.append(
-            [
-                "begin_group",
-                f"section_{section.order}",
-                *texts(section.title, f"Section {section.order}"),
-            ]
-        )
+        sheet.append(["begin_group", f"section_{section.order}", *texts(section.title)])
         for q in section.questions.all():
             kind = REVERSE_TYPES[Question.Type(q.type)]
             if q.has_choices:
@@ -446,15 +659,43 @@ def export_xlsform(survey: Survey) -> bytes:
                     q.constraint,
                     *texts(q.constraint_message),
                     appearance,
+                    "yes" if q.is_breakdown else "",
                 ]
             )
         sheet.append(["end_group"])
     settings = book.create_sheet("settings")
     settings.append(["form_title", "form_id", "default_language"])
     settings.append([survey.title, f"sayso_survey_{survey.pk}", heads[0]])
+    notes = book.create_sheet(NOTES_SHEET)
+    notes.append([str(_("Sayso setting")), str(_("Value in this survey")), str(_("Note"))])
+    why = str(
+        _(
+            "XLSForm has no place for this; it is not in the form. Set it again after"
+            " importing into Sayso."
+        )
+    )
+    for setting, value in not_carried(survey):
+        notes.append([setting, value, why])
+    notes.append(
+        [
+            str(_("Responses, invitation codes, approved text answers")),
+            "",
+            str(_("Not part of a form: export responses separately.")),
+        ]
+    )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-__all__ = ["XLSFormError", "check_workbook", "export_xlsform", "import_xlsform"]
+__all__ = [
+    "Imported",
+    "Inspection",
+    "XLSFormError",
+    "check_workbook",
+    "export_xlsform",
+    "import_form",
+    "import_xlsform",
+    "inspect_workbook",
+    "not_carried",
+]

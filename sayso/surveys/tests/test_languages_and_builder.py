@@ -173,6 +173,7 @@ def test_xlsform_round_trips_languages_and_survey_texts() -> None:
     assert again.languages == ["en", "pl"]
     assert (again.welcome, again.privacy_notice) == (survey.welcome, survey.privacy_notice)
     assert again.texts["pl"] == {
+        "title": "Ankieta o skanerach",
         "welcome": "Opowiedz nam o skanerach.",
         "privacy_notice": "Tylko organizatorzy widzą odpowiedzi.",
     }

@@ -181,7 +181,8 @@ def test_xlsx_export_reads_back() -> None:
     from openpyxl import load_workbook
 
     survey = _answered_survey()
-    book = load_workbook(io.BytesIO(exports.export_xlsx(survey).content))
+    response = exports.export_xlsx(survey)
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert book["responses"].max_row == 7
 
 

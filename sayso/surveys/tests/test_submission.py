@@ -1,0 +1,378 @@
+# mypy: disable-error-code="no-untyped-call,arg-type"
+"""The fast submission path: the compiled definition, the checked claim, sharded counts."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection
+from django.db.models import Count
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from sayso.core.services import ServiceError
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.surveys import selectors, services
+from sayso.surveys.models import (
+    Answer,
+    AnswerCount,
+    Choice,
+    DefinitionRevision,
+    Question,
+    Response,
+    Survey,
+)
+
+from .factories import make_survey
+
+pytestmark = pytest.mark.django_db
+
+
+def revision(survey: Survey) -> int:
+    return DefinitionRevision.objects.get(survey=survey).n
+
+
+def started(survey: Survey, **values: Any) -> str:
+    """A response in progress with `values` as its answers; returns its private token."""
+    response, raw = services.start_response(survey=survey, language="en")
+    services.save_page(response=response, answers=values, page=1)
+    return raw
+
+
+def counts_by_group(survey: Survey) -> dict[tuple[int, int, int], int]:
+    return {
+        (q, c, r): n
+        for q, c, r, n in AnswerCount.objects.filter(survey=survey)
+        .values_list("question_id", "choice_key", "rank_key")
+        .annotate(n=Count("*"))
+        .order_by()
+    }
+
+
+def grouped(survey: Survey) -> dict[int, dict[str, Any]]:
+    return {k: vars(v) for k, v in selectors.tally(Answer.objects.filter(survey=survey)).items()}
+
+
+def counted(survey: Survey) -> dict[int, dict[str, Any]]:
+    return {k: vars(v) for k, v in selectors.counts(survey).items()}
+
+
+def test_definition_revision_moves_on_every_change() -> None:
+    """Kept by database triggers: on SQLite a migration that rebuilds one of these
+    tables drops them, and this test says so."""
+    community = CommunityFactory()
+    survey = make_survey(community)
+    other = make_survey(community)
+    seen = [revision(survey)]
+    other_before = revision(other)
+
+    def moved() -> None:
+        now = revision(survey)
+        assert now > seen[-1]
+        seen.append(now)
+
+    section = survey.sections.get(order=2)
+    services.save_section(section=section, survey=survey)
+    moved()
+    shift = survey.questions.get(name="shift")
+    shift.required = False
+    services.save_question(
+        question=shift,
+        survey=survey,
+        section=shift.section,
+        choices=[("day", "Day"), ("night", "Night")],
+        language="en",
+    )
+    moved()
+    Choice.objects.filter(question=shift, name="night").update(name="nights")  # bulk, no save()
+    moved()
+    worries = survey.questions.get(name="worries")
+    services.move_question(question=worries, up=True)  # bulk_update of the order
+    moved()
+    first_choice = shift.choices.first()
+    assert first_choice is not None
+    services.save_translations(
+        survey=survey, language="en", texts={f"choice.{first_choice.pk}": "Days"}
+    )
+    moved()
+    services.delete_question(question=survey.questions.get(name="story"))
+    moved()
+    assert revision(other) == other_before
+
+
+@pytest.mark.django_db(transaction=True)  # on PostgreSQL: the one-statement write
+def test_a_change_after_the_response_was_read_is_checked_against() -> None:
+    """The answers were read (and the definition cached) before an organiser made a
+    question required: the write notices the new revision and checks again."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    first = started(survey, shift="day", disciplined="no")
+    submitting = services.response_to_submit(first)
+    assert submitting is not None
+    assert services.submit_response(response=submitting) == {}  # caches the definition
+    raw = started(survey, shift="day", disciplined="no")
+    submitting = services.response_to_submit(raw)
+    assert submitting is not None
+    before = counted(survey)
+    age = survey.questions.get(name="age")
+    age.required = True
+    services.save_question(
+        question=age, survey=survey, section=age.section, choices=None, language="en"
+    )
+    assert services.submit_response(response=submitting) == {"age": "Answer this question."}
+    assert Response.objects.get(pk=submitting.pk).status == Response.Status.PARTIAL
+    assert counted(survey) == before == grouped(survey)
+    assert not Answer.objects.filter(response_id=submitting.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # on PostgreSQL: the one-statement write
+def test_a_removed_choice_is_not_written() -> None:
+    """A choice removed after the response was read (and the old definition cached):
+    the write notices, the answers are checked again, and the one that is no longer an
+    option is refused with a message, not written."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    raw = started(survey, shift="night", disciplined="yes", worries=["sharing"])
+    submitting = services.response_to_submit(raw)
+    assert submitting is not None
+    selectors.definition(survey, submitting.definition_revision)  # type: ignore[attr-defined]
+    worries = survey.questions.get(name="worries")
+    services.save_question(
+        question=worries,
+        survey=survey,
+        section=worries.section,
+        choices=[("rates", "Rates"), ("cameras", "Cameras")],
+        language="en",
+    )
+    assert services.submit_response(response=submitting) == {
+        "worries": "The options of this question have changed. Choose again."
+    }
+    assert Response.objects.get(pk=submitting.pk).status == Response.Status.PARTIAL
+    assert not Answer.objects.filter(response_id=submitting.pk).exists()
+    assert counted(survey) == grouped(survey)
+
+
+@pytest.mark.django_db(transaction=True)  # on PostgreSQL: the one-statement write
+def test_a_closed_survey_takes_no_more_submissions() -> None:
+    community = CommunityFactory()
+    organiser = OrganiserFactory(community=community).user
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    raw = started(survey, shift="day", disciplined="no")
+    services.set_status(survey=survey, status=Survey.Status.CLOSED, actor=organiser)
+    submitting = services.response_to_submit(raw)
+    assert submitting is not None
+    with pytest.raises(ServiceError, match="not taking answers"):
+        services.submit_response(response=submitting)
+    assert Response.objects.get(pk=submitting.pk).status == Response.Status.PARTIAL
+    assert not Answer.objects.exists()
+    assert not AnswerCount.objects.exists()
+
+
+def test_the_check_page_says_a_closed_survey_is_closed() -> None:
+    community = CommunityFactory()
+    organiser = OrganiserFactory(community=community).user
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    raw = started(survey, shift="day", disciplined="no")
+    services.set_status(survey=survey, status=Survey.Status.CLOSED, actor=organiser)
+    client = Client()
+    url = reverse("surveys_public:check", kwargs={"token": raw})
+    sent = client.post(url, follow=True)
+    assert sent.redirect_chain == [(url, 302)]
+    assert "This survey is not taking answers at the moment." in sent.content.decode()
+    assert Response.objects.get(survey=survey).status == Response.Status.PARTIAL
+
+
+def test_counts_are_spread_over_shards_and_sum_to_the_answers() -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    for i in range(AnswerCount.SHARDS + 3):
+        raw = started(
+            survey,
+            shift="day" if i % 3 else "night",
+            age=20 + i,
+            disciplined="yes" if i % 2 else "no",
+            worries=["rates", "cameras"][: 1 + i % 2],
+            **({"story": f"story {i}"} if i % 2 else {}),
+        )
+        submitting = services.response_to_submit(raw)
+        assert submitting is not None
+        assert services.submit_response(response=submitting) == {}
+    shards = set(AnswerCount.objects.filter(survey=survey).values_list("shard", flat=True))
+    assert shards == set(range(AnswerCount.SHARDS))
+    assert counted(survey) == grouped(survey)
+    shift = survey.questions.get(name="shift")
+    assert counted(survey)[shift.pk]["chosen"] == {
+        shift.choices.get(name="day").pk: 12,
+        shift.choices.get(name="night").pk: 7,
+    }
+    before = counted(survey)
+    services.recount(survey=survey)
+    assert counted(survey) == before
+    assert set(AnswerCount.objects.filter(survey=survey).values_list("shard", flat=True)) == {0}
+    assert max(counts_by_group(survey).values()) == 1
+
+
+def test_a_submission_reads_once_and_writes_in_one_transaction(
+    django_assert_num_queries: Any,
+) -> None:
+    """With this process's copy of the survey: the lookup, then the claim, the answers
+    and the counts (plus the test's savepoint and its release)."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    warm = services.response_to_submit(started(survey, shift="day", disciplined="no"))
+    assert warm is not None
+    assert services.submit_response(response=warm) == {}
+    raw = started(survey, shift="night", disciplined="yes", worries=["rates", "sharing"])
+    with django_assert_num_queries(6):
+        submitting = services.response_to_submit(raw)
+        assert submitting is not None
+        assert services.submit_response(response=submitting) == {}
+    assert Answer.objects.filter(response_id=submitting.pk).count() == 4
+    assert services.response_to_submit(raw) is None  # the private link is spent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_link_sent_from_two_browsers_at_once_is_one_response() -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    raw = started(survey, shift="night", disciplined="yes", worries=["rates"], story="Warned")
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def send() -> None:
+        try:
+            submitting = services.response_to_submit(raw)
+            barrier.wait()
+            if submitting is None:
+                outcomes.append("gone")
+            else:
+                outcomes.append(repr(services.submit_response(response=submitting)))
+        except Exception as error:
+            outcomes.append(f"error {error!r}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == ["{}"] * 4, outcomes
+    assert Response.objects.get(survey=survey).status == Response.Status.COMPLETE
+    assert Answer.objects.filter(survey=survey).count() == 4
+    assert counted(survey) == grouped(survey)
+    assert sum(AnswerCount.objects.filter(survey=survey).values_list("n", flat=True)) == 4
+
+
+def test_a_preview_is_checked_then_thrown_away() -> None:
+    survey = make_survey(CommunityFactory())
+    response, raw = services.start_response(survey=survey, language="en", preview=True)
+    services.save_page(response=response, answers={"shift": "day"}, page=1)
+    submitting = services.response_to_submit(raw)
+    assert submitting is not None
+    assert submitting.is_preview
+    assert services.submit_response(response=submitting) == {"disciplined": "Answer this question."}
+    assert Response.objects.filter(pk=response.pk).exists()
+    services.save_page(response=response, answers={"shift": "day", "disciplined": "no"}, page=1)
+    submitting = services.response_to_submit(raw)
+    assert submitting is not None
+    assert services.submit_response(response=submitting) == {}
+    assert not Response.objects.exists()
+    assert not Answer.objects.exists()
+    assert not AnswerCount.objects.exists()
+
+
+def test_the_question_types_read_by_the_plain_lookup() -> None:
+    """response_to_submit decodes the JSON columns itself (text on SQLite)."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    services.add_language(survey=survey, language="pl")
+    response, raw = services.start_response(survey=survey, language="pl")
+    values = {"shift": "day", "age": 31.5, "disciplined": "yes", "worries": ["rates"]}
+    services.save_page(response=response, answers=values, page=1)
+    submitting = services.response_to_submit(raw)
+    assert submitting is not None
+    assert submitting.draft == values
+    assert submitting.language == "pl"
+    assert submitting.survey.languages == ["en", "pl"]
+    assert submitting.survey.link_token == survey.link_token
+    assert submitting.survey.default_language == "en"
+    assert services.submit_response(response=submitting) == {}
+    assert Answer.objects.get(response_id=submitting.pk, question__name="age").number == 31.5
+    assert Question.objects.filter(survey=survey).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_respondents_at_once_are_all_stored_and_counted() -> None:
+    """Threads submitting together share transactions on SQLite (group commit) and one
+    statement each on PostgreSQL; every acknowledged response is stored once."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    tokens = [
+        started(survey, shift="day" if i % 2 else "night", disciplined="no", age=20 + i)
+        for i in range(12)
+    ]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(tokens))
+
+    def send(raw: str) -> None:
+        try:
+            submitting = services.response_to_submit(raw)
+            barrier.wait()
+            assert submitting is not None
+            outcomes.append(repr(services.submit_response(response=submitting)))
+        except Exception as error:
+            outcomes.append(f"error {error!r}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(raw,)) for raw in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == ["{}"] * len(tokens), outcomes
+    complete = Response.objects.filter(survey=survey, status=Response.Status.COMPLETE)
+    assert complete.count() == len(tokens)
+    assert Answer.objects.filter(survey=survey).count() == 3 * len(tokens)
+    assert counted(survey) == grouped(survey)
+    age = survey.questions.get(name="age")
+    assert counted(survey)[age.pk]["number_sum"] == sum(20 + i for i in range(12))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_batch_writes_nothing_and_each_is_written_again_alone() -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    shift = survey.questions.get(name="shift")
+    day = shift.choices.get(name="day").pk
+
+    def pending(raw: str, choice_id: int) -> services._Pending:
+        submitting = services.response_to_submit(raw)
+        assert submitting is not None
+        claim = [
+            Response.Status.COMPLETE,
+            "{}",
+            timezone.localdate(),
+            submitting.pk,
+            Response.Status.PARTIAL,
+            survey.pk,
+            Survey.Status.OPEN,
+            submitting.definition_revision,  # type: ignore[attr-defined]
+        ]
+        return services._Pending(
+            claim, survey.pk, submitting.pk, [(shift.pk, choice_id, None, None, None, "")]
+        )
+
+    good = pending(started(survey, shift="day", disciplined="no"), day)
+    bad = pending(started(survey, shift="day", disciplined="no"), 999_999)  # no such choice
+    services._write_batch([good, bad], alone=False)
+    assert good.failed
+    assert bad.failed
+    assert not Response.objects.filter(status=Response.Status.COMPLETE).exists()
+    assert not Answer.objects.exists()
+    assert not AnswerCount.objects.exists()
+    services._write_batch([good], alone=True)
+    assert good.claimed is True
+    with pytest.raises(IntegrityError):
+        services._write_batch([bad], alone=True)
+    assert list(
+        Response.objects.filter(status=Response.Status.COMPLETE).values_list("pk", flat=True)
+    ) == [good.response_id]
+    assert counted(survey) == grouped(survey)
+    assert counted(survey)[shift.pk]["chosen"] == {day: 1}
