@@ -14,7 +14,7 @@ Follows the Polis math (research/polis-math.md section 1) with these deliberate 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.linalg import eigh_tridiagonal
 from scipy.sparse.linalg import LinearOperator, eigsh
+from threadpoolctl import ThreadpoolController
 
 from . import stats
 from .model import (
@@ -40,6 +41,9 @@ from .polis_io import latest_votes
 # Below this many in-conversation participants numpy's Lloyd loop beats scikit-learn's
 # per-call overhead; above it scikit-learn's threaded Cython wins by far.
 SMALL_KMEANS = 20_000
+# Vote matrices up to this many cells (participants x voted statements, 0.8 MB) are
+# made dense for the PCA products.
+DENSE_PCA = 100_000
 
 
 class _Stopwatch:
@@ -96,15 +100,26 @@ def build_matrix(
     participant_ids, participant_code = _dense_codes(votes.participant)
     shape = (len(participant_ids), len(statement_ids))
 
-    # Store value + 2 so that a pass (0) is a stored entry and a duplicate shows up as a
-    # lost entry after scipy sums duplicates; only then pay for the sort in latest_votes.
-    coded = sp.csr_array(
-        ((votes.value + 2).astype(np.float64), (participant_code, statement_code)), shape=shape
-    )
-    if coded.nnz != len(votes):
-        return build_matrix(latest_votes(votes), moderated_out, meta, statement_ids)
-    coded.sort_indices()
-    coded.data -= 2.0
+    coded: sp.csr_array
+    key = participant_code * shape[1] + statement_code
+    if len(key) and bool(np.all(key[1:] > key[:-1])):
+        # Already in row order without repeats (votes read from a participants x
+        # statements file are): the CSR arrays are the votes themselves.
+        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(participant_code, minlength=shape[0]), out=indptr[1:])
+        coded = sp.csr_array((votes.value.astype(np.float64), statement_code, indptr), shape=shape)
+    else:
+        # Store value + 2 so that a pass (0) is a stored entry and a duplicate shows up as
+        # a lost entry after scipy sums duplicates; only then pay for the sort in
+        # latest_votes.
+        coded = sp.csr_array(
+            ((votes.value + 2).astype(np.float64), (participant_code, statement_code)),
+            shape=shape,
+        )
+        if coded.nnz != len(votes):
+            return build_matrix(latest_votes(votes), moderated_out, meta, statement_ids)
+        coded.sort_indices()
+        coded.data -= 2.0
 
     inactive_ids = np.fromiter({*moderated_out, *meta}, dtype=np.int64)
     active = ~np.isin(statement_ids, inactive_ids)
@@ -165,9 +180,17 @@ def principal_components(
     used = np.flatnonzero(np.bincount(centred.indices, minlength=n_statements) > 0)
     if len(used) == 0:
         return components
-    x = centred[:, used] if len(used) < n_statements else centred
-    x = sp.csr_array(x)
-    xt = x.T.tocsr()  # a CSR copy makes Xᵀy a fast row-wise product
+    x: sp.csr_array | FloatArray
+    xt: sp.csr_array | FloatArray
+    if centred.shape[0] * len(used) <= DENSE_PCA:
+        # Small matrices: a dense product is a single BLAS call, where each sparse one
+        # costs ~10 µs of scipy dispatch; a 340 x 60 conversation makes ~30 of them.
+        dense = centred.toarray()
+        x = dense[:, used] if len(used) < n_statements else dense
+        xt = x.T
+    else:
+        x = sp.csr_array(centred[:, used] if len(used) < n_statements else centred)
+        xt = x.T.tocsr()  # a CSR copy makes Xᵀy a fast row-wise product
     size = len(used)
     k = min(n_components, size)
     if start is not None and np.any(start[:, used]):
@@ -183,21 +206,38 @@ def principal_components(
     return components
 
 
-def _nearest(points: FloatArray, centers: FloatArray) -> IntArray:
+def _nearest(points: FloatArray, centers: FloatArray, lifted: FloatArray | None = None) -> IntArray:
     """Index of the nearest centre per point.
 
-    ||p||² is the same for every centre, so argmin needs only -2 p·c + ||c||². Blocks of
-    512 points keep the points x centres scratch array in cache (base clustering has 100
-    centres), which on a small machine is several times faster than one big array.
+    ||p||² is the same for every centre, so argmin needs only -2 p·c + ||c||², which is
+    one matrix product of the points with a 1 appended (`lifted`, reusable across Lloyd
+    steps) and the centres' -2c with ||c||² appended. Blocks of 2,048 points keep the
+    points x centres scratch array in cache (base clustering has 100 centres).
     """
-    shift = -2.0 * centers.T
-    norms = (centers**2).sum(axis=1)
+    if lifted is None:
+        lifted = _lifted(points)
+    shift = np.vstack([-2.0 * centers.T, (centers**2).sum(axis=1)])
     out = np.empty(len(points), dtype=np.int64)
-    for start in range(0, len(points), 512):
-        block = points[start : start + 512] @ shift
-        block += norms
-        out[start : start + 512] = block.argmin(axis=1)
+    for start in range(0, len(points), 2048):
+        out[start : start + 2048] = (lifted[start : start + 2048] @ shift).argmin(axis=1)
     return out
+
+
+def _squared_norms(vectors: FloatArray) -> FloatArray:
+    """(vectors**2).sum(axis=-1), for the few coordinates of a projection.
+
+    numpy reduces a 2-long last axis as slowly as a long one, per row: on the
+    runs x points arrays of the k-means starts that was most of their cost. Summed one
+    coordinate at a time, in the same order as numpy's reduction, so the floats match.
+    """
+    total = vectors[..., 0] ** 2
+    for d in range(1, vectors.shape[-1]):
+        total += vectors[..., d] ** 2
+    return total
+
+
+def _lifted(points: FloatArray) -> FloatArray:
+    return np.column_stack([points, np.ones(len(points))])
 
 
 def _lloyd(
@@ -205,8 +245,9 @@ def _lloyd(
 ) -> tuple[IntArray, FloatArray]:
     """Weighted Lloyd iterations; empty clusters are dropped as in Polis."""
     weighted = [weights * points[:, d] for d in range(points.shape[1])]
+    lifted = _lifted(points)
     for _ in range(iterations):
-        labels = _nearest(points, centers)
+        labels = _nearest(points, centers, lifted)
         mass = np.bincount(labels, weights=weights, minlength=len(centers))
         keep = mass > 0
         moved = np.stack(
@@ -221,14 +262,25 @@ def _lloyd(
         centers = moved
         if converged:
             break
-    return _nearest(points, centers), centers
+    return _nearest(points, centers, lifted), centers
 
 
 def _lloyd_many(
     points: FloatArray, starts: FloatArray, weights: FloatArray, iterations: int
 ) -> list[tuple[IntArray, FloatArray]]:
     """`_lloyd` from each of several starts at once (starts: runs x k x dims; rows of
-    NaN are absent centres, so runs with different k share the arrays).
+    NaN are absent centres, so runs with different k share the arrays): per run, the
+    labels and the centres that kept members."""
+    labels, centers, active = _lloyd_batch(points, starts, weights, iterations)
+    remap = np.cumsum(active, axis=1) - 1
+    return [(remap[run][labels[run]], centers[run][active[run]]) for run in range(len(starts))]
+
+
+def _lloyd_batch(
+    points: FloatArray, starts: FloatArray, weights: FloatArray, iterations: int
+) -> tuple[IntArray, FloatArray, NDArray[np.bool_]]:
+    """The arrays behind `_lloyd_many`: labels (runs x points, indices into each run's k
+    slots), centres (runs x k x dims) and which slots are still present (runs x k).
 
     Restarts of the group-level k-means are tiny; run one by one, numpy's per-call
     overhead was most of the opinion map's time on small conversations.
@@ -236,43 +288,52 @@ def _lloyd_many(
     runs, k, _ = starts.shape
     centers = np.nan_to_num(starts)
     active = ~np.isnan(starts[:, :, 0])
-    done = np.zeros(runs, dtype=bool)
     groups = np.arange(k)[None, :, None]
     # Columns: weight, then weight x each coordinate; one matmul gives mass and sums.
     stacked = np.column_stack([weights, weights[:, None] * points])
-    points_t = points.T
+    lifted_t = _lifted(points).T
 
-    def nearest() -> IntArray:
-        # ||p||² is the same for every centre; absent centres are infinitely far.
-        norms = np.where(active, (centers**2).sum(axis=2), np.inf)
-        distances = norms[:, :, None] - 2.0 * (centers @ points_t)
-        return np.asarray(distances.argmin(axis=1), dtype=np.int64)
+    def nearest(centers: FloatArray, active: NDArray[np.bool_]) -> IntArray:
+        # As in _nearest, -2 p·c + ||c||² in one product; absent centres are infinitely far.
+        norms = np.where(active, _squared_norms(centers), np.inf)
+        shift = np.concatenate([-2.0 * centers, norms[:, :, None]], axis=2)
+        return np.asarray((shift @ lifted_t).argmin(axis=1), dtype=np.int64)
 
+    # Only runs still moving are iterated: starts converge after 3 to 30 steps, and
+    # carrying finished runs along made every step cost as much as the slowest run's.
+    live = np.arange(runs)
+    moving, moving_active = centers, active
     for _ in range(iterations):
-        labels = nearest()
+        labels = nearest(moving, moving_active)
         totals = (labels[:, None, :] == groups).astype(np.float64) @ stacked
         mass = totals[:, :, 0]
         keep = mass > 0
         moved = totals[:, :, 1:] / np.where(keep, mass, 1.0)[:, :, None]
-        shift = np.abs(np.where(active[:, :, None], moved - centers, 0.0)).max(axis=(1, 2))
-        # A run that lost a cluster drops it and goes on, as in Polis; finished runs stay.
-        lost = (active & ~keep).any(axis=1)
-        live = ~done[:, None]
-        centers = np.where(live[:, :, None] & keep[:, :, None], moved, centers)
-        active = np.where(live, active & keep, active)
-        done |= ~lost & (shift < 0.01)
-        if done.all():
-            break
-    labels = nearest()
-    out = []
-    for run in range(runs):
-        remap = np.cumsum(active[run]) - 1
-        out.append((remap[labels[run]], centers[run][active[run]]))
-    return out
+        shift = np.abs(np.where(moving_active[:, :, None], moved - moving, 0.0)).max(axis=(1, 2))
+        # A run that lost a cluster drops it and goes on, as in Polis.
+        lost = (moving_active & ~keep).any(axis=1)
+        moving = np.where(keep[:, :, None], moved, moving)
+        moving_active = moving_active & keep
+        finished = ~lost & (shift < 0.01)
+        if finished.any():
+            centers[live[finished]] = moving[finished]
+            active[live[finished]] = moving_active[finished]
+            still = ~finished
+            live, moving, moving_active = live[still], moving[still], moving_active[still]
+            if len(live) == 0:
+                break
+    centers[live] = moving  # runs stopped by the iteration limit
+    active[live] = moving_active
+    return nearest(centers, active), centers, active
 
 
 def _lanczos(
-    x: sp.csr_array, xt: sp.csr_array, k: int, v0: FloatArray, tol: float, max_steps: int = 300
+    x: sp.csr_array | FloatArray,
+    xt: sp.csr_array | FloatArray,
+    k: int,
+    v0: FloatArray,
+    tol: float,
+    max_steps: int = 300,
 ) -> FloatArray | None:
     """Top-k eigenvectors of XᵀX (rows, largest first) by Lanczos with full
     re-orthogonalisation, or None if `max_steps` steps do not converge.
@@ -345,10 +406,20 @@ def base_clusters(
     if len(points) <= SMALL_KMEANS:
         return _lloyd(points, centers, np.ones(len(points)), options.base_iterations)
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
-    model = KMeans(
-        n_clusters=len(centers), init=centers, n_init=1, max_iter=options.base_iterations, tol=1e-6
-    ).fit(points)
+    # One thread: on the 2-core machine shared with other work, scikit-learn's OpenMP
+    # threads made this 1.5 to 3.5 times slower (50,000 participants: 1.6 s against
+    # 0.45 s at load average 3), and a single thread sums in a fixed order, so the
+    # centres no longer depend on the machine's core count.
+    with threadpool_limits(limits=1):
+        model = KMeans(
+            n_clusters=len(centers),
+            init=centers,
+            n_init=1,
+            max_iter=options.base_iterations,
+            tol=1e-6,
+        ).fit(points)
     labels = model.labels_.astype(np.int64)
     used = np.unique(labels)
     remap = np.full(len(centers), -1, dtype=np.int64)
@@ -381,7 +452,13 @@ def _warm_centers(points: FloatArray, previous_labels: IntArray, k: int) -> Floa
     return np.asarray(centers, dtype=np.float64)
 
 
-def silhouette(points: FloatArray, labels: IntArray, weights: FloatArray | None = None) -> float:
+def silhouette(
+    points: FloatArray,
+    labels: IntArray,
+    weights: FloatArray | None = None,
+    *,
+    distances: FloatArray | None = None,
+) -> float:
     """Mean silhouette of clustered points; a point alone in its cluster scores 0.
 
     With `weights`, each point stands for that many participants at the same place (a
@@ -391,7 +468,8 @@ def silhouette(points: FloatArray, labels: IntArray, weights: FloatArray | None 
     clusters off (vtaiwan picks 4 groups), the weighted one does not.
     """
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
-    distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
+    if distances is None:
+        distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
     n_labels = int(labels.max()) + 1
     onehot = np.zeros((len(points), n_labels))
     onehot[np.arange(len(points)), labels] = 1.0
@@ -412,14 +490,31 @@ def silhouette(points: FloatArray, labels: IntArray, weights: FloatArray | None 
 def _kmeans_plus_plus(
     points: FloatArray, weights: FloatArray, k: int, count: int, rng: np.random.Generator
 ) -> FloatArray:
-    """`count` seeded k-means++ starts (count x k x dims; NaN rows when points run out).
+    """`count` seeded k-means++ starts (count x k x dims; NaN rows when points run out)."""
+    return _kmeans_plus_plus_for(points, weights, [k], count, rng)
+
+
+def _kmeans_plus_plus_for(
+    points: FloatArray,
+    weights: FloatArray,
+    ks: Sequence[int],
+    count: int,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """`count` seeded k-means++ starts for each k of `ks` in turn (len(ks)·count x
+    max(ks) x dims; NaN rows for the centres a start does not have).
 
     Drawn together, but from the same random numbers, in the same order, as `count`
-    one-at-a-time starts using `rng.choice(n, p=...)` (one uniform per pick, inverted
-    through the normalised cumulative sum).
+    one-at-a-time starts per k using `rng.choice(n, p=...)` (one uniform per pick,
+    inverted through the normalised cumulative sum).
     """
-    uniforms = rng.random(count * k).reshape(count, k)
-    starts = np.full((count, k, points.shape[1]), np.nan)
+    highest = max(ks)
+    runs = count * len(ks)
+    uniforms = np.zeros((runs, highest))
+    for i, k in enumerate(ks):
+        uniforms[i * count : (i + 1) * count, :k] = rng.random(count * k).reshape(count, k)
+    wanted = np.repeat(np.asarray(ks), count)
+    starts = np.full((runs, highest, points.shape[1]), np.nan)
 
     def pick(mass: FloatArray, u: FloatArray) -> IntArray:
         p = mass / mass.sum(axis=1, keepdims=True)
@@ -427,19 +522,20 @@ def _kmeans_plus_plus(
         cdf /= cdf[:, -1:]
         return np.asarray((cdf <= u[:, None]).sum(axis=1), dtype=np.int64)
 
-    chosen = pick(np.broadcast_to(weights, (count, len(points))), uniforms[:, 0])
+    chosen = pick(np.broadcast_to(weights, (runs, len(points))), uniforms[:, 0])
     starts[:, 0] = points[chosen]
-    nearest = ((points[None, :, :] - points[chosen][:, None, :]) ** 2).sum(axis=2)
-    alive = np.ones(count, dtype=bool)
-    for step in range(1, k):
+    nearest = _squared_norms(points[None, :, :] - points[chosen][:, None, :])
+    alive = np.ones(runs, dtype=bool)
+    for step in range(1, highest):
         mass = nearest * weights
         alive &= mass.sum(axis=1) > 0
-        if not alive.any():
+        picking = alive & (wanted > step)
+        if not picking.any():
             break
         chosen = pick(np.where(alive[:, None], mass, 1.0), uniforms[:, step])
-        starts[alive, step] = points[chosen[alive]]
+        starts[picking, step] = points[chosen[picking]]
         nearest = np.minimum(
-            nearest, ((points[None, :, :] - points[chosen][:, None, :]) ** 2).sum(axis=2)
+            nearest, _squared_norms(points[None, :, :] - points[chosen][:, None, :])
         )
     return starts
 
@@ -458,42 +554,77 @@ def group_clusters(
         # Too few base clusters to compare clusterings: one group.
         return np.zeros(n_base, dtype=np.int64), 1, {}
     highest = min(options.max_k, 2 + n_base // 12, n_base - 1)
-    rng = np.random.default_rng(options.seed)
-    dims = centers.shape[1]
-    # Every (k, start) pair runs in one batch, padded to the largest k with absent centres.
+    ks = list(range(2, highest + 1))
+    count = options.group_restarts
+    plus = _kmeans_plus_plus_for(centers, sizes, ks, count, np.random.default_rng(options.seed))
+    if options.group_start == "polis":
+        # Polis's cold start (init-clusters, research/polis-math.md 1.7-1.8): the first k
+        # distinct points, here base centres in base-cluster order, ahead of the restarts.
+        first = _first_rows(centers)
+        polis = np.full((len(ks), 1, highest, centers.shape[1]), np.nan)
+        for i, k in enumerate(ks):
+            polis[i, 0, : min(k, len(first))] = centers[first[:k]]
+        plus = np.concatenate([polis, plus.reshape(len(ks), count, highest, -1)], axis=1)
+        plus = plus.reshape(-1, highest, centers.shape[1])
+        count += 1
+    # Every (k, start) pair runs in one batch, padded to the largest k with absent centres;
+    # for each k its warm start (if any) comes first, so it wins ties.
     batch: list[FloatArray] = []
     owner: list[int] = []
-    for k in range(2, highest + 1):
+    for i, k in enumerate(ks):
         if warm is not None and k in warm:
             batch.append(_padded(warm[k][None], highest))
             owner.append(k)
-        batch.append(
-            _padded(_kmeans_plus_plus(centers, sizes, k, options.group_restarts, rng), highest)
-        )
-        owner += [k] * options.group_restarts
-    results = _lloyd_many(
-        centers, np.concatenate(batch).reshape(-1, highest, dims), sizes, options.group_iterations
+        batch.append(plus[i * count : (i + 1) * count])
+        owner += [k] * count
+    labels, fitted, present = _lloyd_batch(
+        centers, np.concatenate(batch), sizes, options.group_iterations
     )
+    runs = len(owner)
+    nearest_center = fitted[np.arange(runs)[:, None], labels]
+    inertia = (sizes * _squared_norms(centers[None, :, :] - nearest_center)).sum(axis=1)
+    # Pairwise distances between base centres, shared by every k's silhouette.
+    distances = np.sqrt(_squared_norms(centers[:, None, :] - centers[None, :, :]))
+    weights = sizes if options.weighted_silhouette else None
     best: tuple[float, int, IntArray] | None = None
     scores: dict[int, float] = {}
-    for k in range(2, highest + 1):
-        chosen: tuple[float, IntArray] | None = None
-        for (labels, fitted), run_k in zip(results, owner, strict=True):
-            if run_k != k:
-                continue
-            inertia = float((sizes * ((centers - fitted[labels]) ** 2).sum(axis=1)).sum())
-            if chosen is None or inertia < chosen[0] - 1e-12:
-                chosen = (inertia, labels)
+    for k in ks:
+        chosen: int | None = None
+        for run in range(runs):
+            if owner[run] == k and (
+                chosen is None or _better(inertia[run], inertia[chosen], options)
+            ):
+                chosen = run
         assert chosen is not None
-        labels = chosen[1]
-        if labels.max() + 1 < 2:
+        # Renumber the centres that kept members 0..j-1.
+        k_labels = (np.cumsum(present[chosen]) - 1)[labels[chosen]]
+        if k_labels.max() + 1 < 2:
             continue
-        scores[k] = silhouette(centers, labels, sizes if options.weighted_silhouette else None)
+        scores[k] = silhouette(centers, k_labels, weights, distances=distances)
         if best is None or scores[k] > best[0] + 1e-12:
-            best = (scores[k], k, labels)
+            best = (scores[k], k, k_labels)
     if best is None:
         return np.zeros(n_base, dtype=np.int64), 1, scores
     return best[2], int(best[2].max()) + 1, scores
+
+
+def _better(inertia: float, incumbent: float, options: Options, tie: float = 0.0) -> bool:
+    """Whether a later k-means start replaces the incumbent (an earlier one: warm, then
+    Polis's own start or the two-level solution, then k-means++ restarts).
+
+    With group_start="polis" a restart must lower the inertia by more than
+    options.restart_gain: solutions that close fit equally well, and the earlier start
+    is the one Polis itself would reach. The restarts are still needed: a deterministic
+    start can stick in a clearly worse optimum (1,000,000 planted participants: twice
+    the inertia at k = 3, which then wrongly chose k = 4). With "kmeans++" the lowest
+    inertia wins, earlier starts only keeping exact ties (`tie`, relative; absolute
+    1e-12 when 0).
+    """
+    if options.group_start == "polis":
+        return inertia < incumbent * (1.0 - options.restart_gain)
+    if tie:
+        return inertia < incumbent * (1.0 - tie)
+    return inertia < incumbent - 1e-12
 
 
 def _padded(starts: FloatArray, k: int) -> FloatArray:
@@ -514,9 +645,9 @@ def refine_groups(
 
     Base clusters make choosing k cheap, but a group boundary drawn between base
     centres can cut through a dense region. Lloyd on the participants, started from the
-    two-level solution and from seeded k-means++ starts, keeps the lowest inertia; on
-    the openData conversations this is what brings agreement with Polis up to
-    red-dwarf's level (docs/benchmarks.md).
+    warm start, the two-level solution and seeded k-means++ starts, keeps the best (see
+    _better); on the openData conversations this is what brings agreement with Polis up
+    to red-dwarf's level (docs/benchmarks.md).
     """
     rng = np.random.default_rng(options.seed)
     # Starts are compared on a seeded sample of at most 20,000 participants (enough to
@@ -536,8 +667,8 @@ def refine_groups(
         if len(centers) < k or int(found.max()) + 1 < k:
             continue  # a start that lost a group answers a different question
         inertia = float(((sample - centers[found]) ** 2).sum())
-        # Earlier starts (warm, then two-level) win near-ties, for stability.
-        if best is None or inertia < best[0] * (1.0 - 1e-9):
+        # Earlier starts (warm, then two-level) win ties, for stability (see _better).
+        if best is None or _better(inertia, best[0], options, tie=1e-9):
             best = (inertia, centers)
     if best is None:
         return labels
@@ -617,9 +748,46 @@ def compute_opinion_map(
     have no votes yet, so that they get a priority. `previous` warm-starts from an earlier
     map of the same conversation for stable groups; the result is still deterministic.
     """
-    options = options or Options()
-    moderated_out = frozenset(int(s) for s in moderated_out)
-    meta = frozenset(int(s) for s in meta)
+    with _one_blas_thread():
+        return _compute(
+            votes,
+            moderated_out=frozenset(int(s) for s in moderated_out),
+            meta=frozenset(int(s) for s in meta),
+            statements=statements,
+            options=options or Options(),
+            previous=previous,
+        )
+
+
+_blas: ThreadpoolController | None = None
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Run BLAS single-threaded.
+
+    Every BLAS call here is small (vectors of a few thousand, 2-D points), too small
+    for threads to pay off; on a loaded 2-core machine OpenBLAS threads waiting for a
+    core stalled such calls for tens of milliseconds, and a web server runs one process
+    per core anyway. The controller is built once (it scans the loaded libraries, 2 ms);
+    limiting through it then costs microseconds.
+    """
+    global _blas
+    if _blas is None:
+        _blas = ThreadpoolController()
+    with _blas.limit(limits=1, user_api="blas"):
+        yield
+
+
+def _compute(
+    votes: Votes,
+    *,
+    moderated_out: frozenset[int],
+    meta: frozenset[int],
+    statements: Iterable[int] | None,
+    options: Options,
+    previous: OpinionMap | None,
+) -> OpinionMap:
     watch = _Stopwatch()
 
     with watch.stage("matrix"):

@@ -103,7 +103,8 @@ class PolisExport:
     vote_events: Votes | None = None
     # A tuple, or a TextColumn that decodes votes.csv's datetimes only when first used.
     vote_datetimes: Sequence[str] | None = None
-    participants: tuple[PolisParticipant, ...] | None = None
+    # A tuple, or ParticipantRows, which builds the records only when first used.
+    participants: Sequence[PolisParticipant] | None = None
     participants_statement_columns: tuple[int, ...] | None = None
     participants_have_xid: bool = False
 
@@ -123,6 +124,8 @@ class PolisExport:
         """Polis's own group per clustered participant (empty without participants-votes)."""
         if self.participants is None:
             return {}
+        if isinstance(self.participants, ParticipantRows):
+            return self.participants.groups()
         return {p.participant_id: p.group_id for p in self.participants if p.group_id is not None}
 
 
@@ -187,7 +190,8 @@ class _Table:
         return int(self.starts.shape[0])
 
 
-def _fast_table(data: bytes) -> _Table | None:
+def _fast_body(data: bytes) -> tuple[list[str], bytes] | None:
+    """Header fields and the rows of a file the fast path may split, or None."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     if b'"' in data or b"\r" in data or b"\x00" in data:
@@ -204,14 +208,22 @@ def _fast_table(data: bytes) -> _Table | None:
     body = data[end + 1 :]
     if body and not body.endswith(b"\n"):
         body += b"\n"
+    return header, body
+
+
+def _fast_table(data: bytes) -> _Table | None:
+    prepared = _fast_body(data)
+    if prepared is None:
+        return None
+    header, body = prepared
     width = len(header)
     buf = np.frombuffer(body, dtype=np.uint8)
-    separators = np.flatnonzero((buf == ord(",")) | (buf == ord("\n")))
+    is_newline = buf == ord("\n")
+    separators = np.flatnonzero(is_newline | (buf == ord(",")))
     n_rows = len(separators) // width
     if len(separators) != n_rows * width:
         return None
-    newline = buf[separators] == ord("\n")
-    if int(np.count_nonzero(newline)) != n_rows or not newline[width - 1 :: width].all():
+    if not np.array_equal(separators[width - 1 :: width], np.flatnonzero(is_newline)):
         return None  # a ragged row: the csv path names its line
     starts = np.empty_like(separators)
     if n_rows:
@@ -231,25 +243,29 @@ def _fast_ints(buf: NDArray[np.uint8], starts: IntArray, ends: IntArray) -> IntA
     if len(starts) == 0:
         return np.zeros(0, dtype=np.int64)
     negative = buf[starts] == ord("-")
-    first = starts + negative
-    lengths = ends - first
+    lengths = ends - starts - negative
     shortest, width = int(lengths.min()), int(lengths.max())
     if shortest < 1 or width > 18:
         return None
-    last = len(buf) - 1
-    values = np.zeros(len(starts), dtype=np.int64)
-    # One pass per digit position over 1-D arrays: cheaper than gathering a 2-D block.
-    for j in range(width):
-        digit = buf[np.minimum(first + j, last)] - np.uint8(ord("0"))  # wraps below "0"
-        if j < shortest:
-            if int(digit.max()) > 9:
-                return None
-            values = values * 10 + digit
-        else:
-            inside = lengths > j
-            if bool((inside & (digit > 9)).any()):
-                return None
-            values = np.where(inside, values * 10 + digit, values)
+    # Every field's last `width` bytes in one gather, right-aligned so that column j
+    # holds the digit worth 10**(width - 1 - j); bytes before a short field are masked.
+    at = ends[:, None] + np.arange(-width, 0)
+    if int(ends.min()) < width:
+        at = np.maximum(at, 0)  # bytes before the buffer start are masked out below
+    digits = buf[at] - np.uint8(ord("0"))  # wraps below "0"
+    if shortest < width:
+        digits[np.arange(width) < (width - lengths)[:, None]] = 0
+    if int(digits.max()) > 9:
+        return None
+    if width <= 15:
+        # Below 2**53 every product and partial sum is an exact integer in a float64, so
+        # one matrix-vector product does all the digit positions at once.
+        powers = 10.0 ** np.arange(width - 1, -1, -1)
+        values: IntArray = np.asarray(digits.astype(np.float64) @ powers).astype(np.int64)
+    else:
+        values = digits[:, 0].astype(np.int64)
+        for j in range(1, width):
+            values = values * 10 + digits[:, j]
     return np.where(negative, -values, values)
 
 
@@ -269,15 +285,6 @@ def _fast_votes(
     if not (one | zero | minus).all():
         return None
     return np.asarray(one, dtype=np.int8) - np.asarray(minus, dtype=np.int8)
-
-
-# First byte of a participants-votes.csv cell -> its vote (-2: empty, -3: invalid) and the
-# length the cell must then have.
-_CELL_VALUE = np.full(256, -3, dtype=np.int8)
-_CELL_VALUE[[ord(","), ord("\n")]] = -2
-_CELL_VALUE[[ord("1"), ord("0"), ord("-")]] = [1, 0, -1]
-_CELL_LENGTH = np.full(256, -1, dtype=np.int64)
-_CELL_LENGTH[[ord(","), ord("\n"), ord("1"), ord("0"), ord("-")]] = [0, 0, 1, 1, 2]
 
 
 class TextColumn(Sequence[str]):
@@ -328,6 +335,69 @@ class TextColumn(Sequence[str]):
         return f"TextColumn({self._decoded()!r})"
 
 
+class ParticipantRows(Sequence[PolisParticipant]):
+    """The fixed columns of participants-votes.csv as arrays, made into PolisParticipant
+    records only when first used: the opinion map needs none of them, and 2,000 frozen
+    records cost more than decoding the whole vote matrix."""
+
+    __slots__ = ("_columns", "_records", "_xids")
+
+    def __init__(self, columns: tuple[IntArray, ...], xids: list[str | None] | None) -> None:
+        # participant, group (-1: none), n-comments, n-votes, n-agree, n-disagree
+        self._columns = columns
+        self._xids = xids
+        self._records: tuple[PolisParticipant, ...] | None = None
+
+    def _decoded(self) -> tuple[PolisParticipant, ...]:
+        if self._records is None:
+            ids, groups, comments, votes, agree, disagree = (c.tolist() for c in self._columns)
+            xids = self._xids if self._xids is not None else [None] * len(ids)
+            self._records = tuple(
+                PolisParticipant(
+                    participant_id=p,
+                    xid=x,
+                    group_id=None if g < 0 else g,
+                    n_comments=c,
+                    n_votes=v,
+                    n_agree=a,
+                    n_disagree=d,
+                )
+                for p, x, g, c, v, a, d in zip(
+                    ids, xids, groups, comments, votes, agree, disagree, strict=True
+                )
+            )
+        return self._records
+
+    def groups(self) -> dict[int, int]:
+        """participant id -> Polis group id, for the participants Polis clustered."""
+        ids, groups = self._columns[0], self._columns[1]
+        clustered = groups >= 0
+        return dict(zip(ids[clustered].tolist(), groups[clustered].tolist(), strict=True))
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    @overload
+    def __getitem__(self, index: int) -> PolisParticipant: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[PolisParticipant, ...]: ...
+    def __getitem__(self, index: int | slice) -> PolisParticipant | tuple[PolisParticipant, ...]:
+        return self._decoded()[index]
+
+    def __iter__(self) -> Iterator[PolisParticipant]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(other) == len(self) and self._decoded() == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ParticipantRows({self._decoded()!r})"
+
+
 def _check_header(
     path: Path, header: Sequence[str], required: Iterable[str], optional: Iterable[str]
 ) -> None:
@@ -375,9 +445,69 @@ def _optional_bool(path: Path, column: str, value: str, line: int) -> bool:
         raise PolisImportError(path, line, f"{column} {value!r} is not true or false") from None
 
 
+def _comments_by_column(
+    header: Sequence[str], rows: Sequence[Sequence[str]]
+) -> tuple[PolisStatement, ...] | None:
+    """The statements of valid comments.csv rows, converted a column at a time; None
+    when any value is invalid (read_comments then finds and names it row by row)."""
+    at = {name: index for index, name in enumerate(header)}
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    absent = [None] * len(rows)
+
+    def ints(name: str) -> list[int] | list[None]:
+        return list(map(int, columns[at[name]])) if name in at else absent
+
+    def bools(name: str) -> list[bool] | list[None]:
+        return [BOOL_TEXT[value.lower()] for value in columns[at[name]]] if name in at else absent
+
+    def texts(name: str) -> Sequence[str] | list[None]:
+        return columns[at[name]] if name in at else absent
+
+    try:
+        ids, moderated = ints("comment-id"), ints("moderated")
+        authors, agrees, disagrees = ints("author-id"), ints("agrees"), ints("disagrees")
+        timestamps, is_meta, is_seed = ints("timestamp"), bools("is-meta"), bools("is-seed")
+    except (ValueError, KeyError):
+        return None
+    if len(set(ids)) != len(ids) or not set(moderated) <= {-1, 0, 1}:
+        return None
+    return tuple(
+        PolisStatement(
+            statement_id=i,
+            author_id=a,
+            agrees=n_agree,
+            disagrees=n_disagree,
+            moderated=m,
+            body=body,
+            timestamp=t,
+            datetime=d,
+            is_meta=meta,
+            is_seed=seed,
+            group_informed_consensus=gac,
+        )
+        for i, a, n_agree, n_disagree, m, body, t, d, meta, seed, gac in zip(
+            ids,
+            authors,
+            agrees,
+            disagrees,
+            moderated,
+            texts("comment-body"),
+            timestamps,
+            texts("datetime"),
+            is_meta,
+            is_seed,
+            texts("group-informed-consensus"),
+            strict=True,
+        )
+    )
+
+
 def read_comments(path: Path) -> tuple[tuple[PolisStatement, ...], tuple[str, ...]]:
     header, rows, lines = _read_rows(path)
     _check_header(path, header, COMMENTS_REQUIRED, COMMENTS_OPTIONAL)
+    fast = _comments_by_column(header, rows)
+    if fast is not None:
+        return fast, tuple(header)
     at = {name: index for index, name in enumerate(header)}
     statements: list[PolisStatement] = []
     seen: dict[int, int] = {}
@@ -508,20 +638,30 @@ def latest_votes(events: Votes) -> Votes:
     participant_code, _ = _codes(events.participant)
     statement_code, n_statements = _codes(events.statement)
     key = participant_code * n_statements + statement_code
-    time = events.time
-    if time is None or bool(np.all(time[1:] >= time[:-1])):
-        # Already in time order (exports are written so): the last row of a pair wins,
-        # and a stable sort by pair alone keeps rows in file order within a pair.
-        order = np.argsort(key, kind="stable")
+    n_keys = int(key.max()) + 1
+    if n_keys <= 8 * n + (1 << 20):
+        # Count votes per pair; only rows of pairs voted more than once need sorting
+        # (exports rarely hold re-votes, so usually nothing is sorted at all).
+        repeated = np.bincount(key, minlength=n_keys)[key] > 1
+        rows = np.flatnonzero(repeated)
+        if len(rows) == 0:
+            return events
     else:
-        order = np.lexsort((time, key))  # stable: by pair, then time, then row
-    sorted_key = key[order]
-    last = np.ones(n, dtype=bool)
+        rows = np.arange(n)
+        repeated = np.ones(n, dtype=bool)
+    time = events.time
+    sub_key = key[rows]
+    if time is None:
+        order = np.argsort(sub_key, kind="stable")  # within a pair, file order
+    else:
+        order = np.lexsort((time[rows], sub_key))  # stable: by pair, then time, then row
+    sorted_key = sub_key[order]
+    last = np.ones(len(rows), dtype=bool)
     last[:-1] = sorted_key[1:] != sorted_key[:-1]
     if last.all():
         return events  # one vote per pair already
-    keep = np.zeros(n, dtype=bool)
-    keep[order[last]] = True  # back to file order, so output is as the file gave it
+    keep = ~repeated
+    keep[rows[order[last]]] = True  # back to file order, so output is as the file gave it
     return Votes(
         participant=events.participant[keep],
         statement=events.statement[keep],
@@ -576,31 +716,91 @@ def _participants_header(
     return has_xid, offset, statement_columns
 
 
+def _separator_codes(
+    body: bytes,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.int8]]:
+    """Where the separators and newlines of `body` are, and for each separator in order
+    the participants-votes.csv cell it ends: 1, -1 or 0, -2 when empty, -3 when it is
+    not a vote code; plus 8 when the separator is a newline.
+
+    Cells are "", "1", "-1" or "0", so a cell is known from the three bytes before its
+    separator: no field offsets are needed for the ~2 million cells of a large export,
+    and every step is a byte-wide comparison numpy does in SIMD.
+    """
+    # Three leading newlines: looking three bytes back never leaves the buffer.
+    raw = np.frombuffer(b"\n\n\n" + body, dtype=np.uint8)
+    newline = raw == ord("\n")
+    separator = newline | (raw == ord(","))
+    last = raw[2:-1]  # the byte before each position
+    one = last == ord("1")
+    minus_one = one & (raw[1:-2] == ord("-")) & separator[:-3]
+    empty = separator[2:-1]
+    valid = empty | (((last == ord("0")) | one) & separator[1:-2]) | minus_one
+    code = one.view(np.int8) - 2 * minus_one.view(np.int8) - 2 * empty.view(np.int8)
+    code = np.where(valid, code, np.int8(-3))
+    code += 8 * newline[3:].view(np.int8)
+    return separator[3:], newline[3:], code[separator[3:]]
+
+
+def _field_bounds(
+    separator: NDArray[np.bool_], newline: NDArray[np.bool_], width: int, leading: int
+) -> tuple[IntArray, IntArray]:
+    """Start and end offsets of the first `leading` fields of every row (rows x leading)
+    of a body already known to be rectangular, found in a short window after each row
+    start rather than by locating all of its separators."""
+    row_ends = np.flatnonzero(newline)
+    n_rows = len(row_ends)
+    row_starts = np.zeros(n_rows, dtype=np.int64)
+    row_starts[1:] = row_ends[:-1] + 1
+    # Ids and counts are short; a long leading field (an xid, say) needs a wider window,
+    # and failing that every separator is located.
+    ends = None
+    for window in (8 * leading + 8, 40 * leading + 8):
+        window = min(window, len(separator))
+        at = np.minimum(row_starts[:, None] + np.arange(window), max(len(separator) - 1, 0))
+        in_window = separator[at]
+        rank = np.cumsum(in_window, axis=1, dtype=np.int32)
+        if n_rows == 0 or int(rank[:, -1].min()) >= leading:
+            rows, columns = np.nonzero(in_window & (rank <= leading))
+            ends = (row_starts[rows] + columns).reshape(n_rows, leading)
+            break
+    if ends is None:
+        ends = np.flatnonzero(separator).reshape(n_rows, width)[:, :leading]
+    starts = np.empty_like(ends)
+    starts[:, 0] = row_starts
+    starts[:, 1:] = ends[:, :-1] + 1
+    return starts, ends
+
+
 def _fast_read_participants_votes(
     path: Path, known_statements: frozenset[int]
-) -> tuple[tuple[PolisParticipant, ...], tuple[int, ...], Votes, bool] | None:
+) -> tuple[Sequence[PolisParticipant], tuple[int, ...], Votes, bool] | None:
     """read_participants_votes without the csv module, or None when the file needs the
     careful path (which then names the problem's line)."""
-    table = _fast_table(path.read_bytes())
-    if table is None:
+    prepared = _fast_body(path.read_bytes())
+    if prepared is None:
         return None
-    has_xid, offset, statement_columns = _participants_header(path, table.header, known_statements)
-    buf, starts, ends = table.buf, table.starts, table.ends
-    n_rows, n_columns = table.n_rows, len(statement_columns)
-    # Cells are "", "1", "-1" or "0": the first byte decides (a separator when empty), and
-    # the length must be the one that byte implies.
-    cell_starts = starts[:, offset:]
-    first = buf[cell_starts]
-    if not np.array_equal(_CELL_LENGTH[first], ends[:, offset:] - cell_starts):
+    header, body = prepared
+    has_xid, offset, statement_columns = _participants_header(path, header, known_statements)
+    width, n_columns = len(header), len(statement_columns)
+    separator, newline, codes = _separator_codes(body)
+    n_rows = len(codes) // width
+    if len(codes) != n_rows * width:
         return None
-    cell = _CELL_VALUE[first]
-    if int(cell.min()) < -2:
-        return None  # a byte that no vote code starts with
+    codes = codes.reshape(n_rows, width)
+    ends_row = codes >= 4
+    if int(np.count_nonzero(ends_row)) != n_rows or not ends_row[:, -1].all():
+        return None  # a ragged row: the csv path names its line
+    cell = codes[:, offset:].copy()
+    if n_columns:
+        cell[:, -1] -= 8  # the last cell of a row ends at its newline
+    if n_rows and int(cell.min()) < -2:
+        return None  # a cell other than "", "1", "-1" or "0"
     disagree = cell == -1
-    if disagree.any() and not (buf[cell_starts[disagree] + 1] == ord("1")).all():
-        return None
     agree = cell == 1
     voted = cell > -2
+    starts, ends = _field_bounds(separator, newline, width, offset)
+    buf = np.frombuffer(body, dtype=np.uint8)
 
     def column(index: int) -> IntArray | None:
         return _fast_ints(buf, starts[:, index], ends[:, index])
@@ -626,33 +826,14 @@ def _fast_read_participants_votes(
         and np.array_equal(n_votes, voted.sum(axis=1))
     ):
         return None
-    xids: list[str | None] = [None] * n_rows
+    xids: list[str | None] | None = None
     if has_xid:
-        body = table.body
         xids = [
             body[start:end].decode("utf-8")
             for start, end in zip(starts[:, 1].tolist(), ends[:, 1].tolist(), strict=True)
         ]
-    participants = tuple(
-        PolisParticipant(
-            participant_id=p,
-            xid=x,
-            group_id=None if g < 0 else g,
-            n_comments=c,
-            n_votes=v,
-            n_agree=a,
-            n_disagree=d,
-        )
-        for p, x, g, c, v, a, d in zip(
-            participant_ids.tolist(),
-            xids,
-            group_ids.tolist(),
-            n_comments.tolist(),
-            n_votes.tolist(),
-            n_agree.tolist(),
-            n_disagree.tolist(),
-            strict=True,
-        )
+    participants = ParticipantRows(
+        (participant_ids, group_ids, n_comments, n_votes, n_agree, n_disagree), xids
     )
     flat = np.flatnonzero(voted)  # row-major, as the csv path's np.nonzero
     votes = Votes(
@@ -666,14 +847,18 @@ def _fast_read_participants_votes(
 
 def read_participants_votes(
     path: Path, known_statements: frozenset[int]
-) -> tuple[tuple[PolisParticipant, ...], tuple[int, ...], Votes, bool]:
+) -> tuple[Sequence[PolisParticipant], tuple[int, ...], Votes, bool]:
     fast = _fast_read_participants_votes(path, known_statements)
     if fast is not None:
         return fast
     header, rows, lines = _read_rows(path)
     has_xid, offset, statement_columns = _participants_header(path, header, known_statements)
     n_rows, n_columns = len(rows), len(statement_columns)
-    cells = np.asarray([row[offset:] for row in rows], dtype="<U2").reshape(n_rows, n_columns)
+    # Wide enough for the longest cell: a narrower string type would cut "-1x" to "-1".
+    longest = max((len(cell) for row in rows for cell in row[offset:]), default=0)
+    cells = np.asarray([row[offset:] for row in rows], dtype=f"<U{max(longest, 2)}").reshape(
+        n_rows, n_columns
+    )
     allowed = np.isin(cells, ["", "1", "-1", "0"])
     if not allowed.all():
         r, c = (int(i) for i in np.argwhere(~allowed)[0])
@@ -760,8 +945,15 @@ def _check_sign_against_comments(
     if len(votes) == 0:
         return
     ids = np.asarray([s.statement_id for s in statements], dtype=np.int64)
-    order = np.argsort(ids)
-    position = order[np.searchsorted(ids, votes.statement, sorter=order)]
+    # Every voted statement is in comments.csv (checked on reading). Ids are small
+    # non-negative ints, so a lookup table replaces a binary search per vote.
+    if int(ids.min()) >= 0 and int(ids.max()) < 4 * len(votes) + 1024:
+        table = np.zeros(int(ids.max()) + 1, dtype=np.int64)
+        table[ids] = np.arange(len(ids))
+        position = table[votes.statement]
+    else:
+        order = np.argsort(ids)
+        position = order[np.searchsorted(ids, votes.statement, sorter=order)]
     n_plus = np.bincount(position, weights=votes.value == 1, minlength=len(ids))
     n_minus = np.bincount(position, weights=votes.value == -1, minlength=len(ids))
     agrees = np.asarray([s.agrees for s in statements], dtype=np.float64)

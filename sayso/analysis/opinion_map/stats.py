@@ -154,9 +154,20 @@ def select_repness(
         fallback = int(usable[int(np.argmax(strength))])
         head = [_rep_statement(stats, fallback, int(ids[fallback]))]
 
-    ranked = [_rep_statement(stats, j, int(ids[j])) for j in significant.tolist() if j != best]
-    # Stable sort keeps statement order among equal metrics, so results are reproducible.
-    ranked.sort(key=lambda r: -(r.repness * r.repness_test * r.p_success * r.p_test))
+    if best is not None:
+        significant = significant[significant != best]
+    # Each statement counts in the direction it represents (as _rep_statement labels it);
+    # multiplied in the same order as RepStatement's fields, so the floats are the same.
+    agree = stats.rat[significant] > stats.rdt[significant]
+    metric = np.where(
+        agree,
+        stats.ra[significant] * stats.rat[significant] * stats.pa[significant],
+        stats.rd[significant] * stats.rdt[significant] * stats.pd[significant],
+    ) * np.where(agree, stats.pat[significant], stats.pdt[significant])
+    # Stable sort keeps statement order among equal metrics, so results are reproducible;
+    # only the statements that can make the list become records.
+    top = significant[np.argsort(-metric, kind="stable")[: max(pick - len(head), 0)]]
+    ranked = [_rep_statement(stats, j, int(ids[j])) for j in top.tolist()]
     chosen = (head + ranked)[:pick]
     chosen.sort(key=lambda r: r.direction != "agree")
     return tuple(chosen)

@@ -190,3 +190,101 @@ def test_run_polis_export_is_json_ready():
     assert all(isinstance(p, int) for p in out["groups"])
     assert len(out["groups"]) == out["n_in_conversation"]
     assert {"load", "matrix", "pca", "clustering", "statistics"} <= set(out["timings"])
+
+
+def test_votes_in_row_order_and_shuffled_give_the_same_matrix_and_map():
+    # Votes read from participants-votes.csv arrive sorted by participant then statement
+    # and become the CSR arrays directly; any other order goes through scipy's COO path.
+    conversation = planted_groups(600, 80, 3, seed=4)
+    votes = conversation.votes
+    order = np.lexsort((votes.statement, votes.participant))
+    in_order = Votes(votes.participant[order], votes.statement[order], votes.value[order])
+    shuffled = np.random.default_rng(0).permutation(len(votes))
+    mixed = Votes(votes.participant[shuffled], votes.statement[shuffled], votes.value[shuffled])
+    a, b = build_matrix(in_order), build_matrix(mixed)
+    for part in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(a.votes, part), getattr(b.votes, part)), part
+    assert a.votes.nnz == b.votes.nnz == len(votes)  # passes stay stored entries
+    assert np.array_equal(a.statement_ids, b.statement_ids)
+    first, second = compute_opinion_map(in_order), compute_opinion_map(mixed)
+    assert np.array_equal(first.group, second.group)
+    assert first.repness == second.repness
+
+
+def test_group_tallies_count_each_members_votes():
+    conversation = planted_groups(500, 60, 3, seed=9)
+    result = compute_opinion_map(conversation.votes)
+    row = {p: i for i, p in enumerate(result.participant_ids.tolist())}
+    column = {s: j for j, s in enumerate(result.statement_ids.tolist())}
+    agree = np.zeros((result.k, len(column)), dtype=np.int64)
+    disagree, seen = agree.copy(), agree.copy()
+    votes = conversation.votes
+    for p, s, v in zip(
+        votes.participant.tolist(), votes.statement.tolist(), votes.value.tolist(), strict=True
+    ):
+        g = int(result.group[row[p]])
+        if g < 0:
+            continue
+        seen[g, column[s]] += 1
+        agree[g, column[s]] += v == 1
+        disagree[g, column[s]] += v == -1
+    assert np.array_equal(result.group_stats.agree, agree)
+    assert np.array_equal(result.group_stats.disagree, disagree)
+    assert np.array_equal(result.group_stats.seen, seen)
+    assert (
+        result.group_stats.members.tolist()
+        == np.bincount(result.group[result.group >= 0], minlength=result.k).tolist()
+    )
+
+
+def test_polis_start_is_kept_unless_a_restart_is_clearly_better():
+    from sayso.analysis.opinion_map.compute import _better
+
+    polis, kmeans = Options(), Options(group_start="kmeans++")
+    assert polis.group_start == "polis"
+    # Within restart_gain (1 %) the earlier start, Polis's own, stays...
+    assert not _better(99.5, 100.0, polis)
+    # ...a restart that is clearly better (a stuck deterministic start) replaces it.
+    assert _better(98.0, 100.0, polis)
+    # With "kmeans++" the lowest inertia wins; exact ties keep the earlier start.
+    assert _better(99.5, 100.0, kmeans)
+    assert not _better(100.0, 100.0, kmeans)
+
+
+@pytest.mark.parametrize("group_start", ["polis", "kmeans++"])
+def test_both_group_starts_find_planted_groups(group_start):
+    conversation = planted_groups(3000, 200, 3, seed=6)
+    result = compute_opinion_map(conversation.votes, options=Options(group_start=group_start))
+    member = result.in_conversation
+    assert result.k == 3
+    truth = conversation.truth[result.participant_ids[member]]
+    assert adjusted_rand_score(truth, result.group[member]) >= 0.7
+
+
+def test_batched_kmeans_plus_plus_draws_as_one_k_at_a_time():
+    from sayso.analysis.opinion_map.compute import _kmeans_plus_plus, _kmeans_plus_plus_for
+
+    rng = np.random.default_rng(5)
+    points = rng.standard_normal((60, 2))
+    weights = rng.integers(1, 9, 60).astype(np.float64)
+    together = _kmeans_plus_plus_for(points, weights, [2, 3, 5], 4, np.random.default_rng(1))
+    one_rng = np.random.default_rng(1)
+    apart = [_kmeans_plus_plus(points, weights, k, 4, one_rng) for k in (2, 3, 5)]
+    assert together.shape == (12, 5, 2)
+    for i, starts in enumerate(apart):
+        k = starts.shape[1]
+        assert np.array_equal(together[4 * i : 4 * i + 4, :k], starts)
+        assert np.isnan(together[4 * i : 4 * i + 4, k:]).all()
+
+
+def test_silhouette_with_precomputed_distances_is_the_same():
+    from sayso.analysis.opinion_map.compute import silhouette
+
+    rng = np.random.default_rng(2)
+    points = rng.standard_normal((40, 2))
+    labels = rng.integers(0, 3, 40)
+    sizes = rng.integers(1, 20, 40).astype(np.float64)
+    distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
+    assert silhouette(points, labels, sizes, distances=distances) == silhouette(
+        points, labels, sizes
+    )

@@ -208,7 +208,8 @@ def test_fast_and_csv_paths_read_the_same(tmp_path, monkeypatch):
     from sayso.analysis.opinion_map import polis_io
 
     fast = read_polis_export(FIXTURE)
-    monkeypatch.setattr(polis_io, "_fast_table", lambda data: None)
+    # Both fast paths (votes.csv and participants-votes.csv) start from _fast_body.
+    monkeypatch.setattr(polis_io, "_fast_body", lambda data: None)
     careful = read_polis_export(FIXTURE)
     _same_export(fast, careful)
 
@@ -247,3 +248,124 @@ def test_datetimes_decode_lazily_and_compare_as_a_sequence(tmp_path):
     assert export.vote_datetimes == ("d",) * 5
     assert len(export.vote_datetimes) == 5
     assert export.vote_datetimes[1:3] == ("d", "d")
+
+
+def _read_both_ways(folder, monkeypatch):
+    """The export read by the numpy fast paths, then by the csv-module paths."""
+    from sayso.analysis.opinion_map import polis_io
+
+    fast = read_polis_export(folder)
+    with monkeypatch.context() as patch:
+        patch.setattr(polis_io, "_fast_body", lambda data: None)
+        careful = read_polis_export(folder)
+    return fast, careful
+
+
+@pytest.mark.parametrize(
+    "cell", ["11", "-", "-0", "2", "1-", "--1", "01", "x", "+1", " 1", "-1x", "-1 ", "100"]
+)
+@pytest.mark.parametrize("column", [0, 2])
+def test_every_malformed_vote_cell_is_named_by_the_csv_path(tmp_path, cell, column):
+    # The fast path decodes a cell from the bytes before its separator; whatever it
+    # cannot prove to be "", "1", "-1" or "0" must reach the csv path, which names it.
+    row = ["2", "", "0", "1", "0", "1", "-1", "", ""]
+    row[6 + column] = cell
+    matrix = MATRIX.replace("2,,0,1,0,1,-1,,", ",".join(row))
+    folder = make_export(tmp_path, votes=None, matrix=matrix)
+    with pytest.raises(PolisImportError) as error:
+        read_polis_export(folder)
+    assert error.value.line == 4
+    assert f"vote {cell!r} for statement {column}" in str(error.value)
+
+
+def test_long_leading_fields_read_the_same_on_both_paths(tmp_path, monkeypatch):
+    # An xid longer than the window the fast path first looks in for the fixed columns.
+    header, *rows = MATRIX.splitlines()
+    header = header.replace("participant,", "participant,xid,")
+    rows = [row.replace(",", f",{'x' * (40 * index)}{index},", 1) for index, row in enumerate(rows)]
+    folder = make_export(tmp_path, votes=None, matrix="\n".join([header, *rows]) + "\n")
+    fast, careful = _read_both_ways(folder, monkeypatch)
+    _same_export(fast, careful)
+    assert fast.participants is not None
+    assert [p.xid for p in fast.participants] == ["0", "x" * 40 + "1", "x" * 80 + "2"]
+
+
+def test_participant_rows_are_built_on_first_use_and_compare_as_a_tuple(tmp_path, monkeypatch):
+    from sayso.analysis.opinion_map.polis_io import ParticipantRows, PolisParticipant
+
+    fast, careful = _read_both_ways(make_export(tmp_path, votes=None, matrix=MATRIX), monkeypatch)
+    assert isinstance(fast.participants, ParticipantRows)
+    assert isinstance(careful.participants, tuple)
+    assert fast.polis_groups() == careful.polis_groups() == {0: 0, 1: 1}
+    assert fast.participants == careful.participants
+    assert len(fast.participants) == 3
+    assert fast.participants[2] == PolisParticipant(
+        participant_id=2, group_id=None, n_comments=0, n_votes=1, n_agree=0, n_disagree=1
+    )
+    assert fast.participants != careful.participants[:2]
+
+
+def test_integer_columns_of_every_width_read_the_same_on_both_paths(tmp_path, monkeypatch):
+    # Timestamps of 1 to 18 digits, negative ones, ids of mixed widths: the fast path
+    # parses all digit positions at once and must agree with int() on each.
+    times = [7, 12, 10**12 + 5, 10**15 - 1, 10**15, 999_999_999_999_999_999, -3, -(10**16)]
+    votes = "timestamp,datetime,comment-id,voter-id,vote\n" + "".join(
+        f"{time},d,{index % 2},{10**index},{1 - 2 * (index % 2)}\n"
+        for index, time in enumerate(times)
+    )
+    fast, careful = _read_both_ways(make_export(tmp_path, votes=votes), monkeypatch)
+    _same_export(fast, careful)
+    assert fast.vote_events is not None
+    assert fast.vote_events.time is not None
+    assert fast.vote_events.time.tolist() == times
+    assert fast.vote_events.participant.tolist() == [10**i for i in range(len(times))]
+
+
+def test_latest_votes_matches_a_dictionary_replay():
+    # Random re-votes in shuffled time order: the latest by time wins, ties go to the
+    # later row (a replay of the file in time order, stable for equal times).
+    rng = np.random.default_rng(3)
+    n = 2000
+    times = rng.integers(0, 500, n)
+    events = Votes(
+        participant=rng.integers(0, 40, n),
+        statement=rng.integers(0, 30, n),
+        value=rng.integers(-1, 2, n).astype(np.int8),
+        time=times,
+    )
+    expected: dict[tuple[int, int], int] = {}
+    for row in sorted(range(n), key=lambda i: int(times[i])):
+        expected[(int(events.participant[row]), int(events.statement[row]))] = int(
+            events.value[row]
+        )
+    latest = latest_votes(events)
+    got = {
+        (p, s): v
+        for p, s, v in zip(
+            latest.participant.tolist(),
+            latest.statement.tolist(),
+            latest.value.tolist(),
+            strict=True,
+        )
+    }
+    assert got == expected
+    assert len(latest) == len(expected)
+
+
+def test_latest_votes_returns_the_same_columns_without_revotes():
+    events = Votes.from_rows([(1, 7, 1, 5), (1, 8, -1, 3), (2, 7, 0, 9)])
+    assert latest_votes(events) is events
+
+
+@pytest.mark.parametrize(
+    ("line", "replacement", "problem"),
+    [
+        ("2,d,1,0,1,1,1,", "2,d,0,0,1,1,1,", "line 3: comment-id 0 already given on line 2"),
+        ("3,d,2,1,0,0,-1,", "3,d,2,1,0,0,2,", "line 4: moderated 2 is not -1, 0 or 1"),
+        ("1,d,0,0,2,1,1,", "1,d,0,zero,2,1,1,", "line 2: author-id 'zero' is not an integer"),
+    ],
+)
+def test_comments_read_by_column_fall_back_to_name_the_line(tmp_path, line, replacement, problem):
+    folder = make_export(tmp_path, comments=COMMENTS.replace(line, replacement))
+    with pytest.raises(PolisImportError, match=re.escape(f"comments.csv, {problem}")):
+        read_polis_export(folder)

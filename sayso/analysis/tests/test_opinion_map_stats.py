@@ -126,3 +126,35 @@ def test_priorities_are_not_stuck_at_one_value():
     )
     assert len(set(result.round(12).tolist())) == 10
     assert 49.0 not in result.tolist()
+
+
+def test_select_repness_ranks_like_sorting_every_significant_statement():
+    # The selection ranks a metric array and builds records only for the top few; it
+    # must pick what building and sorting a record for every statement picks.
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        groups, n = 3, 60
+        seen = rng.integers(0, 40, (groups, n))
+        agree = (seen * rng.random((groups, n))).astype(np.int64)
+        disagree = ((seen - agree) * rng.random((groups, n))).astype(np.int64)
+        group_stats = stats.group_statement_stats(agree, disagree, seen, 0)
+        eligible = rng.random(n) > 0.1
+        ids = np.arange(100, 100 + n)
+        chosen = stats.select_repness(group_stats, ids, eligible, pick=5)
+        # Reference: every significant statement as a record, stable-sorted by metric.
+        z = stats.Z_90
+        significant = [
+            j
+            for j in np.flatnonzero(eligible).tolist()
+            if (group_stats.rat[j] > z and group_stats.pat[j] > z)
+            or (group_stats.rdt[j] > z and group_stats.pdt[j] > z)
+        ]
+        best = [r.statement - 100 for r in chosen if r.best_agree]
+        records = [
+            stats._rep_statement(group_stats, j, int(ids[j])) for j in significant if j not in best
+        ]
+        records.sort(key=lambda r: -(r.repness * r.repness_test * r.p_success * r.p_test))
+        head = [r for r in chosen if r.best_agree]
+        expected = (head + records)[:5] if head or records else list(chosen)
+        expected.sort(key=lambda r: r.direction != "agree")
+        assert list(chosen) == expected
