@@ -17,7 +17,7 @@ SQLITE = [
     "CREATE TRIGGER surveys_revision_new_survey AFTER INSERT ON surveys_survey BEGIN"
     " INSERT INTO surveys_definitionrevision (survey_id, n) VALUES (NEW.id, 0); END",
     *(
-        f"CREATE TRIGGER {table}_revision_{op.lower()} AFTER {op} ON {table} BEGIN"
+        f"CREATE TRIGGER {table}_revision_{op.lower()} AFTER {op} ON {table} BEGIN"  # noqa: S608
         f" UPDATE surveys_definitionrevision SET n = n + 1 WHERE survey_id IN ({ids}); END"
         for table in PARTS
         for op, ids in (
@@ -27,7 +27,7 @@ SQLITE = [
         )
     ),
     *(
-        f"CREATE TRIGGER surveys_choice_revision_{op.lower()} AFTER {op} ON surveys_choice BEGIN"
+        f"CREATE TRIGGER surveys_choice_revision_{op.lower()} AFTER {op} ON surveys_choice BEGIN"  # noqa: S608
         " UPDATE surveys_definitionrevision SET n = n + 1 WHERE survey_id IN"
         f" (SELECT survey_id FROM surveys_question WHERE id IN ({ids})); END"
         for op, ids in (
