@@ -8,6 +8,7 @@ text, or "yes" for a consent statement.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -42,6 +43,14 @@ def check_expression(
             "what": what
         }
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def parsed(expression: str) -> odk_xpath.Expression:
+    """An expression parsed once per process. Every submission checks each question's
+    relevance and constraint, and parsing them afresh was a tenth of a submission's
+    time. Parsed expressions are immutable, so threads can share them."""
+    return odk_xpath.parse(expression)
 
 
 def field_name(question: Question) -> str:
@@ -108,7 +117,7 @@ def is_relevant(question: Question, answers: Mapping[str, Any]) -> bool:
     if not question.relevant:
         return True
     try:
-        return odk_xpath.parse(question.relevant).is_true(answers)
+        return parsed(question.relevant).is_true(answers)
     except odk_xpath.XPathError:
         return True  # checked on save; an old bad expression shows the question
 
@@ -127,7 +136,7 @@ def check_answer(
         return None
     if question.constraint:
         try:
-            ok = odk_xpath.parse(question.constraint).is_true(answers, current=value)
+            ok = parsed(question.constraint).is_true(answers, current=value)
         except odk_xpath.XPathError:
             ok = True
         if not ok:
