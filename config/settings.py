@@ -105,6 +105,14 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------
 # SQLite (WAL, busy timeout) unless DATABASE_URL names another database.
 SQLITE_PATH = Path(os.environ.get("SAYSO_SQLITE_PATH", BASE_DIR / "var" / "sayso.sqlite3"))
+# wal_autocheckpoint: SQLite copies the WAL back into the database (two fsyncs) inside
+# the commit that crosses the threshold, so that request waits, and so do the threads
+# queued behind it. Every 1,000 pages (the default) was every ~250 votes and half of a
+# vote's write time; every 10,000 pages (about 40 MB of WAL) pays the fsyncs a tenth as
+# often, and a page written many times in between is copied once (docs/benchmarks.md).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
+)
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
@@ -113,7 +121,7 @@ if DATABASE_URL:
         DATABASES["default"]["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": SQLITE_PRAGMAS,
         }
 else:
     # The embedded database lives in var/; create the folder on a fresh clone.
@@ -131,9 +139,7 @@ else:
                 # when a read transaction tries to upgrade.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                ),
+                "init_command": SQLITE_PRAGMAS + " PRAGMA foreign_keys=ON;",
             },
             # Tests use a real file (one per test process), not an in-memory database,
             # so that threaded tests see SQLite's real locking and busy timeout.

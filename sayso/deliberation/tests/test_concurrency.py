@@ -46,3 +46,17 @@ def test_double_vote_at_once_leaves_one_row() -> None:
     assert errors == []
     assert Vote.objects.count() == 5
     assert set(Vote.objects.values_list("statement_id", flat=True)) == {s.pk for s in statements}
+
+
+@pytest.mark.django_db
+def test_sqlite_checkpoints_the_wal_every_10000_pages() -> None:
+    # A checkpoint runs inside the commit that crosses the threshold, and the process's
+    # other writers wait for it: at SQLite's default (1,000 pages) that was every ~250
+    # votes and half of the write time (docs/benchmarks.md, Deliberation voting).
+    if connection.vendor != "sqlite":
+        pytest.skip("an SQLite setting")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone()[0] == 10000
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
