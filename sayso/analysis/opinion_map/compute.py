@@ -13,6 +13,7 @@ Follows the Polis math (research/polis-math.md section 1) with these deliberate 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.linalg import eigh_tridiagonal
+from scipy.linalg.lapack import dstevd
 from scipy.sparse.linalg import LinearOperator, eigsh
 from threadpoolctl import ThreadpoolController
 
@@ -236,6 +238,19 @@ def _squared_norms(vectors: FloatArray) -> FloatArray:
     return total
 
 
+def _squared_distances(points: FloatArray, others: FloatArray) -> FloatArray:
+    """_squared_norms(points[None, :, :] - others[:, None, :]): others x points.
+
+    A coordinate at a time, so each operation runs along the points: broadcasting over
+    the 2-long coordinate axis ran numpy's inner loop 2 elements at a time. The same
+    differences, squares and order of summation, so the floats match.
+    """
+    total = (points[:, 0][None, :] - others[:, 0][:, None]) ** 2
+    for d in range(1, points.shape[1]):
+        total += (points[:, d][None, :] - others[:, d][:, None]) ** 2
+    return total
+
+
 def _lifted(points: FloatArray) -> FloatArray:
     return np.column_stack([points, np.ones(len(points))])
 
@@ -265,39 +280,48 @@ def _lloyd(
     return _nearest(points, centers, lifted), centers
 
 
-def _lloyd_many(
-    points: FloatArray, starts: FloatArray, weights: FloatArray, iterations: int
-) -> list[tuple[IntArray, FloatArray]]:
-    """`_lloyd` from each of several starts at once (starts: runs x k x dims; rows of
-    NaN are absent centres, so runs with different k share the arrays): per run, the
-    labels and the centres that kept members."""
-    labels, centers, active = _lloyd_batch(points, starts, weights, iterations)
-    remap = np.cumsum(active, axis=1) - 1
-    return [(remap[run][labels[run]], centers[run][active[run]]) for run in range(len(starts))]
-
-
 def _lloyd_batch(
     points: FloatArray, starts: FloatArray, weights: FloatArray, iterations: int
 ) -> tuple[IntArray, FloatArray, NDArray[np.bool_]]:
-    """The arrays behind `_lloyd_many`: labels (runs x points, indices into each run's k
-    slots), centres (runs x k x dims) and which slots are still present (runs x k).
+    """`_lloyd` from each of several starts at once (starts: runs x k x dims; rows of NaN
+    are absent centres, so runs with different k share the arrays): labels (runs x
+    points, indices into each run's k slots), centres (runs x k x dims) and which slots
+    are still present (runs x k).
 
     Restarts of the group-level k-means are tiny; run one by one, numpy's per-call
-    overhead was most of the opinion map's time on small conversations.
+    overhead was most of the opinion map's time on small conversations. For the same
+    reason each step below is as few array operations as possible.
     """
-    runs, k, _ = starts.shape
+    runs, k, dims = starts.shape
     centers = np.nan_to_num(starts)
     active = ~np.isnan(starts[:, :, 0])
     groups = np.arange(k)[None, :, None]
     # Columns: weight, then weight x each coordinate; one matmul gives mass and sums.
     stacked = np.column_stack([weights, weights[:, None] * points])
-    lifted_t = _lifted(points).T
+    lifted = _lifted(points)
+    lifted_t = lifted.T
 
-    def nearest(centers: FloatArray, active: NDArray[np.bool_]) -> IntArray:
-        # As in _nearest, -2 p·c + ||c||² in one product; absent centres are infinitely far.
-        norms = np.where(active, _squared_norms(centers), np.inf)
-        shift = np.concatenate([-2.0 * centers, norms[:, :, None]], axis=2)
-        return np.asarray((shift @ lifted_t).argmin(axis=1), dtype=np.int64)
+    def nearest(centers: FloatArray, active: NDArray[np.bool_]) -> NDArray[np.integer]:
+        # As in _nearest, -2 p·c + ||c||² in one product; absent centres are infinitely
+        # far. The squared norm is summed in _squared_norms's order, so the floats match.
+        shift = np.empty((len(centers), k, dims + 1))
+        np.multiply(centers, -2.0, out=shift[:, :, :dims])
+        squares = centers * centers
+        norms = shift[:, :, dims]
+        np.copyto(norms, squares[:, :, 0])
+        for d in range(1, dims):
+            norms += squares[:, :, d]
+        norms += _ABSENT_OFFSET[active.view(np.int8)]
+        if k == 2:
+            # argmin over an axis of 2 runs one tiny loop per point; a comparison does
+            # the same (ties to the first centre) in one pass.
+            distance = shift @ lifted_t
+            return (distance[:, 1] < distance[:, 0]).view(np.int8)
+        if len(centers) * len(points) > 1_000:
+            # argmin along the last, contiguous axis is twice as fast on large batches;
+            # the product's values are the same either way round.
+            return (lifted @ shift.transpose(0, 2, 1)).argmin(axis=2)
+        return (shift @ lifted_t).argmin(axis=1)
 
     # Only runs still moving are iterated: starts converge after 3 to 30 steps, and
     # carrying finished runs along made every step cost as much as the slowest run's.
@@ -308,23 +332,33 @@ def _lloyd_batch(
         totals = (labels[:, None, :] == groups).astype(np.float64) @ stacked
         mass = totals[:, :, 0]
         keep = mass > 0
-        moved = totals[:, :, 1:] / np.where(keep, mass, 1.0)[:, :, None]
-        shift = np.abs(np.where(moving_active[:, :, None], moved - moving, 0.0)).max(axis=(1, 2))
-        # A run that lost a cluster drops it and goes on, as in Polis.
-        lost = (moving_active & ~keep).any(axis=1)
-        moving = np.where(keep[:, :, None], moved, moving)
-        moving_active = moving_active & keep
-        finished = ~lost & (shift < 0.01)
-        if finished.any():
-            centers[live[finished]] = moving[finished]
-            active[live[finished]] = moving_active[finished]
+        # A slot that lost its members keeps its old place but leaves the run (as in
+        # Polis, the run goes on without it); absent slots never gain members.
+        moved = np.divide(
+            totals[:, :, 1:], mass[:, :, None], out=moving.copy(), where=keep[:, :, None]
+        )
+        change = moved - moving
+        np.abs(change, out=change)
+        shift = np.maximum.reduce(change.reshape(len(live), -1), axis=1)
+        lost = np.logical_or.reduce(moving_active > keep, axis=1)
+        moving, moving_active = moved, keep
+        # Polis's convergence test: every centre moved less than 0.01.
+        finished = (shift < 0.01) > lost
+        if np.logical_or.reduce(finished):
+            done = live[finished]
+            centers[done] = moving[finished]
+            active[done] = keep[finished]
             still = ~finished
             live, moving, moving_active = live[still], moving[still], moving_active[still]
             if len(live) == 0:
                 break
     centers[live] = moving  # runs stopped by the iteration limit
     active[live] = moving_active
-    return nearest(centers, active), centers, active
+    return np.asarray(nearest(centers, active), dtype=np.int64), centers, active
+
+
+# Added to a centre's squared norm: infinity for an absent slot (False), 0 for a present one.
+_ABSENT_OFFSET = np.array([np.inf, 0.0])
 
 
 def _lanczos(
@@ -359,13 +393,13 @@ def _lanczos(
         # Twice is enough to keep the basis orthogonal to working precision.
         w -= previous.T @ (previous @ w)
         w -= previous.T @ (previous @ w)
-        beta[j] = float(np.linalg.norm(w))
+        beta[j] = math.sqrt(float(w @ w))  # np.linalg.norm's own formula, without its checks
         m = j + 1
         exhausted = beta[j] <= 1e-12 * max(scale, 1.0)
         if m >= k and (m % 4 == 0 or exhausted or m == steps):
             # LAPACK's tridiagonal solver: np.linalg.eigh on a dense matrix goes through
             # threaded BLAS and stalled for 60 ms on a 50 x 50 problem on a busy machine.
-            theta, s = eigh_tridiagonal(alpha[:m], beta[: m - 1])
+            theta, s = _tridiagonal_eigh(alpha[:m], beta[: m - 1])
             scale = max(scale, abs(float(theta[-1])))
             top = s[:, ::-1][:, :k]
             residual = beta[j] * np.abs(top[-1])
@@ -376,6 +410,18 @@ def _lanczos(
             return None
         basis[j + 1] = w / beta[j]
     return None
+
+
+def _tridiagonal_eigh(diagonal: FloatArray, off: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """eigh_tridiagonal(diagonal, off): the LAPACK routine it picks (stevd) called
+    directly. With its argument checks a call on the small problems here took 45 µs,
+    directly 17 µs; on any failure the scipy function runs and reports it."""
+    if len(diagonal) > 1:
+        values, vectors, info = dstevd(diagonal, off, compute_v=1)
+        if info == 0:
+            return values, vectors
+    values, vectors = eigh_tridiagonal(diagonal, off)
+    return values, vectors
 
 
 def _first_rows(points: FloatArray) -> IntArray:
@@ -517,14 +563,16 @@ def _kmeans_plus_plus_for(
     starts = np.full((runs, highest, points.shape[1]), np.nan)
 
     def pick(mass: FloatArray, u: FloatArray) -> IntArray:
+        # mass: one row per run, or a single row shared by every run.
         p = mass / mass.sum(axis=1, keepdims=True)
         cdf = p.cumsum(axis=1)
         cdf /= cdf[:, -1:]
-        return np.asarray((cdf <= u[:, None]).sum(axis=1), dtype=np.int64)
+        return np.asarray(np.count_nonzero(cdf <= u[:, None], axis=1), dtype=np.int64)
 
-    chosen = pick(np.broadcast_to(weights, (runs, len(points))), uniforms[:, 0])
+    # The first pick weighs every run alike: one row of arithmetic, the same floats.
+    chosen = pick(weights[None, :], uniforms[:, 0])
     starts[:, 0] = points[chosen]
-    nearest = _squared_norms(points[None, :, :] - points[chosen][:, None, :])
+    nearest = _squared_distances(points, points[chosen])
     alive = np.ones(runs, dtype=bool)
     for step in range(1, highest):
         mass = nearest * weights
@@ -532,11 +580,11 @@ def _kmeans_plus_plus_for(
         picking = alive & (wanted > step)
         if not picking.any():
             break
-        chosen = pick(np.where(alive[:, None], mass, 1.0), uniforms[:, step])
-        starts[picking, step] = points[chosen[picking]]
-        nearest = np.minimum(
-            nearest, _squared_norms(points[None, :, :] - points[chosen][:, None, :])
+        chosen = pick(
+            mass if alive.all() else np.where(alive[:, None], mass, 1.0), uniforms[:, step]
         )
+        starts[picking, step] = points[chosen[picking]]
+        nearest = np.minimum(nearest, _squared_distances(points, points[chosen]))
     return starts
 
 
@@ -584,18 +632,19 @@ def group_clusters(
     nearest_center = fitted[np.arange(runs)[:, None], labels]
     inertia = (sizes * _squared_norms(centers[None, :, :] - nearest_center)).sum(axis=1)
     # Pairwise distances between base centres, shared by every k's silhouette.
-    distances = np.sqrt(_squared_norms(centers[:, None, :] - centers[None, :, :]))
+    distances = np.sqrt(_squared_distances(centers, centers))
     weights = sizes if options.weighted_silhouette else None
     best: tuple[float, int, IntArray] | None = None
     scores: dict[int, float] = {}
+    inertias = inertia.tolist()  # Python floats: the same values, cheaper to compare
+    runs_of: dict[int, list[int]] = {k: [] for k in ks}
+    for run, k in enumerate(owner):
+        runs_of[k].append(run)
     for k in ks:
-        chosen: int | None = None
-        for run in range(runs):
-            if owner[run] == k and (
-                chosen is None or _better(inertia[run], inertia[chosen], options)
-            ):
+        chosen = runs_of[k][0]
+        for run in runs_of[k][1:]:
+            if _better(inertias[run], inertias[chosen], options):
                 chosen = run
-        assert chosen is not None
         # Renumber the centres that kept members 0..j-1.
         k_labels = (np.cumsum(present[chosen]) - 1)[labels[chosen]]
         if k_labels.max() + 1 < 2:
@@ -660,16 +709,21 @@ def refine_groups(
         starts.insert(0, warm[k][None])
     ones = np.ones(len(sample))
     starts.append(_kmeans_plus_plus(sample, ones, k, options.group_restarts, rng))
-    best: tuple[float, FloatArray] | None = None
-    for found, centers in _lloyd_many(
+    labels_of, centers_of, present = _lloyd_batch(
         sample, np.concatenate(starts), ones, options.group_iterations
-    ):
-        if len(centers) < k or int(found.max()) + 1 < k:
-            continue  # a start that lost a group answers a different question
-        inertia = float(((sample - centers[found]) ** 2).sum())
+    )
+    runs = len(centers_of)
+    # A start that lost a group answers a different question: all k centres must remain,
+    # and the last one must keep members in the final assignment.
+    complete = present.all(axis=1) & (labels_of.max(axis=1) == k - 1)
+    # Each run's sum over its own contiguous row, as a sum of that run's array alone.
+    misfit = (sample[None, :, :] - centers_of[np.arange(runs)[:, None], labels_of]) ** 2
+    inertias = misfit.reshape(runs, -1).sum(axis=1).tolist()
+    best: tuple[float, FloatArray] | None = None
+    for run in np.flatnonzero(complete).tolist():
         # Earlier starts (warm, then two-level) win ties, for stability (see _better).
-        if best is None or _better(inertia, best[0], options, tie=1e-9):
-            best = (inertia, centers)
+        if best is None or _better(inertias[run], best[0], options, tie=1e-9):
+            best = (inertias[run], centers_of[run])
     if best is None:
         return labels
     found, _ = _lloyd(points, best[1], np.ones(len(points)), options.group_iterations)
@@ -875,25 +929,25 @@ def _compute(
         group[member_index] = group_members
 
     with watch.stage("statistics"):
-        is_agree = (raw.data == 1.0).astype(np.float64)
-        is_disagree = (raw.data == -1.0).astype(np.float64)
-        indicator = np.zeros((n_participants, max(k, 1)))
-        if k > 0:
-            indicator[member_index, group_members] = 1.0
+        is_agree = raw.data == 1.0
+        is_disagree = raw.data == -1.0
+        # Group x statement tallies as counts of (group, statement) codes: three sparse
+        # products cost more in scipy's dispatch than the counting itself.
+        row_group = np.full(n_participants, -1, dtype=np.int64)
+        row_group[member_index] = group_members
+        vote_group = np.repeat(row_group, vote_counts)
+        counted = vote_group >= 0
+        cell = (vote_group * n_statements + raw.indices)[counted]
         agree_g, disagree_g, seen_g = (
-            np.rint(
-                np.asarray(
-                    sp.csr_array((data, raw.indices, raw.indptr), shape=raw.shape).T @ indicator
-                ).T
-            ).astype(np.int64)
-            for data in (is_agree, is_disagree, np.ones_like(is_agree))
+            np.bincount(
+                cell[flags[counted]] if flags is not None else cell, minlength=k * n_statements
+            )
+            .astype(np.int64)
+            .reshape(k, n_statements)
+            for flags in (is_agree, is_disagree, None)
         )
-        if k == 0:
-            agree_g, disagree_g, seen_g = (np.zeros((0, n_statements), dtype=np.int64),) * 3
-        agree_all = np.bincount(raw.indices, weights=is_agree, minlength=n_statements).astype(
-            np.int64
-        )
-        disagree_all = np.bincount(raw.indices, weights=is_disagree, minlength=n_statements).astype(
+        agree_all = np.bincount(raw.indices[is_agree], minlength=n_statements).astype(np.int64)
+        disagree_all = np.bincount(raw.indices[is_disagree], minlength=n_statements).astype(
             np.int64
         )
         seen_all = np.bincount(raw.indices, minlength=n_statements).astype(np.int64)

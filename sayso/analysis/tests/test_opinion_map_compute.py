@@ -288,3 +288,51 @@ def test_silhouette_with_precomputed_distances_is_the_same():
     assert silhouette(points, labels, sizes, distances=distances) == silhouette(
         points, labels, sizes
     )
+
+
+def test_batched_lloyd_matches_one_start_at_a_time():
+    # Runs of k = 2, 3 and 5 share one padded batch (NaN rows are absent centres); each
+    # must end where _lloyd alone ends from the same start. k = 2 labels by comparison,
+    # larger k by argmin in either layout; all must agree with the plain loop.
+    from sayso.analysis.opinion_map.compute import _lloyd, _lloyd_batch
+
+    rng = np.random.default_rng(11)
+    for n_points in (30, 400):
+        points = rng.standard_normal((n_points, 2)) + rng.integers(0, 3, (n_points, 1)) * 2.0
+        weights = rng.integers(1, 6, n_points).astype(np.float64)
+        ks = [2, 3, 5, 2, 5]
+        starts = np.full((len(ks), 5, 2), np.nan)
+        for run, k in enumerate(ks):
+            starts[run, :k] = points[rng.choice(n_points, k, replace=False)]
+        labels, centers, present = _lloyd_batch(points, starts.copy(), weights, 100)
+        for run, k in enumerate(ks):
+            alone_labels, alone_centers = _lloyd(points, starts[run, :k], weights, 100)
+            remap = np.cumsum(present[run]) - 1
+            assert np.array_equal(remap[labels[run]], alone_labels)
+            np.testing.assert_allclose(centers[run][present[run]], alone_centers, atol=1e-12)
+            assert not present[run, k:].any()
+
+
+def test_squared_distances_are_the_broadcast_norms_exactly():
+    from sayso.analysis.opinion_map.compute import _squared_distances, _squared_norms
+
+    rng = np.random.default_rng(3)
+    points, others = rng.standard_normal((50, 3)), rng.standard_normal((7, 3))
+    assert np.array_equal(
+        _squared_distances(points, others),
+        _squared_norms(points[None, :, :] - others[:, None, :]),
+    )
+
+
+@pytest.mark.parametrize("size", [1, 2, 9, 40])
+def test_tridiagonal_solver_is_scipys_exactly(size):
+    from scipy.linalg import eigh_tridiagonal
+
+    from sayso.analysis.opinion_map.compute import _tridiagonal_eigh
+
+    rng = np.random.default_rng(size)
+    diagonal, off = rng.standard_normal(size), rng.standard_normal(size - 1)
+    values, vectors = _tridiagonal_eigh(diagonal, off)
+    expected_values, expected_vectors = eigh_tridiagonal(diagonal, off)
+    assert np.array_equal(values, expected_values)
+    assert np.array_equal(vectors, expected_vectors)

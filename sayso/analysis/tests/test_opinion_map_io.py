@@ -321,6 +321,68 @@ def test_integer_columns_of_every_width_read_the_same_on_both_paths(tmp_path, mo
     assert fast.vote_events.participant.tolist() == [10**i for i in range(len(times))]
 
 
+def test_timestamps_of_ten_to_sixteen_digits_read_the_same_on_both_paths(tmp_path, monkeypatch):
+    # Fields of 10 to 16 digits are parsed 8 digits per 64-bit word; the first field
+    # ends within the body's first 16 bytes, so its word starts before the buffer.
+    times = [10**9, 1502659005668, -(10**15) + 7, 10**16 - 1, 4_294_967_296, -1234567890]
+    votes = "timestamp,datetime,comment-id,voter-id,vote\n" + "".join(
+        f"{time},d,{index % 2},{index},1\n" for index, time in enumerate(times)
+    )
+    fast, careful = _read_both_ways(make_export(tmp_path, votes=votes), monkeypatch)
+    _same_export(fast, careful)
+    assert fast.vote_events is not None
+    assert fast.vote_events.time is not None
+    assert fast.vote_events.time.tolist() == times
+
+
+@pytest.mark.parametrize("bad", [":", "/", "a", ".", "\x7f"])
+@pytest.mark.parametrize("position", [0, 5, 12])
+def test_a_non_digit_anywhere_in_a_long_timestamp_is_named(tmp_path, bad, position):
+    stamp = list("1502659005668")
+    stamp[position] = bad
+    votes = VOTES.replace("13,d,1,0,-1", f"{''.join(stamp)},d,1,0,-1").replace(
+        "10,d,", "1502659005600,d,"
+    )
+    with pytest.raises(PolisImportError) as error:
+        read_polis_export(make_export(tmp_path, votes=votes))
+    assert error.value.line == 5
+    assert "timestamp" in str(error.value)
+
+
+def test_fast_integer_parsing_agrees_with_int_on_random_fields():
+    from sayso.analysis.opinion_map.polis_io import _fast_ints
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        widths = rng.integers(1, 19, size=int(rng.integers(1, 30)))
+        if rng.random() < 0.5:
+            widths = np.maximum(widths, 10)  # all long: the word-wise parse
+        fields = [
+            ("-" if rng.random() < 0.2 else "") + "".join(rng.choice(list("0123456789"), w))
+            for w in widths
+        ]
+        bad = rng.random() < 0.3
+        if bad:
+            at = int(rng.integers(len(fields)))
+            cut = int(rng.integers(len(fields[at])))
+            fields[at] = fields[at][:cut] + str(rng.choice(list(":/a x"))) + fields[at][cut + 1 :]
+        body = ("x," + ",".join(fields) + "\n").encode()
+        ends = np.cumsum([len(f) + 1 for f in fields]) + 1
+        starts = ends - np.array([len(f) for f in fields])
+        parsed = _fast_ints(np.frombuffer(body, dtype=np.uint8), starts, ends)
+        try:
+            expected = [int(f) for f in fields]
+        except ValueError:
+            expected = None
+        if expected is None or any(
+            not f.lstrip("-").isdigit() or f.startswith("--") for f in fields
+        ):
+            assert parsed is None, fields
+        else:
+            assert parsed is not None, fields
+            assert parsed.tolist() == expected, fields
+
+
 def test_latest_votes_matches_a_dictionary_replay():
     # Random re-votes in shuffled time order: the latest by time wins, ties go to the
     # later row (a replay of the file in time order, stable for equal times).
