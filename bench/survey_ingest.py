@@ -17,7 +17,9 @@ An acknowledgement is a 302 to the thank-you page.
 
 In the same run and with the same client, the same number of connections ask the
 minimal Django view /healthz for the same time: the HTTP ceiling. Printed: the
-submissions per second against that, latency percentiles, and a check afterwards
+submissions per second against that, latency percentiles, the server's CPU time per
+request (gunicorn master and workers, from /proc: steadier than the rates when other
+work shares the machine), and a check afterwards
 that every acknowledged response is stored complete with its answers and that the
 running counts equal a fresh GROUP BY over the answers.
 """
@@ -259,6 +261,36 @@ class Submit:
         return True
 
 
+def server_cpu_seconds() -> float:
+    """CPU time (user + system) used so far by the server this process started (the
+    gunicorn master and its workers), read from /proc. Per request, it says what a
+    request costs the server whatever else shares the machine, which the requests per
+    second do not."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def children(pid: int) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue  # gone in between
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+        return found
+
+    total = 0.0
+    masters = children(os.getpid())
+    for pid in [*masters, *(w for m in masters for w in children(m))]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -281,11 +313,15 @@ def main() -> int:
         with running("gunicorn", env) as base:
             load = Load(base, args.clients)
             load.run(2, Healthz())  # warm up
+            cpu = server_cpu_seconds()
             count, (elapsed, *health_lat), errors = load.run(args.seconds, Healthz())
             assert not errors, errors
             health_rps = count / elapsed
+            health_cpu = (server_cpu_seconds() - cpu) / count
+            cpu = server_cpu_seconds()
             count, (elapsed, *sub_lat), errors = load.run(args.seconds, submit)
             sub_rps = count / elapsed
+            sub_cpu = (server_cpu_seconds() - cpu) / max(count, 1)
         acked = workdir / "acknowledged.json"
         acked.write_text(json.dumps(submit.acknowledged))
         check = json.loads(manage_shell(env, VERIFY.format(path=str(acked))).strip())
@@ -297,12 +333,13 @@ def main() -> int:
             *load_before, *os.getloadavg()
         )
     )
-    print(f"{'what':34} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'what':34} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms':>14}")
     print(
         f"{'minimal view (/healthz)':34} {health_rps:8.0f}"
         f" {percentile(health_lat, 0.5) * 1000:8.1f} {percentile(health_lat, 0.99) * 1000:8.1f}"
+        f" {health_cpu * 1000:14.3f}"
     )
-    print(f"{'survey submissions':34} {sub_rps:8.0f} {p50:8.1f} {p99:8.1f}")
+    print(f"{'survey submissions':34} {sub_rps:8.0f} {p50:8.1f} {p99:8.1f} {sub_cpu * 1000:14.3f}")
     print(f"submissions / minimal view: {ratio:.0%} (target >= 50%); p99 target < 150 ms")
     print(
         f"acknowledged {check['acknowledged']}, stored complete {check['complete']},"

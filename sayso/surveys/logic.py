@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -181,18 +182,90 @@ def validate_page(
     return errors, typed
 
 
-def check_all(
-    questions: Iterable[Question], answers: dict[str, Any], language: str
-) -> dict[str, str]:
-    """Check every question before submission (relevance may have changed)."""
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One question's rules, prepared once per survey definition (selectors.definition)
+    so that a submission reads plain attributes: its expressions already parsed, its
+    choices already mapped to their ids."""
+
+    name: str
+    question_id: int
+    type: str
+    required: bool
+    relevant: odk_xpath.Expression | None  # None: always shown
+    constraint: odk_xpath.Expression | None  # None: any answer is accepted
+    constraint_message: Any
+    choice_ids: Mapping[str, int]  # choice name: id (empty unless the type has choices)
+
+
+def _parsed_or_none(expression: str) -> odk_xpath.Expression | None:
+    """An expression checked when saved; an old one that no longer parses is ignored,
+    as is_relevant and check_answer ignore it."""
+    if not expression:
+        return None
+    try:
+        return parsed(expression)
+    except odk_xpath.XPathError:
+        return None
+
+
+def prepare_rules(
+    questions: Iterable[Question], choice_ids: Mapping[tuple[int, str], int]
+) -> tuple[Rule, ...]:
+    """The rules of `questions`, in their order."""
+    by_question: dict[int, dict[str, int]] = {}
+    for (question_id, name), choice_id in choice_ids.items():
+        by_question.setdefault(question_id, {})[name] = choice_id
+    return tuple(
+        Rule(
+            name=q.name,
+            question_id=q.pk,
+            type=str(q.type),
+            required=q.required,
+            relevant=_parsed_or_none(q.relevant),
+            constraint=_parsed_or_none(q.constraint),
+            constraint_message=q.constraint_message,
+            choice_ids=by_question.get(q.pk, {}) if q.has_choices else {},
+        )
+        for q in questions
+    )
+
+
+def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> dict[str, str]:
+    """Check every question before submission (relevance may have changed): the
+    irrelevant answers are dropped from `answers` (in place); the messages are those
+    of check_answer, by question name."""
     errors: dict[str, str] = {}
-    for question in questions:
-        if not is_relevant(question, answers):
-            answers.pop(question.name, None)
+    for rule in rules:
+        name = rule.name
+        if rule.relevant is not None:
+            try:
+                shown = rule.relevant.is_true(answers)
+            except odk_xpath.XPathError:
+                shown = True
+            if not shown:
+                answers.pop(name, None)
+                continue
+        if rule.type == Question.Type.NOTE:
             continue
-        message = check_answer(question, answers.get(question.name), answers, language)
-        if message:
-            errors[question.name] = message
+        value = answers.get(name)
+        if value is None or value == []:
+            if rule.required:
+                errors[name] = (
+                    _("Tick the box to agree before you go on.")
+                    if rule.type == Question.Type.CONSENT
+                    else _("Answer this question.")
+                )
+            continue
+        if rule.constraint is not None:
+            try:
+                ok = rule.constraint.is_true(answers, current=value)
+            except odk_xpath.XPathError:
+                ok = True
+            if not ok:
+                errors[name] = pick_label(rule.constraint_message, language) or _(
+                    "This answer is not accepted. Check it and try again."
+                )
     return errors
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from django.db import connections
@@ -21,6 +21,7 @@ from django.db.models.functions import RowNumber
 
 from sayso.analysis import disclosure, survey_stats
 
+from . import logic
 from .models import Answer, AnswerCount, Choice, Question, Response, Survey
 
 TEXTS_SHOWN = 50
@@ -126,13 +127,26 @@ class Definition:
     survey_id: int
     revision: int
     questions: tuple[Question, ...]  # in the order of the form; choices not loaded
-    choice_ids: dict[tuple[int, str], int]  # (question id, choice name): choice id
+    # Each question's rules as a submission checks them (expressions parsed, choice
+    # names mapped to ids), prepared once here rather than on every submission.
+    rules: tuple[logic.Rule, ...]
+
+
+class SurveyKey(Protocol):
+    """What definition() needs of a survey: a Survey, or the survey read with a
+    response being submitted (services.SurveyToSubmit)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def link_token(self) -> str: ...
 
 
 _definitions: dict[str, Definition] = {}  # by the survey's link token
 
 
-def definition(survey: Survey, revision: int) -> Definition:
+def definition(survey: SurveyKey, revision: int) -> Definition:
     """The questions and choice ids of the survey at `revision`, the number read with
     the response. Read afresh when this process has none at that revision.
 
@@ -155,7 +169,7 @@ def definition(survey: Survey, revision: int) -> Definition:
             "pk", "question_id", "name"
         )
     }
-    loaded = Definition(survey_id, revision, questions, choice_ids)
+    loaded = Definition(survey_id, revision, questions, logic.prepare_rules(questions, choice_ids))
     if found is not None and found.revision > revision:
         return loaded  # a response read before the latest change: not worth keeping
     if len(_definitions) >= DEFINITIONS_KEPT:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -421,35 +422,57 @@ def _lookup_sql() -> str:
 _LOOKUP = _lookup_sql()
 
 
-def response_to_submit(raw_token: str) -> Response | None:
+@dataclass(slots=True)
+class SurveyToSubmit:
+    """What a submission needs of its survey (read by response_to_submit)."""
+
+    pk: int
+    status: str
+    link_token: str
+    languages: list[str]
+    one_response_per_member: bool
+    community_id: int
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0] if self.languages else "en"
+
+
+@dataclass(slots=True)
+class Submission:
+    """What a submission needs of its response: the fields read by response_to_submit,
+    and those submit_response sets once it is written. Plain attributes, not model
+    instances: building two model instances was a twentieth of a submission's time."""
+
+    pk: int
+    survey: SurveyToSubmit
+    language: str
+    draft: dict[str, Any]
+    is_preview: bool
+    definition_revision: int | None
+    status: str = Response.Status.PARTIAL
+    resume_digest: str | None = None
+    submitted_on: dt.date | None = None
+
+
+def response_to_submit(raw_token: str) -> Submission | None:
     """Like find_response, reading only what a submission needs, in one plain query
-    (building the ORM query cost more than running it). The instances hold only those
-    fields (the survey: status, link, languages, one response per member): use
-    find_response for anything to show."""
+    (building the ORM query cost more than running it). Use find_response for anything
+    to show."""
     with connection.cursor() as cursor:
         cursor.execute(_LOOKUP, [digest(raw_token), Response.Status.PARTIAL])
         row = cursor.fetchone()
     if row is None:
         return None
     pk, language, draft, is_preview, survey_id, status, link, languages, once, community, n = row
-    survey = Survey(
-        pk=survey_id,
-        status=status,
-        link_token=link,
-        languages=_json(languages),
-        one_response_per_member=bool(once),
-        community_id=community,
+    return Submission(
+        pk,
+        SurveyToSubmit(survey_id, status, link, _json(languages), bool(once), community),
+        language,
+        _json(draft),
+        bool(is_preview),
+        n,
     )
-    response = Response(
-        pk=pk,
-        survey=survey,
-        language=language,
-        draft=_json(draft),
-        is_preview=bool(is_preview),
-        status=Response.Status.PARTIAL,
-    )
-    response.definition_revision = n  # type: ignore[attr-defined]
-    return response
 
 
 def _json(value: Any) -> Any:
@@ -468,32 +491,50 @@ def save_page(*, response: Response, answers: dict[str, Any], page: int) -> Resp
 AnswerRow = tuple[int, int | None, int | None, float | None, str | None, str]
 # question id, choice id, position, number, ISO date, text: one row of surveys_answer.
 
+_ONE_CHOICE = frozenset({Question.Type.SINGLE.value, Question.Type.RATING.value})
+_CHOICES_IN_ORDER = frozenset({Question.Type.MULTIPLE.value, Question.Type.RANKING.value})
+_CHOICES = _ONE_CHOICE | _CHOICES_IN_ORDER
+
 
 def _answer_rows(
-    questions: Sequence[Question], choice_ids: dict[tuple[int, str], int], answers: dict[str, Any]
-) -> list[AnswerRow]:
+    rules: Sequence[logic.Rule], answers: dict[str, Any], errors: dict[str, str]
+) -> tuple[list[AnswerRow], dict[str, str]]:
+    """The rows of surveys_answer for `answers` (checked by logic.check_all, with
+    `errors`), and, by question name, the answers naming a choice the organiser has
+    since removed from the question (the rows are then not to be written)."""
     rows: list[AnswerRow] = []
-    for question in questions:
-        value = answers.get(question.name)
-        if value is None or question.is_note:
+    withdrawn: dict[str, str] = {}
+    for rule in rules:
+        value = answers.get(rule.name)
+        if value is None:
             continue
-        qid = question.pk
-        if question.type in (Question.Type.SINGLE, Question.Type.RATING):
-            rows.append((qid, choice_ids[qid, value], None, None, None, ""))
-        elif question.type in (Question.Type.MULTIPLE, Question.Type.RANKING):
-            # The position: the rank given, for a ranking; the form's order, for multiple
-            # choice. Position 1 marks the respondent.
-            rows += [
-                (qid, choice_ids[qid, name], position, None, None, "")
-                for position, name in enumerate(value, start=1)
-            ]
-        elif question.type == Question.Type.NUMBER:
+        kind = rule.type
+        qid = rule.question_id
+        if kind in _CHOICES:
+            names = value if kind in _CHOICES_IN_ORDER and isinstance(value, list) else [value]
+            ids = [rule.choice_ids.get(name) for name in names]
+            if None in ids:
+                if rule.name not in errors:
+                    withdrawn[rule.name] = _(
+                        "The options of this question have changed. Choose again."
+                    )
+                continue
+            if kind in _ONE_CHOICE:
+                rows.append((qid, ids[0], None, None, None, ""))
+            else:
+                # The position: the rank given, for a ranking; the form's order, for
+                # multiple choice. Position 1 marks the respondent.
+                rows += [
+                    (qid, choice_id, position, None, None, "")
+                    for position, choice_id in enumerate(ids, start=1)
+                ]
+        elif kind == Question.Type.NUMBER:
             rows.append((qid, None, None, float(value), None, ""))
-        elif question.type == Question.Type.DATE:
+        elif kind == Question.Type.DATE:
             rows.append((qid, None, None, None, str(value), ""))
-        else:
+        elif kind != Question.Type.NOTE:
             rows.append((qid, None, None, None, None, str(value)))
-    return rows
+    return rows, withdrawn
 
 
 def _answer_params(survey_id: int, response_id: int, rows: list[AnswerRow]) -> list[Any]:
@@ -532,7 +573,7 @@ def _insert_answers(survey_id: int, response_id: int, rows: list[AnswerRow]) -> 
         )
 
 
-def submit_response(*, response: Response, user: Any = None) -> dict[str, str]:
+def submit_response(*, response: Response | Submission, user: Any = None) -> dict[str, str]:
     """Check every answer and submit. Returns errors by question name (nothing saved)
     or {} on success. A preview is checked the same way, then thrown away.
 
@@ -551,15 +592,15 @@ def submit_response(*, response: Response, user: Any = None) -> dict[str, str]:
             revision = _current_revision(survey.pk)
         compiled = selectors.definition(survey, revision)
         answers = dict(response.draft)
-        errors = logic.check_all(compiled.questions, answers, response.language)
-        errors |= _withdrawn_choices(compiled, answers, errors)
+        errors = logic.check_all(compiled.rules, answers, response.language)
+        rows, withdrawn = _answer_rows(compiled.rules, answers, errors)
+        errors |= withdrawn
         if errors:
             return errors
         if response.is_preview:
             with transaction.atomic():
-                response.delete()
+                Response.objects.filter(pk=response.pk).delete()
             return {}
-        rows = _answer_rows(compiled.questions, compiled.choice_ids, answers)
         try:
             claimed = _write_submission(response, survey, revision, answers, rows, today, user=user)
         except IntegrityError:
@@ -588,21 +629,6 @@ def submit_response(*, response: Response, user: Any = None) -> dict[str, str]:
     return {}
 
 
-def _withdrawn_choices(
-    compiled: selectors.Definition, answers: dict[str, Any], errors: dict[str, str]
-) -> dict[str, str]:
-    """Answers naming a choice the organiser has since removed from the question."""
-    found: dict[str, str] = {}
-    for question in compiled.questions:
-        value = answers.get(question.name)
-        if not question.has_choices or value is None or question.name in errors:
-            continue
-        names = value if isinstance(value, list) else [value]
-        if any((question.pk, name) not in compiled.choice_ids for name in names):
-            found[question.name] = _("The options of this question have changed. Choose again.")
-    return found
-
-
 def _current_revision(survey_id: int) -> int:
     found = DefinitionRevision.objects.filter(survey_id=survey_id).values_list("n", flat=True)
     return found.first() or 0
@@ -621,6 +647,21 @@ def _claim_sql() -> str:
         f" {survey} s INNER JOIN {revision} r ON r.survey_id = s.id"
         " WHERE s.id = %s AND s.status = %s AND r.n = %s)"
     )
+
+
+def _claim_params(
+    response_id: int, survey_id: int, revision: int, draft: Any, today: dt.date
+) -> list[Any]:
+    return [
+        Response.Status.COMPLETE,
+        draft,
+        today,
+        response_id,
+        Response.Status.PARTIAL,
+        survey_id,
+        Survey.Status.OPEN,
+        revision,
+    ]
 
 
 _CLAIM = _claim_sql()
@@ -693,8 +734,8 @@ def _open_writer_file(database: str) -> int:
 
 
 def _write_submission(
-    response: Response,
-    survey: Survey,
+    response: Response | Submission,
+    survey: Survey | SurveyToSubmit,
     revision: int,
     answers: dict[str, Any],
     rows: list[AnswerRow],
@@ -705,33 +746,29 @@ def _write_submission(
     """Claim the response and write its answers and counts; False when the claim
     finds the response already submitted, the survey closed or changed."""
     draft = Response._meta.get_field("draft").get_db_prep_save(answers, connection)
-    claim_params = [
-        Response.Status.COMPLETE,
-        draft,
-        today,
-        response.pk,
-        Response.Status.PARTIAL,
-        survey.pk,
-        Survey.Status.OPEN,
-        revision,
-    ]
     member = survey.one_response_per_member and getattr(user, "is_authenticated", False)
     if not member and connection.get_autocommit():
         if connection.vendor == "postgresql":
             return _submit_in_one_statement(
-                claim_params, survey.pk, response.pk, rows, _groups(rows)
+                _claim_params(response.pk, survey.pk, revision, draft, today),
+                survey.pk,
+                response.pk,
+                rows,
+                _groups(rows),
             )
         if connection.vendor == "sqlite":
-            return _write_in_turn(_Pending(claim_params, survey.pk, response.pk, rows))
+            return _write_in_turn(_Pending(response.pk, survey.pk, revision, draft, today, rows))
     with _write_turn(), transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_CLAIM, claim_params)
+            cursor.execute(_CLAIM, _claim_params(response.pk, survey.pk, revision, draft, today))
             if cursor.rowcount < 1:
                 return False
         if member:
             try:
                 with transaction.atomic():
-                    MemberParticipation.objects.create(survey=survey, user=user, answered_on=today)
+                    MemberParticipation.objects.create(
+                        survey_id=survey.pk, user=user, answered_on=today
+                    )
             except IntegrityError:
                 raise ServiceError(_("You have already answered this survey. Thank you.")) from None
         _insert_answers(survey.pk, response.pk, rows)
@@ -746,23 +783,41 @@ def _write_submission(
 # each write is BEGIN, three statements and COMMIT, and between them the writing thread
 # gives up the GIL and waits to get it back from the threads parsing other requests.
 # So the thread whose turn it is writes every submission its process has queued by
-# then, in one transaction: a claim each, then one INSERT of all their answers, one
+# then, in one transaction: one claim of them all, one INSERT of all their answers, one
 # upsert of all their counts and one COMMIT. A submission is acknowledged only after
-# the transaction holding it has committed; if a batch fails, nothing of it was
-# written, and each of its submissions is written again on its own, which either
-# succeeds or raises its own error.
+# the transaction holding it has committed; if a batch fails, or its claim finds one of
+# its responses already submitted or its survey changed, nothing of it was written,
+# and each of its submissions is written again on its own, which either succeeds,
+# finds nothing to claim, or raises its own error.
+#
+# Everything a batch needs of a submission (its parameters and count groups) is worked
+# out before the turn is taken: the turn holds the one writer of every process, so
+# what runs inside it is paid once per submission by all of them.
 
 BATCH_MOST = 32  # submissions per transaction (well under SQLite's parameter limit)
 
 
 @dataclass(eq=False)
 class _Pending:
-    claim: list[Any]
-    survey_id: int
     response_id: int
+    survey_id: int
+    revision: int
+    draft: Any  # the checked answers, as the database takes them
+    today: dt.date
     rows: list[AnswerRow]
     claimed: bool | None = None  # set once written by whichever thread wrote it
     failed: bool = False
+    answer_params: list[Any] = field(init=False)
+    groups: dict[Group, list[float]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.answer_params = _answer_params(self.survey_id, self.response_id, self.rows)
+        self.groups = _groups(self.rows)
+
+
+class _NotAllClaimedError(Exception):
+    """A batch's claim found a response already submitted or a survey closed or
+    changed: the batch is rolled back and each of its submissions written alone."""
 
 
 _pending: list[_Pending] = []
@@ -785,29 +840,69 @@ def _write_in_turn(write: _Pending) -> bool:
     return bool(write.claimed)
 
 
+@functools.lru_cache(maxsize=BATCH_MOST)
+def _claim_many_sql(size: int) -> str:
+    """_CLAIM for `size` responses at once (SQLite's UPDATE ... FROM): the status
+    parameters first, then each response's id, draft, date, survey and revision."""
+    quote = connection.ops.quote_name
+    response = quote(Response._meta.db_table)
+    survey = quote(Survey._meta.db_table)
+    revision = quote(DefinitionRevision._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * size)
+    return (
+        f"UPDATE {response} SET status = %s, draft = v.column2, resume_digest = NULL,"  # noqa: S608
+        f" submitted_on = v.column3 FROM (VALUES {values}) AS v"
+        f" WHERE {response}.id = v.column1 AND {response}.status = %s AND EXISTS (SELECT 1"
+        f" FROM {survey} s INNER JOIN {revision} r ON r.survey_id = s.id"
+        " WHERE s.id = v.column4 AND s.status = %s AND r.n = v.column5)"
+    )
+
+
+@functools.lru_cache(maxsize=2 * BATCH_MOST)
+def _insert_many_sql(table: str, columns: str, width: int, size: int, suffix: str = "") -> str:
+    """A multi-row INSERT of `size` rows of `width` values (built once per size)."""
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * size)}{suffix}"  # noqa: S608
+
+
 def _write_batch(batch: list[_Pending], *, alone: bool) -> None:
     claimed: list[_Pending] = []
     try:
         with _process_turn(), transaction.atomic(), connection.cursor() as cursor:
-            for write in batch:
-                cursor.execute(_CLAIM, write.claim)
+            if len(batch) == 1:
+                write = batch[0]
+                cursor.execute(
+                    _CLAIM,
+                    _claim_params(
+                        write.response_id, write.survey_id, write.revision, write.draft, write.today
+                    ),
+                )
                 if cursor.rowcount > 0:
                     claimed.append(write)
-            rows = [(w, row) for w in claimed for row in w.rows]
-            if rows:
-                table = connection.ops.quote_name(Answer._meta.db_table)
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-                params: list[Any] = []
+            else:
+                params: list[Any] = [Response.Status.COMPLETE]
+                for w in batch:
+                    params += [w.response_id, w.draft, w.today, w.survey_id, w.revision]
+                params += [Response.Status.PARTIAL, Survey.Status.OPEN]
+                cursor.execute(_claim_many_sql(len(batch)), params)
+                if cursor.rowcount != len(batch):
+                    raise _NotAllClaimedError
+                claimed = batch
+            size = sum(len(w.rows) for w in claimed)
+            if size:
+                params = []
                 for write in claimed:
-                    params += _answer_params(write.survey_id, write.response_id, write.rows)
+                    params += write.answer_params
                 cursor.execute(
-                    f"INSERT INTO {table} ({_ANSWER_COLUMNS}) VALUES {values}",  # noqa: S608
+                    _insert_many_sql(
+                        connection.ops.quote_name(Answer._meta.db_table), _ANSWER_COLUMNS, 9, size
+                    ),
                     params,
                 )
             # One set of count rows for the batch, in the shard of its first response.
             totals: dict[tuple[int, int, int, int], list[float]] = {}
             for write in claimed:
-                for (qid, choice, rank), (n, numbers, total) in _groups(write.rows).items():
+                for (qid, choice, rank), (n, numbers, total) in write.groups.items():
                     into = totals.setdefault((write.survey_id, qid, choice, rank), [0, 0, 0.0])
                     into[0] += n
                     into[1] += numbers
@@ -815,13 +910,13 @@ def _write_batch(batch: list[_Pending], *, alone: bool) -> None:
             if totals:
                 shard = claimed[0].response_id % AnswerCount.SHARDS
                 table = connection.ops.quote_name(AnswerCount._meta.db_table)
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(totals))
                 params = []
                 for (survey_id, qid, choice, rank), (n, numbers, total) in sorted(totals.items()):
                     params += [survey_id, qid, choice, rank, shard, int(n), int(numbers), total]
                 cursor.execute(
-                    f"INSERT INTO {table} ({_COUNT_COLUMNS}) VALUES {values}"  # noqa: S608
-                    f" {_count_conflict(table)}",
+                    _insert_many_sql(
+                        table, _COUNT_COLUMNS, 8, len(totals), f" {_count_conflict(table)}"
+                    ),
                     params,
                 )
     except BaseException as error:

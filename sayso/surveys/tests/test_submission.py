@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from sayso.core.services import ServiceError
 from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
-from sayso.surveys import selectors, services
+from sayso.surveys import logic, selectors, services
 from sayso.surveys.models import (
     Answer,
     AnswerCount,
@@ -136,7 +136,8 @@ def test_a_removed_choice_is_not_written() -> None:
     raw = started(survey, shift="night", disciplined="yes", worries=["sharing"])
     submitting = services.response_to_submit(raw)
     assert submitting is not None
-    selectors.definition(survey, submitting.definition_revision)  # type: ignore[attr-defined]
+    assert submitting.definition_revision is not None
+    selectors.definition(survey, submitting.definition_revision)
     worries = survey.questions.get(name="worries")
     services.save_question(
         question=worries,
@@ -345,18 +346,14 @@ def test_a_failed_batch_writes_nothing_and_each_is_written_again_alone() -> None
     def pending(raw: str, choice_id: int) -> services._Pending:
         submitting = services.response_to_submit(raw)
         assert submitting is not None
-        claim = [
-            Response.Status.COMPLETE,
+        assert submitting.definition_revision is not None
+        return services._Pending(
+            submitting.pk,
+            survey.pk,
+            submitting.definition_revision,
             "{}",
             timezone.localdate(),
-            submitting.pk,
-            Response.Status.PARTIAL,
-            survey.pk,
-            Survey.Status.OPEN,
-            submitting.definition_revision,  # type: ignore[attr-defined]
-        ]
-        return services._Pending(
-            claim, survey.pk, submitting.pk, [(shift.pk, choice_id, None, None, None, "")]
+            [(shift.pk, choice_id, None, None, None, "")],
         )
 
     good = pending(started(survey, shift="day", disciplined="no"), day)
@@ -376,3 +373,119 @@ def test_a_failed_batch_writes_nothing_and_each_is_written_again_alone() -> None
     ) == [good.response_id]
     assert counted(survey) == grouped(survey)
     assert counted(survey)[shift.pk]["chosen"] == {day: 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_claim_misses_one_response_writes_nothing_then_each_alone() -> None:
+    """The batch claims all its responses in one UPDATE; when one of them is already
+    submitted (the same link sent twice in one batch), nothing of the batch is written
+    and each submission is written again on its own: one response, counted once."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    shift = survey.questions.get(name="shift")
+    day = shift.choices.get(name="day").pk
+    raw = started(survey, shift="day", disciplined="no")
+    other = started(survey, shift="day", disciplined="no")
+
+    def pending(token: str) -> services._Pending:
+        submitting = services.response_to_submit(token)
+        assert submitting is not None
+        assert submitting.definition_revision is not None
+        return services._Pending(
+            submitting.pk,
+            survey.pk,
+            submitting.definition_revision,
+            "{}",
+            timezone.localdate(),
+            [(shift.pk, day, None, None, None, "")],
+        )
+
+    first, again, third = pending(raw), pending(raw), pending(other)
+    services._write_batch([first, again, third], alone=False)
+    assert all(w.failed for w in (first, again, third))
+    assert not Response.objects.filter(status=Response.Status.COMPLETE).exists()
+    assert not Answer.objects.exists()
+    assert not AnswerCount.objects.exists()
+    for write in (first, again, third):
+        services._write_batch([write], alone=True)
+    assert (first.claimed, again.claimed, third.claimed) == (True, False, True)
+    assert Response.objects.filter(status=Response.Status.COMPLETE).count() == 2
+    assert counted(survey)[shift.pk]["chosen"] == {day: 2}
+    assert counted(survey) == grouped(survey)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_claims_nothing_after_its_survey_changed() -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    shift = survey.questions.get(name="shift")
+    day = shift.choices.get(name="day").pk
+    writes = []
+    for _ in range(3):
+        submitting = services.response_to_submit(started(survey, shift="day", disciplined="no"))
+        assert submitting is not None
+        assert submitting.definition_revision is not None
+        writes.append(
+            services._Pending(
+                submitting.pk,
+                survey.pk,
+                submitting.definition_revision,
+                "{}",
+                timezone.localdate(),
+                [(shift.pk, day, None, None, None, "")],
+            )
+        )
+    services.save_section(section=survey.sections.get(order=2), survey=survey)  # a new revision
+    services._write_batch(writes, alone=False)
+    assert all(w.failed for w in writes)
+    for write in writes:
+        services._write_batch([write], alone=True)
+        assert write.claimed is False
+    assert not Response.objects.filter(status=Response.Status.COMPLETE).exists()
+    assert not Answer.objects.exists()
+    assert not AnswerCount.objects.exists()
+
+
+def test_prepared_rules_check_as_each_question_would_be_checked() -> None:
+    """logic.check_all over the definition's prepared rules gives the messages of
+    check_answer and drops what is_relevant hides, for every kind of case."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    questions = list(Question.objects.filter(survey=survey))
+    prepared = selectors.definition(survey, revision(survey)).rules
+    cases: list[dict[str, Any]] = [
+        {},
+        {"shift": "day", "disciplined": "no", "story": "hidden when not disciplined"},
+        {"shift": "day", "disciplined": "yes", "story": "kept", "age": 12},
+        {"shift": "night", "disciplined": "yes", "age": 40, "worries": []},
+        {"disciplined": "yes", "age": 81, "worries": ["rates"]},
+    ]
+    for case in cases:
+        expected_answers = dict(case)
+        expected: dict[str, str] = {}
+        for q in questions:
+            if not logic.is_relevant(q, expected_answers):
+                expected_answers.pop(q.name, None)
+                continue
+            message = logic.check_answer(q, expected_answers.get(q.name), expected_answers, "en")
+            if message:
+                expected[q.name] = message
+        answers = dict(case)
+        assert logic.check_all(prepared, answers, "en") == expected, case
+        assert answers == expected_answers, case
+    assert logic.check_all(prepared, {"shift": "day", "age": 12}, "en") == {
+        "age": "Give an age from 16 to 80.",
+        "disciplined": "Answer this question.",
+    }
+
+
+def test_the_thank_you_page_is_the_surveys_own_in_the_respondents_language() -> None:
+    community = CommunityFactory()
+    client = Client()
+    for language in ("en", "pl", "en"):
+        survey = make_survey(community, status=Survey.Status.OPEN)
+        services.add_language(survey=survey, language="pl")
+        response, raw = services.start_response(survey=survey, language=language)
+        services.save_page(response=response, answers={"shift": "day", "disciplined": "no"}, page=1)
+        sent = client.post(reverse("surveys_public:check", kwargs={"token": raw}))
+        thanks = reverse("surveys_public:thanks", kwargs={"link": survey.link_token})
+        assert sent.status_code == 302
+        assert sent["Location"] == (thanks if language == "en" else f"{thanks}?lang=pl")
+        assert Response.objects.get(pk=response.pk).status == Response.Status.COMPLETE
