@@ -743,23 +743,13 @@ def _polis_zip(conversation: Conversation, ceiling: int) -> Iterator[bytes]:
 
 def _comments_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]]:
     yield list(COMMENTS_HEADER)
-    tallies = dict(
+    counted = (
         votes.order_by()
         .values("statement_id")
         .annotate(agree=Count("pk", filter=Q(value=1)), disagree=Count("pk", filter=Q(value=-1)))
         .values_list("statement_id", "agree", "disagree")
-        .iterator()
-        if False
-        else (
-            (pk, (a, d))
-            for pk, a, d in votes.order_by()
-            .values("statement_id")
-            .annotate(
-                agree=Count("pk", filter=Q(value=1)), disagree=Count("pk", filter=Q(value=-1))
-            )
-            .values_list("statement_id", "agree", "disagree")
-        )
     )
+    tallies = {pk: (agree, disagree) for pk, agree, disagree in counted}
     statements = (
         Statement.objects.filter(conversation=conversation)
         .order_by("number")
@@ -907,7 +897,6 @@ def read_polis_upload(files: Mapping[str, IO[bytes]]) -> PolisExport:
 POLIS_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
 
 
-@transaction.atomic
 def start_polis_import(
     *,
     community: Community,
@@ -930,16 +919,42 @@ def start_polis_import(
         with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(Path(folder).iterdir()):
                 archive.write(path, arcname=path.name)
-    job = PolisImport.objects.create(
-        community=community,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        topic=topic,
-        description=description,
-        files=packed.getvalue(),
-    )
-    job_id = job.pk
-    transaction.on_commit(lambda: _enqueue_import(job_id))
+    # Checked and packed above, outside any transaction: on SQLite a transaction holds
+    # the write lock, and parsing a large export inside one would stall every vote.
+    with transaction.atomic():
+        job = PolisImport.objects.create(
+            community=community,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            topic=topic,
+            description=description,
+            files=packed.getvalue(),
+        )
+        job_id = job.pk
+        transaction.on_commit(lambda: _enqueue_import(job_id))
     return job
+
+
+# A job still waiting or running after this long lost its worker (a restart, running out
+# of memory) or its place in the queue: it is marked failed and its files dropped.
+POLIS_IMPORT_EXPIRY = dt.timedelta(hours=1)
+
+
+def expire_stale_imports(*, community: Community | None = None) -> int:
+    """Fail jobs that have waited or run longer than POLIS_IMPORT_EXPIRY and drop their
+    uploaded files, so raw participation data is never kept by a job that will not
+    finish. Returns how many were expired."""
+    stale = PolisImport.objects.filter(
+        state__in=[PolisImport.State.QUEUED, PolisImport.State.RUNNING],
+        created_at__lt=timezone.now() - POLIS_IMPORT_EXPIRY,
+    )
+    if community is not None:
+        stale = stale.filter(community=community)
+    return stale.update(
+        state=PolisImport.State.FAILED,
+        files=b"",
+        finished_at=timezone.now(),
+        error=_("The import did not finish within an hour; nothing was imported. Try again."),
+    )
 
 
 def _enqueue_import(job_id: int) -> None:
@@ -952,7 +967,8 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
     """Import a queued upload (in the task worker): the conversation, its statements,
     participants and votes are created in one transaction with the job marked done, or
     not at all. The uploaded files are dropped either way. None when there is no such
-    queued job (already taken by another worker, or deleted)."""
+    queued job (already taken by another worker, expired, or deleted)."""
+    expire_stale_imports()
     if not PolisImport.objects.filter(pk=job_id, state=PolisImport.State.QUEUED).update(
         state=PolisImport.State.RUNNING
     ):

@@ -336,6 +336,7 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
     job = None
     if request.method != "POST" and "job" in request.GET:
         job_id = request.GET["job"]
+        services.expire_stale_imports(community=community)  # never "Importing..." forever
         job = get_object_or_404(
             PolisImport.objects.select_related("conversation"),
             pk=int(job_id) if job_id.isdigit() else 0,

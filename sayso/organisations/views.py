@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,13 +31,26 @@ def organisation_list(request: HttpRequest, community: Community) -> HttpRespons
     )
 
 
+def _saved(form: OrganisationForm, community: Community, actor: Any) -> bool:
+    """Save through the service; a name taken meanwhile (another organiser saving at the
+    same moment) becomes a message beside the name, with everything typed kept."""
+    try:
+        services.save_organisation(organisation=form.instance, community=community, actor=actor)
+    except ValidationError as refused:  # DuplicateNameError among them
+        for field, problems in refused.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+        return False
+    except IntegrityError:
+        form.add_error("name", _("Your community already has an organisation with this name."))
+        return False
+    return True
+
+
 @community_view("organiser")
 def organisation_create(request: HttpRequest, community: Community) -> HttpResponse:
     form = OrganisationForm(request.POST or None, community=community)
-    if request.method == "POST" and form.is_valid():
-        organisation = services.save_organisation(
-            organisation=form.instance, community=community, actor=request.user
-        )
+    if request.method == "POST" and form.is_valid() and _saved(form, community, request.user):
+        organisation = form.instance
         messages.success(
             request,
             _("%(name)s added. Now record what it does with data.") % {"name": organisation.name},
@@ -64,10 +81,7 @@ def organisation_detail(request: HttpRequest, community: Community, pk: int) -> 
 def organisation_edit(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     organisation = get_object_or_404(Organisation, pk=pk, community=community)
     form = OrganisationForm(request.POST or None, instance=organisation, community=community)
-    if request.method == "POST" and form.is_valid():
-        services.save_organisation(
-            organisation=form.instance, community=community, actor=request.user
-        )
+    if request.method == "POST" and form.is_valid() and _saved(form, community, request.user):
         messages.success(request, _("Changes saved."))
         return redirect(organisation)
     return render(

@@ -10,6 +10,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -40,6 +41,8 @@ from .models import (
     digest,
     new_token,
 )
+
+logger = logging.getLogger(__name__)
 
 EVIDENCE_RESULT = "survey.result"
 
@@ -726,7 +729,7 @@ def _open_writer_file(database: str) -> int:
     try:
         return os.open(
             os.path.join(tempfile.gettempdir(), f"sayso-writer-{name}.lock"),
-            os.O_RDWR | os.O_CREAT,
+            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,  # never through a planted symlink
             0o600,
         )
     except OSError:
@@ -924,6 +927,14 @@ def _write_batch(batch: list[_Pending], *, alone: bool) -> None:
             write.failed = True
         if alone or not isinstance(error, Exception):
             raise
+        if not isinstance(error, _NotAllClaimedError):  # that one is routine: a resubmit
+            # Each submission is retried alone; a batch failing every time would halve
+            # throughput without this trace.
+            logger.warning(
+                "A batch of %d survey submissions failed; retrying each alone",
+                len(batch),
+                exc_info=True,
+            )
         return
     for write in batch:
         write.claimed = write in claimed
@@ -1056,7 +1067,13 @@ def _submit_in_one_statement(
 @transaction.atomic
 def recount(*, survey: Survey) -> None:
     """Rebuild the survey's running counts from its answers (after choices are deleted,
-    or to repair). Locks the survey row so no submission counts in between."""
+    or to repair). No submission may count in between: on SQLite the transaction holds
+    the only write lock; on PostgreSQL submissions do not lock the survey row, so the
+    counts table is locked against writers (readers go on) until the rebuild commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(AnswerCount._meta.db_table)
+            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
     Survey.objects.select_for_update().filter(pk=survey.pk).first()
     AnswerCount.objects.filter(survey=survey).delete()
     AnswerCount.objects.bulk_create(

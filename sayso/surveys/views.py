@@ -774,6 +774,7 @@ def _thanks_url(script_prefix: str, link: str) -> str:
 
 @access_level("public")
 def check(request: HttpRequest, token: str) -> HttpResponse:
+    errors: dict[str, str] = {}  # by question name, from a refused submission
     if request.method == "POST":
         # Sending reads only what the submission needs; the full response is read
         # below only when the page is shown again.
@@ -810,7 +811,9 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
                 shown = _("Not answered")
             else:
                 shown = names.get(str(value), str(value))
-            message = logic.check_answer(q, value, answers, language)
+            # The submission's own reasons first: some (a choice withdrawn since the
+            # answer was given) are known only to it.
+            message = errors.get(q.name) or logic.check_answer(q, value, answers, language)
             summary.append(
                 {
                     "label": q.text(language),

@@ -357,3 +357,28 @@ def test_votes_cast_while_the_export_streams_are_left_out(tmp_path: Path) -> Non
     export = read_polis_export(tmp_path)  # the three files still agree with each other
     assert len(export.votes) == 160
     assert 500 not in export.votes.participant.tolist()
+
+
+def test_a_job_that_never_finishes_is_failed_and_its_files_dropped(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A worker that died mid-import (or a job never queued) must not keep the raw
+    upload or say "Importing…" forever."""
+    with django_capture_on_commit_callbacks(execute=False):
+        response = _post(client, comments=_upload("comments.csv"), votes=_upload("votes.csv"))
+    job = PolisImport.objects.get()
+    PolisImport.objects.filter(pk=job.pk).update(state=PolisImport.State.RUNNING)
+    # Still fresh: left alone.
+    assert services.expire_stale_imports() == 0
+    assert bytes(PolisImport.objects.get().files)
+    PolisImport.objects.filter(pk=job.pk).update(
+        created_at=dt.datetime.now(dt.UTC) - services.POLIS_IMPORT_EXPIRY - dt.timedelta(minutes=1)
+    )
+    page = client.get(response["Location"])
+    job.refresh_from_db()
+    assert job.state == PolisImport.State.FAILED
+    assert bytes(job.files) == b""
+    assert "did not finish within an hour" in page.content.decode()
+    # A late retry of its task imports nothing.
+    assert import_polis_upload.enqueue(job_id=job.pk).return_value is None
+    assert Conversation.objects.count() == 0

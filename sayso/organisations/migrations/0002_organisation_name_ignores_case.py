@@ -5,6 +5,34 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def renames(rows):
+    """New names for (pk, community id, name) rows, in pk order: spacing tidied as the
+    service now does, and a name another organisation of the community already uses in
+    any case numbered ("Acme", "ACME" -> "Acme", "ACME (2)"). Only changed names."""
+    seen = set()
+    out = {}
+    for pk, community_id, original in rows:
+        name = " ".join(original.split())
+        candidate, number = name, 1
+        while (community_id, candidate.lower()) in seen:
+            number += 1
+            suffix = f" ({number})"
+            candidate = name[: 160 - len(suffix)] + suffix
+        seen.add((community_id, candidate.lower()))
+        if candidate != original:
+            out[pk] = candidate
+    return out
+
+
+def tidy_names(apps, schema_editor):
+    """Before names must differ in more than case, rename what the new constraint would
+    refuse, so that it can be added and nothing is lost."""
+    Organisation = apps.get_model("organisations", "Organisation")
+    rows = Organisation.objects.order_by("pk").values_list("pk", "community_id", "name")
+    for pk, name in renames(list(rows)).items():
+        Organisation.objects.filter(pk=pk).update(name=name)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -14,6 +42,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(tidy_names, migrations.RunPython.noop),
         migrations.RemoveConstraint(
             model_name='organisation',
             name='organisation_name_unique_in_community',

@@ -143,3 +143,24 @@ def test_the_database_refuses_names_differing_only_in_case() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         Organisation.objects.create(community=community, name="ACME")
     assert Organisation.objects.count() == 1
+
+
+def test_the_migration_numbers_names_that_differ_only_in_case() -> None:
+    """Existing data that the new constraint would refuse is renamed, not lost."""
+    from importlib import import_module
+
+    migration = import_module("sayso.organisations.migrations.0002_organisation_name_ignores_case")
+    rows = [
+        (1, 10, "Acme"),
+        (2, 10, "ACME"),
+        (3, 10, "acme  "),
+        (4, 11, "Acme"),  # another community may use it
+        (5, 10, "Beta  Ltd"),
+        (6, 10, "Acme (2)"),  # already taken by the numbering above
+    ]
+    assert migration.renames(rows) == {
+        2: "ACME (2)",
+        3: "acme (3)",
+        5: "Beta Ltd",
+        6: "Acme (2) (2)",
+    }

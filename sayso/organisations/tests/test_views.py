@@ -13,6 +13,7 @@ from django.urls import reverse
 from sayso.accounts.tests.factories import UserFactory
 from sayso.core.models import AuditEvent, Community, Role
 from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.organisations import services
 from sayso.organisations.models import DataPractice, Organisation
 from sayso.organisations.selectors import data_cycle
 from sayso.organisations.tests.factories import DataPracticeFactory, OrganisationFactory
@@ -109,6 +110,23 @@ def test_duplicate_organisation_name_is_refused_with_a_clear_message(
     )
     assert 'value="northgate logistics"' in html
     assert 'value="dpo@example.org"' in html
+    assert Organisation.objects.filter(community=depot).count() == 1
+
+
+def test_a_name_taken_by_a_save_at_the_same_moment_is_refused_not_a_crash(
+    depot: Community, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two organisers saving the same name at once both pass the checks; the database
+    refuses the second, which gets the message beside the name, not a server error."""
+    OrganisationFactory.create(community=depot, name="Northgate Logistics")
+    # The race: both saves pass every check made before writing.
+    monkeypatch.setattr(services, "name_taken", lambda **_kwargs: False)
+    monkeypatch.setattr(Organisation, "validate_constraints", lambda *_a, **_k: None)
+    response = client.post(url("create", depot), organisation_data(name="NORTHGATE LOGISTICS"))
+    assert response.status_code == 200
+    assert "Your community already has an organisation with this name." in (
+        response.content.decode()
+    )
     assert Organisation.objects.filter(community=depot).count() == 1
 
 

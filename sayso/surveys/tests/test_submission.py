@@ -184,6 +184,29 @@ def test_the_check_page_says_a_closed_survey_is_closed() -> None:
     assert Response.objects.get(survey=survey).status == Response.Status.PARTIAL
 
 
+def test_the_check_page_marks_an_answer_whose_option_was_withdrawn() -> None:
+    """The reason only the submission knows is shown beside its question, so the
+    respondent knows what to change instead of meeting the same refusal again."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    raw = started(survey, shift="night", disciplined="yes", worries=["sharing"])
+    worries = survey.questions.get(name="worries")
+    services.save_question(
+        question=worries,
+        survey=survey,
+        section=worries.section,
+        choices=[("rates", "Rates"), ("cameras", "Cameras")],
+        language="en",
+    )
+    url = reverse("surveys_public:check", kwargs={"token": raw})
+    page = Client().post(url)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Some answers need your attention before you send them." in html
+    assert "The options of this question have changed. Choose again." in html
+    assert Response.objects.get(survey=survey).status == Response.Status.PARTIAL
+    assert not Answer.objects.filter(survey=survey).exists()
+
+
 def test_counts_are_spread_over_shards_and_sum_to_the_answers() -> None:
     survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
     for i in range(AnswerCount.SHARDS + 3):
@@ -338,7 +361,9 @@ def test_many_respondents_at_once_are_all_stored_and_counted() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_batch_writes_nothing_and_each_is_written_again_alone() -> None:
+def test_a_failed_batch_writes_nothing_and_each_is_written_again_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
     shift = survey.questions.get(name="shift")
     day = shift.choices.get(name="day").pk
@@ -358,7 +383,9 @@ def test_a_failed_batch_writes_nothing_and_each_is_written_again_alone() -> None
 
     good = pending(started(survey, shift="day", disciplined="no"), day)
     bad = pending(started(survey, shift="day", disciplined="no"), 999_999)  # no such choice
-    services._write_batch([good, bad], alone=False)
+    with caplog.at_level("WARNING", logger="sayso.surveys.services"):
+        services._write_batch([good, bad], alone=False)
+    assert "A batch of 2 survey submissions failed" in caplog.text
     assert good.failed
     assert bad.failed
     assert not Response.objects.filter(status=Response.Status.COMPLETE).exists()
