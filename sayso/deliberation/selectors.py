@@ -353,17 +353,34 @@ class Relation:
     is_yours: bool
 
 
+@dataclass(frozen=True)
+class StoredGroups:
+    """Who is in which group in a stored map: participant ids (sorted) and their group
+    (-1 when not clustered), read from the map's warm-start arrays."""
+
+    ids: np.ndarray
+    groups: np.ndarray
+
+    def group(self, participant_id: int) -> int | None:
+        at = int(np.searchsorted(self.ids, participant_id))
+        if at >= len(self.ids) or int(self.ids[at]) != participant_id:
+            return None
+        group = int(self.groups[at])
+        return group if group >= 0 else None
+
+
+def stored_groups(result: OpinionMapResult | None) -> StoredGroups:
+    """The groups of a current stored map; empty before one is computed."""
+    arrays = result.warm_start_arrays() if result is not None and result.is_current else {}
+    return StoredGroups(
+        ids=arrays.get("participant_ids", np.zeros(0, dtype=np.int64)),
+        groups=arrays.get("group", np.zeros(0, dtype=np.int16)),
+    )
+
+
 def group_of(result: OpinionMapResult | None, participant_id: int) -> int | None:
     """The participant's group in the stored map; None when not clustered (yet)."""
-    arrays = result.warm_start_arrays() if result is not None and result.is_current else {}
-    if not arrays:
-        return None
-    ids = arrays["participant_ids"]
-    at = int(np.searchsorted(ids, participant_id))
-    if at >= len(ids) or int(ids[at]) != participant_id:
-        return None
-    group = int(arrays["group"][at])
-    return group if group >= 0 else None
+    return stored_groups(result).group(participant_id)
 
 
 def relation(

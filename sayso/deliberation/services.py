@@ -800,10 +800,9 @@ def _participants_rows(conversation: Conversation, votes: Any) -> Iterator[list[
         .annotate(n=Count("pk"))
         .values_list("author_id", "n")
     )
-    stored = OpinionMapResult.objects.filter(conversation=conversation).first()
-    arrays = stored.warm_start_arrays() if stored is not None and stored.is_current else {}
-    clustered = arrays.get("participant_ids", np.zeros(0, dtype=np.int64))
-    group_of = arrays.get("group", np.zeros(0, dtype=np.int16))
+    groups = selectors.stored_groups(
+        OpinionMapResult.objects.filter(conversation=conversation).first()
+    )
     cast = (
         votes.order_by("participant__number", "statement__number")
         .values_list("participant__number", "statement__number", "value")
@@ -826,11 +825,10 @@ def _participants_rows(conversation: Conversation, votes: Any) -> Iterator[list[
             n_agree += value == 1
             n_disagree += value == -1
             pending = next(cast, None)
-        at = int(np.searchsorted(clustered, pk))
-        group = int(group_of[at]) if at < len(clustered) and clustered[at] == pk else -1
+        group = groups.group(pk)
         yield [
             str(number),
-            "" if group < 0 else str(group),
+            "" if group is None else str(group),
             str(authored.get(pk, 0)),
             str(n_votes),
             str(n_agree),
