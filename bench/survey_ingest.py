@@ -1,6 +1,6 @@
 """Survey ingestion: 64 concurrent respondents submitting over HTTP to gunicorn.
 
-Usage: python bench/survey_ingest.py [--postgres] [--seconds 15] [--clients 64]
+Usage: python bench/survey_ingest.py [--postgres] [--seconds 15] [--clients 64] [--workers 2 --threads 4]
 
 Sayso runs production-like under gunicorn (bench/_server.py: 2 workers x 4 threads,
 DEBUG off) on SQLite in WAL mode, or with `--postgres` on a throwaway PostgreSQL
@@ -303,6 +303,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--prepare", type=int, default=30_000, help="responses in progress")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     args = parser.parse_args()
     load_before = os.getloadavg()
     site = postgres_site() if args.postgres else prepared_site()
@@ -310,7 +312,7 @@ def main() -> int:
     with site as (workdir, env):
         made = json.loads(manage_shell(env, PREP.format(n=args.prepare)))
         submit = Submit([(int(pk), str(token)) for pk, token in made])
-        with running("gunicorn", env) as base:
+        with running("gunicorn", env, workers=args.workers, threads=args.threads) as base:
             load = Load(base, args.clients)
             load.run(2, Healthz())  # warm up
             cpu = server_cpu_seconds()
@@ -327,7 +329,10 @@ def main() -> int:
         check = json.loads(manage_shell(env, VERIFY.format(path=str(acked))).strip())
     ratio = sub_rps / health_rps
     p50, p99 = percentile(sub_lat, 0.5) * 1000, percentile(sub_lat, 0.99) * 1000
-    print(f"database: {database}; gunicorn 2 workers x 4 threads; {args.clients} clients")
+    print(
+        f"database: {database}; gunicorn {args.workers} workers x {args.threads} threads; "
+        f"{args.clients} clients"
+    )
     print(
         "load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(
             *load_before, *os.getloadavg()
