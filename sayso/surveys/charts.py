@@ -58,5 +58,6 @@ def bar_chart_svg(rows: Any) -> str:
 
 def qr_svg(text: str) -> str:
     out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", scale=3, xmldecl=False)
+    # make_qr: never a Micro QR code, which many phone cameras cannot read.
+    segno.make_qr(text, error="m").save(out, kind="svg", scale=3, xmldecl=False)
     return _data_uri(out.getvalue().decode())
