@@ -232,14 +232,7 @@ def inspect_workbook(data: bytes) -> Inspection:
                 )
             seen_choices.add(key)
             list_names.add(key[0])
-            for column in cells:
-                base = column.split("::")[0].lower()
-                if base in NOT_KEPT_COLUMNS:
-                    reason = _("choices sheet, '%(c)s': %(why)s") % {
-                        "c": base,
-                        "why": NOT_KEPT_COLUMNS[base],
-                    }
-                    not_kept.setdefault(reason, []).append(number)
+            _note_unkept_columns(_("choices sheet"), cells, number, not_kept)
     names: dict[str, int] = {}
     depth = 0
     for number, cells in survey_rows:
@@ -247,14 +240,7 @@ def inspect_workbook(data: bytes) -> Inspection:
         name = cells.get("name", "")
         base = kind.split()[0] if kind else ""
         where = _("survey sheet, row %(n)s") % {"n": number}
-        for column in cells:
-            column_base = column.split("::")[0].lower()
-            if column_base in NOT_KEPT_COLUMNS:
-                reason = _("survey sheet, '%(c)s': %(why)s") % {
-                    "c": column_base,
-                    "why": NOT_KEPT_COLUMNS[column_base],
-                }
-                not_kept.setdefault(reason, []).append(number)
+        _note_unkept_columns(_("survey sheet"), cells, number, not_kept)
         appearance = cells.get("appearance", "").strip()
         if appearance not in KEPT_APPEARANCES:
             reason = _("survey sheet, appearance '%(a)s': not used") % {"a": appearance}
@@ -699,3 +685,18 @@ __all__ = [
     "inspect_workbook",
     "not_carried",
 ]
+
+
+def _note_unkept_columns(
+    sheet: str, cells: dict[str, str], number: int, not_kept: dict[str, list[int]]
+) -> None:
+    """Note the row under each column of the sheet that an import does not keep."""
+    for column in cells:
+        base = column.split("::")[0].lower()
+        if base in NOT_KEPT_COLUMNS:
+            reason = _("%(sheet)s, '%(c)s': %(why)s") % {
+                "sheet": sheet,
+                "c": base,
+                "why": NOT_KEPT_COLUMNS[base],
+            }
+            not_kept.setdefault(reason, []).append(number)

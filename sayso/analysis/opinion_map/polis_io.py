@@ -374,7 +374,38 @@ def _fast_votes(
     return np.asarray(one, dtype=np.int8) - np.asarray(minus, dtype=np.int8)
 
 
-class TextColumn(Sequence[str]):
+class _LazyTuple[T](Sequence[T]):
+    """A read-only sequence whose items are built on first use, by `_decoded()`, and
+    that compares equal to any sequence with the same items (as the tuple it stands
+    for would)."""
+
+    __slots__ = ()
+
+    def _decoded(self) -> tuple[T, ...]:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        return self._decoded()[index]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(other) == len(self) and self._decoded() == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._decoded()!r})"
+
+
+class TextColumn(_LazyTuple[str]):
     """One text column of a CSV file, decoded to str only when first used.
 
     Making 50,000 Python strings costs more than parsing the rest of votes.csv, and the
@@ -401,28 +432,8 @@ class TextColumn(Sequence[str]):
     def __len__(self) -> int:
         return len(self._starts)
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
-    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
-        return self._decoded()[index]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._decoded())
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(other) == len(self) and self._decoded() == tuple(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"TextColumn({self._decoded()!r})"
-
-
-class ParticipantRows(Sequence[PolisParticipant]):
+class ParticipantRows(_LazyTuple[PolisParticipant]):
     """The fixed columns of participants-votes.csv as arrays, made into PolisParticipant
     records only when first used: the opinion map needs none of them, and 2,000 frozen
     records cost more than decoding the whole vote matrix."""
@@ -463,26 +474,6 @@ class ParticipantRows(Sequence[PolisParticipant]):
 
     def __len__(self) -> int:
         return len(self._columns[0])
-
-    @overload
-    def __getitem__(self, index: int) -> PolisParticipant: ...
-    @overload
-    def __getitem__(self, index: slice) -> tuple[PolisParticipant, ...]: ...
-    def __getitem__(self, index: int | slice) -> PolisParticipant | tuple[PolisParticipant, ...]:
-        return self._decoded()[index]
-
-    def __iter__(self) -> Iterator[PolisParticipant]:
-        return iter(self._decoded())
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(other) == len(self) and self._decoded() == tuple(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"ParticipantRows({self._decoded()!r})"
 
 
 def _check_header(
