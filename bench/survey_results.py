@@ -13,9 +13,11 @@ it on the next run), then, in a fresh process so that memory figures are its own
 - the whole results page as an organiser gets it (view, template, charts), server
   time through Django's test client, best of 5, after one warming request;
 - for each export format asked for (`--formats csv,xlsx,sav,datapackage` or `all`;
-  CSV alone by default), in another fresh process, a full export read as a client
-  would: rows per second (CSV best of 3, the others once, timed without tracemalloc,
-  which slows Python down), then peak traced Python memory and the process's peak RSS.
+  CSV alone by default; `sav-frame` writes SPSS the old way, from one DataFrame, for
+  comparison), in another fresh process, a full export: CSV read as a client would,
+  the others written to a file as the task worker does: rows per second (CSV best of
+  3, the others once, timed without tracemalloc, which slows Python down), then peak
+  traced Python memory and the process's peak RSS.
 """
 
 from __future__ import annotations
@@ -236,10 +238,17 @@ def measure() -> None:
 
 
 FORMATS = ("csv", "xlsx", "sav", "datapackage")
+# Not in "all": SPSS written the old way, from one DataFrame of every response, to
+# compare memory with the streamed file (`--formats sav,sav-frame`).
+COMPARISONS = ("sav-frame",)
 
 
 def measure_export(fmt: str = "csv") -> None:
-    """One export format, in its own process so that its peak RSS is its own."""
+    """One export format, in its own process so that its peak RSS is its own.
+
+    CSV is read as the client receives the streamed response. The other formats are
+    written to a file as the task worker writes them (exports.FILE_FORMATS), without
+    the copy into the private storage that follows."""
     from sayso.surveys import exports, selectors
     from sayso.surveys.models import Survey
 
@@ -247,13 +256,28 @@ def measure_export(fmt: str = "csv") -> None:
     n = selectors.complete_responses(survey).count()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
+    def write_frame(survey: Survey, path: Path) -> int:
+        import pandas as pd
+        import pyreadstat
+
+        questions = exports.columns(survey)
+        frame = pd.concat(list(exports.sav_chunks(survey, questions)()), ignore_index=True)
+        pyreadstat.write_sav(frame, str(path), **exports.sav_options(survey, questions))
+        return len(frame)
+
     def export() -> int:
-        # The response as the client receives it: every streamed block read, then closed.
-        response = exports.FORMATS[fmt](survey)
-        try:
-            return sum(len(chunk) for chunk in response)
-        finally:
-            response.close()
+        if fmt == "csv":
+            # Every streamed block read, then closed.
+            response = exports.export_csv(survey)
+            try:
+                return sum(len(chunk) for chunk in response)
+            finally:
+                response.close()
+        write = write_frame if fmt == "sav-frame" else exports.FILE_FORMATS[fmt].write
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "export"
+            assert write(survey, path) == n
+            return path.stat().st_size
 
     # CSV is quick enough to take the best of 3; the others are timed once.
     rates = []
@@ -268,8 +292,8 @@ def measure_export(fmt: str = "csv") -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(
-        f"{fmt.upper()} export: {'best ' if fmt == 'csv' else ''}{max(rates):,.0f} rows/s"
-        f"{' of 3' if fmt == 'csv' else ''}, {size / 1e6:.1f} MB,"
+        f"{fmt.upper()} export of {n:,}: {'best ' if fmt == 'csv' else ''}{max(rates):,.0f} rows/s"
+        f"{' of 3' if fmt == 'csv' else ''} ({n / max(rates):.1f} s), {size / 1e6:.1f} MB,"
         f" peak traced Python memory {peak / 1e6:.1f} MB, process peak RSS {rss:.0f} MB"
         f" ({rss_before:.0f} MB before exporting: Python, Django, SQLite)"
     )
@@ -282,7 +306,10 @@ def main() -> None:
     parser.add_argument(
         "--formats",
         default="csv",
-        help=f"export formats to measure, comma-separated, or 'all' ({', '.join(FORMATS)})",
+        help=(
+            f"export formats to measure, comma-separated, or 'all' ({', '.join(FORMATS)});"
+            f" also {', '.join(COMPARISONS)}"
+        ),
     )
     parser.add_argument("--skip-results", action="store_true", help="measure only the exports")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
@@ -293,9 +320,10 @@ def main() -> None:
         measure() if args.part == "results" else measure_export(args.part)
         return
     formats = FORMATS if args.formats == "all" else tuple(args.formats.split(","))
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in FORMATS + COMPARISONS]
     if unknown:
-        parser.error(f"unknown format {', '.join(unknown)}: choose from {', '.join(FORMATS)}")
+        choices = ", ".join(FORMATS + COMPARISONS)
+        parser.error(f"unknown format {', '.join(unknown)}: choose from {choices}")
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="sayso-survey-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     marker = workdir / f"built-{args.responses}"

@@ -2,28 +2,33 @@
 
 Each row is one response; columns follow the questions. A multiple choice answer is its
 choice names separated by spaces (as in XLSForm), a ranking its names in order. The
-rows come from each response's stored answers, read in chunks, so memory stays flat:
-CSV streams straight to the client; XLSX and the data package zip are written to an
-anonymous temporary file a chunk at a time and streamed from there; SPSS needs the
-whole table in one DataFrame (pyreadstat), kept to numpy columns. Peak memory of each
-at 100,000 responses is measured by bench/survey_results.py --formats.
+rows come from each response's stored answers, read in chunks, so memory stays flat
+whatever the number of responses: CSV streams straight to the client; XLSX, SPSS and
+the data package are files written a chunk at a time by the task worker
+(export_jobs.py, tasks.py), since a large one takes longer than a web request may.
+SPSS goes through sav_stream (pyreadstat writes the dictionary, the cases are appended
+in chunks). Speed and peak memory of each at 10,000 and 100,000 responses are measured
+by bench/survey_results.py --formats (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django.db.models import CharField, TextField
 from django.db.models.functions import Cast
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 
+from . import sav_stream
 from .models import Question, Survey
 from .selectors import complete_responses
 
@@ -40,8 +45,11 @@ def columns(survey: Survey) -> list[Question]:
     )
 
 
-def chunks(survey: Survey, questions: list[Question]) -> Iterator[list[list[Any]]]:
+def chunks(
+    survey: Survey, questions: list[Question], *, upto: int | None = None
+) -> Iterator[list[list[Any]]]:
     """The export rows, a chunk at a time, in response order; None where unanswered.
+    `upto` leaves out responses with a higher id (submitted after an export began).
 
     Each chunk is one short keyset query (pk > the last one seen), so no cursor stays
     open while the response streams and memory holds one chunk. The answers are read
@@ -57,6 +65,8 @@ def chunks(survey: Survey, questions: list[Question]) -> Iterator[list[list[Any]
         .order_by("pk")
         .annotate(day=Cast("submitted_on", CharField()), answers_json=Cast("draft", TextField()))
     )
+    if upto is not None:
+        base = base.filter(pk__lte=upto)
     last = 0
     while True:
         chunk = list(base.filter(pk__gt=last).values_list("pk", "day", "answers_json")[:CHUNK])
@@ -103,148 +113,143 @@ def export_csv(survey: Survey) -> StreamingHttpResponse:
     return response
 
 
-def _spooled(write: Callable[[IO[bytes]], None], filename: str, content_type: str) -> FileResponse:
-    """Write an export into an anonymous temporary file, then stream that file.
-
-    XLSX and zip files cannot be sent while they are written (their directory comes
-    last), so they are written to disk a chunk of responses at a time and the file is
-    streamed from there: memory holds one chunk whatever the number of responses. The
-    file has no name on disk and vanishes when the response closes it.
-    """
-    # Closed by the response once sent (or here, if writing fails).
-    handle = tempfile.TemporaryFile()  # noqa: SIM115
-    try:
-        write(handle)
-        handle.seek(0)
-    except BaseException:
-        handle.close()
-        raise
-    return FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
-
-
-def export_xlsx(survey: Survey) -> FileResponse:
+def write_xlsx(survey: Survey, path: Path) -> int:
+    """Write the XLSX file; returns the rows written."""
     from openpyxl import Workbook
 
     questions = columns(survey)
+    # Write-only mode keeps appended rows in its own temporary file, not in memory.
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("responses")
+    sheet.append(header(questions))
+    written = 0
+    for row in rows(survey, questions):
+        sheet.append(row)
+        written += 1
+    book.save(str(path))
+    return written
 
-    def write(handle: IO[bytes]) -> None:
-        # Write-only mode keeps appended rows in its own temporary file, not in memory.
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("responses")
-        sheet.append(header(questions))
-        for row in rows(survey, questions):
-            sheet.append(row)
-        book.save(handle)  # openpyxl's zip accepts a file object
 
-    return _spooled(write, f"survey-{survey.pk}.xlsx", XLSX_TYPE)
+def xlsx_bytes(survey: Survey) -> bytes:
+    return _bytes(write_xlsx, survey, "responses.xlsx")
 
 
 CODED = frozenset({Question.Type.SINGLE, Question.Type.RATING})
+SPSS_DATE_FORMAT = "DATE11"  # dd-mmm-yyyy, SPSS's usual date format
+# SPSS counts dates in seconds from 1582-10-14, 141,428 days before 1970-01-01.
+SPSS_EPOCH = dt.date(1582, 10, 14)
 
 
-def sav_frame(survey: Survey, questions: list[Question]) -> Any:
-    """The responses as a DataFrame for SPSS, built column by column in numpy arrays.
+def _spss_date(text: str) -> float:
+    return float((dt.date.fromisoformat(text) - SPSS_EPOCH).days * 86400)
 
-    pyreadstat writes only a whole DataFrame, so the frame is unavoidable; what is
-    avoided is a Python object per cell on the way there. Coded choices and numbers
-    go straight into float arrays (8 bytes a cell, NaN when unanswered); only text,
-    multiple choice and ranking columns hold strings. Measured in
-    docs/benchmarks.md ("Results page and CSV export").
+
+def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterator[Any]]:
+    """The responses as DataFrames of one chunk each, in SPSS's terms: single choice
+    and rating as coded numbers (1, 2, ... in choice order, labelled), numbers as
+    numbers, dates (the submission day, date questions) as SPSS dates, the rest as
+    text ("" when unanswered); missing numbers are NaN.
+
+    sav_stream reads the chunks twice (it measures text widths first). Responses
+    submitted after the export started are left out of both passes; one submitted in
+    between with an older id can still appear in the second only, which sav_stream
+    allows as long as its text fits (else it refuses, and the export is tried again).
     """
     import numpy as np
     import pandas as pd
 
-    # The export is of the responses submitted when it starts, as the audit log says.
-    n = complete_responses(survey).count()
-    ids = np.zeros(n, dtype=np.int64)
-    days = np.full(n, "", dtype=object)
-    codes = {
-        q.name: {c.name: float(i) for i, c in enumerate(q.choices.all(), start=1)}
-        for q in questions
+    last = complete_responses(survey).order_by("-pk").values_list("pk", flat=True).first() or 0
+    codes = [
+        {c.name: float(i) for i, c in enumerate(q.choices.all(), start=1)}
         if q.type in CODED
-    }
-    arrays: list[Any] = []
-    for q in questions:
-        if q.type in CODED or q.type == Question.Type.NUMBER:
-            arrays.append(np.full(n, np.nan))
-        else:
-            arrays.append(np.full(n, "", dtype=object))
-    mapping = [codes.get(q.name) for q in questions]
-    numeric = [q.type == Question.Type.NUMBER for q in questions]
-    # Dates and multiple choice answers repeat a lot: one string object per distinct
-    # value, shared by every row that has it, instead of one per cell.
-    shared: dict[str, str] = {}
-    filled = 0
-    for chunk in chunks(survey, questions):
-        for row in chunk[: n - filled]:
-            ids[filled] = row[0]
-            days[filled] = shared.setdefault(row[1], row[1])
-            for column, value in enumerate(row[2:]):
-                if value is None:
-                    continue
-                coded = mapping[column]
-                if coded is not None:
-                    arrays[column][filled] = coded.get(value, np.nan)
-                elif numeric[column]:
-                    arrays[column][filled] = float(value)
-                elif isinstance(value, str) and len(value) <= 64:
-                    arrays[column][filled] = shared.setdefault(value, value)
-                else:
-                    arrays[column][filled] = str(value)
-            filled += 1
-        if filled >= n:
-            break
-    data = {"response_id": ids[:filled], "submitted_on": days[:filled]}
-    data |= {q.name: array[:filled] for q, array in zip(questions, arrays, strict=True)}
-    return pd.DataFrame(data, copy=False)
+        else None
+        for q in questions
+    ]
+    kinds = [Question.Type(q.type) for q in questions]
+    names = ["response_id", "submitted_on", *(q.name for q in questions)]
+    dates: dict[str, float] = {}
+
+    def day(text: str) -> float:
+        value = dates.get(text)
+        if value is None:
+            value = dates[text] = _spss_date(text)
+        return value
+
+    def frame(chunk: list[list[Any]]) -> Any:
+        data: dict[str, Any] = {
+            "response_id": np.fromiter((row[0] for row in chunk), np.int64, len(chunk)),
+            "submitted_on": np.fromiter(
+                (day(row[1]) if row[1] else np.nan for row in chunk), np.float64, len(chunk)
+            ),
+        }
+        for column, (kind, coded) in enumerate(zip(kinds, codes, strict=True), start=2):
+            values = [row[column] for row in chunk]
+            if coded is not None:
+                array = [np.nan if v is None else coded.get(v, np.nan) for v in values]
+            elif kind == Question.Type.NUMBER:
+                array = [np.nan if v is None else float(v) for v in values]
+            elif kind == Question.Type.DATE:
+                array = [day(v) if v else np.nan for v in values]
+            else:
+                data[names[column]] = pd.Series(
+                    ["" if v is None else v if isinstance(v, str) else str(v) for v in values],
+                    dtype=object,
+                )
+                continue
+            data[names[column]] = np.array(array, dtype=np.float64)
+        return pd.DataFrame(data, columns=names)
+
+    def frames() -> Iterator[Any]:
+        yield frame([])  # the columns and their types, even with no responses
+        for chunk in chunks(survey, questions, upto=last):
+            yield frame(chunk)
+
+    return frames
 
 
-def write_sav(survey: Survey, path: str) -> int:
-    """Write the SPSS file to `path`: single choice and rating as coded numbers with
-    value labels, numbers as numbers, the rest as text. Returns the rows written."""
-    import pyreadstat
-
-    questions = columns(survey)
+def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
+    """pyreadstat.write_sav's options: the title, question texts, choice labels and
+    the date formats."""
     language = survey.default_language
-    frame = sav_frame(survey, questions)
-    labels = {
-        q.name: {float(i): c.text(language) for i, c in enumerate(q.choices.all(), start=1)}
-        for q in questions
-        if q.type in CODED
+    return {
+        "file_label": survey.title[:60],
+        "column_labels": {q.name: q.text(language)[:250] for q in questions},
+        "variable_value_labels": {
+            q.name: {float(i): c.text(language) for i, c in enumerate(q.choices.all(), start=1)}
+            for q in questions
+            if q.type in CODED
+        },
+        "variable_format": {"submitted_on": SPSS_DATE_FORMAT}
+        | {q.name: SPSS_DATE_FORMAT for q in questions if q.type == Question.Type.DATE},
     }
-    pyreadstat.write_sav(
-        frame,
-        path,
-        file_label=survey.title[:60],
-        column_labels={q.name: q.text(language)[:250] for q in questions},
-        variable_value_labels=labels,
-    )
-    return len(frame)
+
+
+def write_sav(survey: Survey, path: Path, *, attempts: int = 3) -> int:
+    """Write the SPSS file, a chunk of responses at a time (sav_stream): memory stays
+    flat whatever the number of responses. Returns the rows written."""
+    questions = columns(survey)
+    for attempt in range(1, attempts + 1):
+        try:
+            return sav_stream.write_sav(
+                path, sav_chunks(survey, questions), **sav_options(survey, questions)
+            )
+        except sav_stream.SavDataChanged:
+            # An answer arrived between the two passes and did not fit: start again.
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def sav_bytes(survey: Survey) -> bytes:
+    return _bytes(write_sav, survey, "responses.sav")
+
+
+def _bytes(write: Callable[[Survey, Path], int], survey: Survey, name: str) -> bytes:
+    """A small export in memory (tests, the API's callers of small surveys)."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "responses.sav"
-        write_sav(survey, str(path))
+        path = Path(folder) / name
+        write(survey, path)
         return path.read_bytes()
-
-
-def export_sav(survey: Survey) -> FileResponse:
-    folder = tempfile.TemporaryDirectory()
-    try:
-        path = Path(folder.name) / "responses.sav"
-        write_sav(survey, str(path))
-        # pyreadstat writes to a path; open it, then unlink it: the open handle keeps
-        # the data readable until the response is sent and closes it.
-        handle = path.open("rb")
-    finally:
-        folder.cleanup()
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"survey-{survey.pk}.sav",
-        content_type="application/x-spss-sav",
-    )
 
 
 FIELD_TYPES = {
@@ -295,11 +300,12 @@ def datapackage(survey: Survey) -> dict[str, Any]:
     }
 
 
-def write_datapackage(survey: Survey, handle: IO[bytes]) -> None:
+def write_datapackage(survey: Survey, path: Path) -> int:
     """The zip: datapackage.json and responses.csv, the CSV compressed as it is
-    written, a chunk of responses at a time."""
+    written, a chunk of responses at a time. Returns the rows written."""
     questions = columns(survey)
-    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+    written = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
             "datapackage.json", json.dumps(datapackage(survey), indent=2, ensure_ascii=False)
         )
@@ -311,25 +317,27 @@ def write_datapackage(survey: Survey, handle: IO[bytes]) -> None:
             writer.writerow(header(questions))
             for chunk in chunks(survey, questions):
                 writer.writerows(chunk)
+                written += len(chunk)
+    return written
 
 
 def datapackage_zip(survey: Survey) -> bytes:
-    out = io.BytesIO()
-    write_datapackage(survey, out)
-    return out.getvalue()
+    return _bytes(write_datapackage, survey, "datapackage.zip")
 
 
-def export_datapackage(survey: Survey) -> FileResponse:
-    return _spooled(
-        lambda handle: write_datapackage(survey, handle),
-        f"survey-{survey.pk}-datapackage.zip",
-        "application/zip",
-    )
+@dataclass(frozen=True)
+class FileFormat:
+    """An export prepared as a file by the task worker (services start, the worker
+    writes, the organiser downloads)."""
+
+    write: Callable[[Survey, Path], int]
+    suffix: str  # of the downloaded file's name
+    content_type: str
 
 
-FORMATS: dict[str, Callable[[Survey], HttpResponse | StreamingHttpResponse]] = {
-    "csv": export_csv,
-    "xlsx": export_xlsx,
-    "sav": export_sav,
-    "datapackage": export_datapackage,
+# CSV is not here: it streams straight to the client (export_csv).
+FILE_FORMATS: dict[str, FileFormat] = {
+    "xlsx": FileFormat(write_xlsx, ".xlsx", XLSX_TYPE),
+    "sav": FileFormat(write_sav, ".sav", "application/x-spss-sav"),
+    "datapackage": FileFormat(write_datapackage, "-datapackage.zip", "application/zip"),
 }

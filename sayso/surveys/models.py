@@ -410,3 +410,88 @@ class DefinitionRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision {self.n} of {self.survey_id}"
+
+
+def export_storage() -> Any:
+    """Where prepared export files are kept: private, never under STATIC or MEDIA.
+
+    STORAGES["survey_exports"] when the deployment names one (a volume or bucket that
+    the task workers and web servers share, when they run on different machines);
+    otherwise var/exports beside the SQLite database, readable by its owner only."""
+    from pathlib import Path
+
+    from django.core.files.storage import FileSystemStorage, InvalidStorageError, storages
+
+    try:
+        return storages["survey_exports"]
+    except InvalidStorageError:
+        return FileSystemStorage(
+            location=Path(settings.BASE_DIR) / "var" / "exports",
+            base_url="/no-public-url/",
+            file_permissions_mode=0o600,
+            directory_permissions_mode=0o700,
+        )
+
+
+class SurveyExport(models.Model):
+    """An export prepared as a file by the task worker, and kept for a day.
+
+    XLSX, SPSS and data package files of many responses take longer to write than a
+    web request may last, so a request records who asked for what (and the audit log
+    says so), the worker writes the file to export_storage(), and the organiser
+    downloads it from a permission-checked view. The file holds every answer: it is
+    deleted a day after it is ready (export_jobs.purge_exports), when the job is
+    deleted (with its survey or community), and never served publicly."""
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", _("Excel (XLSX)")
+        SAV = "sav", _("SPSS (.sav)")
+        DATAPACKAGE = "datapackage", _("Frictionless data package")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be prepared")
+        RUNNING = "running", _("Being prepared")
+        DONE = "done", _("Ready to download")
+        FAILED = "failed", _("Not prepared")
+        DELETED = "deleted", _("Deleted after 24 hours")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="exports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    format = models.CharField(max_length=12, choices=Format.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    # The file's name in export_storage(): recorded before the file is stored, so that a
+    # failed, expired or deleted job can always delete it; complete once the job is done.
+    file_name = models.CharField(max_length=200, blank=True, editable=False)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "finished_at"], name="survey_export_state")]
+
+    def __str__(self) -> str:
+        return f"{self.format} export {self.pk} of survey {self.survey_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+def _delete_export_file(sender: Any, instance: SurveyExport, using: str, **kwargs: Any) -> None:
+    """A deleted job takes its file with it (also when its survey or community goes),
+    once the deletion is committed."""
+    from django.db import transaction
+
+    if instance.file_name:
+        name = instance.file_name
+        transaction.on_commit(lambda: export_storage().delete(name), using=using)
+
+
+models.signals.post_delete.connect(
+    _delete_export_file, sender=SurveyExport, dispatch_uid="surveys_export_file"
+)

@@ -36,4 +36,7 @@ urlpatterns = [
     path("<int:pk>/weighting/", views.weighting, name="weighting"),
     path("<int:pk>/xlsform/", views.export_xlsform, name="xlsform"),
     path("<int:pk>/export/<str:fmt>/", views.export, name="export"),
+    path("<int:pk>/exports/", views.export_list, name="exports"),
+    path("<int:pk>/exports/<int:job>/", views.export_job, name="export-job"),
+    path("<int:pk>/exports/<int:job>/download/", views.export_download, name="export-download"),
 ]

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from sayso.core.decorators import access_level, community_view, post_only
 from sayso.core.models import AuditEvent, Community
 from sayso.core.services import ServiceError, record
 
-from . import charts, exports, logic, selectors, services, xlsform
+from . import charts, export_jobs, exports, logic, selectors, services, xlsform
 from .forms import (
     CodeEntryForm,
     CodesForm,
@@ -25,7 +25,16 @@ from .forms import (
     SurveyForm,
     WeightingForm,
 )
-from .models import Answer, Question, Response, Section, Survey, language_name, pick_label
+from .models import (
+    Answer,
+    Question,
+    Response,
+    Section,
+    Survey,
+    SurveyExport,
+    language_name,
+    pick_label,
+)
 
 
 def _survey(community: Community, pk: int, request: HttpRequest) -> Survey:
@@ -587,12 +596,87 @@ def export_xlsform(request: HttpRequest, community: Community, pk: int) -> HttpR
 
 @community_view("organiser")
 def export(request: HttpRequest, community: Community, pk: int, fmt: str) -> HttpResponse:
+    """CSV streams at once. The other formats are files the task worker prepares: a
+    POST asks for one and leads to its page; a GET (an old link) leads to the list."""
     survey = _survey(community, pk, request)
-    if fmt not in exports.FORMATS:
+    if fmt == "csv":
+        rows = selectors.complete_responses(survey).count()
+        services.audit_export(survey=survey, actor=request.user, fmt=fmt, rows=rows)
+        return exports.export_csv(survey)  # type: ignore[return-value]  # streamed
+    if fmt not in exports.FILE_FORMATS:
         raise Http404
-    rows = selectors.complete_responses(survey).count()
-    services.audit_export(survey=survey, actor=request.user, fmt=fmt, rows=rows)
-    return exports.FORMATS[fmt](survey)  # type: ignore[return-value]  # streamed CSV
+    if request.method != "POST":
+        return redirect("surveys:exports", slug=community.slug, pk=survey.pk)
+    job = export_jobs.start_export(survey=survey, actor=request.user, fmt=fmt)
+    return redirect("surveys:export-job", slug=community.slug, pk=survey.pk, job=job.pk)
+
+
+@community_view("organiser")
+def export_list(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    """The survey's export files: ask for one, see those being prepared or ready."""
+    survey = _survey(community, pk, request)
+    export_jobs.expire_stale_exports()
+    export_jobs.purge_exports()
+    jobs = survey.exports.select_related("created_by")[:20]
+    return render(
+        request,
+        "surveys/exports.html",
+        {
+            "community": community,
+            "survey": survey,
+            "jobs": jobs,
+        },
+    )
+
+
+def _export_job(survey: Survey, job: int) -> SurveyExport:
+    # Scoped to the survey, itself scoped to the community: another survey's job is 404.
+    return get_object_or_404(
+        SurveyExport.objects.select_related("created_by"), pk=job, survey=survey
+    )
+
+
+@community_view("organiser")
+def export_job(request: HttpRequest, community: Community, pk: int, job: int) -> HttpResponse:
+    """How one export is going: a page to reload by hand (no script), with the
+    download once the file is ready."""
+    survey = _survey(community, pk, request)
+    export_jobs.expire_stale_exports()
+    export_jobs.purge_exports()
+    found = _export_job(survey, job)
+    return render(
+        request,
+        "surveys/export_job.html",
+        {
+            "community": community,
+            "survey": survey,
+            "job": found,
+            "filename": export_jobs.download_name(found),
+            "deleted_at": (
+                found.finished_at + export_jobs.RETENTION if found.finished_at else None
+            ),
+        },
+    )
+
+
+@community_view("organiser")
+def export_download(request: HttpRequest, community: Community, pk: int, job: int) -> HttpResponse:
+    survey = _survey(community, pk, request)
+    export_jobs.purge_exports()
+    found = _export_job(survey, job)
+    try:
+        handle = export_jobs.open_download(job=found, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, str(error))
+        return redirect("surveys:export-job", slug=community.slug, pk=survey.pk, job=found.pk)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=export_jobs.download_name(found),
+        content_type=exports.FILE_FORMATS[found.format].content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response  # type: ignore[return-value]  # streamed from the file
 
 
 # --------------------------------------------------------------------------- respondents

@@ -8,10 +8,11 @@ progress whose private link the respondent pages use.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from sayso.surveys import services
-from sayso.surveys.models import Answer, Question, Response, Survey
+from sayso.surveys import export_jobs, services
+from sayso.surveys.models import Answer, Question, Response, Survey, SurveyExport, export_storage
 
 from .factories import make_survey
 
@@ -40,6 +41,9 @@ PK_SOURCE = {
         "weighting",
         "xlsform",
         "export",
+        "exports",
+        "export-job",
+        "export-download",
     )
 }
 
@@ -58,6 +62,13 @@ def build(world: Any) -> None:
     assert services.submit_response(response=Response.objects.get(pk=submitted.pk)) == {}
     answer = Answer.objects.get(response=submitted, question=story)
     _in_progress, resume = services.start_response(survey=survey, language="en")
+    # A prepared SPSS file, for the export's page and its download.
+    job = SurveyExport.objects.create(survey=survey, format="sav")
+    export_jobs.run_export(job_id=job.pk)
+    name = SurveyExport.objects.get(pk=job.pk).file_name
+    assert name
+    # The matrix runs with the default private storage: the file goes with the world.
+    weakref.finalize(world, export_storage().delete, name)
     world.kwargs.update(
         {
             "_survey": survey.pk,
@@ -67,6 +78,7 @@ def build(world: Any) -> None:
             "fmt": "csv",
             "link": survey.link_token,
             "language": "pl",
+            "job": job.pk,
         }
     )
     # Respondent pages are reached by the private link of a response in progress

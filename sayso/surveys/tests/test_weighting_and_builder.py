@@ -234,7 +234,11 @@ def test_import_refuses_an_oversized_file_and_creates_nothing() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "sav", "datapackage"])
-def test_file_exports_stream_from_disk_and_are_audited(fmt: str) -> None:
+def test_file_exports_stream_from_disk_and_are_audited(
+    fmt: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Asked for in one request, written by the task (run when the request commits),
+    then downloaded: streamed from the stored file, never held whole."""
     import pyreadstat
     from frictionless import Package
     from openpyxl import load_workbook
@@ -244,11 +248,17 @@ def test_file_exports_stream_from_disk_and_are_audited(fmt: str) -> None:
     url = reverse(
         "surveys:export", kwargs={"slug": survey.community.slug, "pk": survey.pk, "fmt": fmt}
     )
-    response = client.get(url)
-    assert response.status_code == 200
-    assert response.streaming  # sent from the temporary file, never held whole
-    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(url)
+    assert asked.status_code == 302
     assert AuditEvent.objects.get(action=AuditEvent.Action.EXPORT).detail["format"] == fmt
+    response = client.get(asked["Location"] + "download/")
+    assert response.status_code == 200
+    assert response.streaming  # sent from the stored file, never held whole
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    downloaded = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).latest("pk")
+    assert downloaded.detail["format"] == fmt
+    assert " downloaded the " in downloaded.summary
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"export.{fmt if fmt != 'datapackage' else 'zip'}"
         path.write_bytes(body)

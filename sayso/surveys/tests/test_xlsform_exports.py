@@ -181,9 +181,15 @@ def test_xlsx_export_reads_back() -> None:
     from openpyxl import load_workbook
 
     survey = _answered_survey()
-    response = exports.export_xlsx(survey)
-    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    book = load_workbook(io.BytesIO(exports.xlsx_bytes(survey)))
     assert book["responses"].max_row == 7
+    assert [cell.value for cell in book["responses"][2]][2:] == [
+        "night",
+        20,
+        "yes",
+        "rates cameras",
+        "s0",
+    ]
 
 
 def test_sav_reads_back_with_pyreadstat() -> None:
