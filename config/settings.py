@@ -272,6 +272,20 @@ STORAGES = {
         )
     },
 }
+# Prepared survey export files (personal data): private, never served as static or
+# media. Without SAYSO_EXPORTS_DIR they go to var/exports (surveys.models.export_storage).
+# Set it to a directory that the web servers and the task workers share when they run
+# on different machines.
+if os.environ.get("SAYSO_EXPORTS_DIR"):
+    STORAGES["survey_exports"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": os.environ["SAYSO_EXPORTS_DIR"],
+            "base_url": "/no-public-url/",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
 
 # --- Security --------------------------------------------------------------------------
 # A strict Content-Security-Policy: no inline script or style anywhere.

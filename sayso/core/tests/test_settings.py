@@ -88,3 +88,16 @@ def test_readyz_reports_an_unreachable_database() -> None:
         response = Client().get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_exports_dir_names_the_private_export_storage(tmp_path: Path) -> None:
+    code = (
+        "from sayso.surveys.models import export_storage; s = export_storage(); "
+        "print(s.location, oct(s.file_permissions_mode))"
+    )
+    shared = tmp_path / "shared-exports"
+    result = manage("shell", "--no-imports", "-c", code, SAYSO_EXPORTS_DIR=str(shared))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(shared), "0o600"]
+    default = manage("shell", "--no-imports", "-c", code)
+    assert default.stdout.split() == [str(ROOT / "var" / "exports"), "0o600"]
