@@ -88,6 +88,17 @@ def _dense_codes(ids: IntArray) -> tuple[IntArray, IntArray]:
     return unique.astype(np.int64), inverse.astype(np.int64)
 
 
+def _marked(sorted_ids: IntArray, members: Iterable[int]) -> NDArray[np.bool_]:
+    """np.isin(sorted_ids, members) for sorted distinct ids: a binary search per member
+    (usually none to a handful) instead of np.isin's sort of both, ~20 numpy calls."""
+    out = np.zeros(len(sorted_ids), dtype=bool)
+    wanted = np.fromiter(members, dtype=np.int64)
+    if len(wanted) and len(sorted_ids):
+        at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+        out[at[sorted_ids[at] == wanted]] = True
+    return out
+
+
 def build_matrix(
     votes: Votes,
     moderated_out: Iterable[int] = (),
@@ -123,8 +134,7 @@ def build_matrix(
         coded.sort_indices()
         coded.data -= 2.0
 
-    inactive_ids = np.fromiter({*moderated_out, *meta}, dtype=np.int64)
-    active = ~np.isin(statement_ids, inactive_ids)
+    active = ~_marked(statement_ids, {*moderated_out, *meta})
     has_votes = np.bincount(coded.indices, minlength=shape[1]) > 0
     return _Matrix(
         participant_ids=participant_ids,
@@ -218,7 +228,13 @@ def _nearest(points: FloatArray, centers: FloatArray, lifted: FloatArray | None 
     """
     if lifted is None:
         lifted = _lifted(points)
-    shift = np.vstack([-2.0 * centers.T, (centers**2).sum(axis=1)])
+    dims = centers.shape[1]
+    # Written in place rather than stacked: np.vstack is several calls of Python.
+    shift = np.empty((dims + 1, len(centers)))
+    np.multiply(centers.T, -2.0, out=shift[:dims])
+    np.add.reduce(centers**2, axis=1, out=shift[dims])  # as (centers**2).sum(axis=1)
+    if len(points) <= 2048:
+        return (lifted @ shift).argmin(axis=1)
     out = np.empty(len(points), dtype=np.int64)
     for start in range(0, len(points), 2048):
         out[start : start + 2048] = (lifted[start : start + 2048] @ shift).argmin(axis=1)
@@ -245,9 +261,13 @@ def _squared_distances(points: FloatArray, others: FloatArray) -> FloatArray:
     the 2-long coordinate axis ran numpy's inner loop 2 elements at a time. The same
     differences, squares and order of summation, so the floats match.
     """
-    total = (points[:, 0][None, :] - others[:, 0][:, None]) ** 2
+    along, across = points.T, others.T[:, :, None]  # coordinate-major views
+    total: FloatArray = np.subtract(along[0], across[0])
+    total *= total
     for d in range(1, points.shape[1]):
-        total += (points[:, d][None, :] - others[:, d][:, None]) ** 2
+        step = np.subtract(along[d], across[d])
+        step *= step
+        total += step
     return total
 
 
@@ -264,16 +284,17 @@ def _lloyd(
     for _ in range(iterations):
         labels = _nearest(points, centers, lifted)
         mass = np.bincount(labels, weights=weights, minlength=len(centers))
-        keep = mass > 0
-        moved = np.stack(
-            [np.bincount(labels, weights=w, minlength=len(centers)) for w in weighted], axis=1
-        )
-        moved = moved[keep] / mass[keep, None]
-        if not keep.all():
-            centers = moved
+        moved = np.empty((len(centers), len(weighted)))
+        for d, w in enumerate(weighted):
+            moved[:, d] = np.bincount(labels, weights=w, minlength=len(centers))
+        if np.count_nonzero(mass) < len(mass):
+            keep = mass > 0
+            centers = moved[keep] / mass[keep, None]
             continue
-        # Polis's convergence test: every centre moved less than 0.01.
-        converged = bool(np.all(np.abs(moved - centers).max(axis=1) < 0.01))
+        moved /= mass[:, None]
+        # Polis's convergence test: every centre moved less than 0.01 (the largest
+        # coordinate change of all centres, which is the same test).
+        converged = bool(np.maximum.reduce(np.abs(moved - centers), axis=None) < 0.01)
         centers = moved
         if converged:
             break
@@ -290,71 +311,117 @@ def _lloyd_batch(
 
     Restarts of the group-level k-means are tiny; run one by one, numpy's per-call
     overhead was most of the opinion map's time on small conversations. For the same
-    reason each step below is as few array operations as possible.
+    reason each step below is as few array operations as possible, and on large batches
+    none of them works along a short axis (argmin over 5 centres, or a comparison
+    broadcast against an int64 range, cost more per element than the products).
     """
     runs, k, dims = starts.shape
+    n = len(points)
     centers = np.nan_to_num(starts)
     active = ~np.isnan(starts[:, :, 0])
-    groups = np.arange(k)[None, :, None]
     # Columns: weight, then weight x each coordinate; one matmul gives mass and sums.
     stacked = np.column_stack([weights, weights[:, None] * points])
-    lifted = _lifted(points)
-    lifted_t = lifted.T
+    lifted_t = np.ascontiguousarray(_lifted(points).T)
+    # Up to one block of OpenBLAS's inner dimension (256) a product sums each entry in
+    # point order whatever the shape of the call, so every run's one-hot rows can go in
+    # one 2-D product instead of one product per run: the same floats (checked on every
+    # openData conversation and 2,000 random shapes); longer sums are blocked, and keep
+    # the per-run form.
+    flat_totals = n <= 256
+    slots = np.arange(k, dtype=np.int8)[None, :, None]  # compared with int8 labels
+    wide_slots = np.arange(k)[None, :, None]  # with argmin's int64 ones
 
-    def nearest(centers: FloatArray, active: NDArray[np.bool_]) -> NDArray[np.integer]:
-        # As in _nearest, -2 p·c + ||c||² in one product; absent centres are infinitely
-        # far. The squared norm is summed in _squared_norms's order, so the floats match.
-        shift = np.empty((len(centers), k, dims + 1))
-        np.multiply(centers, -2.0, out=shift[:, :, :dims])
+    def distances(centers: FloatArray, absent: FloatArray | None) -> FloatArray:
+        # Rows are (run, slot) pairs, centres run-major (live·k x dims). As in _nearest,
+        # -2 p·c + ||c||² in one product, absent centres infinitely far. The squared
+        # norm is summed in _squared_norms's order, so the floats match; a product of
+        # three terms per entry is the same whether the runs go in one 2-D call or one
+        # call per run, and one call is cheaper.
+        shift = np.empty((len(centers), dims + 1))
+        np.multiply(centers, -2.0, out=shift[:, :dims])
         squares = centers * centers
-        norms = shift[:, :, dims]
-        np.copyto(norms, squares[:, :, 0])
-        for d in range(1, dims):
-            norms += squares[:, :, d]
-        norms += _ABSENT_OFFSET[active.view(np.int8)]
+        norms = shift[:, dims]
+        if dims == 2:
+            np.add(squares[:, 0], squares[:, 1], out=norms)
+        else:
+            np.copyto(norms, squares[:, 0])
+            for d in range(1, dims):
+                norms += squares[:, d]
+        if absent is not None:
+            norms += absent
+        return (shift @ lifted_t).reshape(-1, k, n)
+
+    def nearest(distance: FloatArray) -> NDArray[np.integer]:
         if k == 2:
             # argmin over an axis of 2 runs one tiny loop per point; a comparison does
             # the same (ties to the first centre) in one pass.
-            distance = shift @ lifted_t
             return (distance[:, 1] < distance[:, 0]).view(np.int8)
-        if len(centers) * len(points) > 1_000:
-            # argmin along the last, contiguous axis is twice as fast on large batches;
-            # the product's values are the same either way round.
-            return (lifted @ shift.transpose(0, 2, 1)).argmin(axis=2)
-        return (shift @ lifted_t).argmin(axis=1)
+        return distance.argmin(axis=1)
+
+    def onehot(distance: FloatArray) -> FloatArray:
+        # runs x k x points: 1.0 where the point's nearest centre is that slot.
+        if k == 2:
+            member: FloatArray = (nearest(distance)[:, None, :] == slots).astype(np.float64)
+            return member
+        if len(distance) * n <= 256:
+            closest = nearest(distance)[:, None, :] == wide_slots
+        else:
+            # Equal to the minimum over the slots is the nearest centre unless two slots
+            # tie exactly; argmin then picks the first, so a tie (rare) takes that path.
+            # argmin walks the short slot axis slowly: 3 times slower on 36 x 5 x 100.
+            closest = distance == np.minimum.reduce(distance, axis=1)[:, None, :]
+            if np.count_nonzero(closest) != len(closest) * n:
+                closest = nearest(distance)[:, None, :] == wide_slots
+        member = closest.astype(np.float64)
+        return member
+
+    def absent_of(present: NDArray[np.bool_]) -> FloatArray | None:
+        return _ABSENT_OFFSET[present.view(np.int8)] if not present.all() else None
 
     # Only runs still moving are iterated: starts converge after 3 to 30 steps, and
     # carrying finished runs along made every step cost as much as the slowest run's.
+    # The state is kept flat, one row per (run, slot).
     live = np.arange(runs)
-    moving, moving_active = centers, active
+    moving, moving_active = centers.reshape(-1, dims), active.reshape(-1)
+    absent = absent_of(moving_active)
+    n_present = int(np.count_nonzero(moving_active))
     for _ in range(iterations):
-        labels = nearest(moving, moving_active)
-        totals = (labels[:, None, :] == groups).astype(np.float64) @ stacked
-        mass = totals[:, :, 0]
+        member = onehot(distances(moving, absent))
+        if flat_totals:
+            totals = member.reshape(-1, n) @ stacked
+        else:
+            totals = (member @ stacked).reshape(-1, dims + 1)
+        mass = totals[:, 0]
         keep = mass > 0
         # A slot that lost its members keeps its old place but leaves the run (as in
         # Polis, the run goes on without it); absent slots never gain members.
-        moved = np.divide(
-            totals[:, :, 1:], mass[:, :, None], out=moving.copy(), where=keep[:, :, None]
-        )
-        change = moved - moving
-        np.abs(change, out=change)
-        shift = np.maximum.reduce(change.reshape(len(live), -1), axis=1)
-        lost = np.logical_or.reduce(moving_active > keep, axis=1)
-        moving, moving_active = moved, keep
+        moved = np.divide(totals[:, 1:], mass[:, None], out=moving.copy(), where=keep[:, None])
+        change = np.abs(moved - moving)
         # Polis's convergence test: every centre moved less than 0.01.
-        finished = (shift < 0.01) > lost
-        if np.logical_or.reduce(finished):
+        finished = np.maximum.reduce(change.reshape(len(live), -1), axis=1) < 0.01
+        moving = moved
+        if np.count_nonzero(keep) != n_present:
+            # Some slot lost its members (rare): that run is not finished.
+            finished &= ~np.logical_or.reduce((moving_active > keep).reshape(len(live), k), axis=1)
+            absent = absent_of(keep)
+            n_present = int(np.count_nonzero(keep))
+        moving_active = keep
+        if finished.any():
             done = live[finished]
-            centers[done] = moving[finished]
-            active[done] = keep[finished]
-            still = ~finished
-            live, moving, moving_active = live[still], moving[still], moving_active[still]
+            centers[done] = moving.reshape(-1, k, dims)[finished]
+            active[done] = keep.reshape(-1, k)[finished]
+            still = np.repeat(~finished, k)
+            live = live[~finished]
             if len(live) == 0:
                 break
-    centers[live] = moving  # runs stopped by the iteration limit
-    active[live] = moving_active
-    return np.asarray(nearest(centers, active), dtype=np.int64), centers, active
+            moving, moving_active = moving[still], moving_active[still]
+            absent = absent[still] if absent is not None else None
+            n_present = int(np.count_nonzero(moving_active))
+    if len(live):  # runs stopped by the iteration limit
+        centers[live] = moving.reshape(-1, k, dims)
+        active[live] = moving_active.reshape(-1, k)
+    final = distances(centers.reshape(-1, dims), absent_of(active.reshape(-1)))
+    return np.asarray(nearest(final), dtype=np.int64), centers, active
 
 
 # Added to a centre's squared norm: infinity for an absent slot (False), 0 for a present one.
@@ -513,24 +580,39 @@ def silhouette(
     openData conversations the unweighted score over-rates splitting small fringe base
     clusters off (vtaiwan picks 4 groups), the weighted one does not.
     """
-    w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
     if distances is None:
         distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
-    n_labels = int(labels.max()) + 1
-    onehot = np.zeros((len(points), n_labels))
-    onehot[np.arange(len(points)), labels] = 1.0
+    return _silhouettes(distances, [labels], weights)[0]
+
+
+def _silhouettes(
+    distances: FloatArray, labelings: Sequence[IntArray], weights: FloatArray | None
+) -> list[float]:
+    """silhouette() of several labelings of the same points at once (the candidate k of
+    group_clusters): their one-hot columns side by side, so each step below is one numpy
+    call for all of them. Every value is the same elementwise arithmetic, the products
+    sum each entry over the same points, and each score is summed on its own row."""
+    n = len(distances)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    counts = [int(labels.max()) + 1 for labels in labelings]
+    offsets = np.cumsum([0, *counts[:-1]])
+    codes = np.stack(labelings) + offsets[:, None]  # labelings x points, column indices
+    rows = np.arange(n)
+    onehot = np.zeros((n, sum(counts)))
+    onehot[rows, codes] = 1.0
     sizes = w @ onehot  # participants per cluster
     sums = distances @ (onehot * w[:, None])  # point x cluster weighted total distance
-    own = sizes[labels]
+    own = sizes[codes]
     # A base cluster's own members sit at distance 0 from it, so only (own - 1) count.
-    a = sums[np.arange(len(points)), labels] / np.maximum(own - 1.0, 1e-12)
+    a = sums[rows, codes] / np.maximum(own - 1.0, 1e-12)
     other = np.where(onehot > 0, np.inf, sums / np.maximum(sizes, 1e-12))
     other[:, sizes == 0] = np.inf
-    b = other.min(axis=1)
+    b = np.minimum.reduceat(other, offsets, axis=1).T  # nearest other cluster
     with np.errstate(invalid="ignore", divide="ignore"):
         scores = (b - a) / np.maximum(a, b)
     scores = np.where((own <= 1.0) | ~np.isfinite(scores), 0.0, scores)
-    return float((scores * w).sum() / w.sum())
+    total = w.sum()
+    return [float(row.sum() / total) for row in scores * w]
 
 
 def _kmeans_plus_plus(
@@ -556,35 +638,42 @@ def _kmeans_plus_plus_for(
     """
     highest = max(ks)
     runs = count * len(ks)
-    uniforms = np.zeros((runs, highest))
+    uniforms = np.zeros((highest, runs))  # pick step x run: each step reads one row
     for i, k in enumerate(ks):
-        uniforms[i * count : (i + 1) * count, :k] = rng.random(count * k).reshape(count, k)
+        uniforms[:k, i * count : (i + 1) * count] = rng.random(count * k).reshape(count, k).T
     wanted = np.repeat(np.asarray(ks), count)
     starts = np.full((runs, highest, points.shape[1]), np.nan)
 
-    def pick(mass: FloatArray, u: FloatArray) -> IntArray:
-        # mass: one row per run, or a single row shared by every run.
-        p = mass / mass.sum(axis=1, keepdims=True)
-        cdf = p.cumsum(axis=1)
+    def pick(mass: FloatArray, total: FloatArray, u: FloatArray) -> IntArray:
+        # mass: one row per run, or a single row shared by every run; total: its row
+        # sums (as mass.sum(axis=1), computed once for the liveness test too). The
+        # count of cdf <= u is a sum of booleans in one reduction (count_nonzero with an
+        # axis is several numpy calls).
+        cdf = np.cumsum(mass / total[:, None], axis=1)
         cdf /= cdf[:, -1:]
-        return np.asarray(np.count_nonzero(cdf <= u[:, None], axis=1), dtype=np.int64)
+        picked: IntArray = np.add.reduce(cdf <= u[:, None], axis=1, dtype=np.int64)
+        return picked
 
     # The first pick weighs every run alike: one row of arithmetic, the same floats.
-    chosen = pick(weights[None, :], uniforms[:, 0])
+    first = weights[None, :]
+    chosen = pick(first, np.add.reduce(first, axis=1), uniforms[0])
     starts[:, 0] = points[chosen]
     nearest = _squared_distances(points, points[chosen])
     alive = np.ones(runs, dtype=bool)
     for step in range(1, highest):
         mass = nearest * weights
-        alive &= mass.sum(axis=1) > 0
+        total = np.add.reduce(mass, axis=1)
+        alive &= total > 0
         picking = alive & (wanted > step)
-        if not picking.any():
+        if not np.logical_or.reduce(picking):
             break
-        chosen = pick(
-            mass if alive.all() else np.where(alive[:, None], mass, 1.0), uniforms[:, step]
-        )
+        if not np.logical_and.reduce(alive):
+            # Runs whose points ran out pick from a dummy row; their picks are dropped.
+            mass = np.where(alive[:, None], mass, 1.0)
+            total = np.add.reduce(mass, axis=1)
+        chosen = pick(mass, total, uniforms[step])
         starts[picking, step] = points[chosen[picking]]
-        nearest = np.minimum(nearest, _squared_distances(points, points[chosen]))
+        np.minimum(nearest, _squared_distances(points, points[chosen]), out=nearest)
     return starts
 
 
@@ -640,6 +729,7 @@ def group_clusters(
     runs_of: dict[int, list[int]] = {k: [] for k in ks}
     for run, k in enumerate(owner):
         runs_of[k].append(run)
+    candidates: list[tuple[int, IntArray]] = []
     for k in ks:
         chosen = runs_of[k][0]
         for run in runs_of[k][1:]:
@@ -647,11 +737,14 @@ def group_clusters(
                 chosen = run
         # Renumber the centres that kept members 0..j-1.
         k_labels = (np.cumsum(present[chosen]) - 1)[labels[chosen]]
-        if k_labels.max() + 1 < 2:
-            continue
-        scores[k] = silhouette(centers, k_labels, weights, distances=distances)
-        if best is None or scores[k] > best[0] + 1e-12:
-            best = (scores[k], k, k_labels)
+        if k_labels.max() + 1 >= 2:
+            candidates.append((k, k_labels))
+    labelings = [k_labels for _, k_labels in candidates]
+    silhouettes = _silhouettes(distances, labelings, weights) if candidates else []
+    for (k, k_labels), score in zip(candidates, silhouettes, strict=True):
+        scores[k] = score
+        if best is None or score > best[0] + 1e-12:
+            best = (score, k, k_labels)
     if best is None:
         return np.zeros(n_base, dtype=np.int64), 1, scores
     return best[2], int(best[2].max()) + 1, scores
@@ -954,8 +1047,9 @@ def _compute(
 
         eligible = matrix.active
         repness: dict[int, tuple[RepStatement, ...]] = {}
-        for g in range(k):
-            group_stats = stats.group_statement_stats(agree_g, disagree_g, seen_g, g)
+        for g, group_stats in enumerate(
+            stats.all_group_statement_stats(agree_g, disagree_g, seen_g)
+        ):
             repness[g] = stats.select_repness(
                 group_stats,
                 matrix.statement_ids,
@@ -979,8 +1073,8 @@ def _compute(
             # No groups yet: the whole conversation is the only group.
             gac = stats.group_informed_consensus(agree_all[None, :], seen_all[None, :])
             tally = (agree_all, disagree_all, seen_all)
-        is_meta = np.isin(matrix.statement_ids, np.fromiter(meta, dtype=np.int64))
-        is_out = np.isin(matrix.statement_ids, np.fromiter(moderated_out, dtype=np.int64))
+        is_meta = _marked(matrix.statement_ids, meta)
+        is_out = _marked(matrix.statement_ids, moderated_out)
         priorities = stats.priority(
             *tally, extremity, is_meta, is_out, meta_priority=options.meta_priority
         )

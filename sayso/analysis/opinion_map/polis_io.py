@@ -650,7 +650,18 @@ def _check_known_statements(
     path: Path, statement: IntArray, known: frozenset[int], lines: Sequence[int] | None
 ) -> None:
     known_array = np.fromiter(known, dtype=np.int64, count=len(known))
-    unknown = ~np.isin(statement, known_array)
+    if len(known_array) and len(statement) and int(known_array.min()) >= 0:
+        # Polis ids are small non-negative ints: a lookup table instead of np.isin,
+        # whose sorts cost more than the check on small files.
+        size = max(int(known_array.max()), int(statement.max())) + 1
+        if size <= 4 * (len(statement) + len(known_array)) + 1024:
+            table = np.zeros(size, dtype=bool)
+            table[known_array] = True
+            unknown = (statement < 0) | ~table[np.maximum(statement, 0)]
+        else:
+            unknown = ~np.isin(statement, known_array)
+    else:
+        unknown = ~np.isin(statement, known_array)
     if unknown.any():
         index = int(np.flatnonzero(unknown)[0])
         line = lines[index] if lines is not None else index + 2

@@ -69,24 +69,43 @@ def group_statement_stats(
     agree: IntArray, disagree: IntArray, seen: IntArray, group: int
 ) -> GroupStatementStats:
     """Stats of `group` against all other groups; inputs are groups x statements tallies."""
-    na, nd, ns = agree[group], disagree[group], seen[group]
+    return all_group_statement_stats(agree, disagree, seen)[group]
+
+
+def all_group_statement_stats(
+    agree: IntArray, disagree: IntArray, seen: IntArray
+) -> tuple[GroupStatementStats, ...]:
+    """group_statement_stats for every group, computed on the groups x statements arrays
+    at once (one pass of ~40 small numpy calls instead of one per group; every value is
+    elementwise, so each group's floats are the same as computed alone)."""
+    na, nd, ns = agree, disagree, seen
+    # Integer tallies: the sums are exact in any order.
     rest_a = agree.sum(axis=0) - na
     rest_d = disagree.sum(axis=0) - nd
     rest_s = seen.sum(axis=0) - ns
     pa = (na + 1.0) / (ns + 2.0)
     pd = (nd + 1.0) / (ns + 2.0)
-    return GroupStatementStats(
-        na=na,
-        nd=nd,
-        ns=ns,
-        pa=pa,
-        pd=pd,
-        pat=prop_test(na, ns),
-        pdt=prop_test(nd, ns),
-        ra=pa / ((1.0 + rest_a) / (2.0 + rest_s)),
-        rd=pd / ((1.0 + rest_d) / (2.0 + rest_s)),
-        rat=two_prop_test(na, rest_a, ns, rest_s),
-        rdt=two_prop_test(nd, rest_d, ns, rest_s),
+    pat = prop_test(na, ns)
+    pdt = prop_test(nd, ns)
+    ra = pa / ((1.0 + rest_a) / (2.0 + rest_s))
+    rd = pd / ((1.0 + rest_d) / (2.0 + rest_s))
+    rat = two_prop_test(na, rest_a, ns, rest_s)
+    rdt = two_prop_test(nd, rest_d, ns, rest_s)
+    return tuple(
+        GroupStatementStats(
+            na=na[g],
+            nd=nd[g],
+            ns=ns[g],
+            pa=pa[g],
+            pd=pd[g],
+            pat=pat[g],
+            pdt=pdt[g],
+            ra=ra[g],
+            rd=rd[g],
+            rat=rat[g],
+            rdt=rdt[g],
+        )
+        for g in range(len(agree))
     )
 
 

@@ -313,6 +313,59 @@ def test_batched_lloyd_matches_one_start_at_a_time():
             assert not present[run, k:].any()
 
 
+def test_batched_lloyd_breaks_exact_ties_like_argmin():
+    # Points on the y axis are exactly as far from (1, 0) as from (-1, 0); argmin gives
+    # them to the first of the two. The batch (3 runs x 101 points, large enough for its
+    # minimum-and-compare path) must fall back to the same choice.
+    from sayso.analysis.opinion_map.compute import _lloyd, _lloyd_batch
+
+    side = np.linspace(0.5, 3.0, 25)
+    heights = np.linspace(-2.0, 2.0, 25)
+    points = np.concatenate(
+        [
+            np.column_stack([side, heights]),
+            np.column_stack([-side, heights]),
+            np.column_stack([np.zeros(51), np.linspace(-3.0, 3.0, 51)]),
+        ]
+    )
+    weights = np.ones(len(points))
+    start = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 10.0]])
+    starts = np.stack([start, start[[1, 0, 2]], start])
+    labels, centers, present = _lloyd_batch(points, starts.copy(), weights, 100)
+    for run in range(3):
+        alone_labels, alone_centers = _lloyd(points, starts[run], weights, 100)
+        remap = np.cumsum(present[run]) - 1  # _lloyd drops the centre that lost its members
+        assert np.array_equal(remap[labels[run]], alone_labels)
+        np.testing.assert_allclose(centers[run][present[run]], alone_centers, atol=1e-12)
+    # The tie went to the first centre: the two mirrored starts end mirrored.
+    assert not np.array_equal(labels[0], labels[1])
+
+
+def test_silhouettes_of_several_labelings_are_each_alone():
+    from sayso.analysis.opinion_map.compute import _silhouettes, silhouette
+
+    rng = np.random.default_rng(4)
+    points = rng.standard_normal((60, 2))
+    sizes = rng.integers(1, 20, 60).astype(np.float64)
+    distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
+    labelings = [rng.integers(0, k, 60) for k in (2, 3, 5)]
+    for weights in (sizes, None):
+        together = _silhouettes(distances, labelings, weights)
+        alone = [silhouette(points, labels, weights) for labels in labelings]
+        assert together == alone
+
+
+def test_marked_statements_are_np_isin():
+    from sayso.analysis.opinion_map.compute import _marked
+
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        ids = np.unique(rng.integers(-5, 200, rng.integers(0, 40)))
+        members = set(rng.integers(-10, 210, rng.integers(0, 8)).tolist())
+        expected = np.isin(ids, np.fromiter(members, dtype=np.int64))
+        assert np.array_equal(_marked(ids, members), expected)
+
+
 def test_squared_distances_are_the_broadcast_norms_exactly():
     from sayso.analysis.opinion_map.compute import _squared_distances, _squared_norms
 
