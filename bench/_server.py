@@ -72,6 +72,7 @@ SERVERS = {
         str(threads),
         "--log-level",
         "error",
+        "--reuse-port",  # as `sayso serve` runs it (sayso/cli.py)
     ],
     "granian": lambda port, workers=2, threads=4: [
         PY,
@@ -117,3 +118,33 @@ def running(
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def server_cpu_seconds() -> float:
+    """CPU time (user + system) used so far by the server this process started (the
+    gunicorn master and its workers), read from /proc. Per request, it says what a
+    request costs the server whatever else shares the machine, which the requests per
+    second do not."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def children(pid: int) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue  # gone in between
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+        return found
+
+    total = 0.0
+    masters = children(os.getpid())
+    for pid in [*masters, *(w for m in masters for w in children(m))]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total

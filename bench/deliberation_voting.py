@@ -8,7 +8,10 @@ open, for all 64 at once: sustained votes/s counts the votes acknowledged ("Vote
 recorded." in a 200 answer) within the fixed window, and latency percentiles are those
 of the requests answered in it. /healthz, a minimal Django view, is loaded by 64 clients
 in the same way in the same run. Afterwards every acknowledged vote (window or not) must
-be a row in the database.
+be a row in the database. Also printed per load: the server's CPU time per request
+(gunicorn master and workers, from /proc: steadier than the rates when other work
+shares the machine), the load generator's own CPU per request, and how the 64
+connections were spread over the worker processes.
 
     python bench/deliberation_voting.py [--seconds 15] [--postgres] [--workers 2 --threads 4]
         [--floor]
@@ -29,12 +32,13 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _server import PY, ROOT, prepared_site, running
+from _server import PY, ROOT, prepared_site, running, server_cpu_seconds
 
 CLIENTS = 64
 # A large conversation: at the rates measured, nobody runs out of statements in the
@@ -54,6 +58,8 @@ class Tally:
     acknowledged: int = 0  # acknowledged at all (warm-up and window), for the row check
     errors: list[str] = field(default_factory=list)
     ran_out: int = 0
+    client_cpu: float = 0.0  # the load generator's CPU seconds per request
+    spread: str = "?"  # open connections per server worker process, mid-window
 
 
 @dataclass
@@ -250,11 +256,37 @@ def load(
     threads = [
         threading.Thread(target=target, args=(base, window, tally, lock)) for _ in range(clients)
     ]
+    started = time.process_time()
+    spy = threading.Thread(target=_record_spread, args=(base, seconds, tally), daemon=True)
+    spy.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    # The load generator shares the machine's 2 cores with the server: what it spends
+    # per request is CPU the server did not get.
+    tally.client_cpu = (time.process_time() - started) / max(tally.acknowledged, 1)
     return tally, seconds
+
+
+def _record_spread(base: str, seconds: float, tally: Tally) -> None:
+    """How the clients' connections are spread over the server's worker processes,
+    halfway through the window (from `ss`; "?" where it is missing). With one
+    listening socket shared by the workers, the busiest one accepted nearly all of
+    them; `sayso serve` gives each worker its own socket (--reuse-port)."""
+    time.sleep(seconds / 2 + 1)  # the warm-up requests come first
+    port = base.rsplit(":", 1)[1]
+    try:
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return
+    counts = Counter(re.findall(r"pid=(\d+)", out))
+    tally.spread = "/".join(str(n) for n in sorted(counts.values(), reverse=True)) or "?"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -327,12 +359,20 @@ def run(
     load_before = os.getloadavg()[0]
     with running("gunicorn", served, workers=workers, threads=threads) as base:
         load(healthz, base, 2, CLIENTS)  # warm up the workers
+        cpu = server_cpu_seconds()
         health, health_time = load(healthz, base, seconds, CLIENTS)
+        health_cpu = (server_cpu_seconds() - cpu) / max(health.acknowledged, 1)
         before = count_votes(env)
+        cpu = server_cpu_seconds()
         votes, votes_time = load(participant, base, seconds, CLIENTS)
+        # Server CPU per request whatever else shares the machine. The voters' page loads
+        # and warm-up votes are few (4 requests each) next to the window's votes.
+        votes_cpu = (server_cpu_seconds() - cpu) / max(votes.acknowledged + CLIENTS, 1)
         after = count_votes(env)
         if floor_in:
+            cpu = server_cpu_seconds()
             floor, floor_time = load(getter(FLOOR_PATH), base, seconds, CLIENTS)
+            floor_cpu = (server_cpu_seconds() - cpu) / max(floor.acknowledged, 1)
     health_rps = health.in_window / health_time
     votes_ps = votes.in_window / votes_time
     print(
@@ -340,20 +380,26 @@ def run(
         f"{seconds:.0f} s window each, {statements} statements; "
         f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
-    print(f"{'load':24} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"{'load':24} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms':>14}"
+        f" {'client CPU ms':>14} {'connections':>12}"
+    )
     print(
         f"{'minimal view /healthz':24} {health_rps:9.0f} {percentile(health.latencies, 0.5):8.1f} "
-        f"{percentile(health.latencies, 0.99):8.1f}"
+        f"{percentile(health.latencies, 0.99):8.1f} {health_cpu * 1000:14.3f}"
+        f" {health.client_cpu * 1000:14.3f} {health.spread:>12}"
     )
     print(
         f"{'votes (htmx POST)':24} {votes_ps:9.0f} {percentile(votes.latencies, 0.5):8.1f} "
-        f"{percentile(votes.latencies, 0.99):8.1f}"
+        f"{percentile(votes.latencies, 0.99):8.1f} {votes_cpu * 1000:14.3f}"
+        f" {votes.client_cpu * 1000:14.3f} {votes.spread:>12}"
     )
     if floor_in:
         floor_ps = floor.in_window / floor_time
         print(
             f"{'floor: view + 1 commit':24} {floor_ps:9.0f} "
             f"{percentile(floor.latencies, 0.5):8.1f} {percentile(floor.latencies, 0.99):8.1f}"
+            f" {floor_cpu * 1000:14.3f} {floor.client_cpu * 1000:14.3f} {floor.spread:>12}"
         )
         print(
             f"floor req/s / healthz req/s: {floor_ps / health_rps:.0%} (one commit, nothing else)"

@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _server import PY, ROOT, prepared_site, production_env, running
+from _server import PY, ROOT, prepared_site, production_env, running, server_cpu_seconds
 
 PG_BASE = "postgres://postgres@127.0.0.1:5432"
 
@@ -259,36 +259,6 @@ class Submit:
         with self.lock:
             self.acknowledged.append(pk)
         return True
-
-
-def server_cpu_seconds() -> float:
-    """CPU time (user + system) used so far by the server this process started (the
-    gunicorn master and its workers), read from /proc. Per request, it says what a
-    request costs the server whatever else shares the machine, which the requests per
-    second do not."""
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def children(pid: int) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue  # gone in between
-                if int(fields[1]) == pid:
-                    found.append(int(entry.name))
-        return found
-
-    total = 0.0
-    masters = children(os.getpid())
-    for pid in [*masters, *(w for m in masters for w in children(m))]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
 
 
 def percentile(sorted_values: list[float], p: float) -> float:

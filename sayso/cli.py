@@ -44,6 +44,11 @@ def _serve_command(bind: str, workers: int) -> list[str]:
         '%(t)s "%(r)s" %(s)s %(b)s %(M)sms',
         "--graceful-timeout",
         "10",
+        # One listening socket per worker (SO_REUSEPORT), so the kernel spreads new
+        # connections over the workers. With one shared socket the busiest worker
+        # accepted nearly all of them: under the voting bench 62 of 64 keep-alive
+        # connections sat on one worker while the other idled (docs/benchmarks.md).
+        "--reuse-port",
     ]
 
 

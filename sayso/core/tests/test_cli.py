@@ -1,0 +1,22 @@
+"""The `sayso serve` command line: what the web server is told matters for privacy and load."""
+
+from sayso import cli
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_access_log_keeps_no_client_address_or_agent() -> None:
+    log_format = _option(cli._serve_command("127.0.0.1:8000", workers=2), "--access-logformat")
+    # gunicorn's atoms for the remote address, the forwarded address and the user agent.
+    for atom in ("%(h)s", "%({x-forwarded-for}i)s", "%(a)s", "%({x-real-ip}i)s"):
+        assert atom not in log_format
+    assert "%(r)s" in log_format  # the request line is still logged
+
+
+def test_each_worker_listens_on_its_own_socket() -> None:
+    command = cli._serve_command("0.0.0.0:9000", workers=3)
+    assert "--reuse-port" in command
+    assert _option(command, "--workers") == "3"
+    assert _option(command, "--bind") == "0.0.0.0:9000"
