@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -52,6 +53,32 @@ def _serve_command(bind: str, workers: int) -> list[str]:
     ]
 
 
+def port_in_use(bind: str) -> bool:
+    """Whether something already listens on `bind` (host:port).
+
+    Each gunicorn worker binds with SO_REUSEPORT, which would also let a second Sayso
+    (another `make run`, say) bind the same port and silently take half the requests.
+    A plain bind, without that option, fails whenever anything holds the port."""
+    host, _sep, port = bind.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 (only probed, never served on)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
+
+
+def _refuse_busy_port(bind: str) -> None:
+    if port_in_use(bind):
+        sys.exit(
+            f"Cannot serve on {bind}: something is already using that address. "
+            "Stop it (is Sayso already running?) or give another address, "
+            "e.g. `sayso serve 127.0.0.1:8001`."
+        )
+
+
 def _prepare() -> bool:
     """Migrate, make the cache table, collect static files; True on the first run."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -69,6 +96,7 @@ def _prepare() -> bool:
 
 
 def run(bind: str = "127.0.0.1:8000") -> int:
+    _refuse_busy_port(bind)
     first_run = _prepare()
     if first_run:
         from django.core.management import call_command
@@ -120,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # gunicorn runs no system checks: refuse to serve a broken configuration (for
         # example production without a secret key) before handing over.
         _django(["check", "--fail-level", "ERROR"])
+        _refuse_busy_port(bind)
         os.execv(sys.executable, _serve_command(bind, workers))  # noqa: S606
     _django([ALIASES.get(command, command), *rest])
     return 0

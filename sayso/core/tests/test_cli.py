@@ -1,5 +1,9 @@
 """The `sayso serve` command line: what the web server is told matters for privacy and load."""
 
+import socket
+
+import pytest
+
 from sayso import cli
 
 
@@ -20,3 +24,17 @@ def test_each_worker_listens_on_its_own_socket() -> None:
     assert "--reuse-port" in command
     assert _option(command, "--workers") == "3"
     assert _option(command, "--bind") == "0.0.0.0:9000"
+
+
+def test_a_busy_port_is_refused_before_gunicorn_could_share_it() -> None:
+    # SO_REUSEPORT would let a second server bind the port and take half the requests.
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert cli.port_in_use(f"127.0.0.1:{port}")
+        with pytest.raises(SystemExit) as refused:
+            cli._refuse_busy_port(f"127.0.0.1:{port}")
+        assert "already using that address" in str(refused.value)
+    assert not cli.port_in_use(f"127.0.0.1:{port}")
