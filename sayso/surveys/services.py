@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -413,8 +413,11 @@ def _lookup_sql() -> str:
     response = quote(Response._meta.db_table)
     survey = quote(Survey._meta.db_table)
     revision = quote(DefinitionRevision._meta.db_table)
+    # The draft as text on both databases: decoded here, and written back as it was
+    # read when the submission drops no answer.
+    draft = "r.draft::text" if connection.vendor == "postgresql" else "r.draft"
     return (
-        "SELECT r.id, r.language, r.draft, r.is_preview, s.id, s.status, s.link_token,"  # noqa: S608
+        f"SELECT r.id, r.language, {draft}, r.is_preview, s.id, s.status, s.link_token,"  # noqa: S608
         f" s.languages, s.one_response_per_member, s.community_id, v.n FROM {response} r"
         f" INNER JOIN {survey} s ON s.id = r.survey_id"
         f" LEFT JOIN {revision} v ON v.survey_id = s.id"
@@ -456,6 +459,7 @@ class Submission:
     status: str = Response.Status.PARTIAL
     resume_digest: str | None = None
     submitted_on: dt.date | None = None
+    draft_text: str | None = None  # the draft as stored, to write back if nothing is dropped
 
 
 def response_to_submit(raw_token: str) -> Submission | None:
@@ -472,9 +476,10 @@ def response_to_submit(raw_token: str) -> Submission | None:
         pk,
         SurveyToSubmit(survey_id, status, link, _json(languages), bool(once), community),
         language,
-        _json(draft),
+        json.loads(draft),
         bool(is_preview),
         n,
+        draft_text=draft,
     )
 
 
@@ -748,16 +753,16 @@ def _write_submission(
 ) -> bool:
     """Claim the response and write its answers and counts; False when the claim
     finds the response already submitted, the survey closed or changed."""
-    draft = Response._meta.get_field("draft").get_db_prep_save(answers, connection)
+    stored = getattr(response, "draft_text", None)
+    if stored is not None and len(answers) == len(response.draft):
+        draft: Any = stored  # check_all dropped no answer: the text as read, not encoded again
+    else:
+        draft = Response._meta.get_field("draft").get_db_prep_save(answers, connection)
     member = survey.one_response_per_member and getattr(user, "is_authenticated", False)
     if not member and connection.get_autocommit():
         if connection.vendor == "postgresql":
             return _submit_in_one_statement(
-                _claim_params(response.pk, survey.pk, revision, draft, today),
-                survey.pk,
-                response.pk,
-                rows,
-                _groups(rows),
+                response.pk, survey.pk, revision, draft, today, rows, _groups(rows)
             )
         if connection.vendor == "sqlite":
             return _write_in_turn(_Pending(response.pk, survey.pk, revision, draft, today, rows))
@@ -796,8 +801,34 @@ def _write_submission(
 # Everything a batch needs of a submission (its parameters and count groups) is worked
 # out before the turn is taken: the turn holds the one writer of every process, so
 # what runs inside it is paid once per submission by all of them.
+#
+# On SQLite the batch's statements say OR FAIL, and use SQLite's own "?" placeholders:
+# - A statement that writes several rows and may abort on a constraint makes SQLite
+#   keep a statement journal, to undo that statement alone; past 64 KiB it is a
+#   temporary file, created, written page by page and deleted in every batch (7% of a
+#   submission's CPU under perf). Any error here rolls the whole transaction back, so
+#   nothing needs undoing statement by statement: FAIL stops at the failing row and
+#   leaves the rest to the rollback.
+# - Django's SQLite cursor rewrites every "%s" with a regular expression that scans the
+#   whole statement, thousands of characters for a batch (4% of a submission's CPU);
+#   a statement without "%s" is scanned but left as it is. Not while queries are
+#   logged (DEBUG, tests counting queries): the log formats the statement with "%".
 
 BATCH_MOST = 32  # submissions per transaction (well under SQLite's parameter limit)
+
+
+def _in_batch(sql: str) -> str:
+    """An INSERT or UPDATE `sql` as a batch runs it (on SQLite: OR FAIL, and "?")."""
+    if connection.vendor != "sqlite":
+        return sql
+    return _sqlite_batch_sql(sql, not connection.queries_logged)
+
+
+@functools.lru_cache(maxsize=16 * BATCH_MOST)
+def _sqlite_batch_sql(sql: str, qmark: bool) -> str:
+    verb, rest = sql.split(" ", 1)
+    fail = f"{verb} OR FAIL {rest}"
+    return fail.replace("%s", "?") if qmark else fail
 
 
 @dataclass(eq=False)
@@ -875,7 +906,7 @@ def _write_batch(batch: list[_Pending], *, alone: bool) -> None:
             if len(batch) == 1:
                 write = batch[0]
                 cursor.execute(
-                    _CLAIM,
+                    _in_batch(_CLAIM),
                     _claim_params(
                         write.response_id, write.survey_id, write.revision, write.draft, write.today
                     ),
@@ -887,7 +918,7 @@ def _write_batch(batch: list[_Pending], *, alone: bool) -> None:
                 for w in batch:
                     params += [w.response_id, w.draft, w.today, w.survey_id, w.revision]
                 params += [Response.Status.PARTIAL, Survey.Status.OPEN]
-                cursor.execute(_claim_many_sql(len(batch)), params)
+                cursor.execute(_in_batch(_claim_many_sql(len(batch))), params)
                 if cursor.rowcount != len(batch):
                     raise _NotAllClaimedError
                 claimed = batch
@@ -897,8 +928,13 @@ def _write_batch(batch: list[_Pending], *, alone: bool) -> None:
                 for write in claimed:
                     params += write.answer_params
                 cursor.execute(
-                    _insert_many_sql(
-                        connection.ops.quote_name(Answer._meta.db_table), _ANSWER_COLUMNS, 9, size
+                    _in_batch(
+                        _insert_many_sql(
+                            connection.ops.quote_name(Answer._meta.db_table),
+                            _ANSWER_COLUMNS,
+                            9,
+                            size,
+                        ),
                     ),
                     params,
                 )
@@ -917,8 +953,10 @@ def _write_batch(batch: list[_Pending], *, alone: bool) -> None:
                 for (survey_id, qid, choice, rank), (n, numbers, total) in sorted(totals.items()):
                     params += [survey_id, qid, choice, rank, shard, int(n), int(numbers), total]
                 cursor.execute(
-                    _insert_many_sql(
-                        table, _COUNT_COLUMNS, 8, len(totals), f" {_count_conflict(table)}"
+                    _in_batch(
+                        _insert_many_sql(
+                            table, _COUNT_COLUMNS, 8, len(totals), f" {_count_conflict(table)}"
+                        ),
                     ),
                     params,
                 )
@@ -993,73 +1031,73 @@ def _add_counts(survey_id: int, groups: dict[Group, list[float]], *, shard: int)
 
 # PostgreSQL: the claim, the answers and the counts as one statement in autocommit (one
 # round trip instead of six with BEGIN and COMMIT; the count rows stay locked only for
-# that statement's commit). The rows go in as one typed array per column, so the
-# statement's text and its number of parameters stay the same whatever is answered:
-# psycopg then parses it once (it caches statements of up to 50 parameters; parsing
-# one with a parameter per value again on every submission was measured at a fifth of
-# the submission's CPU).
+# that statement's commit). The answer rows and the count rows go in as one JSON text
+# each, so the statement's text and its number of parameters stay the same whatever is
+# answered: psycopg then converts it once (parsing one with a parameter per value again
+# on every submission was measured at a fifth of the submission's CPU). JSON rather
+# than one array per column: Django's psycopg cursor binds on the client, quoting each
+# array element in Python (a quarter of a submission's CPU under perf), while
+# json.dumps is C and the text is quoted once.
 def _one_statement_sql() -> str:
-    answers = connection.ops.quote_name(Answer._meta.db_table)
-    counts = connection.ops.quote_name(AnswerCount._meta.db_table)
+    quote = connection.ops.quote_name
+    response = quote(Response._meta.db_table)
+    survey = quote(Survey._meta.db_table)
+    revision = quote(DefinitionRevision._meta.db_table)
+    answers = quote(Answer._meta.db_table)
+    counts = quote(AnswerCount._meta.db_table)
+    # Fewer parameters, each converted by psycopg in Python: the statuses are constants
+    # of the code, written in; the response and survey ids come from the claimed row.
+    complete, partial, open_ = (
+        f"'{v}'" for v in (Response.Status.COMPLETE, Response.Status.PARTIAL, Survey.Status.OPEN)
+    )
     return (
-        f"WITH claimed AS ({_CLAIM} RETURNING id),"  # noqa: S608 (names from the models)
+        f"WITH claimed AS (UPDATE {response} SET status = {complete}, draft = %s,"  # noqa: S608 (names and constants from the models)
+        f" resume_digest = NULL, submitted_on = %s WHERE id = %s AND status = {partial}"
+        f" AND EXISTS (SELECT 1 FROM {survey} s INNER JOIN {revision} r ON r.survey_id = s.id"
+        f" WHERE s.id = %s AND s.status = {open_} AND r.n = %s) RETURNING id, survey_id),"
         f" answers AS (INSERT INTO {answers} ({_ANSWER_COLUMNS})"
-        " SELECT %s, %s, v.*, false FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[],"
-        " %s::double precision[], %s::date[], %s::text[]) AS v"
-        " WHERE EXISTS (SELECT 1 FROM claimed)),"
+        " SELECT c.survey_id, c.id, v.q, v.c, v.r, v.n, v.d, v.t, false"
+        " FROM claimed c, json_to_recordset(%s::json)"
+        " AS v(q bigint, c bigint, r smallint, n double precision, d date, t text)),"
         f" counts AS (INSERT INTO {counts} ({_COUNT_COLUMNS})"
-        " SELECT %s, v.q, v.c, v.r, %s, v.n, v.numbers, v.total FROM unnest(%s::bigint[],"
-        " %s::integer[], %s::smallint[], %s::integer[], %s::integer[],"
-        " %s::double precision[]) AS v(q, c, r, n, numbers, total)"
-        f" WHERE EXISTS (SELECT 1 FROM claimed) {_count_conflict(counts)})"
+        f" SELECT c.survey_id, v.q, v.c, v.r, mod(c.id, {AnswerCount.SHARDS}), v.n, v.numbers,"
+        " v.total FROM claimed c, json_to_recordset(%s::json) AS v(q bigint, c integer,"
+        " r smallint, n integer, numbers integer, total double precision)"
+        f" {_count_conflict(counts)})"
         " SELECT count(*) FROM claimed"
     )
 
 
 _ONE_STATEMENT = _one_statement_sql()
-
-
-def _columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return columns
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _submit_in_one_statement(
-    claim_params: list[Any],
-    survey_id: int,
     response_id: int,
+    survey_id: int,
+    revision: int,
+    draft: Any,
+    today: dt.date,
     rows: list[AnswerRow],
     groups: dict[Group, list[float]],
 ) -> bool:
-    answers = _columns(
-        (
-            (qid, choice_id, rank, number, dt.date.fromisoformat(date) if date else None, text)
+    answers = _dumps(
+        [
+            {"q": qid, "c": choice_id, "r": rank, "n": number, "d": date, "t": text}
             for qid, choice_id, rank, number, date, text in rows
-        ),
-        6,
+        ]
     )
     # Sorted, so that concurrent submissions lock the rows they share in the same order.
-    counts = _columns(
-        (
-            (*key, int(n), int(numbers), total)
-            for key, (n, numbers, total) in sorted(groups.items())
-        ),
-        6,
+    counts = _dumps(
+        [
+            {"q": q, "c": c, "r": r, "n": int(n), "numbers": int(numbers), "total": total}
+            for (q, c, r), (n, numbers, total) in sorted(groups.items())
+        ]
     )
-    params = [
-        *claim_params,
-        survey_id,
-        response_id,
-        *answers,
-        survey_id,
-        response_id % AnswerCount.SHARDS,
-        *counts,
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(_ONE_STATEMENT, params)
+        cursor.execute(
+            _ONE_STATEMENT, [draft, today, response_id, survey_id, revision, answers, counts]
+        )
         (claimed,) = cursor.fetchone()
     return bool(claimed)
 

@@ -516,3 +516,25 @@ def test_the_thank_you_page_is_the_surveys_own_in_the_respondents_language() -> 
         assert sent.status_code == 302
         assert sent["Location"] == (thanks if language == "en" else f"{thanks}?lang=pl")
         assert Response.objects.get(pk=response.pk).status == Response.Status.COMPLETE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stored_draft_is_kept_as_read_unless_an_answer_is_dropped() -> None:
+    """The write path of a real submission (group commit on SQLite, one statement on
+    PostgreSQL) writes back the draft text it read when no answer is dropped, and the
+    checked answers when one is: an answer to a question no longer shown is not kept."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    kept = {"shift": "day", "disciplined": "yes", "story": "Warned", "worries": ["rates"]}
+    dropped = {"shift": "night", "disciplined": "no", "story": "Not asked"}
+    sent = []
+    for values in (kept, dropped):
+        submitting = services.response_to_submit(started(survey, **values))
+        assert submitting is not None
+        assert services.submit_response(response=submitting) == {}
+        sent.append(submitting.pk)
+    first, second = (Response.objects.get(pk=pk) for pk in sent)
+    assert (first.status, second.status) == (Response.Status.COMPLETE,) * 2
+    assert first.draft == kept
+    assert second.draft == {"shift": "night", "disciplined": "no"}
+    assert not Answer.objects.filter(response=second, question__name="story").exists()
+    assert counted(survey) == grouped(survey)
