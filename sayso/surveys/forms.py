@@ -78,6 +78,12 @@ class QuestionForm(forms.Form):
         ),
     )
     required = forms.BooleanField(label=_("An answer is required"), required=False)
+    required_message = forms.CharField(
+        label=_("Message when it is missing"),
+        required=False,
+        max_length=300,
+        help_text=_("Optional. Without one, people are told: Answer this question."),
+    )
     relevant = forms.CharField(
         label=_("Show only if"),
         required=False,
@@ -128,13 +134,14 @@ class QuestionForm(forms.Form):
         if data["hint"]:
             question.hint = {**(question.hint or {}), language: data["hint"].strip()}
         question.required = data["required"]
+        question.required_message = _with_text(
+            question.required_message, language, data["required_message"]
+        )
         question.relevant = data["relevant"].strip()
         question.constraint = data["constraint"].strip()
-        if data["constraint_message"]:
-            question.constraint_message = {
-                **(question.constraint_message or {}),
-                language: data["constraint_message"],
-            }
+        question.constraint_message = _with_text(
+            question.constraint_message, language, data["constraint_message"]
+        )
         question.is_breakdown = data["is_breakdown"]
         return question
 
@@ -145,6 +152,13 @@ class QuestionForm(forms.Form):
         return parsed
 
 
+def _with_text(texts: dict[str, str] | None, language: str, text: str) -> dict[str, str]:
+    """`texts` ({language: text}) with `language`'s text set, or removed when emptied;
+    the other languages' texts are kept."""
+    kept = {code: value for code, value in (texts or {}).items() if code != language}
+    return {**kept, language: text.strip()} if text.strip() else kept
+
+
 def question_initial(question: Question, language: str) -> dict[str, Any]:
     return {
         "label": pick_label(question.label, language),
@@ -153,6 +167,7 @@ def question_initial(question: Question, language: str) -> dict[str, Any]:
         "hint": pick_label(question.hint, language),
         "choices": "\n".join(f"{c.name} = {c.text(language)}" for c in question.choices.all()),
         "required": question.required,
+        "required_message": pick_label(question.required_message, language),
         "relevant": question.relevant,
         "constraint": question.constraint,
         "constraint_message": pick_label(question.constraint_message, language),

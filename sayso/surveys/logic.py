@@ -123,6 +123,17 @@ def is_relevant(question: Question, answers: Mapping[str, Any]) -> bool:
         return True  # checked on save; an old bad expression shows the question
 
 
+def missing_message(kind: str, required_message: Any, language: str) -> str:
+    """What a respondent is told when a required answer is missing: the survey's own
+    words when it has them (XLSForm's required_message), otherwise Sayso's."""
+    own = pick_label(required_message, language)
+    if own:
+        return own
+    if kind == Question.Type.CONSENT:
+        return _("Tick the box to agree before you go on.")
+    return _("Answer this question.")
+
+
 def check_answer(
     question: Question, value: Any, answers: Mapping[str, Any], language: str
 ) -> str | None:
@@ -131,9 +142,7 @@ def check_answer(
         return None
     if value is None or value == []:
         if question.required:
-            if question.type == Question.Type.CONSENT:
-                return _("Tick the box to agree before you go on.")
-            return _("Answer this question.")
+            return missing_message(question.type, question.required_message, language)
         return None
     if question.constraint:
         try:
@@ -192,6 +201,7 @@ class Rule:
     question_id: int
     type: str
     required: bool
+    required_message: Any
     relevant: odk_xpath.Expression | None  # None: always shown
     constraint: odk_xpath.Expression | None  # None: any answer is accepted
     constraint_message: Any
@@ -222,6 +232,7 @@ def prepare_rules(
             question_id=q.pk,
             type=str(q.type),
             required=q.required,
+            required_message=q.required_message,
             relevant=_parsed_or_none(q.relevant),
             constraint=_parsed_or_none(q.constraint),
             constraint_message=q.constraint_message,
@@ -251,11 +262,7 @@ def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> 
         value = answers.get(name)
         if value is None or value == []:
             if rule.required:
-                errors[name] = (
-                    _("Tick the box to agree before you go on.")
-                    if rule.type == Question.Type.CONSENT
-                    else _("Answer this question.")
-                )
+                errors[name] = missing_message(rule.type, rule.required_message, language)
             continue
         if rule.constraint is not None:
             try:

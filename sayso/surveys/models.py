@@ -197,6 +197,8 @@ class Question(models.Model):
     label = models.JSONField(default=dict)  # {language: text}
     hint = models.JSONField(default=dict, blank=True)
     required = models.BooleanField(_("an answer is required"), default=False)
+    # {language: text} shown when a required answer is missing (XLSForm's required_message).
+    required_message = models.JSONField(default=dict, blank=True)
     relevant = models.CharField(_("show only if"), max_length=500, blank=True)
     constraint = models.CharField(_("answer must satisfy"), max_length=500, blank=True)
     constraint_message = models.JSONField(default=dict, blank=True)

@@ -627,6 +627,7 @@ def translation_entries(survey: Survey, language: str) -> list[TranslationEntry]
             )
             for attribute, what in (
                 ("hint", _("hint")),
+                ("required_message", _("message when the answer is missing")),
                 ("constraint_message", _("message when the answer is refused")),
             ):
                 texts = getattr(q, attribute)

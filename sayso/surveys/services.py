@@ -187,7 +187,7 @@ def save_translations(*, survey: Survey, language: str, texts: dict[str, str]) -
     questions = list(survey.questions.prefetch_related("choices"))
     choices = []
     for q in questions:
-        for field in ("label", "hint", "constraint_message"):
+        for field in ("label", "hint", "required_message", "constraint_message"):
             key = f"question.{q.pk}.{field}"
             if key in texts:
                 setattr(q, field, put(getattr(q, field), texts[key]))
@@ -196,7 +196,9 @@ def save_translations(*, survey: Survey, language: str, texts: dict[str, str]) -
             if f"choice.{c.pk}" in texts:
                 c.label = put(c.label, texts[f"choice.{c.pk}"])
                 choices.append(c)
-    Question.objects.bulk_update(questions, ["label", "hint", "constraint_message"])
+    Question.objects.bulk_update(
+        questions, ["label", "hint", "required_message", "constraint_message"]
+    )
     Choice.objects.bulk_update(choices, ["label"])
     return changed + len(choices) + len(survey_texts)
 

@@ -71,7 +71,6 @@ UNSUPPORTED_COLUMNS = {
 # Columns that only change how a form looks or speaks in ODK: the form is imported
 # without them, and the organiser is told which.
 NOT_KEPT_COLUMNS = {
-    "required_message": "Sayso shows its own message when a required answer is missing",
     "guidance_hint": "guidance hints are not shown",
     "media": "images, audio and video are not shown",
     "image": "images are not shown",
@@ -468,6 +467,7 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
                 label=labels_of(child.get("label")),
                 hint=labels_of(child.get("hint")),
                 required=_is_required(bind.get("required", "")),
+                required_message=labels_of(bind.get("jr:requiredMsg", "")),
                 relevant=relevant,
                 constraint=bind.get("constraint", ""),
                 constraint_message=labels_of(bind.get("jr:constraintMsg", "")),
@@ -593,6 +593,7 @@ def export_xlsform(survey: Survey) -> bytes:
             *(f"label::{h}" for h in heads),
             *(f"hint::{h}" for h in heads),
             "required",
+            *(f"required_message::{h}" for h in heads),
             "relevant",
             "constraint",
             *(f"constraint_message::{h}" for h in heads),
@@ -641,6 +642,7 @@ def export_xlsform(survey: Survey) -> bytes:
                     *texts(q.label, q.name),
                     *texts(q.hint),
                     "yes" if q.required else "",
+                    *texts(q.required_message),
                     q.relevant,
                     q.constraint,
                     *texts(q.constraint_message),

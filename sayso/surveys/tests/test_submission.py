@@ -538,3 +538,32 @@ def test_the_stored_draft_is_kept_as_read_unless_an_answer_is_dropped() -> None:
     assert second.draft == {"shift": "night", "disciplined": "no"}
     assert not Answer.objects.filter(response=second, question__name="story").exists()
     assert counted(survey) == grouped(survey)
+
+
+def test_a_missing_answer_gets_the_surveys_own_words_in_the_respondents_language() -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    Survey.objects.filter(pk=survey.pk).update(languages=["en", "fr"])
+    disciplined = survey.questions.get(name="disciplined")
+    # Saved through the builder's service, after the definition was compiled and cached.
+    first = services.response_to_submit(started(survey, shift="day", disciplined="no"))
+    assert first is not None
+    assert services.submit_response(response=first) == {}
+    disciplined.required_message = {"en": "Say yes or no, please.", "fr": "Oui ou non, svp."}
+    services.save_question(
+        question=disciplined,
+        survey=survey,
+        section=disciplined.section,
+        choices=[(c.name, c.text("en")) for c in disciplined.choices.all()],
+        language="en",
+    )
+    raw = started(survey, shift="day")
+    submitting = services.response_to_submit(raw)
+    assert submitting is not None
+    assert services.submit_response(response=submitting) == {
+        "disciplined": "Say yes or no, please."
+    }
+    assert Response.objects.get(pk=submitting.pk).status == Response.Status.PARTIAL
+    # On the page itself, in French; a question without its own words keeps Sayso's.
+    assert logic.check_answer(disciplined, None, {}, "fr") == "Oui ou non, svp."
+    shift = survey.questions.get(name="shift")
+    assert logic.check_answer(shift, None, {}, "fr") == "Answer this question."

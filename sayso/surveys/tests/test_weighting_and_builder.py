@@ -172,6 +172,20 @@ def test_question_editing_keeps_other_languages_and_refuses_bad_choices() -> Non
     assert shift.label == {"en": "Your shift", "pl": "Zmiana"}
     assert list(shift.choices.values_list("name", flat=True)) == ["day", "night", "swing"]
 
+    # The survey's own words for a missing answer: set in this language, the other
+    # language's kept, and removed again when the field is emptied.
+    shift.required_message = {"pl": "Wybierz zmianę"}
+    shift.save()
+    worded = post | {"choices": "day = Day\nnight = Night", "required_message": "Pick one "}
+    assert client.post(url, worded).status_code == 302
+    shift.refresh_from_db()
+    assert shift.required_message == {"pl": "Wybierz zmianę", "en": "Pick one"}
+    assert 'value="Pick one"' in client.get(url).content.decode()
+    emptied = worded | {"required_message": ""}
+    assert client.post(url, emptied).status_code == 302
+    shift.refresh_from_db()
+    assert shift.required_message == {"pl": "Wybierz zmianę"}
+
 
 def test_weighting_page_refuses_a_count_that_is_not_a_number() -> None:
     survey = make_survey(CommunityFactory())

@@ -46,6 +46,7 @@ def definition(survey: Survey) -> dict[str, Any]:
                         "label": _texts(q.label),
                         "hint": _texts(q.hint),
                         "required": q.required,
+                        "required_message": _texts(q.required_message),
                         "relevant": q.relevant,
                         "constraint": q.constraint,
                         "constraint_message": _texts(q.constraint_message),
@@ -115,6 +116,10 @@ def bilingual_survey() -> Survey:
         Question.Type.RATING,
         label={"en": "Is it fair?", "pl": "Czy to sprawiedliwe?"},
         required=True,
+        required_message={
+            "en": "Tell us, even if unsure",
+            "pl": "Odpowiedz, nawet jeśli nie wiesz",
+        },
     )
     for i, name in enumerate(["no", "partly", "yes"], 1):
         Choice.objects.create(question=fair, order=i, name=name, label={"en": name.title()})
@@ -250,13 +255,17 @@ def test_what_an_import_leaves_out_is_named_with_rows() -> None:
     assert imported.notes == [
         "settings sheet: 'instance_name' is not used.",
         "choices sheet, 'media': images, audio and video are not shown (row 2).",
-        "survey sheet, 'required_message': Sayso shows its own message when a required"
-        " answer is missing (rows 2, 5).",
         "survey sheet, appearance 'minimal': not used (row 2).",
         "survey sheet, 'guidance_hint': guidance hints are not shown (row 4).",
     ]
-    # The group's condition now applies to each of its questions.
+    # The form's own words for a missing answer are kept.
     survey = imported.survey
+    assert dict(survey.questions.values_list("name", "required_message")) == {
+        "ok": {"en": "Please answer"},
+        "n": {},
+        "why": {"en": "Say why"},
+    }
+    # The group's condition now applies to each of its questions.
     assert survey.title == "Checks"
     assert dict(survey.questions.values_list("name", "relevant")) == {
         "ok": "",
