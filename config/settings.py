@@ -281,7 +281,9 @@ if os.environ.get("SAYSO_EXPORTS_DIR"):
     STORAGES["survey_exports"] = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {
-            "location": os.environ["SAYSO_EXPORTS_DIR"],
+            # Relative to the project, so that web servers and workers agree whatever
+            # folder each was started from.
+            "location": str(BASE_DIR / os.environ["SAYSO_EXPORTS_DIR"]),
             "base_url": "/no-public-url/",
             "file_permissions_mode": 0o600,
             "directory_permissions_mode": 0o700,

@@ -59,10 +59,15 @@ def port_in_use(bind: str) -> bool:
     Each gunicorn worker binds with SO_REUSEPORT, which would also let a second Sayso
     (another `make run`, say) bind the same port and silently take half the requests.
     A plain bind, without that option, fails whenever anything holds the port."""
+    if bind.startswith(("unix:", "fd://")):
+        return False  # not a TCP address: gunicorn reports its own errors
     host, _sep, port = bind.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"  # noqa: S104 (only probed, never served on)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As servers bind: connections of a server just stopped, still in TIME_WAIT,
+        # must not count as the address being in use (a restart would be refused).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
         except OSError:

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -116,15 +117,25 @@ def export_csv(survey: Survey) -> StreamingHttpResponse:
 def write_xlsx(survey: Survey, path: Path) -> int:
     """Write the XLSX file; returns the rows written."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     questions = columns(survey)
     # Write-only mode keeps appended rows in its own temporary file, not in memory.
     book = Workbook(write_only=True)
     sheet = book.create_sheet("responses")
+
+    def text(value: str) -> WriteOnlyCell:
+        # openpyxl stores a string that starts with "=" as a formula, which a
+        # spreadsheet would run when the organiser opens the file: a respondent could
+        # write =HYPERLINK(...) or worse. Stored as text, it is shown as typed.
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+
     sheet.append(header(questions))
     written = 0
     for row in rows(survey, questions):
-        sheet.append(row)
+        sheet.append([text(v) if isinstance(v, str) and v.startswith("=") else v for v in row])
         written += 1
     book.save(str(path))
     return written
@@ -141,7 +152,21 @@ SPSS_EPOCH = dt.date(1582, 10, 14)
 
 
 def _spss_date(text: str) -> float:
-    return float((dt.date.fromisoformat(text) - SPSS_EPOCH).days * 86400)
+    """An ISO date as an SPSS date; missing (NaN) when it is not one. A question's type
+    can change after answers exist (a text question made a date question keeps its old
+    answers): one such answer must not stop the whole export, every time it is tried."""
+    try:
+        return float((dt.date.fromisoformat(text) - SPSS_EPOCH).days * 86400)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _spss_number(value: Any) -> float:
+    """A number answer as a float; missing (NaN) when it is not one (see _spss_date)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterator[Any]]:
@@ -187,7 +212,7 @@ def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterat
             if coded is not None:
                 array = [np.nan if v is None else coded.get(v, np.nan) for v in values]
             elif kind == Question.Type.NUMBER:
-                array = [np.nan if v is None else float(v) for v in values]
+                array = [np.nan if v is None else _spss_number(v) for v in values]
             elif kind == Question.Type.DATE:
                 array = [day(v) if v else np.nan for v in values]
             else:

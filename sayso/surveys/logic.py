@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
         try:
             number = float(raw_text.replace(",", ""))
         except ValueError:
+            return None, _("Enter a number, like 12 or 3.5.")
+        if not math.isfinite(number):  # "nan", "inf", "1e999": not an answer anyone gave
             return None, _("Enter a number, like 12 or 3.5.")
         return (int(number) if number.is_integer() else number), None
     if question.type == Question.Type.DATE:

@@ -38,3 +38,19 @@ def test_a_busy_port_is_refused_before_gunicorn_could_share_it() -> None:
             cli._refuse_busy_port(f"127.0.0.1:{port}")
         assert "already using that address" in str(refused.value)
     assert not cli.port_in_use(f"127.0.0.1:{port}")
+
+
+def test_a_port_just_left_by_a_stopped_server_is_free_again() -> None:
+    # A server that stopped with a client connected leaves that connection in
+    # TIME_WAIT; a restart must not be refused for it.
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _address = server.accept()
+        accepted.close()  # the server side closes first: its end waits in TIME_WAIT
+        client.close()
+    assert not cli.port_in_use(f"127.0.0.1:{port}")
+    assert not cli.port_in_use("unix:/run/sayso.sock")  # not TCP: left to gunicorn

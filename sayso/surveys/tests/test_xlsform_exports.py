@@ -214,3 +214,32 @@ def test_datapackage_validates_with_frictionless() -> None:
             archive.extractall(folder)
         report = Package(str(Path(folder) / "datapackage.json")).validate()
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+
+
+def test_xlsx_keeps_a_formula_typed_by_a_respondent_as_text() -> None:
+    from openpyxl import load_workbook
+
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    typed = '=HYPERLINK("http://example.org/x", "Click")'
+    response, _raw = services.start_response(survey=survey, language="en")
+    answers = {"shift": "day", "age": 30, "disciplined": "yes", "story": typed}
+    services.save_page(response=response, answers=answers, page=1)
+    assert services.submit_response(response=response) == {}
+    sheet = load_workbook(io.BytesIO(exports.xlsx_bytes(survey)))["responses"]
+    story = sheet.cell(row=2, column=[c.value for c in sheet[1]].index("story") + 1)
+    assert story.value == typed
+    assert story.data_type == "s"  # text, not a formula the spreadsheet would run
+
+
+def test_spss_export_survives_answers_left_from_before_a_type_change() -> None:
+    import pyreadstat
+
+    survey = _answered_survey()
+    # The text question becomes a date question: its old answers are not rewritten.
+    Question.objects.filter(survey=survey, name="story").update(type=Question.Type.DATE)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.sav"
+        path.write_bytes(exports.sav_bytes(survey))
+        frame, _meta = pyreadstat.read_sav(str(path))
+    assert len(frame) == 6
+    assert frame["story"].isna().all()  # "s0" ... are not dates: missing, not a crash
