@@ -42,6 +42,21 @@ def started(survey: Survey, **values: Any) -> str:
     return raw
 
 
+def queued_write(survey: Survey, raw: str, question_id: int, choice_id: int) -> services._Pending:
+    """A submission as the SQLite group commit queues it: one single-choice answer."""
+    submitting = services.response_to_submit(raw)
+    assert submitting is not None
+    assert submitting.definition_revision is not None
+    return services._Pending(
+        submitting.pk,
+        survey.pk,
+        submitting.definition_revision,
+        "{}",
+        timezone.localdate(),
+        [(question_id, choice_id, None, None, None, "")],
+    )
+
+
 def counts_by_group(survey: Survey) -> dict[tuple[int, int, int], int]:
     return {
         (q, c, r): n
@@ -369,17 +384,7 @@ def test_a_failed_batch_writes_nothing_and_each_is_written_again_alone(
     day = shift.choices.get(name="day").pk
 
     def pending(raw: str, choice_id: int) -> services._Pending:
-        submitting = services.response_to_submit(raw)
-        assert submitting is not None
-        assert submitting.definition_revision is not None
-        return services._Pending(
-            submitting.pk,
-            survey.pk,
-            submitting.definition_revision,
-            "{}",
-            timezone.localdate(),
-            [(shift.pk, choice_id, None, None, None, "")],
-        )
+        return queued_write(survey, raw, shift.pk, choice_id)
 
     good = pending(started(survey, shift="day", disciplined="no"), day)
     bad = pending(started(survey, shift="day", disciplined="no"), 999_999)  # no such choice
@@ -414,17 +419,7 @@ def test_a_batch_whose_claim_misses_one_response_writes_nothing_then_each_alone(
     other = started(survey, shift="day", disciplined="no")
 
     def pending(token: str) -> services._Pending:
-        submitting = services.response_to_submit(token)
-        assert submitting is not None
-        assert submitting.definition_revision is not None
-        return services._Pending(
-            submitting.pk,
-            survey.pk,
-            submitting.definition_revision,
-            "{}",
-            timezone.localdate(),
-            [(shift.pk, day, None, None, None, "")],
-        )
+        return queued_write(survey, token, shift.pk, day)
 
     first, again, third = pending(raw), pending(raw), pending(other)
     services._write_batch([first, again, third], alone=False)
