@@ -42,6 +42,18 @@ def started(survey: Survey, **values: Any) -> str:
     return raw
 
 
+def withdraw_sharing(survey: Survey) -> None:
+    """The organiser removes the "sharing" option of "worries" while people answer."""
+    worries = survey.questions.get(name="worries")
+    services.save_question(
+        question=worries,
+        survey=survey,
+        section=worries.section,
+        choices=[("rates", "Rates"), ("cameras", "Cameras")],
+        language="en",
+    )
+
+
 def queued_write(survey: Survey, raw: str, question_id: int, choice_id: int) -> services._Pending:
     """A submission as the SQLite group commit queues it: one single-choice answer."""
     submitting = services.response_to_submit(raw)
@@ -153,14 +165,7 @@ def test_a_removed_choice_is_not_written() -> None:
     assert submitting is not None
     assert submitting.definition_revision is not None
     selectors.definition(survey, submitting.definition_revision)
-    worries = survey.questions.get(name="worries")
-    services.save_question(
-        question=worries,
-        survey=survey,
-        section=worries.section,
-        choices=[("rates", "Rates"), ("cameras", "Cameras")],
-        language="en",
-    )
+    withdraw_sharing(survey)
     assert services.submit_response(response=submitting) == {
         "worries": "The options of this question have changed. Choose again."
     }
@@ -204,14 +209,7 @@ def test_the_check_page_marks_an_answer_whose_option_was_withdrawn() -> None:
     respondent knows what to change instead of meeting the same refusal again."""
     survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
     raw = started(survey, shift="night", disciplined="yes", worries=["sharing"])
-    worries = survey.questions.get(name="worries")
-    services.save_question(
-        question=worries,
-        survey=survey,
-        section=worries.section,
-        choices=[("rates", "Rates"), ("cameras", "Cameras")],
-        language="en",
-    )
+    withdraw_sharing(survey)
     url = reverse("surveys_public:check", kwargs={"token": raw})
     page = Client().post(url)
     html = page.content.decode()
