@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import segno
+from django.core import signing
 
 
 def qr_svg(text: str) -> str:
@@ -9,3 +12,74 @@ def qr_svg(text: str) -> str:
     Always a full QR code: for short texts such as invitation codes segno would choose a
     Micro QR code, which many phone cameras cannot read."""
     return str(segno.make_qr(text, error="m").svg_inline(scale=4, border=2, omitsize=True))
+
+
+# --------------------------------------------------------------------------- code sheets
+# A batch may have 2,000 codes. Drawing a QR code takes a few milliseconds, so the whole
+# batch on one page took 5 to 11 seconds; the printable sheet is shown in pages of
+# SHEET_PAGE codes instead (120: ten printed A4 pages of twelve cards), each its own
+# request. Only the codes' digests are stored, so the codes themselves travel with the
+# organiser's page, signed so that only the codes of that batch are ever shown, for
+# that organiser, and for a day. They are the codes the page already showed: nothing
+# new leaves the server, and nothing is kept on it.
+SHEET_PAGE = 120
+SHEET_MAX_AGE = 24 * 60 * 60
+_SHEET_SALT = "sayso.core.code-sheet"
+
+
+@dataclass(frozen=True)
+class SheetPage:
+    """One page of a printable code sheet: its codes with their QR codes (`svg` is
+    None where every code shares one QR code, drawn by the caller)."""
+
+    cards: list[tuple[str, str | None]]
+    number: int
+    pages: int
+    first: int  # the position of the first code shown, from 1
+    last: int
+    total: int
+    token: str  # to post back for another page
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+
+def sheet_token(*, batch_id: int, user_id: int | None, codes: list[str]) -> str:
+    return signing.dumps({"b": batch_id, "u": user_id, "c": codes}, salt=_SHEET_SALT, compress=True)
+
+
+def sheet_codes(
+    token: str, *, batch_id: int | None = None, user_id: int | None
+) -> tuple[int, list[str]]:
+    """The batch and codes a sheet token holds. Raises signing.BadSignature (or its
+    SignatureExpired) when it was altered, is older than a day, or is someone else's,
+    or another batch's when `batch_id` is given."""
+    data = signing.loads(token, salt=_SHEET_SALT, max_age=SHEET_MAX_AGE)
+    if data["u"] != user_id or (batch_id is not None and data["b"] != batch_id):
+        raise signing.BadSignature("not this organiser's or this batch's sheet")
+    return int(data["b"]), [str(code) for code in data["c"]]
+
+
+def sheet_page(
+    *, batch_id: int, user_id: int | None, codes: list[str], page: int, draw: bool = True
+) -> SheetPage:
+    """Page `page` (from 1; out of range is the nearest) of the sheet of `codes`; with
+    `draw`, each code's own QR code (only this page's are drawn)."""
+    pages = max(1, -(-len(codes) // SHEET_PAGE))
+    number = min(max(page, 1), pages)
+    start = (number - 1) * SHEET_PAGE
+    shown = codes[start : start + SHEET_PAGE]
+    return SheetPage(
+        cards=[(code, qr_svg(code) if draw else None) for code in shown],
+        number=number,
+        pages=pages,
+        first=start + 1,
+        last=start + len(shown),
+        total=len(codes),
+        token=sheet_token(batch_id=batch_id, user_id=user_id, codes=codes),
+    )

@@ -26,4 +26,5 @@ urlpatterns = [
     path("<slug:slug>/audit/", views.audit, name="audit"),
     path("<slug:slug>/codes/", views.codes, name="codes"),
     path("<slug:slug>/codes/new/", views.code_batch_new, name="code-batch-new"),
+    path("<slug:slug>/codes/sheet/", views.code_sheet, name="code-sheet"),
 ]

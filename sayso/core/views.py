@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -28,7 +29,7 @@ from .forms import (
 from .models import AdvisorGrant, AuditEvent, Community, Invitation, InvitationCodeBatch, Membership
 from .permissions import access_for
 from .registry import registry
-from .selectors import qr_svg
+from .selectors import sheet_codes, sheet_page
 
 
 @access_level("public")
@@ -296,13 +297,50 @@ def code_batch_new(request: HttpRequest, community: Community) -> HttpResponse:
         batch, raw_codes = services.create_code_batch(
             community=community, actor=request.user, **form.cleaned_data
         )
-        sheet = [(code, qr_svg(code)) for code in raw_codes]
-        return render(
-            request,
-            "core/code_sheet.html",
-            {"community": community, "batch": batch, "sheet": sheet},
-        )
+        return _code_sheet(request, community, batch, raw_codes, 1)
     return render(request, "core/code_batch_form.html", {"community": community, "form": form})
+
+
+@community_view("organiser")
+@post_only
+def code_sheet(request: HttpRequest, community: Community) -> HttpResponse:
+    """Another page of the sheet of codes just created (selectors.sheet_page): the
+    codes come back signed from the organiser's own page, as they are stored nowhere."""
+    try:
+        batch_id, raw_codes = sheet_codes(request.POST.get("sheet", ""), user_id=request.user.pk)
+    except (signing.BadSignature, KeyError, TypeError):
+        messages.error(
+            request,
+            _(
+                "These codes can no longer be shown: the pages of a code sheet work for a day,"
+                " and only for the organiser who made the codes. If some were not printed,"
+                " make new ones."
+            ),
+        )
+        return redirect("core:codes", slug=community.slug)
+    batch = get_object_or_404(InvitationCodeBatch, community=community, pk=batch_id)
+    try:
+        page = int(request.POST.get("page", "1"))
+    except ValueError:
+        page = 1
+    return _code_sheet(request, community, batch, raw_codes, page)
+
+
+def _code_sheet(
+    request: HttpRequest,
+    community: Community,
+    batch: InvitationCodeBatch,
+    raw_codes: list[str],
+    page: int,
+) -> HttpResponse:
+    sheet = sheet_page(batch_id=batch.pk, user_id=request.user.pk, codes=raw_codes, page=page)
+    response = render(
+        request,
+        "core/code_sheet.html",
+        {"community": community, "batch": batch, "sheet": sheet},
+    )
+    response["Cache-Control"] = "private, no-store"  # the codes are not to be kept anywhere
+    return response
 
 
 @access_level("public")

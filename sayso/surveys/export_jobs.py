@@ -50,21 +50,19 @@ def start_export(*, survey: Survey, actor: Any, fmt: str) -> SurveyExport:
     """Ask the worker for an export file and audit-log the request.
 
     While one of the same format for this survey is still waiting or being prepared,
-    that job is returned instead of queueing another (a double click, a reload)."""
+    that job is returned instead of queueing another (a double click, a reload). Two
+    requests at the same moment get one job too: each first locks the survey's row,
+    so the second looks for a pending job only once the first has committed its own
+    (on PostgreSQL, READ COMMITTED alone would let both see none and both create one;
+    SQLite's IMMEDIATE transactions already take turns, and ignore the lock)."""
     if fmt not in exports.FILE_FORMATS:
         raise ServiceError(_("There is no export in that format."))
     expire_stale_exports()
     rows = selectors.complete_responses(survey).count()
     with transaction.atomic():
-        pending = (
-            SurveyExport.objects.filter(
-                survey=survey,
-                format=fmt,
-                state__in=[SurveyExport.State.QUEUED, SurveyExport.State.RUNNING],
-            )
-            .order_by("-pk")
-            .first()
-        )
+        # NO KEY: submissions (whose rows refer to the survey) need not wait for it.
+        Survey.objects.select_for_update(no_key=True).filter(pk=survey.pk).values_list("pk").first()
+        pending = _pending(survey, fmt)
         if pending is not None:
             return pending
         job = SurveyExport.objects.create(
@@ -77,6 +75,19 @@ def start_export(*, survey: Survey, actor: Any, fmt: str) -> SurveyExport:
         job_id = job.pk
         transaction.on_commit(lambda: _enqueue(job_id))
     return job
+
+
+def _pending(survey: Survey, fmt: str) -> SurveyExport | None:
+    """The newest job of this format for the survey still waiting or running."""
+    return (
+        SurveyExport.objects.filter(
+            survey=survey,
+            format=fmt,
+            state__in=[SurveyExport.State.QUEUED, SurveyExport.State.RUNNING],
+        )
+        .order_by("-pk")
+        .first()
+    )
 
 
 def _enqueue(job_id: int) -> None:

@@ -9,6 +9,12 @@ the data package are files written a chunk at a time by the task worker
 SPSS goes through sav_stream (pyreadstat writes the dictionary, the cases are appended
 in chunks). Speed and peak memory of each at 10,000 and 100,000 responses are measured
 by bench/survey_results.py --formats (docs/benchmarks.md).
+
+The CSV is for opening in a spreadsheet, which runs a cell starting with "=", "+",
+"-" or "@" as a formula: a respondent could type =HYPERLINK(...) or worse. There such
+an answer gets an apostrophe in front (see `formula_guards`), as OWASP advises; the
+spreadsheet then shows it as text. Numbers and choice names are left as they are, and
+the data package, read by analysis tools, keeps every answer exactly as given.
 """
 
 from __future__ import annotations
@@ -46,11 +52,38 @@ def columns(survey: Survey) -> list[Question]:
     )
 
 
+# The first characters that make a spreadsheet read a cell as a formula (OWASP's list).
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+# Columns whose answers are strings (not numbers, not choice names): where a
+# respondent's own text is, and where it stays if the question's type is changed to
+# a date or consent question after answers exist.
+TEXT_COLUMN_TYPES = frozenset(
+    {Question.Type.SHORT_TEXT, Question.Type.LONG_TEXT, Question.Type.DATE, Question.Type.CONSENT}
+)
+
+
+def formula_guards(questions: list[Question]) -> list[int]:
+    """For the spreadsheet CSV: the positions in the row of the text columns, whose
+    answers get an apostrophe in front when they start like a formula. Number and
+    choice columns are left out, so they cost nothing and are never changed: they
+    hold numbers and the organiser's choice names (a scale imported with names such
+    as -2 ... 2 is a coded value, not a formula)."""
+    return [i for i, q in enumerate(questions, start=2) if q.type in TEXT_COLUMN_TYPES]
+
+
 def chunks(
-    survey: Survey, questions: list[Question], *, upto: int | None = None
+    survey: Survey,
+    questions: list[Question],
+    *,
+    upto: int | None = None,
+    spreadsheet: bool = False,
 ) -> Iterator[list[list[Any]]]:
     """The export rows, a chunk at a time, in response order; None where unanswered.
     `upto` leaves out responses with a higher id (submitted after an export began).
+    `spreadsheet` puts an apostrophe before text a spreadsheet would run as a formula
+    (formula_guards); without it every answer is exactly as given.
 
     Each chunk is one short keyset query (pk > the last one seen), so no cursor stays
     open while the response streams and memory holds one chunk. The answers are read
@@ -60,6 +93,8 @@ def chunks(
     """
     names = [q.name for q in questions]
     lists = [i for i, q in enumerate(questions, start=2) if q.type in LIST_TYPES]
+    guards = formula_guards(questions) if spreadsheet else []
+    starts = FORMULA_STARTS
     loads = json.loads
     base = (
         complete_responses(survey)
@@ -80,6 +115,11 @@ def chunks(
             for i in lists:
                 if row[i]:
                     row[i] = " ".join(row[i])
+            for i in guards:
+                value = row[i]
+                # Only strings: None, and a number left from before a type change, stay.
+                if value.__class__ is str and value[:1] in starts:
+                    row[i] = "'" + value
             append(row)
         yield out
         last = chunk[-1][0]
@@ -96,13 +136,15 @@ def header(questions: list[Question]) -> list[str]:
 
 
 def export_csv(survey: Survey) -> StreamingHttpResponse:
+    """The CSV for a spreadsheet: text that would run as a formula starts with an
+    apostrophe (formula_guards)."""
     questions = columns(survey)
 
     def stream() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header(questions))
-        for chunk in chunks(survey, questions):
+        for chunk in chunks(survey, questions, spreadsheet=True):
             writer.writerows(chunk)
             yield buffer.getvalue()
             buffer.seek(0)
@@ -283,6 +325,16 @@ FIELD_TYPES = {
 }
 
 
+# Said in the package itself (its codebook), for whoever opens it later.
+PACKAGE_DESCRIPTION = (
+    "Survey responses exported from Sayso: one row per response, one column per"
+    " question. Every answer is exactly as the respondent gave it. Unlike Sayso's CSV"
+    " download, an answer starting with =, +, -, @, a tab or a carriage return has no"
+    " apostrophe added, so read this file with analysis tools (R, Python, Frictionless),"
+    " not by opening it in a spreadsheet, which could run such an answer as a formula."
+)
+
+
 def datapackage(survey: Survey) -> dict[str, Any]:
     questions = columns(survey)
     language = survey.default_language
@@ -312,6 +364,7 @@ def datapackage(survey: Survey) -> dict[str, Any]:
     return {
         "name": f"survey-{survey.pk}",
         "title": survey.title,
+        "description": PACKAGE_DESCRIPTION,
         "resources": [
             {
                 "name": "responses",

@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("<int:pk>/questions/<int:question>/cite/", views.cite_result, name="cite"),
     path("<int:pk>/codes/", views.codes, name="codes"),
+    path("<int:pk>/codes/sheet/", views.code_sheet, name="code-sheet"),
     path("<int:pk>/preview/", views.preview, name="preview"),
     path("<int:pk>/take/", views.take, name="take"),
     path("<int:pk>/results/", views.results, name="results"),

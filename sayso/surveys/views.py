@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core import signing
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from sayso.core.decorators import access_level, community_view, post_only
 from sayso.core.models import AuditEvent, Community
+from sayso.core.selectors import sheet_codes, sheet_page
 from sayso.core.services import ServiceError, record
 
 from . import charts, export_jobs, exports, logic, selectors, services, xlsform
@@ -339,23 +341,10 @@ def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
     form = CodesForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        _batch, made = services.create_codes(
+        batch, made = services.create_codes(
             survey=survey, actor=request.user, size=form.cleaned_data["size"]
         )
-        link = request.build_absolute_uri(
-            reverse("surveys_public:code", kwargs={"link": survey.link_token})
-        )
-        qr = charts.qr_svg(link)  # the same for every code: made once
-        return render(
-            request,
-            "surveys/code_sheet.html",
-            {
-                "community": community,
-                "survey": survey,
-                "codes": [(c, qr) for c in made],
-                "link_pieces": _breakable(link),
-            },
-        )
+        return _code_sheet(request, community, survey, batch.pk, made, 1)
     return render(
         request,
         "surveys/simple_form.html",
@@ -367,6 +356,66 @@ def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
             "submit": _("Create codes"),
         },
     )
+
+
+@community_view("organiser")
+@post_only
+def code_sheet(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    """Another page of the sheet of codes just made (core.selectors.sheet_page): the
+    codes come back signed from the organiser's own page, as they are stored nowhere.
+    Only the survey's current batch: its earlier codes no longer open it."""
+    survey = _survey(community, pk, request)
+    try:
+        batch_id, made = sheet_codes(
+            request.POST.get("sheet", ""), batch_id=survey.code_batch_id, user_id=request.user.pk
+        )
+    except (signing.BadSignature, KeyError, TypeError):
+        messages.error(
+            request,
+            _(
+                "These codes can no longer be shown: the pages of a code sheet work for a day,"
+                " and only for the organiser who made the codes. If some were not printed,"
+                " make new ones."
+            ),
+        )
+        return redirect(survey)
+    try:
+        page = int(request.POST.get("page", "1"))
+    except ValueError:
+        page = 1
+    return _code_sheet(request, community, survey, batch_id, made, page)
+
+
+def _code_sheet(
+    request: HttpRequest,
+    community: Community,
+    survey: Survey,
+    batch_id: int,
+    made: list[str],
+    page: int,
+) -> HttpResponse:
+    """One page of the printable codes. Every card has the same QR code (the survey's
+    code page), drawn once; pages keep a large batch to a printable, quick page."""
+    link = request.build_absolute_uri(
+        reverse("surveys_public:code", kwargs={"link": survey.link_token})
+    )
+    qr = charts.qr_svg(link)
+    sheet = sheet_page(
+        batch_id=batch_id, user_id=request.user.pk, codes=made, page=page, draw=False
+    )
+    response = render(
+        request,
+        "surveys/code_sheet.html",
+        {
+            "community": community,
+            "survey": survey,
+            "codes": [(code, qr) for code, _svg in sheet.cards],
+            "sheet": sheet,
+            "link_pieces": _breakable(link),
+        },
+    )
+    response["Cache-Control"] = "private, no-store"  # the codes are not to be kept anywhere
+    return response
 
 
 @community_view("organiser")

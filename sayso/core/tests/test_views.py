@@ -274,7 +274,7 @@ def test_code_batch_page_shows_codes_once(depot: Community, owner: Any) -> None:
         {"label": "Night shift", "size": "3"},
     )
     assert response.status_code == 200
-    assert len(response.context["sheet"]) == 3
+    assert len(response.context["sheet"].cards) == 3
     assert "<svg" in response.content.decode()
 
 

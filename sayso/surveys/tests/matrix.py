@@ -33,6 +33,7 @@ PK_SOURCE = {
         "question-delete",
         "cite",
         "codes",
+        "code-sheet",
         "preview",
         "take",
         "results",
