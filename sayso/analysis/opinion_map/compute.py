@@ -438,7 +438,12 @@ def _lloyd_batch(
 
 
 # Added to a centre's squared norm: infinity for an absent slot (False), 0 for a present one.
-_ABSENT_OFFSET = np.array([np.inf, 0.0])
+# Added to an absent centre's squared norm so that no point is ever nearest to it. Finite
+# rather than infinite: OpenBLAS multiplies infinities by the zero padding of its packed
+# blocks, which leaves the product right but raises numpy's "invalid value" warning
+# (numpy 2.5 reports floating-point flags from matmul). Squared distances between
+# projections are far below 1e200, so the order of centres is unchanged.
+_ABSENT_OFFSET = np.array([1e200, 0.0])
 
 
 def _lanczos(
@@ -604,7 +609,8 @@ def _silhouettes(
     """silhouette() of several labelings of the same points at once (the candidate k of
     group_clusters): their one-hot columns side by side, so each step below is one numpy
     call for all of them. Every value is the same elementwise arithmetic, the products
-    sum each entry over the same points, and each score is summed on its own row."""
+    sum each entry over the same points, and each score is summed on its own row (BLAS
+    may still sum a wider product in another order: equal to within a bit or two)."""
     n = len(distances)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     counts = [int(labels.max()) + 1 for labels in labelings]

@@ -352,7 +352,10 @@ def test_silhouettes_of_several_labelings_are_each_alone():
     for weights in (sizes, None):
         together = _silhouettes(distances, labelings, weights)
         alone = [silhouette(points, labels, weights) for labels in labelings]
-        assert together == alone
+        # Equal to the last bit or two: OpenBLAS picks its kernel by the product's width,
+        # so one labeling's columns alone may be summed in another order (numpy 2.5).
+        np.testing.assert_allclose(together, alone, rtol=1e-13, atol=0)
+        assert together != [0.0, 0.0, 0.0]
 
 
 def test_marked_statements_are_np_isin():
