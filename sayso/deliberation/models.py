@@ -6,6 +6,7 @@ user link, no IP address and only the date it joined; votes carry a date, never 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import secrets
@@ -155,11 +156,19 @@ class Participant(models.Model):
         related_name="+",
     )
     joined_on = models.DateField()
+    # SHA-256 of the random join token of the page the participant joined from (views:
+    # join tokens), so that a double submit of the first vote joins once. "" for none.
+    join_digest = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation", "number"], name="participant_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "join_digest"],
+                condition=~Q(join_digest=""),
+                name="one_participant_per_join_token",
             ),
             models.UniqueConstraint(
                 fields=["conversation", "user"],
@@ -170,6 +179,10 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"participant {self.number}"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Statement(models.Model):

@@ -435,6 +435,9 @@ class QueueItem:
         return round(100 * self.passes / self.votes) if self.votes else None
 
 
+SHORT_CHARACTERS = 20  # a statement under this many characters is flagged "Very short"
+
+
 def spam_hints(text: str, duplicate_of: int | None) -> tuple[str, ...]:
     from django.utils.translation import gettext as _
 
@@ -448,7 +451,9 @@ def spam_hints(text: str, duplicate_of: int | None) -> tuple[str, ...]:
     if len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
         hints.append(_("Mostly capital letters"))
     if len(normalise_text(text).split()) < 3:
-        hints.append(_("Very short"))
+        # Few words is not the same as short: one 280-letter "word" is long.
+        short = len(" ".join(text.split())) < SHORT_CHARACTERS
+        hints.append(_("Very short") if short else _("Only one or two words"))
     if any(text.count(c * 4) for c in set(text) if not c.isspace()):
         hints.append(_("Repeated characters"))
     return tuple(hints)

@@ -193,11 +193,23 @@ def add_participant_statement(
         raise ServiceError(_("In this conversation only the organisers add statements."))
     cleaned = _clean_statement_text(text)
     normalised = normalise_text(cleaned)
-    if (
+    original = (
         Statement.objects.filter(conversation=conversation, normalised=normalised)
         .exclude(state=Statement.State.REJECTED)
-        .exists()
-    ):
+        .values_list("state", flat=True)
+        .first()
+    )
+    if original is not None:
+        if original == Statement.State.PENDING and conversation.moderation == (
+            Conversation.Moderation.PRE
+        ):
+            # Not shown yet, so there is nothing to vote on: say what will happen.
+            raise ServiceError(
+                _(
+                    "Someone has already written this statement. It is waiting for an "
+                    "organiser to check it, and you can vote on it once it appears."
+                )
+            )
         raise ServiceError(
             _("Someone has already written this statement. You can vote on it instead.")
         )
@@ -220,9 +232,13 @@ def add_participant_statement(
 
 
 @transaction.atomic
-def join(*, conversation: Conversation, user: Any = None) -> Participant:
+def join(*, conversation: Conversation, user: Any = None, token: str = "") -> Participant:
     """A new pseudonymous participant. `user` is linked only when the conversation is
-    not anonymous; an anonymous participant records nothing but the date."""
+    not anonymous; an anonymous participant records nothing but the date.
+
+    `token` is the random key of the page the person joins from: joining twice with one
+    token (a double click on the first vote) gives the same participant. Only its
+    digest is kept, which links the participant to nothing but that page."""
     if not conversation.is_open:
         raise ServiceError(_("This conversation has closed. You can still read its results."))
     linked = (
@@ -235,11 +251,19 @@ def join(*, conversation: Conversation, user: Any = None) -> Participant:
     if _lock(conversation) != Conversation.State.OPEN:
         # Checked again under the lock: the caller's copy may be a cached one.
         raise ServiceError(_("This conversation has closed. You can still read its results."))
+    digest = Participant.digest_of(token) if token else ""
+    if digest:
+        # Read under the conversation's lock: a join with the same token that got there
+        # first has committed by now.
+        same = Participant.objects.filter(conversation=conversation, join_digest=digest).first()
+        if same is not None:
+            return same
     return Participant.objects.create(
         conversation=conversation,
         number=_next_number(conversation, Participant),
         user=linked,
         joined_on=timezone.localdate(),
+        join_digest=digest,
     )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any, cast
 
 from django.conf import settings
@@ -518,6 +519,7 @@ def _card(routing: selectors.Routing, participant_id: int | None, **extra: Any) 
     text, never repeats a secret (BREACH)."""
     context = _card_context(routing, participant_id)
     context.update(extra)
+    context["swapped"] = True  # focus moves to the new card (templates say how)
     statement = context["statement"]
     if statement is None or not routing.conversation.is_open or extra.keys() != {"announce"}:
         return HttpResponse(get_template(CARD).render(context))
@@ -556,6 +558,7 @@ def _next_card(public_url: str, announce: str, values: dict[str, str]) -> str:
                 "statement": {"pk": _MARK.format("pk"), "text": _MARK.format("text")},
                 "progress": {"number": _MARK.format("number"), "total": _MARK.format("total")},
                 "announce": announce,
+                "swapped": True,
             }
         )
         parts = _MARKED.split(marked)
@@ -581,9 +584,42 @@ def _page(
             "error": error,
             "code_form": code_form or CodeForm(),
             "min_votes": _min_votes(context["progress"].total),
+            "join_token": _join_token(request, routing.conversation)
+            if gate == "yes" and participant_id is None
+            else "",
         }
     )
     return render(request, "deliberation/participate.html", context)
+
+
+# A page shown to someone who has not joined yet carries a join token: the first vote
+# joins with it, and two posts with one token (a double click, a double submit) join
+# one participant (services.join). It is random, names nobody and is stored only as a
+# digest; signed with a timestamp so that an old page no longer joins as the same
+# participant (it joins afresh, as a page without a token does).
+JOIN_TOKEN_SECONDS = 24 * 60 * 60
+
+
+def _join_signer(conversation: Conversation) -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=f"sayso.deliberation.join.{conversation.pk}")
+
+
+def _join_token(request: HttpRequest, conversation: Conversation) -> str:
+    """The posted token while it is still valid (an error card keeps it), else a new one."""
+    posted = request.POST.get("join", "") if request.method == "POST" else ""
+    if posted and _joining_key(posted, conversation):
+        return posted
+    return _join_signer(conversation).sign(secrets.token_urlsafe(24))
+
+
+def _joining_key(token: str, conversation: Conversation) -> str:
+    """The random part of a valid join token, or "" for none, a forged or an old one."""
+    if not token or len(token) > 200:
+        return ""
+    try:
+        return _join_signer(conversation).unsign(token, max_age=JOIN_TOKEN_SECONDS)
+    except signing.BadSignature:
+        return ""
 
 
 @access_level("public")
@@ -646,7 +682,11 @@ def _vote(
             if participant_id is None:
                 # Only a non-anonymous conversation links the account: do not load it otherwise.
                 user = None if conversation.anonymous else request.user
-                joined = services.join(conversation=conversation, user=user)
+                joined = services.join(
+                    conversation=conversation,
+                    user=user,
+                    token=_joining_key(request.POST.get("join", ""), conversation),
+                )
                 participant_id = joined.pk
             services.cast_vote(
                 conversation=conversation,
@@ -670,7 +710,9 @@ def _vote(
     if joined is not None:
         participant_id = joined.pk
     if _htmx(request):
-        response = _card(routing, participant_id if gate == "yes" else None, error=error)
+        known = participant_id if gate == "yes" else None
+        extra = {"join_token": _join_token(request, conversation)} if known is None else {}
+        response = _card(routing, known, error=error, **extra)
     else:
         response = _page(request, routing, participant_id, gate, error=error)
     if joined is not None:

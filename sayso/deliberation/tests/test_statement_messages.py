@@ -1,0 +1,66 @@
+"""What a participant and a moderator are told about a statement is true: a duplicate
+still waiting for moderation cannot be voted on yet, and a long single word is not
+"Very short"."""
+
+from __future__ import annotations
+
+import pytest
+
+from sayso.core.services import ServiceError
+from sayso.deliberation import services
+from sayso.deliberation.models import Conversation, Statement
+from sayso.deliberation.selectors import spam_hints
+
+from .factories import ConversationFactory, ParticipantFactory, StatementFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "Night shift needs its own meeting about the scanners."
+
+
+def _refusal(moderation: str, state: str) -> str:
+    conversation = ConversationFactory.create(moderation=moderation)
+    StatementFactory.create(conversation=conversation, text=TEXT, state=state)
+    participant = ParticipantFactory.create(conversation=conversation)
+    with pytest.raises(ServiceError) as refused:
+        services.add_participant_statement(
+            conversation=conversation, participant=participant, text=TEXT.upper()
+        )
+    assert Statement.objects.filter(conversation=conversation).count() == 1  # nothing added
+    return str(refused.value)
+
+
+WAITING = (
+    "Someone has already written this statement. It is waiting for an organiser to "
+    "check it, and you can vote on it once it appears."
+)
+SHOWN = "Someone has already written this statement. You can vote on it instead."
+
+
+def test_a_duplicate_is_told_it_can_vote_only_when_the_original_is_shown() -> None:
+    told = {
+        (moderation, state): _refusal(moderation, state)
+        for moderation, state in [
+            (Conversation.Moderation.PRE, Statement.State.PENDING),  # not shown yet
+            (Conversation.Moderation.PRE, Statement.State.ACCEPTED),
+            (Conversation.Moderation.POST, Statement.State.PENDING),  # shown while unchecked
+            (Conversation.Moderation.POST, Statement.State.ACCEPTED),
+        ]
+    }
+    assert told == {
+        ("pre", "pending"): WAITING,
+        ("pre", "accepted"): SHOWN,
+        ("post", "pending"): SHOWN,
+        ("post", "accepted"): SHOWN,
+    }
+
+
+def test_very_short_means_few_characters_not_few_words() -> None:
+    cases = {
+        ("scannerdataaccountability" * 12)[:280]: ("Only one or two words",),  # was "Very short"
+        "Unaccountablealgorithmicmanagement everywhere": ("Only one or two words",),
+        "No way": ("Very short",),
+        "Surveillance": ("Very short",),
+        "Scanners should be switched off at night.": (),
+    }
+    assert {text: spam_hints(text, None) for text in cases} == cases
