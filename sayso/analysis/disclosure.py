@@ -18,9 +18,17 @@ The rules (DESIGN.md section 6 and the research note on disclosure control):
   must sit on a cycle of hidden cells along which counts can be shifted while staying
   non-negative, which is exactly the condition for it not to be pinned down by the
   visible cells and totals, even allowing for counts never being negative.
-* **Filters and breakdowns.** A filter or breakdown group smaller than the threshold is
-  refused, and so is one whose *complement* in its parent group is: otherwise
-  "everyone on nights" minus "nights, not in depot A" reveals depot A's few people.
+* **Filters and breakdowns.** Filtering by a question is allowed exactly when breaking
+  down by it is: when every group of the question's partition of the parent group
+  (each answer, or for multiple choice each combination of ticked options, plus the
+  people who did not answer it) is empty or has at least the threshold, and no group
+  holds everyone (:func:`check_partition`). Checking a filter only against its own
+  complement is not enough: everyone minus "only night" minus "only day" gives the
+  few weekend workers. A filter with a breakdown, or two filters, needs every
+  combination of answers to be empty or at least the threshold too
+  (:func:`check_combined_partition`). Then every table shown is a sum of whole groups
+  of at least the threshold, and so is any difference between shown tables. The same
+  check is made per question, over the people who answered that question.
 
 Refusals carry a plain-English reason that can be shown to an organiser as it is.
 """
@@ -40,6 +48,7 @@ import numpy.typing as npt
 
 __all__ = [
     "MEMBERS_THRESHOLD",
+    "NO_ANSWER",
     "PUBLISHED_THRESHOLD",
     "CellStatus",
     "DisclosureRefused",
@@ -51,8 +60,10 @@ __all__ = [
     "RefusalCode",
     "Thresholds",
     "check_breakdown",
+    "check_combined_partition",
     "check_filter",
     "check_filters",
+    "check_partition",
     "frequency_table",
     "frequency_table_from_counts",
     "protect_table",
@@ -147,6 +158,10 @@ def check_filter(*, selected: int, parent: int, threshold: int) -> Refusal | Non
     threshold: a small leftover can be recovered by comparing the filtered and the
     unfiltered results. Nobody left out also refuses, because it reveals that every
     person in the group matches the filter (which may itself be an answer).
+
+    This is necessary but not enough when a question has more than two answers: two
+    filters that each pass can be subtracted from the whole to leave a small group.
+    Results filtered by a question's answer must also pass :func:`check_partition`.
     """
     _check_threshold(threshold)
     if not 0 <= selected <= parent:
@@ -231,6 +246,111 @@ def check_breakdown(groups: Mapping[Any, int], *, parent: int, threshold: int) -
                 "their answers.",
             )
     return None
+
+
+NO_ANSWER = "did not answer"
+
+
+def _label(group: Hashable) -> str:
+    if group is None:
+        return NO_ANSWER
+    if isinstance(group, (tuple, list)):
+        return " and ".join(_label(g) for g in group) if group else NO_ANSWER
+    return str(group)
+
+
+def check_partition(
+    groups: Mapping[Any, int], *, threshold: int, question: str = ""
+) -> Refusal | None:
+    """Whether results may be filtered or broken down by one question.
+
+    ``groups`` is the question's whole partition of the parent group: the number of
+    people for each answer (for multiple choice, each combination of ticked options),
+    **plus those who did not answer it** (key ``None``), adding up to the parent group.
+
+    The rule: filtering by a question is allowed exactly when breaking down by it is,
+    and that is when every non-empty group of its partition has at least
+    ``threshold`` people and no single group holds everyone. Checking a filter only
+    against its own complement is not enough: with day 23, night 17 and weekend 3 at a
+    threshold of 5, "only night" (17, leaving out 26) and "only day" (23, leaving out
+    20) each pass, yet everyone minus night minus day gives the 3 weekend workers'
+    answers exactly. Under this rule every table shown with this question as filter or
+    breakdown is a sum of whole groups of at least ``threshold`` people, so no
+    difference or sum of such tables (and the unfiltered one) can single out fewer.
+    Empty groups are fine: there is nobody in them to identify. ``question`` names the
+    question in the reason.
+    """
+    _check_threshold(threshold)
+    if any(n < 0 for n in groups.values()):
+        raise ValueError("group sizes cannot be negative")
+    parent = sum(groups.values())
+    if parent < threshold:
+        return _group_too_small(parent, threshold)
+    by = f"'{question}'" if question else "this question"
+    small = [_label(k) for k, n in groups.items() if 0 < n < threshold]
+    if small:
+        return Refusal(
+            RefusalCode.TOO_FEW,
+            f"Fewer than {threshold} people are in {_quoted(small)}. Showing results for "
+            "the other answers would let their answers be worked out by subtraction from "
+            f"the overall results, so results cannot be filtered or broken down by {by}.",
+        )
+    everyone = [_label(k) for k, n in groups.items() if n == parent]
+    if everyone:
+        return Refusal(
+            RefusalCode.EVERYONE_MATCHES,
+            f"Everyone ({_people(parent)}) is in {_quoted(everyone)}, so filtering or "
+            f"breaking down by {by} would reveal each person's answer to it.",
+        )
+    return None
+
+
+def check_combined_partition(
+    cells: Mapping[tuple[Any, ...], int],
+    *,
+    threshold: int,
+    questions: Sequence[str] = (),
+) -> Refusal | None:
+    """Whether results may be filtered or broken down by several questions at once.
+
+    ``cells`` maps each combination of answers (one per question, ``None`` for no
+    answer, as for :func:`check_partition`) to its number of people; together they
+    make up the parent group. This is how a filter with a breakdown, or two filters,
+    is checked: each question on its own must pass :func:`check_partition`, and so
+    must their combination, because the tables for "night, by depot" and "day, by
+    depot" taken from "everyone, by depot" leave the other shifts in each depot. When
+    every non-empty combination has ``threshold`` people or more, any sum or
+    difference of such tables is made of whole combinations, so none singles out fewer.
+    ``questions`` names the questions, in the order of the keys, for the reason.
+    """
+    _check_threshold(threshold)
+    if not cells:
+        return _group_too_small(0, threshold)
+    width = {len(k) for k in cells}
+    if len(width) != 1:
+        raise ValueError("every combination must have one answer per question")
+    for i in range(width.pop()):
+        margin: Counter[Hashable] = Counter()
+        for key, n in cells.items():
+            margin[key[i]] += n
+        name = questions[i] if i < len(questions) else ""
+        refusal = check_partition(margin, threshold=threshold, question=name)
+        if refusal is not None:
+            return refusal
+    small = [_label(k) for k, n in cells.items() if 0 < n < threshold]
+    if small:
+        return Refusal(
+            RefusalCode.TOO_FEW,
+            f"Fewer than {threshold} people gave the combination of answers {_quoted(small)}, "
+            "so comparing these results with others would reveal their answers; the "
+            "filter and the breakdown cannot be combined.",
+        )
+    return None
+
+
+def _quoted(labels: Sequence[str]) -> str:
+    shown = [f"'{label}'" for label in labels]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 # --------------------------------------------------------------------------- cell status

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import logic
-from .models import Question, Survey, pick_label
+from .models import Answer, Question, Survey, pick_label
 
 
 class SurveyForm(forms.ModelForm[Survey]):
@@ -111,6 +111,19 @@ class QuestionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.question = question
         self.language = language
+        # People who have submitted an answer to it: their answers must survive an edit
+        # (services.save_question refuses what would lose them), and the page says so.
+        self.answered = (
+            Answer.objects.filter(question_id=question.pk).values("response_id").distinct().count()
+            if question.pk
+            else 0
+        )
+        if self.answered:
+            self.fields["choices"].help_text = _(
+                "One per line, as 'name = label'. People have answered, so keep each name"
+                " as it is: change the label after the '='. You may add choices, and remove"
+                " those nobody chose."
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -159,6 +159,43 @@ def check_answer(
     return None
 
 
+def typed_answer(question: Question, data: Mapping[str, Any]) -> Any:
+    """What was typed for `question`, as posted, to show it again. A ranking is
+    posted as one field per option (`q_<name>__<option>`): it comes back as the
+    number given to each option by option name."""
+    key = field_name(question)
+    if question.type == Question.Type.RANKING:
+        return {
+            c.name: (data.get(f"{key}__{c.name}") or "").strip() for c in question.choices.all()
+        }
+    return data.get(key)
+
+
+def posted(question: Question, data: Mapping[str, Any]) -> bool:
+    """Whether the page sent a field of `question`: a question that was on the page.
+    (A choice left unticked sends nothing, so False does not mean it was hidden.)"""
+    key = field_name(question)
+    if question.type == Question.Type.RANKING:
+        return any(f"{key}__{c.name}" in data for c in question.choices.all())
+    return key in data
+
+
+def newly_relevant(
+    questions: Iterable[Question],
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    data: Mapping[str, Any],
+) -> list[Question]:
+    """The questions of a page that were hidden when it was shown (by the answers
+    `before`: the ones it was shown with) and that the answers just given (`after`)
+    bring up. The person has not seen them yet, so they are to be shown, not refused."""
+    return [
+        q
+        for q in questions
+        if not is_relevant(q, before) and is_relevant(q, after) and not posted(q, data)
+    ]
+
+
 def validate_page(
     questions: Iterable[Question], data: Mapping[str, Any], answers: dict[str, Any], language: str
 ) -> tuple[dict[str, str], dict[str, Any]]:
@@ -175,7 +212,7 @@ def validate_page(
         value, error = read_answer(question, data)
         if error:
             errors[question.name] = error
-            raw[question.name] = data.get(field_name(question))
+            raw[question.name] = typed_answer(question, data)
         if value is None:
             answers.pop(question.name, None)
         else:
@@ -190,7 +227,7 @@ def validate_page(
         message = check_answer(question, answers.get(question.name), answers, language)
         if message:
             errors[question.name] = message
-    typed = {n: v for n, v in raw.items() if n in errors and v not in (None, "")}
+    typed = {n: v for n, v in raw.items() if n in errors and v not in (None, "", {})}
     return errors, typed
 
 

@@ -12,12 +12,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import date
+from typing import Any, Protocol, overload
 
 import numpy as np
 from django.db import connections
-from django.db.models import Count, F, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncMonth
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from sayso.analysis import disclosure, survey_stats
 
@@ -93,7 +107,9 @@ class Results:
     refusal: str = ""
     filter_label: str = ""
     breakdown: Question | None = None
+    breakdown_refusal: str = ""
     weighting: survey_stats.Reweighting | None = None
+    weighting_refusal: str = ""
 
 
 def thresholds(survey: Survey) -> disclosure.Thresholds:
@@ -211,6 +227,9 @@ def results(
             (c.text(language) for c in by.choices.all() if c.name == choice_name), choice_name
         )
         out.filter_label = f"{by.text(language)}: {label}"
+        if refusal is None:
+            # Filtering by a question is allowed exactly when breaking down by it is.
+            refusal = _partition_refusal(survey, [by], threshold, language)
         if refusal is not None:
             out.refusal = refusal.reason
             return out
@@ -229,6 +248,16 @@ def results(
     groups: list[tuple[int, str]] = []
     if breakdown is not None:
         out.breakdown = breakdown
+        refusal = _partition_refusal(
+            survey, _splits(only, breakdown), threshold, language, combined=True
+        )
+        if refusal is not None:
+            out.breakdown_refusal = refusal.reason
+            breakdown = None
+    # Each question's table is checked by the same rule over the people who answered it.
+    splits = _splits(only, breakdown)
+    per_question = _partitions_per_question(survey, questions, splits, language) if splits else {}
+    if breakdown is not None:
         groups = [(c.pk, c.text(language)) for c in breakdown.choices.all()]
         for question_id, group_id, choice_id, n in (
             answers.filter(
@@ -245,14 +274,29 @@ def results(
     texts = _texts(
         answers, [q.pk for q in questions if q.is_text], approved_only=not can_see_all_text
     )
-    weights = _weights(survey, questions, answers) if weighted else None
+    weights = None
+    if weighted:
+        try:
+            weights = _weights(survey, questions, answers)
+        except CannotWeight as refused:
+            out.weighting_refusal = str(refused)  # the unweighted results are shown
     if weights is not None:
         out.weighting = weights[1]
+    date_ids = [q.pk for q in questions if q.type == Question.Type.DATE]
+    months = _months(answers, date_ids) if date_ids else {}
 
     for question in questions:
         result = QuestionResult(question=question, label=question.text(language))
         choices = list(question.choices.all())
+        cells = per_question.get(question.pk, {})
         try:
+            if only is not None:
+                position = next(i for i, q in enumerate(splits) if q.pk == only[0].pk)
+                split = disclosure.check_partition(
+                    _margin(cells, position), threshold=threshold, question=only[0].text(language)
+                )
+                if split is not None:
+                    raise disclosure.DisclosureRefused(_named(split))
             if question.type in (
                 Question.Type.SINGLE,
                 Question.Type.RATING,
@@ -283,13 +327,30 @@ def results(
                 if weights is not None and not multiple and question.type != Question.Type.RANKING:
                     _apply_weights(result, question, choices, weights)
                 if (
-                    breakdown is not None
-                    and question.pk != breakdown.pk
+                    out.breakdown is not None
+                    and question.pk != out.breakdown.pk
                     and not multiple
                     and question.type != Question.Type.RANKING
                 ):
-                    result.crosstab = _crosstab(
-                        cross[question.pk], groups, choices, respondents, threshold, language
+                    result.crosstab = (
+                        CrossTab([], [], [], refusal=out.breakdown_refusal)
+                        if out.breakdown_refusal
+                        else _crosstab(
+                            cross[question.pk],
+                            groups,
+                            choices,
+                            by_choice,
+                            threshold,
+                            language,
+                            _named(
+                                disclosure.check_combined_partition(
+                                    cells,
+                                    threshold=threshold,
+                                    questions=[q.text(language) for q in splits],
+                                )
+                            ),
+                            out.breakdown.type in (Question.Type.SINGLE, Question.Type.RATING),
+                        )
                     )
             elif question.type == Question.Type.NUMBER:
                 found = counted.get(question.pk, Tally())
@@ -298,6 +359,8 @@ def results(
                     raise disclosure.DisclosureRefused(_too_few(result.respondents, threshold))
                 result.mean = found.number_sum / found.numbers
                 # No minimum or maximum: an extreme singles out the one person who gave it.
+            elif question.type == Question.Type.DATE:
+                _date_rows(result, months.get(question.pk, {}), threshold)
             else:
                 result.respondents = counted.get(question.pk, Tally()).values
                 if question.is_text:
@@ -307,6 +370,7 @@ def results(
                         {"yes": result.respondents, "no": total - result.respondents},
                         threshold=threshold,
                     )
+                    result.any_hidden = table.any_hidden
                     for r in table.rows:
                         result.rows.append(
                             Row(
@@ -408,6 +472,210 @@ def _texts(
     return out
 
 
+def _splits(only: tuple[Question, str] | None, breakdown: Question | None) -> list[Question]:
+    """The questions that split the results: the filter's, then the breakdown."""
+    out = [only[0]] if only is not None else []
+    if breakdown is not None and all(q.pk != breakdown.pk for q in out):
+        out.append(breakdown)
+    return out
+
+
+MASK_BITS = 62  # choices a question may have to be used as a filter or breakdown
+
+
+def _masks(survey: Survey, splits: list[Question]) -> QuerySet[Answer, Any]:
+    """Per completed response that answered any of `splits`, which group of each
+    split's partition it is in, as a number (`mask0`, `mask1`, ...): one bit per choice
+    chosen (for multiple choice, a combination of ticked options); NULL when it did
+    not answer that question. One pass over the splits' answers, grouped by response."""
+    masks = {}
+    for i, question in enumerate(splits):
+        choices = list(question.choices.all())[:MASK_BITS]
+        masks[f"mask{i}"] = Sum(
+            Case(
+                *[When(choice_id=c.pk, then=Value(1 << b)) for b, c in enumerate(choices)],
+                default=None,
+                output_field=BigIntegerField(),
+            )
+        )
+    return (
+        Answer.objects.filter(
+            survey=survey,
+            question__in=[q.pk for q in splits],
+            choice__isnull=False,
+            response__status=Response.Status.COMPLETE,
+            response__is_preview=False,
+        )
+        .order_by()
+        .values("response_id")
+        .annotate(**masks)
+    )
+
+
+def _group_label(question: Question, mask: int | None, language: str) -> str | None:
+    if not mask:
+        return None  # disclosure's "did not answer"
+    choices = list(question.choices.all())[:MASK_BITS]
+    texts = [c.text(language) for c in choices]
+    # Two choices with the same words must stay two groups.
+    labels = [
+        t if texts.count(t) == 1 else f"{t} ({c.name})" for t, c in zip(texts, choices, strict=True)
+    ]
+    return " and ".join(label for i, label in enumerate(labels) if mask >> i & 1)
+
+
+def _too_many_choices(question: Question) -> bool:
+    return len(question.choices.all()) > MASK_BITS
+
+
+def _grouped_sql(
+    survey: Survey, splits: list[Question], rows: QuerySet[Any] | None
+) -> tuple[str, list[Any], str]:
+    """SQL counting `rows` (or the completed responses) by their groups of `splits`:
+    the per-response groups (_masks) are computed once and joined on the response, a
+    hash join rather than a lookup per row."""
+    masks = _masks(survey, splits)
+    db = masks.db
+    quote = connections[db].ops.quote_name
+    inner, inner_params = masks.query.sql_with_params()
+    columns = ", ".join(f"m.{quote(f'mask{i}')}" for i in range(len(splits)))
+    if rows is None:
+        sql = f"SELECT {columns}, COUNT(*) FROM ({inner}) m GROUP BY {columns}"  # noqa: S608
+        return sql, list(inner_params), db
+    outer, outer_params = rows.query.sql_with_params()
+    sql = (
+        f"SELECT a.{quote('question_id')}, {columns}, COUNT(*)"  # noqa: S608 - names, not values
+        f" FROM ({outer}) a LEFT JOIN ({inner}) m"
+        f" ON m.{quote('response_id')} = a.{quote('response_id')}"
+        f" GROUP BY a.{quote('question_id')}, {columns}"
+    )
+    return sql, [*outer_params, *inner_params], db
+
+
+def _partition_refusal(
+    survey: Survey,
+    splits: list[Question],
+    threshold: int,
+    language: str,
+    *,
+    combined: bool = False,
+) -> disclosure.Refusal | None:
+    """The partition rule (disclosure.check_partition) for filtering or breaking down
+    by `splits`, over everyone who completed the survey: one GROUP BY."""
+    if any(_too_many_choices(q) for q in splits):
+        return disclosure.Refusal(
+            disclosure.RefusalCode.CANNOT_PROTECT,
+            f"Results cannot be split by a question with more than {MASK_BITS} answers.",
+        )
+    sql, params, db = _grouped_sql(survey, splits, None)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    cells: dict[tuple[Any, ...], int] = {}
+    for *masks, n in found:
+        key = tuple(_group_label(q, m, language) for q, m in zip(splits, masks, strict=True))
+        cells[key] = cells.get(key, 0) + n
+    # Those who answered none of the splits.
+    nobody = (None,) * len(splits)
+    cells[nobody] = (
+        cells.get(nobody, 0) + complete_responses(survey).count() - sum(n for *_masks, n in found)
+    )
+    names = [q.text(language) for q in splits]
+    if combined or len(splits) > 1:
+        return disclosure.check_combined_partition(cells, threshold=threshold, questions=names)
+    return disclosure.check_partition(_margin(cells, 0), threshold=threshold, question=names[0])
+
+
+def _partitions_per_question(
+    survey: Survey, questions: list[Question], splits: list[Question], language: str
+) -> dict[int, dict[tuple[Any, ...], int]]:
+    """For each question, how many of the people who answered it are in each group of
+    `splits`: one GROUP BY over one answer row per respondent and question (a multiple
+    choice or ranking answer's first row), joined to each response's groups."""
+    if any(_too_many_choices(q) for q in splits):
+        return {}  # refused as a whole by _partition_refusal
+    rows = (
+        Answer.objects.filter(survey=survey, question__in=[q.pk for q in questions])
+        .filter(Q(rank__isnull=True) | Q(rank=1))
+        .order_by()
+        .values("response_id", "question_id")
+    )
+    sql, params, db = _grouped_sql(survey, splits, rows)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    out: dict[int, dict[tuple[Any, ...], int]] = defaultdict(dict)
+    for question_id, *masks, n in found:
+        key = tuple(_group_label(q, m, language) for q, m in zip(splits, masks, strict=True))
+        out[question_id][key] = out[question_id].get(key, 0) + n
+    return dict(out)
+
+
+def _margin(cells: dict[tuple[Any, ...], int], position: int) -> dict[Any, int]:
+    margin: dict[Any, int] = defaultdict(int)
+    for key, n in cells.items():
+        margin[key[position]] += n
+    return dict(margin)
+
+
+@overload
+def _named(refusal: disclosure.Refusal) -> disclosure.Refusal: ...
+@overload
+def _named(refusal: None) -> None: ...
+def _named(refusal: disclosure.Refusal | None) -> disclosure.Refusal | None:
+    """The partition rule's refusal for one question's table, said as such."""
+    if refusal is None:
+        return None
+    return disclosure.Refusal(
+        refusal.code, f"Among the people who answered this question: {refusal.reason}"
+    )
+
+
+def _months(answers: QuerySet[Answer], question_ids: list[int]) -> dict[int, dict[date, int]]:
+    """How many answered each date question with a date in each month: one GROUP BY."""
+    out: dict[int, dict[date, int]] = defaultdict(dict)
+    for question_id, month, n in (
+        answers.filter(question_id__in=question_ids, date__isnull=False)
+        .annotate(month=TruncMonth("date"))
+        .values_list("question_id", "month")
+        .annotate(n=Count("pk"))
+        .order_by("question_id", "month")
+    ):
+        out[question_id][month] = n
+    return dict(out)
+
+
+def _date_rows(result: QuestionResult, months: dict[date, int], threshold: int) -> None:
+    """A date question's results: how many answered, and a count per month.
+
+    Only months that at least `threshold` people gave get a row of their own; the rest
+    share one "other months" row, always there, so that a row's being listed never tells
+    that one or two people gave a date in that month (a first or last month would
+    otherwise show someone's date, as an extreme would). The counts are then protected
+    like any single-choice question's (small counts hidden, and one more so that the
+    total does not give them away). Never an exact date."""
+    result.respondents = sum(months.values())
+    if result.respondents < threshold:
+        raise disclosure.DisclosureRefused(_too_few(result.respondents, threshold))
+    rows: dict[Any, int] = {m: n for m, n in months.items() if n >= threshold}
+    rows[OTHER_MONTHS] = result.respondents - sum(rows.values())
+    table = disclosure.frequency_table_from_counts(rows, threshold=threshold)
+    result.any_hidden = table.any_hidden
+    for row in table.rows:
+        month = row.option
+        if isinstance(month, date):
+            label, key = date_format(month, "YEAR_MONTH_FORMAT"), f"{month:%Y-%m}"
+        else:
+            label, key = _("Other months"), "other"
+        item = Row(str(label), key, row.count, row.share, hidden=row.status.hidden)
+        if row.share is not None:
+            item.low, item.high = survey_stats.wilson_interval(row.share, result.respondents)
+        result.rows.append(item)
+
+
+OTHER_MONTHS = object()
+
+
 def _too_few(n: int, threshold: int) -> disclosure.Refusal:
     return disclosure.Refusal(
         disclosure.RefusalCode.TOO_FEW,
@@ -419,18 +687,26 @@ def _crosstab(
     cells: dict[tuple[int, int], int],
     groups: list[tuple[int, str]],
     choices: list[Any],
-    parent: int,
+    by_choice: dict[int, int],
     threshold: int,
     language: str,
+    refusal: disclosure.Refusal | None,
+    exclusive: bool,
 ) -> CrossTab:
+    """The question's answers by the breakdown's groups. `refusal` is the partition
+    rule's verdict over the people who answered the question (see
+    disclosure.check_combined_partition). With a single-choice breakdown the people
+    who did not answer it get their own row, so the column totals are the question's
+    own counts: the table and the question's results cannot be told apart by
+    subtraction outside the protected table."""
     body = [[cells.get((g, c.pk), 0) for c in choices] for g, _label in groups]
-    sizes = {label: sum(row) for (_g, label), row in zip(groups, body, strict=True)}
-    tab = CrossTab(
-        groups=[label for _g, label in groups],
-        columns=[c.text(language) for c in choices],
-        cells=[],
-    )
-    refusal = disclosure.check_breakdown(sizes, parent=sum(sizes.values()), threshold=threshold)
+    labels = [label for _g, label in groups]
+    if exclusive:
+        rest = [by_choice.get(c.pk, 0) - sum(row[j] for row in body) for j, c in enumerate(choices)]
+        if any(rest):
+            body.append(rest)
+            labels.append(disclosure.NO_ANSWER.capitalize())
+    tab = CrossTab(groups=labels, columns=[c.text(language) for c in choices], cells=[])
     if refusal is not None:
         tab.refusal = refusal.reason
         return tab
@@ -526,16 +802,28 @@ def _weights(
     ]
     first = target_questions[0].pk  # type: ignore[union-attr]
     cells = [(cell, n) for question_id, _choice, cell, n in rows if question_id == first]
-    if not cells:
-        return None
     sizes = [n for _cell, n in cells]
     groups = [[cell[i] for cell, _n in cells] for i in range(len(target_questions))]
     margins = list(targets.values())
+    for target, group, margin in zip(target_questions, groups, margins, strict=True):
+        missing = [name for name, size in margin.items() if size > 0 and name not in set(group)]
+        if missing:
+            raise CannotWeight(_nobody_in(target, missing, survey.default_language))  # type: ignore[arg-type]
     ones = np.ones(len(cells))
-    if len(margins) == 1:
-        reweighting = survey_stats.post_stratify(ones, groups[0], margins[0], counts=sizes)
-    else:
-        reweighting = survey_stats.rake(ones, list(zip(groups, margins, strict=True)), counts=sizes)
+    try:
+        if len(margins) == 1:
+            reweighting = survey_stats.post_stratify(ones, groups[0], margins[0], counts=sizes)
+        else:
+            reweighting = survey_stats.rake(
+                ones, list(zip(groups, margins, strict=True)), counts=sizes
+            )
+    except ValueError as problem:  # e.g. an answer the targets have no figure for
+        raise CannotWeight(
+            _(
+                "These results cannot be weighted: the answers in this selection do not fit "
+                "the population figures set for weighting. The figures below are not weighted."
+            )
+        ) from problem
     weight_of = {
         cell: float(weight) for (cell, _n), weight in zip(cells, reweighting.weights, strict=True)
     }
@@ -543,6 +831,20 @@ def _weights(
     for question_id, choice, cell, n in rows:
         out[question_id].append((choice, weight_of[cell], n))
     return dict(out), reweighting
+
+
+class CannotWeight(Exception):  # noqa: N818 - a refusal shown to people, not a bug
+    """The selection cannot be weighted; the message says why, in plain words."""
+
+
+def _nobody_in(question: Question, missing: list[str], language: str) -> str:
+    labels = {c.name: c.text(language) for c in question.choices.all()}
+    named = [labels.get(name, name) for name in missing]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + _(" or ") + named[-1]
+    return _(
+        "These results cannot be weighted: nobody in this selection answered %(answers)s "
+        "to '%(question)s', which the weighting needs. The figures below are not weighted."
+    ) % {"answers": listed, "question": question.text(language)}
 
 
 def _apply_weights(

@@ -23,6 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sayso.core.models import AuditEvent, Community, InvitationCodeBatch
 from sayso.core.services import ServiceError, cite, create_code_batch, record, redeem_code
@@ -203,14 +204,141 @@ def save_translations(*, survey: Survey, language: str, texts: dict[str, str]) -
     return changed + len(choices) + len(survey_texts)
 
 
-def earlier_names(survey: Survey, question: Question | None) -> list[str]:
-    """Names of the questions before `question` (all of them for a new one)."""
+def earlier_names(
+    survey: Survey, question: Question | None, section: Section | None = None
+) -> list[str]:
+    """Names of the questions before `question`. A new question goes last on
+    `section`: the questions of the earlier pages and of that page come before it (all
+    of the survey's when no page is given)."""
     names: list[str] = []
+    new_on = section if question is not None and question.pk is None else None
     for q in survey.questions.select_related("section").order_by("section__order", "order", "pk"):
-        if question is not None and q.pk == question.pk:
+        if question is not None and question.pk is not None and q.pk == question.pk:
             break
+        if new_on is not None and q.section_id != new_on.pk and q.section.order >= new_on.order:
+            continue  # on a later page than the new question's
         names.append(q.name)
     return names
+
+
+def _rename_weighting_target(survey: Survey, old: str, new: str) -> None:
+    """Weighting targets name their question: they follow it when it is renamed."""
+    targets = Survey.objects.filter(pk=survey.pk).values_list("weighting_targets", flat=True)
+    current = targets.first() or {}
+    if old in current:
+        survey.weighting_targets = {new if k == old else k: v for k, v in current.items()}
+        Survey.objects.filter(pk=survey.pk).update(weighting_targets=survey.weighting_targets)
+
+
+class BuilderError(ServiceError):
+    """A builder change refused; `field` names the form field it is about (None: the
+    whole form), so the message can sit next to that field."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# Types whose answers are stored alike: a question may change between them after
+# people have answered (any other change would lose or garble their answers).
+_ALIKE = (
+    frozenset({Question.Type.SINGLE.value, Question.Type.RATING.value}),
+    frozenset({Question.Type.SHORT_TEXT.value, Question.Type.LONG_TEXT.value}),
+)
+
+
+def _answers_fit(old: str, new: str) -> bool:
+    return old == new or any(old in alike and new in alike for alike in _ALIKE)
+
+
+def _people_who_answered(question_id: int) -> int:
+    """Submitted responses with an answer to the question (previews store none)."""
+    return Answer.objects.filter(question_id=question_id).values("response_id").distinct().count()
+
+
+def _type_name(kind: str) -> str:
+    return str(Question.Type(kind).label) if kind in Question.Type.values else kind
+
+
+def _keep_answers(
+    *,
+    question: Question,
+    stored: Question,
+    choices: list[tuple[str, str]] | None,
+    language: str,
+) -> None:
+    """Refuse (BuilderError) an edit of a question people have answered that would
+    delete or garble their answers: a change of type that cannot carry them, or a
+    choice someone chose left out or given another name. Texts stay editable."""
+    if not _answers_fit(stored.type, question.type):
+        people = _people_who_answered(question.pk)
+        if people:
+            raise BuilderError(
+                ngettext(
+                    "%(count)s person has answered this question as '%(old)s'. That answer"
+                    " cannot be kept as '%(new)s', so the type cannot change now. To ask it"
+                    " another way, add a new question and set this one's 'Show only if' to"
+                    " false() to stop showing it.",
+                    "%(count)s people have answered this question as '%(old)s'. Their answers"
+                    " cannot be kept as '%(new)s', so the type cannot change now. To ask it"
+                    " another way, add a new question and set this one's 'Show only if' to"
+                    " false() to stop showing it.",
+                    people,
+                )
+                % {
+                    "count": people,
+                    "old": _type_name(stored.type),
+                    "new": _type_name(question.type),
+                },
+                field="type",
+            )
+    listed = dict(choices or []) if question.has_choices else {}
+    left_out = [c for c in stored.choices.all() if c.name not in listed]
+    if not left_out:
+        return
+    chosen = dict(
+        Answer.objects.filter(choice__in=left_out)
+        .values_list("choice_id")
+        .annotate(n=Count("id"))
+        .values_list("choice_id", "n")
+    )
+    had = {c.name for c in stored.choices.all()}
+    new_names = {name: label for name, label in listed.items() if name not in had}
+    problems = []
+    for choice in left_out:
+        times = chosen.get(choice.pk, 0)
+        if not times:
+            continue  # nobody chose it: it may go
+        label = choice.text(language)
+        renamed = next((name for name, text in new_names.items() if text == label), None)
+        if renamed is not None:
+            problems.append(
+                ngettext(
+                    "'%(label)s' was chosen %(count)s time under the name '%(old)s', so it"
+                    " must keep that name (not '%(new)s'): change the label after the '=',"
+                    " not the name.",
+                    "'%(label)s' was chosen %(count)s times under the name '%(old)s', so it"
+                    " must keep that name (not '%(new)s'): change the label after the '=',"
+                    " not the name.",
+                    times,
+                )
+                % {"label": label, "count": times, "old": choice.name, "new": renamed}
+            )
+        else:
+            problems.append(
+                ngettext(
+                    "'%(old)s = %(label)s' was chosen %(count)s time, so it cannot be"
+                    " removed: that answer would be deleted. Keep its line (you may change"
+                    " the label after the '=').",
+                    "'%(old)s = %(label)s' was chosen %(count)s times, so it cannot be"
+                    " removed: those answers would be deleted. Keep its line (you may change"
+                    " the label after the '=').",
+                    times,
+                )
+                % {"label": label, "count": times, "old": choice.name}
+            )
+    if problems:
+        raise BuilderError(" ".join(problems), field="choices")
 
 
 @transaction.atomic
@@ -222,20 +350,48 @@ def save_question(
     choices: list[tuple[str, str]] | None,
     language: str,
 ) -> Question:
-    """Create or update a question; its logic is checked against earlier questions."""
+    """Create or update a question; its logic is checked against earlier questions.
+
+    Refused (BuilderError, nothing saved) when the change would break other questions'
+    logic or lose answers people have given (see `_keep_answers`)."""
     if not logic.valid_name(question.name):
-        raise ServiceError(
-            _("The short name must start with a letter and use only letters, numbers and _.")
+        raise BuilderError(
+            _("The short name must start with a letter and use only letters, numbers and _."),
+            field="name",
         )
     clash = survey.questions.filter(name=question.name).exclude(pk=question.pk)
     if clash.exists():
-        raise ServiceError(
-            _("Another question already has the short name '%(name)s'.") % {"name": question.name}
+        raise BuilderError(
+            _("Another question already has the short name '%(name)s'.") % {"name": question.name},
+            field="name",
         )
-    known = [n for n in earlier_names(survey, question) if n != question.name]
-    for expression, what, allow_current in (
-        (question.relevant, _("Show only if"), False),
-        (question.constraint, _("Answer must satisfy"), True),
+    # The question as stored, locked: an answer being written to it waits for this
+    # edit (on PostgreSQL), so the answers counted below are all there are.
+    stored = (
+        Question.objects.select_for_update()
+        .filter(pk=question.pk, survey=survey)
+        .order_by()
+        .first()
+        if question.pk is not None
+        else None
+    )
+    if stored is not None and stored.name != question.name:
+        used_by = [
+            q.name for q in survey.questions.exclude(pk=question.pk) if _refers_to(q, stored.name)
+        ]
+        if used_by:
+            raise BuilderError(
+                _(
+                    "Other questions' logic refers to ${%(name)s}: %(used)s. Keep the short"
+                    " name '%(name)s', or change their logic first."
+                )
+                % {"name": stored.name, "used": ", ".join(used_by)},
+                field="name",
+            )
+    known = [n for n in earlier_names(survey, question, section) if n != question.name]
+    for expression, what, allow_current, about in (
+        (question.relevant, _("Show only if"), False, "relevant"),
+        (question.constraint, _("Answer must satisfy"), True, "constraint"),
     ):
         problem = logic.check_expression(
             expression,
@@ -244,11 +400,13 @@ def save_question(
             what=what,
         )
         if problem:
-            raise ServiceError(problem)
+            raise BuilderError(problem, field=about)
     if question.has_choices and not choices:
-        raise ServiceError(_("Give at least two choices, one per line."))
+        raise BuilderError(_("Give at least two choices, one per line."), field="choices")
     if question.has_choices and choices is not None and len(choices) < 2:
-        raise ServiceError(_("Give at least two choices, one per line."))
+        raise BuilderError(_("Give at least two choices, one per line."), field="choices")
+    if stored is not None:
+        _keep_answers(question=question, stored=stored, choices=choices, language=language)
     if question.is_note:  # nothing to answer, so nothing to require or check
         question.required = False
         question.constraint = ""
@@ -258,6 +416,8 @@ def save_question(
         top = section.questions.aggregate(m=Max("order"))["m"] or 0
         question.order = top + 1
     question.save()
+    if stored is not None and stored.name != question.name:
+        _rename_weighting_target(survey, stored.name, question.name)
     if question.has_choices and choices is not None:
         existing = {c.name: c for c in question.choices.all()}
         keep = []
@@ -305,6 +465,26 @@ def import_survey(*, upload: Any, community: Community, actor: Any) -> xlsform.I
 
 @transaction.atomic
 def delete_question(*, question: Question) -> None:
+    """Delete a question nobody has answered yet (its answers would go with it) and
+    that no other question's logic refers to."""
+    # Locked first: an answer being written to it waits for this (on PostgreSQL).
+    Question.objects.select_for_update().filter(pk=question.pk).order_by().first()
+    people = _people_who_answered(question.pk)
+    if people:
+        raise BuilderError(
+            ngettext(
+                "%(count)s person has answered '%(name)s', and deleting the question would"
+                " delete that answer. To stop asking it and keep the answer, edit it and set"
+                " 'Show only if' to false(). To start again without it, close the survey,"
+                " download it as XLSForm and import that file as a new survey.",
+                "%(count)s people have answered '%(name)s', and deleting the question would"
+                " delete their answers. To stop asking it and keep the answers, edit it and"
+                " set 'Show only if' to false(). To start again without it, close the"
+                " survey, download it as XLSForm and import that file as a new survey.",
+                people,
+            )
+            % {"count": people, "name": question.name}
+        )
     used_by = [
         q.name
         for q in question.survey.questions.exclude(pk=question.pk)

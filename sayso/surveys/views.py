@@ -279,7 +279,8 @@ def _edit_question(
                 language=language,
             )
         except ServiceError as error:
-            form.add_error(None, str(error))
+            # Next to the field it is about (marked aria-invalid), else above the form.
+            form.add_error(getattr(error, "field", None), str(error))
         else:
             messages.success(request, _("Question saved."))
             return redirect(survey)
@@ -548,6 +549,17 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
     if result is None or result.refusal or not result.rows:
         messages.error(request, _("This result cannot be cited: too few people answered it."))
         return redirect("surveys:results", slug=community.slug, pk=survey.pk)
+    if result.any_hidden:
+        # Not offered on the page either: a citation would leave out, or be nothing but,
+        # figures hidden to protect people.
+        messages.error(
+            request,
+            _(
+                "This result cannot be cited: some of its figures are hidden to protect "
+                "people, so it would not show the whole picture."
+            ),
+        )
+        return redirect("surveys:results", slug=community.slug, pk=survey.pk)
     snapshot = {
         "title": f"{survey.title}: {result.label}",
         "question": found.name,
@@ -792,11 +804,10 @@ def code_entry(request: HttpRequest, link: str) -> HttpResponse:
     )
 
 
-def _response_or_404(token: str) -> Response:
-    response = services.find_response(token)
-    if response is None:
-        raise Http404
-    return response
+def _link_ended(request: HttpRequest) -> HttpResponse:
+    """What a private link shows once its answers are sent (or if it never existed:
+    the two cannot be told apart, as nothing links a sent response to its link)."""
+    return render(request, "surveys/respond_ended.html", status=404)
 
 
 def _visible_sections(response: Response) -> list[tuple[Section, list[Question]]]:
@@ -810,6 +821,7 @@ def _render_questions(
     errors: dict[str, str],
     typed: dict[str, Any],
     language: str,
+    new: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
     out = []
     for q in questions:
@@ -817,11 +829,12 @@ def _render_questions(
             continue
         value = typed.get(q.name, answers.get(q.name))
         choices = [(c.name, c.text(language)) for c in q.choices.all()]
-        rank_of = (
-            {name: i for i, name in enumerate(value, start=1)}
-            if q.type == Question.Type.RANKING and isinstance(value, list)
-            else {}
-        )
+        rank_of: dict[str, int] = {}
+        if q.type == Question.Type.RANKING and isinstance(value, list):
+            rank_of = {name: i for i, name in enumerate(value, start=1)}
+        elif q.type == Question.Type.RANKING and isinstance(value, dict):
+            # As typed, when refused (two options given the same number, say).
+            rank_of = {name: int(r) for name, r in value.items() if str(r).isdigit()}
         out.append(
             {
                 "q": q,
@@ -834,6 +847,7 @@ def _render_questions(
                 "ranks": [(n, label, rank_of.get(n, "")) for n, label in choices],
                 "positions": range(1, len(choices) + 1),
                 "error": errors.get(q.name, ""),
+                "new": q.name in new,
             }
         )
     return out
@@ -841,7 +855,9 @@ def _render_questions(
 
 @access_level("public")
 def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
-    response = _response_or_404(token)
+    response = services.find_response(token)
+    if response is None:
+        return _link_ended(request)
     survey = response.survey
     sections = _visible_sections(response)
     if not 0 <= page < len(sections):
@@ -850,10 +866,37 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
     answers = dict(response.draft)
     errors: dict[str, str] = {}
     typed: dict[str, Any] = {}
+    new: list[Question] = []
     if request.method == "POST":
+        # The page was shown with the answers saved so far (the draft is saved each
+        # time it is shown again), so what they made relevant is what was on it.
+        before = response.draft
         errors, typed = logic.validate_page(questions, request.POST, answers, response.language)
         going_back = "back" in request.POST
-        if not errors or going_back:
+        if "later" in request.POST:
+            # Keep every answer that can be read, rules or not (the check page names
+            # what still needs an answer), and carry on from this same page. An answer
+            # that cannot be read (a number that is not a number, a ranking with a
+            # number twice) has no form the draft can hold: it is named, not kept.
+            services.save_page(response=response, answers=answers, page=page)
+            for q in questions:
+                if q.name in typed:
+                    messages.warning(
+                        request,
+                        _(
+                            "Your answer to “%(question)s” was not saved: %(reason)s "
+                            "Answer it again when you come back."
+                        )
+                        % {"question": q.text(response.language), "reason": errors[q.name]},
+                    )
+            return redirect("surveys_public:saved", token=token)
+        if not going_back:
+            # A question that an answer on this page has just brought up was never
+            # seen: show it, without a complaint that it was not answered.
+            new = logic.newly_relevant(questions, before, answers, request.POST)
+            for q in new:
+                errors.pop(q.name, None)
+        if (not errors and not new) or going_back:
             target = page - 1 if going_back else page + 1
             # Skip sections where no question applies.
             step = -1 if going_back else 1
@@ -862,8 +905,6 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             ):
                 target += step
             services.save_page(response=response, answers=answers, page=max(target, 0))
-            if "later" in request.POST:
-                return redirect("surveys_public:saved", token=token)
             if target < 0:
                 target = 0
             if target >= len(sections):
@@ -879,8 +920,23 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             "title": survey.text_in("title", response.language),
             "token": token,
             "section_title": section.label(response.language),
-            "questions": _render_questions(questions, answers, errors, typed, response.language),
+            "questions": _render_questions(
+                questions, answers, errors, typed, response.language, frozenset(q.name for q in new)
+            ),
             "errors": errors,
+            "new_questions": len(new),
+            # Someone who started with an invitation code cannot start again: until they
+            # save, the address of this page is their only way back to their answers.
+            "keep_link": (
+                request.build_absolute_uri(
+                    reverse("surveys_public:page", kwargs={"token": token, "page": 0})
+                )
+                if page == 0
+                and not response.draft
+                and not response.is_preview
+                and survey.distribution == Survey.Distribution.CODES
+                else ""
+            ),
             "page": page,
             "page_number": page + 1,
             "pages": len(sections),
@@ -891,7 +947,9 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
 
 @access_level("public")
 def saved(request: HttpRequest, token: str) -> HttpResponse:
-    response = _response_or_404(token)
+    response = services.find_response(token)
+    if response is None:
+        return _link_ended(request)
     link = request.build_absolute_uri(
         reverse("surveys_public:page", kwargs={"token": token, "page": response.page})
     )
@@ -913,7 +971,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
         # below only when the page is shown again.
         submitting = services.response_to_submit(token)
         if submitting is None:
-            raise Http404
+            return _link_ended(request)
         try:
             errors = services.submit_response(response=submitting, user=request.user)
         except ServiceError as error:
@@ -927,7 +985,9 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             # Not redirect(): given a URL, it first tries (and fails) to reverse it.
             return HttpResponseRedirect(thanks)
         messages.error(request, _("Some answers need your attention before you send them."))
-    response = _response_or_404(token)
+    response = services.find_response(token)
+    if response is None:
+        return _link_ended(request)
     survey = response.survey
     language = response.language
     summary = []

@@ -79,7 +79,7 @@ def test_closed_survey_refuses_answers() -> None:
 
 def test_question_logic_is_validated_on_save() -> None:
     survey = make_survey(CommunityFactory())
-    section = survey.sections.first()
+    section = survey.sections.last()  # the new question goes after ${worries}, on page 2
     assert section is not None
     bad = Question(name="late", type=Question.Type.NUMBER, relevant="${nothere} = 1")
     with pytest.raises(

@@ -1,0 +1,85 @@
+# mypy: disable-error-code="no-untyped-call"
+"""A respondent with an invitation code, on a phone, with and without JavaScript: the
+first page gives the private link to keep; a follow-up question brought up by an
+answer appears with a notice instead of an error; a refused ranking keeps the numbers
+chosen; "Save and continue later" names what it could not keep and comes back to the
+same page; the consent statement says it is required; the check link, once the
+answers are sent, says it has ended. Every page is axe-checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from sayso.core.tests.factories import OrganiserFactory
+from sayso.surveys import services
+from sayso.surveys.models import Response, Survey
+from sayso.surveys.tests.test_respondent_flow import build_survey
+
+from .conftest import BrowseFactory
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_answering_with_a_code_keeps_what_was_typed(
+    browse: BrowseFactory, javascript: bool
+) -> None:
+    survey = build_survey(status=Survey.Status.DRAFT)
+    organiser = OrganiserFactory(community=survey.community).user
+    _batch, codes = services.create_codes(survey=survey, actor=organiser, size=1)
+    survey.status = Survey.Status.OPEN
+    survey.save(update_fields=["status"])
+
+    person = browse("respondent", javascript=javascript)
+    page = person.page
+    person.visit(f"/surveys/{survey.link_token}/code/")
+    page.get_by_label("Your invitation code:").fill(codes[0])
+    person.submit("Start")
+    notice = page.locator(".notification", has_text="Keep this private link")
+    assert notice.get_by_role("link").inner_text() == page.url
+
+    # A follow-up question appears, with a notice and without an error.
+    page.get_by_label("Day").check()
+    page.get_by_label("Something else").check()
+    person.submit("Continue")
+    title = "A new question appeared because of your answer"
+    assert page.get_by_role("heading", name=title).count() == 1
+    if javascript:  # taken to the notice, as to an error summary, so that it is read out
+        assert page.evaluate("document.activeElement.id") == "new-questions"
+    assert page.locator(".error-summary").count() == 0
+    assert page.get_by_label("Something else").is_checked()
+    page.get_by_label("What else worries you? (required)").fill("Cameras in the canteen")
+    person.submit("Continue")
+
+    # A refused ranking keeps the numbers chosen.
+    assert page.get_by_role("heading", level=1).inner_text() == "Priorities"
+    for option, rank in (("Pay", "1"), ("Privacy", "1"), ("Safety", "3")):
+        page.get_by_label(option).select_option(rank)
+    person.submit("Continue")
+    assert "Give each option a different number from 1 to 3." in page.content()
+    assert [page.get_by_label(o).input_value() for o in ("Pay", "Privacy", "Safety")] == [
+        "1",
+        "1",
+        "3",
+    ]
+
+    # Saved for later: the ranking is named, and the link comes back to this page.
+    person.submit("Save and continue later")
+    assert "Your answer to “Rank what matters most” was not saved" in page.content()
+    person.click(page.locator("main a[href*='/r/']"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Priorities"
+    for option, rank in (("Pay", "2"), ("Privacy", "1"), ("Safety", "3")):
+        page.get_by_label(option).select_option(rank)
+    person.submit("Continue")
+
+    page.get_by_label("I agree to take part (required)").check()
+    person.submit("Continue")
+    assert "Check your answers before sending" in page.content()
+    check_link = page.url
+    person.submit("Send my answers")
+    assert page.get_by_role("heading", level=1).inner_text() == "Thank you"
+    assert Response.objects.get().draft["priorities"] == ["privacy", "pay", "safety"]
+
+    person.visit(check_link, status=404)
+    assert page.get_by_role("heading", level=1).inner_text() == "This private link has ended"
+    assert "Cameras in the canteen" not in page.content()
