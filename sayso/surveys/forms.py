@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -68,6 +69,11 @@ class QuestionForm(forms.Form):
         ),
     )
     type = forms.ChoiceField(label=_("Type of answer"), choices=Question.Type.choices)
+    whole_number = forms.BooleanField(
+        label=_("Whole numbers only"),
+        required=False,
+        help_text=_("For a number question: answers like 2.5 are refused."),
+    )
     hint = forms.CharField(label=_("Hint"), max_length=300, required=False)
     choices = forms.CharField(
         label=_("Choices"),
@@ -143,6 +149,7 @@ class QuestionForm(forms.Form):
         question, language = self.question, self.language
         question.name = data["name"].strip()
         question.type = data["type"]
+        question.whole_number = data["whole_number"] and data["type"] == Question.Type.NUMBER
         question.label = {**(question.label or {}), language: data["label"].strip()}
         if data["hint"]:
             question.hint = {**(question.hint or {}), language: data["hint"].strip()}
@@ -177,6 +184,7 @@ def question_initial(question: Question, language: str) -> dict[str, Any]:
         "label": pick_label(question.label, language),
         "name": question.name,
         "type": question.type,
+        "whole_number": question.whole_number,
         "hint": pick_label(question.hint, language),
         "choices": "\n".join(f"{c.name} = {c.text(language)}" for c in question.choices.all()),
         "required": question.required,
@@ -213,6 +221,71 @@ def parse_choices(text: str) -> list[tuple[str, str]]:
     return out
 
 
+# More people than live on Earth: a count this big is a typing mistake.
+MOST_PEOPLE = 10_000_000_000
+# Thousands separators as organisers type them: commas, spaces (also the no-break and
+# thin spaces that word processors put in), apostrophes (Swiss) and underscores.
+_SEPARATORS = re.compile(r"[,\s\u00a0\u202f\u2009'_]")
+_GROUPED = re.compile(r"^[0-9]{1,3}(?:[,\s\u00a0\u202f\u2009'_][0-9]{3})*$")
+_POINT_GROUPED = re.compile(r"^[0-9]{1,3}(?:[.][0-9]{3})+$")
+
+
+class PopulationField(forms.Field):
+    """A number of people, typed as organisers type it ("3,000", "12 500"), as an int.
+
+    Refused, each with its own message: scientific notation (1e9), negative numbers,
+    fractions, zero, and sizes beyond any population."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("required", _("Give the number of people, like 3,000."))
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> int | None:
+        text = "" if value in self.empty_values else str(value).strip()
+        if not text:
+            return None
+        if re.search(r"\d[eE][+-]?\d", text):
+            raise forms.ValidationError(
+                _("Write the number out in full, like 3,000, not as %(typed)s.") % {"typed": text},
+                code="scientific",
+            )
+        if text.startswith(("-", "\u2212")):
+            raise forms.ValidationError(
+                _("A number of people cannot be below zero."), code="negative"
+            )
+        if _POINT_GROUPED.match(text):  # "3.000": a point between thousands
+            digits = text.replace(".", "")
+        elif "." in text:
+            raise forms.ValidationError(
+                _("Give a whole number of people, like 3,000, without a decimal point."),
+                code="fraction",
+            )
+        elif len(text) < 40 and ((text.isdigit() and text.isascii()) or _GROUPED.match(text)):
+            digits = _SEPARATORS.sub("", text)
+        else:
+            raise forms.ValidationError(
+                _("Give the number of people in digits, like 3,000 or 3000."), code="invalid"
+            )
+        number = int(digits)
+        if number == 0:
+            raise forms.ValidationError(
+                _(
+                    "Give a number above zero: weighting by this question needs at least"
+                    " one person in the population for each answer."
+                ),
+                code="zero",
+            )
+        if number > MOST_PEOPLE:
+            raise forms.ValidationError(
+                _("%(typed)s is more people than live on Earth. Check the number.")
+                % {"typed": text},
+                code="too_big",
+            )
+        return number
+
+
 class WeightingForm(forms.Form):
     """Population counts for each option of one single choice (or rating) question.
 
@@ -240,22 +313,19 @@ class WeightingForm(forms.Form):
         self.fields["question"].initial = self.chosen.name
         targets = current.get(self.chosen.name, {})
         for choice in self.chosen.choices.all():
-            self.fields[f"pop_{choice.name}"] = forms.FloatField(
+            saved = targets.get(choice.name)
+            self.fields[f"pop_{choice.name}"] = PopulationField(
                 label=_("People in the population who would answer '%(label)s'")
                 % {"label": choice.text(language)},
-                min_value=0,
-                required=False,
-                initial=targets.get(choice.name, ""),
-                widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+                initial=f"{saved:,.0f}" if isinstance(saved, int | float) else "",
+                widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
             )
 
     def population(self) -> dict[str, float]:
-        """The counts given; a missing one counts as 0, which the service refuses with
-        its message (every option needs a count above zero)."""
+        """The counts given, one for every option (each field is required)."""
         assert self.chosen is not None
         return {
-            c.name: float(self.cleaned_data.get(f"pop_{c.name}") or 0)
-            for c in self.chosen.choices.all()
+            c.name: float(self.cleaned_data[f"pop_{c.name}"]) for c in self.chosen.choices.all()
         }
 
 

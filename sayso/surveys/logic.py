@@ -15,13 +15,117 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from sayso.analysis import odk_xpath
 
-from .models import Question, pick_label
+from .models import Question, Survey, pick_label
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# A BCP 47 language tag as surveys use them: a two- or three-letter language, then
+# optionally a script ("Latn"), a region ("br", "419") and variants.
+BCP47_RE = re.compile(
+    r"^[a-z]{2,3}(-[a-z]{4})?(-(?:[a-z]{2}|[0-9]{3}))?(-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*$",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=256)
+def html_lang(code: str) -> str:
+    """The BCP 47 tag for a survey's language, for an HTML lang attribute, or "" when
+    none can be told (lang="" says "language unknown", which is true; leaving the
+    attribute out would claim the page's own language, English).
+
+    Surveys keep codes ("pl", "pt-br"), but an XLSForm whose columns say "label::Welsh"
+    without "(cy)" gives the name: a name Django knows becomes its code."""
+    value = (code or "").strip().replace("_", "-")
+    if BCP47_RE.match(value):
+        return value
+    from django.conf.locale import LANG_INFO
+
+    wanted = value.lower()
+    for tag, info in LANG_INFO.items():
+        names = {str(info.get("name", "")).lower(), str(info.get("name_local", "")).lower()}
+        if "code" in info and wanted in names:
+            return tag
+    return ""
+
+
+def ui_lang() -> str:
+    """The language Sayso's own words are shown in: the page's <html lang>."""
+    return translation.get_language() or settings.LANGUAGE_CODE
+
+
+class Shown(str):
+    """A survey text as shown to a respondent, with the language it is really in: the
+    chosen one, or the survey's main language where a translation is missing. A str,
+    so that it prints and compares as its text."""
+
+    __slots__ = ("lang",)
+    lang: str  # a BCP 47 tag, or "" when unknown
+
+    def __new__(cls, text: str, lang: str) -> Shown:
+        made = super().__new__(cls, text)
+        made.lang = lang
+        return made
+
+    @property
+    def text(self) -> str:
+        return str(self)
+
+    @property
+    def lang_attr(self) -> SafeString:
+        """` lang="…"` for the element holding the text; nothing when the text is in
+        the page's own language, which it then inherits truthfully."""
+        if self.lang == ui_lang():
+            return mark_safe("")
+        return format_html(' lang="{}"', self.lang)
+
+    @property
+    def html(self) -> SafeString:
+        """The text, escaped, in a span that gives its language when it differs from
+        the page's (for a text inside a sentence or a label of Sayso's)."""
+        if self.lang == ui_lang():
+            return conditional_escape(str(self))
+        return format_html('<span lang="{}">{}</span>', self.lang, str(self))
+
+
+def shown(labels: Any, language: str, default_language: str, fallback: str = "") -> Shown:
+    """The text of `labels` ({language: text}) in `language`, else in the survey's main
+    language, else the first one given, else `fallback` (a question's short name,
+    in no known language)."""
+    if isinstance(labels, dict):
+        for code in (language, default_language, *labels):
+            text = labels.get(code)
+            if text:
+                return Shown(str(text), html_lang(code))
+    return Shown(fallback, "")
+
+
+def survey_text(survey: Survey, field: str, language: str) -> Shown:
+    """The survey's `field` ("title", "welcome", "privacy_notice") as Survey.text_in
+    picks it, with the language it is in."""
+    text = survey.text_in(field, language)
+    translated = ((survey.texts or {}).get(language) or {}).get(field)
+    if language != survey.default_language and translated and text == str(translated):
+        return Shown(text, html_lang(language))
+    return Shown(text, html_lang(survey.default_language))
+
+
+def message_shown(question: Question, message: str, language: str, default_language: str) -> Shown:
+    """A message about an answer: the survey's own words (a required or constraint
+    message) in the language they were written in, or Sayso's, in the page's language."""
+    for labels in (question.required_message, question.constraint_message):
+        if isinstance(labels, dict):
+            for code in (language, default_language, *labels):
+                if message and labels.get(code) == message:
+                    return Shown(message, html_lang(code))
+    return Shown(message, ui_lang())
 
 
 def check_expression(
@@ -105,6 +209,9 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
             return None, _("Enter a number, like 12 or 3.5.")
         if not math.isfinite(number):  # "nan", "inf", "1e999": not an answer anyone gave
             return None, _("Enter a number, like 12 or 3.5.")
+        if question.whole_number and not number.is_integer():
+            # Said on the page where it was typed, not first on the check page.
+            return None, _("Enter a whole number, like 12.")
         return (int(number) if number.is_integer() else number), None
     if question.type == Question.Type.DATE:
         try:

@@ -202,6 +202,10 @@ class Question(models.Model):
     relevant = models.CharField(_("show only if"), max_length=500, blank=True)
     constraint = models.CharField(_("answer must satisfy"), max_length=500, blank=True)
     constraint_message = models.JSONField(default=dict, blank=True)
+    # For a number question: only whole numbers are accepted (XLSForm's `integer`, as
+    # against `decimal`). A flag rather than a type of its own, so that everything that
+    # counts, charts and exports numbers treats both alike.
+    whole_number = models.BooleanField(_("whole numbers only"), default=False)
     is_breakdown = models.BooleanField(
         _("use to break down results"),
         default=False,

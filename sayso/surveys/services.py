@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
+from django.db.models.functions import Floor
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -76,11 +77,21 @@ def save_section(*, section: Section, survey: Survey) -> Section:
     return section
 
 
+def _lock_definition(survey_id: int) -> None:
+    """Make submissions to the survey wait until this transaction ends (on PostgreSQL;
+    on SQLite the transaction already holds the only write lock), so that what the
+    builder checks ("nobody has answered this yet") still holds when it changes the
+    question. A submission's claim takes this row FOR KEY SHARE (_REVISION_LOCK):
+    FOR UPDATE, not the default NO KEY UPDATE, is what conflicts with it."""
+    DefinitionRevision.objects.select_for_update().filter(survey_id=survey_id).order_by().first()
+
+
 @transaction.atomic
 def delete_section(*, section: Section) -> None:
     """Delete a page with its questions: only while nobody has answered (an answer
     would lose its question), and not the last page."""
     survey = section.survey
+    _lock_definition(survey.pk)
     if survey.responses.filter(is_preview=False).exists():
         raise ServiceError(
             _(
@@ -292,6 +303,25 @@ def _keep_answers(
                 },
                 field="type",
             )
+    if question.whole_number and not stored.whole_number:
+        fractions = (
+            Answer.objects.filter(question_id=question.pk, number__isnull=False)
+            .annotate(whole=Floor("number"))
+            .exclude(number=F("whole"))
+            .count()
+        )
+        if fractions:
+            raise BuilderError(
+                ngettext(
+                    "%(count)s answer already given is not a whole number, so this question"
+                    " cannot be limited to whole numbers now.",
+                    "%(count)s answers already given are not whole numbers, so this question"
+                    " cannot be limited to whole numbers now.",
+                    fractions,
+                )
+                % {"count": fractions},
+                field="whole_number",
+            )
     listed = dict(choices or []) if question.has_choices else {}
     left_out = [c for c in stored.choices.all() if c.name not in listed]
     if not left_out:
@@ -365,6 +395,12 @@ def save_question(
             _("Another question already has the short name '%(name)s'.") % {"name": question.name},
             field="name",
         )
+    # Submissions to the survey wait for this edit (on PostgreSQL; on SQLite the
+    # transaction holds the write lock): the answers counted below are all there are
+    # until it commits, and an answer checked against the question as it was is
+    # checked again (services.submit_response) instead of written as the old type.
+    if question.pk is not None:
+        _lock_definition(survey.pk)
     # The question as stored, locked: an answer being written to it waits for this
     # edit (on PostgreSQL), so the answers counted below are all there are.
     stored = (
@@ -468,6 +504,7 @@ def delete_question(*, question: Question) -> None:
     """Delete a question nobody has answered yet (its answers would go with it) and
     that no other question's logic refers to."""
     # Locked first: an answer being written to it waits for this (on PostgreSQL).
+    _lock_definition(question.survey_id)
     Question.objects.select_for_update().filter(pk=question.pk).order_by().first()
     people = _people_who_answered(question.pk)
     if people:
@@ -783,6 +820,7 @@ def submit_response(*, response: Response | Submission, user: Any = None) -> dic
         compiled = selectors.definition(survey, revision)
         answers = dict(response.draft)
         errors = logic.check_all(compiled.rules, answers, response.language)
+        errors |= _not_whole(compiled.questions, answers, errors)
         rows, withdrawn = _answer_rows(compiled.rules, answers, errors)
         errors |= withdrawn
         if errors:
@@ -819,9 +857,39 @@ def submit_response(*, response: Response | Submission, user: Any = None) -> dic
     return {}
 
 
+def _not_whole(
+    questions: Sequence[Question], answers: dict[str, Any], errors: dict[str, str]
+) -> dict[str, str]:
+    """A message for each answer to a whole-number question that is not a whole number
+    (one typed before the question was made whole-number only, or sent by hand)."""
+    out: dict[str, str] = {}
+    for q in questions:
+        value = answers.get(q.name)
+        if (
+            q.whole_number
+            and q.name not in errors
+            and isinstance(value, float)
+            and not value.is_integer()
+        ):
+            out[q.name] = _("Enter a whole number, like 12.")
+    return out
+
+
 def _current_revision(survey_id: int) -> int:
     found = DefinitionRevision.objects.filter(survey_id=survey_id).values_list("n", flat=True)
     return found.first() or 0
+
+
+# On PostgreSQL a claim takes the lightest lock on the survey's revision row (FOR KEY
+# SHARE: claims do not wait for one another, as an answer's foreign key check on its
+# question does not). The builder locks that row FOR UPDATE before it counts answers
+# (_lock_definition), so a claim and a builder change of the same survey take turns:
+# a claim that waited reads the row again once the change is committed, finds the
+# revision moved on and claims nothing (the answers are then checked again against
+# the survey as it is now), and a change that waited counts the answers just written.
+# Checking the revision without the lock let an answer read before a change of type
+# be written after it, as the old type. SQLite's one writer already takes turns.
+_REVISION_LOCK = " FOR KEY SHARE OF r" if connection.vendor == "postgresql" else ""
 
 
 def _claim_sql() -> str:
@@ -835,7 +903,7 @@ def _claim_sql() -> str:
         f"UPDATE {response} SET status = %s, draft = %s, resume_digest = NULL,"  # noqa: S608
         " submitted_on = %s WHERE id = %s AND status = %s AND EXISTS (SELECT 1 FROM"
         f" {survey} s INNER JOIN {revision} r ON r.survey_id = s.id"
-        " WHERE s.id = %s AND s.status = %s AND r.n = %s)"
+        f" WHERE s.id = %s AND s.status = %s AND r.n = %s{_REVISION_LOCK})"
     )
 
 
@@ -1236,7 +1304,8 @@ def _one_statement_sql() -> str:
         f"WITH claimed AS (UPDATE {response} SET status = {complete}, draft = %s,"  # noqa: S608 (names and constants from the models)
         f" resume_digest = NULL, submitted_on = %s WHERE id = %s AND status = {partial}"
         f" AND EXISTS (SELECT 1 FROM {survey} s INNER JOIN {revision} r ON r.survey_id = s.id"
-        f" WHERE s.id = %s AND s.status = {open_} AND r.n = %s) RETURNING id, survey_id),"
+        f" WHERE s.id = %s AND s.status = {open_} AND r.n = %s{_REVISION_LOCK})"
+        " RETURNING id, survey_id),"
         f" answers AS (INSERT INTO {answers} ({_ANSWER_COLUMNS})"
         " SELECT c.survey_id, c.id, v.q, v.c, v.r, v.n, v.d, v.t, false"
         " FROM claimed c, json_to_recordset(%s::json)"

@@ -10,7 +10,10 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sayso.core.decorators import access_level, community_view, post_only
 from sayso.core.models import AuditEvent, Community
@@ -35,7 +38,6 @@ from .models import (
     Survey,
     SurveyExport,
     language_name,
-    pick_label,
 )
 
 
@@ -184,12 +186,35 @@ def section_edit(request: HttpRequest, community: Community, pk: int, section: i
 
 
 @community_view("organiser")
-@post_only
 def section_delete(
     request: HttpRequest, community: Community, pk: int, section: int
 ) -> HttpResponse:
+    """GET asks to confirm (a page, so it works without JavaScript); POST deletes."""
     survey = _survey(community, pk, request)
     found = get_object_or_404(Section, pk=section, survey=survey)
+    if request.method != "POST":
+        title = found.label(survey.default_language)
+        questions = found.questions.count()
+        return render(
+            request,
+            "surveys/confirm_delete.html",
+            {
+                "community": community,
+                "survey": survey,
+                "heading": (
+                    _("Delete the page '%(title)s' and its questions?") % {"title": title}
+                    if title
+                    else _("Delete this page and its questions?")
+                ),
+                "detail": ngettext(
+                    "It has %(n)s question. This cannot be undone.",
+                    "It has %(n)s questions. This cannot be undone.",
+                    questions,
+                )
+                % {"n": questions},
+                "button": _("Delete the page"),
+            },
+        )
     try:
         services.delete_section(section=found)
         messages.success(request, _("Page deleted with its questions."))
@@ -310,12 +335,25 @@ def question_edit(
 
 
 @community_view("organiser")
-@post_only
 def question_delete(
     request: HttpRequest, community: Community, pk: int, question: int
 ) -> HttpResponse:
+    """GET asks to confirm (a page, so it works without JavaScript); POST deletes."""
     survey = _survey(community, pk, request)
     found = get_object_or_404(Question, pk=question, survey=survey)
+    if request.method != "POST":
+        return render(
+            request,
+            "surveys/confirm_delete.html",
+            {
+                "community": community,
+                "survey": survey,
+                "heading": _("Delete the question '%(label)s'?")
+                % {"label": found.text(survey.default_language)},
+                "detail": _("This cannot be undone."),
+                "button": _("Delete the question"),
+            },
+        )
     try:
         services.delete_question(question=found)
         messages.success(request, _("Question deleted."))
@@ -598,14 +636,13 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
         current=survey.weighting_targets or {},
         language=survey.default_language,
     )
-    error = ""
     if request.method == "POST" and form.chosen is not None and form.is_valid():
         try:
             services.set_weighting_targets(
                 survey=survey, question=form.chosen, population=form.population()
             )
         except ServiceError as problem:
-            error = str(problem)
+            form.add_error(None, str(problem))  # the form checks each count first
         else:
             messages.success(request, _("Weighting saved. Weighted results are approximate."))
             return redirect(
@@ -615,7 +652,7 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
     return render(
         request,
         "surveys/weighting.html",
-        {"community": community, "survey": survey, "form": form, "error": error},
+        {"community": community, "survey": survey, "form": form},
     )
 
 
@@ -748,14 +785,18 @@ def _open_survey(link: str) -> Survey:
 
 
 def _respondent_texts(survey: Survey, language: str) -> dict[str, Any]:
-    """What the first pages show in the respondent's chosen language, and the choice."""
+    """What the first pages show in the respondent's chosen language, and the choice.
+    Each text carries the language it is really in (logic.Shown), for lang attributes."""
     return {
         "survey": survey,
         "language": language,
-        "language_options": [(code, language_name(code)) for code in survey.languages],
-        "title": survey.text_in("title", language),
-        "welcome": survey.text_in("welcome", language),
-        "privacy_notice": survey.text_in("privacy_notice", language),
+        "language_options": [
+            (code, language_name(logic.html_lang(code) or code), logic.html_lang(code))
+            for code in survey.languages
+        ],
+        "title": logic.survey_text(survey, "title", language),
+        "welcome": logic.survey_text(survey, "welcome", language),
+        "privacy_notice": logic.survey_text(survey, "privacy_notice", language),
     }
 
 
@@ -810,6 +851,15 @@ def _link_ended(request: HttpRequest) -> HttpResponse:
     return render(request, "surveys/respond_ended.html", status=404)
 
 
+def _about_answer(sentence: str, question: logic.Shown, reason: str) -> SafeString:
+    """`sentence` (with %(question)s and %(reason)s) with the question's text marked
+    with the language it is in, when that is not the page's; the rest is Sayso's."""
+    return mark_safe(  # noqa: S308 (every part is escaped here)
+        conditional_escape(sentence)
+        % {"question": question.html, "reason": conditional_escape(reason)}
+    )
+
+
 def _visible_sections(response: Response) -> list[tuple[Section, list[Question]]]:
     sections = response.survey.sections.prefetch_related("questions__choices")
     return [(s, list(s.questions.all())) for s in sections]
@@ -822,13 +872,20 @@ def _render_questions(
     typed: dict[str, Any],
     language: str,
     new: frozenset[str] = frozenset(),
+    *,
+    default_language: str,
 ) -> list[dict[str, Any]]:
+    # Each text is a logic.Shown: the page marks it with the language it is really in
+    # (a missing translation shows the main language's text, and says so).
     out = []
     for q in questions:
         if not logic.is_relevant(q, answers):
             continue
         value = typed.get(q.name, answers.get(q.name))
-        choices = [(c.name, c.text(language)) for c in q.choices.all()]
+        choices = [
+            (c.name, logic.shown(c.label, language, default_language, c.name))
+            for c in q.choices.all()
+        ]
         rank_of: dict[str, int] = {}
         if q.type == Question.Type.RANKING and isinstance(value, list):
             rank_of = {name: i for i, name in enumerate(value, start=1)}
@@ -839,14 +896,14 @@ def _render_questions(
             {
                 "q": q,
                 "field": logic.field_name(q),
-                "label": q.text(language),
-                "hint": pick_label(q.hint, language),
+                "label": logic.shown(q.label, language, default_language, q.name),
+                "hint": logic.shown(q.hint, language, default_language),
                 "choices": choices,
                 "value": value if value is not None else "",
                 "selected": value if isinstance(value, list) else [value],
                 "ranks": [(n, label, rank_of.get(n, "")) for n, label in choices],
                 "positions": range(1, len(choices) + 1),
-                "error": errors.get(q.name, ""),
+                "error": logic.message_shown(q, errors.get(q.name, ""), language, default_language),
                 "new": q.name in new,
             }
         )
@@ -867,12 +924,14 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
     errors: dict[str, str] = {}
     typed: dict[str, Any] = {}
     new: list[Question] = []
+    unsaved: list[dict[str, Any]] = []  # answers Back would lose, named on the page
     if request.method == "POST":
         # The page was shown with the answers saved so far (the draft is saved each
         # time it is shown again), so what they made relevant is what was on it.
         before = response.draft
         errors, typed = logic.validate_page(questions, request.POST, answers, response.language)
         going_back = "back" in request.POST
+        default = survey.default_language
         if "later" in request.POST:
             # Keep every answer that can be read, rules or not (the check page names
             # what still needs an answer), and carry on from this same page. An answer
@@ -883,14 +942,35 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 if q.name in typed:
                     messages.warning(
                         request,
-                        _(
-                            "Your answer to “%(question)s” was not saved: %(reason)s "
-                            "Answer it again when you come back."
-                        )
-                        % {"question": q.text(response.language), "reason": errors[q.name]},
+                        _about_answer(
+                            _(
+                                "Your answer to “%(question)s” was not saved: %(reason)s "
+                                "Answer it again when you come back."
+                            ),
+                            logic.shown(q.label, response.language, default, q.name),
+                            errors[q.name],
+                        ),
                     )
             return redirect("surveys_public:saved", token=token)
-        if not going_back:
+        if going_back and typed and request.POST.get("back") != "anyway":
+            # Back would lose an answer that cannot be read (the draft cannot hold
+            # "abc" for a number): keep the readable ones, stay, and let the person
+            # correct it or choose to go back without it (saved below, on this page).
+            errors = {name: errors[name] for name in typed}
+            unsaved = [
+                {
+                    "field": logic.field_name(q),
+                    "text": _about_answer(
+                        _("Your answer to “%(question)s” could not be saved: %(reason)s"),
+                        logic.shown(q.label, response.language, default, q.name),
+                        errors[q.name],
+                    ),
+                }
+                for q in questions
+                if q.name in typed
+            ]
+            going_back = False
+        elif not going_back:
             # A question that an answer on this page has just brought up was never
             # seen: show it, without a complaint that it was not answered.
             new = logic.newly_relevant(questions, before, answers, request.POST)
@@ -917,13 +997,22 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
         {
             "survey": survey,
             "response": response,
-            "title": survey.text_in("title", response.language),
+            "title": logic.survey_text(survey, "title", response.language),
             "token": token,
-            "section_title": section.label(response.language),
+            "section_title": logic.shown(section.title, response.language, survey.default_language),
+            # What the person types is taken to be in the language they chose.
+            "answer_lang_attr": logic.Shown("", logic.html_lang(response.language)).lang_attr,
             "questions": _render_questions(
-                questions, answers, errors, typed, response.language, frozenset(q.name for q in new)
+                questions,
+                answers,
+                errors,
+                typed,
+                response.language,
+                frozenset(q.name for q in new),
+                default_language=survey.default_language,
             ),
             "errors": errors,
+            "unsaved": unsaved,
             "new_questions": len(new),
             # Someone who started with an invitation code cannot start again: until they
             # save, the address of this page is their only way back to their answers.
@@ -990,6 +1079,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
         return _link_ended(request)
     survey = response.survey
     language = response.language
+    default = survey.default_language
     summary = []
     answers = response.draft
     for index, (section, questions) in enumerate(_visible_sections(response)):
@@ -997,23 +1087,31 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             if q.is_note or not logic.is_relevant(q, answers):
                 continue
             value = answers.get(q.name)
-            names = {c.name: c.text(language) for c in q.choices.all()}
+            # Each part in the language it is in: choices as the page showed them, what
+            # the person wrote in the language they chose, the rest in Sayso's.
+            names = {
+                c.name: logic.shown(c.label, language, default, c.name) for c in q.choices.all()
+            }
+            shown: list[logic.Shown]
             if isinstance(value, list):
-                shown = ", ".join(str(names.get(v, v)) for v in value)
+                shown = [names.get(v) or logic.Shown(str(v), "") for v in value]
             elif value is None:
-                shown = _("Not answered")
+                shown = [logic.Shown(_("Not answered"), logic.ui_lang())]
+            elif q.has_choices:
+                shown = [names.get(str(value)) or logic.Shown(str(value), "")]
             else:
-                shown = names.get(str(value), str(value))
+                written = logic.html_lang(language) if q.is_text else logic.ui_lang()
+                shown = [logic.Shown(str(value), written)]
             # The submission's own reasons first: some (a choice withdrawn since the
             # answer was given) are known only to it.
             message = errors.get(q.name) or logic.check_answer(q, value, answers, language)
             summary.append(
                 {
-                    "label": q.text(language),
+                    "label": logic.shown(q.label, language, default, q.name),
                     "answer": shown,
                     "page": index,
-                    "error": message or "",
-                    "section": section.label(language),
+                    "error": logic.message_shown(q, message or "", language, default),
+                    "section": logic.shown(section.title, language, default),
                 }
             )
     return render(
@@ -1021,7 +1119,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
         "surveys/respond_check.html",
         {
             "survey": survey,
-            "title": survey.text_in("title", language),
+            "title": logic.survey_text(survey, "title", language),
             "token": token,
             "summary": summary,
             "preview": response.is_preview,

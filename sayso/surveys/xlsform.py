@@ -130,9 +130,9 @@ def language_code(key: str) -> str:
 def _labels(value: Any, main: str = "en") -> dict[str, str]:
     """{language code: text}. The unnamed language is the form's default (`main`).
 
-    A translation equal to the main language's text is dropped: XLSForm exports
-    (Sayso's among them) repeat the main text where a translation is missing, so that
-    ODK does not show a blank, and Sayso shows the main text there anyway."""
+    A translation equal to the main language's text is dropped: some XLSForm tools
+    (and Sayso's exports before it left such cells empty) repeat the main text where a
+    translation is missing, and Sayso shows the main text there anyway."""
     if not isinstance(value, dict):
         return {main: str(value)} if value else {}
     out = {
@@ -453,6 +453,9 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
                 kind = Question.Type.LONG_TEXT
             if kind == Question.Type.SINGLE and "likert" in appearance:
                 kind = Question.Type.RATING
+            # `integer` and `decimal` are both number questions; an integer one takes
+            # whole numbers only, and is written back as `integer` on export.
+            whole_number = child["type"] == "integer"
             relevant = bind.get("relevant", "")
             if condition:
                 # A group's condition applies to each question in it (Sayso's pages
@@ -471,6 +474,7 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
                 relevant=relevant,
                 constraint=bind.get("constraint", ""),
                 constraint_message=labels_of(bind.get("jr:constraintMsg", "")),
+                whole_number=whole_number,
                 is_breakdown=_is_required(child.get(BREAKDOWN_COLUMN, "")),
             )
             choices = child.get("choices") or form.get("choices", {}).get(
@@ -605,10 +609,13 @@ def export_xlsform(survey: Survey) -> bytes:
     choices_sheet.append(["list_name", "name", *(f"label::{h}" for h in heads)])
 
     def texts(labels: dict[str, str], fallback: str = "") -> list[str]:
-        # An untranslated text repeats the main language's, as respondents would see it
-        # (ODK would show a blank); the import drops such repeats again.
+        # An untranslated text is left empty, not filled with the main language's: a
+        # copy would read, on import into Sayso or elsewhere, as a translation someone
+        # made. pyxform accepts the gap without a warning (its XForm puts "-" there, so
+        # ODK shows a dash in that language until someone translates it); Sayso shows
+        # the main language's text.
         main = labels.get(languages[0]) or fallback
-        return [labels.get(code) or main for code in languages]
+        return [main, *(labels.get(code) or "" for code in languages[1:])]
 
     translated = survey.texts or {}
     for name, field in SURVEY_NOTES.items():
@@ -624,6 +631,8 @@ def export_xlsform(survey: Survey) -> bytes:
         sheet.append(["begin_group", f"section_{section.order}", *texts(section.title)])
         for q in section.questions.all():
             kind = REVERSE_TYPES[Question.Type(q.type)]
+            if q.type == Question.Type.NUMBER and q.whole_number:
+                kind = "integer"
             if q.has_choices:
                 kind = f"{kind} {q.name}_choices"
                 for c in q.choices.all():

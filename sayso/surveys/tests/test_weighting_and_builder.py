@@ -196,9 +196,9 @@ def test_weighting_page_refuses_a_count_that_is_not_a_number() -> None:
     assert 'name="pop_day"' not in chosen
     refused = client.post(url, {"question": "shift", "pop_day": "lots", "pop_night": "70"})
     assert refused.status_code == 200
-    assert "Enter a number." in refused.content.decode()
+    assert "Give the number of people in digits, like 3,000 or 3000." in refused.content.decode()
     missing = client.post(url, {"question": "shift", "pop_day": "", "pop_night": "70"})
-    assert "Give a population count above zero" in missing.content.decode()
+    assert "Give the number of people, like 3,000." in missing.content.decode()
     survey.refresh_from_db()
     assert survey.weighting_targets == {}
     saved = client.post(url, {"question": "shift", "pop_day": "30", "pop_night": "70"})

@@ -50,6 +50,7 @@ def definition(survey: Survey) -> dict[str, Any]:
                         "relevant": q.relevant,
                         "constraint": q.constraint,
                         "constraint_message": _texts(q.constraint_message),
+                        "whole_number": q.whole_number,
                         "is_breakdown": q.is_breakdown,
                         "choices": [(c.name, _texts(c.label)) for c in q.choices.all()],
                     }
