@@ -176,7 +176,26 @@ class ModerationForm(forms.Form):
         self.fields["statements"].choices = choices  # type: ignore[attr-defined]
 
 
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _is_zip(upload: Any) -> bool:
+    upload.seek(0)
+    start = upload.read(4)
+    upload.seek(0)
+    return bool(start == ZIP_MAGIC)
+
+
 class ImportForm(forms.Form):
+    """A Polis export as one .zip file (Sayso's own export, or a Polis export zipped) or
+    as its CSV files one by one."""
+
+    CSV_FIELDS = {
+        "comments": "comments.csv",
+        "votes": "votes.csv",
+        "participants_votes": "participants-votes.csv",
+    }
+
     topic = forms.CharField(
         label=_("Question of the conversation"),
         max_length=200,
@@ -185,10 +204,16 @@ class ImportForm(forms.Form):
     description = forms.CharField(
         label=_("Background"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    comments = forms.FileField(
-        label=_("comments.csv"),
-        error_messages={"required": _("Choose the comments.csv file from the Polis export.")},
+    archive = forms.FileField(
+        label=_("Export file (.zip)"),
+        required=False,
+        help_text=_(
+            "The .zip file you get when you export a conversation from Sayso, or a Polis"
+            " export zipped."
+        ),
+        widget=forms.FileInput(attrs={"accept": ".zip,application/zip"}),
     )
+    comments = forms.FileField(label=_("comments.csv"), required=False)
     votes = forms.FileField(label=_("votes.csv"), required=False)
     participants_votes = forms.FileField(
         label=_("participants-votes.csv"),
@@ -198,23 +223,54 @@ class ImportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not cleaned.get("votes") and not cleaned.get("participants_votes"):
-            raise forms.ValidationError(
-                _("Add votes.csv, or participants-votes.csv if the export has no votes.csv.")
-            )
-        for name in ("comments", "votes", "participants_votes"):
+        for name in ("archive", *self.CSV_FIELDS):
             upload = cleaned.get(name)
             if upload is not None and upload.size > MAX_UPLOAD_BYTES:
                 self.add_error(name, _("This file is larger than 200 MB."))
+        csv_files = [name for name in self.CSV_FIELDS if cleaned.get(name)]
+        for name in csv_files:
+            if name in cleaned and _is_zip(cleaned[name]):
+                self.add_error(
+                    name,
+                    _(
+                        "This is a .zip file. Choose it under “Export file (.zip)” instead, or"
+                        " unzip it and choose %(file)s here."
+                    )
+                    % {"file": self.CSV_FIELDS[name]},
+                )
+        if cleaned.get("archive"):
+            if csv_files:
+                self.add_error(
+                    "archive", _("Choose either the .zip file or the CSV files, not both.")
+                )
+            return cleaned
+        if not csv_files:
+            self.add_error(
+                "archive", _("Choose the .zip file of the export, or its CSV files below.")
+            )
+            return cleaned
+        if not cleaned.get("comments"):
+            self.add_error("comments", _("Choose the comments.csv file from the export."))
+        if not cleaned.get("votes") and not cleaned.get("participants_votes"):
+            self.add_error(
+                "votes",
+                _("Add votes.csv, or participants-votes.csv if the export has no votes.csv."),
+            )
         return cleaned
 
     def polis_files(self) -> dict[str, Any]:
-        names = {
-            "comments": "comments.csv",
-            "votes": "votes.csv",
-            "participants_votes": "participants-votes.csv",
+        return {
+            file: self.cleaned_data[name]
+            for name, file in self.CSV_FIELDS.items()
+            if self.cleaned_data.get(name)
         }
-        return {names[k]: self.cleaned_data[k] for k in names if self.cleaned_data.get(k)}
+
+    def field_for(self, file: str | None) -> str | None:
+        """The field a refused file's message goes next to (None: the whole form)."""
+        if self.cleaned_data.get("archive"):
+            return "archive"
+        names = {file: name for name, file in self.CSV_FIELDS.items()}
+        return names.get(file or "")
 
 
 class CiteForm(forms.Form):

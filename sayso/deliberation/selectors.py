@@ -19,6 +19,8 @@ import numpy as np
 from django.db import connection
 from django.db.models import Count, F, Q
 
+from sayso.analysis.pooling import pool_small_rows
+
 from .models import Conversation, OpinionMapResult, Participant, Statement, Vote, normalise_text
 
 # Priority of a statement the last opinion map has not seen: the spec's formula with no
@@ -491,22 +493,6 @@ def moderation_queue(conversation: Conversation, state: str) -> list[QueueItem]:
     return items
 
 
-# --- small-number suppression -----------------------------------------------------------
-
-
-def suppress(counts: Sequence[int], threshold: int) -> list[int | None]:
-    """Hide counts below the threshold (None), with complementary suppression: if exactly
-    one non-zero count is hidden, the next smallest is hidden too, so the hidden one
-    cannot be worked out from the total."""
-    shown: list[int | None] = [c if c == 0 or c >= threshold else None for c in counts]
-    hidden = [i for i, c in enumerate(shown) if c is None]
-    if len(hidden) == 1:
-        visible = [(c, i) for i, c in enumerate(shown) if c]
-        if visible:
-            shown[min(visible)[1]] = None
-    return shown
-
-
 # --- the report ------------------------------------------------------------------------
 
 
@@ -619,16 +605,34 @@ def report(
 def participation_over_time(
     result: OpinionMapResult | None, threshold: int
 ) -> list[dict[str, Any]]:
-    """Votes and new participants per day as of the stored map, small counts suppressed."""
+    """Votes and new participants per day as of the stored map.
+
+    A day with fewer than `threshold` votes or new participants gets no row of its own:
+    such days are added up in one "other days" row (`pooled` "other"), with the next
+    quietest days when they add up to fewer than `threshold`, so that no small count
+    can be worked out by taking the shown days from the report's totals. When every
+    day is pooled the one row stands for all days (`pooled` "all")."""
     if result is None or not result.is_current:
         return []
     rows = result.data.get("over_time", [])
-    shown_votes = suppress([row[1] for row in rows], threshold)
-    shown_joined = suppress([row[2] for row in rows], threshold)
-    return [
-        {"day": dt.date.fromisoformat(row[0]), "votes": v, "joined": j}
-        for row, v, j in zip(rows, shown_votes, shown_joined, strict=True)
+    pooled = pool_small_rows(
+        [(dt.date.fromisoformat(day), (votes, joined)) for day, votes, joined in rows],
+        threshold=threshold,
+    )
+    shown: list[dict[str, Any]] = [
+        {"day": day, "votes": votes, "joined": joined, "pooled": None}
+        for day, (votes, joined) in pooled.rows
     ]
+    if pooled.other is not None:
+        shown.append(
+            {
+                "day": None,
+                "votes": pooled.other[0],
+                "joined": pooled.other[1],
+                "pooled": "all" if pooled.everything_pooled else "other",
+            }
+        )
+    return shown
 
 
 def citation_snapshot(

@@ -14,9 +14,10 @@ import json
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import numpy as np
@@ -37,7 +38,11 @@ from sayso.analysis.opinion_map import (
     opinion_map_to_dict,
     read_polis_export,
 )
-from sayso.analysis.opinion_map.polis_io import PARTICIPANTS_FIXED, VOTES_HEADER
+from sayso.analysis.opinion_map.polis_io import (
+    PARTICIPANTS_FIXED,
+    VOTES_HEADER,
+    PolisNotTextError,
+)
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.services import ServiceError, cite, record, redeem_code
 
@@ -884,7 +889,13 @@ def export_polis(*, conversation: Conversation, actor: Any) -> bytes:
 
 
 class ImportRefused(ServiceError):  # noqa: N818 (reads as the outcome)
-    pass
+    """An upload that cannot be imported. `file` names the Polis file at fault
+    (comments.csv, votes.csv, participants-votes.csv), or is "archive" for the zip
+    itself, so that the message can go next to that file's field."""
+
+    def __init__(self, message: str, *, file: str | None = None) -> None:
+        super().__init__(message)
+        self.file = file
 
 
 def _save_uploads(files: Mapping[str, IO[bytes]], folder: Path) -> None:
@@ -897,15 +908,24 @@ def _save_uploads(files: Mapping[str, IO[bytes]], folder: Path) -> None:
 def _read_folder(folder: Path) -> PolisExport:
     try:
         return read_polis_export(folder)
+    except PolisNotTextError as error:
+        name = Path(error.file).name
+        raise ImportRefused(
+            _("%(file)s could not be read as text (UTF-8). Save it as CSV UTF-8 and try again.")
+            % {"file": name},
+            file=name,
+        ) from None
     except PolisImportError as error:
-        raise ImportRefused(
-            _("%(file)s, line %(line)s: %(problem)s")
-            % {"file": Path(error.file).name, "line": error.line, "problem": error.problem}
-        ) from None
-    except UnicodeDecodeError:
-        raise ImportRefused(
-            _("The files must be CSV text in UTF-8, as Polis exports them.")
-        ) from None
+        name = Path(error.file).name
+        if error.line is None:
+            message = _("%(file)s: %(problem)s") % {"file": name, "problem": error.problem}
+        else:
+            message = _("%(file)s, line %(line)s: %(problem)s") % {
+                "file": name,
+                "line": error.line,
+                "problem": error.problem,
+            }
+        raise ImportRefused(message, file=name) from None
 
 
 def read_polis_upload(files: Mapping[str, IO[bytes]]) -> PolisExport:
@@ -917,30 +937,113 @@ def read_polis_upload(files: Mapping[str, IO[bytes]]) -> PolisExport:
 
 
 POLIS_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
+# The most one file of an export may hold once unzipped: the upload limit, so that a
+# small zip that unpacks to gigabytes is refused rather than filling the disk.
+POLIS_MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def _unpack_archive(archive: IO[bytes], folder: Path) -> None:
+    """Write the Polis files of an export zip into `folder`: Sayso's own export, or a
+    Polis export zipped with or without its folder. Other files (summary.csv,
+    comment-groups.csv, a README) are left out: they hold nothing the import keeps."""
+    try:
+        opened = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError):
+        raise ImportRefused(
+            _(
+                "The export file is not a .zip file. Choose the .zip file you got from the"
+                " export, or the CSV files one by one."
+            ),
+            file="archive",
+        ) from None
+    with opened:
+        found: dict[str, zipfile.ZipInfo] = {}
+        for info in opened.infolist():
+            name = PurePosixPath(info.filename).name
+            if info.is_dir() or name not in POLIS_FILES or "__MACOSX" in info.filename:
+                continue
+            if name in found:
+                raise ImportRefused(
+                    _(
+                        "The .zip file holds more than one %(file)s. Put one conversation's"
+                        " export in it at a time."
+                    )
+                    % {"file": name},
+                    file="archive",
+                )
+            found[name] = info
+        if "comments.csv" not in found or not found.keys() & {
+            "votes.csv",
+            "participants-votes.csv",
+        }:
+            raise ImportRefused(
+                _(
+                    "The .zip file does not hold a Polis export: it needs comments.csv and"
+                    " votes.csv (or participants-votes.csv)."
+                ),
+                file="archive",
+            )
+        for name, info in found.items():
+            if info.flag_bits & 0x1:
+                raise ImportRefused(
+                    _("The .zip file is protected by a password. Export it again without one."),
+                    file="archive",
+                )
+            try:
+                _copy_limited(opened, info, folder / name)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+                raise ImportRefused(
+                    _(
+                        "%(file)s could not be unpacked from the .zip file: the file may be"
+                        " damaged. Download the export again and try again."
+                    )
+                    % {"file": name},
+                    file="archive",
+                ) from None
+
+
+def _copy_limited(opened: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    # Counted while reading: the sizes a zip declares can lie.
+    written = 0
+    with opened.open(info) as source, target.open("wb") as handle:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            written += len(chunk)
+            if written > POLIS_MAX_FILE_BYTES:
+                raise ImportRefused(
+                    _("%(file)s is larger than 200 MB once unzipped.") % {"file": target.name},
+                    file="archive",
+                )
+            handle.write(chunk)
 
 
 def start_polis_import(
     *,
     community: Community,
     actor: Any,
-    files: Mapping[str, IO[bytes]],
+    files: Mapping[str, IO[bytes]] | None = None,
+    archive: IO[bytes] | None = None,
     topic: str,
     description: str = "",
 ) -> PolisImport:
     """Check an uploaded Polis export and queue its import in the task worker.
 
-    A bad file is refused here (ImportRefused naming file, line and problem) and nothing
-    is created; a good one is kept, zipped, until the worker has imported it."""
+    The export comes as its CSV files (`files`, name -> file) or as one zip
+    (`archive`), such as Sayso's own export. A bad file is refused here (ImportRefused
+    naming file, line and problem) and nothing is created; a good one is kept, zipped,
+    until the worker has imported it."""
+    files = files or {}
     unknown = sorted(set(files) - set(POLIS_FILES))
     if unknown:
         raise ImportRefused(_("Unexpected file: %(name)s.") % {"name": unknown[0]})
     with tempfile.TemporaryDirectory(prefix="sayso-polis-") as folder:
+        if archive is not None:
+            _unpack_archive(archive, Path(folder))
         _save_uploads(files, Path(folder))
         _read_folder(Path(folder))
         packed = io.BytesIO()
-        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as kept:
             for path in sorted(Path(folder).iterdir()):
-                archive.write(path, arcname=path.name)
+                kept.write(path, arcname=path.name)
     # Checked and packed above, outside any transaction: on SQLite a transaction holds
     # the write lock, and parsing a large export inside one would stall every vote.
     with transaction.atomic():
@@ -1071,6 +1174,8 @@ def import_polis(
         if participant_number not in first_day or day < first_day[participant_number]:
             first_day[participant_number] = day
     numbers = set(first_day) | {s.author_id for s in export.statements if s.author_id >= 0}
+    # participants-votes.csv also lists people who joined without voting yet.
+    numbers |= {p.participant_id for p in export.participants or ()}
     Participant.objects.bulk_create(
         [
             Participant(conversation=conversation, number=n, joined_on=first_day.get(n, today))

@@ -4,6 +4,7 @@ style), a <title> and <desc> for screen readers, and a table alternative in the 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -14,6 +15,7 @@ from .selectors import MapView
 
 WIDTH, HEIGHT = 400, 260
 EDGE = 6  # clear space between the outermost circle or label and the edge of the map
+CROSS_INSET = 10  # the origin cross stops this far from the edges
 LABEL_GAP, LABEL_SIZE = 16, 13  # the "n people" label: baseline below the circle, font size
 # Fills with at least 3:1 contrast against white (WCAG non-text contrast).
 PALETTE = ("#14505c", "#a4161a", "#1f6b3a", "#6b3fa0", "#8a5a00", "#4a4a55")
@@ -29,12 +31,27 @@ def _label_half_width(text: str) -> float:
     return 0.3 * LABEL_SIZE * len(text)
 
 
-def layout(
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a point of the projection is drawn: one scale on both axes, shared by the
+    groups and the cross through the projection's origin."""
+
+    scale: float
+    mid: tuple[float, float]  # the projection point drawn at `at`
+    at: tuple[float, float]
+
+    def place(self, x: float, y: float) -> tuple[float, float]:
+        return (
+            self.at[0] + (x - self.mid[0]) * self.scale,
+            self.at[1] + (y - self.mid[1]) * self.scale,
+        )
+
+
+def placement(
     centres: list[tuple[float, float]], radii: list[float], labels: list[str]
-) -> list[tuple[float, float]]:
-    """Where each circle's centre goes: one scale for both axes, so that distances on
-    the map are true to the data in every direction, with the groups centred and every
-    circle and its label inside the map."""
+) -> Placement:
+    """One scale for both axes, so that distances on the map are true to the data in
+    every direction, with the groups centred and every circle and its label inside."""
     # How far any circle and its label reach from its centre: sideways, up and down
     # (down: the label's baseline, then room for descenders).
     side = max(max(r, _label_half_width(t)) for r, t in zip(radii, labels, strict=True))
@@ -51,9 +68,39 @@ def layout(
         if not math.isclose(span, 0, abs_tol=1e-9)
     ]
     scale = max(0.0, min(limits)) if limits else 0.0
-    mid_x, mid_y = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-    at_x, at_y = (left + right) / 2, (top + bottom) / 2
-    return [(at_x + (x - mid_x) * scale, at_y + (y - mid_y) * scale) for x, y in centres]
+    return Placement(
+        scale=scale,
+        mid=((max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2),
+        at=((left + right) / 2, (top + bottom) / 2),
+    )
+
+
+def layout(
+    centres: list[tuple[float, float]], radii: list[float], labels: list[str]
+) -> list[tuple[float, float]]:
+    """Where each circle's centre goes (see `placement`)."""
+    where = placement(centres, radii, labels)
+    return [where.place(x, y) for x, y in centres]
+
+
+def _origin_cross(where: Placement) -> SafeString:
+    """Dashed lines through the projection's (0, 0), drawn at the groups' scale, so that
+    a group's side of each line means the same as in the data. With a single place for
+    every group there is no scale to put the origin at, and a line that would fall
+    outside the picture is left out rather than drawn somewhere it is not."""
+    if where.scale <= 0:
+        return SafeString("")
+    x, y = where.place(0.0, 0.0)
+    lines: list[tuple[float | str, ...]] = []
+    if CROSS_INSET <= x <= WIDTH - CROSS_INSET:
+        lines.append((f"{x:.1f}", CROSS_INSET, f"{x:.1f}", HEIGHT - CROSS_INSET))
+    if CROSS_INSET <= y <= HEIGHT - CROSS_INSET:
+        lines.append((CROSS_INSET, f"{y:.1f}", WIDTH - CROSS_INSET, f"{y:.1f}"))
+    return format_html_join(
+        "",
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#8a8a93" stroke-dasharray="4 4"/>',
+        lines,
+    )
 
 
 def opinion_map_svg(view: MapView) -> SafeString:
@@ -70,7 +117,8 @@ def opinion_map_svg(view: MapView) -> SafeString:
     largest = max(g.size for g in groups)
     radii = [_radius(g.size, largest) for g in groups]
     labels = [ngettext("%(n)s person", "%(n)s people", g.size) % {"n": g.size} for g in groups]
-    placed = layout([g.centre for g in groups], radii, labels)
+    where = placement([g.centre for g in groups], radii, labels)
+    placed = [where.place(*g.centre) for g in groups]
     bubbles = format_html_join(
         "",
         '<g><circle cx="{}" cy="{}" r="{}" fill="{}" fill-opacity="0.85" stroke="#1d1d1f" stroke-width="1"/>'
@@ -99,9 +147,7 @@ def opinion_map_svg(view: MapView) -> SafeString:
         '<svg class="opinion-map" role="img" viewBox="0 0 {} {}" width="{}" height="{}" aria-labelledby="map-title map-desc">'
         '<title id="map-title">{}</title><desc id="map-desc">{}</desc>'
         '<rect x="0" y="0" width="{}" height="{}" fill="#f4f3ef"/>'
-        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#8a8a93" stroke-dasharray="4 4"/>'
-        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#8a8a93" stroke-dasharray="4 4"/>'
-        "{}</svg>",
+        "{}{}</svg>",
         WIDTH,
         HEIGHT,
         WIDTH,
@@ -110,13 +156,6 @@ def opinion_map_svg(view: MapView) -> SafeString:
         description,
         WIDTH,
         HEIGHT,
-        WIDTH / 2,
-        10,
-        WIDTH / 2,
-        HEIGHT - 10,
-        10,
-        HEIGHT / 2,
-        WIDTH - 10,
-        HEIGHT / 2,
+        _origin_cross(where),
         bubbles,
     )

@@ -359,9 +359,12 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
                 community=community,
                 actor=request.user,
                 files=form.polis_files(),
+                archive=form.cleaned_data["archive"],
                 topic=form.cleaned_data["topic"],
                 description=form.cleaned_data["description"],
             )
+        except services.ImportRefused as refused:
+            form.add_error(form.field_for(refused.file), str(refused))
         except ServiceError as error:
             form.add_error(None, str(error))
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,13 +50,24 @@ BOOL_TEXT = {"true": True, "false": False}
 
 
 class PolisImportError(ValueError):
-    """A Polis export file is malformed; the message says file, line and problem."""
+    """A Polis export file is malformed; the message says file, line and problem.
 
-    def __init__(self, file: Path | str, line: int, problem: str) -> None:
+    `line` is None when the problem is the whole file rather than one of its lines."""
+
+    def __init__(self, file: Path | str, line: int | None, problem: str) -> None:
         self.file = str(file)
         self.line = line
         self.problem = problem
-        super().__init__(f"{self.file}, line {line}: {problem}")
+        where = self.file if line is None else f"{self.file}, line {line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class PolisNotTextError(PolisImportError):
+    """A file is not UTF-8 text at all (a spreadsheet saved in another encoding, a
+    binary file): no line of it can be named, so callers say so in plain words."""
+
+    def __init__(self, file: Path | str) -> None:
+        super().__init__(file, None, "could not be read as text (UTF-8)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,24 +147,30 @@ class PolisExport:
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """Header, rows and the physical line each row starts on (bodies may span lines)."""
+    data = path.read_bytes()
+    # A NUL byte never occurs in text; the csv module would read it as a character.
+    if b"\x00" in data:
+        raise PolisNotTextError(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, strict=True)
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise PolisImportError(path, 1, "file is empty (no header)") from None
-            rows: list[list[str]] = []
-            lines: list[int] = []
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PolisNotTextError(path) from None
+    del data
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise PolisImportError(path, 1, "file is empty (no header)") from None
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        start = reader.line_num + 1
+        for row in reader:
+            rows.append(row)
+            lines.append(start)
             start = reader.line_num + 1
-            for row in reader:
-                rows.append(row)
-                lines.append(start)
-                start = reader.line_num + 1
-    except UnicodeDecodeError as error:
-        raise PolisImportError(path, 0, f"not UTF-8 text ({error.reason})") from None
     except csv.Error as error:
-        raise PolisImportError(path, 0, f"not valid CSV ({error})") from None
+        raise PolisImportError(path, reader.line_num or None, f"not valid CSV ({error})") from None
     width = len(header)
     for row, line in zip(rows, lines, strict=True):
         if len(row) != width:

@@ -4,6 +4,7 @@ stored result alone (a fixed number of queries, never the votes table)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -222,7 +223,9 @@ def test_report_figures_come_from_the_stored_map_as_of_its_computation(
     report = selectors.report(conversation, threshold=5)
     consensus = {row["statement"].pk: row for row in report["consensus_agree"]}
     assert (consensus[last.pk]["agree"], consensus[last.pk]["votes"]) == (100, 20)
-    assert report["over_time"] == [{"day": dt.date.today(), "votes": 160, "joined": 20}]
+    assert report["over_time"] == [
+        {"day": dt.date.today(), "votes": 160, "joined": 20, "pooled": None}
+    ]
 
     # Votes after the computation change nothing until the next one.
     _join_bloc(conversation, like=0, count=5)
@@ -231,7 +234,9 @@ def test_report_figures_come_from_the_stored_map_as_of_its_computation(
     services.compute_now(conversation=conversation)
     fresh = selectors.report(conversation, threshold=5)
     assert {r["statement"].pk: r["votes"] for r in fresh["consensus_agree"]}[last.pk] == 25
-    assert fresh["over_time"] == [{"day": dt.date.today(), "votes": 200, "joined": 25}]
+    assert fresh["over_time"] == [
+        {"day": dt.date.today(), "votes": 200, "joined": 25, "pooled": None}
+    ]
 
 
 def test_over_time_suppresses_small_days_with_the_current_threshold() -> None:
@@ -242,14 +247,65 @@ def test_over_time_suppresses_small_days_with_the_current_threshold() -> None:
         participant = ParticipantFactory.create(conversation=conversation, number=i, joined_on=day)
         Vote.objects.create(participant=participant, statement=statement, value=1, created_on=day)
     result = services.compute_now(conversation=conversation)
+    # Yesterday's 2 are too few for a row; with today's 6 they make one row for all days
+    # (today alone beside an "other days" row of 2 would give the 2 away).
     assert selectors.participation_over_time(result, threshold=5) == [
-        {"day": today - dt.timedelta(days=1), "votes": None, "joined": None},
-        {"day": today, "votes": None, "joined": None},  # complementary suppression
+        {"day": None, "votes": 8, "joined": 8, "pooled": "all"},
     ]
     assert selectors.participation_over_time(result, threshold=2) == [
-        {"day": today - dt.timedelta(days=1), "votes": 2, "joined": 2},
-        {"day": today, "votes": 6, "joined": 6},
+        {"day": today - dt.timedelta(days=1), "votes": 2, "joined": 2, "pooled": None},
+        {"day": today, "votes": 6, "joined": 6, "pooled": None},
     ]
+
+
+def _over_time_table(html: str) -> list[tuple[str, str, str]]:
+    table = html.split("Votes and new participants per day", 1)[1].split("</table>", 1)[0]
+    return re.findall(
+        r'<tr><th scope="row">([^<]+)</th><td class="numeric">([^<]+)</td>'
+        r'<td class="numeric">([^<]+)</td></tr>',
+        table,
+    )
+
+
+def test_no_day_hidden_from_the_participation_table_can_be_worked_out_from_the_totals(
+    community: Community,
+) -> None:
+    """The reviewer's case: 5 people joined and voted on the first day, 1 on the second,
+    5 on the third, and the report shows 11 participants and 11 votes. Shown as "fewer
+    than 5" next to a second hidden day (the smallest, a 5), the lone day was 11 - 5
+    - 5 = 1 to anyone who knows the rule; the second "fewer than 5" was not even true."""
+    organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
+    client = Client()
+    client.force_login(organiser)
+    conversation = ConversationFactory.create(community=community)
+    statements = StatementFactory.create_batch(2, conversation=conversation)
+    first = dt.date.today() - dt.timedelta(days=2)
+    days = [first] * 5 + [first + dt.timedelta(days=1)] + [first + dt.timedelta(days=2)] * 5
+    for number, day in enumerate(days):
+        person = ParticipantFactory.create(conversation=conversation, number=number, joined_on=day)
+        Vote.objects.create(
+            participant=person, statement=statements[number % 2], value=1, created_on=day
+        )
+    services.compute_now(conversation=conversation)
+    html = client.get(
+        reverse("deliberation:report", kwargs={"slug": "depot", "conversation": conversation.pk})
+    ).content.decode()
+
+    assert "<dt>participants</dt><dd>11</dd>" in html
+    rows = _over_time_table(html)
+    lone_day = f"{days[5].day} {days[5]:%b %Y}"
+    # The lone day has no row; it is added to the smallest other day, not hidden beside it.
+    assert lone_day not in [label for label, _v, _j in rows]
+    assert rows == [(f"{days[6].day} {days[6]:%b %Y}", "5", "5"), ("Other days", "6", "6")]
+    # Every number shown is 0 or at least the threshold, none is "fewer than 5", and
+    # the rows add up to the totals, so taking shown rows from a total only ever gives
+    # back a shown row.
+    for _label, votes, joined in rows:
+        assert int(votes) >= 5
+        assert int(joined) >= 5
+    assert sum(int(j) for _l, _v, j in rows) == 11
+    assert "fewer than 5</td>" not in html
+    assert "so that nobody can be picked out by the day they took part" in html
 
 
 def test_a_map_stored_in_an_older_format_is_not_shown_and_is_recomputed(

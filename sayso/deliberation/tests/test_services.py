@@ -287,12 +287,6 @@ def test_routing_draws_among_unvoted_in_proportion_when_the_heavy_one_is_voted()
     assert 0.7 < picks.count(3) / len(picks) < 0.8
 
 
-def test_suppress_hides_small_counts_with_a_complement() -> None:
-    assert selectors.suppress([10, 3, 0, 7], 5) == [10, None, 0, None]
-    assert selectors.suppress([10, 3, 2, 7], 5) == [10, None, None, 7]
-    assert selectors.suppress([10, 6], 5) == [10, 6]
-
-
 def test_cite_consensus_statement_snapshots_figures() -> None:
     conversation = ConversationFactory.create()
     planted(conversation, groups=2, size=10, statements=8)

@@ -126,3 +126,64 @@ def test_no_group_gives_the_message_not_a_blank_picture() -> None:
     html = opinion_map_svg(_view())
     assert "<svg" not in html
     assert html == "<p>No group is large enough to show yet.</p>"
+
+
+def _cross(svg: str) -> list[tuple[float, float, float, float]]:
+    return [
+        (float(a), float(b), float(c), float(d))
+        for a, b, c, d in re.findall(
+            r'<line x1="([\d.-]+)" y1="([\d.-]+)" x2="([\d.-]+)" y2="([\d.-]+)"', svg
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "centres",
+    [
+        [(-1.0, -0.5), (3.0, 1.5)],  # origin a quarter of the way from A to B
+        [(-2.18, -0.01), (2.31, 0.02)],  # a split across, origin near the middle
+        [(0.5, -2.0), (1.5, 2.5), (-0.5, 0.4)],  # three groups, origin off their middle
+    ],
+)
+def test_the_dashed_cross_passes_through_the_projections_origin(
+    centres: list[tuple[float, float]],
+) -> None:
+    # Before: the cross sat at the middle of the picture whatever the data said.
+    view = _view(*((chr(65 + i), 10 + i, c) for i, c in enumerate(centres)))
+    svg = opinion_map_svg(view)
+    circles, _labels = _drawn(svg)
+    # The origin worked out from two drawn circles alone: where (0, 0) falls on the
+    # straight line between them, at the one scale the picture uses for both axes.
+    far = max(
+        ((i, j) for i in range(len(centres)) for j in range(i + 1, len(centres))),
+        key=lambda p: math.dist(centres[p[0]], centres[p[1]]),
+    )
+    (ax, ay), (bx, by) = centres[far[0]], centres[far[1]]
+    scale = _apart(circles, *far) / math.dist((ax, ay), (bx, by))
+    origin = (circles[far[0]]["x"] - ax * scale, circles[far[0]]["y"] - ay * scale)
+    down, across = _cross(svg)
+    assert down[0] == down[2]  # an upright line
+    assert across[1] == across[3]  # a level line
+    assert abs(down[0] - origin[0]) < 0.3
+    assert abs(across[1] - origin[1]) < 0.3
+    # Every group is on the same side of each line as it is of 0 in the data.
+    for (x, _y), circle in zip(centres, circles, strict=True):
+        assert (circle["x"] - down[0]) * x >= 0
+    for (_x, y), circle in zip(centres, circles, strict=True):
+        assert (circle["y"] - across[1]) * y >= 0
+
+
+def test_a_line_of_the_cross_outside_the_picture_is_left_out() -> None:
+    # Both groups far right of 0 across: the upright line would be off the map.
+    svg = opinion_map_svg(_view(("A", 10, (5.0, -1.0)), ("B", 10, (6.0, 1.0))))
+    lines = _cross(svg)
+    assert len(lines) == 1
+    assert lines[0][1] == lines[0][3]  # only the level line, through y = 0
+    circles, _labels = _drawn(svg)
+    assert math.isclose(lines[0][1], (circles[0]["y"] + circles[1]["y"]) / 2, abs_tol=0.1)
+
+
+def test_one_group_has_no_scale_so_no_cross() -> None:
+    svg = opinion_map_svg(_view(("A", 10, (1.0, 1.0))))
+    assert _cross(svg) == []
+    _inside(svg)

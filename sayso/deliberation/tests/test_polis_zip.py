@@ -1,0 +1,354 @@
+"""Importing an export as one .zip file, as an organiser would: Sayso's own export comes
+back as a new conversation that loses nothing the format carries; a zipped Polis export
+(in a folder, with its other files) imports too; a file that is not text, or a zip that
+is not an export, is refused with the file named and plain words, and nothing is made."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import StreamingHttpResponse
+from django.test import Client
+from django.urls import reverse
+
+from sayso.analysis.opinion_map import read_polis_export
+from sayso.core.models import Community, Role
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.deliberation.models import (
+    Conversation,
+    Participant,
+    PolisImport,
+    Statement,
+    Vote,
+)
+
+from .factories import ConversationFactory, ParticipantFactory, StatementFactory
+
+pytestmark = pytest.mark.django_db
+FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
+IMPORT_URL = "/c/depot/conversations/import/"
+NOT_TEXT = "{} could not be read as text (UTF-8). Save it as CSV UTF-8 and try again."
+
+
+@pytest.fixture
+def community() -> Community:
+    return CommunityFactory.create(slug="depot")
+
+
+@pytest.fixture
+def client(community: Community) -> Client:
+    organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
+    signed_in = Client()
+    signed_in.force_login(organiser)
+    return signed_in
+
+
+def _counts() -> tuple[int, ...]:
+    return (
+        PolisImport.objects.count(),
+        Conversation.objects.count(),
+        Participant.objects.count(),
+        Statement.objects.count(),
+        Vote.objects.count(),
+    )
+
+
+def _field_error(html: str, field: str) -> str:
+    """The message shown next to a field (empty when there is none)."""
+    found = re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>(.*?)</li>', html)
+    return found.group(1) if found else ""
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return packed.getvalue()
+
+
+def _conversation_with_everything(community: Community) -> Conversation:
+    """Accepted, pending and rejected statements, a meta one, seeds and one a participant
+    wrote, quotes and commas and accents in the text, votes over three days, and someone
+    who joined without voting."""
+    conversation = ConversationFactory.create(community=community)
+    today = dt.date.today()
+    people = [
+        ParticipantFactory.create(
+            conversation=conversation, number=n, joined_on=today - dt.timedelta(days=n % 3)
+        )
+        for n in range(8)
+    ]
+    ParticipantFactory.create(conversation=conversation, number=42, joined_on=today)
+    texts = [
+        "Scanner data should never be used in disciplinary meetings.",
+        'Managers say "it is only for safety", but is it?',
+        "Rotas, breaks and overtime: who decides?",
+        "Café staff should be asked too.",
+        "We need a say before new tracking starts.",
+    ]
+    statements = [
+        StatementFactory.create(conversation=conversation, number=n, text=text)
+        for n, text in enumerate(texts)
+    ]
+    statements.append(
+        StatementFactory.create(
+            conversation=conversation,
+            number=5,
+            text="Written by a participant, waiting for moderation.",
+            kind=Statement.Kind.PARTICIPANT,
+            state=Statement.State.PENDING,
+            author=people[3],
+            created_on=today - dt.timedelta(days=1),
+        )
+    )
+    statements.append(
+        StatementFactory.create(
+            conversation=conversation,
+            number=6,
+            text="Rejected: off topic.",
+            kind=Statement.Kind.PARTICIPANT,
+            state=Statement.State.REJECTED,
+            author=people[5],
+        )
+    )
+    statements.append(
+        StatementFactory.create(
+            conversation=conversation, number=7, text="Is this a good question?", is_meta=True
+        )
+    )
+    Vote.objects.bulk_create(
+        Vote(
+            participant=person,
+            statement=statement,
+            value=(-1, 0, 1)[(p + s) % 3],
+            created_on=today - dt.timedelta(days=(p + s) % 3),
+        )
+        for p, person in enumerate(people)
+        for s, statement in enumerate(statements[:6])
+        if (p + s) % 4
+    )
+    return conversation
+
+
+def _statements(conversation: Conversation) -> set[tuple[Any, ...]]:
+    return set(
+        Statement.objects.filter(conversation=conversation).values_list(
+            "number", "text", "state", "kind", "is_meta", "author__number", "created_on"
+        )
+    )
+
+
+def _votes(conversation: Conversation) -> set[tuple[Any, ...]]:
+    return set(
+        Vote.objects.filter(participant__conversation=conversation).values_list(
+            "participant__number", "statement__number", "value", "created_on"
+        )
+    )
+
+
+def _export(client: Client, conversation: Conversation) -> bytes:
+    response = client.get(
+        reverse("deliberation:export", kwargs={"slug": "depot", "conversation": conversation.pk})
+    )
+    assert isinstance(response, StreamingHttpResponse)
+    return b"".join(cast("Iterator[bytes]", response.streaming_content))
+
+
+def test_our_own_export_zip_imports_as_a_new_conversation_that_loses_nothing(
+    community: Community, client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    # The reviewer's case: export a conversation, import the very file it gave.
+    original = _conversation_with_everything(community)
+    exported = _export(client, original)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            IMPORT_URL,
+            {
+                "topic": "Scanner data, again",
+                "archive": SimpleUploadedFile(
+                    f"conversation-{original.pk}-polis.zip", exported, "application/zip"
+                ),
+            },
+        )
+    assert response.status_code == 302, _field_error(response.content.decode(), "archive")
+    job = PolisImport.objects.get()
+    assert job.state == PolisImport.State.DONE, job.error
+    copy = job.conversation
+    assert copy is not None
+    assert copy.pk != original.pk
+    assert client.get(response["Location"])["Location"] == copy.get_absolute_url()
+
+    # Statements: number, text, moderation, seed or not, meta, author and day.
+    assert _statements(copy) == _statements(original)
+    assert len(_statements(copy)) == 8
+    # Votes: who, on what, which way, which day.
+    assert _votes(copy) == _votes(original)
+    assert len(_votes(copy)) == Vote.objects.filter(participant__conversation=original).count()
+    # Participants, the one who never voted included.
+    assert set(
+        Participant.objects.filter(conversation=copy).values_list("number", flat=True)
+    ) == set(Participant.objects.filter(conversation=original).values_list("number", flat=True))
+
+
+def test_a_zipped_polis_export_in_its_folder_with_its_other_files_imports(
+    client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    names = ("comments.csv", "votes.csv", "participants-votes.csv", "summary.csv")
+    archive = _zip({f"15-per-hour-seattle/{n}": (FIXTURE / n).read_bytes() for n in names})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            IMPORT_URL,
+            {"topic": "$15/hour", "archive": SimpleUploadedFile("export.zip", archive)},
+        )
+    assert response.status_code == 302
+    conversation = Conversation.objects.get()
+    original = read_polis_export(FIXTURE)
+    assert conversation.statements.count() == len(original.statements)
+    assert set(
+        Vote.objects.filter(participant__conversation=conversation).values_list(
+            "participant__number", "statement__number", "value"
+        )
+    ) == set(
+        zip(
+            original.votes.participant.tolist(),
+            original.votes.statement.tolist(),
+            original.votes.value.tolist(),
+            strict=True,
+        )
+    )
+
+
+LATIN_1 = "timestamp,datetime,comment-id,voter-id,vote\n1,Café,0,0,1\n".encode("latin-1")
+BINARY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"
+
+
+@pytest.mark.parametrize(
+    ("field", "file", "content"),
+    [
+        ("votes", "votes.csv", LATIN_1),
+        ("votes", "votes.csv", BINARY),
+        ("comments", "comments.csv", BINARY),
+        ("comments", "comments.csv", "comment-id,comment-body\n1,Æble\n".encode("cp1252")),
+        ("votes", "votes.csv", "timestamp,comment-id,voter-id,vote\n".encode("utf-16")),
+    ],
+)
+def test_a_file_that_is_not_text_is_named_and_nothing_is_created(
+    client: Client, field: str, file: str, content: bytes
+) -> None:
+    uploads = {
+        name: SimpleUploadedFile(f"my-{name}.csv", (FIXTURE / f"{name}.csv").read_bytes())
+        for name in ("comments", "votes")
+    }
+    uploads[field] = SimpleUploadedFile(f"my-{field}.csv", content)
+    before = _counts()
+    response = client.post(IMPORT_URL, {"topic": "$15/hour", **uploads})
+    html = response.content.decode()
+    assert response.status_code == 200
+    # Next to the field it concerns, and named in the error summary.
+    assert _field_error(html, field) == NOT_TEXT.format(file)
+    assert f'<a href="#id_{field}">' in html
+    assert "line 0" not in html
+    assert _counts() == before == (0, 0, 0, 0, 0)
+
+
+def test_a_file_in_a_zip_that_is_not_text_is_named_and_nothing_is_created(
+    client: Client,
+) -> None:
+    archive = _zip({"comments.csv": (FIXTURE / "comments.csv").read_bytes(), "votes.csv": LATIN_1})
+    response = client.post(
+        IMPORT_URL, {"topic": "$15/hour", "archive": SimpleUploadedFile("export.zip", archive)}
+    )
+    html = response.content.decode()
+    assert _field_error(html, "archive") == NOT_TEXT.format("votes.csv")
+    assert "line 0" not in html
+    assert _counts() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("field", "content", "message"),
+    [
+        (
+            "archive",
+            b"comment-id,comment-body\n",
+            "The export file is not a .zip file. Choose the .zip file you got from the"
+            " export, or the CSV files one by one.",
+        ),
+        (
+            "archive",
+            _zip({"summary.csv": b"topic,x\n", "README.md": b"hello"}),
+            "The .zip file does not hold a Polis export: it needs comments.csv and votes.csv"
+            " (or participants-votes.csv).",
+        ),
+        (
+            "archive",
+            _zip({"a/comments.csv": b"x", "b/comments.csv": b"y", "a/votes.csv": b"z"}),
+            "The .zip file holds more than one comments.csv. Put one conversation&#x27;s"
+            " export in it at a time.",
+        ),
+        (
+            # The zip chosen for comments.csv: said next to that field, not "line 0".
+            "comments",
+            _zip({"comments.csv": b"x", "votes.csv": b"y"}),
+            "This is a .zip file. Choose it under “Export file (.zip)” instead, or unzip it"
+            " and choose comments.csv here.",
+        ),
+    ],
+)
+def test_a_zip_that_is_not_an_export_is_refused_next_to_its_field(
+    client: Client, field: str, content: bytes, message: str
+) -> None:
+    files = {field: SimpleUploadedFile("upload.zip", content)}
+    if field == "comments":
+        files["votes"] = SimpleUploadedFile("votes.csv", (FIXTURE / "votes.csv").read_bytes())
+    response = client.post(IMPORT_URL, {"topic": "$15/hour", **files})
+    assert response.status_code == 200
+    assert _field_error(response.content.decode(), field) == message
+    assert _counts() == (0, 0, 0, 0, 0)
+
+
+def test_a_zip_that_unpacks_beyond_the_limit_is_refused(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sayso.deliberation import services
+
+    monkeypatch.setattr(services, "POLIS_MAX_FILE_BYTES", 1000)
+    archive = _zip({"comments.csv": b"x" * 5000, "votes.csv": b"y"})
+    assert len(archive) < 1000  # small as uploaded, large once unpacked
+    response = client.post(
+        IMPORT_URL, {"topic": "$15/hour", "archive": SimpleUploadedFile("export.zip", archive)}
+    )
+    assert (
+        _field_error(response.content.decode(), "archive")
+        == "comments.csv is larger than 200 MB once unzipped."
+    )
+    assert _counts() == (0, 0, 0, 0, 0)
+
+
+def test_both_a_zip_and_csv_files_or_neither_is_explained(client: Client) -> None:
+    both = client.post(
+        IMPORT_URL,
+        {
+            "topic": "$15/hour",
+            "archive": SimpleUploadedFile("export.zip", _zip({"comments.csv": b"x"})),
+            "votes": SimpleUploadedFile("votes.csv", (FIXTURE / "votes.csv").read_bytes()),
+        },
+    )
+    assert (
+        _field_error(both.content.decode(), "archive")
+        == "Choose either the .zip file or the CSV files, not both."
+    )
+    neither = client.post(IMPORT_URL, {"topic": "$15/hour"})
+    assert (
+        _field_error(neither.content.decode(), "archive")
+        == "Choose the .zip file of the export, or its CSV files below."
+    )
+    assert _counts() == (0, 0, 0, 0, 0)
