@@ -6,8 +6,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.test import Client
+from django.urls import reverse
+
 from sayso.core.models import Community
+from sayso.core.tests.factories import OrganiserFactory
 from sayso.surveys.models import Choice, Question, Section, Survey
+
+
+def organiser_client(survey: Survey) -> Client:
+    """A test client signed in as a new organiser of the survey's community."""
+    client = Client()
+    client.force_login(OrganiserFactory(community=survey.community).user)
+    return client
+
+
+def survey_url(name: str, survey: Survey, **kwargs: Any) -> str:
+    """The URL of one of the survey's organiser pages (`surveys:<name>`)."""
+    return reverse(
+        f"surveys:{name}", kwargs={"slug": survey.community.slug, "pk": survey.pk, **kwargs}
+    )
 
 
 def make_survey(community: Community, **fields: Any) -> Survey:

@@ -14,11 +14,9 @@ from typing import Any
 import pytest
 from django.contrib.messages import get_messages
 from django.db import IntegrityError, close_old_connections, transaction
-from django.test import Client
-from django.urls import reverse
 
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory
 from sayso.surveys import services
 from sayso.surveys.forms import question_initial
 from sayso.surveys.models import (
@@ -33,6 +31,8 @@ from sayso.surveys.models import (
 )
 
 from .factories import make_survey
+from .factories import organiser_client as organiser
+from .factories import survey_url as url
 
 pytestmark = pytest.mark.django_db
 
@@ -357,18 +357,6 @@ def test_a_new_question_on_an_empty_page_sees_the_pages_before_it() -> None:
 
 
 # ------------------------------------------------------------------ the edit page
-
-
-def organiser(survey: Survey) -> Client:
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
-    return client
-
-
-def url(name: str, survey: Survey, **kwargs: Any) -> str:
-    return reverse(
-        f"surveys:{name}", kwargs={"slug": survey.community.slug, "pk": survey.pk, **kwargs}
-    )
 
 
 def posted(question: Question, **changes: Any) -> dict[str, Any]:

@@ -9,22 +9,17 @@ import re
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
-from django.urls import reverse
 
 from sayso.core.models import InvitationCode
 from sayso.core.selectors import SHEET_PAGE, sheet_token
 from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
-from sayso.surveys.models import Survey
 
 from .factories import make_survey
+from .factories import survey_url as url
 
 pytestmark = pytest.mark.django_db
 
 CODE = re.compile(r"<code>([A-Z0-9-]+)</code>")
-
-
-def url(name: str, survey: Survey) -> str:
-    return reverse(f"surveys:{name}", kwargs={"slug": survey.community.slug, "pk": survey.pk})
 
 
 def test_two_thousand_codes_come_a_page_at_a_time_and_all_once() -> None:

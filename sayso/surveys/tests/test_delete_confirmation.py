@@ -4,30 +4,16 @@ needed): the link shows what is about to go with a button; only the POST deletes
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from django.test import Client
-from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
-from sayso.surveys.models import Question, Section, Survey
+from sayso.core.tests.factories import CommunityFactory
+from sayso.surveys.models import Question, Section
 
 from .factories import make_survey
+from .factories import organiser_client as organiser
+from .factories import survey_url as url
 
 pytestmark = pytest.mark.django_db
-
-
-def organiser(survey: Survey) -> Client:
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
-    return client
-
-
-def url(name: str, survey: Survey, **kwargs: Any) -> str:
-    return reverse(
-        f"surveys:{name}", kwargs={"slug": survey.community.slug, "pk": survey.pk, **kwargs}
-    )
 
 
 def test_deleting_an_unanswered_question_asks_first() -> None:

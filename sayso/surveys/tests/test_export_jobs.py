@@ -19,7 +19,6 @@ import pyreadstat
 import pytest
 from django.db import transaction
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from sayso.core.models import AuditEvent, Role
@@ -28,6 +27,7 @@ from sayso.surveys import export_jobs, exports, sav_stream, services
 from sayso.surveys.models import Question, Response, Survey, SurveyExport, export_storage
 
 from .factories import make_survey
+from .factories import survey_url as url
 
 pytestmark = pytest.mark.django_db
 
@@ -74,12 +74,6 @@ def organiser_client(community: Any) -> tuple[Client, Any]:
     client = Client()
     client.force_login(user)
     return client, user
-
-
-def url(name: str, survey: Survey, **kwargs: Any) -> str:
-    return reverse(
-        f"surveys:{name}", kwargs={"slug": survey.community.slug, "pk": survey.pk, **kwargs}
-    )
 
 
 def ask(client: Client, survey: Survey, fmt: str, capture: Any) -> SurveyExport:

@@ -11,25 +11,14 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory
 from sayso.surveys import selectors, services, xlsform
 from sayso.surveys.models import Question, Response, Section, Survey
 
-from .factories import make_survey
+from .factories import make_survey, organiser_client
+from .factories import survey_url as url
 
 pytestmark = pytest.mark.django_db
-
-
-def organiser_client(survey: Survey) -> Client:
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
-    return client
-
-
-def url(name: str, survey: Survey, **kwargs: Any) -> str:
-    return reverse(
-        f"surveys:{name}", kwargs={"slug": survey.community.slug, "pk": survey.pk, **kwargs}
-    )
 
 
 def messages_of(response: Any) -> list[str]:

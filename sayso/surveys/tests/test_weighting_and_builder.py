@@ -27,7 +27,7 @@ from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Answer, Choice, Question, Survey
 
-from .factories import make_survey
+from .factories import make_survey, organiser_client
 
 pytestmark = pytest.mark.django_db
 
@@ -137,12 +137,6 @@ def test_weighting_adds_one_query_whatever_the_number_of_questions() -> None:
     with CaptureQueriesContext(connection) as more:
         selectors.results(survey, weighted=True)
     assert len(more) == len(plain) + 1
-
-
-def organiser_client(survey: Survey) -> Client:
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
-    return client
 
 
 def test_question_editing_keeps_other_languages_and_refuses_bad_choices() -> None:
