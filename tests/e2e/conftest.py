@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 375, "height": 800}
 SMALLEST = {"width": 320, "height": 640}
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+# The password of every account the browser tests create.
+PASSWORD = "Northgate-depot-2026!"
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +174,14 @@ class Browse:
 
 
 BrowseFactory = Callable[..., Browse]
+
+
+def sign_in(person: Browse, email: str) -> None:
+    """Sign in through the real sign-in form, as a person would."""
+    person.visit("/accounts/login/")
+    person.page.get_by_label("Email:").fill(email)
+    person.page.get_by_label("Password:").fill(PASSWORD)
+    person.submit("Sign In")
 
 
 @pytest.fixture

@@ -14,23 +14,15 @@ from sayso.core.models import Community, Membership, Role
 from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Statement, Vote
 
-from .conftest import Browse, BrowseFactory
+from .conftest import PASSWORD, Browse, BrowseFactory, sign_in
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "Northgate-depot-2026!"
 SEEDS = [
     "Scanner data should never be used on its own to discipline someone.",
     "We should be told exactly what the scanners record about us.",
     "Managers should not see individual pick rates.",
 ]
-
-
-def sign_in(person: Browse, email: str) -> None:
-    person.visit("/accounts/login/")
-    person.page.get_by_label("Email:").fill(email)
-    person.page.get_by_label("Password:").fill(PASSWORD)
-    person.submit("Sign In")
 
 
 def vote_all(person: Browse, choices: list[str], *, htmx: bool) -> None:

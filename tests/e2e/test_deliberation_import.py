@@ -16,18 +16,9 @@ from sayso.core.models import Community, Membership, Role
 from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Participant, PolisImport, Statement, Vote
 
-from .conftest import Browse, BrowseFactory
+from .conftest import PASSWORD, BrowseFactory, sign_in
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "Northgate-depot-2026!"
-
-
-def sign_in(person: Browse, email: str) -> None:
-    person.visit("/accounts/login/")
-    person.page.get_by_label("Email:").fill(email)
-    person.page.get_by_label("Password:").fill(PASSWORD)
-    person.submit("Sign In")
 
 
 def _conversation(community: Community) -> Conversation:

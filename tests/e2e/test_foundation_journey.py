@@ -21,12 +21,11 @@ from django.contrib.auth import get_user_model
 from sayso.core.models import AdvisorGrant, Community, Invitation, Membership, Role
 from sayso.organisations.models import DataPractice, Organisation
 
-from .conftest import SMALLEST, Browse, BrowseFactory
+from .conftest import PASSWORD, SMALLEST, Browse, BrowseFactory
 
 pytestmark = pytest.mark.e2e
 
 User = get_user_model()
-PASSWORD = "Northgate-depot-2026!"
 SCANNERS = "Handheld-scanner productivity tracking"
 CCTV = "CCTV with automated 'idle time' alerts"
 

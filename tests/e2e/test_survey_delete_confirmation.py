@@ -12,8 +12,7 @@ from sayso.core.models import Community, Membership, Role
 from sayso.surveys.models import Question
 from sayso.surveys.tests.factories import make_survey
 
-from .conftest import BrowseFactory
-from .test_surveys import PASSWORD, sign_in
+from .conftest import PASSWORD, BrowseFactory, sign_in
 
 pytestmark = pytest.mark.e2e
 

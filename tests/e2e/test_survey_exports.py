@@ -19,11 +19,9 @@ from sayso.surveys import services
 from sayso.surveys.models import Survey, SurveyExport
 from sayso.surveys.tests.factories import make_survey
 
-from .conftest import BrowseFactory
+from .conftest import PASSWORD, BrowseFactory
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "Northgate-depot-2026!"
 
 
 def test_spss_export_is_prepared_by_the_worker_and_downloaded(

@@ -19,18 +19,9 @@ from sayso.core.models import Community, Membership, Role
 from sayso.surveys import services
 from sayso.surveys.models import Answer, Response, Survey
 
-from .conftest import Browse, BrowseFactory
+from .conftest import PASSWORD, Browse, BrowseFactory, sign_in
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "Northgate-depot-2026!"
-
-
-def sign_in(person: Browse, email: str) -> None:
-    person.visit("/accounts/login/")
-    person.page.get_by_label("Email:").fill(email)
-    person.page.get_by_label("Password:").fill(PASSWORD)
-    person.submit("Sign In")
 
 
 def add_question(
