@@ -29,6 +29,11 @@ The rules (DESIGN.md section 6 and the research note on disclosure control):
   (:func:`check_combined_partition`). Then every table shown is a sum of whole groups
   of at least the threshold, and so is any difference between shown tables. The same
   check is made per question, over the people who answered that question.
+* **Joint protection.** Whole groups being big is not enough for single cells: "a"
+  shown as 7 for everyone and 5 for the day shift gives the night shift's hidden 2.
+  :func:`protect_joint` suppresses a question's unfiltered counts, every filter's
+  counts and every breakdown as slices of one table with all its margins, so a figure
+  is hidden in every view or in none and no view's figures give back a hidden one.
 
 Refusals carry a plain-English reason that can be shown to an organiser as it is.
 """
@@ -55,6 +60,7 @@ __all__ = [
     "DisclosureRefusedError",
     "FrequencyRow",
     "FrequencyTable",
+    "JointTable",
     "ProtectedTable",
     "Refusal",
     "RefusalCode",
@@ -66,6 +72,7 @@ __all__ = [
     "check_partition",
     "frequency_table",
     "frequency_table_from_counts",
+    "protect_joint",
     "protect_table",
     "threshold_for",
 ]
@@ -700,3 +707,417 @@ def _search(
                 prev[nstate] = (state, cell)
                 heapq.heappush(queue, (new[0], new[1], nxt, 1 - parity))
     return None
+
+
+# --------------------------------------------------------------------------- joint tables
+
+
+@dataclass(frozen=True)
+class JointTable:
+    """Cells of one or more tables cut from the same people, suppressed together.
+
+    A cell is named by a key with one position per axis: the answer axis (axis 0)
+    first, then each split (a filter or breakdown question). A position holds the
+    index of an answer or group, or the axis's size for the margin (that axis summed
+    over). So ``(2, 4, 1)`` with sizes ``(3, 4, 2)`` is "third answer, everyone in
+    split 1, second group of split 2". The same key names the same figure in every
+    table it appears in (the unfiltered count of an answer is ``(a, n1, n2, ...)`` in
+    all of them), so a figure is hidden everywhere or nowhere.
+    """
+
+    sizes: tuple[int, ...]
+    counts: Mapping[tuple[int, ...], int]
+    status: Mapping[tuple[int, ...], CellStatus]
+    threshold: int
+
+    @property
+    def margin(self) -> tuple[int, ...]:
+        """The key of the grand total."""
+        return self.sizes
+
+    def cell(self, answer: int, splits: Mapping[int, int] | None = None) -> tuple[int, ...]:
+        """The key of ``answer`` (an index, or ``sizes[0]`` for everyone who answered)
+        with the given split axes fixed (axis number -> group index) and the others
+        summed over."""
+        key = list(self.sizes)
+        key[0] = answer
+        for axis, group in (splits or {}).items():
+            key[axis] = group
+        return tuple(key)
+
+    def is_hidden(self, key: tuple[int, ...]) -> bool:
+        return self.status[key].hidden
+
+    def visible(self, key: tuple[int, ...]) -> int | None:
+        return None if self.status[key].hidden else self.counts[key]
+
+    @property
+    def any_hidden(self) -> bool:
+        return any(s.hidden for s in self.status.values())
+
+
+_STATUSES = (
+    CellStatus.SHOWN,
+    CellStatus.TOO_FEW,
+    CellStatus.EVERYONE_SAME,
+    CellStatus.COMPLEMENTARY,
+)
+
+
+def protect_joint(
+    cells: Mapping[Any, int],
+    sizes: Sequence[int],
+    *,
+    threshold: int,
+    tables: Iterable[Sequence[int]] | None = None,
+    group_sizes_shown: bool = True,
+    zeros_disclosive: bool = True,
+) -> JointTable:
+    """Suppress a family of tables cut from the same people as one table.
+
+    ``cells`` is the body of an n-dimensional count table, sparse: a key per
+    combination (answer index on axis 0, then one group index per split axis) mapping
+    to the number of people; missing keys are zero. ``sizes`` gives each axis's number
+    of answers or groups (a split's "did not answer" is one of its groups).
+
+    ``tables`` says which tables can be shown, each as the split axes it is cut by
+    (axis 0, the answers, is in every table): ``[(1,), (2,), (1, 2)]`` releases the
+    answers by split 1, by split 2 and by both. Every margin of a released table is
+    released with it (the answers alone, each split's group sizes), so the unfiltered
+    counts are in every table and the results filtered by split 1 are the slice of
+    ``(1,)`` or of ``(1, 2)`` at that group. By default one table with every axis.
+
+    Why one table: protecting each view on its own let a hidden cell be recovered by
+    subtracting views that could all be seen (7 unfiltered minus 5 for "day" gives the
+    2 hidden for "night"). Here each figure has one status wherever it appears, and in
+    every line of every released table (the cells along one axis with the others
+    fixed, the margin included) no hidden cell is left alone, so no line's total gives
+    one back.
+
+    The rules, in order:
+
+    * **Primary.** A count from 1 to ``threshold - 1`` is hidden (``TOO_FEW``). With
+      ``zeros_disclosive``, a cell holding a whole group's answers (equal to the total
+      of its line along the answer axis, which has more than one answer) is hidden
+      (``EVERYONE_SAME``): it says what each of them answered.
+    * **Group sizes.** With ``group_sizes_shown`` the margins over the answer axis
+      (how many people of each group answered) are never hidden: the partition rule
+      (:func:`check_combined_partition`) has already made each of them 0 or at least
+      the threshold, and the page shows them as "n people answered". The grand total
+      is never hidden. If one of them is 1 to ``threshold - 1`` the family is refused.
+    * **Complementary.** Repeated until nothing changes: a line with exactly one
+      hidden cell gets the cheapest other cell of the line hidden too. A line whose
+      total is shown and whose hidden cells are all zero would pin them at zero
+      (counts are never negative), so it gets a positive cell hidden. Cheapest is the
+      smallest positive count (a hidden zero can only be thought bigger, so it
+      protects in one direction only and is taken only when the line has no positive
+      cell left), then a body cell before a margin (a margin is in more views: the
+      unfiltered counts are in all of them), then the first cell met: the same
+      counts always get the same cells hidden.
+
+    A hidden zero on a line whose shown total is zero is known to be zero; it stays
+    hidden but no longer counts as protection, and the lines through it are checked
+    again. Raises :class:`DisclosureRefused` when fewer than ``threshold`` people are
+    in the table, or when a line cannot be protected (its only other cells are group
+    sizes that must be shown).
+    """
+    _check_threshold(threshold)
+    shape = tuple(int(s) for s in sizes)
+    if not shape or any(s < 1 for s in shape):
+        raise ValueError("every axis needs at least one answer or group")
+    dims = len(shape)
+    released = (
+        [tuple(range(1, dims))] if tables is None else [tuple(sorted(set(t))) for t in tables]
+    )
+    for table in released:
+        if any(not 1 <= a < dims for a in table):
+            raise ValueError("a table's split axes must be between 1 and the number of axes - 1")
+    if not released:
+        released = [()]
+
+    keys = np.array(list(cells), dtype=np.int64).reshape(-1, dims)
+    values = np.array([int(cells[tuple(k)]) for k in cells], dtype=np.int64)
+    if np.any(values < 0):
+        raise ValueError("counts cannot be negative")
+    if keys.size and (np.any(keys < 0) or np.any(keys >= np.array(shape))):
+        raise ValueError("a cell's key is outside the table")
+
+    # Each released table as a dense array with margins (index size = summed over).
+    ids: dict[tuple[int, ...], int] = {}
+    counts: list[int] = []
+    lines: set[tuple[int, ...]] = set()
+    for table in released:
+        axes = (0, *table)
+        dense = np.zeros(tuple(shape[a] + 1 for a in axes), dtype=np.int64)
+        if keys.size:
+            np.add.at(dense, tuple(keys[:, a] for a in axes), values)
+        for d, a in enumerate(axes):
+            index: list[Any] = [slice(None)] * len(axes)
+            index[d] = shape[a]
+            body: list[Any] = [slice(None)] * len(axes)
+            body[d] = slice(0, shape[a])
+            dense[tuple(index)] = dense[tuple(body)].sum(axis=d)
+        table_ids = np.empty(dense.shape, dtype=np.int64)
+        for position in np.ndindex(dense.shape):
+            key = list(shape)
+            for a, p in zip(axes, position, strict=True):
+                key[a] = p
+            found = ids.get(tuple(key))
+            if found is None:
+                found = ids[tuple(key)] = len(counts)
+                counts.append(int(dense[position]))
+            table_ids[position] = found
+        for d in range(len(axes)):
+            moved = np.moveaxis(table_ids, d, -1).reshape(-1, dense.shape[d])
+            lines.update(tuple(int(i) for i in row) for row in moved)
+
+    n = len(counts)
+    grid = np.array([*counts, 0], dtype=np.int64)  # the last entry pads short lines
+    key_of = sorted(ids, key=ids.__getitem__)
+    margins = np.array([sum(k == s for k, s in zip(key, shape, strict=True)) for key in key_of])
+    grand = ids[shape]
+    if grid[grand] < threshold:
+        raise DisclosureRefused(_too_few_refusal(int(grid[grand]), threshold))
+    eligible = np.ones(n + 1, dtype=np.bool_)
+    eligible[n] = eligible[grand] = False
+    if group_sizes_shown:
+        for cell_key, cell in ids.items():
+            if cell_key[0] == shape[0]:
+                eligible[cell] = False
+    fixed_small = (~eligible[:n]) & (grid[:n] > 0) & (grid[:n] < threshold)
+    if np.any(fixed_small):
+        raise DisclosureRefused(
+            Refusal(
+                RefusalCode.TOO_FEW,
+                f"A group here has fewer than {threshold} people, so these results cannot "
+                "be split by it.",
+            )
+        )
+
+    # Statuses as codes into _STATUSES (numpy would turn the enum members into str).
+    status = np.zeros(n + 1, dtype=np.int8)
+    small = eligible & (grid > 0) & (grid < threshold)
+    status[small] = _STATUSES.index(CellStatus.TOO_FEW)
+    # Lines as rows of cell ids, the margin last; short lines padded with the dummy n.
+    ordered = sorted(lines)
+    width = max(len(line) for line in ordered)
+    padded = np.full((len(ordered), width), n, dtype=np.int64)
+    last = np.empty(len(ordered), dtype=np.int64)
+    along_answers = np.zeros(len(ordered), dtype=np.bool_)
+    for r, line in enumerate(ordered):
+        padded[r, : len(line)] = line
+        last[r] = line[-1]
+        # A line runs along the answer axis when its cells differ in position 0.
+        along_answers[r] = key_of[line[0]][0] != key_of[line[-1]][0]
+    if zeros_disclosive and shape[0] > 1:
+        for r in (int(x) for x in np.nonzero(along_answers)[0]):
+            total = grid[last[r]]
+            if total <= 0:
+                continue
+            for member in padded[r]:
+                whole = member not in (last[r], n) and grid[member] == total
+                if whole and eligible[member] and status[member] == 0:
+                    status[member] = _STATUSES.index(CellStatus.EVERYONE_SAME)
+
+    hidden = status != 0
+    known = np.zeros(n + 1, dtype=np.bool_)  # hidden, but pinned at zero
+    body_mask = padded != last[:, None]
+
+    def cheapest(candidates: Iterable[int]) -> int | None:
+        return min(candidates, key=lambda i: (grid[i], margins[i], i), default=None)
+
+    while True:
+        _mend_lines(grid, padded, last, body_mask, eligible, hidden, known, status, cheapest)
+        # A hidden zero protects its partners only if it could be more than zero: one
+        # linear programme finds the hidden zeros no allowed change can raise. Hiding
+        # a positive cell on a line through one frees it; with none left, it is known
+        # and the lines through it are mended again without it.
+        stuck = _stuck_zeros(grid, padded, last, hidden & ~known)
+        if stuck.size:
+            zero = int(stuck[0])
+            freeing = _nearest_shown(zero, padded, eligible & ~hidden, hidden & ~known, cheapest)
+            if freeing is None:
+                known[zero] = True
+            else:
+                hidden[freeing] = True
+                status[freeing] = _STATUSES.index(CellStatus.COMPLEMENTARY)
+            continue
+        # Lines with two hidden cells each can still pin one down when the hidden cells
+        # hang together through a single cell (a "bridge" between two closed groups):
+        # solve the lines as equations and hide one more cell next to any figure they
+        # determine, then mend the lines again.
+        determined = _determined(grid, padded, last, hidden & ~known)
+        if determined is None:
+            break
+        through = np.unique(padded[np.any(padded == determined, axis=1)])
+        chosen = cheapest(int(i) for i in through if eligible[i] and not hidden[i])
+        if chosen is None:
+            raise DisclosureRefused(_cannot_protect())
+        hidden[chosen] = True
+        status[chosen] = _STATUSES.index(CellStatus.COMPLEMENTARY)
+
+    # A hidden zero that the shown figures pin at zero hides nothing: show it.
+    status[known] = 0
+    return JointTable(
+        sizes=shape,
+        counts={key: int(grid[i]) for key, i in ids.items()},
+        status={key: _STATUSES[status[i]] for key, i in ids.items()},
+        threshold=threshold,
+    )
+
+
+def _mend_lines(
+    grid: npt.NDArray[np.int64],
+    padded: npt.NDArray[np.int64],
+    last: npt.NDArray[np.int64],
+    body_mask: npt.NDArray[np.bool_],
+    eligible: npt.NDArray[np.bool_],
+    hidden: npt.NDArray[np.bool_],
+    known: npt.NDArray[np.bool_],
+    status: npt.NDArray[np.int8],
+    cheapest: Any,
+) -> None:
+    """Hide cells until no line has a lone hidden cell or hidden zeros its shown total
+    pins at zero (see protect_joint); changes ``hidden``, ``known`` and ``status``."""
+    dummy = len(grid) - 1
+    while True:
+        protecting = hidden & ~known
+        in_line = protecting[padded]
+        count = in_line.sum(axis=1)
+        hidden_body = (grid[padded] * (in_line & body_mask)).sum(axis=1)
+        unsafe = (count == 1) | ((count >= 1) & ~hidden[last] & (hidden_body == 0))
+        bad = np.nonzero(unsafe)[0]
+        if bad.size == 0:
+            return
+        for r in bad:
+            line = [int(i) for i in padded[r] if i != dummy]
+            protecting = hidden & ~known
+            members = [i for i in line if protecting[i]]
+            body_sum = sum(int(grid[i]) for i in members if i != last[r])
+            pinned = bool(members) and not hidden[last[r]] and body_sum == 0
+            if len(members) != 1 and not pinned:
+                continue  # an earlier choice in this pass mended it
+            candidates = [i for i in line if eligible[i] and not hidden[i]]
+            if pinned:
+                # A positive cell, or else the line's total (which may then move).
+                total = [i for i in candidates if i == last[r]]
+                candidates = [i for i in candidates if grid[i] > 0] or total
+                if not candidates:
+                    # Nothing can make these zeros uncertain: they are known.
+                    known[[i for i in members if i != last[r]]] = True
+                    continue
+            chosen = cheapest(candidates)
+            if chosen is None:
+                raise DisclosureRefused(_cannot_protect())
+            hidden[chosen] = True
+            status[chosen] = _STATUSES.index(CellStatus.COMPLEMENTARY)
+
+
+def _nearest_shown(
+    start: int,
+    padded: npt.NDArray[np.int64],
+    shown: npt.NDArray[np.bool_],
+    unknown: npt.NDArray[np.bool_],
+    cheapest: Any,
+) -> int | None:
+    """The cheapest shown cell on a line through `start`, or failing that on a line
+    through a hidden cell reached from it along lines of hidden cells: hiding it gives
+    a stuck zero room to move."""
+    reached = {start}
+    frontier = [start]
+    while frontier:
+        through = np.unique(padded[np.isin(padded, frontier).any(axis=1)])
+        chosen = cheapest(int(i) for i in through if shown[i])
+        if chosen is not None:
+            return int(chosen)
+        frontier = [int(i) for i in through if unknown[i] and int(i) not in reached]
+        reached.update(frontier)
+    return None
+
+
+def _equations(
+    padded: npt.NDArray[np.int64],
+    last: npt.NDArray[np.int64],
+    columns: npt.NDArray[np.int64],
+    size: int,
+) -> npt.NDArray[np.float64]:
+    """The lines as equations over the cells in `columns`: body cells minus margin."""
+    position = np.full(size, -1, dtype=np.int64)
+    position[columns] = np.arange(columns.size)
+    rows = np.nonzero((position[padded] >= 0).any(axis=1))[0]
+    matrix = np.zeros((rows.size, columns.size))
+    for k, r in enumerate(rows):
+        for i in padded[r]:
+            if position[i] >= 0:
+                matrix[k, position[i]] += -1.0 if i == last[r] else 1.0
+    return matrix
+
+
+def _stuck_zeros(
+    grid: npt.NDArray[np.int64],
+    padded: npt.NDArray[np.int64],
+    last: npt.NDArray[np.int64],
+    unknown: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int64]:
+    """The hidden zeros that no change to the hidden figures keeping every line's sum
+    and every count non-negative can raise.
+
+    Changes that keep the sums form a cone (zeros may only go up), and the sum of
+    changes that raise different zeros raises them all, so one linear programme that
+    maximises how many zeros rise (each counted up to 1) finds every zero that can."""
+    columns = np.nonzero(unknown)[0]
+    zeros = np.nonzero(grid[columns] == 0)[0]
+    if zeros.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    from scipy.optimize import linprog  # only tables with hidden zeros need it
+
+    matrix = _equations(padded, last, columns, len(grid))
+    n_d, n_s = columns.size, zeros.size
+    # Variables: the change d per hidden cell, then s per hidden zero, s <= d, s <= 1.
+    upper = np.zeros((n_s, n_d + n_s))
+    upper[np.arange(n_s), zeros] = -1.0
+    upper[np.arange(n_s), n_d + np.arange(n_s)] = 1.0
+    # d is unbounded (only s is capped), so the sum of the rising changes, scaled up,
+    # reaches s = 1 on every zero that can rise: no zero is traded for another.
+    bounds: list[tuple[float | None, float | None]] = [(None, None)] * n_d + [(0.0, 1.0)] * n_s
+    for z in zeros:
+        bounds[z] = (0.0, None)
+    found = linprog(
+        np.concatenate([np.zeros(n_d), -np.ones(n_s)]),
+        A_ub=upper,
+        b_ub=np.zeros(n_s),
+        A_eq=np.hstack([matrix, np.zeros((matrix.shape[0], n_s))]),
+        b_eq=np.zeros(matrix.shape[0]),
+        bounds=bounds,
+        method="highs",
+    )
+    if found.status != 0:  # pragma: no cover - d = 0 is always a solution
+        raise DisclosureRefused(_cannot_protect())
+    rising = np.asarray(found.x)[n_d:] > 0.5
+    stuck: npt.NDArray[np.int64] = columns[zeros[~rising]].astype(np.int64)
+    return stuck
+
+
+def _determined(
+    grid: npt.NDArray[np.int64],
+    padded: npt.NDArray[np.int64],
+    last: npt.NDArray[np.int64],
+    unknown: npt.NDArray[np.bool_],
+) -> int | None:
+    """The first hidden cell that the lines, read as equations (body cells add up to
+    the margin) with every shown figure known, fix to one value; ``None`` if none.
+
+    A cell is free exactly when some change to the hidden figures that keeps every
+    line's sum moves it: when its coordinate in the null space of the equations is
+    not zero."""
+    columns = np.nonzero(unknown)[0]
+    if columns.size == 0:
+        return None
+    matrix = _equations(padded, last, columns, len(grid))
+    _u, singular, vt = np.linalg.svd(matrix)
+    tolerance = max(matrix.shape) * np.finfo(float).eps * (singular[0] if singular.size else 1)
+    rank = int(np.sum(singular > tolerance))
+    null = vt[rank:]
+    free = np.abs(null).max(axis=0) > 1e-9 if null.size else np.zeros(columns.size, bool)
+    fixed = np.nonzero(~free)[0]
+    return None if fixed.size == 0 else int(columns[fixed[0]])

@@ -10,6 +10,7 @@ shapes the per-question tables, so the page costs the same handful of queries wh
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -242,8 +243,17 @@ def results(
         out.refusal = disclosure.check_filters([total], threshold=threshold).reason  # type: ignore[union-attr]
         return out
 
-    # Unfiltered results read the running counts; a filter needs a real GROUP BY.
-    counted = tally(answers) if only is not None else counts(survey, question)
+    # Every view a user can ask for (no filter, each filter, each breakdown, a filter
+    # with a breakdown) shows slices of one jointly protected table per question.
+    joint = _joint_counts(survey, questions, question, threshold)
+    # Unfiltered results read the running counts (or, when the survey has questions to
+    # split by, the joint counts summed); a filter needs a real GROUP BY.
+    if only is not None:
+        counted = tally(answers)
+    elif joint is not None:
+        counted = joint.tally()
+    else:
+        counted = counts(survey, question)
     cross: dict[int, dict[tuple[int, int], int]] = defaultdict(dict)
     groups: list[tuple[int, str]] = []
     if breakdown is not None:
@@ -257,7 +267,7 @@ def results(
     # Each question's table is checked by the same rule over the people who answered it.
     splits = _splits(only, breakdown)
     per_question = _partitions_per_question(survey, questions, splits, language) if splits else {}
-    if breakdown is not None:
+    if breakdown is not None and joint is None:
         groups = [(c.pk, c.text(language)) for c in breakdown.choices.all()]
         for question_id, group_id, choice_id, n in (
             answers.filter(
@@ -312,6 +322,8 @@ def results(
                 table = disclosure.frequency_table_from_counts(
                     by_choice, threshold=threshold, respondents=respondents, multiple=multiple
                 )
+                if joint is not None:
+                    table = joint.frequency_table(question, choices, table, only)
                 result.any_hidden = table.any_hidden
                 for choice, row in zip(choices, table.rows, strict=True):
                     item = Row(
@@ -335,6 +347,21 @@ def results(
                     result.crosstab = (
                         CrossTab([], [], [], refusal=out.breakdown_refusal)
                         if out.breakdown_refusal
+                        else joint.crosstab(
+                            question,
+                            choices,
+                            out.breakdown,
+                            only,
+                            language,
+                            _named(
+                                disclosure.check_combined_partition(
+                                    cells,
+                                    threshold=threshold,
+                                    questions=[q.text(language) for q in splits],
+                                )
+                            ),
+                        )
+                        if joint is not None
                         else _crosstab(
                             cross[question.pk],
                             groups,
@@ -481,6 +508,347 @@ def _splits(only: tuple[Question, str] | None, breakdown: Question | None) -> li
 
 
 MASK_BITS = 62  # choices a question may have to be used as a filter or breakdown
+
+# --- joint protection ----------------------------------------------------------------
+#
+# Each question's figures are cut from one table: its answers by every question the
+# results can be filtered or broken down by (an axis per single-choice split, with a
+# "did not answer" group; an axis per option of a multiple-choice split: ticked, not
+# ticked, did not answer), released as the question by each axis and, for questions
+# shown in a breakdown, by each pair of axes. disclosure.protect_joint suppresses the
+# whole family at once, so the unfiltered counts, every filter's counts and every
+# breakdown agree on what is hidden, and no shown figure gives a hidden one back by
+# subtraction. The counts come from one GROUP BY over the answers joined to each
+# response's groups (the same per-response masks as the partition rule's).
+
+SPLITTABLE = (Question.Type.SINGLE, Question.Type.RATING, Question.Type.MULTIPLE)
+ANSWERED = (Question.Type.SINGLE, Question.Type.RATING, Question.Type.RANKING)
+
+
+@dataclass(frozen=True)
+class _Axis:
+    question: Question
+    option: int | None  # a multiple-choice split's option (its bit); None: single choice
+    size: int
+
+    def group(self, mask: int | None) -> int:
+        """The group of a response with this split's `mask` (see _masks)."""
+        if self.option is not None:
+            return 2 if not mask else 0 if mask >> self.option & 1 else 1
+        return self.size - 1 if not mask else int(mask).bit_length() - 1
+
+
+@dataclass
+class _JointCounts:
+    """The survey's answers counted by every split's groups, and each question's
+    jointly protected tables (made when first asked for)."""
+
+    splits: list[Question]
+    axes: list[_Axis]
+    rows: dict[int, list[tuple[Any, ...]]]  # question: (choice, rank, masks, n, numbers, sum)
+    threshold: int
+    protected: dict[int, list[disclosure.JointTable] | disclosure.Refusal] = field(
+        default_factory=dict
+    )
+
+    def tally(self) -> dict[int, Tally]:
+        """The same figures as `counts`, summed over the groups."""
+        out: dict[int, Tally] = defaultdict(Tally)
+        for question_id, found in self.rows.items():
+            summed: dict[tuple[Any, Any], list[float]] = {}
+            for choice_id, rank, _masks, n, numbers, number_sum in found:
+                entry = summed.setdefault((choice_id, rank), [0, 0, 0.0])
+                entry[0] += n
+                entry[1] += numbers
+                entry[2] += number_sum or 0.0
+            for (choice_id, rank), (n, numbers, number_sum) in summed.items():
+                _fold(out[question_id], choice_id, rank, int(n), int(numbers), number_sum)
+        return out
+
+    def _coords(self, masks: tuple[Any, ...]) -> tuple[int, ...]:
+        by_question = {q.pk: m for q, m in zip(self.splits, masks, strict=True)}
+        return tuple(a.group(by_question[a.question.pk]) for a in self.axes)
+
+    def tables(self, question: Question, choices: list[Any]) -> list[disclosure.JointTable]:
+        """The question's protected tables: one for a single choice, rating or ranking
+        question (its answers, or first places); one per option for multiple choice
+        (ticked or not). Raises DisclosureRefused when they cannot be protected."""
+        found = self.protected.get(question.pk)
+        if found is None:
+            try:
+                found = self._protect(question, choices)
+            except disclosure.DisclosureRefused as refused:
+                found = refused.refusal
+            self.protected[question.pk] = found
+        if isinstance(found, disclosure.Refusal):
+            raise disclosure.DisclosureRefused(found)
+        return found
+
+    def _protect(self, question: Question, choices: list[Any]) -> list[disclosure.JointTable]:
+        position = {c.pk: i for i, c in enumerate(choices)}
+        multiple = question.type == Question.Type.MULTIPLE
+        ranking = question.type == Question.Type.RANKING
+        answered: dict[tuple[int, ...], int] = defaultdict(int)  # group: respondents
+        chosen: dict[tuple[int, ...], int] = defaultdict(int)  # (choice, *group): count
+        by_masks: dict[tuple[Any, ...], int] = defaultdict(int)
+        for choice_id, rank, masks, n, _numbers, _sum in self.rows.get(question.pk, []):
+            if choice_id not in position:
+                continue
+            group = self._coords(masks)
+            if rank is None or rank == 1:
+                answered[group] += n
+                by_masks[masks] += n
+            if not ranking or rank == 1:
+                chosen[(position[choice_id], *group)] += n
+        released = self._released(question, by_masks)
+        sizes = tuple(a.size for a in self.axes)
+        if not multiple:
+            return [
+                disclosure.protect_joint(
+                    chosen, (len(choices), *sizes), threshold=self.threshold, tables=released
+                )
+            ]
+        out = []
+        for i in range(len(choices)):
+            cells: dict[tuple[int, ...], int] = {}
+            for group, n in answered.items():
+                ticked = chosen.get((i, *group), 0)
+                cells[(0, *group)] = ticked
+                cells[(1, *group)] = n - ticked
+            out.append(
+                disclosure.protect_joint(
+                    cells, (2, *sizes), threshold=self.threshold, tables=released
+                )
+            )
+        return out
+
+    def _released(
+        self, question: Question, by_masks: dict[tuple[Any, ...], int]
+    ) -> list[tuple[int, ...]]:
+        """The tables of this question a user can be shown: by each split (axis) whose
+        groups among the people who answered the question pass the partition rule, and
+        for questions shown in a breakdown by each pair of such splits whose combined
+        groups pass too. Refused ones are left out (they are never shown); taking in a
+        table that is never shown would only hide more."""
+        passing: set[int] = set()
+        for k, split in enumerate(self.splits):
+            if split.pk == question.pk:
+                continue  # results filtered by their own question hide every answer
+            margin: dict[Any, int] = defaultdict(int)
+            for masks, n in by_masks.items():
+                margin[masks[k] or None] += n
+            if disclosure.check_partition(margin, threshold=self.threshold) is None:
+                passing.add(split.pk)
+        axes = [i for i, a in enumerate(self.axes, 1) if a.question.pk in passing]
+        released: list[tuple[int, ...]] = [(i,) for i in axes]
+        if question.type not in (Question.Type.SINGLE, Question.Type.RATING):
+            return released  # no breakdown is shown for these
+        index = {q.pk: k for k, q in enumerate(self.splits)}
+        for i, j in itertools.combinations(axes, 2):
+            first, second = self.axes[i - 1].question, self.axes[j - 1].question
+            if first.pk != second.pk:
+                pair: dict[tuple[Any, ...], int] = defaultdict(int)
+                for masks, n in by_masks.items():
+                    pair[(masks[index[first.pk]] or None, masks[index[second.pk]] or None)] += n
+                if disclosure.check_combined_partition(pair, threshold=self.threshold):
+                    continue
+            released.append((i, j))
+        return released
+
+    def _axis(self, split: Question, choice_name: str) -> tuple[int, int] | None:
+        """The axis (1-based, as protect_joint counts them) and group of a filter."""
+        names = [c.name for c in list(split.choices.all())[:MASK_BITS]]
+        if choice_name not in names:
+            return None
+        bit = names.index(choice_name)
+        for i, a in enumerate(self.axes, 1):
+            if a.question.pk == split.pk and a.option in (None, bit):
+                return (i, bit) if a.option is None else (i, 0)
+        return None
+
+    def frequency_table(
+        self,
+        question: Question,
+        choices: list[Any],
+        table: disclosure.FrequencyTable,
+        only: tuple[Question, str] | None,
+    ) -> disclosure.FrequencyTable:
+        """`table` (the question's counts as shown) with what is hidden taken from the
+        joint tables: the unfiltered slice, or the filter's."""
+        tables = self.tables(question, choices)
+        fixed: dict[int, int] = {}
+        if only is not None:
+            if only[0].pk == question.pk:
+                return _all_hidden(table, disclosure.CellStatus.EVERYONE_SAME)
+            found = self._axis(*only)
+            if found is None:
+                return _all_hidden(table, disclosure.CellStatus.COMPLEMENTARY)
+            fixed[found[0]] = found[1]
+        rows = []
+        multiple = question.type == Question.Type.MULTIPLE
+        for i, row in enumerate(table.rows):
+            joint = tables[i] if multiple else tables[0]
+            key = joint.cell(0 if multiple else i, fixed)
+            if key not in joint.status:
+                return _all_hidden(table, disclosure.CellStatus.COMPLEMENTARY)
+            count = joint.visible(key)
+            rows.append(
+                disclosure.FrequencyRow(
+                    option=row.option,
+                    count=count,
+                    share=None if count is None else count / table.total,
+                    status=joint.status[key],
+                )
+            )
+        return disclosure.FrequencyTable(
+            rows=tuple(rows), total=table.total, threshold=table.threshold, multiple=multiple
+        )
+
+    def crosstab(
+        self,
+        question: Question,
+        choices: list[Any],
+        breakdown: Question,
+        only: tuple[Question, str] | None,
+        language: str,
+        refusal: disclosure.Refusal | None,
+    ) -> CrossTab:
+        """The question's answers by the breakdown's groups, cut from its joint table.
+        A single-choice breakdown has a "did not answer" row when anyone is in it, so the
+        column totals are the question's own (filtered) counts."""
+        tab = CrossTab(groups=[], columns=[c.text(language) for c in choices], cells=[])
+        if refusal is not None:
+            tab.refusal = refusal.reason
+            return tab
+        try:
+            joint = self.tables(question, choices)[0]
+        except disclosure.DisclosureRefused as refused:
+            tab.refusal = refused.refusal.reason
+            return tab
+        fixed: dict[int, int] = {}
+        if only is not None:
+            found = self._axis(*only)
+            if found is None:
+                tab.refusal = _cannot_show().reason
+                return tab
+            fixed[found[0]] = found[1]
+        groups = list(breakdown.choices.all())[:MASK_BITS]
+        rows: list[tuple[str, dict[int, int]]] = []
+        for group in groups:
+            located = self._axis(breakdown, group.name)
+            if located is None:
+                tab.refusal = _cannot_show().reason
+                return tab
+            rows.append((group.text(language), {located[0]: located[1]}))
+        exclusive = breakdown.type != Question.Type.MULTIPLE
+        if exclusive and rows:
+            axis = next(iter(rows[0][1]))
+            rows.append((disclosure.NO_ANSWER.capitalize(), {axis: self.axes[axis - 1].size - 1}))
+        body: list[list[int | None]] = []
+        labels = []
+        for label, where in rows:
+            axis, group_index = next(iter(where.items()))
+            if axis in fixed and fixed[axis] != group_index:
+                line: list[int | None] = [0] * (len(choices) + 1)  # nobody: filtered out
+            else:
+                keys = [joint.cell(i, {**fixed, **where}) for i in range(len(choices) + 1)]
+                if any(k not in joint.status for k in keys):
+                    tab.refusal = _cannot_show().reason
+                    return tab
+                line = [joint.visible(k) for k in keys]
+            if exclusive and label == disclosure.NO_ANSWER.capitalize() and not line[-1]:
+                continue  # nobody skipped the breakdown: no row for them
+            body.append(line)
+            labels.append(label)
+        if exclusive:
+            totals = [joint.visible(joint.cell(i, fixed)) for i in range(len(choices) + 1)]
+        else:
+            # A person can be in several groups: the totals are the rows' sums, hidden
+            # wherever one of the cells added is.
+            totals = [
+                None if any(r[j] is None for r in body) else sum(r[j] or 0 for r in body)
+                for j in range(len(choices) + 1)
+            ]
+        tab.groups = labels
+        tab.cells = [*body, totals]
+        return tab
+
+
+def _all_hidden(
+    table: disclosure.FrequencyTable, status: disclosure.CellStatus
+) -> disclosure.FrequencyTable:
+    rows = tuple(
+        disclosure.FrequencyRow(option=r.option, count=None, share=None, status=status)
+        for r in table.rows
+    )
+    return disclosure.FrequencyTable(
+        rows=rows, total=table.total, threshold=table.threshold, multiple=table.multiple
+    )
+
+
+def _cannot_show() -> disclosure.Refusal:
+    return disclosure.Refusal(
+        disclosure.RefusalCode.CANNOT_PROTECT,
+        "This table cannot be shown without some hidden numbers being worked out from "
+        "other results; try a broader breakdown.",
+    )
+
+
+def _joint_counts(
+    survey: Survey, questions: list[Question], question: Question | None, threshold: int
+) -> _JointCounts | None:
+    """Every answer of `questions` counted by every split's groups: one GROUP BY.
+    None when the survey has no question to filter or break down by."""
+    if question is None:
+        candidates = questions
+    else:
+        candidates = list(
+            survey.questions.filter(is_breakdown=True, type__in=SPLITTABLE).prefetch_related(
+                "choices"
+            )
+        )
+    splits = [
+        q
+        for q in candidates
+        if q.is_breakdown and q.type in SPLITTABLE and not _too_many_choices(q)
+    ]
+    if not splits:
+        return None
+    axes = []
+    for split in splits:
+        n = len(split.choices.all())
+        if split.type == Question.Type.MULTIPLE:
+            axes += [_Axis(split, b, 3) for b in range(n)]
+        else:
+            axes.append(_Axis(split, None, n + 1))
+    masks = _masks(survey, splits)
+    db = masks.db
+    quote = connections[db].ops.quote_name
+    inner, inner_params = masks.query.sql_with_params()
+    answers = (
+        Answer.objects.filter(survey=survey, question__in=[q.pk for q in questions])
+        .order_by()
+        .values("response_id", "question_id", "choice_id", "rank", "number")
+    )
+    outer, outer_params = answers.query.sql_with_params()
+    columns = ", ".join(f"m.{quote(f'mask{i}')}" for i in range(len(splits)))
+    keys = ", ".join(f"a.{quote(c)}" for c in ("question_id", "choice_id", "rank"))
+    sql = (
+        f"SELECT {keys}, {columns}, COUNT(*), COUNT(a.{quote('number')}),"  # noqa: S608
+        f" SUM(a.{quote('number')}) FROM ({outer}) a LEFT JOIN ({inner}) m"
+        f" ON m.{quote('response_id')} = a.{quote('response_id')}"
+        f" GROUP BY {keys}, {columns}"
+    )
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [*outer_params, *inner_params])
+        found = cursor.fetchall()
+    rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    width = len(splits)
+    for question_id, choice_id, rank, *rest in found:
+        masks_found = tuple(int(m) if m else None for m in rest[:width])
+        n, numbers, number_sum = rest[width:]
+        rows[question_id].append((choice_id, rank, masks_found, n, numbers, number_sum))
+    return _JointCounts(splits=splits, axes=axes, rows=dict(rows), threshold=threshold)
 
 
 def _masks(survey: Survey, splits: list[Question]) -> QuerySet[Answer, Any]:
