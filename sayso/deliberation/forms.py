@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from sayso.core.models import Community, InvitationCodeBatch
 from sayso.organisations.models import DataPractice
 
-from .models import STATEMENT_MAX_LENGTH, Conversation
+from .models import STATEMENT_MAX_LENGTH, Conversation, normalise_text
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
@@ -18,6 +18,8 @@ class ConversationForm(forms.ModelForm[Conversation]):
     seed_statements = forms.CharField(
         label=_("Seed statements"),
         required=False,
+        # Kept as typed: stripping leading blank lines would shift every line number.
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_(
             "One statement per line. Short, clear statements people can agree or disagree "
@@ -84,22 +86,36 @@ class ConversationForm(forms.ModelForm[Conversation]):
         return cleaned
 
     def clean_seed_statements(self) -> list[str]:
-        lines = [
-            " ".join(line.split()) for line in self.cleaned_data["seed_statements"].splitlines()
-        ]
-        lines = [line for line in lines if line]
-        for number, line in enumerate(lines, start=1):
+        """The non-blank lines, single-spaced. Messages name the line as the textarea
+        counts it (blank lines included), so the organiser can find it."""
+        errors: list[str] = []
+        lines: list[str] = []
+        first_line_with: dict[str, int] = {}
+        typed = self.cleaned_data["seed_statements"].splitlines()
+        for number, raw in enumerate(typed, start=1):
+            line = " ".join(raw.split())
+            if not line:
+                continue
             if len(line) > STATEMENT_MAX_LENGTH:
-                raise forms.ValidationError(
+                errors.append(
                     _(
-                        "Statement %(n)s is longer than %(max)s characters. Shorten it or split it in two."
+                        "Line %(n)s is longer than %(max)s characters. Shorten it or split it in two."
                     )
                     % {"n": number, "max": STATEMENT_MAX_LENGTH}
                 )
-            if len(line) < 3:
-                raise forms.ValidationError(
-                    _("Statement %(n)s is too short to vote on.") % {"n": number}
+            elif len(line) < 3:
+                errors.append(_("Line %(n)s is too short to vote on.") % {"n": number})
+            # The participants' duplicate rule (services.same_words): two statements
+            # with the same words would split the votes between them.
+            earlier = first_line_with.setdefault(normalise_text(line), number)
+            if earlier != number:
+                errors.append(
+                    _("Lines %(first)s and %(second)s say the same thing: keep one.")
+                    % {"first": earlier, "second": number}
                 )
+            lines.append(line)
+        if errors:
+            raise forms.ValidationError(errors)
         return lines
 
 

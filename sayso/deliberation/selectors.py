@@ -535,6 +535,10 @@ def report(
 
     context: dict[str, Any] = {"map": view, "result": result}
     if view is not None:
+        # The small-group rule for the page's headline figures too: "3 participants"
+        # above a participation table that says "fewer than 5" would undo the table.
+        context["participants"] = _shown_count(int(view.data["n_participants"]), threshold)
+        context["votes"] = _shown_count(view.vote_count, threshold)
         for group in view.groups:
             for entry in view.data["repness"].get(str(group.number), []):
                 pk = int(entry["statement"])
@@ -568,7 +572,9 @@ def report(
             (
                 (float(v), int(k))
                 for k, v in view.data["group_informed_consensus"].items()
-                if int(k) in statements and not statements[int(k)].is_meta
+                if int(k) in statements
+                and not statements[int(k)].is_meta
+                and _voted_by_every_group(view, int(k), tallies, threshold)
             ),
             reverse=True,
         )
@@ -600,6 +606,30 @@ def report(
         context["divisive"] = [row[2] for row in divisive[:5] if row[0] > 0]
     context["over_time"] = participation_over_time(result, threshold)
     return context
+
+
+def _shown_count(n: int, threshold: int) -> int | None:
+    """A count as the report may show it: None (read "fewer than the threshold") from 1
+    to threshold - 1."""
+    return None if 0 < n < threshold else n
+
+
+def _voted_by_every_group(
+    view: MapView, pk: int, tallies: Mapping[str, Sequence[int]], threshold: int
+) -> bool:
+    """Whether a statement has the votes to be called common ground: at least `threshold`
+    votes in all (so its figures are shown beside it) and at least one in every group,
+    the groups too small to show included.
+
+    The score (Polis's group-aware consensus, the product over groups of (A + 1)/(S + 2))
+    gives a group that has not voted on a statement 1/2 from the prior alone, so with
+    two groups a statement nobody voted on scores 25, above one that really divides
+    them. Polis computes it for every statement and leaves the choosing to the report;
+    ours leaves out what no vote supports."""
+    if tallies.get(str(pk), (0, 0, 0))[2] < threshold:
+        return False
+    column = view.statement_index.get(pk)
+    return column is not None and all(seen[column] > 0 for seen in view.seen)
 
 
 def participation_over_time(

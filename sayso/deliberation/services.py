@@ -169,18 +169,37 @@ def set_state(*, conversation: Conversation, open: bool, actor: Any) -> Conversa
     return conversation
 
 
+def same_words(conversation: Conversation, normalised: str) -> Statement | None:
+    """The earliest statement of the conversation with the same words (`normalise_text`:
+    case, spacing and punctuation aside), rejected ones left out; None when there is
+    none. Two such statements would split the votes on one idea between them."""
+    return (
+        Statement.objects.filter(conversation=conversation, normalised=normalised)
+        .exclude(state=Statement.State.REJECTED)
+        .order_by("number")
+        .only("pk", "number", "state")
+        .first()
+    )
+
+
 @transaction.atomic
 def add_seed_statement(
     *, conversation: Conversation, text: str, actor: Any, is_meta: bool = False
 ) -> Statement:
     cleaned = _clean_statement_text(text)
+    normalised = normalise_text(cleaned)
     _lock(conversation)
+    original = same_words(conversation, normalised)
+    if original is not None:
+        raise ServiceError(
+            _("Statement %(n)s already says the same thing: keep one.") % {"n": original.number}
+        )
     _changed(conversation)
     return Statement.objects.create(
         conversation=conversation,
         number=_next_number(conversation, Statement),
         text=cleaned,
-        normalised=normalise_text(cleaned),
+        normalised=normalised,
         kind=Statement.Kind.SEED,
         state=Statement.State.ACCEPTED,
         is_meta=is_meta,
@@ -198,12 +217,8 @@ def add_participant_statement(
         raise ServiceError(_("In this conversation only the organisers add statements."))
     cleaned = _clean_statement_text(text)
     normalised = normalise_text(cleaned)
-    original = (
-        Statement.objects.filter(conversation=conversation, normalised=normalised)
-        .exclude(state=Statement.State.REJECTED)
-        .values_list("state", flat=True)
-        .first()
-    )
+    found = same_words(conversation, normalised)
+    original = None if found is None else found.state
     if original is not None:
         if original == Statement.State.PENDING and conversation.moderation == (
             Conversation.Moderation.PRE
@@ -673,7 +688,9 @@ COMMENTS_HEADER = (
     "is-seed",
     "comment-body",
 )
-NO_AUTHOR = -1  # seed statements written by organisers have no participant as author
+# Seed statements written by organisers have no participant as author; in anonymous
+# conversations no statement names one in the export (`_authors_shown`).
+NO_AUTHOR = -1
 
 
 def _day_ms(day: dt.date) -> int:
@@ -770,8 +787,19 @@ def _polis_zip(conversation: Conversation, ceiling: int) -> Iterator[bytes]:
     yield sink.take()
 
 
+def _authors_shown(conversation: Conversation) -> bool:
+    """Whether the export names who wrote each statement. Not in an anonymous
+    conversation: an author-id is the author's participant number, which is their row
+    of votes in participants-votes.csv and votes.csv, and the form promises that nobody,
+    organisers included, can see who wrote a statement. Such statements are written with
+    author-id -1 (as organisers' are; Polis's readers and ours take it as "no
+    participant") and every participant with n-comments 0."""
+    return not conversation.anonymous
+
+
 def _comments_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]]:
     yield list(COMMENTS_HEADER)
+    authors_shown = _authors_shown(conversation)
     counted = (
         votes.order_by()
         .values("statement_id")
@@ -801,7 +829,7 @@ def _comments_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]
                 _day_ms(created_on),
                 created_on.isoformat(),
                 number,
-                NO_AUTHOR if author is None else author,
+                author if author is not None and authors_shown else NO_AUTHOR,
                 agree,
                 disagree,
                 moderated[state],
@@ -822,12 +850,16 @@ def _participants_rows(conversation: Conversation, votes: Any) -> Iterator[list[
     )
     yield [*PARTICIPANTS_FIXED, *(str(n) for n in columns)]
     column_of = {number: i for i, number in enumerate(columns)}
-    authored = dict(
-        Statement.objects.filter(conversation=conversation, author__isnull=False)
-        .order_by()
-        .values("author_id")
-        .annotate(n=Count("pk"))
-        .values_list("author_id", "n")
+    authored = (
+        dict(
+            Statement.objects.filter(conversation=conversation, author__isnull=False)
+            .order_by()
+            .values("author_id")
+            .annotate(n=Count("pk"))
+            .values_list("author_id", "n")
+        )
+        if _authors_shown(conversation)
+        else {}  # a count of statements written would pick out the writers
     )
     groups = selectors.stored_groups(
         OpinionMapResult.objects.filter(conversation=conversation).first()

@@ -5,6 +5,7 @@ is not an export, is refused with the file named and plain words, and nothing is
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -75,11 +76,11 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return packed.getvalue()
 
 
-def _conversation_with_everything(community: Community) -> Conversation:
+def _conversation_with_everything(community: Community, *, anonymous: bool = True) -> Conversation:
     """Accepted, pending and rejected statements, a meta one, seeds and one a participant
     wrote, quotes and commas and accents in the text, votes over three days, and someone
     who joined without voting."""
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=community, anonymous=anonymous)
     today = dt.date.today()
     people = [
         ParticipantFactory.create(
@@ -163,11 +164,17 @@ def _export(client: Client, conversation: Conversation) -> bytes:
     return b"".join(cast("Iterator[bytes]", response.streaming_content))
 
 
+@pytest.mark.parametrize("anonymous", [False, True])
 def test_our_own_export_zip_imports_as_a_new_conversation_that_loses_nothing(
-    community: Community, client: Client, django_capture_on_commit_callbacks: Any
+    community: Community,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+    anonymous: bool,
 ) -> None:
-    # The reviewer's case: export a conversation, import the very file it gave.
-    original = _conversation_with_everything(community)
+    # The reviewer's case: export a conversation, import the very file it gave. An
+    # anonymous conversation's export names no author (see the test below), so its
+    # copy has none; everything else comes back.
+    original = _conversation_with_everything(community, anonymous=anonymous)
     exported = _export(client, original)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -188,7 +195,10 @@ def test_our_own_export_zip_imports_as_a_new_conversation_that_loses_nothing(
     assert client.get(response["Location"])["Location"] == copy.get_absolute_url()
 
     # Statements: number, text, moderation, seed or not, meta, author and day.
-    assert _statements(copy) == _statements(original)
+    expected = _statements(original)
+    if anonymous:
+        expected = {(*row[:5], None, row[6]) for row in expected}
+    assert _statements(copy) == expected
     assert len(_statements(copy)) == 8
     # Votes: who, on what, which way, which day.
     assert _votes(copy) == _votes(original)
@@ -197,6 +207,43 @@ def test_our_own_export_zip_imports_as_a_new_conversation_that_loses_nothing(
     assert set(
         Participant.objects.filter(conversation=copy).values_list("number", flat=True)
     ) == set(Participant.objects.filter(conversation=original).values_list("number", flat=True))
+
+
+def _csv(archive: bytes, name: str) -> list[dict[str, str]]:
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        text = opened.read(name).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("anonymous", [True, False])
+def test_an_anonymous_conversations_export_does_not_say_who_wrote_a_statement(
+    community: Community, client: Client, anonymous: bool, tmp_path: Path
+) -> None:
+    # The creation form promises: "Nobody, organisers included, can see ... who wrote a
+    # statement." An author-id is the author's participant number, which is their row
+    # in participants-votes.csv (every vote they cast), and n-comments there says who
+    # wrote any. So in an anonymous conversation participant-written statements get
+    # author-id -1, like organisers' seeds, and everyone n-comments 0.
+    original = _conversation_with_everything(community, anonymous=anonymous)
+    exported = _export(client, original)
+    comments = {row["comment-id"]: row for row in _csv(exported, "comments.csv")}
+    participants = _csv(exported, "participants-votes.csv")
+    written = {"5": "3", "6": "5"}  # statement number: its author's participant number
+    assert {number: comments[number]["author-id"] for number in written} == (
+        dict.fromkeys(written, "-1") if anonymous else written
+    )
+    # Seeds never name a participant.
+    assert {row["author-id"] for n, row in comments.items() if n not in written} == {"-1"}
+    n_comments = {row["participant"]: row["n-comments"] for row in participants}
+    assert len(n_comments) == 9
+    if anonymous:
+        assert set(n_comments.values()) == {"0"}
+    else:
+        assert {p: n for p, n in n_comments.items() if n != "0"} == {"3": "1", "5": "1"}
+    # The files still read as a valid Polis export (counts, signs, votes against rows).
+    zipfile.ZipFile(io.BytesIO(exported)).extractall(tmp_path)
+    again = read_polis_export(tmp_path)
+    assert len(again.statements) == 8
 
 
 def test_a_zipped_polis_export_in_its_folder_with_its_other_files_imports(

@@ -1,0 +1,204 @@
+"""Seed statements as an organiser types them: a line said twice is refused with both
+line numbers and nothing is made; a message names the line as the textarea counts it
+(blank lines included); a statement added later that repeats one already there is
+refused next to the field, with the same notion of "the same words" as participants get."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from sayso.core.models import Community, Role
+from sayso.core.services import ServiceError
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.deliberation import services
+from sayso.deliberation.forms import ConversationForm
+from sayso.deliberation.models import Conversation, OpinionMapResult, Statement
+
+from .factories import ConversationFactory, ParticipantFactory, StatementFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def community() -> Community:
+    return CommunityFactory.create(slug="depot")
+
+
+@pytest.fixture
+def client(community: Community) -> Client:
+    organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
+    signed_in = Client()
+    signed_in.force_login(organiser)
+    return signed_in
+
+
+def _create(client: Client, seeds: str) -> Any:
+    return client.post(
+        reverse("deliberation:create", kwargs={"slug": "depot"}),
+        {
+            "topic": "What should the rules be for scanner data?",
+            "moderation": "pre",
+            "access": "link",
+            "anonymous": "on",
+            "participants_can_add": "on",
+            "seed_statements": seeds,
+        },
+    )
+
+
+def _seed_errors(html: str) -> list[str]:
+    found = re.search(r'<ul class="errorlist" id="id_seed_statements_error">(.*?)</ul>', html)
+    return re.findall(r"<li>(.*?)</li>", found.group(1)) if found else []
+
+
+def _counts() -> tuple[int, int, int]:
+    return (
+        Conversation.objects.count(),
+        Statement.objects.count(),
+        OpinionMapResult.objects.count(),
+    )
+
+
+def test_the_same_line_twice_is_refused_naming_both_lines_and_nothing_is_made(
+    client: Client,
+) -> None:
+    seeds = (
+        "Delete scanner data after 30 days.\n"
+        "Tell us what is recorded.\n"
+        "\n"
+        "Ask the union before tracking starts.\n"
+        "  delete SCANNER data after 30 days  \n"
+    )
+    before = _counts()
+    response = _create(client, seeds)
+    assert response.status_code == 200
+    assert _seed_errors(response.content.decode()) == [
+        "Lines 1 and 5 say the same thing: keep one."
+    ]
+    assert _counts() == before == (0, 0, 0)
+
+
+def test_duplicates_use_the_participants_notion_of_the_same_words() -> None:
+    # Punctuation, case and spacing aside (models.normalise_text), as for participants.
+    form = ConversationForm(
+        {
+            "topic": "Scanner data rules",
+            "moderation": "pre",
+            "access": "link",
+            "seed_statements": "We need a say!\nwe need   a SAY\nWe need a say, now.",
+        },
+        community=CommunityFactory.create(),
+    )
+    assert not form.is_valid()
+    assert form.errors["seed_statements"] == ["Lines 1 and 2 say the same thing: keep one."]
+
+
+def test_different_lines_are_all_created_in_order(client: Client) -> None:
+    response = _create(client, "Delete after 30 days\n\nTell us what is recorded\n")
+    assert response.status_code == 302
+    conversation = Conversation.objects.get()
+    assert list(conversation.statements.order_by("number").values_list("text", flat=True)) == [
+        "Delete after 30 days",
+        "Tell us what is recorded",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [
+        # Lines 1, 2 and 4 are blank: the short one is on line 9 of the textarea, and
+        # the 7th non-blank line (what the old message counted).
+        (
+            "\n\nFirst statement here.\n\nSecond one.\nThird one.\nFourth.\nFifth.\nok\n",
+            "Line 9 is too short to vote on.",
+        ),
+        ("One statement.\n\n\n" + "x" * 281 + "\n", "Line 4 is longer than 280 characters."),
+    ],
+)
+def test_a_bad_line_is_named_by_its_line_in_the_box(
+    client: Client, seeds: str, message: str
+) -> None:
+    before = _counts()
+    response = _create(client, seeds)
+    errors = _seed_errors(response.content.decode())
+    assert len(errors) == 1
+    assert errors[0].startswith(message)
+    assert _counts() == before == (0, 0, 0)
+
+
+def test_an_added_statement_that_repeats_one_is_refused_next_to_the_field(
+    community: Community, client: Client
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    StatementFactory.create(conversation=conversation, number=0, text="Delete after 30 days.")
+    StatementFactory.create(conversation=conversation, number=1, text="Tell us what is recorded.")
+    url = reverse(
+        "deliberation:statement-add", kwargs={"slug": "depot", "conversation": conversation.pk}
+    )
+    before = _counts()
+    response = client.post(url, {"text": "tell us  what is RECORDED"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert (
+        '<ul class="errorlist" id="id_text_error"><li>'
+        "Statement 1 already says the same thing: keep one.</li>" in html
+    )
+    assert _counts() == before
+    # A new idea is still added.
+    assert client.post(url, {"text": "Ask the union first."}).status_code == 302
+    assert Statement.objects.filter(conversation=conversation).count() == 3
+
+
+def test_an_added_statement_may_repeat_a_rejected_one(community: Community) -> None:
+    conversation = ConversationFactory.create(community=community)
+    StatementFactory.create(
+        conversation=conversation,
+        number=0,
+        text="Scanners are fine.",
+        state=Statement.State.REJECTED,
+    )
+    added = services.add_seed_statement(
+        conversation=conversation, text="Scanners are fine", actor=None
+    )
+    assert added.number == 1
+
+
+def test_an_organiser_statement_repeating_a_participants_is_refused(
+    community: Community,
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    author = ParticipantFactory.create(conversation=conversation, number=0)
+    StatementFactory.create(
+        conversation=conversation,
+        number=4,
+        text="Who reads the scanner logs?",
+        kind=Statement.Kind.PARTICIPANT,
+        state=Statement.State.PENDING,
+        author=author,
+    )
+    before = _counts()
+    with pytest.raises(ServiceError, match="Statement 4 already says the same thing"):
+        services.add_seed_statement(
+            conversation=conversation, text="who reads the scanner logs", actor=None
+        )
+    assert _counts() == before
+
+
+def test_the_service_refuses_duplicate_seeds_too_and_makes_nothing(
+    community: Community,
+) -> None:
+    # A caller that skips the form (a command, the API) gets no half-made conversation.
+    before = _counts()
+    with pytest.raises(ServiceError, match="Statement 0 already says the same thing"):
+        services.create_conversation(
+            conversation=Conversation(topic="Scanner data rules"),
+            community=community,
+            actor=None,
+            seed_statements=["Delete after 30 days", "delete after 30 days."],
+        )
+    assert _counts() == before == (0, 0, 0)
