@@ -4,9 +4,14 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.formats import number_format
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import logic
+from sayso.core.services import MAX_CODES_PER_BATCH
+
+from . import logic, services
 from .models import Answer, Question, Survey, pick_label
 
 
@@ -14,6 +19,7 @@ class SurveyForm(forms.ModelForm[Survey]):
     languages_text = forms.CharField(
         label=_("Languages"),
         initial="en",
+        error_messages={"required": _("Give at least one language code, like en.")},
         help_text=_("Language codes separated by spaces, the main one first, like 'en pl'."),
     )
 
@@ -39,13 +45,17 @@ class SurveyForm(forms.ModelForm[Survey]):
             self.fields["languages_text"].initial = " ".join(self.instance.languages)
 
     def clean_languages_text(self) -> list[str]:
-        codes = [
-            c.strip().lower() for c in self.cleaned_data["languages_text"].split() if c.strip()
-        ]
-        if not codes or any(not c.replace("-", "").isalpha() or len(c) > 10 for c in codes):
-            raise forms.ValidationError(
-                _("Give language codes like 'en' or 'pl', separated by spaces.")
-            )
+        # Commas are what people put between items of a list: read them as spaces.
+        text = self.cleaned_data["languages_text"].replace(",", " ")
+        codes = [c.lower() for c in text.split()]
+        # A name ("english") stored as a code keys every text under it: refuse it,
+        # naming the code to give instead. A name the survey already has (from an
+        # XLSForm column like "label::English") may stay, so that its other settings
+        # can still be saved; replaced by its code, its texts move (services.save_survey).
+        kept = set(self.instance.languages or []) if self.instance.pk else set()
+        bad = next((c for c in codes if not services.is_language_code(c) and c not in kept), None)
+        if bad is not None:
+            raise forms.ValidationError(services.language_code_problem(bad), code="not_a_code")
         return list(dict.fromkeys(codes))
 
     def save(self, commit: bool = True) -> Survey:
@@ -329,13 +339,41 @@ class WeightingForm(forms.Form):
         }
 
 
+# One message for every way the number can be wrong (missing, not a number, out of
+# range): what to type is the same each time. The limit is written as the page's
+# language writes numbers ("2,000"), worked out when the message is shown.
+_CODES_SIZE_MESSAGE = format_lazy(
+    _("Enter how many codes to make, from 1 to {most}."),
+    most=lazy(number_format, str)(MAX_CODES_PER_BATCH, force_grouping=True),
+)
+
+
+class CountField(forms.IntegerField):
+    """A whole number typed as people type it: "2,000" and "2 000" are 2000. A text box
+    with a number keypad, as a number box throws away "2,000" and sends nothing."""
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+
+    def to_python(self, value: Any) -> int | None:
+        text = "" if value in self.empty_values else str(value).strip()
+        if _GROUPED.match(text):
+            text = _SEPARATORS.sub("", text)
+        return super().to_python(text)
+
+
 class CodesForm(forms.Form):
-    size = forms.IntegerField(
+    size = CountField(
         label=_("How many codes?"),
         min_value=1,
-        max_value=2000,
+        max_value=MAX_CODES_PER_BATCH,
         initial=50,
         help_text=_("One per person you want to invite. Each code works once."),
+        error_messages={
+            "required": _CODES_SIZE_MESSAGE,
+            "invalid": _CODES_SIZE_MESSAGE,
+            "min_value": _CODES_SIZE_MESSAGE,
+            "max_value": _CODES_SIZE_MESSAGE,
+        },
     )
 
 
@@ -344,6 +382,13 @@ class CodeEntryForm(forms.Form):
         label=_("Your invitation code"),
         max_length=20,
         help_text=_("Like ABCDE-FGH23. Capitals or not, it does not matter."),
+        error_messages={
+            "required": _("Enter the code from your card or letter."),
+            "max_length": _(
+                "This is longer than an invitation code. Enter the code from your card or"
+                " letter, like ABCDE-FGH23."
+            ),
+        },
     )
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -60,10 +61,17 @@ def save_survey(*, survey: Survey, community: Community, actor: Any) -> Survey:
         survey.created_by = actor
     if not survey.languages:
         survey.languages = ["en"]
+    before = (
+        []
+        if creating
+        else Survey.objects.filter(pk=survey.pk).values_list("languages", flat=True).first()
+    )
     survey.full_clean()
     survey.save()
     if creating:
         Section.objects.create(survey=survey, order=1, title={survey.default_language: ""})
+    else:
+        _rename_languages(survey, list(before or []))
     return survey
 
 
@@ -145,12 +153,109 @@ def move_question(*, question: Question, up: bool) -> Question:
 
 SURVEY_TEXTS = ("title", "welcome", "privacy_notice")
 
+# A language tag as surveys keep it (lower case): a language, then optionally a script
+# ("zh-hant", "sr-latn") and a region ("pt-br", "es-419"). Variants and extensions are
+# left out: no survey needs them, and "en-english" would pass as a variant.
+_LANGUAGE_TAG_RE = re.compile(r"^([a-z]{2,3})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?$")
+# ISO 639-1, the two-letter codes. Every two-letter language subtag of BCP 47 is one of
+# these; Django's own list (LANG_INFO) lacks many that communities here speak (so, ti,
+# am, ps, gu, yo...). Three-letter codes (ISO 639-2/3, like fil or yue) are accepted as
+# they come: no language name people would type is three letters long and not a code.
+ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs"  # noqa: SIM905 (184 quoted codes would read worse)
+    " cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha"
+    " he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn"
+    " ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb"
+    " nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd"
+    " se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw"
+    " ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
+)
+
+
+def is_language_code(code: str) -> bool:
+    """Whether `code` (lower case) is a language tag like en, cy, pt-br or zh-hant; a
+    language's name ("english", "welsh") is not."""
+    match = _LANGUAGE_TAG_RE.match(code)
+    return match is not None and (len(match.group(1)) == 3 or match.group(1) in ISO_639_1)
+
+
+def language_code_problem(code: str) -> str:
+    """What to tell someone who typed `code` where a language code goes; names the code
+    to use when they typed a language's name that Django knows ("english": en)."""
+    message = _("Give language codes like en, cy or pl, separated by spaces.")
+    from django.utils.translation import get_language_info
+
+    meant = logic.html_lang(code).lower()
+    try:
+        name = get_language_info(meant)["name_translated"] if meant != code else ""
+    except KeyError:  # well formed ("zz_yy" gives "zz-yy") but not a language Django knows
+        name = ""
+    if name and is_language_code(meant):
+        return (
+            message
+            + " "
+            + _("“%(typed)s” is not a code: for %(name)s, give %(code)s.")
+            % {"typed": code, "name": name, "code": meant}
+        )
+    return message + " " + _("“%(typed)s” is not a language code.") % {"typed": code}
+
+
+def _renamed(labels: Any, renames: dict[str, str]) -> Any:
+    """`labels` ({language: text}) with each renamed language's text under its code,
+    in the same place; a text already under the code is kept."""
+    if not isinstance(labels, dict) or not renames.keys() & labels.keys():
+        return labels
+    out: dict[str, Any] = {}
+    for key, text in labels.items():
+        language = str(key)
+        if language in renames and renames[language] in labels:
+            continue
+        out[renames.get(language, language)] = text
+    return out
+
+
+def _rename_languages(survey: Survey, before: list[str]) -> None:
+    """Move every text kept under a language's name ("english", as an XLSForm column
+    "label::English" gives it) to the code that replaced it in the survey's languages
+    ("en"): without this, the texts stay under the name, the survey no longer has that
+    language, and its pages show whatever text comes first, in any language."""
+    renames: dict[str, str] = {}
+    for old in before:
+        new = logic.html_lang(old).lower()
+        # Only a name replaced by its own code, which the survey did not have before.
+        if old not in survey.languages and new in survey.languages and new not in before:
+            renames[old] = new
+    if not renames:
+        return
+    _lock_definition(survey.pk)
+    survey.texts = _renamed(survey.texts, renames)
+    survey.save(update_fields=["texts"])
+    sections = list(Section.objects.filter(survey=survey))
+    for section in sections:
+        section.title = _renamed(section.title, renames)
+    Section.objects.bulk_update(sections, ["title"])
+    text_fields = ["label", "hint", "required_message", "constraint_message"]
+    questions = list(Question.objects.filter(survey=survey))
+    for question in questions:
+        for name in text_fields:
+            setattr(question, name, _renamed(getattr(question, name), renames))
+    Question.objects.bulk_update(questions, text_fields)
+    choices = list(Choice.objects.filter(question__survey=survey))
+    for choice in choices:
+        choice.label = _renamed(choice.label, renames)
+    Choice.objects.bulk_update(choices, ["label"])
+    # Answers given in the language keep saying which one, under its new code.
+    for old, new in renames.items():
+        Response.objects.filter(survey=survey, language=old).update(language=new)
+
 
 @transaction.atomic
 def add_language(*, survey: Survey, language: str) -> Survey:
     code = language.strip().lower()
-    if not code or len(code) > 10 or not code.replace("-", "").isalpha():
-        raise ServiceError(_("Give a language code like 'pl' or 'pt-br'."))
+    if not is_language_code(code):
+        raise ServiceError(
+            language_code_problem(code) if code else _("Give a language code, like pl or pt-br.")
+        )
     if code in survey.languages:
         raise ServiceError(_("The survey already has this language."))
     survey.languages = [*survey.languages, code]

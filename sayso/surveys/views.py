@@ -669,7 +669,11 @@ def import_xlsform(request: HttpRequest, community: Community) -> HttpResponse:
                 upload=form.cleaned_data["file"], community=community, actor=request.user
             )
         except xlsform.XLSFormError as error:
+            # Each problem is about the file: shown next to it (and linked to it from
+            # the error summary), like any other field's error.
             problems = error.problems
+            for problem in problems:
+                form.add_error("file", problem)
         else:
             messages.success(
                 request,
