@@ -1,11 +1,19 @@
 """Results page and CSV export of a 30-question survey with many responses.
 
 Usage: python bench/survey_results.py [responses] [--keep DIR] [--formats all]
-       [--skip-results]   (default 100000 responses, CSV only)
+       [--skip-results] [--breakdowns K]   (default 100000 responses, CSV only, K=1)
 
 Builds a survey of 30 questions (24 single choice, 3 multiple choice, 3 number) with N
 submitted responses in a throwaway SQLite file (`--keep DIR` keeps it there and reuses
 it on the next run), then, in a fresh process so that memory figures are its own:
+
+The first K single-choice questions (default 1: "q0", as an organiser would declare a
+shift question) are breakdown questions, as most real surveys have: results are then
+protected jointly across every view, which costs a query over every answer. With
+`--breakdowns 0` the survey has none (the figures before breakdowns existed). Each
+results figure is taken unfiltered, filtered by q0's second answer, broken down by q0,
+and both; "first" is a request with nothing kept from an earlier one (the kept joint
+counts dropped), "best" the best of the warm ones after it.
 
 - the results computation (all questions, Wilson intervals, suppression), best of 5,
   with its query count, and the same weighted (post-stratified by the first
@@ -48,6 +56,9 @@ def setup(workdir: Path) -> None:
     os.environ["SAYSO_DEBUG"] = "0"
     os.environ.setdefault("SAYSO_SECRET_KEY", "bench-" + "x" * 60)
     os.environ["SAYSO_SSL_REDIRECT"] = "0"
+    # The whole page is served as in production (DEBUG off), which reads static files'
+    # hashed names from the manifest that collectstatic writes: kept beside the database.
+    os.environ["SAYSO_STATIC_ROOT"] = str(workdir / "static")
     os.environ.pop("DATABASE_URL", None)
     import django
 
@@ -58,7 +69,7 @@ def kind_of(i: int) -> str:
     return "multiple" if i % 10 == 9 else "number" if i % 10 == 8 else "single"
 
 
-def build(n: int) -> None:
+def build(n: int, breakdowns: int = 1) -> None:
     """Write the survey straight into the database (bulk inserts, not the respondent
     flow: the ingest benchmark times that)."""
     from django.core.management import call_command
@@ -70,6 +81,7 @@ def build(n: int) -> None:
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     from django.contrib.auth import get_user_model
 
     community = Community.objects.create(name="Bench", slug="bench")
@@ -88,6 +100,7 @@ def build(n: int) -> None:
             name=f"q{i}",
             type=kind_of(i),
             label={"en": f"Question {i}"},
+            is_breakdown=kind_of(i) == "single" and i < breakdowns,
         )
         choices = (
             []
@@ -166,6 +179,8 @@ def build(n: int) -> None:
 
 def measure() -> None:
     from django.conf import settings
+    from django.core.cache import cache
+    from django.core.management import call_command
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -176,20 +191,51 @@ def measure() -> None:
     survey = Survey.objects.select_related("community").get(title="Bench")
     n = selectors.complete_responses(survey).count()
     answers = Answer.objects.filter(survey=survey).count()
-    print(f"survey: {QUESTIONS} questions, {n:,} responses, {answers:,} answer rows")
+    splits = list(survey.questions.filter(is_breakdown=True).prefetch_related("choices"))
+    print(
+        f"survey: {QUESTIONS} questions ({len(splits)} to break down by),"
+        f" {n:,} responses, {answers:,} answer rows"
+    )
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)  # a database kept from before
 
-    timings = []
-    for _ in range(5):
+    # The views a user can ask for: unfiltered and, with a breakdown question, filtered by
+    # its second answer, broken down by it, and both.
+    views: list[tuple[str, dict[str, Any], str]] = [("unfiltered", {}, "")]
+    if splits:
+        by = splits[0]
+        name = list(by.choices.all())[1].name
+        views += [
+            ("filtered", {"only": (by, name)}, f"?only={by.name}:{name}"),
+            ("broken down", {"breakdown": by}, f"?by={by.name}"),
+            (
+                "filtered + broken down",
+                {"only": (by, name), "breakdown": by},
+                f"?only={by.name}:{name}&by={by.name}",
+            ),
+        ]
+    for label, options, _query in views:
+        cache.clear()  # nothing kept from an earlier request
         t = time.perf_counter()
         with CaptureQueriesContext(connection) as queries:
-            found = selectors.results(survey)
-        timings.append(time.perf_counter() - t)
-    assert found.respondents == n
-    hidden = sum(row.hidden for q in found.questions for row in q.rows)
-    print(
-        f"results computation: best {min(timings) * 1000:.0f} ms of 5,"
-        f" {len(queries)} queries, {hidden} cells suppressed"
-    )
+            found = selectors.results(survey, **options)
+        first = time.perf_counter() - t
+        first_queries = len(queries)
+        timings = []
+        for _ in range(5):
+            t = time.perf_counter()
+            with CaptureQueriesContext(connection) as queries:
+                found = selectors.results(survey, **options)
+            timings.append(time.perf_counter() - t)
+        assert not found.refusal, found.refusal
+        if not options:
+            assert found.respondents == n
+        hidden = sum(row.hidden for q in found.questions for row in q.rows)
+        print(
+            f"results computation, {label}: first {first * 1000:.0f} ms ({first_queries} queries),"
+            f" then best {min(timings) * 1000:.0f} ms of 5 ({len(queries)} queries),"
+            f" {hidden} cells suppressed"
+        )
 
     # Weighted by the first question (post-stratification to equal groups), then raked
     # to the first two questions' margins; the targets are set on the object only, so
@@ -207,11 +253,12 @@ def measure() -> None:
             with CaptureQueriesContext(connection) as queries:
                 weighted = selectors.results(survey, weighted=True)
             timings.append(time.perf_counter() - t)
-        assert weighted.weighting is not None
-        print(
-            f"{label}: best {min(timings) * 1000:.0f} ms of 3,"
-            f" {len(queries)} queries, effective sample size {weighted.weighting.n_eff:,.0f}"
+        outcome = (
+            f"effective sample size {weighted.weighting.n_eff:,.0f}"
+            if weighted.weighting is not None
+            else f"not weighted: {weighted.weighting_refusal[:60]}..."
         )
+        print(f"{label}: best {min(timings) * 1000:.0f} ms of 3, {len(queries)} queries, {outcome}")
     survey.weighting_targets = {}
 
     settings.ALLOWED_HOSTS = ["*"]
@@ -219,22 +266,28 @@ def measure() -> None:
     from django.contrib.auth import get_user_model
 
     client.force_login(get_user_model().objects.get(email=ORGANISER))
-    url = f"/c/{survey.community.slug}/surveys/{survey.pk}/results/"
-    t = time.perf_counter()
-    first = client.get(url)
-    cold = time.perf_counter() - t
-    assert first.status_code == 200, first.status_code
-    timings = []
-    for _ in range(5):
-        reset_queries()
+    for label, _options, query in views:
+        url = f"/c/{survey.community.slug}/surveys/{survey.pk}/results/{query}"
+        cache.clear()
         t = time.perf_counter()
-        page = client.get(url)
-        timings.append(time.perf_counter() - t)
-        assert page.status_code == 200
-    print(
-        f"results page (organiser, whole response): best {min(timings) * 1000:.0f} ms of 5,"
-        f" first request {cold * 1000:.0f} ms, {len(page.content) / 1e3:.0f} kB"
-    )
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url)
+        cold = time.perf_counter() - t
+        cold_queries = len(queries)
+        assert page.status_code == 200, page.status_code
+        timings = []
+        for _ in range(5):
+            reset_queries()
+            t = time.perf_counter()
+            with CaptureQueriesContext(connection) as queries:
+                page = client.get(url)
+            timings.append(time.perf_counter() - t)
+            assert page.status_code == 200
+        print(
+            f"results page, {label} (organiser, whole response): first {cold * 1000:.0f} ms"
+            f" ({cold_queries} queries), then best {min(timings) * 1000:.0f} ms of 5"
+            f" ({len(queries)} queries), {len(page.content) / 1e3:.0f} kB"
+        )
 
 
 FORMATS = ("csv", "xlsx", "sav", "datapackage")
@@ -312,6 +365,12 @@ def main() -> None:
         ),
     )
     parser.add_argument("--skip-results", action="store_true", help="measure only the exports")
+    parser.add_argument(
+        "--breakdowns",
+        type=int,
+        default=1,
+        help="how many single-choice questions are breakdown questions (default 1)",
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--part", default="results", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -326,12 +385,21 @@ def main() -> None:
         parser.error(f"unknown format {', '.join(unknown)}: choose from {choices}")
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="sayso-survey-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    marker = workdir / f"built-{args.responses}"
+    marker = workdir / f"built-{args.responses}-breakdowns-{args.breakdowns}"
     try:
         if not marker.exists():
             (workdir / "bench.sqlite3").unlink(missing_ok=True)
+            for old in workdir.glob("built-*"):
+                old.unlink()  # the database they stood for is gone
             subprocess.run(
-                [sys.executable, "-c", BUILD, str(workdir), str(args.responses)],
+                [
+                    sys.executable,
+                    "-c",
+                    BUILD,
+                    str(workdir),
+                    str(args.responses),
+                    str(args.breakdowns),
+                ],
                 check=True,
                 cwd=ROOT,
             )
@@ -349,7 +417,7 @@ def main() -> None:
 
 BUILD = (
     "import sys; sys.path.insert(0, 'bench'); from pathlib import Path; import survey_results as b;"
-    " b.setup(Path(sys.argv[1])); b.build(int(sys.argv[2]))"
+    " b.setup(Path(sys.argv[1])); b.build(int(sys.argv[2]), int(sys.argv[3]))"
 )
 
 if __name__ == "__main__":

@@ -75,6 +75,8 @@ __all__ = [
     "protect_joint",
     "protect_table",
     "threshold_for",
+    "weighted_columns_safe",
+    "weighting_cells_safe",
 ]
 
 MEMBERS_THRESHOLD = 5
@@ -115,10 +117,6 @@ def _check_threshold(threshold: int) -> None:
         raise ValueError("a threshold must be a whole number of people, at least 1")
 
 
-def _people(n: int) -> str:
-    return "1 person" if n == 1 else f"{n} people"
-
-
 # --------------------------------------------------------------------------- refusals
 
 
@@ -149,11 +147,16 @@ class DisclosureRefusedError(ValueError):
 DisclosureRefused = DisclosureRefusedError
 
 
-def _group_too_small(n: int, threshold: int) -> Refusal:
+# Refusals never say how many people a group has: a refused group is one whose size is
+# hidden, and "narrows the results to 3 people" would give back a cell hidden elsewhere
+# (and, by subtraction, the cells hidden to protect it). Only the threshold is named.
+
+
+def _group_too_small(threshold: int) -> Refusal:
     return Refusal(
         RefusalCode.TOO_FEW,
-        f"The group has only {_people(n)}, fewer than the minimum of {threshold} this "
-        "community has set, so its answers could identify people.",
+        f"The group has fewer than {threshold} people, the minimum this community has "
+        "set, so its answers could identify people.",
     )
 
 
@@ -174,27 +177,26 @@ def check_filter(*, selected: int, parent: int, threshold: int) -> Refusal | Non
     if not 0 <= selected <= parent:
         raise ValueError("a filter cannot select more people than its parent group has")
     if parent < threshold:
-        return _group_too_small(parent, threshold)
+        return _group_too_small(threshold)
     if selected < threshold:
         return Refusal(
             RefusalCode.TOO_FEW,
-            f"This filter narrows the results to {_people(selected)}, fewer than the "
-            f"minimum of {threshold} this community has set, so their answers could be "
-            "identified.",
+            f"This filter narrows the results to fewer than {threshold} people, the "
+            "minimum this community has set, so their answers could be identified.",
         )
     left_out = parent - selected
     if left_out == 0:
         return Refusal(
             RefusalCode.EVERYONE_MATCHES,
-            f"Everyone in the group ({_people(parent)}) matches this filter, so showing it "
-            "would reveal that each of them fits it.",
+            "Everyone in the group matches this filter, so showing it would reveal that "
+            "each of them fits it.",
         )
     if left_out < threshold:
         return Refusal(
             RefusalCode.COMPLEMENT_TOO_FEW,
-            f"This filter leaves out only {_people(left_out)} of the {parent} in the group, "
-            f"fewer than the minimum of {threshold}, so comparing it with the unfiltered "
-            "results would reveal their answers.",
+            f"This filter leaves out fewer than {threshold} people of the group, the "
+            "minimum this community has set, so comparing it with the unfiltered results "
+            "would reveal their answers.",
         )
     return None
 
@@ -210,7 +212,7 @@ def check_filters(counts: Sequence[int], *, threshold: int) -> Refusal | None:
         raise ValueError("counts must start with the size of the whole group")
     _check_threshold(threshold)
     if counts[0] < threshold:
-        return _group_too_small(counts[0], threshold)
+        return _group_too_small(threshold)
     for parent, selected in pairwise(counts):
         refusal = check_filter(selected=selected, parent=parent, threshold=threshold)
         if refusal is not None:
@@ -229,7 +231,7 @@ def check_breakdown(groups: Mapping[Any, int], *, parent: int, threshold: int) -
     if any(n < 0 for n in groups.values()) or sum(groups.values()) > parent:
         raise ValueError("breakdown groups must be non-negative and fit in the parent group")
     if parent < threshold:
-        return _group_too_small(parent, threshold)
+        return _group_too_small(threshold)
     small = [str(k) for k, n in groups.items() if 0 < n < threshold]
     if small:
         return Refusal(
@@ -248,9 +250,8 @@ def check_breakdown(groups: Mapping[Any, int], *, parent: int, threshold: int) -
         if n > 0 and rest < threshold:
             return Refusal(
                 RefusalCode.COMPLEMENT_TOO_FEW,
-                f"Only {_people(rest)} of the {parent} are outside '{label}', fewer than "
-                f"{threshold}, so comparing '{label}' with the overall results would reveal "
-                "their answers.",
+                f"Fewer than {threshold} people of the group are outside '{label}', so "
+                f"comparing '{label}' with the overall results would reveal their answers.",
             )
     return None
 
@@ -292,7 +293,7 @@ def check_partition(
         raise ValueError("group sizes cannot be negative")
     parent = sum(groups.values())
     if parent < threshold:
-        return _group_too_small(parent, threshold)
+        return _group_too_small(threshold)
     by = f"'{question}'" if question else "this question"
     small = [_label(k) for k, n in groups.items() if 0 < n < threshold]
     if small:
@@ -306,8 +307,8 @@ def check_partition(
     if everyone:
         return Refusal(
             RefusalCode.EVERYONE_MATCHES,
-            f"Everyone ({_people(parent)}) is in {_quoted(everyone)}, so filtering or "
-            f"breaking down by {by} would reveal each person's answer to it.",
+            f"Everyone is in {_quoted(everyone)}, so filtering or breaking down by {by} "
+            "would reveal each person's answer to it.",
         )
     return None
 
@@ -332,7 +333,7 @@ def check_combined_partition(
     """
     _check_threshold(threshold)
     if not cells:
-        return _group_too_small(0, threshold)
+        return _group_too_small(threshold)
     width = {len(k) for k in cells}
     if len(width) != 1:
         raise ValueError("every combination must have one answer per question")
@@ -360,6 +361,82 @@ def _quoted(labels: Sequence[str]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
+# --------------------------------------------------------------------------- weighting
+#
+# Weighting gives each weighting cell (the people with one answer, or one combination
+# of answers, to the weighting questions) a share of the results. A cell given a large
+# share makes the weighted figures about that cell alone: with three weekend workers
+# weighted to most of the population, the effective sample size is 3 and each weighted
+# share is theirs. And one weighted share set beside the unweighted one is a second
+# equation over the cells: with two cells the two together give each cell's answers,
+# that is the breakdown by the weighting question. So weighted figures are shown only
+# where that breakdown would show every count: every cell has 0 or at least the
+# threshold people, and each question's answers within each cell pass the rules of its
+# own table (weighted_columns_safe).
+
+
+def weighting_cells_safe(sizes: Iterable[int], *, threshold: int) -> bool:
+    """Whether results may be weighted over cells of these sizes (respondents each).
+
+    Every cell must be empty or have at least ``threshold`` people. Pass the cells of
+    every group a view can be compared with (for a filter, the cells within each group
+    of the filter question's partition), not only the selection's.
+    """
+    _check_threshold(threshold)
+    return all(n == 0 or n >= threshold for n in sizes)
+
+
+def weighted_columns_safe(
+    counts: Sequence[Sequence[int]],
+    *,
+    threshold: int,
+    respondents: Sequence[int] | None = None,
+) -> tuple[bool, ...]:
+    """For each answer (column), whether its weighted share may be shown.
+
+    ``counts`` has a row per weighting cell (stack the rows of every group the view
+    can be compared with) and a column per answer: the people in that cell who gave
+    it. A weighted share is a sum of the cells' shares, so it is shown only when the
+    counts it is made from would be shown in a breakdown by the cells.
+
+    Single choice (``respondents`` is ``None``; each row adds up to the cell's
+    respondents): every count must be 0 or at least ``threshold``, and none may hold
+    its whole row (a cell that all gave one answer), when there is more than one
+    answer. The answers' shares add up to 1, so one answer withheld could be worked
+    out from the others: all are shown or none.
+
+    Multiple choice (``respondents`` gives each row's respondents to the question):
+    each option is its own yes/no question, so it is shown when, in every cell with
+    respondents, both the people who ticked it and those who did not number at least
+    ``threshold`` (none ticking it, or all, would say what each of them did).
+    """
+    _check_threshold(threshold)
+    rows = [list(row) for row in counts]
+    width = len(rows[0]) if rows else 0
+    if any(len(row) != width for row in rows):
+        raise ValueError("every row needs one count per answer")
+    if any(n < 0 for row in rows for n in row):
+        raise ValueError("counts cannot be negative")
+    if respondents is None:
+        safe = all(
+            all(n == 0 or n >= threshold for n in row)
+            and not (width > 1 and sum(row) > 0 and max(row) == sum(row))
+            for row in rows
+        )
+        return (safe,) * width
+    if len(respondents) != len(rows):
+        raise ValueError("give the respondents of every row")
+    if any(n > total for row, total in zip(rows, respondents, strict=True) for n in row):
+        raise ValueError("an option cannot be ticked by more people than answered")
+    return tuple(
+        all(
+            total == 0 or threshold <= row[j] <= total - threshold
+            for row, total in zip(rows, respondents, strict=True)
+        )
+        for j in range(width)
+    )
+
+
 # --------------------------------------------------------------------------- cell status
 
 
@@ -374,12 +451,12 @@ class CellStatus(StrEnum):
         return self is not CellStatus.SHOWN
 
 
-def _too_few_refusal(total: int, threshold: int) -> Refusal:
+def _too_few_refusal(threshold: int) -> Refusal:
     return Refusal(
         RefusalCode.TOO_FEW,
-        f"Only {_people(total)} answered, fewer than the minimum of {threshold} this "
-        "community has set; results appear once enough people have answered, so that "
-        "nobody's answer can be picked out.",
+        f"Fewer than {threshold} people answered, the minimum this community has set; "
+        "results appear once enough people have answered, so that nobody's answer can be "
+        "picked out.",
     )
 
 
@@ -488,7 +565,7 @@ def frequency_table_from_counts(
     if multiple and any(v > total for v in values):
         raise ValueError("an option cannot be ticked by more people than answered")
     if total < threshold:
-        raise DisclosureRefused(_too_few_refusal(total, threshold))
+        raise DisclosureRefused(_too_few_refusal(threshold))
 
     status = [CellStatus.SHOWN] * len(values)
     if multiple:
@@ -601,7 +678,7 @@ def protect_table(
     grid[n_rows, n_cols] = body.sum()
     grand = int(grid[n_rows, n_cols])
     if grand < threshold:
-        raise DisclosureRefused(_too_few_refusal(grand, threshold))
+        raise DisclosureRefused(_too_few_refusal(threshold))
 
     status = np.full(grid.shape, CellStatus.SHOWN, dtype=object)
     small = (grid > 0) & (grid < threshold)
@@ -877,7 +954,7 @@ def protect_joint(
     margins = np.array([sum(k == s for k, s in zip(key, shape, strict=True)) for key in key_of])
     grand = ids[shape]
     if grid[grand] < threshold:
-        raise DisclosureRefused(_too_few_refusal(int(grid[grand]), threshold))
+        raise DisclosureRefused(_too_few_refusal(threshold))
     eligible = np.ones(n + 1, dtype=np.bool_)
     eligible[n] = eligible[grand] = False
     if group_sizes_shown:

@@ -22,3 +22,16 @@ def purge_export_files() -> int:
 
     expire_stale_exports()
     return purge_exports()
+
+
+@task()
+def recount_results(*, survey_id: int) -> int:
+    """Count a survey's answers by its breakdown questions' groups again and keep the
+    snapshot that its results pages read (queued by selectors.joint_data when a page
+    showed an older one); returns the completed responses counted, 0 when gone."""
+    from .models import Survey
+    from .selectors import recount_results as recount
+
+    survey = Survey.objects.filter(pk=survey_id).first()
+    found = recount(survey) if survey is not None else None
+    return found.total if found is not None else 0

@@ -8,6 +8,8 @@ visible cell and total, counts non-negative): if they agree, the cell is disclos
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -43,7 +45,7 @@ def test_filter_that_narrows_below_threshold_is_refused() -> None:
     refusal = dc.check_filter(selected=3, parent=40, threshold=5)
     assert refusal == dc.Refusal(
         dc.RefusalCode.TOO_FEW,
-        "This filter narrows the results to 3 people, fewer than the minimum of 5 this "
+        "This filter narrows the results to fewer than 5 people, the minimum this "
         "community has set, so their answers could be identified.",
     )
 
@@ -52,9 +54,9 @@ def test_filter_whose_complement_is_small_is_refused() -> None:
     refusal = dc.check_filter(selected=38, parent=40, threshold=5)
     assert refusal == dc.Refusal(
         dc.RefusalCode.COMPLEMENT_TOO_FEW,
-        "This filter leaves out only 2 people of the 40 in the group, fewer than the "
-        "minimum of 5, so comparing it with the unfiltered results would reveal their "
-        "answers.",
+        "This filter leaves out fewer than 5 people of the group, the minimum this "
+        "community has set, so comparing it with the unfiltered results would reveal "
+        "their answers.",
     )
 
 
@@ -89,7 +91,7 @@ def test_filter_chain_checks_every_step() -> None:
     refusal = dc.check_filters([100, 30, 27], threshold=5)
     assert refusal is not None
     assert refusal.code is dc.RefusalCode.COMPLEMENT_TOO_FEW
-    assert "leaves out only 3 people of the 30" in refusal.reason
+    assert "leaves out fewer than 5 people of the group" in refusal.reason
     assert dc.check_filters([100, 30, 20], threshold=5) is None
     assert dc.check_filters([4], threshold=5) is not None
     with pytest.raises(ValueError, match="more people"):
@@ -109,6 +111,81 @@ def test_breakdown_rules() -> None:
     everyone = dc.check_breakdown({"A": 22, "B": 0}, parent=22, threshold=5)
     assert everyone is not None
     assert everyone.code is dc.RefusalCode.EVERYONE_MATCHES
+
+
+def _refused(call: object) -> dc.Refusal:
+    """The refusal a check returns, or the one a table function raises."""
+    try:
+        found = call() if callable(call) else call
+    except dc.DisclosureRefused as refused:
+        return refused.refusal
+    assert isinstance(found, dc.Refusal)
+    return found
+
+
+# Every way a result is refused, with counts none of whose digits is the threshold (7):
+# a refusal names the threshold and never a group's size, since a refused group's size
+# is itself hidden (the reviewer's "narrows the results to 3 people" gave back a hidden
+# weekend cell, and with it the day cell hidden to protect it).
+REFUSALS = {
+    "filter too few": lambda: dc.check_filter(selected=3, parent=40, threshold=7),
+    "filter leaves out few": lambda: dc.check_filter(selected=38, parent=40, threshold=7),
+    "filter matches everyone": lambda: dc.check_filter(selected=40, parent=40, threshold=7),
+    "filter in a small group": lambda: dc.check_filter(selected=2, parent=4, threshold=7),
+    "filter chain": lambda: dc.check_filters([100, 30, 26], threshold=7),
+    "filter chain small start": lambda: dc.check_filters([4], threshold=7),
+    "breakdown small group": lambda: dc.check_breakdown({"A": 30, "B": 3}, parent=33, threshold=7),
+    "breakdown small rest": lambda: dc.check_breakdown({"A": 30}, parent=33, threshold=7),
+    "breakdown everyone": lambda: dc.check_breakdown({"A": 33}, parent=33, threshold=7),
+    "breakdown small parent": lambda: dc.check_breakdown({"A": 3}, parent=4, threshold=7),
+    "partition small": lambda: dc.check_partition({"a": 30, "b": 3, None: 0}, threshold=7),
+    "partition everyone": lambda: dc.check_partition({"a": 33, None: 0}, threshold=7),
+    "partition small parent": lambda: dc.check_partition({"a": 2, "b": 2}, threshold=7),
+    "combined small": lambda: dc.check_combined_partition(
+        {("a", "x"): 20, ("a", "y"): 10, ("b", "x"): 12, ("b", "y"): 3}, threshold=7
+    ),
+    "combined empty": lambda: dc.check_combined_partition({}, threshold=7),
+    "frequency table": lambda: dc.frequency_table_from_counts({"a": 3, "b": 2}, threshold=7),
+    "two-way table": lambda: dc.protect_table([[3, 2]], threshold=7),
+    "joint table": lambda: dc.protect_joint({(0, 0): 3, (1, 0): 2}, (2, 1), threshold=7),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSALS))
+def test_no_refusal_states_a_count_other_than_the_threshold(name: str) -> None:
+    refusal = _refused(REFUSALS[name])
+    assert re.findall(r"\d+", refusal.reason) in ([], ["7"], ["7", "7"]), refusal.reason
+
+
+# --------------------------------------------------------------------------- weighting
+
+
+def test_weighting_cells_must_be_empty_or_at_least_the_threshold() -> None:
+    assert dc.weighting_cells_safe([10, 10, 5], threshold=5)
+    assert dc.weighting_cells_safe([10, 0, 5], threshold=5)
+    assert not dc.weighting_cells_safe([10, 10, 3], threshold=5)
+    assert dc.weighting_cells_safe([], threshold=5)
+
+
+def test_single_choice_weighted_shares_are_all_shown_or_none() -> None:
+    # Day 5 yes 5 no, weekend 1 yes 4 no: the 1 would be the weighted share's.
+    assert dc.weighted_columns_safe([[5, 5], [1, 4]], threshold=5) == (False, False)
+    assert dc.weighted_columns_safe([[5, 5], [5, 6]], threshold=5) == (True, True)
+    # A zero is shown, unless its row's people all gave one answer.
+    assert dc.weighted_columns_safe([[5, 0, 6], [7, 0, 5]], threshold=5) == (True,) * 3
+    assert dc.weighted_columns_safe([[10, 0], [5, 6]], threshold=5) == (False, False)
+    assert dc.weighted_columns_safe([[10], [6]], threshold=5) == (True,)
+
+
+def test_multiple_choice_weighted_shares_are_judged_option_by_option() -> None:
+    # Two cells of 12 and 10 who answered; ticks per option.
+    safe = dc.weighted_columns_safe(
+        [[12, 5, 7, 0], [10, 5, 5, 2]], threshold=5, respondents=[12, 10]
+    )
+    # All ticked / some cell's ticks or non-ticks fewer than 5 / none ticked: not shown.
+    assert safe == (False, True, True, False)
+    with pytest.raises(ValueError, match="more people than answered"):
+        dc.weighted_columns_safe([[13]], threshold=5, respondents=[12])
 
 
 # --------------------------------------------------------------------------- frequency tables
@@ -154,9 +231,9 @@ def test_too_few_respondents_refuses_the_table() -> None:
         dc.frequency_table(["yes", "no", "yes", None], ["yes", "no"], threshold=5)
     assert info.value.refusal.code is dc.RefusalCode.TOO_FEW
     assert str(info.value) == (
-        "Only 3 people answered, fewer than the minimum of 5 this community has set; "
-        "results appear once enough people have answered, so that nobody's answer can be "
-        "picked out."
+        "Fewer than 5 people answered, the minimum this community has set; results "
+        "appear once enough people have answered, so that nobody's answer can be picked "
+        "out."
     )
 
 

@@ -173,7 +173,9 @@ def test_results_suppress_small_groups_and_refuse_narrow_filters() -> None:
     assert found.respondents == 11
     night = survey.questions.get(name="shift")
     narrowed = selectors.results(survey, only=(night, "night"))
-    assert narrowed.refusal.startswith("This filter narrows the results to 3 people")
+    # The refusal never says how many: the 3 night workers are hidden in every table.
+    assert narrowed.refusal.startswith("This filter narrows the results to fewer than 5 people")
+    assert "3" not in narrowed.refusal
     breakdown = selectors.results(survey, breakdown=night)
     disciplined = next(r for r in breakdown.questions if r.question.name == "disciplined")
     assert disciplined.crosstab is not None
@@ -207,19 +209,25 @@ def test_text_answers_beyond_organisers_only_once_approved() -> None:
 
 def test_weighting_reports_effective_sample_size() -> None:
     survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
-    for _ in range(15):
-        answer(survey, shift="day", disciplined="no")
-    for _ in range(5):
-        answer(survey, shift="night", disciplined="yes")
+    # Every answer given by 0 or at least 5 people in each shift: weighted shares are
+    # shown only then (see test_results_privacy).
+    for said, day, night in (("no", 10, 5), ("yes", 5, 5)):
+        for _ in range(day):
+            answer(survey, shift="day", disciplined=said)
+        for _ in range(night):
+            answer(survey, shift="night", disciplined=said)
     question = survey.questions.get(name="shift")
     services.set_weighting_targets(
         survey=survey, question=question, population={"day": 50, "night": 50}
     )
     found = selectors.results(survey, weighted=True)
     assert found.weighting is not None
-    assert round(found.weighting.n_eff, 2) == 15.0
+    # Kish: (50 + 50)^2 / (50^2/15 + 50^2/10).
+    assert round(found.weighting.n_eff, 2) == 24.0
     disciplined = next(r for r in found.questions if r.question.name == "disciplined")
-    assert [round(r.weighted or 0, 2) for r in disciplined.rows] == [0.5, 0.5]
+    # Half the weight each: yes is (5/15 + 5/10) / 2, where unweighted it is 10/25.
+    assert [round(r.weighted or 0, 2) for r in disciplined.rows] == [0.42, 0.58]
+    assert [r.share for r in disciplined.rows] == [0.4, 0.6]
 
 
 def test_cite_result_and_audit_export() -> None:

@@ -164,8 +164,8 @@ def test_builder_flow_and_export_audit() -> None:
         reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
     )
     assert (
-        "Only 0 answered" in results.content.decode()
-        or "fewer than the minimum" in results.content.decode()
+        "Fewer than 5 people answered" in results.content.decode()
+        or "fewer than 5 people, the minimum" in results.content.decode()
     )
     export = client.get(
         reverse("surveys:export", kwargs={"slug": community.slug, "pk": survey.pk, "fmt": "csv"})

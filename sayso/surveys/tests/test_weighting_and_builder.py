@@ -88,7 +88,9 @@ def weighted_shares(survey: Survey, name: str) -> list[float | None]:
 
 
 def test_post_stratified_results_equal_weighting_each_respondent() -> None:
-    survey = answered()
+    # Enough people that every answer has 5 or more in each shift: weighted shares are
+    # shown only then (see test_results_privacy).
+    survey = answered(200)
     targets = {"shift": {"day": 50.0, "night": 50.0}}
     survey.weighting_targets = targets
     survey.save()
@@ -104,7 +106,7 @@ def test_post_stratified_results_equal_weighting_each_respondent() -> None:
 
 
 def test_raked_results_equal_weighting_each_respondent() -> None:
-    survey = answered(60, seed=8)
+    survey = answered(200, seed=8)
     targets = {
         "shift": {"day": 60.0, "night": 40.0},
         "disciplined": {"yes": 30.0, "no": 70.0},
