@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from sayso.core.models import Community
 from sayso.core.tests.factories import OrganiserFactory
-from sayso.surveys.models import Choice, Question, Section, Survey
+from sayso.surveys import services
+from sayso.surveys.models import Choice, Question, Response, Section, Survey
 
 
 def organiser_client(survey: Survey) -> Client:
@@ -70,3 +71,11 @@ def make_survey(community: Community, **fields: Any) -> Survey:
     q(second, 2, "worries", Question.Type.MULTIPLE, ["rates", "cameras", "sharing"])
     q(second, 3, "story", Question.Type.LONG_TEXT, relevant="${disciplined} = 'yes'")
     return survey
+
+
+def answer(survey: Survey, **values: Any) -> Response:
+    """A response sent with `values` (question name -> answer) on page 1."""
+    response, _raw = services.start_response(survey=survey, language="en")
+    services.save_page(response=response, answers=values, page=1)
+    assert services.submit_response(response=response) == {}
+    return response

@@ -25,23 +25,15 @@ from sayso.surveys.models import (
     Choice,
     DefinitionRevision,
     Question,
-    Response,
     Section,
     Survey,
 )
 
-from .factories import make_survey
+from .factories import answer, make_survey
 from .factories import organiser_client as organiser
 from .factories import survey_url as url
 
 pytestmark = pytest.mark.django_db
-
-
-def answer(survey: Survey, **values: Any) -> Response:
-    response, _raw = services.start_response(survey=survey, language="en")
-    services.save_page(response=response, answers=values, page=1)
-    assert services.submit_response(response=response) == {}
-    return response
 
 
 def answered_survey() -> Survey:

@@ -23,20 +23,13 @@ from django.utils import timezone
 
 from sayso.core.models import AuditEvent, Role
 from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
-from sayso.surveys import export_jobs, exports, sav_stream, services
-from sayso.surveys.models import Question, Response, Survey, SurveyExport, export_storage
+from sayso.surveys import export_jobs, exports, sav_stream
+from sayso.surveys.models import Question, Survey, SurveyExport, export_storage
 
-from .factories import make_survey
+from .factories import answer, make_survey
 from .factories import survey_url as url
 
 pytestmark = pytest.mark.django_db
-
-
-def answer(survey: Survey, **values: Any) -> Response:
-    response, _raw = services.start_response(survey=survey, language="en")
-    services.save_page(response=response, answers=values, page=1)
-    assert services.submit_response(response=response) == {}
-    return response
 
 
 def awkward_survey(community: Any) -> Survey:

@@ -13,18 +13,11 @@ from django.urls import reverse
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
 from sayso.surveys import selectors, services
-from sayso.surveys.models import Choice, Question, Response, Survey
+from sayso.surveys.models import Choice, Question, Survey
 
-from .factories import make_survey
+from .factories import answer, make_survey
 
 pytestmark = pytest.mark.django_db
-
-
-def answer(survey: Survey, **values: Any) -> Response:
-    response, _raw = services.start_response(survey=survey, language="en")
-    services.save_page(response=response, answers=values, page=1)
-    assert services.submit_response(response=response) == {}
-    return response
 
 
 def shift_survey(community: Community) -> Survey:

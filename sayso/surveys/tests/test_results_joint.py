@@ -20,10 +20,10 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.tests.factories import CommunityFactory, MembershipFactory
-from sayso.surveys import selectors, services
-from sayso.surveys.models import Response, Survey
+from sayso.surveys import selectors
+from sayso.surveys.models import Survey
 
-from .factories import make_survey
+from .factories import answer, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,6 @@ PEOPLE = [
     ("night", "no", ["rates", "sharing"], 10),
     ("night", "no", ["rates", "cameras"], 8),
 ]
-
-
-def answer(survey: Survey, **values: Any) -> Response:
-    response, _raw = services.start_response(survey=survey, language="en")
-    services.save_page(response=response, answers=values, page=1)
-    assert services.submit_response(response=response) == {}
-    return response
 
 
 def build() -> tuple[Survey, Client]:
@@ -112,8 +105,8 @@ def figures(found: dict[str, selectors.Results], question: str) -> list[Figure]:
             if not set(row_groups) <= set(groups):
                 assert all(v == 0 for v in line)  # filtered out
                 continue
-            for answer, value in zip([*names, None], line, strict=True):
-                out.append((cells(answer, row_groups), value))
+            for choice_name, value in zip([*names, None], line, strict=True):
+                out.append((cells(choice_name, row_groups), value))
     return out
 
 

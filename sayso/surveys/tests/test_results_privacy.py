@@ -6,7 +6,6 @@ answers as the weighted shares), and weighted figures for multiple-choice questi
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,20 +16,13 @@ from sayso.analysis import survey_stats
 from sayso.core.models import Community
 from sayso.core.tests.factories import CommunityFactory, MembershipFactory
 from sayso.surveys import selectors, services
-from sayso.surveys.models import Answer, Choice, Question, Response, Survey
+from sayso.surveys.models import Answer, Choice, Question, Survey
 
-from .factories import make_survey
+from .factories import answer, make_survey
 
 pytestmark = pytest.mark.django_db
 
 THRESHOLD = 5
-
-
-def answer(survey: Survey, **values: Any) -> Response:
-    response, _raw = services.start_response(survey=survey, language="en")
-    services.save_page(response=response, answers=values, page=1)
-    assert services.submit_response(response=response) == {}
-    return response
 
 
 def three_shifts(community: Community) -> Survey:
