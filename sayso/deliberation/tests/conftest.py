@@ -3,6 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
+
+from sayso.core.models import Community, Role
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +18,19 @@ def _fast_password_hashing(settings: Any) -> None:
 def _immediate_tasks(settings: Any) -> None:
     """Tasks run at once, so a test sees the recompute its votes queued."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def depot(db: None) -> Community:
+    """A community at /c/depot/."""
+    community: Community = CommunityFactory.create(slug="depot")
+    return community
+
+
+@pytest.fixture
+def depot_organiser(depot: Community) -> Client:
+    """A test client signed in as an organiser of `depot`."""
+    organiser = MembershipFactory.create(community=depot, role=Role.ORGANISER).user
+    signed_in = Client()
+    signed_in.force_login(organiser)
+    return signed_in

@@ -20,8 +20,8 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.analysis.opinion_map import read_polis_export
-from sayso.core.models import AuditEvent, Community, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.models import AuditEvent, Community
+from sayso.core.tests.factories import CommunityFactory
 from sayso.deliberation import services
 from sayso.deliberation.models import (
     Conversation,
@@ -40,26 +40,13 @@ FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/1
 VOTES_HEAD = b"timestamp,datetime,comment-id,voter-id,vote\n"
 
 
-@pytest.fixture
-def community() -> Community:
-    return CommunityFactory.create(slug="depot")
-
-
-@pytest.fixture
-def client(community: Community) -> Client:
-    organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
-    signed_in = Client()
-    signed_in.force_login(organiser)
-    return signed_in
-
-
 def _upload(name: str, content: bytes | None = None) -> SimpleUploadedFile:
     data = (FIXTURE / name).read_bytes() if content is None else content
     return SimpleUploadedFile(name, data, content_type="text/csv")
 
 
-def _post(client: Client, **files: SimpleUploadedFile) -> Any:
-    return client.post(
+def _post(depot_organiser: Client, **files: SimpleUploadedFile) -> Any:
+    return depot_organiser.post(
         reverse("deliberation:import", kwargs={"slug": "depot"}),
         {"topic": "$15/hour", **files},
     )
@@ -79,10 +66,12 @@ def _nothing_created() -> tuple[int, ...]:
 
 
 def test_import_runs_in_the_task_and_the_organiser_is_taken_to_the_result(
-    client: Client, django_capture_on_commit_callbacks: Any
+    depot_organiser: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = _post(client, comments=_upload("comments.csv"), votes=_upload("votes.csv"))
+        response = _post(
+            depot_organiser, comments=_upload("comments.csv"), votes=_upload("votes.csv")
+        )
     job = PolisImport.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/c/depot/conversations/import/?job={job.pk}"
@@ -99,21 +88,23 @@ def test_import_runs_in_the_task_and_the_organiser_is_taken_to_the_result(
     )
     # The map was worked out too (the import queues it).
     assert OpinionMapResult.objects.get(conversation=conversation).vote_count == len(original.votes)
-    status = client.get(response["Location"])
+    status = depot_organiser.get(response["Location"])
     assert status.status_code == 302
     assert status["Location"] == conversation.get_absolute_url()
 
 
 def test_while_importing_the_status_page_says_so_and_offers_a_refresh_link(
-    client: Client, django_capture_on_commit_callbacks: Any
+    depot_organiser: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
-        response = _post(client, comments=_upload("comments.csv"), votes=_upload("votes.csv"))
+        response = _post(
+            depot_organiser, comments=_upload("comments.csv"), votes=_upload("votes.csv")
+        )
     job = PolisImport.objects.get()
     assert job.state == PolisImport.State.QUEUED
     assert bytes(job.files)  # kept until the worker takes it
     assert Conversation.objects.count() == 0
-    page = client.get(response["Location"])
+    page = depot_organiser.get(response["Location"])
     html = page.content.decode()
     assert page.status_code == 200
     assert "Importing…" in html
@@ -122,7 +113,7 @@ def test_while_importing_the_status_page_says_so_and_offers_a_refresh_link(
 
     import_polis_upload.enqueue(job_id=job.pk)
     assert (
-        client.get(response["Location"])["Location"]
+        depot_organiser.get(response["Location"])["Location"]
         == Conversation.objects.get().get_absolute_url()
     )
     # A second run of the same job (a retried task) imports nothing more.
@@ -140,14 +131,14 @@ def test_while_importing_the_status_page_says_so_and_offers_a_refresh_link(
     ],
 )
 def test_bad_files_are_refused_in_the_request_and_nothing_is_created(
-    client: Client,
+    depot_organiser: Client,
     files: dict[str, bytes],
     message: str,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     uploads = {name: _upload(f"{name}.csv", files.get(name)) for name in ("comments", "votes")}
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = _post(client, **uploads)
+        response = _post(depot_organiser, **uploads)
     assert response.status_code == 200
     assert message in response.content.decode()
     assert callbacks == []
@@ -155,30 +146,30 @@ def test_bad_files_are_refused_in_the_request_and_nothing_is_created(
 
 
 def test_a_file_that_fails_in_the_worker_creates_nothing_and_says_why(
-    community: Community, client: Client
+    depot: Community, depot_organiser: Client
 ) -> None:
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w") as archive:
         archive.writestr("comments.csv", (FIXTURE / "comments.csv").read_bytes())
         archive.writestr("votes.csv", VOTES_HEAD + b"1,x,0,0,7\n")
-    job = PolisImport.objects.create(community=community, topic="$15/hour", files=packed.getvalue())
+    job = PolisImport.objects.create(community=depot, topic="$15/hour", files=packed.getvalue())
     assert import_polis_upload.enqueue(job_id=job.pk).return_value is None
     job.refresh_from_db()
     assert job.state == PolisImport.State.FAILED
     assert job.error.startswith("votes.csv, line 2")
     assert bytes(job.files) == b""
     assert _nothing_created()[1:] == (0, 0, 0, 0)
-    html = client.get(f"/c/depot/conversations/import/?job={job.pk}").content.decode()
+    html = depot_organiser.get(f"/c/depot/conversations/import/?job={job.pk}").content.decode()
     assert "was not imported" in html
     assert "votes.csv, line 2" in html
     assert 'enctype="multipart/form-data"' in html  # try again from the same page
 
 
 def test_an_import_that_breaks_midway_leaves_nothing_but_its_failed_job(
-    community: Community, monkeypatch: pytest.MonkeyPatch
+    depot: Community, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job = services.start_polis_import(
-        community=community,
+        community=depot,
         actor=None,
         files={n: (FIXTURE / n).open("rb") for n in ("comments.csv", "votes.csv")},
         topic="$15/hour",
@@ -196,17 +187,17 @@ def test_an_import_that_breaks_midway_leaves_nothing_but_its_failed_job(
     assert _nothing_created()[1:] == (0, 0, 0, 0)
 
 
-def test_another_communitys_import_is_not_found(client: Client) -> None:
+def test_another_communitys_import_is_not_found(depot_organiser: Client) -> None:
     elsewhere = PolisImport.objects.create(community=CommunityFactory.create(), topic="theirs")
-    response = client.get(f"/c/depot/conversations/import/?job={elsewhere.pk}")
+    response = depot_organiser.get(f"/c/depot/conversations/import/?job={elsewhere.pk}")
     assert response.status_code == 404
-    assert client.get("/c/depot/conversations/import/?job=abc").status_code == 404
+    assert depot_organiser.get("/c/depot/conversations/import/?job=abc").status_code == 404
 
 
-def test_an_unexpected_file_name_is_refused(community: Community) -> None:
+def test_an_unexpected_file_name_is_refused(depot: Community) -> None:
     with pytest.raises(services.ImportRefused, match=r"Unexpected file: summary\.csv"):
         services.start_polis_import(
-            community=community,
+            community=depot,
             actor=None,
             files={"summary.csv": io.BytesIO(b"topic,x\n")},
             topic="x y z",
@@ -223,20 +214,20 @@ def _streamed(response: Any) -> bytes:
 
 
 def test_round_trip_through_the_task_and_the_streamed_export_loses_nothing(
-    community: Community,
-    client: Client,
+    depot: Community,
+    depot_organiser: Client,
     tmp_path: Path,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         _post(
-            client,
+            depot_organiser,
             comments=_upload("comments.csv"),
             votes=_upload("votes.csv"),
             participants_votes=_upload("participants-votes.csv"),
         )
     conversation = Conversation.objects.get()
-    response = client.get(
+    response = depot_organiser.get(
         reverse("deliberation:export", kwargs={"slug": "depot", "conversation": conversation.pk})
     )
     assert response["Content-Type"] == "application/zip"
@@ -323,12 +314,12 @@ def _random_votes(conversation: Conversation, *, participants: int, statements: 
 
 
 def test_export_is_audited_before_the_first_byte_and_streams_in_pieces(
-    community: Community, client: Client, monkeypatch: pytest.MonkeyPatch
+    depot: Community, depot_organiser: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=depot)
     _random_votes(conversation, participants=400, statements=20)  # 8,000 votes
     monkeypatch.setattr(services, "EXPORT_CHUNK_BYTES", 1024)
-    response = client.get(
+    response = depot_organiser.get(
         reverse("deliberation:export", kwargs={"slug": "depot", "conversation": conversation.pk})
     )
     event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
@@ -362,12 +353,14 @@ def test_votes_cast_while_the_export_streams_are_left_out(tmp_path: Path) -> Non
 
 
 def test_a_job_that_never_finishes_is_failed_and_its_files_dropped(
-    client: Client, django_capture_on_commit_callbacks: Any
+    depot_organiser: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     """A worker that died mid-import (or a job never queued) must not keep the raw
     upload or say "Importing…" forever."""
     with django_capture_on_commit_callbacks(execute=False):
-        response = _post(client, comments=_upload("comments.csv"), votes=_upload("votes.csv"))
+        response = _post(
+            depot_organiser, comments=_upload("comments.csv"), votes=_upload("votes.csv")
+        )
     job = PolisImport.objects.get()
     PolisImport.objects.filter(pk=job.pk).update(state=PolisImport.State.RUNNING)
     # Still fresh: left alone.
@@ -376,7 +369,7 @@ def test_a_job_that_never_finishes_is_failed_and_its_files_dropped(
     PolisImport.objects.filter(pk=job.pk).update(
         created_at=dt.datetime.now(dt.UTC) - services.POLIS_IMPORT_EXPIRY - dt.timedelta(minutes=1)
     )
-    page = client.get(response["Location"])
+    page = depot_organiser.get(response["Location"])
     job.refresh_from_db()
     assert job.state == PolisImport.State.FAILED
     assert bytes(job.files) == b""

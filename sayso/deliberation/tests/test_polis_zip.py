@@ -21,8 +21,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.analysis.opinion_map import read_polis_export
-from sayso.core.models import Community, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.models import Community
 from sayso.deliberation.models import (
     Conversation,
     Participant,
@@ -37,19 +36,6 @@ pytestmark = pytest.mark.django_db
 FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
 IMPORT_URL = "/c/depot/conversations/import/"
 NOT_TEXT = "{} could not be read as text (UTF-8). Save it as CSV UTF-8 and try again."
-
-
-@pytest.fixture
-def community() -> Community:
-    return CommunityFactory.create(slug="depot")
-
-
-@pytest.fixture
-def client(community: Community) -> Client:
-    organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
-    signed_in = Client()
-    signed_in.force_login(organiser)
-    return signed_in
 
 
 def _counts() -> tuple[int, ...]:
@@ -76,11 +62,11 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return packed.getvalue()
 
 
-def _conversation_with_everything(community: Community, *, anonymous: bool = True) -> Conversation:
+def _conversation_with_everything(depot: Community, *, anonymous: bool = True) -> Conversation:
     """Accepted, pending and rejected statements, a meta one, seeds and one a participant
     wrote, quotes and commas and accents in the text, votes over three days, and someone
     who joined without voting."""
-    conversation = ConversationFactory.create(community=community, anonymous=anonymous)
+    conversation = ConversationFactory.create(community=depot, anonymous=anonymous)
     today = dt.date.today()
     people = [
         ParticipantFactory.create(
@@ -156,8 +142,8 @@ def _votes(conversation: Conversation) -> set[tuple[Any, ...]]:
     )
 
 
-def _export(client: Client, conversation: Conversation) -> bytes:
-    response = client.get(
+def _export(depot_organiser: Client, conversation: Conversation) -> bytes:
+    response = depot_organiser.get(
         reverse("deliberation:export", kwargs={"slug": "depot", "conversation": conversation.pk})
     )
     assert isinstance(response, StreamingHttpResponse)
@@ -166,18 +152,18 @@ def _export(client: Client, conversation: Conversation) -> bytes:
 
 @pytest.mark.parametrize("anonymous", [False, True])
 def test_our_own_export_zip_imports_as_a_new_conversation_that_loses_nothing(
-    community: Community,
-    client: Client,
+    depot: Community,
+    depot_organiser: Client,
     django_capture_on_commit_callbacks: Any,
     anonymous: bool,
 ) -> None:
     # The reviewer's case: export a conversation, import the very file it gave. An
     # anonymous conversation's export names no author (see the test below), so its
     # copy has none; everything else comes back.
-    original = _conversation_with_everything(community, anonymous=anonymous)
-    exported = _export(client, original)
+    original = _conversation_with_everything(depot, anonymous=anonymous)
+    exported = _export(depot_organiser, original)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
+        response = depot_organiser.post(
             IMPORT_URL,
             {
                 "topic": "Scanner data, again",
@@ -192,7 +178,7 @@ def test_our_own_export_zip_imports_as_a_new_conversation_that_loses_nothing(
     copy = job.conversation
     assert copy is not None
     assert copy.pk != original.pk
-    assert client.get(response["Location"])["Location"] == copy.get_absolute_url()
+    assert depot_organiser.get(response["Location"])["Location"] == copy.get_absolute_url()
 
     # Statements: number, text, moderation, seed or not, meta, author and day.
     expected = _statements(original)
@@ -217,15 +203,15 @@ def _csv(archive: bytes, name: str) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("anonymous", [True, False])
 def test_an_anonymous_conversations_export_does_not_say_who_wrote_a_statement(
-    community: Community, client: Client, anonymous: bool, tmp_path: Path
+    depot: Community, depot_organiser: Client, anonymous: bool, tmp_path: Path
 ) -> None:
     # The creation form promises: "Nobody, organisers included, can see ... who wrote a
     # statement." An author-id is the author's participant number, which is their row
     # in participants-votes.csv (every vote they cast), and n-comments there says who
     # wrote any. So in an anonymous conversation participant-written statements get
     # author-id -1, like organisers' seeds, and everyone n-comments 0.
-    original = _conversation_with_everything(community, anonymous=anonymous)
-    exported = _export(client, original)
+    original = _conversation_with_everything(depot, anonymous=anonymous)
+    exported = _export(depot_organiser, original)
     comments = {row["comment-id"]: row for row in _csv(exported, "comments.csv")}
     participants = _csv(exported, "participants-votes.csv")
     written = {"5": "3", "6": "5"}  # statement number: its author's participant number
@@ -247,12 +233,12 @@ def test_an_anonymous_conversations_export_does_not_say_who_wrote_a_statement(
 
 
 def test_a_zipped_polis_export_in_its_folder_with_its_other_files_imports(
-    client: Client, django_capture_on_commit_callbacks: Any
+    depot_organiser: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     names = ("comments.csv", "votes.csv", "participants-votes.csv", "summary.csv")
     archive = _zip({f"15-per-hour-seattle/{n}": (FIXTURE / n).read_bytes() for n in names})
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
+        response = depot_organiser.post(
             IMPORT_URL,
             {"topic": "$15/hour", "archive": SimpleUploadedFile("export.zip", archive)},
         )
@@ -289,7 +275,7 @@ BINARY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"
     ],
 )
 def test_a_file_that_is_not_text_is_named_and_nothing_is_created(
-    client: Client, field: str, file: str, content: bytes
+    depot_organiser: Client, field: str, file: str, content: bytes
 ) -> None:
     uploads = {
         name: SimpleUploadedFile(f"my-{name}.csv", (FIXTURE / f"{name}.csv").read_bytes())
@@ -297,7 +283,7 @@ def test_a_file_that_is_not_text_is_named_and_nothing_is_created(
     }
     uploads[field] = SimpleUploadedFile(f"my-{field}.csv", content)
     before = _counts()
-    response = client.post(IMPORT_URL, {"topic": "$15/hour", **uploads})
+    response = depot_organiser.post(IMPORT_URL, {"topic": "$15/hour", **uploads})
     html = response.content.decode()
     assert response.status_code == 200
     # Next to the field it concerns, and named in the error summary.
@@ -308,10 +294,10 @@ def test_a_file_that_is_not_text_is_named_and_nothing_is_created(
 
 
 def test_a_file_in_a_zip_that_is_not_text_is_named_and_nothing_is_created(
-    client: Client,
+    depot_organiser: Client,
 ) -> None:
     archive = _zip({"comments.csv": (FIXTURE / "comments.csv").read_bytes(), "votes.csv": LATIN_1})
-    response = client.post(
+    response = depot_organiser.post(
         IMPORT_URL, {"topic": "$15/hour", "archive": SimpleUploadedFile("export.zip", archive)}
     )
     html = response.content.decode()
@@ -351,26 +337,26 @@ def test_a_file_in_a_zip_that_is_not_text_is_named_and_nothing_is_created(
     ],
 )
 def test_a_zip_that_is_not_an_export_is_refused_next_to_its_field(
-    client: Client, field: str, content: bytes, message: str
+    depot_organiser: Client, field: str, content: bytes, message: str
 ) -> None:
     files = {field: SimpleUploadedFile("upload.zip", content)}
     if field == "comments":
         files["votes"] = SimpleUploadedFile("votes.csv", (FIXTURE / "votes.csv").read_bytes())
-    response = client.post(IMPORT_URL, {"topic": "$15/hour", **files})
+    response = depot_organiser.post(IMPORT_URL, {"topic": "$15/hour", **files})
     assert response.status_code == 200
     assert _field_error(response.content.decode(), field) == message
     assert _counts() == (0, 0, 0, 0, 0)
 
 
 def test_a_zip_that_unpacks_beyond_the_limit_is_refused(
-    client: Client, monkeypatch: pytest.MonkeyPatch
+    depot_organiser: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sayso.deliberation import services
 
     monkeypatch.setattr(services, "POLIS_MAX_FILE_BYTES", 1000)
     archive = _zip({"comments.csv": b"x" * 5000, "votes.csv": b"y"})
     assert len(archive) < 1000  # small as uploaded, large once unpacked
-    response = client.post(
+    response = depot_organiser.post(
         IMPORT_URL, {"topic": "$15/hour", "archive": SimpleUploadedFile("export.zip", archive)}
     )
     assert (
@@ -380,8 +366,8 @@ def test_a_zip_that_unpacks_beyond_the_limit_is_refused(
     assert _counts() == (0, 0, 0, 0, 0)
 
 
-def test_both_a_zip_and_csv_files_or_neither_is_explained(client: Client) -> None:
-    both = client.post(
+def test_both_a_zip_and_csv_files_or_neither_is_explained(depot_organiser: Client) -> None:
+    both = depot_organiser.post(
         IMPORT_URL,
         {
             "topic": "$15/hour",
@@ -393,7 +379,7 @@ def test_both_a_zip_and_csv_files_or_neither_is_explained(client: Client) -> Non
         _field_error(both.content.decode(), "archive")
         == "Choose either the .zip file or the CSV files, not both."
     )
-    neither = client.post(IMPORT_URL, {"topic": "$15/hour"})
+    neither = depot_organiser.post(IMPORT_URL, {"topic": "$15/hour"})
     assert (
         _field_error(neither.content.decode(), "archive")
         == "Choose the .zip file of the export, or its CSV files below."

@@ -12,9 +12,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.models import Community, Role
+from sayso.core.models import Community
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory
 from sayso.deliberation import services
 from sayso.deliberation.forms import ConversationForm
 from sayso.deliberation.models import Conversation, OpinionMapResult, Statement
@@ -24,21 +24,8 @@ from .factories import ConversationFactory, ParticipantFactory, StatementFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def community() -> Community:
-    return CommunityFactory.create(slug="depot")
-
-
-@pytest.fixture
-def client(community: Community) -> Client:
-    organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
-    signed_in = Client()
-    signed_in.force_login(organiser)
-    return signed_in
-
-
-def _create(client: Client, seeds: str) -> Any:
-    return client.post(
+def _create(depot_organiser: Client, seeds: str) -> Any:
+    return depot_organiser.post(
         reverse("deliberation:create", kwargs={"slug": "depot"}),
         {
             "topic": "What should the rules be for scanner data?",
@@ -65,7 +52,7 @@ def _counts() -> tuple[int, int, int]:
 
 
 def test_the_same_line_twice_is_refused_naming_both_lines_and_nothing_is_made(
-    client: Client,
+    depot_organiser: Client,
 ) -> None:
     seeds = (
         "Delete scanner data after 30 days.\n"
@@ -75,7 +62,7 @@ def test_the_same_line_twice_is_refused_naming_both_lines_and_nothing_is_made(
         "  delete SCANNER data after 30 days  \n"
     )
     before = _counts()
-    response = _create(client, seeds)
+    response = _create(depot_organiser, seeds)
     assert response.status_code == 200
     assert _seed_errors(response.content.decode()) == [
         "Lines 1 and 5 say the same thing: keep one."
@@ -98,8 +85,8 @@ def test_duplicates_use_the_participants_notion_of_the_same_words() -> None:
     assert form.errors["seed_statements"] == ["Lines 1 and 2 say the same thing: keep one."]
 
 
-def test_different_lines_are_all_created_in_order(client: Client) -> None:
-    response = _create(client, "Delete after 30 days\n\nTell us what is recorded\n")
+def test_different_lines_are_all_created_in_order(depot_organiser: Client) -> None:
+    response = _create(depot_organiser, "Delete after 30 days\n\nTell us what is recorded\n")
     assert response.status_code == 302
     conversation = Conversation.objects.get()
     assert list(conversation.statements.order_by("number").values_list("text", flat=True)) == [
@@ -121,10 +108,10 @@ def test_different_lines_are_all_created_in_order(client: Client) -> None:
     ],
 )
 def test_a_bad_line_is_named_by_its_line_in_the_box(
-    client: Client, seeds: str, message: str
+    depot_organiser: Client, seeds: str, message: str
 ) -> None:
     before = _counts()
-    response = _create(client, seeds)
+    response = _create(depot_organiser, seeds)
     errors = _seed_errors(response.content.decode())
     assert len(errors) == 1
     assert errors[0].startswith(message)
@@ -132,16 +119,16 @@ def test_a_bad_line_is_named_by_its_line_in_the_box(
 
 
 def test_an_added_statement_that_repeats_one_is_refused_next_to_the_field(
-    community: Community, client: Client
+    depot: Community, depot_organiser: Client
 ) -> None:
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=depot)
     StatementFactory.create(conversation=conversation, number=0, text="Delete after 30 days.")
     StatementFactory.create(conversation=conversation, number=1, text="Tell us what is recorded.")
     url = reverse(
         "deliberation:statement-add", kwargs={"slug": "depot", "conversation": conversation.pk}
     )
     before = _counts()
-    response = client.post(url, {"text": "tell us  what is RECORDED"})
+    response = depot_organiser.post(url, {"text": "tell us  what is RECORDED"})
     assert response.status_code == 200
     html = response.content.decode()
     assert (
@@ -150,12 +137,12 @@ def test_an_added_statement_that_repeats_one_is_refused_next_to_the_field(
     )
     assert _counts() == before
     # A new idea is still added.
-    assert client.post(url, {"text": "Ask the union first."}).status_code == 302
+    assert depot_organiser.post(url, {"text": "Ask the union first."}).status_code == 302
     assert Statement.objects.filter(conversation=conversation).count() == 3
 
 
-def test_an_added_statement_may_repeat_a_rejected_one(community: Community) -> None:
-    conversation = ConversationFactory.create(community=community)
+def test_an_added_statement_may_repeat_a_rejected_one(depot: Community) -> None:
+    conversation = ConversationFactory.create(community=depot)
     StatementFactory.create(
         conversation=conversation,
         number=0,
@@ -169,9 +156,9 @@ def test_an_added_statement_may_repeat_a_rejected_one(community: Community) -> N
 
 
 def test_an_organiser_statement_repeating_a_participants_is_refused(
-    community: Community,
+    depot: Community,
 ) -> None:
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=depot)
     author = ParticipantFactory.create(conversation=conversation, number=0)
     StatementFactory.create(
         conversation=conversation,
@@ -190,14 +177,14 @@ def test_an_organiser_statement_repeating_a_participants_is_refused(
 
 
 def test_the_service_refuses_duplicate_seeds_too_and_makes_nothing(
-    community: Community,
+    depot: Community,
 ) -> None:
     # A caller that skips the form (a command, the API) gets no half-made conversation.
     before = _counts()
     with pytest.raises(ServiceError, match="Statement 0 already says the same thing"):
         services.create_conversation(
             conversation=Conversation(topic="Scanner data rules"),
-            community=community,
+            community=depot,
             actor=None,
             seed_statements=["Delete after 30 days", "delete after 30 days."],
         )
