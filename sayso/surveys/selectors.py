@@ -118,6 +118,8 @@ class Results:
     # When the counts shown are an earlier snapshot (a newer one is being made by the
     # task worker): when that snapshot was made. None when they are up to date.
     figures_as_of: datetime | None = None
+    # A big survey whose counts the task worker is still making: no figures yet.
+    still_counting: bool = False
 
 
 def thresholds(survey: Survey) -> disclosure.Thresholds:
@@ -231,7 +233,16 @@ def results(
     # totals, a filter's counts and the partition checks are read from it too, never
     # counted afresh beside it, so no figure of one view is from another moment than
     # the figures of another view it could be subtracted from.
-    joint = _joint_counts(survey, questions, question, threshold)
+    try:
+        joint = _joint_counts(survey, questions, question, threshold)
+    except StillCounting as counting:
+        return Results(
+            survey=survey,
+            respondents=counting.responses,
+            threshold=threshold,
+            questions=[],
+            still_counting=True,
+        )
     total = joint.total if joint is not None else complete_responses(survey).count()
     out = Results(survey=survey, respondents=total, threshold=threshold, questions=[])
     if joint is not None:
@@ -996,7 +1007,9 @@ def joint_data(survey: Survey, splits: list[Question]) -> tuple[_JointData, bool
     on every request (a few milliseconds) and nothing is kept. An older snapshot is
     returned (not up to date) only when the questions are the same and counting took
     SURVEY_RESULTS_FRESH_SECONDS or more last time; the task worker is then asked to
-    count again (at most once a minute per survey)."""
+    count again (at most once a minute per survey). With no usable snapshot, a survey
+    of SURVEY_RESULTS_COUNT_IN_REQUEST_UP_TO completed responses or more is counted by
+    the worker too, and StillCounting is raised until it is done."""
     from django.core.cache import cache
 
     shape = _shape(splits)
@@ -1014,16 +1027,35 @@ def joint_data(survey: Survey, splits: list[Question]) -> tuple[_JointData, bool
                 "SURVEY_RESULTS_FRESH_SECONDS", 0.5
             ):
                 older = kept
-        if older is None:
+        counting = older is None and version[1] >= _option(
+            "SURVEY_RESULTS_COUNT_IN_REQUEST_UP_TO", 10_000
+        )
+        if older is None and not counting:
             data = _count_joint(survey, splits, version, shape)
     # Written after the read transaction: a write inside it could find, on SQLite,
     # that its snapshot is no longer the latest and fail.
-    if older is not None:
+    if older is not None or counting:
         if cache.add(f"{key}:queued", True, timeout=60):
             _queue_recount(survey.pk)
-        return older, False
+        if older is not None:
+            return older, False
+        # A task backend that runs tasks at once (development, tests) has counted.
+        kept = cache.get(key)
+        if isinstance(kept, _JointData) and kept.shape == shape and kept.version == version:
+            return kept, True
+        raise StillCounting(version[1])
     cache.set(key, data, timeout=JOINT_CACHE_SECONDS)
     return data, True
+
+
+class StillCounting(Exception):  # noqa: N818 - a state shown to people, not a bug
+    """A big survey has no snapshot of its counts for its current questions yet: the
+    task worker is making one. Counting in the request would take seconds (8 to 14 s at
+    100,000 responses), so the page says so instead of making people wait."""
+
+    def __init__(self, responses: int) -> None:
+        super().__init__(responses)
+        self.responses = responses
 
 
 def _option(name: str, default: float) -> float:
@@ -1046,10 +1078,29 @@ def recount_results(survey: Survey) -> _JointData | None:
     ]
     if not splits:
         return None
+    shape = _shape(splits)
     with _one_snapshot():
-        data = _count_joint(survey, splits, data_version(survey), _shape(splits))
+        version = data_version(survey)
+        # Several recounts queued during a burst of edits: the first to run after the
+        # last edit counts, the rest find its snapshot up to date.
+        kept = cache.get(_joint_key(survey))
+        if isinstance(kept, _JointData) and kept.shape == shape and kept.version == version:
+            return kept
+        data = _count_joint(survey, splits, version, shape)
     cache.set(_joint_key(survey), data, timeout=JOINT_CACHE_SECONDS)
     return data
+
+
+def recount_after_change(survey: Survey) -> None:
+    """After the survey's questions change: if a snapshot of its counts is kept (it is
+    big enough, and someone has read its results), have the task worker count it again
+    for the new questions, so the next reader need not wait for it. Not held back by
+    the once-a-minute guard: a recount queued by a reader just before may already
+    have counted the questions as they were."""
+    from django.core.cache import cache
+
+    if cache.has_key(_joint_key(survey)):
+        _queue_recount(survey.pk)
 
 
 def _queue_recount(survey_id: int) -> None:

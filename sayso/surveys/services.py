@@ -78,11 +78,20 @@ def save_survey(*, survey: Survey, community: Community, actor: Any) -> Survey:
 @transaction.atomic
 def save_section(*, section: Section, survey: Survey) -> Section:
     section.survey = survey
+    _recount_results_when_committed(survey)
     if section.pk is None:
         top = survey.sections.aggregate(m=Max("order"))["m"] or 0
         section.order = top + 1
     section.save()
     return section
+
+
+def _recount_results_when_committed(survey: Survey) -> None:
+    """This transaction changes the survey's questions, which a kept snapshot of its
+    results counted (selectors.joint_data): once it commits, have the task worker count
+    them again, so that the next reader of a big survey's results need not wait. A
+    refused change rolls back and queues nothing."""
+    transaction.on_commit(functools.partial(selectors.recount_after_change, survey))
 
 
 def _lock_definition(survey_id: int) -> None:
@@ -100,6 +109,7 @@ def delete_section(*, section: Section) -> None:
     would lose its question), and not the last page."""
     survey = section.survey
     _lock_definition(survey.pk)
+    _recount_results_when_committed(survey)
     if survey.responses.filter(is_preview=False).exists():
         raise ServiceError(
             _(
@@ -131,6 +141,7 @@ def _refers_to(question: Question, name: str) -> bool:
 def move_question(*, question: Question, up: bool) -> Question:
     """Swap the question with its neighbour on the same page; logic must still refer
     only to earlier questions afterwards."""
+    _recount_results_when_committed(question.survey)
     siblings = list(question.section.questions.order_by("order", "pk"))
     at = next(i for i, q in enumerate(siblings) if q.pk == question.pk)
     other_at = at - 1 if up else at + 1
@@ -271,6 +282,7 @@ def save_translations(*, survey: Survey, language: str, texts: dict[str, str]) -
     Returns how many objects changed."""
     if language not in survey.languages:
         raise ServiceError(_("The survey does not have this language."))
+    _recount_results_when_committed(survey)
 
     def put(labels: Any, text: str) -> dict[str, str]:
         out: dict[str, str] = dict(labels or {})
@@ -506,6 +518,7 @@ def save_question(
     # checked again (services.submit_response) instead of written as the old type.
     if question.pk is not None:
         _lock_definition(survey.pk)
+    _recount_results_when_committed(survey)
     # The question as stored, locked: an answer being written to it waits for this
     # edit (on PostgreSQL), so the answers counted below are all there are.
     stored = (
@@ -610,6 +623,7 @@ def delete_question(*, question: Question) -> None:
     that no other question's logic refers to."""
     # Locked first: an answer being written to it waits for this (on PostgreSQL).
     _lock_definition(question.survey_id)
+    _recount_results_when_committed(question.survey)
     Question.objects.select_for_update().filter(pk=question.pk).order_by().first()
     people = _people_who_answered(question.pk)
     if people:

@@ -556,6 +556,11 @@ def chart(request: HttpRequest, community: Community, pk: int, question: int) ->
         raise Http404
     audience, only = _result_options(request, questions)
     data = selectors.results(survey, audience=audience, only=only, question=found)
+    if data.still_counting:
+        # Not an empty chart: a browser would keep that for a minute (max-age below).
+        unavailable = HttpResponse(_("Still counting."), status=503, content_type="text/plain")
+        unavailable["Retry-After"] = "30"
+        return unavailable
     rows = data.questions[0].rows if data.questions else []
     response = HttpResponse(charts.bar_chart_svg(rows), content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=60"
@@ -583,6 +588,12 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
     survey = _survey(community, pk, request)
     found = get_object_or_404(Question, pk=question, survey=survey)
     data = selectors.results(survey, audience="published")
+    if data.still_counting:
+        messages.error(
+            request,
+            _("This result cannot be cited yet: the answers are still being counted."),
+        )
+        return redirect("surveys:results", slug=community.slug, pk=survey.pk)
     result = next((r for r in data.questions if r.question.pk == found.pk), None)
     if result is None or result.refusal or not result.rows:
         messages.error(request, _("This result cannot be cited: too few people answered it."))

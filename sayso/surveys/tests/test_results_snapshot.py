@@ -202,8 +202,14 @@ def test_every_view_at_one_version_reads_the_same_counts() -> None:
     for page in (client.get(url), client.get(url, {"only": "shift:night", "by": "shift"})):
         assert page.status_code == 200
         assert page.context["results"].respondents in (12, 6)
-    # A recount (the task worker's) sees the change, and then every view does.
+    # The task worker's recount finds the snapshot up to date and counts nothing...
     tasks.recount_results.enqueue(survey_id=survey.pk)
+    assert kept(survey) == snapshot
+    # ...but rebuilding the running counts (the repair) moves the version, and the
+    # next view counts the change.
+    services.recount(survey=survey)
+    assert selectors.data_version(survey) != snapshot.version
+    assert rows(selectors.results(survey), "disciplined") != [8, 4]
     assert kept(survey) != snapshot
 
 
@@ -310,3 +316,124 @@ def test_outside_a_transaction_the_version_and_counts_are_read_in_one() -> None:
         if connection.vendor == "postgresql"
         else []
     )
+
+
+@pytest.fixture
+def queued(monkeypatch: Any) -> list[int]:
+    """Recounts asked of the task worker, recorded instead of run (tests otherwise run
+    tasks at once), so that a test sees the page a reader sees while it is counting."""
+    asked: list[int] = []
+    monkeypatch.setattr(selectors, "_queue_recount", asked.append)
+    return asked
+
+
+def big(settings: Any, survey: Survey) -> None:
+    """Make `survey` count as a big one: too many answers to count in the request."""
+    settings.SAYSO = {**settings.SAYSO, "SURVEY_RESULTS_COUNT_IN_REQUEST_UP_TO": 12}
+    assert survey.responses.filter(status=Response.Status.COMPLETE).count() >= 12
+
+
+def test_a_big_survey_with_nothing_counted_says_so_and_the_worker_counts(
+    settings: Any, queued: list[int]
+) -> None:
+    from sayso.core.models import Citation
+
+    survey = surveyed()
+    big(settings, survey)
+    client = organiser_client(survey)
+    url = survey_url("results", survey)
+    page = client.get(url)
+    assert page.status_code == 200
+    shown = page.context["results"]
+    assert shown.still_counting
+    assert shown.questions == []
+    html = page.content.decode()
+    assert "Counting the answers" in html
+    assert "Sayso is counting the answers of 12 responses" in html
+    assert "disciplined" not in html  # no figures, no questions
+    assert queued == [survey.pk]
+    assert kept(survey) is None  # nothing counted in the request
+    # A second reader within the minute queues nothing more.
+    assert client.get(url).context["results"].still_counting
+    assert queued == [survey.pk]
+    # The chart is not an empty picture a browser would keep.
+    disciplined = survey.questions.get(name="disciplined")
+    chart = client.get(survey_url("chart", survey, question=disciplined.pk))
+    assert chart.status_code == 503
+    assert chart["Retry-After"] == "30"
+    # Citing waits too, and nothing is cited.
+    cited = client.post(survey_url("cite", survey, question=disciplined.pk), follow=True)
+    assert "still being counted" in cited.content.decode()
+    assert not Citation.objects.exists()
+    # The worker counts; then the page shows the figures.
+    assert tasks.recount_results.call(survey_id=survey.pk) == 12
+    page = client.get(url)
+    assert not page.context["results"].still_counting
+    assert rows(page.context["results"], "disciplined") == [8, 4]
+    assert "Counting the answers" not in page.content.decode()
+
+
+def test_a_big_survey_under_a_task_backend_that_runs_at_once_shows_figures(
+    settings: Any,
+) -> None:
+    """Development runs tasks in the request: the reader gets the figures, not a wait."""
+    survey = surveyed()
+    big(settings, survey)
+    found = selectors.results(survey)
+    assert not found.still_counting
+    assert rows(found, "disciplined") == [8, 4]
+    assert kept(survey).version == selectors.data_version(survey)
+
+
+def test_a_big_surveys_changed_questions_are_counted_by_the_worker(
+    settings: Any, queued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    survey = surveyed()
+    selectors.results(survey)  # counted and kept while small
+    big(settings, survey)
+    disciplined = survey.questions.get(name="disciplined")
+    # Refused (the name is taken): nothing changes, nothing is queued.
+    disciplined.name = "shift"
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.BuilderError):
+        services.save_question(
+            question=disciplined,
+            survey=survey,
+            section=disciplined.section,
+            choices=[(c.name, c.text("en")) for c in disciplined.choices.all()],
+            language="en",
+        )
+    assert queued == []
+    disciplined.refresh_from_db()
+    disciplined.is_breakdown = True
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save_question(
+            question=disciplined,
+            survey=survey,
+            section=disciplined.section,
+            choices=[(c.name, c.text("en")) for c in disciplined.choices.all()],
+            language="en",
+        )
+    # Queued once the change committed.
+    assert queued == [survey.pk]
+    # Until the worker has counted, the page says it is counting.
+    assert selectors.results(survey).still_counting
+
+
+def test_a_survey_with_nothing_kept_queues_no_recount_when_its_questions_change(
+    queued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    survey = surveyed()
+    question = survey.questions.get(name="disciplined")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.move_question(question=question, up=True)
+    assert len(callbacks) == 1  # asked, and found nothing kept
+    assert queued == []
+
+
+def test_a_recount_of_a_snapshot_already_up_to_date_counts_nothing() -> None:
+    survey = surveyed()
+    selectors.results(survey)
+    snapshot = kept(survey)
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.recount_results(survey) == snapshot
+    assert not any("mask0" in q["sql"] for q in queries)
