@@ -324,12 +324,16 @@ def results(
     if weights is not None:
         out.weighting = weights.reweighting
     date_ids = [q.pk for q in questions if q.type == Question.Type.DATE]
-    months = _months(answers, date_ids) if date_ids else {}
+    # With a joint table the months come from its snapshot, never counted beside it.
+    months = _months(answers, date_ids) if date_ids and joint is None else {}
 
     for question in questions:
         result = QuestionResult(question=question, label=question.text(language))
         choices = list(question.choices.all())
         cells = per_question.get(question.pk, {})
+        if question.type == Question.Type.CONSENT and joint is not None and splits:
+            # Everyone who completed the survey is in a consent statement's table.
+            cells = joint.partition(splits, language)
         try:
             if only is not None:
                 position = next(i for i, q in enumerate(splits) if q.pk == only[0].pk)
@@ -417,28 +421,36 @@ def results(
                     raise disclosure.DisclosureRefused(_too_few(threshold))
                 result.mean = found.number_sum / found.numbers
                 # No minimum or maximum: an extreme singles out the one person who gave it.
+            elif question.type == Question.Type.DATE and joint is not None:
+                _joint_date_rows(result, joint, question, only, threshold)
             elif question.type == Question.Type.DATE:
                 _date_rows(result, months.get(question.pk, {}), threshold)
+            elif question.type == Question.Type.CONSENT:
+                # Everyone who completed the survey either agreed or did not: the number
+                # who agreed is a figure of the table, hidden when it must be.
+                agreed = counted.get(question.pk, Tally()).values
+                result.respondents = total
+                table = disclosure.frequency_table_from_counts(
+                    {"yes": agreed, "no": total - agreed}, threshold=threshold
+                )
+                if joint is not None:
+                    table = joint.frequency_table(question, [], table, only)
+                result.any_hidden = table.any_hidden
+                labels = {"yes": _("Agreed"), "no": _("Did not agree")}
+                for r in table.rows:
+                    result.rows.append(
+                        Row(
+                            labels[str(r.option)],
+                            str(r.option),
+                            r.count,
+                            r.share,
+                            hidden=r.status.hidden,
+                        )
+                    )
             else:
                 result.respondents = counted.get(question.pk, Tally()).values
                 if question.is_text:
                     result.texts = texts.get(question.pk, [])
-                elif question.type == Question.Type.CONSENT:
-                    table = disclosure.frequency_table_from_counts(
-                        {"yes": result.respondents, "no": total - result.respondents},
-                        threshold=threshold,
-                    )
-                    result.any_hidden = table.any_hidden
-                    for r in table.rows:
-                        result.rows.append(
-                            Row(
-                                str(r.option),
-                                str(r.option),
-                                r.count,
-                                r.share,
-                                hidden=r.status.hidden,
-                            )
-                        )
         except disclosure.DisclosureRefused as refused:
             result.refusal = refused.refusal.reason
             result.rows = []
@@ -590,6 +602,9 @@ class _JointCounts:
     protected: dict[int, list[disclosure.JointTable] | disclosure.Refusal] = field(
         default_factory=dict
     )
+    # Per date question: (month, masks, n), and the months given rows of their own.
+    months: dict[int, list[tuple[date, tuple[int | None, ...], int]]] = field(default_factory=dict)
+    month_rows: dict[int, list[date]] = field(default_factory=dict)
 
     def has(self, *questions: Question) -> bool:
         """Whether the counts are split by each of `questions`."""
@@ -684,6 +699,10 @@ class _JointCounts:
         return found
 
     def _protect(self, question: Question, choices: list[Any]) -> list[disclosure.JointTable]:
+        if question.type == Question.Type.CONSENT:
+            return [self._protect_consent(question)]
+        if question.type == Question.Type.DATE:
+            return [self._protect_months(question)]
         position = {c.pk: i for i, c in enumerate(choices)}
         multiple = question.type == Question.Type.MULTIPLE
         ranking = question.type == Question.Type.RANKING
@@ -720,6 +739,74 @@ class _JointCounts:
                 )
             )
         return out
+
+    def own_months(self, question: Question) -> list[date]:
+        """The months of a date question that get a row of their own, in every view:
+        those at least `threshold` people gave, counted over everyone. Chosen once, so
+        which months are listed never differs between views (a month listed under one
+        filter and not under another would say how many gave it in the other group)."""
+        found = self.month_rows.get(question.pk)
+        if found is None:
+            everyone: dict[date, int] = defaultdict(int)
+            for month, _masks, n in self.months.get(question.pk, []):
+                everyone[month] += n
+            found = sorted(m for m, n in everyone.items() if n >= self.threshold)
+            self.month_rows[question.pk] = found
+        return found
+
+    def month_counts(self, question: Question, only: tuple[Question, str] | None) -> list[int]:
+        """The people in the view (everyone, or the filter's group) who gave a date in
+        each of `own_months`, then in any other month."""
+        own = {m: i for i, m in enumerate(self.own_months(question))}
+        k, bit = self._bit(*only) if only is not None else (0, None)
+        out = [0] * (len(own) + 1)
+        for month, masks, n in self.months.get(question.pk, []):
+            if only is not None and (bit is None or not (masks[k] or 0) >> bit & 1):
+                continue  # not in the filter's group
+            out[own.get(month, len(own))] += n
+        return out
+
+    def _protect_months(self, question: Question) -> disclosure.JointTable:
+        """A date question as a question whose answers are its own months and "other
+        months", protected across every view like a single choice."""
+        own = {m: i for i, m in enumerate(self.own_months(question))}
+        cells: dict[tuple[int, ...], int] = defaultdict(int)
+        by_masks: dict[tuple[Any, ...], int] = defaultdict(int)
+        for month, masks, n in self.months.get(question.pk, []):
+            cells[(own.get(month, len(own)), *self._coords(masks))] += n
+            by_masks[masks] += n
+        sizes = tuple(a.size for a in self.axes)
+        return disclosure.protect_joint(
+            cells,
+            (len(own) + 1, *sizes),
+            threshold=self.threshold,
+            tables=self._released(question, by_masks),
+        )
+
+    def _protect_consent(self, question: Question) -> disclosure.JointTable:
+        """A consent statement as a question of two answers, agreed (its answers) and
+        did not (every other completed response), so that its "no" is protected too
+        and no view's figures give away another's."""
+        everyone: dict[tuple[Any, ...], int] = defaultdict(int)  # completed, by masks
+        for masks, n in self.groups.items():
+            everyone[masks] += n
+        # Those who answered none of the splits are not in `groups`.
+        everyone[(None,) * len(self.splits)] += self.total - sum(self.groups.values())
+        agreed: dict[tuple[int, ...], int] = defaultdict(int)
+        for _choice, _rank, masks, n, _numbers, _sum in self.rows.get(question.pk, []):
+            agreed[self._coords(masks)] += n
+        people: dict[tuple[int, ...], int] = defaultdict(int)
+        for masks, n in everyone.items():
+            people[self._coords(masks)] += n
+        cells: dict[tuple[int, ...], int] = {}
+        for group, n in people.items():
+            cells[(0, *group)] = agreed.get(group, 0)
+            cells[(1, *group)] = n - agreed.get(group, 0)
+        sizes = tuple(a.size for a in self.axes)
+        released = self._released(question, everyone)
+        return disclosure.protect_joint(
+            cells, (2, *sizes), threshold=self.threshold, tables=released
+        )
 
     def _released(
         self, question: Question, by_masks: dict[tuple[Any, ...], int]
@@ -930,6 +1017,7 @@ def _joint_counts(
         total=data.total,
         groups=data.groups,
         as_of=None if fresh else data.made_at,
+        months=data.months,
     )
 
 
@@ -959,12 +1047,15 @@ class _JointData:
     total: int  # completed responses
     made_at: datetime
     seconds: float  # how long the count took
+    # Per date question: (month, masks, n), the answers by month and group.
+    months: dict[int, list[tuple[date, tuple[int | None, ...], int]]] = field(default_factory=dict)
 
 
 def _joint_key(survey: Survey) -> str:
     # The link token too: a test database that rolls back gives the next survey the
     # same id, never the same token (the cache may not roll back with it).
-    return f"sayso:survey-results:{survey.pk}:{survey.link_token}"
+    # "v2": snapshots with date months; one kept by an older release is not read.
+    return f"sayso:survey-results:v2:{survey.pk}:{survey.link_token}"
 
 
 def _shape(splits: list[Question]) -> tuple[tuple[int, tuple[int, ...]], ...]:
@@ -976,7 +1067,9 @@ def data_version(survey: Survey, using: str | None = None) -> tuple[int, ...]:
     (questions, choices, breakdown flags: database triggers move it), the count and
     the last id of completed responses (a submission, a deletion, both), and sums over
     the running counts (AnswerCount, changed in the same transaction as the answers:
-    answers dropped with a choice, a recount). One query."""
+    answers dropped with a choice, a recount). Last, the number of date questions,
+    which moves with the revision and tells the count whether to count months. One
+    query."""
     from .models import DefinitionRevision
 
     db = using or Answer.objects.db
@@ -984,10 +1077,12 @@ def data_version(survey: Survey, using: str | None = None) -> tuple[int, ...]:
     revisions = quote(DefinitionRevision._meta.db_table)
     responses = quote(Response._meta.db_table)
     counted = quote(AnswerCount._meta.db_table)
+    questions = quote(Question._meta.db_table)
     sql = (
         "SELECT"  # noqa: S608 - table names from the models; values are parameters
         f" (SELECT MAX(n) FROM {revisions} WHERE survey_id = %s),"
-        f" r.done, r.last, c.n, c.by_choice, c.by_rank, c.numbers"
+        f" r.done, r.last, c.n, c.by_choice, c.by_rank, c.numbers,"
+        f" (SELECT COUNT(*) FROM {questions} WHERE survey_id = %s AND type = %s)"
         f" FROM (SELECT COUNT(*) AS done, MAX(id) AS last FROM {responses}"
         " WHERE survey_id = %s AND status = %s AND is_preview = %s) r,"
         " (SELECT SUM(n) AS n, SUM(CAST(n AS BIGINT) * choice_key) AS by_choice,"
@@ -995,7 +1090,18 @@ def data_version(survey: Survey, using: str | None = None) -> tuple[int, ...]:
         f" FROM {counted} WHERE survey_id = %s) c"
     )
     with connections[db].cursor() as cursor:
-        cursor.execute(sql, [survey.pk, survey.pk, Response.Status.COMPLETE, False, survey.pk])
+        cursor.execute(
+            sql,
+            [
+                survey.pk,
+                survey.pk,
+                Question.Type.DATE,
+                survey.pk,
+                Response.Status.COMPLETE,
+                False,
+                survey.pk,
+            ],
+        )
         row = cursor.fetchone()
     return tuple(int(x or 0) for x in row)
 
@@ -1184,7 +1290,45 @@ def _count_joint(
         total=version[1],
         made_at=timezone.now(),
         seconds=time.perf_counter() - started,
+        months=_count_months(survey, masks, width) if version[-1] else {},
     )
+
+
+def _count_months(
+    survey: Survey, masks: QuerySet[Answer, Any], width: int
+) -> dict[int, list[tuple[date, tuple[int | None, ...], int]]]:
+    """The date questions' answers counted by question, month and each split's group:
+    one GROUP BY over the dates."""
+    dates = Answer.objects.filter(
+        survey=survey, question__type=Question.Type.DATE, date__isnull=False
+    )
+    db = masks.db
+    quote = connections[db].ops.quote_name
+    inner, inner_params = masks.query.sql_with_params()
+    outer, outer_params = (
+        dates.annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("response_id", "question_id", "month")
+        .query.sql_with_params()
+    )
+    columns = ", ".join(f"m.{quote(f'mask{i}')}" for i in range(width))
+    sql = (
+        f"SELECT a.{quote('question_id')}, a.{quote('month')}, {columns}, COUNT(*)"  # noqa: S608
+        f" FROM ({outer}) a LEFT JOIN ({inner}) m"
+        f" ON m.{quote('response_id')} = a.{quote('response_id')}"
+        f" GROUP BY a.{quote('question_id')}, a.{quote('month')}, {columns}"
+    )
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [*outer_params, *inner_params])
+        found = cursor.fetchall()
+    out: dict[int, list[tuple[date, tuple[int | None, ...], int]]] = defaultdict(list)
+    for question_id, month, *rest in found:
+        # SQLite gives the month as text, PostgreSQL as a date.
+        first = date.fromisoformat(str(month)[:10])
+        out[question_id].append(
+            (first, tuple(int(m) if m else None for m in rest[:width]), int(rest[width]))
+        )
+    return dict(out)
 
 
 def _masks(survey: Survey, splits: list[Question]) -> QuerySet[Answer, Any]:
@@ -1384,7 +1528,10 @@ def _date_rows(result: QuestionResult, months: dict[date, int], threshold: int) 
         raise disclosure.DisclosureRefused(_too_few(threshold))
     rows: dict[Any, int] = {m: n for m, n in months.items() if n >= threshold}
     rows[OTHER_MONTHS] = result.respondents - sum(rows.values())
-    table = disclosure.frequency_table_from_counts(rows, threshold=threshold)
+    _add_month_rows(result, disclosure.frequency_table_from_counts(rows, threshold=threshold))
+
+
+def _add_month_rows(result: QuestionResult, table: disclosure.FrequencyTable) -> None:
     result.any_hidden = table.any_hidden
     for row in table.rows:
         month = row.option
@@ -1396,6 +1543,27 @@ def _date_rows(result: QuestionResult, months: dict[date, int], threshold: int) 
         if row.share is not None:
             item.low, item.high = survey_stats.wilson_interval(row.share, result.respondents)
         result.rows.append(item)
+
+
+def _joint_date_rows(
+    result: QuestionResult,
+    joint: _JointCounts,
+    question: Question,
+    only: tuple[Question, str] | None,
+    threshold: int,
+) -> None:
+    """As _date_rows, cut from the joint table: the months with rows of their own
+    are chosen over everyone, and every count is hidden as in every other view."""
+    counts = joint.month_counts(question, only)
+    own = joint.own_months(question)
+    result.respondents = sum(counts)
+    if result.respondents < threshold:
+        raise disclosure.DisclosureRefused(_too_few(threshold))
+    rows: dict[Any, int] = dict(zip([*own, OTHER_MONTHS], counts, strict=True))
+    table = joint.frequency_table(
+        question, [], disclosure.frequency_table_from_counts(rows, threshold=threshold), only
+    )
+    _add_month_rows(result, table)
 
 
 OTHER_MONTHS = object()
