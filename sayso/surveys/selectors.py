@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol, overload
+from typing import Any, Protocol, TypeGuard, overload
 
 import numpy as np
 from django.db import connections
@@ -318,7 +318,7 @@ def results(
     weights = None
     if weighted:
         try:
-            weights = _weights(survey, questions, threshold, only)
+            weights = _weights(survey, questions, threshold, only, joint)
         except CannotWeight as refused:
             out.weighting_refusal = str(refused)  # the unweighted results are shown
     if weights is not None:
@@ -605,6 +605,7 @@ class _JointCounts:
     # Per date question: (month, masks, n), and the months given rows of their own.
     months: dict[int, list[tuple[date, tuple[int | None, ...], int]]] = field(default_factory=dict)
     month_rows: dict[int, list[date]] = field(default_factory=dict)
+    weight_rows: list[WeightRow] | None = None  # see _count_weight_rows
 
     def has(self, *questions: Question) -> bool:
         """Whether the counts are split by each of `questions`."""
@@ -1018,6 +1019,7 @@ def _joint_counts(
         groups=data.groups,
         as_of=None if fresh else data.made_at,
         months=data.months,
+        weight_rows=data.weight_rows,
     )
 
 
@@ -1049,6 +1051,10 @@ class _JointData:
     seconds: float  # how long the count took
     # Per date question: (month, masks, n), the answers by month and group.
     months: dict[int, list[tuple[date, tuple[int | None, ...], int]]] = field(default_factory=dict)
+    # The weighting's questions (by name, in order) when counted, and the choice answers
+    # by the respondent's answers to them and groups (see _count_weight_rows).
+    weighting: tuple[str, ...] = ()
+    weight_rows: list[WeightRow] | None = None
 
 
 def _joint_key(survey: Survey) -> str:
@@ -1126,7 +1132,7 @@ def joint_data(survey: Survey, splits: list[Question]) -> tuple[_JointData, bool
         if version[1] < _option("SURVEY_RESULTS_CACHE_FROM", 1000):
             return _count_joint(survey, splits, version, shape), True
         kept = cache.get(key)
-        if isinstance(kept, _JointData) and kept.shape == shape:
+        if _fits(kept, survey, shape):
             if kept.version == version:
                 return kept, True
             if kept.version[0] == version[0] and kept.seconds >= _option(
@@ -1147,11 +1153,25 @@ def joint_data(survey: Survey, splits: list[Question]) -> tuple[_JointData, bool
             return older, False
         # A task backend that runs tasks at once (development, tests) has counted.
         kept = cache.get(key)
-        if isinstance(kept, _JointData) and kept.shape == shape and kept.version == version:
+        if _fits(kept, survey, shape) and kept.version == version:
             return kept, True
         raise StillCounting(version[1])
     cache.set(key, data, timeout=JOINT_CACHE_SECONDS)
     return data, True
+
+
+def _fits(kept: Any, survey: Survey, shape: Any) -> TypeGuard[_JointData]:
+    """Whether `kept` is a snapshot of the survey's splits as they are, counted for the
+    weighting it has now (setting it up changes no question, so no version)."""
+    return (
+        isinstance(kept, _JointData)
+        and kept.shape == shape
+        and kept.weighting == _weighting_names(survey)
+    )
+
+
+def _weighting_names(survey: Survey) -> tuple[str, ...]:
+    return tuple(survey.weighting_targets or {})
 
 
 class StillCounting(Exception):  # noqa: N818 - a state shown to people, not a bug
@@ -1190,7 +1210,7 @@ def recount_results(survey: Survey) -> _JointData | None:
         # Several recounts queued during a burst of edits: the first to run after the
         # last edit counts, the rest find its snapshot up to date.
         kept = cache.get(_joint_key(survey))
-        if isinstance(kept, _JointData) and kept.shape == shape and kept.version == version:
+        if _fits(kept, survey, shape) and kept.version == version:
             return kept
         data = _count_joint(survey, splits, version, shape)
     cache.set(_joint_key(survey), data, timeout=JOINT_CACHE_SECONDS)
@@ -1291,7 +1311,45 @@ def _count_joint(
         made_at=timezone.now(),
         seconds=time.perf_counter() - started,
         months=_count_months(survey, masks, width) if version[-1] else {},
+        weighting=_weighting_names(survey),
+        weight_rows=_count_weight_rows(survey, masks, width),
     )
+
+
+# (question, choice, the respondent's choice at each weighting question, masks, n, firsts)
+WeightRow = tuple[int, int, tuple[int, ...], tuple[int | None, ...], int, int]
+
+
+def _count_weight_rows(
+    survey: Survey, masks: QuerySet[Answer, Any], width: int
+) -> list[WeightRow] | None:
+    """For the survey's weighting, if it has one: every choice answer counted by the
+    respondent's answers to the weighting's questions and by each split's group (one
+    GROUP BY, as _weight_counts_sql), so that weighted results, filtered or not, are
+    read from the snapshot too. None without a weighting or when one of its questions
+    is gone."""
+    names = _weighting_names(survey)
+    if not names:
+        return None
+    found = dict(
+        survey.questions.filter(
+            name__in=names, type__in=[Question.Type.SINGLE, Question.Type.RATING]
+        ).values_list("name", "pk")
+    )
+    if len(found) != len(names):
+        return None
+    targets = [found[name] for name in names]
+    answers = Answer.objects.filter(survey=survey, choice__isnull=False)
+    sql, params = _weight_counts_sql(answers, targets, masks, width)
+    with connections[answers.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        counted = cursor.fetchall()
+    out: list[WeightRow] = []
+    for question_id, choice_id, *rest in counted:
+        cell = tuple(int(c) for c in rest[: len(targets)])
+        groups = tuple(int(m) if m else None for m in rest[len(targets) : len(targets) + width])
+        out.append((question_id, choice_id, cell, groups, int(rest[-2]), int(rest[-1])))
+    return out
 
 
 def _count_months(
@@ -1650,11 +1708,15 @@ class Weighting:
 
 
 def _weight_counts_sql(
-    answers: QuerySet[Answer], targets: list[int], masks: QuerySet[Any] | None = None
+    answers: QuerySet[Answer],
+    targets: list[int],
+    masks: QuerySet[Any] | None = None,
+    width: int = 1,
 ) -> tuple[str, list[Any]]:
     """One GROUP BY: the answers counted by question, choice and the respondent's
     choice at each target question (and, with `masks`, the respondent's group of the
-    filter question, as _masks gives it), with how many of them are at position 1.
+    filter question, as _masks gives it: `width` splits' groups), with how many of them
+    are at position 1.
 
     Written in SQL because the ORM reaches another answer of the same response only
     through the response table (one primary-key lookup per answer, 2.4 million at
@@ -1680,15 +1742,14 @@ def _weight_counts_sql(
             f"t{i}.choice_id IS NOT NULL",
         ]
     cells = ", ".join(f"t{i}.choice_id" for i in range(len(targets)))
-    width = len(targets) + 2
     group, mask_join, mask_params = "", "", ()
     if masks is not None:
         quote = db.ops.quote_name
         mask_sql, mask_params = masks.query.sql_with_params()
-        group = f", m.{quote('mask0')}"
+        group = "".join(f", m.{quote(f'mask{i}')}" for i in range(width))
         mask_join = f" LEFT JOIN ({mask_sql}) m ON m.{quote('response_id')} = t0.response_id"
-        width += 1
-    groups = ", ".join(str(i) for i in range(1, width + 1))
+    columns = len(targets) + 2 + (width if masks is not None else 0)
+    groups = ", ".join(str(i) for i in range(1, columns + 1))
     rank = db.ops.quote_name("rank")
     sql = (
         f"SELECT a.question_id, a.choice_id, {cells}{group}, COUNT(*),"  # noqa: S608 - names, not values
@@ -1705,6 +1766,7 @@ def _weights(
     questions: list[Question],
     threshold: int,
     only: tuple[Question, str] | None = None,
+    joint: _JointCounts | None = None,
 ) -> Weighting | None:
     """Post-stratify (one target question) or rake (several) to the survey's targets.
 
@@ -1733,27 +1795,26 @@ def _weights(
         return None
     weighable = [q for q in questions if q.type in WEIGHABLE]
     names = {c.pk: c.name for q in weighable for c in q.choices.all()}
-    found = Answer.objects.filter(
-        survey=survey, question__in=[q.pk for q in weighable], choice__isnull=False
-    )
-    masks, bit = None, 0
+    bit = 0
     if only is not None:
-        masks = _masks(survey, [only[0]])
         choice_names = [c.name for c in list(only[0].choices.all())[:MASK_BITS]]
         bit = choice_names.index(only[1]) if only[1] in choice_names else MASK_BITS
-    width = len(target_questions)
-    sql, params = _weight_counts_sql(found, [t.pk for t in target_questions], masks)  # type: ignore[union-attr]
-    with connections[found.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        counted = cursor.fetchall()
+    if joint is not None and joint.weight_rows is not None and (only is None or joint.has(only[0])):
+        # Read from the snapshot: the filter question's group is one of its splits'.
+        k = next(i for i, q in enumerate(joint.splits) if q.pk == only[0].pk) if only else None
+        counted = [
+            (question_id, choice_id, cell, None if k is None else masks[k], n, firsts)
+            for question_id, choice_id, cell, masks, n, firsts in joint.weight_rows
+        ]
+    else:
+        counted = _count_weights_now(survey, weighable, target_questions, only)  # type: ignore[arg-type]
     # (question, choice name, cell, group of the filter question or None, n, firsts)
     rows: list[tuple[int, str, tuple[str, ...], int | None, int, int]] = []
-    for question_id, choice_id, *rest in counted:
+    for question_id, choice_id, cell_ids, mask, n, firsts in counted:
         if choice_id not in names:
             continue
-        cell = tuple(names.get(c, "") for c in rest[:width])
-        mask = int(rest[width]) if masks is not None and rest[width] else None
-        rows.append((question_id, names[choice_id], cell, mask, int(rest[-2]), int(rest[-1])))
+        cell = tuple(names.get(c, "") for c in cell_ids)
+        rows.append((question_id, names[choice_id], cell, mask, n, firsts))
 
     def selected(mask: int | None) -> bool:
         return only is None or (mask is not None and bool(mask >> bit & 1))
@@ -1780,7 +1841,7 @@ def _weights(
             sized[cell] += n
     cells = [(cell, n) for cell, n in sized.items() if n > 0]
     sizes = [n for _cell, n in cells]
-    groups = [[cell[i] for cell, _n in cells] for i in range(width)]
+    groups = [[cell[i] for cell, _n in cells] for i in range(len(target_questions))]
     margins = list(targets.values())
     for target, group, margin in zip(target_questions, groups, margins, strict=True):
         missing = [name for name, size in margin.items() if size > 0 and name not in set(group)]
@@ -1820,6 +1881,31 @@ def _weights(
         if q.pk not in targeted  # its weighted shares are the population figures
     }
     return Weighting(reweighting, dict(out), safe)
+
+
+def _count_weights_now(
+    survey: Survey,
+    weighable: list[Question],
+    target_questions: list[Question],
+    only: tuple[Question, str] | None,
+) -> list[tuple[int, int, tuple[int, ...], int | None, int, int]]:
+    """The rows _weights reads, counted now (a survey without a snapshot): each choice
+    answer by the respondent's target answers and, filtered, by its filter group."""
+    found = Answer.objects.filter(
+        survey=survey, question__in=[q.pk for q in weighable], choice__isnull=False
+    )
+    masks = _masks(survey, [only[0]]) if only is not None else None
+    width = len(target_questions)
+    sql, params = _weight_counts_sql(found, [t.pk for t in target_questions], masks)
+    with connections[found.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        counted = cursor.fetchall()
+    out = []
+    for question_id, choice_id, *rest in counted:
+        mask = int(rest[width]) if masks is not None and rest[width] else None
+        cell = tuple(int(c) for c in rest[:width])
+        out.append((question_id, choice_id, cell, mask, int(rest[-2]), int(rest[-1])))
+    return out
 
 
 def _weighted_safe(

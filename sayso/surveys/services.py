@@ -1524,6 +1524,8 @@ def set_weighting_targets(
         )
     survey.weighting_targets = {question.name: population}
     survey.save(update_fields=["weighting_targets"])
+    # The results snapshot counts the answers by the weighting's questions too.
+    _recount_results_when_committed(survey)
     return survey
 
 

@@ -437,3 +437,66 @@ def test_a_recount_of_a_snapshot_already_up_to_date_counts_nothing() -> None:
     with CaptureQueriesContext(connection) as queries:
         assert selectors.recount_results(survey) == snapshot
     assert not any("mask0" in q["sql"] for q in queries)
+
+
+def weighted_shares(found: selectors.Results, name: str) -> list[float | None]:
+    result = next(q for q in found.questions if q.question.name == name)
+    return [row.weighted for row in result.rows]
+
+
+def test_weighted_results_are_read_from_the_snapshot_and_match_a_live_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    survey = surveyed(40)
+    survey.weighting_targets = {"disciplined": {"yes": 50.0, "no": 50.0}}
+    survey.save()
+    shift = survey.questions.prefetch_related("choices").get(name="shift")
+    selectors.results(survey)  # counted and kept, with the weighting's rows
+    assert kept(survey).weight_rows
+    views = [None, (shift, "day"), (shift, "night")]
+    from_snapshot = []
+    for only in views:
+        with CaptureQueriesContext(connection) as queries:
+            found = selectors.results(survey, weighted=True, only=only)
+        assert found.weighting is not None, found.weighting_refusal
+        assert not any("CROSS JOIN" in q["sql"] for q in queries)  # nothing counted
+        from_snapshot.append(weighted_shares(found, "shift") + weighted_shares(found, "worries"))
+    assert None not in from_snapshot[0][:2]  # the shift shares, weighted
+    # The same figures as counting the weighting's rows afresh, view by view.
+    counts = selectors._joint_counts
+
+    def without_weight_rows(*args: Any) -> Any:
+        found = counts(*args)
+        assert found is not None
+        found.weight_rows = None
+        return found
+
+    monkeypatch.setattr(selectors, "_joint_counts", without_weight_rows)
+    for only, shares in zip(views, from_snapshot, strict=True):
+        with CaptureQueriesContext(connection) as queries:
+            live = selectors.results(survey, weighted=True, only=only)
+        assert any("CROSS JOIN" in q["sql"] for q in queries)  # counted afresh
+        assert weighted_shares(live, "shift") + weighted_shares(live, "worries") == (
+            pytest.approx(shares)
+        )
+
+
+def test_a_new_weighting_is_counted_before_it_is_shown(
+    settings: Any, queued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
+    survey = surveyed(40)
+    selectors.results(survey)  # kept, with no weighting
+    assert kept(survey).weight_rows is None
+    big(settings, survey)
+    shift = survey.questions.get(name="shift")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_weighting_targets(
+            survey=survey, question=shift, population={"day": 30.0, "night": 70.0}
+        )
+    assert queued == [survey.pk]  # the worker counts the weighting's rows
+    # Until then the page waits rather than weigh with rows counted for no weighting.
+    assert selectors.results(survey, weighted=True).still_counting
+    selectors.recount_results(survey)
+    found = selectors.results(survey, weighted=True)
+    assert found.weighting is not None
+    assert kept(survey).weighting == ("shift",)
