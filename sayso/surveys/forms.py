@@ -378,9 +378,15 @@ class CodesForm(forms.Form):
 
 
 class CodeEntryForm(forms.Form):
+    # Required, said with aria-required rather than the HTML attribute, as on the
+    # survey's own pages: an empty `required` box is read out as "invalid entry"
+    # before anything is typed, and the server's message is the one to hear.
+    use_required_attribute = False
+
     code = forms.CharField(
         label=_("Your invitation code"),
         max_length=20,
+        widget=forms.TextInput(attrs={"aria-required": "true"}),
         help_text=_("Like ABCDE-FGH23. Capitals or not, it does not matter."),
         error_messages={
             "required": _("Enter the code from your card or letter."),

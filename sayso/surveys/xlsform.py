@@ -6,9 +6,11 @@ reason), then creates the survey in one transaction, so a refused form creates n
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +96,26 @@ UNSUPPORTED_TYPES = {
     " choices sheet",
     "hidden": "hidden values are not supported",
 }
-LANGUAGE_RE = re.compile(r"\(([A-Za-z-]+)\)\s*$")
+# "English (en)": a language's name and, in brackets, its code (ODK's convention).
+LANGUAGE_RE = re.compile(r"^(.*?)\s*\(\s*([A-Za-z0-9_-]+)\s*\)\s*$")
+# The columns whose texts an import keeps, by language ("label::Welsh (cy)"); the
+# language of each must be known. (Other translated columns, such as media, are left
+# out, and their language does not matter.) Lower case, as pyxform reads them.
+TRANSLATED_COLUMNS = {
+    "survey": {
+        "label",
+        "caption",
+        "hint",
+        "required_message",
+        "requiredmsg",
+        "jr:requiredmsg",
+        "constraint_message",
+        "constraining_message",
+        "jr:constraintmsg",
+    },
+    "choices": {"label", "caption"},
+    "settings": {"form_title", "set_form_title"},
+}
 # Sayso's own column: the question may break results down (pyxform passes it through).
 BREAKDOWN_COLUMN = "sayso_breakdown"
 
@@ -120,11 +141,118 @@ class Imported:
     notes: list[str]
 
 
-def language_code(key: str) -> str:
-    match = LANGUAGE_RE.search(key)
+def _folded(text: str) -> str:
+    """`text` for comparing language names: lower case, without accents, single spaces
+    ("Norwegian Bokmål" and "norwegian bokmal" are the same)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+@functools.cache
+def _codes_by_name() -> dict[str, str]:
+    """Language codes by language name, in English ("welsh") and in the language itself
+    ("cymraeg"), from Django's list of languages."""
+    from django.conf.locale import LANG_INFO
+
+    out: dict[str, str] = {}
+    for tag, info in LANG_INFO.items():
+        if "code" not in info:  # an alias ("zh-tw"), pointing at another entry
+            continue
+        for key in ("name", "name_local"):
+            out.setdefault(_folded(str(info.get(key, ""))), tag)
+    out.pop("", None)
+    return out
+
+
+def _is_code(code: str) -> bool:
+    # The same test as the survey settings page's: a code the importer accepts can be
+    # kept when the survey is saved. (Imported here: services imports this module.)
+    from .services import is_language_code
+
+    return is_language_code(code)
+
+
+def language_code(key: str) -> str | None:
+    """The language code an XLSForm language names, or None when it cannot be told.
+
+    "English (en)" (ODK's way) gives the code in brackets; a code alone ("cy") is
+    taken as it is; a language's name alone, in English or in the language itself
+    ("Welsh", "Cymraeg"), gives its code from Django's list of languages. The column
+    without a language ("default") is English unless the form says otherwise."""
+    text = (key or "").strip()
+    if text in ("default", ""):
+        return "en"
+    match = LANGUAGE_RE.match(text)
+    names = [text]
     if match:
-        return match.group(1).lower()
-    return "en" if key in ("default", "") else key.lower()[:10]
+        code = match.group(2).replace("_", "-").lower()
+        if _is_code(code):
+            return code
+        names = [match.group(2), match.group(1)]  # "English (english)", "(Welsh)"
+    else:
+        code = text.replace("_", "-").lower()
+        if _is_code(code):
+            return code
+    known = _codes_by_name()
+    return next((known[_folded(n)] for n in names if _folded(n) in known), None)
+
+
+def _code_of(key: str) -> str:
+    """`key`'s language code, for a form whose languages `inspect_workbook` checked."""
+    code = language_code(key)
+    if code is None:  # refused by the inspection first, by sheet and column
+        raise XLSFormError(
+            [
+                _(
+                    "Sayso cannot tell which language '%(language)s' is. Put the"
+                    " language's code in brackets after its name in the column names,"
+                    " like 'label::Welsh (cy)', and import the file again."
+                )
+                % {"language": key}
+            ]
+        )
+    return code
+
+
+def _unknown_language_problem(where: str, column: str, base: str) -> str:
+    return _(
+        "%(where)s, column '%(column)s': Sayso cannot tell which language this is. Put"
+        " the language's code in brackets after its name, like '%(example)s', and import"
+        " the file again."
+    ) % {"where": where, "column": column, "example": f"{base}::Welsh (cy)"}
+
+
+def _language_problems(sheet: str, head: list[str]) -> list[str]:
+    """A reason to refuse for each column of `sheet` whose texts are kept but whose
+    language cannot be told, and for two columns that hold the same text in one
+    language ("label::Welsh" and "label::Cymraeg (cy)")."""
+    where = _("%(sheet)s sheet") % {"sheet": sheet}
+    problems: list[str] = []
+    seen: dict[tuple[str, str], str] = {}
+    # As pyxform reads them: "label::Welsh", or "label:Welsh" in a sheet without "::".
+    delimiter = "::" if any("::" in column for column in head) else ":"
+    for column in head:
+        tokens = [t.strip() for t in column.split(delimiter)]
+        if delimiter == ":" and tokens[0].lower() == "jr" and len(tokens) > 1:
+            tokens = [f"jr:{tokens[1]}", *tokens[2:]]  # "jr:constraintMsg:Welsh"
+        base = "_".join(tokens[0].split()).lower()
+        if len(tokens) != 2 or base not in TRANSLATED_COLUMNS.get(sheet, set()):
+            continue
+        code = language_code(tokens[1])
+        if code is None:
+            problems.append(_unknown_language_problem(where, column, tokens[0]))
+            continue
+        earlier = seen.setdefault((base, code), column)
+        if earlier != column:
+            problems.append(
+                _(
+                    "%(where)s: the columns '%(first)s' and '%(second)s' are both in the"
+                    " language %(code)s. Keep one of them."
+                )
+                % {"where": where, "first": earlier, "second": column, "code": code}
+            )
+    return problems
 
 
 def _labels(value: Any, main: str = "en") -> dict[str, str]:
@@ -136,7 +264,7 @@ def _labels(value: Any, main: str = "en") -> dict[str, str]:
     if not isinstance(value, dict):
         return {main: str(value)} if value else {}
     out = {
-        (main if k == "default" else language_code(k)): str(v)
+        (main if k == "default" else _code_of(k)): str(v)
         for k, v in value.items()
         if v is not None and str(v) != ""
     }
@@ -203,13 +331,27 @@ def inspect_workbook(data: bytes) -> Inspection:
             )
     if problems:
         return Inspection(problems, [], False)
+    # Each kept text's language, as a code: "label::Welsh" is Welsh, cy.
+    problems.extend(_language_problems("survey", head))
     # What is left out, by reason, with the rows it concerns (said once per reason).
     not_kept: dict[str, list[int]] = {}
     dropped_metadata: list[str] = []
     has_title = False
     if "settings" in book.sheetnames:
-        _settings_head, settings_rows = _rows(book["settings"])
+        settings_head, settings_rows = _rows(book["settings"])
         given = settings_rows[0][1] if settings_rows else {}
+        problems.extend(_language_problems("settings", settings_head))
+        default = given.get("default_language", "")
+        if default and default != "default" and language_code(default) is None:
+            problems.append(
+                _(
+                    "settings sheet, default_language '%(language)s': Sayso cannot tell"
+                    " which language this is. Write it with the language's code in"
+                    " brackets after its name, like 'English (en)', as in the names of"
+                    " the columns in that language."
+                )
+                % {"language": default}
+            )
         has_title = any(h.split("::")[0] == "form_title" for h in given)
         for column in given:
             base = column.split("::")[0]
@@ -218,7 +360,8 @@ def inspect_workbook(data: bytes) -> Inspection:
                 not_kept.setdefault(unused, [])
     list_names: set[str] = set()
     if "choices" in book.sheetnames:
-        _choices_head, choice_rows = _rows(book["choices"])
+        choices_head, choice_rows = _rows(book["choices"])
+        problems.extend(_language_problems("choices", choices_head))
         seen_choices: set[tuple[str, str]] = set()
         for number, cells in choice_rows:
             key = (cells.get("list_name", cells.get("list name", "")), cells.get("name", ""))
@@ -389,7 +532,7 @@ def _is_required(value: Any) -> bool:
 def _form_languages(form: dict[str, Any]) -> list[str]:
     """The form's language codes: the declared default first, then in order of use."""
     default = form.get("default_language")
-    found: list[str] = [language_code(default)] if default and default != "default" else []
+    found: list[str] = [_code_of(default)] if default and default != "default" else []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -397,7 +540,7 @@ def _form_languages(form: dict[str, Any]) -> list[str]:
                 value = node.get(key)
                 if isinstance(value, dict):
                     for k in value:
-                        code = found[0] if k == "default" and found else language_code(k)
+                        code = found[0] if k == "default" and found else _code_of(k)
                         if code not in found:
                             found.append(code)
             for child in node.get("children", []) or []:
@@ -538,8 +681,17 @@ REVERSE_TYPES = {
 
 
 def _language_header(code: str) -> str:
+    """How a language is written in the export's column names: "Welsh (cy)", its name
+    and, in brackets, its code (ODK's convention, which pyxform checks and the import
+    reads back). A language kept under its name by an older import ("welsh") is
+    written with its code; one whose code cannot be told is written as it is kept."""
     from django.utils.translation import get_language_info
 
+    if not _is_code(code):
+        found = language_code(code)
+        if found is None:
+            return code
+        code = found
     try:
         name = get_language_info(code)["name"]
     except KeyError:
