@@ -512,7 +512,8 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
     found = selectors.results(
         survey,
         audience=audience,
-        can_see_all_text=can_organise,
+        # "As published" shows what would be published: approved text answers only.
+        can_see_all_text=can_organise and audience != "published",
         only=only,
         breakdown=breakdown,
         weighted=weighted,

@@ -249,3 +249,24 @@ def test_survey_list_query_count_does_not_grow(django_assert_num_queries: Any) -
         make_survey(community, status=Survey.Status.OPEN)
     with django_assert_num_queries(len(first.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+def test_results_as_published_show_an_organiser_only_approved_text_answers() -> None:
+    """The organiser's preview of published results is what would be published."""
+    from sayso.core.models import AuditEvent
+
+    community = CommunityFactory()
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for i in range(12):  # enough to publish
+        answer(survey, shift="day", disciplined="yes", story=f"story {i}")
+    services.approve_answer(answer=Answer.objects.get(survey=survey, text="story 2"))
+    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    client = Client()
+    client.force_login(OrganiserFactory(community=community).user)
+    page = client.get(url, {"audience": "published"}).content.decode()
+    assert "story 2" in page
+    assert "story 3" not in page
+    assert "Approve for members" not in page
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
+    # As members see them, the organiser still reads and approves every answer.
+    assert "story 3" in client.get(url).content.decode()
