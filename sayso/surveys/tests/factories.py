@@ -79,3 +79,19 @@ def answer(survey: Survey, **values: Any) -> Response:
     services.save_page(response=response, answers=values, page=1)
     assert services.submit_response(response=response) == {}
     return response
+
+
+def results_in_views(
+    client: Client, survey: Survey, question: str, views: dict[str, dict[str, str]]
+) -> dict[str, Any]:
+    """One question's results (selectors.QuestionResult) as the results page shows
+    them to `client` in each named view (its query: a filter, a breakdown)."""
+    url = survey_url("results", survey)
+    out = {}
+    for name, query in views.items():
+        page = client.get(url, query)
+        assert page.status_code == 200
+        results = page.context["results"]
+        assert not results.refusal, results.refusal
+        out[name] = next(r for r in results.questions if r.question.name == question)
+    return out

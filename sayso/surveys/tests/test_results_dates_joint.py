@@ -23,7 +23,7 @@ from sayso.core.tests.factories import CommunityFactory, MembershipFactory
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
-from .factories import answer, make_survey
+from .factories import answer, make_survey, results_in_views
 from .test_results_joint import Figure, recoverable
 
 pytestmark = pytest.mark.django_db
@@ -59,15 +59,7 @@ def build() -> tuple[Survey, Client]:
 
 
 def shown(survey: Survey, client: Client) -> dict[str, selectors.QuestionResult]:
-    url = reverse("surveys:results", kwargs={"slug": survey.community.slug, "pk": survey.pk})
-    out = {}
-    for name, query in VIEWS.items():
-        page = client.get(url, query)
-        assert page.status_code == 200
-        results = page.context["results"]
-        assert not results.refusal, results.refusal
-        out[name] = next(r for r in results.questions if r.question.name == "started")
-    return out
+    return results_in_views(client, survey, "started", VIEWS)
 
 
 def figures(found: dict[str, selectors.QuestionResult]) -> list[Figure]:
