@@ -1268,26 +1268,16 @@ def _count_joint(
 
     started = time.perf_counter()
     masks = _masks(survey, splits)
-    db = masks.db
-    quote = connections[db].ops.quote_name
-    inner, inner_params = masks.query.sql_with_params()
-    answers = (
+    number = connections[masks.db].ops.quote_name("number")
+    found = _count_by_groups(
         Answer.objects.filter(survey=survey)
         .order_by()
-        .values("response_id", "question_id", "choice_id", "rank", "number")
+        .values("response_id", "question_id", "choice_id", "rank", "number"),
+        ("question_id", "choice_id", "rank"),
+        masks,
+        len(splits),
+        f"COUNT(*), COUNT(a.{number}), SUM(a.{number})",
     )
-    outer, outer_params = answers.query.sql_with_params()
-    columns = ", ".join(f"m.{quote(f'mask{i}')}" for i in range(len(splits)))
-    keys = ", ".join(f"a.{quote(c)}" for c in ("question_id", "choice_id", "rank"))
-    sql = (
-        f"SELECT {keys}, {columns}, COUNT(*), COUNT(a.{quote('number')}),"  # noqa: S608
-        f" SUM(a.{quote('number')}) FROM ({outer}) a LEFT JOIN ({inner}) m"
-        f" ON m.{quote('response_id')} = a.{quote('response_id')}"
-        f" GROUP BY {keys}, {columns}"
-    )
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, [*outer_params, *inner_params])
-        found = cursor.fetchall()
     rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     width = len(splits)
     for question_id, choice_id, rank, *rest in found:
@@ -1352,33 +1342,49 @@ def _count_weight_rows(
     return out
 
 
+def _count_by_groups(
+    answers: QuerySet[Answer, Any],
+    keys: tuple[str, ...],
+    masks: QuerySet[Answer, Any],
+    width: int,
+    aggregates: str,
+) -> list[tuple[Any, ...]]:
+    """`answers` (values with response_id and `keys`) joined to each response's groups
+    of `width` splits (_masks), counted by `keys` and the groups: one GROUP BY. Rows
+    are the keys, the masks, then `aggregates` (SQL over the answers, as `a`)."""
+    db = masks.db
+    quote = connections[db].ops.quote_name
+    inner, inner_params = masks.query.sql_with_params()
+    outer, outer_params = answers.query.sql_with_params()
+    columns = ", ".join(f"m.{quote(f'mask{i}')}" for i in range(width))
+    grouped = ", ".join(f"a.{quote(k)}" for k in keys)
+    sql = (
+        f"SELECT {grouped}, {columns}, {aggregates}"  # noqa: S608 - names, not values
+        f" FROM ({outer}) a LEFT JOIN ({inner}) m"
+        f" ON m.{quote('response_id')} = a.{quote('response_id')}"
+        f" GROUP BY {grouped}, {columns}"
+    )
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [*outer_params, *inner_params])
+        found: list[tuple[Any, ...]] = cursor.fetchall()
+    return found
+
+
 def _count_months(
     survey: Survey, masks: QuerySet[Answer, Any], width: int
 ) -> dict[int, list[tuple[date, tuple[int | None, ...], int]]]:
     """The date questions' answers counted by question, month and each split's group:
     one GROUP BY over the dates."""
-    dates = Answer.objects.filter(
-        survey=survey, question__type=Question.Type.DATE, date__isnull=False
-    )
-    db = masks.db
-    quote = connections[db].ops.quote_name
-    inner, inner_params = masks.query.sql_with_params()
-    outer, outer_params = (
-        dates.annotate(month=TruncMonth("date"))
+    found = _count_by_groups(
+        Answer.objects.filter(survey=survey, question__type=Question.Type.DATE, date__isnull=False)
+        .annotate(month=TruncMonth("date"))
         .order_by()
-        .values("response_id", "question_id", "month")
-        .query.sql_with_params()
+        .values("response_id", "question_id", "month"),
+        ("question_id", "month"),
+        masks,
+        width,
+        "COUNT(*)",
     )
-    columns = ", ".join(f"m.{quote(f'mask{i}')}" for i in range(width))
-    sql = (
-        f"SELECT a.{quote('question_id')}, a.{quote('month')}, {columns}, COUNT(*)"  # noqa: S608
-        f" FROM ({outer}) a LEFT JOIN ({inner}) m"
-        f" ON m.{quote('response_id')} = a.{quote('response_id')}"
-        f" GROUP BY a.{quote('question_id')}, a.{quote('month')}, {columns}"
-    )
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, [*outer_params, *inner_params])
-        found = cursor.fetchall()
     out: dict[int, list[tuple[date, tuple[int | None, ...], int]]] = defaultdict(list)
     for question_id, month, *rest in found:
         # SQLite gives the month as text, PostgreSQL as a date.
