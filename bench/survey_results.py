@@ -250,6 +250,9 @@ def measure() -> None:
         ("raked results computation (2 margins)", {"q0": equal, "q1": rising}),
     ):
         survey.weighting_targets = targets
+        # A new weighting is a new snapshot, made by the task worker (timed here).
+        first_view = selectors.results(survey, weighted=True)
+        counted = _count_in_worker(first_view.still_counting, selectors, survey)
         timings = []
         for _ in range(3):
             t = time.perf_counter()
@@ -261,7 +264,10 @@ def measure() -> None:
             if weighted.weighting is not None
             else f"not weighted: {weighted.weighting_refusal[:60]}..."
         )
-        print(f"{label}: best {min(timings) * 1000:.0f} ms of 3, {len(queries)} queries, {outcome}")
+        print(
+            f"{label}:{counted}, then best {min(timings) * 1000:.0f} ms of 3,"
+            f" {len(queries)} queries, {outcome}"
+        )
     survey.weighting_targets = {}
 
     settings.ALLOWED_HOSTS = ["*"]
