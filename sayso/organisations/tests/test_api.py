@@ -318,3 +318,27 @@ def test_api_holds_organisers_to_the_communitys_two_factor_rule(
     assert response.status_code == 403
     assert "two-factor" in response.json()["detail"]
     assert not Organisation.objects.filter(community=depot).exists()
+
+
+def test_the_api_docs_page_has_a_language_a_main_landmark_and_a_heading() -> None:
+    from html.parser import HTMLParser
+
+    response = Client().get("/api/docs")
+    assert response.status_code == 200
+    page = response.content.decode()
+
+    class Landmarks(HTMLParser):
+        found: list[tuple[str, dict[str, str | None]]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.found.append((tag, dict(attrs)))
+
+    parser = Landmarks()
+    parser.feed(page)
+    tags = dict(parser.found)
+    assert tags["html"].get("lang") == "en"
+    assert "main" in tags
+    assert "h1" in tags
+    # Without JavaScript, the schema is one link away.
+    assert 'href="/api/openapi.json"' in page
+    assert "style=" not in page  # the Content-Security-Policy allows no inline style
