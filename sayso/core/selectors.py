@@ -3,7 +3,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import segno
+from django.contrib.contenttypes.models import ContentType
 from django.core import signing
+from django.db import models
+
+from .models import InvitationCodeBatch, InvitationCodeBatchQuerySet
 
 
 def qr_svg(text: str) -> str:
@@ -12,6 +16,14 @@ def qr_svg(text: str) -> str:
     Always a full QR code: for short texts such as invitation codes segno would choose a
     Micro QR code, which many phone cameras cannot read."""
     return str(segno.make_qr(text, error="m").svg_inline(scale=4, border=2, omitsize=True))
+
+
+def batches_for(purpose: models.Model) -> InvitationCodeBatchQuerySet:
+    """Every batch of codes made for `purpose` (a survey, say), newest first. Each
+    batch's codes stay valid: a batch made later adds codes, it replaces none."""
+    return InvitationCodeBatch.objects.filter(
+        purpose_type=ContentType.objects.get_for_model(purpose), purpose_id=purpose.pk
+    )
 
 
 # --------------------------------------------------------------------------- code sheets

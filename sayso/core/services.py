@@ -7,6 +7,7 @@ Every function is keyword-only, opens its own transaction and defers side effect
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -354,6 +355,19 @@ def redeem_code(*, batch: InvitationCodeBatch, raw_code: str) -> bool:
     what the code was used for."""
     updated = InvitationCode.objects.filter(
         batch=batch, digest=InvitationCode.digest_of(raw_code), used_on__isnull=True
+    ).update(used_on=timezone.localdate())
+    return updated == 1
+
+
+def redeem_code_in(*, batch_ids: Iterable[int], raw_code: str) -> bool:
+    """Mark a code from any of the batches used: True exactly once per code, as
+    redeem_code. One UPDATE of the code's own row, with no join, so that two attempts
+    at once are serialised on that row and the second finds it used."""
+    ids = list(batch_ids)
+    if not ids:
+        return False
+    updated = InvitationCode.objects.filter(
+        batch_id__in=ids, digest=InvitationCode.digest_of(raw_code), used_on__isnull=True
     ).update(used_on=timezone.localdate())
     return updated == 1
 

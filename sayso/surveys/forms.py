@@ -403,3 +403,31 @@ class ImportForm(forms.Form):
         label=_("XLSForm file (.xlsx)"),
         help_text=_("A form made in KoboToolbox, ODK or a spreadsheet."),
     )
+
+
+def translation_limit(key: str) -> int | None:
+    """The most characters a translation keyed as in `selectors.translation_entries`
+    may have: the limit of the text it translates (None where that has none)."""
+    kind, _sep, rest = key.partition(".")
+    field: forms.Field | None = None
+    if key == "survey.title":
+        return Survey._meta.get_field("title").max_length
+    if kind == "section":
+        field = SectionForm.base_fields["title"]
+    elif kind == "question":
+        field = QuestionForm.base_fields.get(rest.rpartition(".")[2])
+    return getattr(field, "max_length", None)
+
+
+def translation_errors(texts: dict[str, str]) -> dict[str, str]:
+    """By key, what is wrong with each posted translation: one longer than its
+    original may be is refused, as the original would be."""
+    errors = {}
+    for key, text in texts.items():
+        limit = translation_limit(key)
+        length = len(text.strip())
+        if limit is not None and length > limit:
+            errors[key] = _(
+                "Use at most %(max)s characters, as for the original (this has %(count)s)."
+            ) % {"max": limit, "count": length}
+    return errors

@@ -20,6 +20,7 @@ from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sayso.analysis import odk_xpath
 
@@ -192,6 +193,19 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
                     return None, _("Give each option a number.")
         if not ranks:
             return None, None
+        given = sorted(ranks.values())
+        if (
+            len(ranks) < len(names)
+            and len(set(given)) == len(given)
+            and given[0] >= 1
+            and given[-1] <= len(names)
+        ):
+            # Numbered in part (1, 2 and a blank): what is wrong is the blank.
+            return None, ngettext(
+                "%(count)s option has no number. Give each option a number from 1 to %(n)s.",
+                "%(count)s options have no number. Give each option a number from 1 to %(n)s.",
+                len(names) - len(ranks),
+            ) % {"count": len(names) - len(ranks), "n": len(names)}
         if len(ranks) != len(names) or sorted(ranks.values()) != list(range(1, len(names) + 1)):
             return None, _("Give each option a different number from 1 to %(n)s.") % {
                 "n": len(names)

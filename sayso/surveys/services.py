@@ -28,7 +28,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from sayso.core.models import AuditEvent, Community, InvitationCodeBatch
-from sayso.core.services import ServiceError, cite, create_code_batch, record, redeem_code
+from sayso.core.selectors import batches_for
+from sayso.core.services import ServiceError, cite, create_code_batch, record, redeem_code_in
 
 from . import logic, selectors, xlsform
 from .models import (
@@ -103,22 +104,19 @@ def _lock_definition(survey_id: int) -> None:
     DefinitionRevision.objects.select_for_update().filter(survey_id=survey_id).order_by().first()
 
 
-@transaction.atomic
-def delete_section(*, section: Section) -> None:
-    """Delete a page with its questions: only while nobody has answered (an answer
-    would lose its question), and not the last page."""
+def section_delete_refusal(section: Section) -> ServiceError | None:
+    """Why the page cannot be deleted now (None: it can): asked by delete_section, and
+    by the confirmation page, which then says so instead of offering the button."""
     survey = section.survey
-    _lock_definition(survey.pk)
-    _recount_results_when_committed(survey)
     if survey.responses.filter(is_preview=False).exists():
-        raise ServiceError(
+        return ServiceError(
             _(
                 "People have started answering this survey, so its pages cannot be deleted:"
                 " their answers would be lost. Close the survey and make a new one instead."
             )
         )
     if survey.sections.count() <= 1:
-        raise ServiceError(_("A survey needs at least one page; this is the last one."))
+        return ServiceError(_("A survey needs at least one page; this is the last one."))
     names = set(section.questions.values_list("name", flat=True))
     used_by = [
         q.name
@@ -126,10 +124,22 @@ def delete_section(*, section: Section) -> None:
         if any(f"${{{name}}}" in q.relevant + q.constraint for name in names)
     ]
     if used_by:
-        raise ServiceError(
+        return ServiceError(
             _("Questions on other pages use this page's answers in their logic: %(used)s.")
             % {"used": ", ".join(used_by)}
         )
+    return None
+
+
+@transaction.atomic
+def delete_section(*, section: Section) -> None:
+    """Delete a page with its questions: only while nobody has answered (an answer
+    would lose its question), and not the last page."""
+    survey = section.survey
+    _lock_definition(survey.pk)
+    _recount_results_when_committed(survey)
+    if refusal := section_delete_refusal(section):
+        raise refusal
     section.delete()  # its questions (and their choices) go with it
 
 
@@ -617,17 +627,12 @@ def import_survey(*, upload: Any, community: Community, actor: Any) -> xlsform.I
     return xlsform.import_form(data=upload.read(), community=community, actor=actor)
 
 
-@transaction.atomic
-def delete_question(*, question: Question) -> None:
-    """Delete a question nobody has answered yet (its answers would go with it) and
-    that no other question's logic refers to."""
-    # Locked first: an answer being written to it waits for this (on PostgreSQL).
-    _lock_definition(question.survey_id)
-    _recount_results_when_committed(question.survey)
-    Question.objects.select_for_update().filter(pk=question.pk).order_by().first()
+def question_delete_refusal(question: Question) -> ServiceError | None:
+    """Why the question cannot be deleted now (None: it can): asked by delete_question,
+    and by the confirmation page, which then says so instead of offering the button."""
     people = _people_who_answered(question.pk)
     if people:
-        raise BuilderError(
+        return BuilderError(
             ngettext(
                 "%(count)s person has answered '%(name)s', and deleting the question would"
                 " delete that answer. To stop asking it and keep the answer, edit it and set"
@@ -647,10 +652,23 @@ def delete_question(*, question: Question) -> None:
         if f"${{{question.name}}}" in q.relevant + q.constraint
     ]
     if used_by:
-        raise ServiceError(
+        return ServiceError(
             _("Other questions' logic refers to ${%(name)s}: %(used)s. Change them first.")
             % {"name": question.name, "used": ", ".join(used_by)}
         )
+    return None
+
+
+@transaction.atomic
+def delete_question(*, question: Question) -> None:
+    """Delete a question nobody has answered yet (its answers would go with it) and
+    that no other question's logic refers to."""
+    # Locked first: an answer being written to it waits for this (on PostgreSQL).
+    _lock_definition(question.survey_id)
+    _recount_results_when_committed(question.survey)
+    Question.objects.select_for_update().filter(pk=question.pk).order_by().first()
+    if refusal := question_delete_refusal(question):
+        raise refusal
     question.delete()
 
 
@@ -661,7 +679,7 @@ def set_status(*, survey: Survey, status: str, actor: Any) -> Survey:
     if status == Survey.Status.OPEN:
         if not survey.questions.exists():
             raise ServiceError(_("Add at least one question before opening the survey."))
-        if survey.distribution == Survey.Distribution.CODES and survey.code_batch_id is None:
+        if survey.distribution == Survey.Distribution.CODES and not survey_code_batch_ids(survey):
             raise ServiceError(
                 _("Create invitation codes before opening a survey that needs them.")
             )
@@ -672,7 +690,11 @@ def set_status(*, survey: Survey, status: str, actor: Any) -> Survey:
 
 @transaction.atomic
 def create_codes(*, survey: Survey, actor: Any, size: int) -> tuple[InvitationCodeBatch, list[str]]:
-    """A new batch of single-use codes for the survey; the readable codes are returned once."""
+    """More single-use codes for the survey; the readable codes are returned once.
+
+    The survey then takes answers only from people with a code. The codes of its earlier
+    batches stay valid (each still works once): a batch for latecomers adds codes, and
+    takes nothing from the people already holding one. `code_batch` is the newest."""
     batch, codes = create_code_batch(
         community=survey.community,
         actor=actor,
@@ -684,6 +706,14 @@ def create_codes(*, survey: Survey, actor: Any, size: int) -> tuple[InvitationCo
     survey.distribution = Survey.Distribution.CODES
     survey.save(update_fields=["code_batch", "distribution"])
     return batch, codes
+
+
+def survey_code_batch_ids(survey: Survey) -> list[int]:
+    """The batches whose codes open the survey: every one made for it."""
+    ids = set(batches_for(survey).values_list("pk", flat=True))
+    if survey.code_batch_id is not None:
+        ids.add(survey.code_batch_id)
+    return sorted(ids)
 
 
 # --------------------------------------------------------------------------- responding
@@ -726,8 +756,8 @@ def start_response(
     ):
         raise ServiceError(_("You have already answered this survey. Thank you."))
     with transaction.atomic():
-        if survey.distribution == Survey.Distribution.CODES and (
-            survey.code_batch is None or not redeem_code(batch=survey.code_batch, raw_code=code)
+        if survey.distribution == Survey.Distribution.CODES and not redeem_code_in(
+            batch_ids=survey_code_batch_ids(survey), raw_code=code
         ):
             raise ServiceError(
                 _("That code is not valid or has already been used. Check it and try again.")
@@ -1525,6 +1555,15 @@ def set_weighting_targets(
     survey.weighting_targets = {question.name: population}
     survey.save(update_fields=["weighting_targets"])
     # The results snapshot counts the answers by the weighting's questions too.
+    _recount_results_when_committed(survey)
+    return survey
+
+
+@transaction.atomic
+def stop_weighting(*, survey: Survey) -> Survey:
+    """Results unweighted again: the population figures are forgotten."""
+    survey.weighting_targets = {}
+    survey.save(update_fields=["weighting_targets"])
     _recount_results_when_committed(survey)
     return survey
 

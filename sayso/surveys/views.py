@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 
 from sayso.core.decorators import access_level, community_view, post_only
 from sayso.core.models import AuditEvent, Community
-from sayso.core.selectors import sheet_codes, sheet_page
+from sayso.core.selectors import batches_for, sheet_codes, sheet_page
 from sayso.core.services import ServiceError, record
 
 from . import charts, export_jobs, exports, logic, selectors, services, xlsform
@@ -29,9 +29,12 @@ from .forms import (
     SectionForm,
     SurveyForm,
     WeightingForm,
+    translation_errors,
+    translation_limit,
 )
 from .models import (
     Answer,
+    MemberParticipation,
     Question,
     Response,
     Section,
@@ -98,6 +101,13 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
         for section in sections
     ]
     answered = selectors.complete_responses(survey).count()
+    # A member who has answered a one-answer-each survey is told so, not offered a
+    # button that can only refuse them.
+    you_answered = (
+        survey.one_response_per_member
+        and request.user.is_authenticated
+        and MemberParticipation.objects.filter(survey=survey, user=request.user).exists()
+    )
     return render(
         request,
         "surveys/detail.html",
@@ -106,6 +116,7 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
             "survey": survey,
             "outline": outline,
             "answered": answered,
+            "you_answered": you_answered,
             "public_link": request.build_absolute_uri(survey.public_url()),
             "languages": [(code, language_name(code)) for code in survey.languages],
         },
@@ -213,6 +224,7 @@ def section_delete(
                 )
                 % {"n": questions},
                 "button": _("Delete the page"),
+                "refusal": services.section_delete_refusal(found),
             },
         )
     try:
@@ -269,11 +281,15 @@ def translations(
     if language not in survey.languages or language == survey.default_language:
         raise Http404
     entries = selectors.translation_entries(survey, language)
+    texts: dict[str, str] = {}
+    errors: dict[str, str] = {}
     if request.method == "POST":
         texts = {e.key: request.POST[e.key] for e in entries if e.key in request.POST}
-        services.save_translations(survey=survey, language=language, texts=texts)
-        messages.success(request, _("Translations saved."))
-        return redirect(survey)
+        errors = translation_errors(texts)
+        if not errors:
+            services.save_translations(survey=survey, language=language, texts=texts)
+            messages.success(request, _("Translations saved."))
+            return redirect(survey)
     return render(
         request,
         "surveys/translations.html",
@@ -283,7 +299,12 @@ def translations(
             "language": language,
             "language_name": language_name(language),
             "default_name": language_name(survey.default_language),
-            "entries": entries,
+            # Each box with what was typed when it is shown again with an error.
+            "entries": [
+                (e, texts.get(e.key, e.translation), errors.get(e.key), translation_limit(e.key))
+                for e in entries
+            ],
+            "errors": errors,
             "missing": sum(1 for e in entries if e.original and not e.translation),
         },
     )
@@ -352,6 +373,7 @@ def question_delete(
                 % {"label": found.text(survey.default_language)},
                 "detail": _("This cannot be undone."),
                 "button": _("Delete the question"),
+                "refusal": services.question_delete_refusal(found),
             },
         )
     try:
@@ -386,13 +408,15 @@ def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
         return _code_sheet(request, community, survey, batch.pk, made, 1)
     return render(
         request,
-        "surveys/simple_form.html",
+        "surveys/codes.html",
         {
             "community": community,
             "survey": survey,
             "form": form,
-            "heading": _("Invitation codes"),
-            "submit": _("Create codes"),
+            # What the organiser is told before making codes: that the survey will then
+            # take only codes, and that earlier codes keep working.
+            "switches": survey.distribution != Survey.Distribution.CODES,
+            "batches": list(batches_for(survey).with_used_counts()),
         },
     )
 
@@ -402,12 +426,12 @@ def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
 def code_sheet(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     """Another page of the sheet of codes just made (core.selectors.sheet_page): the
     codes come back signed from the organiser's own page, as they are stored nowhere.
-    Only the survey's current batch: its earlier codes no longer open it."""
+    Any batch made for this survey (all of its codes open it), never another's."""
     survey = _survey(community, pk, request)
     try:
-        batch_id, made = sheet_codes(
-            request.POST.get("sheet", ""), batch_id=survey.code_batch_id, user_id=request.user.pk
-        )
+        batch_id, made = sheet_codes(request.POST.get("sheet", ""), user_id=request.user.pk)
+        if batch_id not in services.survey_code_batch_ids(survey):
+            raise signing.BadSignature("a sheet of another survey's codes")
     except (signing.BadSignature, KeyError, TypeError):
         messages.error(
             request,
@@ -462,7 +486,7 @@ def _code_sheet(
 def preview(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
     _response, raw = services.start_response(
-        survey=survey, language=survey.default_language, preview=True
+        survey=survey, language=survey.choose_language(request.POST.get("language")), preview=True
     )
     return redirect("surveys_public:page", token=raw, page=0)
 
@@ -641,6 +665,10 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
 @community_view("organiser")
 def weighting(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
+    if request.method == "POST" and "stop" in request.POST:
+        services.stop_weighting(survey=survey)
+        messages.success(request, _("Weighting stopped. Results are no longer weighted."))
+        return redirect("surveys:results", slug=community.slug, pk=survey.pk)
     form = WeightingForm(
         request.POST or None,
         candidates=selectors.weighting_questions(survey),
@@ -867,6 +895,24 @@ def _link_ended(request: HttpRequest) -> HttpResponse:
     return render(request, "surveys/respond_ended.html", status=404)
 
 
+def _not_taking_answers(request: HttpRequest, response: Response) -> HttpResponse | None:
+    """What a private link shows once its survey is closed (or back to draft): said on
+    the next page, not only when the person presses "Send my answers". None while the
+    survey is open, and always for an organiser's preview."""
+    survey = response.survey
+    if survey.is_open or response.is_preview:
+        return None
+    return render(
+        request,
+        "surveys/respond_closed.html",
+        {
+            "closed": survey.status == Survey.Status.CLOSED,
+            "title": logic.survey_text(survey, "title", response.language),
+        },
+        status=410,
+    )
+
+
 def _about_answer(sentence: str, question: logic.Shown, reason: str) -> SafeString:
     """`sentence` (with %(question)s and %(reason)s) with the question's text marked
     with the language it is in, when that is not the page's; the rest is Sayso's."""
@@ -931,6 +977,8 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    if closed := _not_taking_answers(request, response):
+        return closed  # nothing typed on this page is saved
     survey = response.survey
     sections = _visible_sections(response)
     if not 0 <= page < len(sections):
@@ -1055,6 +1103,8 @@ def saved(request: HttpRequest, token: str) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    if closed := _not_taking_answers(request, response):
+        return closed
     link = request.build_absolute_uri(
         reverse("surveys_public:page", kwargs={"token": token, "page": response.page})
     )
@@ -1093,6 +1143,8 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    if closed := _not_taking_answers(request, response):
+        return closed
     survey = response.survey
     language = response.language
     default = survey.default_language

@@ -117,6 +117,12 @@ def test_survey_built_answered_with_codes_and_read_with_suppression(
     rep.submit("Create codes")
     codes = page.locator(".code-sheet code").all_inner_texts()
     assert len(codes) == 8
+    # On each card the survey's title and its link are a line each, not run together.
+    title, link = page.locator(".code-sheet li").first.locator("span").all()
+    title_box, link_box = title.bounding_box(), link.bounding_box()
+    assert title_box is not None
+    assert link_box is not None
+    assert link_box["y"] >= title_box["y"] + title_box["height"] - 1
     rep.follow("Back to the survey")
     rep.submit("Open for answers")
     assert "The survey is now: Open for answers." in page.content()
@@ -141,6 +147,15 @@ def test_survey_built_answered_with_codes_and_read_with_suppression(
     assert "Check your answers before sending" in form.content()
     night.submit("Send my answers")
     assert form.get_by_role("heading", level=1).inner_text() == "Thank you"
+
+    # --- more codes for latecomers: the cards already handed out keep working ----------
+    rep.follow("Invitation codes")
+    assert "New codes are added to the ones you already made" in page.content()
+    page.get_by_label("How many codes?").fill("2")
+    rep.submit("Create more codes")
+    late = page.locator(".code-sheet code").all_inner_texts()
+    assert len(late) == 2
+    assert not set(late) & set(codes)
 
     # --- respondent 2: day shift, so the night-shift page is skipped --------------------
     day = browse("respondent 2")

@@ -31,6 +31,7 @@ from sayso.core.models import (
 )
 from sayso.core.permissions import access_for, needs_mfa
 from sayso.core.registry import Module, registry
+from sayso.core.selectors import batches_for
 from sayso.core.tests.factories import (
     AdvisorGrantFactory,
     CommunityFactory,
@@ -407,6 +408,32 @@ def test_codes_of_one_batch_do_not_work_in_another(depot: Community, rosa: Any) 
     second, _ = services.create_code_batch(community=depot, actor=rosa, label="b", size=1)
     assert services.redeem_code(batch=second, raw_code=codes[0]) is False
     assert services.redeem_code(batch=first, raw_code=codes[0]) is True
+
+
+def test_a_code_from_any_of_several_batches_works_once(depot: Community, rosa: Any) -> None:
+    first, old = services.create_code_batch(community=depot, actor=rosa, label="a", size=1)
+    second, new = services.create_code_batch(community=depot, actor=rosa, label="b", size=1)
+    other, theirs = services.create_code_batch(community=depot, actor=rosa, label="c", size=1)
+    both = [first.pk, second.pk]
+    assert services.redeem_code_in(batch_ids=both, raw_code=theirs[0]) is False
+    assert services.redeem_code_in(batch_ids=[], raw_code=old[0]) is False
+    assert not InvitationCode.objects.filter(used_on__isnull=False).exists()
+    assert services.redeem_code_in(batch_ids=both, raw_code=old[0]) is True
+    assert services.redeem_code_in(batch_ids=both, raw_code=old[0]) is False
+    assert services.redeem_code_in(batch_ids=both, raw_code=new[0].lower()) is True
+    assert services.redeem_code_in(batch_ids=both, raw_code=new[0]) is False
+    assert not InvitationCode.objects.filter(batch=other, used_on__isnull=False).exists()
+
+
+def test_batches_for_a_purpose_are_the_ones_made_for_it(depot: Community, rosa: Any) -> None:
+    first, _ = services.create_code_batch(
+        community=depot, actor=rosa, label="a", size=1, purpose=depot
+    )
+    second, _ = services.create_code_batch(
+        community=depot, actor=rosa, label="b", size=1, purpose=depot
+    )
+    services.create_code_batch(community=depot, actor=rosa, label="general", size=1)
+    assert set(batches_for(depot)) == {first, second}
 
 
 @pytest.mark.parametrize("size", [0, services.MAX_CODES_PER_BATCH + 1])

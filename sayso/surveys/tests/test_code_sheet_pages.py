@@ -54,7 +54,7 @@ def test_two_thousand_codes_come_a_page_at_a_time_and_all_once() -> None:
     assert {InvitationCode.digest_of(code) for code in seen} == stored
 
 
-def test_an_earlier_batchs_sheet_shows_nothing() -> None:
+def test_an_earlier_batchs_sheet_still_shows_as_its_codes_still_work() -> None:
     survey = make_survey(CommunityFactory())
     organiser = OrganiserFactory(community=survey.community).user
     client = Client()
@@ -62,8 +62,23 @@ def test_an_earlier_batchs_sheet_shows_nothing() -> None:
     client.post(url("codes", survey), {"size": 2})
     survey.refresh_from_db()
     old = sheet_token(batch_id=survey.code_batch_id, user_id=organiser.pk, codes=["AAAAA-BBBBB"])
-    client.post(url("codes", survey), {"size": 2})  # a new batch: the old codes stop working
+    client.post(url("codes", survey), {"size": 2})  # more codes: the first ones still work
     response = client.post(url("code-sheet", survey), {"sheet": old, "page": 1})
+    assert response.status_code == 200
+    assert b"AAAAA-BBBBB" in response.content
+
+
+def test_another_surveys_sheet_shows_nothing() -> None:
+    survey = make_survey(CommunityFactory())
+    other = make_survey(survey.community)
+    organiser = OrganiserFactory(community=survey.community).user
+    client = Client()
+    client.force_login(organiser)
+    client.post(url("codes", survey), {"size": 2})
+    client.post(url("codes", other), {"size": 2})
+    other.refresh_from_db()
+    theirs = sheet_token(batch_id=other.code_batch_id, user_id=organiser.pk, codes=["AAAAA-BBBBB"])
+    response = client.post(url("code-sheet", survey), {"sheet": theirs, "page": 1})
     assert response.status_code == 302
     assert response["Location"] == url("detail", survey)
     assert any("can no longer be shown" in str(m) for m in get_messages(response.wsgi_request))

@@ -309,3 +309,25 @@ def test_a_save_for_later_notice_marks_the_question_s_language() -> None:
     assert 'Your answer to “<span lang="pl">Ile lat tu pracujesz?</span>” was not saved' in html
     assert lang_of(html, "Ile lat tu pracujesz?") == "pl"
     assert Response.objects.get().draft == {"shift": "day"}
+
+
+def test_the_organiser_previews_the_survey_in_a_language_they_choose() -> None:
+    from .factories import organiser_client, survey_url
+
+    survey = build_survey()
+    survey.status = Survey.Status.DRAFT
+    survey.save(update_fields=["status"])
+    client = organiser_client(survey)
+    detail = client.get(survey_url("detail", survey)).content.decode()
+    assert 'name="language" id="id_preview_language"' in detail  # a plain select, no script
+    assert '<option value="pl" lang="pl">' in detail
+    started = client.post(survey_url("preview", survey), {"language": "pl"})
+    assert started.status_code == 302
+    preview = Response.objects.get()
+    assert preview.is_preview
+    assert preview.language == "pl"
+    page = client.get(str(started["Location"]), follow=True).content.decode()
+    assert lang_of(page, "Twoja zmiana") == "pl"
+    # A language the survey does not have falls back to its main one.
+    client.post(survey_url("preview", survey), {"language": "xx"})
+    assert Response.objects.latest("pk").language == "en"
