@@ -106,7 +106,7 @@ def run(bind: str = "127.0.0.1:8000") -> int:
     if first_run:
         from django.core.management import call_command
 
-        call_command("demo")
+        call_command("demo", address=f"http://{bind}")
     children = [
         subprocess.Popen(_serve_command(bind, workers=2)),  # noqa: S603
         subprocess.Popen([sys.executable, "-m", "sayso.cli", "worker"]),

@@ -564,3 +564,18 @@ def test_mfa_requirement_redirects_organiser_pages(
     assert response["Location"] == reverse("mfa_activate_totp")
     Authenticator.objects.create(user=rosa, type=Authenticator.Type.TOTP, data={"secret": "x"})
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_demo_command_names_the_address_sayso_is_served_on() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("demo", address="http://127.0.0.1:8047", stdout=out)
+    assert "Sign in at http://127.0.0.1:8047/accounts/login/" in out.getvalue()
+    out = StringIO()
+    call_command("demo", stdout=out)  # run again: nothing new, the default address
+    assert "Checked the demo" in out.getvalue()
+    assert "Sign in at http://127.0.0.1:8000/accounts/login/" in out.getvalue()
