@@ -122,6 +122,20 @@ class Results:
     still_counting: bool = False
 
 
+def citations(survey: Survey) -> QuerySet[Any]:
+    """The survey's results cited as evidence (services.cite_result), newest first."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from sayso.core.models import Citation
+
+    return Citation.objects.filter(
+        community_id=survey.community_id,
+        source_type=ContentType.objects.get_for_model(Question),
+        source_id__in=survey.questions.values("pk"),
+        evidence_type="survey.result",  # services.EVIDENCE_RESULT
+    ).select_related("cited_by")
+
+
 def thresholds(survey: Survey) -> disclosure.Thresholds:
     members = survey.community.small_group_threshold
     return disclosure.Thresholds(members=members, published=max(members, 10))

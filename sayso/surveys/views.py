@@ -567,6 +567,7 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
             "breakdowns": [q for q in questions.values() if q.is_breakdown],
             "weighted": weighted,
             "chart_query": chart_query,
+            "citations": selectors.citations(survey),
         },
     )
 
@@ -659,7 +660,8 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
     }
     services.cite_result(survey=survey, question=found, snapshot=snapshot, actor=request.user)
     messages.success(request, _("Result cited as evidence."))
-    return redirect("surveys:results", slug=community.slug, pk=survey.pk)
+    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    return redirect(url + "#citations")
 
 
 @community_view("organiser")

@@ -270,3 +270,27 @@ def test_results_as_published_show_an_organiser_only_approved_text_answers() -> 
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
     # As members see them, the organiser still reads and approves every answer.
     assert "story 3" in client.get(url).content.decode()
+
+
+def test_a_cited_result_is_listed_on_the_results_page() -> None:
+    community = CommunityFactory(small_group_threshold=2)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for worked in ["day", "night"] * 10:  # 10 each: citable (published threshold 10)
+        answer(survey, shift=worked, disciplined="no")
+    other = make_survey(community, status=Survey.Status.OPEN)
+    client = Client()
+    client.force_login(OrganiserFactory(community=community).user)
+    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    assert "Cited as evidence" not in client.get(url).content.decode()
+    shift = survey.questions.get(name="shift")
+    cite = reverse(
+        "surveys:cite", kwargs={"slug": community.slug, "pk": survey.pk, "question": shift.pk}
+    )
+    response = client.post(cite)
+    assert response["Location"].endswith("#citations")
+    page = client.get(url).content.decode()
+    assert "Cited as evidence" in page
+    assert "“Scanner survey: Shift” — 20 people answered" in page
+    # Another survey's page lists only its own.
+    other_url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": other.pk})
+    assert "Cited as evidence" not in client.get(other_url).content.decode()

@@ -297,8 +297,9 @@ def test_the_results_page_costs_the_same_queries_once_counted(
         assert not any("mask0" in q["sql"] for q in queries)  # nothing counted by groups
         pinned.append(len(queries))
     # session, user, community, membership, survey, questions and their choices (read
-    # by the view, then by the selector), the data version, the snapshot, the texts
-    assert pinned == [12, 12, 12]
+    # by the view, then by the selector), the data version, the snapshot, the texts,
+    # the citations
+    assert pinned == [13, 13, 13]
 
 
 @pytest.mark.django_db(transaction=True)
