@@ -19,6 +19,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Count, F, Q
 
+from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect_table
 from sayso.analysis.pooling import pool_small_rows
 
 from .models import Conversation, OpinionMapResult, Participant, Statement, Vote, normalise_text
@@ -285,6 +286,35 @@ class Group:
         return f"group-{self.label}"
 
 
+@dataclass(frozen=True)
+class Figures:
+    """One row of a statement's figures as a page may show them: the share of the votes
+    that agreed and that disagreed (whole per cent) and the number of votes, each None
+    when hidden to protect people."""
+
+    agree: int | None
+    disagree: int | None
+    votes: int | None
+
+    @property
+    def complete(self) -> bool:
+        """Nothing hidden: what may be cited, compared or ranked."""
+        return None not in (self.agree, self.disagree, self.votes)
+
+
+HIDDEN = Figures(agree=None, disagree=None, votes=None)
+
+
+@dataclass(frozen=True)
+class StatementFigures:
+    """What may be shown about one statement: everyone's figures and each shown group's
+    (by group number). `too_few` when fewer than the threshold voted on it at all."""
+
+    overall: Figures
+    groups: Mapping[int, Figures]
+    too_few: bool
+
+
 @dataclass
 class MapView:
     """The stored opinion map made readable, with small groups left out."""
@@ -298,20 +328,25 @@ class MapView:
     disagree: list[list[int]]
     seen: list[list[int]]
     data: dict[str, Any]
+    threshold: int
+    _figures: dict[int, StatementFigures] = field(default_factory=dict, repr=False)
 
-    def share(self, group: int, statement: int) -> tuple[int, int, int] | None:
-        """(agree %, disagree %, voters) of a group on a statement."""
+    def counts(self, group: int, statement: int) -> tuple[int, int, int]:
+        """(agree, disagree, pass) votes of a group on a statement, unprotected: for
+        choosing what to look at, never for showing (that is `figures`)."""
         column = self.statement_index.get(statement)
         if column is None:
-            return None
-        seen = self.seen[group][column]
-        if not seen:
             return (0, 0, 0)
-        return (
-            round(100 * self.agree[group][column] / seen),
-            round(100 * self.disagree[group][column] / seen),
-            seen,
-        )
+        agree, disagree = self.agree[group][column], self.disagree[group][column]
+        return (agree, disagree, self.seen[group][column] - agree - disagree)
+
+    def figures(self, statement: int) -> StatementFigures:
+        """The statement's figures under disclosure control (`statement_figures`),
+        worked out once per view."""
+        found = self._figures.get(statement)
+        if found is None:
+            found = self._figures[statement] = statement_figures(self, statement)
+        return found
 
 
 def map_view(result: OpinionMapResult | None, threshold: int) -> MapView | None:
@@ -340,7 +375,98 @@ def map_view(result: OpinionMapResult | None, threshold: int) -> MapView | None:
         disagree=data["group_disagree"],
         seen=data["group_seen"],
         data=data,
+        threshold=threshold,
     )
+
+
+# --- what may be shown about a statement --------------------------------------------------
+#
+# A statement's votes make one table: a row for each shown group, a row for everyone
+# else (people in groups too small to show, and people not placed in a group), and a
+# column each for agree, disagree and pass, with its totals. Every figure a page shows
+# about the statement is part of it: the overall percentages beside the number of votes
+# are the totals row, a group's percentages beside its voters are the group's row, a
+# pass count is its row's total less agree and disagree, and the "everyone else" row is
+# the totals less the shown groups. Each page hiding its own small figures was not
+# enough: 1 agree in a group of 12 shows as 8 %, and the overall figures less two
+# groups' gave back how the two people outside the groups voted. So the whole table is
+# protected at once, as survey results are (analysis/disclosure.protect_table): a
+# count from 1 to the threshold less one is hidden, in the body or the totals, and
+# further cells are hidden until no hidden count can be worked out from the rest.
+# A hidden figure is hidden on every page that could show it. A group or everyone all
+# voting the same way is shown: opinion groups are not known sets of people, and
+# agreement across a group is what a conversation is for.
+
+
+def _pass(agree: int, disagree: int, total: int) -> int:
+    return total - agree - disagree
+
+
+def statement_figures(view: MapView, statement: int) -> StatementFigures:
+    """Everyone's and each shown group's figures on `statement`, protected together."""
+    threshold = view.threshold
+    agree, disagree, total = view.data.get("tallies", {}).get(str(statement), (0, 0, 0))
+    rows = [view.counts(g.number, statement) for g in view.groups]
+    everyone = (agree, disagree, _pass(agree, disagree, total))
+    rest = tuple(everyone[c] - sum(row[c] for row in rows) for c in range(3))
+    too_few = total < threshold
+    if too_few or min(rest) < 0:
+        return StatementFigures(HIDDEN, {g.number: HIDDEN for g in view.groups}, too_few)
+    body = [*rows, rest]
+    every_count = [*everyone, total, *(n for counts in body for n in (*counts, sum(counts)))]
+    table: ProtectedTable | None = None  # None: nothing small, every cell shown
+    if any(0 < n < threshold for n in every_count):
+        try:
+            table = protect_table(body, threshold=threshold, zeros_disclosive=False)
+        except DisclosureRefused:
+            return StatementFigures(HIDDEN, {g.number: HIDDEN for g in view.groups}, False)
+
+    if table is not None and _filled_to_capacity(view, table, body):
+        # Every hidden row's voters are its whole group (or everyone outside the shown
+        # groups): the sizes pin those totals, which the table's protection had counted
+        # on moving. Only the number of votes is left.
+        overall = Figures(agree=None, disagree=None, votes=total)
+        return StatementFigures(overall, {g.number: HIDDEN for g in view.groups}, False)
+
+    def hidden(i: int, column: int) -> bool:
+        return table is not None and table.is_hidden(i, column)
+
+    def row(i: int, counts: tuple[int, int, int]) -> Figures:
+        if hidden(i, 3):  # the row's total: its percentages would need it
+            return HIDDEN
+        votes = sum(counts)
+        return Figures(
+            agree=None if hidden(i, 0) else _percent(counts[0], votes),
+            disagree=None if hidden(i, 1) else _percent(counts[1], votes),
+            votes=votes,
+        )
+
+    return StatementFigures(
+        overall=row(len(body), everyone),
+        groups={g.number: row(i, rows[i]) for i, g in enumerate(view.groups)},
+        too_few=False,
+    )
+
+
+def _filled_to_capacity(
+    view: MapView, table: ProtectedTable, body: Sequence[Sequence[int]]
+) -> bool:
+    """Whether the rows whose number of voters is hidden all voted to the last person.
+
+    A reader knows more than the table: at most a group's size voted in it, and at most
+    everyone who joined less the shown groups outside them. The hidden rows' voters add
+    up to the votes less the shown rows' voters; when that is every one of their people,
+    each hidden row's voters are known after all, and a hidden count that could only
+    move with them (everyone outside the groups agreeing, say) is known too."""
+    rows = range(len(body))
+    hidden_rows = [i for i in rows if table.is_hidden(i, 3)]
+    if not hidden_rows:
+        return False
+    joined = [row[2] for row in view.data.get("over_time", [])]
+    outside = sum(joined) - sum(g.size for g in view.groups)
+    capacity = [g.size for g in view.groups] + [max(outside, 0)]
+    voters = sum(sum(body[i]) for i in hidden_rows)
+    return bool(voters >= sum(capacity[i] for i in hidden_rows))
 
 
 # --- how a participant relates to the groups --------------------------------------------
@@ -390,7 +516,12 @@ def relation(
 ) -> tuple[list[Relation], bool]:
     """Per shown group, how often the participant voted with its majority; `own` is the
     participant's group (group_of). The second value is True when the participant's own
-    group is too small to show."""
+    group is too small to show.
+
+    Only statements on which the report shows the group's agree and disagree shares
+    count: a majority worked out from hidden figures would let a participant learn it by
+    changing one vote and reading this page again (where only one or two of a group
+    voted, how they voted)."""
     votes = dict(
         Vote.objects.filter(participant=participant)
         .exclude(value=Vote.Value.PASS)
@@ -405,7 +536,10 @@ def relation(
                 continue
             agree = view.agree[group.number][column]
             disagree = view.disagree[group.number][column]
-            if agree == disagree:
+            if agree == disagree or any(0 < n < view.threshold for n in (agree, disagree)):
+                continue  # a tie, or a count hidden wherever it would show
+            shown = view.figures(statement_id).groups[group.number]
+            if shown.agree is None or shown.disagree is None:
                 continue
             compared += 1
             matched += int((value == 1) == (agree > disagree))
@@ -510,7 +644,12 @@ def report(
     conversation: Conversation, threshold: int, result: OpinionMapResult | None = None
 ) -> dict[str, Any]:
     """Everything the report shows, read from the stored map (worked out by the task
-    worker) and the conversation's statements: two queries, however many votes."""
+    worker) and the conversation's statements: two queries, however many votes.
+
+    Every figure about a statement comes from `MapView.figures` (protected with the
+    statement's other figures), and the headline figures are the totals of the
+    participation table: no figure on the page less another gives a count from 1 to the
+    threshold less one."""
     if result is None:
         result = stored_map(conversation)
     view = map_view(result, threshold)
@@ -520,98 +659,130 @@ def report(
             conversation.shown_statements_filter()
         )
     }
-    tallies = view.data.get("tallies", {}) if view is not None else {}
 
-    def overall(pk: int) -> dict[str, Any]:
-        agree, disagree, total = tallies.get(str(pk), (0, 0, 0))
-        shown = total >= threshold
+    def row(pk: int, figures: Figures, too_few: bool = False) -> dict[str, Any]:
         return {
             "statement": statements[pk],
-            "agree": _percent(agree, total) if shown else None,
-            "disagree": _percent(disagree, total) if shown else None,
-            "votes": total if shown else None,
-            "shown": shown,
+            "agree": figures.agree,
+            "disagree": figures.disagree,
+            "votes": figures.votes,
+            "shown": figures.votes is not None,
+            "too_few": too_few,
+            "citable": figures.complete,
         }
 
-    context: dict[str, Any] = {"map": view, "result": result}
-    if view is not None:
-        # The small-group rule for the page's headline figures too: "3 participants"
-        # above a participation table that says "fewer than 5" would undo the table.
-        context["participants"] = _shown_count(int(view.data["n_participants"]), threshold)
-        context["votes"] = _shown_count(view.vote_count, threshold)
-        for group in view.groups:
-            for entry in view.data["repness"].get(str(group.number), []):
-                pk = int(entry["statement"])
-                if pk not in statements:
-                    continue
-                share = view.share(group.number, pk)
-                if share is None:
-                    continue
-                agree, disagree, voters = share
-                group.statements.append(
-                    {
-                        "statement": statements[pk],
-                        "direction": entry["direction"],
-                        "agree": agree,
-                        "disagree": disagree,
-                        "voters": voters,
-                        "shown": voters >= threshold,
-                    }
-                )
-        context["consensus_agree"] = [
-            overall(int(c["statement"]))
-            for c in view.data["consensus"]["agree"]
-            if int(c["statement"]) in statements
-        ]
-        context["consensus_disagree"] = [
-            overall(int(c["statement"]))
-            for c in view.data["consensus"]["disagree"]
-            if int(c["statement"]) in statements
-        ]
-        gic = sorted(
-            (
-                (float(v), int(k))
-                for k, v in view.data["group_informed_consensus"].items()
-                if int(k) in statements
-                and not statements[int(k)].is_meta
-                and _voted_by_every_group(view, int(k), tallies, threshold)
-            ),
-            reverse=True,
-        )
-        context["group_informed"] = [
-            {**overall(pk), "score": round(100 * score)} for score, pk in gic[:5]
-        ]
-        divisive = []
-        if len(view.groups) >= 2:
-            for pk, statement in statements.items():
-                if statement.is_meta:
-                    continue
-                shares = [view.share(g.number, pk) for g in view.groups]
-                if any(s is None or s[2] < threshold for s in shares):
-                    continue
-                rates = [(s[0], g.label) for s, g in zip(shares, view.groups, strict=True) if s]
-                spread = max(rates)[0] - min(rates)[0]
-                divisive.append(
-                    (
-                        spread,
-                        pk,
-                        {
-                            "statement": statement,
-                            "spread": spread,
-                            "by_group": [{"label": label, "agree": rate} for rate, label in rates],
-                        },
-                    )
-                )
-        divisive.sort(key=lambda row: (-row[0], row[1]))
-        context["divisive"] = [row[2] for row in divisive[:5] if row[0] > 0]
-    context["over_time"] = participation_over_time(result, threshold)
+    over_time = participation_over_time(result, threshold)
+    context: dict[str, Any] = {"map": view, "result": result, "over_time": over_time}
+    if view is None:
+        return context
+
+    def overall(pk: int) -> dict[str, Any]:
+        shown = view.figures(pk)
+        return row(pk, shown.overall, shown.too_few)
+
+    # The headline figures are the participation table's totals, read from the same
+    # stored counts: "participants" less the table's new participants was the number
+    # who joined without voting, and the two were counted at different moments.
+    context["participants"] = _column_total(over_time, "joined")
+    context["votes"] = _column_total(over_time, "votes")
+    for group in view.groups:
+        for entry in view.data["repness"].get(str(group.number), []):
+            pk = int(entry["statement"])
+            if pk not in statements or pk not in view.statement_index:
+                continue
+            figures = view.figures(pk).groups[group.number]
+            group.statements.append(
+                {**row(pk, figures), "direction": entry["direction"], "voters": figures.votes}
+            )
+    context["consensus_agree"] = [
+        overall(int(c["statement"]))
+        for c in view.data["consensus"]["agree"]
+        if int(c["statement"]) in statements
+    ]
+    context["consensus_disagree"] = [
+        overall(int(c["statement"]))
+        for c in view.data["consensus"]["disagree"]
+        if int(c["statement"]) in statements
+    ]
+    tallies = view.data.get("tallies", {})
+    gic = sorted(
+        (
+            (float(v), int(k))
+            for k, v in view.data["group_informed_consensus"].items()
+            if int(k) in statements
+            and not statements[int(k)].is_meta
+            and _voted_by_every_group(view, int(k), tallies, threshold)
+        ),
+        reverse=True,
+    )
+    context["group_informed"] = [
+        {**overall(pk), "score": round(100 * score) if _score_shown(view, pk) else None}
+        for score, pk in gic[:5]
+    ]
+    context["divisive"] = _divisive(view, statements)
     return context
 
 
-def _shown_count(n: int, threshold: int) -> int | None:
-    """A count as the report may show it: None (read "fewer than the threshold") from 1
-    to threshold - 1."""
-    return None if 0 < n < threshold else n
+def _column_total(rows: Sequence[Mapping[str, Any]], key: str) -> int | None:
+    """A column's total as the participation table implies it: None (read "fewer than
+    the threshold") when its only row says so."""
+    values = [r[key] for r in rows]
+    return None if None in values else sum(values)
+
+
+def _score_shown(view: MapView, pk: int) -> bool:
+    """Whether a statement's group-informed consensus score may be shown: it multiplies
+    (agree + 1) / (votes + 2) over every group, so it is shown only when every group is
+    shown with its agree share and votes on the statement, and the score says nothing
+    they do not. Beside those figures, a score that also counted a group too small to
+    show (or a hidden share) gave back how that group voted."""
+    if view.hidden_groups:
+        return False
+    shown = view.figures(pk)
+    return all(
+        shown.groups[g.number].agree is not None and shown.groups[g.number].votes is not None
+        for g in view.groups
+    )
+
+
+DIVISIVE_SHOWN = 5
+
+
+def _divisive(view: MapView, statements: Mapping[int, Statement]) -> list[dict[str, Any]]:
+    """The statements on which the shown groups' agreement differs most, among those
+    whose agreement is shown for every group."""
+    if len(view.groups) < 2:
+        return []
+    threshold = view.threshold
+    candidates = []
+    for pk, statement in statements.items():
+        if statement.is_meta or pk not in view.statement_index:
+            continue
+        counts = [view.counts(g.number, pk) for g in view.groups]
+        # Cheap first look: a count from 1 to threshold - 1 is hidden wherever it shows.
+        if any(sum(c) < threshold or 0 < c[0] < threshold for c in counts):
+            continue
+        rates = [_percent(c[0], sum(c)) for c in counts]
+        spread = max(rates) - min(rates)
+        if spread > 0:
+            candidates.append((spread, pk))
+    candidates.sort(key=lambda found: (-found[0], found[1]))
+    shown: list[dict[str, Any]] = []
+    for spread, pk in candidates:
+        figures = view.figures(pk)
+        by_group = [(g.label, figures.groups[g.number].agree) for g in view.groups]
+        if any(agree is None for _label, agree in by_group):
+            continue
+        shown.append(
+            {
+                "statement": statements[pk],
+                "spread": spread,
+                "by_group": [{"label": label, "agree": agree} for label, agree in by_group],
+            }
+        )
+        if len(shown) == DIVISIVE_SHOWN:
+            break
+    return shown
 
 
 def _voted_by_every_group(
@@ -669,7 +840,8 @@ def citation_snapshot(
     conversation: Conversation, statement: Statement, kind: str, group: int | None, threshold: int
 ) -> dict[str, Any] | None:
     """What a citation freezes: the statement and the figures behind it, or None when the
-    current results do not support it (not computed, or a group too small to show)."""
+    current results do not support it (not computed, a group too small to show, or any
+    of the figures hidden on the report: a citation shows every figure it keeps)."""
     from django.urls import reverse
 
     view = map_view(stored_map(conversation), threshold)
@@ -692,28 +864,28 @@ def citation_snapshot(
         }
         if statement.pk not in consensus:
             return None
-        agree, disagree, total = view.data.get("tallies", {}).get(str(statement.pk), (0, 0, 0))
-        if total < threshold:
+        figures = view.figures(statement.pk).overall
+        if not figures.complete:
             return None
         return {
             **base,
             "kind": "consensus",
-            "agree_percent": _percent(agree, total),
-            "disagree_percent": _percent(disagree, total),
-            "votes": total,
+            "agree_percent": figures.agree,
+            "disagree_percent": figures.disagree,
+            "votes": figures.votes,
         }
     shown = {g.number: g for g in view.groups}
-    if group is None or group not in shown:
+    if group is None or group not in shown or statement.pk not in view.statement_index:
         return None
-    share = view.share(group, statement.pk)
-    if share is None or share[2] < threshold:
+    figures = view.figures(statement.pk).groups[group]
+    if not figures.complete:
         return None
     return {
         **base,
         "kind": "group",
         "group": shown[group].label,
         "group_size": shown[group].size,
-        "agree_percent": share[0],
-        "disagree_percent": share[1],
-        "votes": share[2],
+        "agree_percent": figures.agree,
+        "disagree_percent": figures.disagree,
+        "votes": figures.votes,
     }

@@ -1300,8 +1300,9 @@ def cite_from_report(
 ) -> Citation:
     """Cite a consensus statement (kind "consensus") or what a group thinks of a
     statement (kind "group") as the current report shows it, with its figures frozen.
-    Refused when the stored results do not support it: not in them, or a group or vote
-    count below the community's small-group threshold."""
+    Refused when the stored results do not support it: not in them, a group or vote
+    count below the community's small-group threshold, or a figure hidden on the report
+    to protect people (selectors.statement_figures)."""
     statement = Statement.objects.filter(pk=statement_id, conversation=conversation).first()
     snapshot = (
         selectors.citation_snapshot(
@@ -1313,8 +1314,8 @@ def cite_from_report(
     if statement is None or snapshot is None:
         raise ServiceError(
             _(
-                "That statement is not in the current results, or too few people voted on it,"
-                " so it cannot be cited."
+                "That statement is not in the current results, or too few people voted on it"
+                " for all its figures to be shown, so it cannot be cited."
             )
         )
     return cite_statement(

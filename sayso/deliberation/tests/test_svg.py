@@ -27,6 +27,7 @@ def _view(*groups: tuple[str, int, tuple[float, float]]) -> MapView:
         disagree=[],
         seen=[],
         data={},
+        threshold=5,
     )
 
 
