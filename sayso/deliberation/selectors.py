@@ -712,6 +712,7 @@ def report(
             if int(k) in statements
             and not statements[int(k)].is_meta
             and _voted_by_every_group(view, int(k), tallies, threshold)
+            and _every_group_leans_to_agree(view, int(k))
         ),
         reverse=True,
     )
@@ -801,6 +802,20 @@ def _voted_by_every_group(
         return False
     column = view.statement_index.get(pk)
     return column is not None and all(seen[column] > 0 for seen in view.seen)
+
+
+def _every_group_leans_to_agree(view: MapView, pk: int) -> bool:
+    """Whether most of every shown group's votes on a statement agree: common ground.
+    The score ranks; it does not choose. A statement one group wholly rejects still
+    scores about 9 (two groups of 14 and 8, one all agreeing, one all disagreeing), and
+    with few statements such a one was listed as common ground. The groups too small to
+    show are left out of this choice, so that whether a statement is listed says
+    nothing of how they voted."""
+    for group in view.groups:
+        agree, disagree, passed = view.counts(group.number, pk)
+        if 2 * agree <= agree + disagree + passed:
+            return False
+    return True
 
 
 def participation_over_time(
