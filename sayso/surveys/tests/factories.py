@@ -95,3 +95,38 @@ def results_in_views(
         assert not results.refusal, results.refusal
         out[name] = next(r for r in results.questions if r.question.name == question)
     return out
+
+
+def start_with_code_at_once(survey: Survey, code: str, attempts: int = 4) -> list[str]:
+    """`attempts` browsers starting the survey with the same invitation code at the same
+    moment (threads released by one barrier): what each was told, "ok" or "refused"
+    (or the unexpected error). Needs a transactional test database."""
+    import threading
+
+    from django.db import close_old_connections
+
+    from sayso.core.services import ServiceError
+
+    outcomes: list[str] = []
+    barrier = threading.Barrier(attempts)
+
+    def attempt() -> None:
+        try:
+            barrier.wait()
+            services.start_response(
+                survey=Survey.objects.get(pk=survey.pk), language="en", code=code
+            )
+            outcomes.append("ok")
+        except ServiceError:
+            outcomes.append("refused")
+        except Exception as error:
+            outcomes.append(f"error {error}")
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes

@@ -5,10 +5,7 @@ already handed out; each code still works exactly once, whichever batch it is fr
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import close_old_connections
 from django.test import Client
 from django.urls import reverse
 
@@ -18,7 +15,7 @@ from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
 from sayso.surveys import services
 from sayso.surveys.models import Response, Survey
 
-from .factories import make_survey, organiser_client
+from .factories import make_survey, organiser_client, start_with_code_at_once
 from .factories import survey_url as url
 
 pytestmark = pytest.mark.django_db
@@ -98,28 +95,7 @@ def test_code_entry_page_takes_a_first_batch_code_after_a_second_batch() -> None
 def test_concurrent_reuse_of_a_first_batch_code_yields_exactly_one_response() -> None:
     survey, first = _open_with_codes(size=1)
     services.create_codes(survey=survey, actor=None, size=1)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def attempt() -> None:
-        try:
-            barrier.wait()
-            services.start_response(
-                survey=Survey.objects.get(pk=survey.pk), language="en", code=first[0]
-            )
-            outcomes.append("ok")
-        except ServiceError:
-            outcomes.append("refused")
-        except Exception as error:
-            outcomes.append(f"error {error}")
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = start_with_code_at_once(survey, first[0])
     assert outcomes.count("ok") == 1, outcomes
     assert outcomes.count("refused") == 3, outcomes
     assert Response.objects.filter(survey=survey).count() == 1

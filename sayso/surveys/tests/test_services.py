@@ -1,11 +1,9 @@
 # mypy: disable-error-code="no-untyped-call,arg-type"
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import close_old_connections
 
 from sayso.core.models import AuditEvent, Citation
 from sayso.core.services import ServiceError
@@ -13,7 +11,7 @@ from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Answer, Question, Response, Survey
 
-from .factories import make_survey
+from .factories import make_survey, start_with_code_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -131,28 +129,7 @@ def test_concurrent_reuse_of_a_code_yields_exactly_one_response() -> None:
     survey = make_survey(community)
     _batch, codes = services.create_codes(survey=survey, actor=organiser, size=1)
     services.set_status(survey=survey, status=Survey.Status.OPEN, actor=organiser)
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def attempt() -> None:
-        try:
-            barrier.wait()
-            services.start_response(
-                survey=Survey.objects.get(pk=survey.pk), language="en", code=codes[0]
-            )
-            outcomes.append("ok")
-        except ServiceError:
-            outcomes.append("refused")
-        except Exception as error:
-            outcomes.append(f"error {error}")
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = start_with_code_at_once(survey, codes[0])
     assert outcomes.count("ok") == 1, outcomes
     assert Response.objects.filter(survey=survey).count() == 1
 
