@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import conditional_escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from sayso.core.decorators import access_level, community_view
 from sayso.core.models import Citation, Community
@@ -219,7 +220,11 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
         )
         messages.success(
             request,
-            (_("%(n)s statement(s) accepted.") if accept else _("%(n)s statement(s) rejected."))
+            (
+                ngettext("%(n)s statement accepted.", "%(n)s statements accepted.", changed)
+                if accept
+                else ngettext("%(n)s statement rejected.", "%(n)s statements rejected.", changed)
+            )
             % {"n": changed},
         )
         return redirect(f"{request.path}?show={state}")

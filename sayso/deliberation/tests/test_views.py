@@ -280,6 +280,21 @@ def test_moderation_page_bulk_rejects(community: Community, organiser: Any) -> N
     response = client.post(url + "?show=pending", {"statements": [a.pk, b.pk], "action": "reject"})
     assert response.status_code == 302
     assert set(Statement.objects.values_list("state", flat=True)) == {"rejected"}
+    assert "2 statements rejected." in client.get(response["Location"]).content.decode()
+    response = client.post(url + "?show=rejected", {"statements": [a.pk], "action": "accept"})
+    assert "1 statement accepted." in client.get(response["Location"]).content.decode()
+
+
+def test_a_closed_conversation_offers_no_take_part_button(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    client = signed_in(organiser)
+    assert "Take part" in client.get(community_url(conversation, "detail")).content.decode()
+    conversation.state = Conversation.State.CLOSED
+    conversation.save()
+    assert not conversation.is_open
+    assert "Take part" not in client.get(community_url(conversation, "detail")).content.decode()
 
 
 def test_report_lists_groups_consensus_and_never_members(
