@@ -52,7 +52,14 @@ class ConversationForm(forms.ModelForm[Conversation]):
             ),
             "data_practice": _("Optional. Links the results to what the organisation does."),
         }
-        error_messages = {"topic": {"required": _("Write the question people will respond to.")}}
+        error_messages = {
+            "topic": {
+                "required": _("Write the question people will respond to."),
+                "max_length": _(
+                    "Keep the question to %(limit_value)d characters; it has %(show_value)d."
+                ),
+            }
+        }
 
     def __init__(self, *args: Any, community: Community, creating: bool = True, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -83,6 +90,9 @@ class ConversationForm(forms.ModelForm[Conversation]):
                     "Choose the invitation codes that let people take part, or choose another way in."
                 ),
             )
+        if cleaned.get("access") != Conversation.Access.CODES:
+            # Codes chosen, then another way in: the codes would only be shown beside it.
+            cleaned["code_batch"] = None
         return cleaned
 
     def clean_seed_statements(self) -> list[str]:

@@ -269,6 +269,32 @@ def test_conversation_form_errors_are_plain(community: Community, organiser: Any
     assert "Write the question people will respond to." in html
     assert "Choose the invitation codes" in html
     assert Conversation.objects.count() == 0
+    long = signed_in(organiser).post(
+        reverse("deliberation:create", kwargs={"slug": "depot"}),
+        {"topic": "x" * 1000, "moderation": "pre", "access": "link"},
+    )
+    assert "Keep the question to 200 characters; it has 1000." in long.content.decode()
+    assert Conversation.objects.count() == 0
+
+
+def test_codes_chosen_for_a_link_conversation_are_not_kept(
+    community: Community, organiser: Any
+) -> None:
+    batch, _codes = create_code_batch(community=community, size=3, actor=organiser, label="Canteen")
+    response = signed_in(organiser).post(
+        reverse("deliberation:create", kwargs={"slug": "depot"}),
+        {
+            "topic": "What should the rules be for scanner data?",
+            "moderation": "post",
+            "access": "link",
+            "code_batch": batch.pk,
+        },
+    )
+    assert response.status_code == 302
+    conversation = Conversation.objects.get()
+    assert conversation.code_batch is None
+    page = signed_in(organiser).get(response["Location"]).content.decode()
+    assert "Canteen" not in page
 
 
 def test_moderation_page_bulk_rejects(community: Community, organiser: Any) -> None:
