@@ -130,3 +130,20 @@ def start_with_code_at_once(survey: Survey, code: str, attempts: int = 4) -> lis
     for t in threads:
         t.join()
     return outcomes
+
+
+def survey_with_extra_question(kind: str, name: str, label: str) -> Survey:
+    """make_survey's open survey in a community of threshold 5, with one more question
+    (`kind`, `name`) at the end of its second page."""
+    from sayso.core.tests.factories import CommunityFactory
+
+    survey = make_survey(CommunityFactory(small_group_threshold=5), status=Survey.Status.OPEN)
+    Question.objects.create(
+        survey=survey,
+        section=survey.sections.get(order=2),
+        order=9,
+        name=name,
+        type=kind,
+        label={"en": label},
+    )
+    return survey

@@ -14,11 +14,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import MembershipFactory
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
-from .factories import answer, make_survey, results_in_views
+from .factories import answer, results_in_views, survey_with_extra_question
 from .test_results_joint import Figure, recoverable
 
 pytestmark = pytest.mark.django_db
@@ -29,16 +29,10 @@ VIEWS = {"everyone": {}, "day": {"only": "shift:day"}, "night": {"only": "shift:
 
 
 def build() -> tuple[Survey, Client]:
-    community = CommunityFactory(small_group_threshold=5)
-    survey = make_survey(community, status=Survey.Status.OPEN)
-    Question.objects.create(
-        survey=survey,
-        section=survey.sections.get(order=2),
-        order=9,
-        name="agree",
-        type=Question.Type.CONSENT,
-        label={"en": "I agree my answers may be shared with the union"},
+    survey = survey_with_extra_question(
+        Question.Type.CONSENT, "agree", "I agree my answers may be shared with the union"
     )
+    community = survey.community
     for shift, agreed, n in PEOPLE:
         for _ in range(n):
             answer(survey, shift=shift, disciplined="no", **({"agree": "yes"} if agreed else {}))

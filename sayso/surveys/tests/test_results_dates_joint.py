@@ -19,11 +19,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import MembershipFactory
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
-from .factories import answer, make_survey, results_in_views
+from .factories import answer, results_in_views, survey_with_extra_question
 from .test_results_joint import Figure, recoverable
 
 pytestmark = pytest.mark.django_db
@@ -40,16 +40,10 @@ VIEWS = {"everyone": {}, "day": {"only": "shift:day"}, "night": {"only": "shift:
 
 
 def build() -> tuple[Survey, Client]:
-    community = CommunityFactory(small_group_threshold=5)
-    survey = make_survey(community, status=Survey.Status.OPEN)
-    Question.objects.create(
-        survey=survey,
-        section=survey.sections.get(order=2),
-        order=9,
-        name="started",
-        type=Question.Type.DATE,
-        label={"en": "When did the scanners start?"},
+    survey = survey_with_extra_question(
+        Question.Type.DATE, "started", "When did the scanners start?"
     )
+    community = survey.community
     for shift, started, n in PEOPLE:
         for _ in range(n):
             answer(survey, shift=shift, disciplined="no", started=started)
