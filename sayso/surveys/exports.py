@@ -174,9 +174,38 @@ def write_xlsx(survey: Survey, path: Path) -> int:
         cell.data_type = "s"
         return cell
 
+    def day(value: Any) -> Any:
+        """A date as a spreadsheet date cell (sorts and filters as one); left as it is
+        when it is not a date (an answer kept from before a type change)."""
+        if value.__class__ is str:
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                return value
+        return value
+
+    def scale_point(value: Any) -> Any:
+        """A rating's point as a number when its name is one ("4" of a 1 to 5 scale),
+        so that the spreadsheet can average it; a named point ("often") stays text."""
+        if value.__class__ is str:
+            try:
+                return int(value)
+            except ValueError:
+                return value
+        return value
+
+    # Position in the row (after response_id and submitted_on) -> how its cells are typed.
+    typed: dict[int, Callable[[Any], Any]] = {1: day}
+    for i, question in enumerate(questions, start=2):
+        if question.type == Question.Type.DATE:
+            typed[i] = day
+        elif question.type == Question.Type.RATING:
+            typed[i] = scale_point
     sheet.append(header(questions))
     written = 0
     for row in rows(survey, questions):
+        for i, convert in typed.items():
+            row[i] = convert(row[i])
         sheet.append([text(v) if isinstance(v, str) and v.startswith("=") else v for v in row])
         written += 1
     book.save(str(path))

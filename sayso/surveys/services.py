@@ -42,6 +42,7 @@ from .models import (
     Response,
     Section,
     Survey,
+    SurveyExport,
     digest,
     new_token,
 )
@@ -1581,13 +1582,23 @@ def cite_result(
     )
 
 
+def _format_name(fmt: str) -> str:
+    """The format as people call it in the audit log: "CSV", "SPSS (.sav)", not "SAV"."""
+    if fmt == "csv":
+        return "CSV"
+    try:
+        return str(SurveyExport.Format(fmt).label)
+    except ValueError:
+        return fmt.upper()
+
+
 def audit_export(*, survey: Survey, actor: Any, fmt: str, rows: int) -> None:
     record(
         community=survey.community,
         actor=actor,
         action=AuditEvent.Action.EXPORT,
         summary=_("%(actor)s exported %(n)s responses to '%(title)s' as %(fmt)s.")
-        % {"actor": actor, "n": rows, "title": survey.title, "fmt": fmt.upper()},
+        % {"actor": actor, "n": rows, "title": survey.title, "fmt": _format_name(fmt)},
         survey=survey.pk,
         format=fmt,
     )

@@ -141,7 +141,7 @@ def test_asking_queues_the_job_audits_it_and_the_worker_writes_the_file(
     assert AuditEvent.objects.count() == before + 1
     assert asked.actor == user
     assert asked.community == survey.community
-    assert "exported 10 responses to 'Scanner survey' as SAV" in asked.summary
+    assert "exported 10 responses to 'Scanner survey' as SPSS (.sav)." in asked.summary
 
     page = client.get(url("export-job", survey, job=job.pk)).content.decode()
     assert "Your SPSS (.sav) file is ready" in page

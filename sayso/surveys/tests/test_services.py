@@ -218,7 +218,16 @@ def test_cite_result_and_audit_export() -> None:
     assert Citation.objects.get().source == question
     assert citation.evidence_type == "survey.result"
     services.audit_export(survey=survey, actor=organiser, fmt="csv", rows=3)
-    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
+    services.audit_export(survey=survey, actor=organiser, fmt="datapackage", rows=3)
+    summaries = list(
+        AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT)
+        .order_by("pk")
+        .values_list("summary", flat=True)
+    )
+    assert [summary.rsplit(" as ", 1)[1] for summary in summaries] == [
+        "CSV.",
+        "Frictionless data package.",
+    ]
 
 
 def test_submission_costs_a_fixed_handful_of_queries(django_assert_num_queries: Any) -> None:

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from openpyxl import Workbook
 
 from sayso.core.tests.factories import CommunityFactory
 from sayso.surveys import exports, services, xlsform
-from sayso.surveys.models import Question, Survey
+from sayso.surveys.models import Choice, Question, Survey
 
 from .factories import make_survey
 
@@ -243,3 +245,48 @@ def test_spss_export_survives_answers_left_from_before_a_type_change() -> None:
         frame, _meta = pyreadstat.read_sav(str(path))
     assert len(frame) == 6
     assert frame["story"].isna().all()  # "s0" ... are not dates: missing, not a crash
+
+
+def test_xlsx_types_scale_points_and_dates_so_a_spreadsheet_can_sum_and_sort_them() -> None:
+    """A rating named 1 to 5 is a number cell and a date a date cell; a named scale
+    point and a date answer left from before a type change stay text, unchanged."""
+    from openpyxl import load_workbook
+
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    section = survey.sections.get(order=2)
+    fair = Question.objects.create(
+        survey=survey, section=section, order=5, name="fair", type=Question.Type.RATING
+    )
+    for order in range(1, 6):
+        Choice.objects.create(question=fair, order=order, name=str(order), label={"en": "x"})
+    often = Question.objects.create(
+        survey=survey, section=section, order=6, name="often", type=Question.Type.RATING
+    )
+    for order, name in enumerate(["never", "sometimes"], start=1):
+        Choice.objects.create(question=often, order=order, name=name, label={"en": name})
+    Question.objects.create(
+        survey=survey, section=section, order=7, name="warned", type=Question.Type.DATE
+    )
+    for fair_point, warned in (("4", "2026-03-02"), ("2", None)):
+        response, _raw = services.start_response(survey=survey, language="en")
+        answers = {"shift": "day", "disciplined": "yes", "fair": fair_point, "often": "never"}
+        answers["story"] = "last spring"
+        if warned:
+            answers["warned"] = warned
+        services.save_page(response=response, answers=answers, page=1)
+        assert services.submit_response(response=response) == {}
+    # An answer kept from before "story" became a date question is not a date.
+    Question.objects.filter(survey=survey, name="story").update(type=Question.Type.DATE)
+
+    sheet = load_workbook(io.BytesIO(exports.xlsx_bytes(survey)))["responses"]
+    names = [cell.value for cell in sheet[1]]
+    first, second = (dict(zip(names, row, strict=True)) for row in sheet.iter_rows(2, 3))
+    assert (first["fair"].value, first["fair"].data_type) == (4, "n")
+    assert second["fair"].value == 2
+    assert (first["often"].value, first["often"].data_type) == ("never", "s")
+    assert first["warned"].is_date
+    assert first["warned"].value.date() == dt.date(2026, 3, 2)
+    assert second["warned"].value is None
+    assert first["submitted_on"].is_date
+    assert first["submitted_on"].value.date() == timezone.localdate()
+    assert (first["story"].value, first["story"].data_type) == ("last spring", "s")
