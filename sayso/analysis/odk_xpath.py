@@ -492,6 +492,27 @@ class Expression:
         return any(isinstance(n, _Ref) and not n.name for n in _walk(self._tree))
 
     @property
+    def compared_texts(self) -> frozenset[tuple[str, str]]:
+        """(name, text) for each ``${name} = 'text'`` or ``!=`` (either way round) and
+        each ``selected(${name}, 'text')``: the texts the expression expects an answer to
+        be or hold. The name is "" for ``.`` (the current answer)."""
+        found: set[tuple[str, str]] = set()
+        for node in _walk(self._tree):
+            pairs: list[tuple[_Node, _Node]] = []
+            if isinstance(node, _Binary) and node.op in ("=", "!="):
+                pairs = [(node.left, node.right), (node.right, node.left)]
+            elif isinstance(node, _Call) and node.name == "selected" and len(node.args) == 2:
+                pairs = [(node.args[0], node.args[1])]
+            for ref, text in pairs:
+                if (
+                    isinstance(ref, _Ref)
+                    and isinstance(text, _Literal)
+                    and isinstance(text.value, str)
+                ):
+                    found.add((ref.name, text.value))
+        return frozenset(found)
+
+    @property
     def functions(self) -> frozenset[str]:
         return frozenset(n.name for n in _walk(self._tree) if isinstance(n, _Call))
 

@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +149,27 @@ def check_expression(
         return _("%(what)s cannot use '.', which means this question's own answer.") % {
             "what": what
         }
+    return None
+
+
+def check_choice_texts(
+    expression: str, *, choices: Mapping[str, Sequence[str]], what: str
+) -> str | None:
+    """Why a comparison in a valid `expression` names an answer that cannot be given,
+    or None. `choices` maps a choice question's name ("" for this question) to its
+    choices' short names: ``${shift} = 'nigth'`` would hide a question from everyone,
+    and answers are compared by short name, not by the label people see."""
+    if not expression.strip():
+        return None
+    for name, text in sorted(parsed(expression).compared_texts):
+        names = choices.get(name)
+        if names is None or text in names or not text:  # '' asks "answered or not"
+            continue
+        question = f"${{{name}}}" if name else _("this question")
+        return _(
+            "%(what)s: '%(text)s' is not a choice of %(question)s. Use one of its short"
+            " names: %(names)s."
+        ) % {"what": what, "text": text, "question": question, "names": ", ".join(names)}
     return None
 
 

@@ -566,6 +566,14 @@ def save_question(
         )
         if problem:
             raise BuilderError(problem, field=about)
+    choice_names = _choice_names(survey, question, choices, known)
+    for expression, what, about in (
+        (question.relevant, _("Show only if"), "relevant"),
+        (question.constraint, _("Answer must satisfy"), "constraint"),
+    ):
+        problem = logic.check_choice_texts(expression, choices=choice_names, what=what)
+        if problem:
+            raise BuilderError(problem, field=about)
     if question.has_choices and not choices:
         raise BuilderError(_("Give at least two choices, one per line."), field="choices")
     if question.has_choices and choices is not None and len(choices) < 2:
@@ -608,6 +616,37 @@ def save_question(
         dropped.delete()
         AnswerCount.objects.filter(survey=survey, question=question, choice_key__in=gone).delete()
     return question
+
+
+def _choice_names(
+    survey: Survey,
+    question: Question,
+    choices: list[tuple[str, str]] | None,
+    known: list[str],
+) -> dict[str, list[str]]:
+    """The short names of the choices the question's logic may compare answers with:
+    the earlier choice questions' (by name) and its own ("", for '.')."""
+    found: dict[str, list[str]] = {}
+    referenced = {
+        name
+        for expression in (question.relevant, question.constraint)
+        if expression.strip()
+        for name in logic.parsed(expression).references
+    }
+    rows = (
+        Choice.objects.filter(question__survey=survey, question__name__in=referenced & set(known))
+        .exclude(question__pk=question.pk)
+        .order_by("question__name", "order")
+        .values_list("question__name", "name")
+    )
+    for name, choice in rows:
+        found.setdefault(name, []).append(choice)
+    if question.has_choices:
+        if choices is not None:
+            found[""] = [name for name, _label in choices]
+        elif question.pk is not None:
+            found[""] = list(question.choices.order_by("order").values_list("name", flat=True))
+    return found
 
 
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024

@@ -90,6 +90,21 @@ def test_values_and_precedence() -> None:
     assert evaluate("date(0)", {}) == "1970-01-01"
 
 
+def test_compared_texts_are_the_answers_an_expression_expects() -> None:
+    expression = parse(
+        "${a} = 'x' and 'y' != ${b} or selected(${c}, 'z') or selected(., 'w')"
+        " or ${d} = 3 or ${e} = ${f} or string-length(${g}) = 'v' or . = ''"
+    )
+    assert expression.compared_texts == {
+        ("a", "x"),
+        ("b", "y"),
+        ("c", "z"),
+        ("", "w"),
+        ("", ""),
+    }
+    assert parse("${a} > 'x'").compared_texts == frozenset()
+
+
 def test_references_and_functions_are_listed() -> None:
     expression = parse("selected(${a}, 'x') and ${b.c} > count-selected(${d-e})")
     assert expression.references == {"a", "b.c", "d-e"}

@@ -334,6 +334,48 @@ def test_a_new_question_on_an_early_page_cannot_use_a_later_answer() -> None:
     )
 
 
+def test_logic_that_compares_an_answer_with_a_choice_it_does_not_have_is_refused() -> None:
+    """A typo in a choice's short name (or the label typed instead) would hide a
+    question from everyone, or check nothing: refused, and nothing saved."""
+    survey = make_survey(CommunityFactory())
+    worries = fresh(survey, "worries")
+    choices = [("rates", "Rates"), ("cameras", "Cameras")]
+    before = state(survey)
+    refusals = [
+        (
+            {"relevant": "${shift} = 'nigth'"},
+            "relevant",
+            "Show only if: 'nigth' is not a choice"
+            " of ${shift}. Use one of its short names: day, night.",
+        ),
+        ({"relevant": "'Night' = ${shift}"}, "relevant", "'Night' is not a choice of ${shift}"),
+        (
+            {"relevant": "selected(${disciplined}, 'yes') or ${shift} != 'evening'"},
+            "relevant",
+            "'evening' is not a choice of ${shift}",
+        ),
+        (
+            {"constraint": "not(selected(., 'camera'))"},
+            "constraint",
+            "Answer must satisfy:"
+            " 'camera' is not a choice of this question. Use one of its short names: rates,"
+            " cameras.",
+        ),
+    ]
+    for logic_fields, field, words in refusals:
+        with pytest.raises(ServiceError) as refused:
+            save(fresh(survey, "worries"), choices, **logic_fields)
+        assert words in str(refused.value), logic_fields
+        assert getattr(refused.value, "field", None) == field
+    assert state(survey) == before
+    # The choices given in the same edit count; '' asks whether it was answered at all.
+    save(worries, [*choices, ("camera", "Camera")], constraint="not(selected(., 'camera'))")
+    # Dropping "camera" again means dropping the constraint that names it.
+    gated = "${shift} = 'night' and ${age} != ''"
+    save(fresh(survey, "worries"), choices, relevant=gated, constraint="")
+    assert fresh(survey, "worries").relevant == gated
+
+
 def test_a_new_question_on_an_empty_page_sees_the_pages_before_it() -> None:
     survey = make_survey(CommunityFactory())
     middle = Section.objects.create(survey=survey, order=2, title={"en": "Middle"})
@@ -375,6 +417,7 @@ def test_the_edit_page_puts_each_refusal_next_to_its_field() -> None:
         ("name", {"name": "2shift"}, "must start with a letter"),
         ("relevant", {"relevant": "${worries} != ''"}, "which is not an earlier question"),
         ("constraint", {"constraint": ". = ${nothere}"}, "which is not an earlier question"),
+        ("constraint", {"constraint": ". != 'evening'"}, "not a choice of this question"),
     ]
     for field, changes, words in cases:
         page = client.post(
