@@ -709,6 +709,9 @@ def _vote(
             routing = selectors.load_routing(conversation.public_token) or routing
         else:
             if not _htmx(request):
+                # Without JavaScript the confirmation travels to the next page as a
+                # message (a cookie: no session is read or written for it).
+                messages.success(request, _("Vote recorded."))
                 response: HttpResponse = HttpResponseRedirect(routing.public_url, status=303)
             else:
                 response = _card(routing, participant_id, announce=_("Vote recorded."))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -76,6 +77,9 @@ def test_vote_without_javascript_posts_and_redirects_to_the_next_statement(
     page = client.get(public(conversation)).content.decode()
     assert second.text in page
     assert "Statement 2 of 2" in page
+    assert page.count("Vote recorded.") == 1  # said once, on the page after the vote
+    assert "Vote recorded." not in client.get(public(conversation)).content.decode()
+    assert not Session.objects.exists()  # the message went in a cookie, not a session
     client.post(public(conversation), {"statement": second.pk, "vote": "pass"})
     assert "You have voted on every statement" in client.get(public(conversation)).content.decode()
     assert list(Vote.objects.order_by("statement__number").values_list("value", flat=True)) == [
