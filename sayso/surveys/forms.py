@@ -53,7 +53,7 @@ class SurveyForm(forms.ModelForm[Survey]):
         # XLSForm column like "label::English") may stay, so that its other settings
         # can still be saved; replaced by its code, its texts move (services.save_survey).
         kept = set(self.instance.languages or []) if self.instance.pk else set()
-        bad = next((c for c in codes if not services.is_language_code(c) and c not in kept), None)
+        bad = next((c for c in codes if not logic.is_language_code(c) and c not in kept), None)
         if bad is not None:
             raise forms.ValidationError(services.language_code_problem(bad), code="not_a_code")
         return list(dict.fromkeys(codes))

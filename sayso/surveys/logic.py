@@ -129,6 +129,32 @@ def message_shown(question: Question, message: str, language: str, default_langu
     return Shown(message, ui_lang())
 
 
+# A language tag as surveys keep it (lower case): a language, then optionally a script
+# ("zh-hant", "sr-latn") and a region ("pt-br", "es-419"). Variants and extensions are
+# left out: no survey needs them, and "en-english" would pass as a variant.
+_LANGUAGE_TAG_RE = re.compile(r"^([a-z]{2,3})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?$")
+# ISO 639-1, the two-letter codes. Every two-letter language subtag of BCP 47 is one of
+# these; Django's own list (LANG_INFO) lacks many that communities here speak (so, ti,
+# am, ps, gu, yo...). Three-letter codes (ISO 639-2/3, like fil or yue) are accepted as
+# they come: no language name people would type is three letters long and not a code.
+ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs"  # noqa: SIM905 (184 quoted codes would read worse)
+    " cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha"
+    " he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn"
+    " ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb"
+    " nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd"
+    " se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw"
+    " ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
+)
+
+
+def is_language_code(code: str) -> bool:
+    """Whether `code` (lower case) is a language tag like en, cy, pt-br or zh-hant; a
+    language's name ("english", "welsh") is not."""
+    match = _LANGUAGE_TAG_RE.match(code)
+    return match is not None and (len(match.group(1)) == 3 or match.group(1) in ISO_639_1)
+
+
 def check_expression(
     expression: str, *, known: Iterable[str], allow_current: bool, what: str
 ) -> str | None:

@@ -39,7 +39,15 @@ from django.utils.translation import gettext as _
 from sayso.analysis import disclosure, survey_stats
 
 from . import logic
-from .models import Answer, AnswerCount, Choice, Question, Response, Survey
+from .models import (
+    Answer,
+    AnswerCount,
+    Choice,
+    MemberParticipation,
+    Question,
+    Response,
+    Survey,
+)
 
 TEXTS_SHOWN = 50
 
@@ -143,6 +151,16 @@ def thresholds(survey: Survey) -> disclosure.Thresholds:
 
 def complete_responses(survey: Survey) -> QuerySet[Response]:
     return Response.objects.filter(survey=survey, status=Response.Status.COMPLETE, is_preview=False)
+
+
+def member_has_answered(survey: Survey, user: Any) -> bool:
+    """Whether a signed-in member has sent their one response to a one-answer-each
+    survey (the participation record names the member, never the response)."""
+    return (
+        survey.one_response_per_member
+        and user.is_authenticated
+        and MemberParticipation.objects.filter(survey=survey, user=user).exists()
+    )
 
 
 def responses_choosing(survey: Survey, question: Question, choice_name: str) -> QuerySet[Answer]:

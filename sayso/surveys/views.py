@@ -34,7 +34,6 @@ from .forms import (
 )
 from .models import (
     Answer,
-    MemberParticipation,
     Question,
     Response,
     Section,
@@ -103,11 +102,7 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
     answered = selectors.complete_responses(survey).count()
     # A member who has answered a one-answer-each survey is told so, not offered a
     # button that can only refuse them.
-    you_answered = (
-        survey.one_response_per_member
-        and request.user.is_authenticated
-        and MemberParticipation.objects.filter(survey=survey, user=request.user).exists()
-    )
+    you_answered = selectors.member_has_answered(survey, request.user)
     return render(
         request,
         "surveys/detail.html",

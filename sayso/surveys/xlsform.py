@@ -165,14 +165,6 @@ def _codes_by_name() -> dict[str, str]:
     return out
 
 
-def _is_code(code: str) -> bool:
-    # The same test as the survey settings page's: a code the importer accepts can be
-    # kept when the survey is saved. (Imported here: services imports this module.)
-    from .services import is_language_code
-
-    return is_language_code(code)
-
-
 def language_code(key: str) -> str | None:
     """The language code an XLSForm language names, or None when it cannot be told.
 
@@ -187,12 +179,12 @@ def language_code(key: str) -> str | None:
     names = [text]
     if match:
         code = match.group(2).replace("_", "-").lower()
-        if _is_code(code):
+        if logic.is_language_code(code):
             return code
         names = [match.group(2), match.group(1)]  # "English (english)", "(Welsh)"
     else:
         code = text.replace("_", "-").lower()
-        if _is_code(code):
+        if logic.is_language_code(code):
             return code
     known = _codes_by_name()
     return next((known[_folded(n)] for n in names if _folded(n) in known), None)
@@ -687,7 +679,7 @@ def _language_header(code: str) -> str:
     written with its code; one whose code cannot be told is written as it is kept."""
     from django.utils.translation import get_language_info
 
-    if not _is_code(code):
+    if not logic.is_language_code(code):
         found = language_code(code)
         if found is None:
             return code
