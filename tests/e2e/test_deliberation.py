@@ -41,6 +41,9 @@ def vote_all(person: Browse, choices: list[str], *, htmx: bool) -> None:
             person.check()
         else:
             person.click(button)
+            # The page after a vote says it was recorded, in a status message.
+            status = page.get_by_role("status").filter(has_text="Vote recorded.")
+            assert status.count() == 1
 
 
 def test_conversation_created_voted_moderated_and_reported(

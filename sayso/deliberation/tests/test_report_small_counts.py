@@ -12,27 +12,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.models import Community, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.models import Community
 from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory, planted
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def community() -> Community:
-    return CommunityFactory.create(slug="depot")  # small-group threshold 5
-
-
-@pytest.fixture
-def organiser_client(community: Community) -> Client:
-    organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
-    client = Client()
-    client.force_login(organiser)
-    return client
 
 
 def _report_url(conversation: Conversation) -> str:
@@ -65,7 +51,7 @@ def _common_ground(html: str) -> list[tuple[str, str]]:
 
 
 def test_common_ground_lists_only_statements_most_of_every_group_agrees_with(
-    community: Community, organiser_client: Client
+    depot: Community, depot_organiser: Client
 ) -> None:
     # Two blocs of 10 (participants 0-9 and 10-19; factories.planted). Hand-computed
     # scores, the product over the groups of (agrees + 1) / (votes + 2):
@@ -78,7 +64,7 @@ def test_common_ground_lists_only_statements_most_of_every_group_agrees_with(
     #   "one vote", participant 0 agrees:               (2/3)(1/2)     = 0.333 -> 33
     #   "two votes", participants 0 and 10 agree:       (2/3)(2/3)     = 0.444 -> 44
     #   "one group", participants 0-4 agree:            (6/7)(1/2)     = 0.429 -> 43
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=depot)
     planted(conversation, groups=2, size=10, statements=8)
     added = {
         name: StatementFactory.create(conversation=conversation, number=number, text=name)
@@ -100,7 +86,7 @@ def test_common_ground_lists_only_statements_most_of_every_group_agrees_with(
         "one group": 43,
     }
 
-    html = organiser_client.get(_report_url(conversation)).content.decode()
+    html = depot_organiser.get(_report_url(conversation)).content.decode()
     texts = {s.number: s.text for s in Statement.objects.filter(conversation=conversation)}
     # Statements 0 to 6 split the blocs (score 6 or 7): one bloc agrees, the other
     # disagrees, so they are not common ground, however few statements there are.
@@ -126,14 +112,14 @@ def test_common_ground_lists_only_statements_most_of_every_group_agrees_with(
 
 
 def test_common_ground_is_empty_while_no_statement_has_enough_votes(
-    community: Community, organiser_client: Client
+    depot: Community, depot_organiser: Client
 ) -> None:
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=depot)
     planted(conversation, groups=2, size=10, statements=8)
     services.compute_now(conversation=conversation)
-    community.small_group_threshold = 21  # more than anyone could have voted
-    community.save(update_fields=["small_group_threshold"])
-    html = organiser_client.get(_report_url(conversation)).content.decode()
+    depot.small_group_threshold = 21  # more than anyone could have voted
+    depot.save(update_fields=["small_group_threshold"])
+    html = depot_organiser.get(_report_url(conversation)).content.decode()
     section = html.split("Common ground across groups", 1)[1].split("Where the groups split")[0]
     assert "No statement yet that most of every group agrees with." in section
     assert _common_ground(html) == []
@@ -146,11 +132,11 @@ def _figures(html: str) -> dict[str, str]:
 
 
 def test_a_conversation_of_three_shows_fewer_than_5_participants_everywhere(
-    community: Community, organiser_client: Client
+    depot: Community, depot_organiser: Client
 ) -> None:
     # The reviewer's case: 3 people, 7 statements each, 21 votes, on one day. Two voted
     # earlier; the third votes now through the page, then reads the results.
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=depot)
     statements = [StatementFactory.create(conversation=conversation, number=n) for n in range(7)]
     earlier = [ParticipantFactory.create(conversation=conversation, number=n) for n in range(2)]
     Vote.objects.bulk_create(
@@ -167,7 +153,7 @@ def test_a_conversation_of_three_shows_fewer_than_5_participants_everywhere(
     services.compute_now(conversation=conversation)
 
     pages = {
-        "report": organiser_client.get(_report_url(conversation)).content.decode(),
+        "report": depot_organiser.get(_report_url(conversation)).content.decode(),
         "public report": third.get(_public_url(conversation, "report")).content.decode(),
     }
     for name, html in pages.items():
@@ -197,12 +183,12 @@ def test_a_conversation_of_three_shows_fewer_than_5_participants_everywhere(
 
 
 def test_the_header_shows_exact_figures_from_the_threshold_up(
-    community: Community, organiser_client: Client
+    depot: Community, depot_organiser: Client
 ) -> None:
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=depot)
     planted(conversation, groups=2, size=10, statements=8)
     services.compute_now(conversation=conversation)
-    html = organiser_client.get(_report_url(conversation)).content.decode()
+    html = depot_organiser.get(_report_url(conversation)).content.decode()
     assert _figures(html) == {
         "participants": "20",
         "votes": "160",
@@ -210,22 +196,20 @@ def test_the_header_shows_exact_figures_from_the_threshold_up(
     }
 
 
-def test_few_votes_are_not_shown_exactly_either(
-    community: Community, organiser_client: Client
-) -> None:
-    conversation = ConversationFactory.create(community=community)
+def test_few_votes_are_not_shown_exactly_either(depot: Community, depot_organiser: Client) -> None:
+    conversation = ConversationFactory.create(community=depot)
     statement = StatementFactory.create(conversation=conversation, number=0)
     ParticipantFactory.create(conversation=conversation, number=0)
     _vote(conversation, statement, [0])
     services.compute_now(conversation=conversation)
-    html = organiser_client.get(_report_url(conversation)).content.decode()
+    html = depot_organiser.get(_report_url(conversation)).content.decode()
     assert _figures(html)["votes"] == "fewer than 5"
     assert _figures(html)["participants"] == "fewer than 5"
 
 
-def test_planted_blocs_are_what_the_hand_computation_assumes(community: Community) -> None:
+def test_planted_blocs_are_what_the_hand_computation_assumes(depot: Community) -> None:
     # Guards the first test's arithmetic: the map finds the two planted blocs.
-    conversation = ConversationFactory.create(community=community)
+    conversation = ConversationFactory.create(community=depot)
     planted(conversation, groups=2, size=10, statements=8)
     result = services.compute_now(conversation=conversation)
     assert sorted(result.data["group_sizes"].values()) == [10, 10]
