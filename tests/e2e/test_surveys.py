@@ -137,7 +137,7 @@ def test_survey_built_answered_with_codes_and_read_with_suppression(
     form.get_by_label("Night shift").check()
     form.get_by_label("How old are you?").fill("12")
     night.submit("Continue")
-    assert form.locator("#q_age_error").inner_text() == "Give an age from 16 to 80."
+    assert form.locator("#q_age-error").inner_text() == "Give an age from 16 to 80."
     assert form.get_by_label("Night shift").is_checked()  # answers kept
     assert form.get_by_label("How old are you?").input_value() == "12"
     form.get_by_label("How old are you?").fill("34")

@@ -180,8 +180,8 @@ def test_each_hint_is_tied_to_its_input_or_group() -> None:
         ("q_years", "Whole years"),
         ("q_story", "In your own words"),
     ]:
-        assert page.by_id(field).described_by == [f"{field}_hint"]
-        assert page.text_of([f"{field}_hint"]) == [hint]
+        assert page.by_id(field).described_by == [f"{field}-hint"]
+        assert page.text_of([f"{field}-hint"]) == [hint]
     # A group of options: its fieldset, read with the legend on entering the group.
     for field, hint in [
         ("q_shift", "The one you work most"),
@@ -190,13 +190,13 @@ def test_each_hint_is_tied_to_its_input_or_group() -> None:
     ]:
         group = page.by_id(field)
         assert group.tag == "fieldset"
-        assert group.described_by == [f"{field}_hint"]
-        assert page.text_of([f"{field}_hint"]) == [hint]
+        assert group.described_by == [f"{field}-hint"]
+        assert page.text_of([f"{field}-hint"]) == [hint]
         # Said once, on the group, not again on each option.
         assert all(not e.described_by for e in page.elements if e.attr("name").startswith(field))
     # The consent box shows its hint (it showed none before) and is described by it.
-    assert page.by_id("q_agree").described_by == ["q_agree_hint"]
-    assert page.text_of(["q_agree_hint"]) == ["You can stop at any time"]
+    assert page.by_id("q_agree").described_by == ["q_agree-hint"]
+    assert page.text_of(["q_agree-hint"]) == ["You can stop at any time"]
     # No hint, nothing to describe.
     assert page.by_id("q_fair").get("aria-describedby") is None
     assert page.by_id("q_since").get("aria-describedby") is None
@@ -240,8 +240,8 @@ def test_a_required_question_left_empty_gets_the_servers_own_message() -> None:
     first = start(survey, client)
     page = shown(client, first, {**ALL_FINE, "q_role": ""})
     role = page.by_id("q_role")
-    assert role.described_by == ["q_role_hint", "q_role_error"]
-    assert page.text_of(["q_role_error"]) == ["Tell us your role, even roughly."]
+    assert role.described_by == ["q_role-hint", "q_role-error"]
+    assert page.text_of(["q_role-error"]) == ["Tell us your role, even roughly."]
     assert role.get("aria-invalid") == "true"
     assert Response.objects.get().page == 0  # not let through
 
@@ -266,14 +266,14 @@ def test_every_refused_answer_is_marked_invalid_and_described_by_its_own_error()
         "q_priorities": "Give each option a different number from 1 to 2.",
         "q_agree": "Tick the box to agree before you go on.",
     }
-    errors = {e["id"]: e for e in page.elements if e.attr("id").endswith("_error")}
-    assert {i.removesuffix("_error") for i in errors} == set(expected)  # one per question
+    errors = {e["id"]: e for e in page.elements if e.attr("id").endswith("-error")}
+    assert {i.removesuffix("-error") for i in errors} == set(expected)  # one per question
     for field, message in expected.items():
         owner = page.by_id(field)
-        assert owner.described_by[-1] == f"{field}_error"
-        assert page.text_of([f"{field}_error"]) == [message]
+        assert owner.described_by[-1] == f"{field}-error"
+        assert page.text_of([f"{field}-error"]) == [message]
     # Hint first, then the error, as they are on the page.
-    assert page.by_id("q_shift").described_by == ["q_shift_hint", "q_shift_error"]
+    assert page.by_id("q_shift").described_by == ["q_shift-hint", "q_shift-error"]
     # aria-invalid where the role takes it: the input, the radio group, each box of a
     # "tick any" group, each select of a ranking, the consent box.
     assert page.by_id("q_role").get("aria-invalid") == "true"
@@ -286,7 +286,7 @@ def test_every_refused_answer_is_marked_invalid_and_described_by_its_own_error()
     # The questions answered well, or optional and empty, are not invalid.
     for field in ("q_fair", "q_story", "q_since"):
         assert page.by_id(field).get("aria-invalid") is None
-        assert page.by_id(field).described_by in ([], [f"{field}_hint"])
+        assert page.by_id(field).described_by in ([], [f"{field}-hint"])
     assert [e.get("aria-invalid") for e in page.named("q_fair")] == [None, None]
     # The error summary links to each question.
     links = [e.get("href") for e in page.elements if e.tag == "a"]
@@ -304,7 +304,7 @@ def test_a_corrected_answer_is_no_longer_invalid() -> None:
     assert went.status_code == 302  # on to the next page
     again = shown(client, first)
     assert not [e for e in form_controls(again) if e.get("aria-invalid")]
-    assert not [e for e in again.elements if e.attr("id").endswith("_error")]
+    assert not [e for e in again.elements if e.attr("id").endswith("-error")]
 
 
 def test_two_questions_with_errors_each_have_their_own() -> None:
@@ -324,12 +324,39 @@ def test_two_questions_with_errors_each_have_their_own() -> None:
     )
     client = Client()
     page = shown(client, start(survey, client), {**ALL_FINE, "q_role": ""})
-    assert page.by_id("q_role").described_by == ["q_role_hint", "q_role_error"]
-    assert page.by_id("q_role_2").described_by == ["q_role_2_hint", "q_role_2_error"]
-    assert page.text_of(["q_role_error", "q_role_2_error"]) == [
+    assert page.by_id("q_role").described_by == ["q_role-hint", "q_role-error"]
+    assert page.by_id("q_role_2").described_by == ["q_role_2-hint", "q_role_2-error"]
+    assert page.text_of(["q_role-error", "q_role_2-error"]) == [
         "Tell us your role, even roughly.",
         "Answer this question.",
     ]
+
+
+def test_ids_stay_unique_when_a_short_name_ends_like_a_choice_or_hint_id() -> None:
+    """shift's second choice and a question named shift_2, worries' hint and a question
+    named worries_hint: every id once, and each label names its own control."""
+    survey = build_survey()
+    section = survey.sections.get(order=1)
+    for order, name in ((12, "shift_2"), (13, "worries_hint"), (14, "shift_error")):
+        Question.objects.create(
+            survey=survey,
+            section=section,
+            order=order,
+            name=name,
+            type=Question.Type.SHORT_TEXT,
+            label={"en": name},
+            hint={"en": "x"},
+        )
+    client = Client()
+    page = shown(client, start(survey, client), {**ALL_FINE, "q_shift": ""})
+    page.check_ids()
+    assert page.by_id("q_shift_2").get("name") == "q_shift_2"
+    assert page.by_id("q_worries_hint").get("name") == "q_worries_hint"
+    assert page.by_id("q_shift_error").get("name") == "q_shift_error"
+    assert page.by_id("q_shift").described_by == ["q_shift-hint", "q_shift-error"]
+    for label in (e for e in page.elements if e.tag == "label"):
+        control = page.by_id(label.get("for"))
+        assert control.tag in ("input", "select", "textarea", "progress"), label.attrs
 
 
 # --------------------------------------------------------------------------- check page
@@ -377,9 +404,9 @@ def test_the_builders_preview_shows_the_same_pages() -> None:
         e.text for e in page.elements if e.tag == "main"
     )
     assert page.by_id("q_years").get("aria-invalid") == "true"
-    assert page.by_id("q_years").described_by == ["q_years_hint", "q_years_error"]
+    assert page.by_id("q_years").described_by == ["q_years-hint", "q_years-error"]
     assert page.by_id("q_shift").get("role") == "radiogroup"
-    assert page.by_id("q_shift").described_by == ["q_shift_hint"]
+    assert page.by_id("q_shift").described_by == ["q_shift-hint"]
     assert page.by_id("q_role").get("aria-required") == "true"
     assert Response.objects.get().is_preview
 

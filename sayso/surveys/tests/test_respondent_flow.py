@@ -140,7 +140,7 @@ def test_save_for_later_keeps_what_was_typed_without_demanding_the_rest() -> Non
     resumed = Client().get(link)
     html = resumed.content.decode()
     assert "About work" in html  # the page the person was on, not the next one
-    assert 'value="privacy" id="q_worries_2" checked' in html
+    assert 'value="privacy" id="q_worries-2" checked' in html
     assert "There is a problem" not in html
     nothing_sent()
 
@@ -225,8 +225,8 @@ def test_a_follow_up_brought_up_by_an_answer_is_shown_not_refused() -> None:
     assert 'name="q_worries_other"' in html
     assert "Answer this question" not in html
     assert "There is a problem" not in html
-    assert 'value="other" id="q_worries_3" checked' in html  # the other answers are kept
-    assert 'value="day" id="q_shift_1" checked' in html
+    assert 'value="other" id="q_worries-3" checked' in html  # the other answers are kept
+    assert 'value="day" id="q_shift-1" checked' in html
     # Saved as shown, so that the next time the page is sent the question counts as seen.
     assert response_state() == (
         Response.Status.PARTIAL,

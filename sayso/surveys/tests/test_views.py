@@ -26,7 +26,7 @@ def test_respond_by_link_without_javascript_keeps_answers_on_error() -> None:
     assert refused.status_code == 200
     html = refused.content.decode()
     assert "Give an age from 16 to 80." in html
-    assert 'value="night" id="q_shift_2" checked' in html
+    assert 'value="night" id="q_shift-2" checked' in html
     assert 'value="12"' in html
     typo = client.post(page_url, {"q_shift": "night", "q_age": "twelve"})
     assert "Enter a number, like 12 or 3.5." in typo.content.decode()
