@@ -240,6 +240,7 @@ class AuditEvent(models.Model):
         ADVISOR_REVOKED = "advisor.revoked", _("Advisor access removed")
         CODES_CREATED = "codes.created", _("Invitation codes created")
         EXPORT = "export", _("Data exported")
+        ANSWERS_READ = "answers.read", _("Unapproved answers read")
         ORGANISATION_PUBLISHED = "organisation.published", _("Organisation published")
 
     community = models.ForeignKey(

@@ -105,6 +105,10 @@ class QuestionResult:
     minimum: float | None = None
     maximum: float | None = None
     texts: list[Answer] = field(default_factory=list)
+    # People who wrote an answer to a text question (in the filter's group), and whether
+    # their approved answers are held back because they are fewer than the threshold.
+    text_answered: int = 0
+    texts_withheld: bool = False
     crosstab: CrossTab | None = None
     any_hidden: bool = False
     weighted: bool = False  # the weighting applies to this question (see _apply_weights)
@@ -344,7 +348,7 @@ def results(
         ):
             cross[question_id][(group_id, choice_id)] = n
 
-    texts = _texts(
+    texts, text_answered = _texts(
         answers, [q.pk for q in questions if q.is_text], approved_only=not can_see_all_text
     )
     weights = None
@@ -482,7 +486,15 @@ def results(
             else:
                 result.respondents = counted.get(question.pk, Tally()).values
                 if question.is_text:
-                    result.texts = texts.get(question.pk, [])
+                    result.text_answered = text_answered.get(question.pk, 0)
+                    # The list's length says how many people answered. A question shown
+                    # only to some (skip logic) would give away the size of a group the
+                    # tables hide (2 night workers), so below the threshold nobody but an
+                    # organiser reading every answer sees them, approved or not.
+                    result.texts_withheld = (
+                        not can_see_all_text and result.text_answered < threshold
+                    )
+                    result.texts = [] if result.texts_withheld else texts.get(question.pk, [])
         except disclosure.DisclosureRefused as refused:
             result.refusal = refused.refusal.reason
             result.rows = []
@@ -563,20 +575,35 @@ def _fold(
 
 def _texts(
     answers: QuerySet[Answer], question_ids: list[int], *, approved_only: bool
-) -> dict[int, list[Answer]]:
-    """The first 50 text answers of each text question, in one query."""
+) -> tuple[dict[int, list[Answer]], dict[int, int]]:
+    """The first 50 text answers of each text question (approved ones only, unless
+    `approved_only` is False), and how many people answered each, approved or not.
+
+    One query: each row carries its question's total (a window count over every
+    answer), and with `approved_only` the unapproved answers are numbered apart and
+    only their first comes back, for the total, so no unapproved text is shown."""
     if not question_ids:
-        return {}
-    found = answers.filter(question_id__in=question_ids).exclude(text="")
+        return {}, {}
+    partition = [F("question_id"), F("approved")] if approved_only else [F("question_id")]
+    found = (
+        answers.filter(question_id__in=question_ids)
+        .exclude(text="")
+        .annotate(
+            answered=Window(Count("id"), partition_by=F("question_id")),
+            position=Window(RowNumber(), partition_by=partition, order_by=F("pk").asc()),
+        )
+    )
     if approved_only:
-        found = found.filter(approved=True)
-    found = found.annotate(
-        position=Window(RowNumber(), partition_by=F("question_id"), order_by=F("pk").asc())
-    ).filter(position__lte=TEXTS_SHOWN)
+        found = found.filter(Q(approved=True, position__lte=TEXTS_SHOWN) | Q(position=1))
+    else:
+        found = found.filter(position__lte=TEXTS_SHOWN)
     out: dict[int, list[Answer]] = defaultdict(list)
+    answered: dict[int, int] = {}
     for answer in found.order_by("question_id", "pk"):
-        out[answer.question_id].append(answer)
-    return out
+        answered[answer.question_id] = answer.answered  # type: ignore[attr-defined]
+        if answer.approved or not approved_only:
+            out[answer.question_id].append(answer)
+    return out, answered
 
 
 def _splits(only: tuple[Question, str] | None, breakdown: Question | None) -> list[Question]:

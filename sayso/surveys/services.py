@@ -1605,6 +1605,29 @@ def _format_name(fmt: str) -> str:
         return fmt.upper()
 
 
+def record_unapproved_read(*, survey: Survey, actor: Any) -> None:
+    """DESIGN §6: reading raw, unapproved answers is recorded in the audit log: once a
+    day per organiser and survey (who read them, and on which day), not on every page
+    view, which buried the exports in the log."""
+    already = AuditEvent.objects.filter(
+        community=survey.community,
+        actor=actor,
+        action=AuditEvent.Action.ANSWERS_READ,
+        detail__survey=survey.pk,
+        created_at__date=timezone.localdate(),
+    )
+    if already.exists():
+        return
+    record(
+        community=survey.community,
+        actor=actor,
+        action=AuditEvent.Action.ANSWERS_READ,
+        summary=_("%(actor)s read the unapproved text answers of survey '%(title)s'.")
+        % {"actor": actor, "title": survey.title},
+        survey=survey.pk,
+    )
+
+
 def audit_export(*, survey: Survey, actor: Any, fmt: str, rows: int) -> None:
     record(
         community=survey.community,

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from sayso.core.decorators import access_level, community_view, post_only
-from sayso.core.models import AuditEvent, Community
+from sayso.core.models import Community
 from sayso.core.selectors import batches_for, sheet_codes, sheet_page
-from sayso.core.services import ServiceError, record
+from sayso.core.services import ServiceError
 
 from . import charts, export_jobs, exports, logic, selectors, services, xlsform
 from .forms import (
@@ -158,12 +158,18 @@ def section_create(request: HttpRequest, community: Community, pk: int) -> HttpR
             section=Section(title={survey.default_language: form.cleaned_data["title"]}),
             survey=survey,
         )
-        messages.success(request, _("Section added."))
+        messages.success(request, _("Page added."))
         return redirect(survey)
     return render(
         request,
         "surveys/simple_form.html",
-        {"community": community, "survey": survey, "form": form, "heading": _("Add a section")},
+        {
+            "community": community,
+            "survey": survey,
+            "form": form,
+            "heading": _("Add a page"),
+            "submit": _("Add page"),
+        },
     )
 
 
@@ -540,14 +546,7 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
     if can_organise and any(
         not answer.approved for result in found.questions for answer in result.texts
     ):
-        # DESIGN §6: reading raw, unapproved responses is recorded in the audit log.
-        record(
-            community=community,
-            actor=request.user,
-            action=AuditEvent.Action.EXPORT,
-            summary=f"{request.user} read the unapproved text answers of survey {survey.title}",
-            survey=survey.pk,
-        )
+        services.record_unapproved_read(survey=survey, actor=request.user)
     chart_query = urlencode(
         {"audience": audience, **({"only": request.GET["only"]} if only else {})}
     )

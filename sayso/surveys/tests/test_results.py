@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import itertools
 from typing import Any
@@ -19,7 +20,7 @@ from sayso.core.tests.factories import CommunityFactory, MembershipFactory, Orga
 from sayso.surveys import exports, selectors, services
 from sayso.surveys.models import Answer, AnswerCount, Response, Survey
 
-from .factories import make_survey
+from .factories import in_start_order, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -176,9 +177,10 @@ def test_csv_export_writes_lists_as_names_and_blanks_for_unanswered() -> None:
         "worries",
         "story",
     ]
-    assert table[1][0] == str(first.pk)
-    assert table[1][2:] == ["night", "34", "yes", "rates cameras", ""]
-    assert table[2][2:] == ["day", "", "no", "", ""]
+    responses = in_start_order(survey, table[1:])
+    assert responses[0][0] == str(first.export_key)
+    assert responses[0][2:] == ["night", "34", "yes", "rates cameras", ""]
+    assert responses[1][2:] == ["day", "", "no", "", ""]
     assert len(table) == 3
     client = Client()
     client.force_login(OrganiserFactory(community=community).user)
@@ -227,13 +229,29 @@ def test_reading_unapproved_text_answers_is_audited() -> None:
     client.force_login(organiser)
     page = client.get(url).content.decode()
     assert "story 3" in page
-    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.ANSWERS_READ)
     assert (event.community_id, event.actor_id) == (survey.community_id, organiser.pk)
-    assert "read the unapproved text answers of survey Scanner survey" in event.summary
+    assert "read the unapproved text answers of survey 'Scanner survey'." in event.summary
+    assert event.get_action_display() == "Unapproved answers read"
+    # Read again today (another filter, another view): still one line for the day.
+    client.get(url, {"audience": "members"})
+    client.get(url)
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.ANSWERS_READ).count() == 1
+    # On another day, a new line; another organiser gets their own.
+    AuditEvent.objects.filter(pk=event.pk).update(
+        created_at=event.created_at - dt.timedelta(days=1)
+    )
+    client.get(url)
+    second = Client()
+    second.force_login(OrganiserFactory(community=community).user)
+    second.get(url)
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.ANSWERS_READ).count() == 3
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
     for each in Answer.objects.filter(survey=survey).exclude(text=""):
         services.approve_answer(answer=each)
-    client.get(url)
-    assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
+    AuditEvent.objects.all().delete()
+    client.get(url)  # nothing unapproved left to read
+    assert not AuditEvent.objects.exists()
 
 
 def test_survey_list_query_count_does_not_grow(django_assert_num_queries: Any) -> None:
@@ -294,3 +312,46 @@ def test_a_cited_result_is_listed_on_the_results_page() -> None:
     # Another survey's page lists only its own.
     other_url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": other.pk})
     assert "Cited as evidence" not in client.get(other_url).content.decode()
+
+
+def test_text_answers_of_a_question_few_people_answered_are_held_back_from_members() -> None:
+    """A question shown only to night workers: its answers, even approved, would say how
+    many night workers there are, which the table hides. Members see them once at least
+    the threshold of people have answered; organisers always, with a notice."""
+    from sayso.surveys.models import Question
+
+    community = CommunityFactory(small_group_threshold=5)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    Question.objects.filter(survey=survey, name="story").update(relevant="${shift} = 'night'")
+    for _ in range(6):
+        answer(survey, shift="day", disciplined="yes")
+    for i in range(2):
+        answer(survey, shift="night", disciplined="yes", story=f"night story {i}")
+    for each in Answer.objects.filter(survey=survey).exclude(text=""):
+        services.approve_answer(answer=each)
+    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    member = Client()
+    member.force_login(MembershipFactory(community=community).user)
+    page = member.get(url).content.decode()
+    assert "night story" not in page
+    assert "Fewer than 5 people answered this question, so their answers are not shown." in page
+    organiser = Client()
+    organiser.force_login(OrganiserFactory(community=community).user)
+    page = organiser.get(url).content.decode()
+    assert page.count("night story") == 2
+    assert "Members will not see these answers, approved or not, until at least 5 have" in page
+    published = organiser.get(url, {"audience": "published"}).content.decode()
+    assert "night story" not in published  # the published threshold is 10
+    # Three more night workers answer: five people, and members read the approved ones.
+    for i in range(2, 5):
+        answer(survey, shift="night", disciplined="yes", story=f"night story {i}")
+    Answer.objects.filter(survey=survey, text="night story 4").update(approved=True)
+    page = member.get(url).content.decode()
+    assert [s for s in ("night story 0", "night story 1", "night story 4") if s in page] == [
+        "night story 0",
+        "night story 1",
+        "night story 4",
+    ]
+    assert "night story 2" not in page  # not approved
+    assert "so their answers are not shown" not in page
+    assert "Members will not see these answers" not in organiser.get(url).content.decode()
