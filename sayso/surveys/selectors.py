@@ -600,7 +600,7 @@ def _texts(
     out: dict[int, list[Answer]] = defaultdict(list)
     answered: dict[int, int] = {}
     for answer in found.order_by("question_id", "pk"):
-        answered[answer.question_id] = answer.answered  # type: ignore[attr-defined]
+        answered[answer.question_id] = answer.answered
         if answer.approved or not approved_only:
             out[answer.question_id].append(answer)
     return out, answered

@@ -158,18 +158,12 @@ def section_create(request: HttpRequest, community: Community, pk: int) -> HttpR
             section=Section(title={survey.default_language: form.cleaned_data["title"]}),
             survey=survey,
         )
-        messages.success(request, _("Page added."))
+        messages.success(request, _("Section added."))
         return redirect(survey)
     return render(
         request,
         "surveys/simple_form.html",
-        {
-            "community": community,
-            "survey": survey,
-            "form": form,
-            "heading": _("Add a page"),
-            "submit": _("Add page"),
-        },
+        {"community": community, "survey": survey, "form": form, "heading": _("Add a section")},
     )
 
 
