@@ -155,8 +155,8 @@ DisclosureRefused = DisclosureRefusedError
 def _group_too_small(threshold: int) -> Refusal:
     return Refusal(
         RefusalCode.TOO_FEW,
-        f"The group has fewer than {threshold} people, the minimum this community has "
-        "set, so its answers could identify people.",
+        f"The group has fewer than {threshold} people, the smallest group these "
+        "results may show, so its answers could identify people.",
     )
 
 
@@ -182,7 +182,7 @@ def check_filter(*, selected: int, parent: int, threshold: int) -> Refusal | Non
         return Refusal(
             RefusalCode.TOO_FEW,
             f"This filter narrows the results to fewer than {threshold} people, the "
-            "minimum this community has set, so their answers could be identified.",
+            "smallest group these results may show, so their answers could be identified.",
         )
     left_out = parent - selected
     if left_out == 0:
@@ -195,8 +195,8 @@ def check_filter(*, selected: int, parent: int, threshold: int) -> Refusal | Non
         return Refusal(
             RefusalCode.COMPLEMENT_TOO_FEW,
             f"This filter leaves out fewer than {threshold} people of the group, the "
-            "minimum this community has set, so comparing it with the unfiltered results "
-            "would reveal their answers.",
+            "smallest group these results may show, so comparing it with the unfiltered "
+            "results would reveal their answers.",
         )
     return None
 
@@ -454,7 +454,7 @@ class CellStatus(StrEnum):
 def _too_few_refusal(threshold: int) -> Refusal:
     return Refusal(
         RefusalCode.TOO_FEW,
-        f"Fewer than {threshold} people answered, the minimum this community has set; "
+        f"Fewer than {threshold} people answered, the smallest group these results may show; "
         "results appear once enough people have answered, so that nobody's answer can be "
         "picked out.",
     )

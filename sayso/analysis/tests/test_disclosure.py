@@ -45,8 +45,8 @@ def test_filter_that_narrows_below_threshold_is_refused() -> None:
     refusal = dc.check_filter(selected=3, parent=40, threshold=5)
     assert refusal == dc.Refusal(
         dc.RefusalCode.TOO_FEW,
-        "This filter narrows the results to fewer than 5 people, the minimum this "
-        "community has set, so their answers could be identified.",
+        "This filter narrows the results to fewer than 5 people, the smallest group "
+        "these results may show, so their answers could be identified.",
     )
 
 
@@ -54,9 +54,9 @@ def test_filter_whose_complement_is_small_is_refused() -> None:
     refusal = dc.check_filter(selected=38, parent=40, threshold=5)
     assert refusal == dc.Refusal(
         dc.RefusalCode.COMPLEMENT_TOO_FEW,
-        "This filter leaves out fewer than 5 people of the group, the minimum this "
-        "community has set, so comparing it with the unfiltered results would reveal "
-        "their answers.",
+        "This filter leaves out fewer than 5 people of the group, the smallest group "
+        "these results may show, so comparing it with the unfiltered results would "
+        "reveal their answers.",
     )
 
 
@@ -231,7 +231,7 @@ def test_too_few_respondents_refuses_the_table() -> None:
         dc.frequency_table(["yes", "no", "yes", None], ["yes", "no"], threshold=5)
     assert info.value.refusal.code is dc.RefusalCode.TOO_FEW
     assert str(info.value) == (
-        "Fewer than 5 people answered, the minimum this community has set; results "
+        "Fewer than 5 people answered, the smallest group these results may show; results "
         "appear once enough people have answered, so that nobody's answer can be picked "
         "out."
     )

@@ -354,3 +354,17 @@ def test_text_answers_of_a_question_few_people_answered_are_held_back_from_membe
     assert "night story 2" not in page  # not approved
     assert "so their answers are not shown" not in page
     assert "Members will not see these answers" not in organiser.get(url).content.decode()
+
+
+def test_only_organisers_are_offered_the_published_view() -> None:
+    community = CommunityFactory(small_group_threshold=2)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for worked in ("day", "day", "night", "night"):
+        answer(survey, shift=worked, disciplined="no")
+    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    member = Client()
+    member.force_login(MembershipFactory(community=community).user)
+    organiser = Client()
+    organiser.force_login(OrganiserFactory(community=community).user)
+    assert 'name="audience"' not in member.get(url).content.decode()
+    assert 'name="audience"' in organiser.get(url).content.decode()

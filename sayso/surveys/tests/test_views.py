@@ -165,7 +165,7 @@ def test_builder_flow_and_export_audit() -> None:
     )
     assert (
         "Fewer than 5 people answered" in results.content.decode()
-        or "fewer than 5 people, the minimum" in results.content.decode()
+        or "fewer than 5 people, the smallest group" in results.content.decode()
     )
     export = client.get(
         reverse("surveys:export", kwargs={"slug": community.slug, "pk": survey.pk, "fmt": "csv"})
