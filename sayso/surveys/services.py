@@ -1595,6 +1595,16 @@ def cite_result(
     )
 
 
+def already_cited(*, survey: Survey, question: Question, snapshot: dict[str, Any]) -> bool:
+    """Whether this result is cited already with the same figures: citing it again
+    (a double click, or the same figures on another day) would list it twice."""
+    same = {k: v for k, v in snapshot.items() if k != "date"}
+    return any(
+        {k: v for k, v in citation.snapshot.items() if k != "date"} == same
+        for citation in selectors.citations(survey).filter(source_id=question.pk)
+    )
+
+
 def _format_name(fmt: str) -> str:
     """The format as people call it in the audit log: "CSV", "SPSS (.sav)", not "SAV"."""
     if fmt == "csv":

@@ -646,8 +646,11 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
         ],
         "threshold": data.threshold,
     }
-    services.cite_result(survey=survey, question=found, snapshot=snapshot, actor=request.user)
-    messages.success(request, _("Result cited as evidence."))
+    if services.already_cited(survey=survey, question=found, snapshot=snapshot):
+        messages.info(request, _("This result, with these figures, is already cited."))
+    else:
+        services.cite_result(survey=survey, question=found, snapshot=snapshot, actor=request.user)
+        messages.success(request, _("Result cited as evidence."))
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
     return redirect(url + "#citations")
 

@@ -368,3 +368,38 @@ def test_only_organisers_are_offered_the_published_view() -> None:
     organiser.force_login(OrganiserFactory(community=community).user)
     assert 'name="audience"' not in member.get(url).content.decode()
     assert 'name="audience"' in organiser.get(url).content.decode()
+
+
+def test_citing_the_same_result_twice_keeps_one_citation() -> None:
+    from sayso.core.models import Citation
+
+    community = CommunityFactory(small_group_threshold=2)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for worked in ["day", "night"] * 10:
+        answer(survey, shift=worked, disciplined="no")
+    client = Client()
+    client.force_login(OrganiserFactory(community=community).user)
+    shift = survey.questions.get(name="shift")
+    cite = reverse(
+        "surveys:cite", kwargs={"slug": community.slug, "pk": survey.pk, "question": shift.pk}
+    )
+    client.post(cite)
+    again = client.post(cite, follow=True)
+    assert Citation.objects.count() == 1
+    assert "This result, with these figures, is already cited." in again.content.decode()
+    # New answers change the figures: that is a new citation.
+    answer(survey, shift="day", disciplined="no")
+    client.post(cite)
+    assert Citation.objects.count() == 2
+
+
+def test_a_result_with_hidden_figures_says_why_it_cannot_be_cited() -> None:
+    community = CommunityFactory(small_group_threshold=5)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for worked in ["day"] * 8 + ["night"] * 2:
+        answer(survey, shift=worked, disciplined="no")
+    client = Client()
+    client.force_login(OrganiserFactory(community=community).user)
+    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    page = client.get(url).content.decode()
+    assert "Not offered as evidence while some of its figures are hidden" in page
