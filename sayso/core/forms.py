@@ -3,10 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .models import RESERVED_SLUGS, Community, Invitation, Membership, Role
 from .services import MAX_CODES_PER_BATCH
+
+WEB_ADDRESS_MESSAGE = _(
+    "Use only letters, numbers and single hyphens in the web address, like 'northgate-depot'."
+)
 
 
 class CommunityForm(forms.ModelForm[Community]):
@@ -16,8 +21,15 @@ class CommunityForm(forms.ModelForm[Community]):
         labels = {"name": _("Community name")}
         help_texts = {
             "name": _("For example: 'Northgate Depot Workers'."),
+            "slug": _(
+                "Used in links to your community, like /c/northgate-depot/. It cannot be"
+                " changed later."
+            ),
             "description": _("Who you are and what you want to change. Members see this."),
         }
+        # One message for a web address of the wrong shape, whichever check finds it
+        # (the form's, or the model's), instead of Django's about a "slug".
+        error_messages = {"slug": {"invalid": WEB_ADDRESS_MESSAGE}}
         widgets = {"kind": forms.RadioSelect, "description": forms.Textarea(attrs={"rows": 4})}
 
     def clean_name(self) -> str:
@@ -35,7 +47,27 @@ class CommunityForm(forms.ModelForm[Community]):
         return slug
 
 
+# Said the same way whatever is wrong with the number (empty, below 2, not a number):
+# what to type is the same each time.
+_THRESHOLD_MESSAGE = _("The smallest group shown must be at least 2 people.")
+
+
 class CommunitySettingsForm(CommunityForm):
+    # The model's limits (2 to 100), also as the number box's min and max, instead of
+    # the 0 a positive number field would allow.
+    small_group_threshold = forms.IntegerField(
+        label=capfirst(Community._meta.get_field("small_group_threshold").verbose_name),
+        min_value=2,
+        max_value=100,
+        help_text=Community._meta.get_field("small_group_threshold").help_text,
+        error_messages={
+            "required": _THRESHOLD_MESSAGE,
+            "invalid": _THRESHOLD_MESSAGE,
+            "min_value": _THRESHOLD_MESSAGE,
+            "max_value": _("The smallest group shown can be at most 100 people."),
+        },
+    )
+
     class Meta(CommunityForm.Meta):
         fields = [
             "name",

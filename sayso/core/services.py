@@ -16,6 +16,7 @@ from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator, get_text_list
 from django.utils.translation import gettext as _
 
 from .models import (
@@ -65,17 +66,63 @@ def create_community(*, creator: Any, **fields: Any) -> Community:
 
 @transaction.atomic
 def update_community(*, community: Community, actor: Any, changed: list[str]) -> Community:
+    """Saves `community`'s settings; the audit log says in words what each of the
+    `changed` settings was and now is ("changed the smallest group shown from 5 to 3")."""
     community.full_clean()
+    before = Community.objects.filter(pk=community.pk).first()
     community.save()
-    if changed:
+    if before is None:
+        return community
+    moves = {
+        field: (getattr(before, field), getattr(community, field))
+        for field in changed
+        if getattr(before, field) != getattr(community, field)
+    }
+    if moves:
+        said = get_text_list(
+            [_setting_change(f, old, new) for f, (old, new) in moves.items()], _("and")
+        )
         record(
             community=community,
             actor=actor,
             action=AuditEvent.Action.COMMUNITY_UPDATED,
-            summary=_("%(person)s changed: %(fields)s.")
-            % {"person": actor, "fields": ", ".join(changed)},
+            # Two long names may not fit in a summary: cut short, with an ellipsis.
+            summary=Truncator(
+                _("%(person)s %(changes)s.") % {"person": actor, "changes": said}
+            ).chars(AuditEvent._meta.get_field("summary").max_length or 300),
+            changed=list(moves),
+            # Each value before and after; not a description's text, which may be long.
+            values={f: [old, new] for f, (old, new) in moves.items() if f != "description"},
         )
     return community
+
+
+def _setting_change(field: str, old: Any, new: Any) -> str:
+    """One setting's change, as a clause after the person's name."""
+    if field == "name":
+        return _("renamed the community from “%(old)s” to “%(new)s”") % {"old": old, "new": new}
+    if field == "kind":
+        kinds = dict(Community.Kind.choices)
+        return _("changed the kind of community from %(old)s to %(new)s") % {
+            "old": kinds.get(old, old),
+            "new": kinds.get(new, new),
+        }
+    if field == "small_group_threshold":
+        return _("changed the smallest group shown from %(old)s to %(new)s") % {
+            "old": old,
+            "new": new,
+        }
+    if field == "is_public":
+        return _("turned the public page on") if new else _("turned the public page off")
+    if field == "require_mfa_for_organisers":
+        if new:
+            return _("made two-factor sign-in required for organisers")
+        return _("made two-factor sign-in optional for organisers")
+    if field == "description":
+        return _("changed the description")
+    return _("changed the %(setting)s") % {
+        "setting": Community._meta.get_field(field).verbose_name  # type: ignore[union-attr]
+    }
 
 
 def invitation_url(raw_token: str) -> str:

@@ -4,6 +4,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from sayso.core.models import Community, InvitationCodeBatch
@@ -12,6 +14,17 @@ from sayso.organisations.models import DataPractice
 from .models import STATEMENT_MAX_LENGTH, Conversation, normalise_text
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def batch_choice_label(batch: InvitationCodeBatch) -> str:
+    """A batch of codes as the conversation form offers it: "Survey: Living with the
+    smart meters — 8 codes, 1 Dec 2026"."""
+    return gettext("%(label)s — %(codes)s, %(made)s") % {
+        "label": batch.label,
+        "codes": ngettext("%(n)s code", "%(n)s codes", batch.size)
+        % {"n": number_format(batch.size, force_grouping=True)},
+        "made": date_format(batch.created_on, "j M Y"),
+    }
 
 
 class ConversationForm(forms.ModelForm[Conversation]):
@@ -72,6 +85,8 @@ class ConversationForm(forms.ModelForm[Conversation]):
         batches = self.fields["code_batch"]
         batches.queryset = InvitationCodeBatch.objects.filter(community=community)  # type: ignore[attr-defined]
         batches.empty_label = _("No invitation codes")  # type: ignore[attr-defined]
+        # Batches made for one survey share its name: their size and date tell them apart.
+        batches.label_from_instance = batch_choice_label  # type: ignore[attr-defined]
         if not creating:
             del self.fields["seed_statements"]
 

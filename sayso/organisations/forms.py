@@ -29,10 +29,16 @@ class OrganisationForm(forms.ModelForm[Organisation]):
             "notes": _("Private to your community unless you publish the organisation."),
         }
         widgets = {"kind": forms.RadioSelect, "notes": forms.Textarea(attrs={"rows": 3})}
+        error_messages = {"kind": {"required": _("Choose what kind of organisation this is.")}}
 
     def __init__(self, *args: Any, community: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.community = community
+        if self.instance._state.adding:
+            # Nothing ticked for a new organisation: the model's default (employer) would
+            # otherwise be saved for anyone who did not stop to choose.
+            self.fields["kind"].initial = None
+            self.initial.pop("kind", None)
 
     def clean_name(self) -> str:
         name = services.tidy_name(self.cleaned_data["name"])

@@ -64,7 +64,8 @@ class SurveyForm(forms.ModelForm[Survey]):
 
 
 class SectionForm(forms.Form):
-    title = forms.CharField(label=_("Section title"), max_length=200, required=False)
+    # Respondents see pages, so organisers read "page" too (the model says section).
+    title = forms.CharField(label=_("Page title"), max_length=200, required=False)
 
 
 class QuestionForm(forms.Form):
@@ -90,7 +91,9 @@ class QuestionForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_(
-            "For choice, rating and ranking questions: one per line, as 'name = label', like 'day = Day shift'."
+            "For choice, rating and ranking questions: one per line. Write 'name = label',"
+            " like 'night = Night shift', to use the name in logic, like ${shift} = 'night'."
+            " A choice without a name is named by its place: 1, 2, 3."
         ),
     )
     required = forms.BooleanField(label=_("An answer is required"), required=False)
@@ -140,6 +143,14 @@ class QuestionForm(forms.Form):
                 " as it is: change the label after the '='. You may add choices, and remove"
                 " those nobody chose."
             )
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        """services.save_question starts a refusal of the logic with the field's label
+        ("Show only if: ...") so that it reads on its own. Beside the field, which is
+        labelled already, it is given without it; the error summary puts the label back."""
+        if field in ("relevant", "constraint") and isinstance(error, str):
+            error = error.removeprefix(f"{self.fields[field].label}: ")
+        super().add_error(field, error)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -227,8 +238,23 @@ def parse_choices(text: str) -> list[tuple[str, str]]:
                 _("Choice line %(n)s: the name '%(name)s' is used twice.")
                 % {"n": number, "name": name}
             )
+        # Two choices that read the same cannot be told apart by the people answering,
+        # nor in the results.
+        if label and any(_same_label(label, seen) for _name, seen in out):
+            raise forms.ValidationError(
+                _(
+                    "Choice line %(n)s: '%(label)s' is already a choice. Give each choice a"
+                    " different label."
+                )
+                % {"n": number, "label": label}
+            )
         out.append((name, label))
     return out
+
+
+def _same_label(one: str, other: str) -> bool:
+    """Whether two choice labels read the same: capitals and spacing aside."""
+    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
 
 
 # More people than live on Earth: a count this big is a typing mistake.

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -106,6 +107,23 @@ def shown(labels: Any, language: str, default_language: str, fallback: str = "")
             if text:
                 return Shown(str(text), html_lang(code))
     return Shown(fallback, "")
+
+
+def answer_shown(question: Question, value: Any, language: str) -> Shown:
+    """An answer that is not a choice, as the check page shows it: a consent statement
+    as "Agreed" or "Did not agree", a date in words ("2 March 2019", in the page's
+    language), a text in the language it was written in, and a number as given.
+    Only how it is shown: the answer is kept as it was given ("yes", "2019-03-02")."""
+    if question.type == Question.Type.CONSENT:
+        return Shown(_("Agreed") if value else _("Did not agree"), ui_lang())
+    if question.is_text:
+        return Shown(str(value), html_lang(language))
+    if question.type == Question.Type.DATE and isinstance(value, str):
+        try:
+            return Shown(date_format(dt.date.fromisoformat(value), "j F Y"), ui_lang())
+        except ValueError:
+            pass  # not a date after all: shown as it is, and the check says why
+    return Shown(str(value), ui_lang())
 
 
 def survey_text(survey: Survey, field: str, language: str) -> Shown:

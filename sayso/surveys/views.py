@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 
 from sayso.core.decorators import access_level, community_view, post_only
 from sayso.core.models import Community
-from sayso.core.selectors import batches_for, sheet_codes, sheet_page
+from sayso.core.selectors import batches_for, keep_sheet, kept_sheet, sheet_codes, sheet_page
 from sayso.core.services import ServiceError
 
 from . import charts, export_jobs, exports, logic, selectors, services, xlsform
@@ -158,12 +158,18 @@ def section_create(request: HttpRequest, community: Community, pk: int) -> HttpR
             section=Section(title={survey.default_language: form.cleaned_data["title"]}),
             survey=survey,
         )
-        messages.success(request, _("Section added."))
+        messages.success(request, _("Page added."))
         return redirect(survey)
     return render(
         request,
         "surveys/simple_form.html",
-        {"community": community, "survey": survey, "form": form, "heading": _("Add a section")},
+        {
+            "community": community,
+            "survey": survey,
+            "form": form,
+            "heading": _("Add a page"),
+            "submit": _("Add page"),
+        },
     )
 
 
@@ -400,7 +406,18 @@ def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
         batch, made = services.create_codes(
             survey=survey, actor=request.user, size=form.cleaned_data["size"]
         )
-        return _code_sheet(request, community, survey, batch.pk, made, 1)
+        # Post/redirect/get: the codes are shown by a page of their own, so reloading
+        # it shows them again instead of making another batch.
+        sheet = reverse("surveys:code-sheet", kwargs={"slug": community.slug, "pk": survey.pk})
+        response = HttpResponseRedirect(f"{sheet}?{urlencode({'batch': batch.pk})}")
+        keep_sheet(request, response, batch_id=batch.pk, codes=made)
+        return response
+    return _codes_page(request, community, survey, form)
+
+
+def _codes_page(
+    request: HttpRequest, community: Community, survey: Survey, form: CodesForm
+) -> HttpResponse:
     return render(
         request,
         "surveys/codes.html",
@@ -417,14 +434,23 @@ def codes(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
 
 
 @community_view("organiser")
-@post_only
 def code_sheet(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
-    """Another page of the sheet of codes just made (core.selectors.sheet_page): the
-    codes come back signed from the organiser's own page, as they are stored nowhere.
-    Any batch made for this survey (all of its codes open it), never another's."""
+    """The sheet of codes just made (core.selectors.sheet_page), a page at a time. The
+    codes are stored nowhere the database could give them away: GET ?batch= shows a
+    sheet the organiser made in the last day in this browser, kept encrypted in their
+    session (core.selectors.keep_sheet), and without ?batch= the codes page; POST shows
+    another page, the codes posted back signed from the sheet. Any batch made for this survey (all of its codes open it), never
+    another's, and only to the organiser who made it."""
     survey = _survey(community, pk, request)
+    if request.method == "POST":
+        asked, token = request.POST, request.POST.get("sheet", "")
+    else:
+        asked, batch = request.GET, request.GET.get("batch", "")
+        if not batch.isdigit():
+            return _codes_page(request, community, survey, CodesForm())
+        token = kept_sheet(request, batch_id=int(batch))
     try:
-        batch_id, made = sheet_codes(request.POST.get("sheet", ""), user_id=request.user.pk)
+        batch_id, made = sheet_codes(token, user_id=request.user.pk)
         if batch_id not in services.survey_code_batch_ids(survey):
             raise signing.BadSignature("a sheet of another survey's codes")
     except (signing.BadSignature, KeyError, TypeError):
@@ -436,9 +462,11 @@ def code_sheet(request: HttpRequest, community: Community, pk: int) -> HttpRespo
                 " make new ones."
             ),
         )
-        return redirect(survey)
+        if request.method == "POST":
+            return redirect(survey)
+        return redirect("surveys:codes", slug=community.slug, pk=survey.pk)
     try:
-        page = int(request.POST.get("page", "1"))
+        page = int(asked.get("page", "1"))
     except ValueError:
         page = 1
     return _code_sheet(request, community, survey, batch_id, made, page)
@@ -1156,13 +1184,12 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             shown: list[logic.Shown]
             if isinstance(value, list):
                 shown = [names.get(v) or logic.Shown(str(v), "") for v in value]
-            elif value is None:
+            elif value is None and q.type != Question.Type.CONSENT:
                 shown = [logic.Shown(_("Not answered"), logic.ui_lang())]
             elif q.has_choices:
                 shown = [names.get(str(value)) or logic.Shown(str(value), "")]
-            else:
-                written = logic.html_lang(language) if q.is_text else logic.ui_lang()
-                shown = [logic.Shown(str(value), written)]
+            else:  # in words: "Agreed", "2 March 2019"
+                shown = [logic.answer_shown(q, value, language)]
             # The submission's own reasons first: some (a choice withdrawn since the
             # answer was given) are known only to it.
             message = errors.get(q.name) or logic.check_answer(q, value, answers, language)

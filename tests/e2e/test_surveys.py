@@ -81,8 +81,8 @@ def test_survey_built_answered_with_codes_and_read_with_suppression(
     rep.submit("Save survey")
     survey = Survey.objects.get()
     rep.follow("Add a page")
-    page.get_by_label("Section title:").fill("What happened")
-    rep.submit("Save")
+    page.get_by_label("Page title:").fill("What happened")
+    rep.submit("Add page")
     add_question(
         rep,
         page_number=1,

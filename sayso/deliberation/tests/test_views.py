@@ -3,6 +3,7 @@ codes, moderation, report, export, import, citations, access and query counts.""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import zipfile
@@ -17,7 +18,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sayso.accounts.tests.factories import UserFactory
-from sayso.core.models import AuditEvent, Citation, Community, InvitationCode, Role
+from sayso.core.models import (
+    AuditEvent,
+    Citation,
+    Community,
+    InvitationCode,
+    InvitationCodeBatch,
+    Role,
+)
 from sayso.core.services import ServiceError, create_code_batch
 from sayso.core.tests.factories import CommunityFactory, MembershipFactory
 from sayso.deliberation import selectors, services
@@ -299,6 +307,28 @@ def test_codes_chosen_for_a_link_conversation_are_not_kept(
     assert conversation.code_batch is None
     page = signed_in(organiser).get(response["Location"]).content.decode()
     assert "Canteen" not in page
+
+
+def test_batches_with_the_same_label_are_told_apart_by_size_and_date(
+    community: Community, organiser: Any
+) -> None:
+    """A survey's batches all carry its name: the list of codes says how many and when."""
+    label = "Survey: Living with the smart meters"
+    first, _codes = create_code_batch(community=community, size=8, actor=organiser, label=label)
+    second, _codes = create_code_batch(community=community, size=2000, actor=organiser, label=label)
+    InvitationCodeBatch.objects.filter(pk=first.pk).update(created_on=dt.date(2026, 12, 1))
+    InvitationCodeBatch.objects.filter(pk=second.pk).update(created_on=dt.date(2027, 1, 15))
+    html = signed_in(organiser).get(reverse("deliberation:create", kwargs={"slug": "depot"}))
+    options = re.findall(
+        r'<option value="(\d+)">([^<]*)</option>',
+        re.search(r'<select name="code_batch".*?</select>', html.content.decode(), re.S).group(0),  # type: ignore[union-attr]
+    )
+    assert sorted(options) == sorted(
+        [
+            (str(first.pk), f"{label} — 8 codes, 1 Dec 2026"),
+            (str(second.pk), f"{label} — 2,000 codes, 15 Jan 2027"),
+        ]
+    )
 
 
 def test_moderation_page_bulk_rejects(community: Community, organiser: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -83,6 +84,31 @@ def test_create_organisation(depot: Community, client: Client, organiser: Any) -
     assert list(AuditEvent.objects.values_list("action", "summary")) == [
         ("organisation.published", "Rosa published Northgate Logistics on the public page.")
     ]
+
+
+def test_a_new_organisations_kind_is_chosen_not_assumed(depot: Community, client: Client) -> None:
+    """Nothing is ticked to begin with, so nobody saves "Employer" without choosing it."""
+    html = client.get(url("create", depot)).content.decode()
+    kinds = re.findall(r'<input type="radio" name="kind"[^>]*>', html)
+    assert len(kinds) == len(Organisation.Kind.choices)
+    assert not [k for k in kinds if "checked" in k]
+    data = organisation_data()
+    del data["kind"]
+    response = client.post(url("create", depot), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["kind"] == ["Choose what kind of organisation this is."]
+    shown_again = response.content.decode()
+    assert "checked" not in "".join(
+        re.findall(r'<input type="radio" name="kind"[^>]*>', shown_again)
+    )
+    assert not Organisation.objects.exists()
+
+
+def test_editing_an_organisation_keeps_its_kind_ticked(depot: Community, client: Client) -> None:
+    organisation = OrganisationFactory.create(community=depot, kind=Organisation.Kind.LANDLORD)
+    html = client.get(url("edit", depot, pk=organisation.pk)).content.decode()
+    ticked = re.findall(r'<input type="radio" name="kind" value="(\w+)"[^>]*checked', html)
+    assert ticked == ["landlord"]
 
 
 def test_edit_organisation(depot: Community, client: Client) -> None:

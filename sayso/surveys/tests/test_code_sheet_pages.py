@@ -26,7 +26,7 @@ def test_two_thousand_codes_come_a_page_at_a_time_and_all_once() -> None:
     survey = make_survey(CommunityFactory())
     client = Client()
     client.force_login(OrganiserFactory(community=survey.community).user)
-    first = client.post(url("codes", survey), {"size": 2000})
+    first = client.post(url("codes", survey), {"size": 2000}, follow=True)
     assert first.status_code == 200
     assert first["Cache-Control"] == "private, no-store"
     html = first.content.decode()

@@ -158,7 +158,9 @@ def test_kobo_form_from_upload_to_every_export(django_capture_on_commit_callback
         == 200
     )
 
-    codes = organiser.post(reverse("surveys:codes", kwargs=pk), {"size": 12}).context["codes"]
+    codes = organiser.post(reverse("surveys:codes", kwargs=pk), {"size": 12}, follow=True).context[
+        "codes"
+    ]
     organiser.post(reverse("surveys:status", kwargs=pk), {"status": "open"})
     code_page = reverse("surveys_public:code", kwargs={"link": survey.link_token})
 

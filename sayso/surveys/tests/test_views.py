@@ -72,7 +72,9 @@ def test_code_entry_refuses_used_codes_plainly() -> None:
     client = Client()
     client.force_login(organiser)
     sheet = client.post(
-        reverse("surveys:codes", kwargs={"slug": community.slug, "pk": survey.pk}), {"size": 2}
+        reverse("surveys:codes", kwargs={"slug": community.slug, "pk": survey.pk}),
+        {"size": 2},
+        follow=True,
     )
     code = sheet.context["codes"][0][0]
     client.post(
@@ -186,7 +188,9 @@ def test_code_sheet_link_wraps_inside_the_token_on_a_phone() -> None:
     client = Client()
     client.force_login(OrganiserFactory(community=community).user)
     sheet = client.post(
-        reverse("surveys:codes", kwargs={"slug": community.slug, "pk": survey.pk}), {"size": 1}
+        reverse("surveys:codes", kwargs={"slug": community.slug, "pk": survey.pk}),
+        {"size": 1},
+        follow=True,
     )
     html = sheet.content.decode()
     assert "WWWWWWWW<wbr>WWWWWWWW<wbr>WWWWWWWW<wbr>WWWWWWWW/<wbr>code/" in html
