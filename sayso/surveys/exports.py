@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db.models import CharField, TextField
+from django.db.models import CharField, Max, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 
 from . import sav_stream
-from .models import Question, Survey
+from .models import Question, Response, Survey
 from .selectors import complete_responses
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -73,6 +73,13 @@ def formula_guards(questions: list[Question]) -> list[int]:
     return [i for i, q in enumerate(questions, start=2) if q.type in TEXT_COLUMN_TYPES]
 
 
+def export_query(survey: Survey, *, upto: int | None = None) -> QuerySet[Response]:
+    """The submitted responses in export order (chunks reads it a range at a time):
+    by export_key, along the index response_export, so no query sorts them."""
+    query = complete_responses(survey).order_by("export_key")
+    return query if upto is None else query.filter(pk__lte=upto)
+
+
 def chunks(
     survey: Survey,
     questions: list[Question],
@@ -80,38 +87,39 @@ def chunks(
     upto: int | None = None,
     spreadsheet: bool = False,
 ) -> Iterator[list[list[Any]]]:
-    """The export rows, a chunk at a time, in response order; None where unanswered.
-    `upto` leaves out responses with a higher id (submitted after an export began).
+    """The export rows, a chunk at a time; None where unanswered.
+
+    A row's first cell, its response_id, is the response's random export_key, and the
+    rows come in its order: neither says in what order people started or submitted
+    (the primary key would: it counts up as people start). `upto` leaves out
+    responses with a higher primary key (submitted after an export began, sav_chunks).
     `spreadsheet` puts an apostrophe before text a spreadsheet would run as a formula
     (formula_guards); without it every answer is exactly as given.
 
-    Each chunk is one short keyset query (pk > the last one seen), so no cursor stays
-    open while the response streams and memory holds one chunk. The answers are read
-    as the JSON text they were submitted as and decoded here in one tight loop: only
-    the multiple choice and ranking columns need any change (a list becomes its names
-    separated by spaces), and the csv module writes None as an empty cell itself.
+    Each chunk is one short keyset query (export_key > the last one seen, a range of
+    the index response_export), so no cursor stays open while the response streams
+    and memory holds one chunk. The answers are read as the JSON text they were
+    submitted as and decoded here in one tight loop: only the multiple choice and
+    ranking columns need any change (a list becomes its names separated by spaces),
+    and the csv module writes None as an empty cell itself.
     """
     names = [q.name for q in questions]
     lists = [i for i, q in enumerate(questions, start=2) if q.type in LIST_TYPES]
     guards = formula_guards(questions) if spreadsheet else []
     starts = FORMULA_STARTS
     loads = json.loads
-    base = (
-        complete_responses(survey)
-        .order_by("pk")
-        .annotate(day=Cast("submitted_on", CharField()), answers_json=Cast("draft", TextField()))
+    base = export_query(survey, upto=upto).annotate(
+        day=Cast("submitted_on", CharField()), answers_json=Cast("draft", TextField())
     )
-    if upto is not None:
-        base = base.filter(pk__lte=upto)
-    last = 0
+    page = base  # then each chunk starts after the last key of the one before
     while True:
-        chunk = list(base.filter(pk__gt=last).values_list("pk", "day", "answers_json")[:CHUNK])
+        chunk = list(page.values_list("export_key", "day", "answers_json")[:CHUNK])
         if not chunk:
             return
         out: list[list[Any]] = []
         append = out.append
-        for pk, day, raw in chunk:
-            row = [pk, day, *map(loads(raw).get, names)]
+        for key, day, raw in chunk:
+            row = [key, day, *map(loads(raw).get, names)]
             for i in lists:
                 if row[i]:
                     row[i] = " ".join(row[i])
@@ -122,7 +130,7 @@ def chunks(
                     row[i] = "'" + value
             append(row)
         yield out
-        last = chunk[-1][0]
+        page = base.filter(export_key__gt=chunk[-1][0])
 
 
 def rows(survey: Survey, questions: list[Question]) -> Iterator[list[Any]]:
@@ -194,8 +202,14 @@ def write_xlsx(survey: Survey, path: Path) -> int:
                 return value
         return value
 
-    # Position in the row (after response_id and submitted_on) -> how its cells are typed.
-    typed: dict[int, Callable[[Any], Any]] = {1: day}
+    def whole(value: int) -> WriteOnlyCell:
+        """The 15-digit response id in full: the General format would show 1.23457E+14."""
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0"
+        return cell
+
+    # Position in the row -> how its cells are typed.
+    typed: dict[int, Callable[[Any], Any]] = {0: whole, 1: day}
     for i, question in enumerate(questions, start=2):
         if question.type == Question.Type.DATE:
             typed[i] = day
@@ -254,7 +268,7 @@ def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterat
     import numpy as np
     import pandas as pd
 
-    last = complete_responses(survey).order_by("-pk").values_list("pk", flat=True).first() or 0
+    last = complete_responses(survey).aggregate(last=Max("pk"))["last"] or 0
     codes = [
         {c.name: float(i) for i, c in enumerate(q.choices.all(), start=1)}
         if q.type in CODED
@@ -315,7 +329,8 @@ def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
             for q in questions
             if q.type in CODED
         },
-        "variable_format": {"submitted_on": SPSS_DATE_FORMAT}
+        # The 15-digit response ids in full (pyreadstat's default, F8.2, cannot show them).
+        "variable_format": {"response_id": "F15.0", "submitted_on": SPSS_DATE_FORMAT}
         | {q.name: SPSS_DATE_FORMAT for q in questions if q.type == Question.Type.DATE},
     }
 
@@ -371,7 +386,10 @@ def datapackage(survey: Survey) -> dict[str, Any]:
         {
             "name": "response_id",
             "type": "integer",
-            "description": "Sequence number of the response",
+            "description": (
+                "A random number that identifies the response. It says nothing about"
+                " when or in what order people answered, and rows are in its order."
+            ),
         },
         {"name": "submitted_on", "type": "date", "description": "Date submitted (no time is kept)"},
     ]

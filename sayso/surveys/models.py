@@ -18,7 +18,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, router, transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -267,6 +267,23 @@ class Choice(models.Model):
         return pick_label(self.label, language, self.name)
 
 
+EXPORT_KEY_LOW = 10**14
+
+
+def new_export_key() -> int:
+    """A random 15-digit number: a response's id in exports (Response.export_key).
+
+    Fifteen digits, because that is as many as a spreadsheet keeps exactly (Excel
+    rounds longer numbers) and SPSS, which stores every number as a double, holds any
+    integer below 2**53 exactly: the same response has the same id in every format."""
+    return EXPORT_KEY_LOW + secrets.randbelow(9 * EXPORT_KEY_LOW)
+
+
+# New keys drawn for one response before giving up; a second is needed about once in
+# 900 million responses started while a million are kept.
+EXPORT_KEY_DRAWS = 5
+
+
 class Response(models.Model):
     """One person's answers. No user, no IP address, no time of day: dates only."""
 
@@ -284,13 +301,46 @@ class Response(models.Model):
     is_preview = models.BooleanField(default=False)
     started_on = models.DateField()
     submitted_on = models.DateField(null=True, blank=True)
+    # The response's id in exports, and their order. Random, not the primary key: ids
+    # count up in the order people started the survey, so whoever knows who started
+    # first (who was handed the first invitation code) could pick out their row.
+    export_key = models.BigIntegerField(unique=True, default=new_export_key, editable=False)
 
     class Meta:
-        # Covers the count of submitted responses (no table lookups at 100,000 rows).
-        indexes = [models.Index(fields=["survey", "status", "is_preview"], name="response_count")]
+        indexes = [
+            # Covers the count of submitted responses (no table lookups at 100,000
+            # rows) and gives the exports their order: each chunk is a range of it.
+            models.Index(
+                fields=["survey", "status", "is_preview", "export_key"], name="response_export"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"response {self.pk} to {self.survey_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saved as usual; a new response whose random export_key another response
+        already has draws a new one and is saved again (a savepoint keeps the
+        surrounding transaction usable after the refused insert)."""
+        if not self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        for draw in range(1, EXPORT_KEY_DRAWS + 1):
+            try:
+                with transaction.atomic(using=using):
+                    super().save(*args, **kwargs)
+                return
+            except IntegrityError:
+                taken = (
+                    type(self)
+                    ._default_manager.using(using)
+                    .filter(export_key=self.export_key)
+                    .exists()
+                )
+                if not taken or draw == EXPORT_KEY_DRAWS:
+                    raise
+                self.export_key = new_export_key()
 
 
 class Answer(models.Model):

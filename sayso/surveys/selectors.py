@@ -590,7 +590,10 @@ def _texts(
         .exclude(text="")
         .annotate(
             answered=Window(Count("id"), partition_by=F("question_id")),
-            position=Window(RowNumber(), partition_by=partition, order_by=F("pk").asc()),
+            # In the responses' random export order, not the order people answered in.
+            position=Window(
+                RowNumber(), partition_by=partition, order_by=F("response__export_key").asc()
+            ),
         )
     )
     if approved_only:
@@ -599,7 +602,7 @@ def _texts(
         found = found.filter(position__lte=TEXTS_SHOWN)
     out: dict[int, list[Answer]] = defaultdict(list)
     answered: dict[int, int] = {}
-    for answer in found.order_by("question_id", "pk"):
+    for answer in found.order_by("question_id", "response__export_key"):
         answered[answer.question_id] = answer.answered
         if answer.approved or not approved_only:
             out[answer.question_id].append(answer)

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from sayso.core.models import AuditEvent, Community, Membership, Role
 from sayso.surveys import services
 from sayso.surveys.models import Survey, SurveyExport
-from sayso.surveys.tests.factories import make_survey
+from sayso.surveys.tests.factories import make_survey, start_order
 
 from .conftest import PASSWORD, BrowseFactory
 
@@ -77,6 +77,11 @@ def test_spss_export_is_prepared_by_the_worker_and_downloaded(
     frame, meta = pyreadstat.read_sav(str(target))
     assert len(frame) == 12
     assert meta.variable_value_labels["shift"] == {1.0: "Day", 2.0: "Night"}
+    # The rows come in random order: put them back in the order they were answered.
+    order = start_order(survey)
+    frame = frame.sort_values(
+        "response_id", key=lambda ids: ids.astype("int64").map(order), ignore_index=True
+    )
     assert frame["story"][2] == "Zażółć Zażółć"
     audited = AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT, actor=user)
     assert audited.filter(summary__contains="exported 12 responses").count() == 1

@@ -147,3 +147,22 @@ def survey_with_extra_question(kind: str, name: str, label: str) -> Survey:
         label={"en": label},
     )
     return survey
+
+
+def start_order(survey: Survey) -> dict[int, int]:
+    """Each response's id in exports (its random export_key) -> its place in the order
+    the responses were started (its primary key). Exports come in random order, so a
+    test that answered in a known order sorts their rows by this to check them."""
+    return dict(Response.objects.filter(survey=survey).values_list("export_key", "pk"))
+
+
+def in_start_order(survey: Survey, rows: list[Any], column: Any = 0) -> list[Any]:
+    """Export rows sorted back into start order: lists of values or of spreadsheet
+    cells, or dicts (then `column` is "response_id")."""
+    order = start_order(survey)
+
+    def started(row: Any) -> int:
+        cell = row[column]
+        return order[int(getattr(cell, "value", cell))]
+
+    return sorted(rows, key=started)

@@ -19,7 +19,7 @@ from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
 from sayso.surveys import exports, services
 from sayso.surveys.models import Choice, Question, Survey
 
-from .factories import make_survey
+from .factories import in_start_order, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_a_text_answer_that_would_run_as_a_formula_starts_with_an_apostrophe() -
     survey = scale_survey()
     for story in FORMULAS + PLAIN:
         answer(survey, shift="day", disciplined="yes", story=story, balance=-3, mood="-2")
-    rows = csv_rows(survey)
+    rows = in_start_order(survey, csv_rows(survey), "response_id")
     assert [row["story"] for row in rows] == ["'" + f for f in FORMULAS] + PLAIN
     # Numbers and coded values are never changed, even those starting with "-".
     assert {row["balance"] for row in rows} == {"-3"}
@@ -85,7 +85,7 @@ def test_the_data_package_keeps_every_answer_exactly_and_says_so() -> None:
     survey = scale_survey()
     for story in FORMULAS + PLAIN:
         answer(survey, shift="night", disciplined="yes", story=story, balance=-3, mood="-1")
-    rows = package_rows(survey)
+    rows = in_start_order(survey, package_rows(survey), "response_id")
     assert [row["story"] for row in rows] == FORMULAS + PLAIN
     assert {row["mood"] for row in rows} == {"-1"}
     with zipfile.ZipFile(io.BytesIO(exports.datapackage_zip(survey))) as archive:

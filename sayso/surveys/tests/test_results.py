@@ -20,7 +20,7 @@ from sayso.core.tests.factories import CommunityFactory, MembershipFactory, Orga
 from sayso.surveys import exports, selectors, services
 from sayso.surveys.models import Answer, AnswerCount, Response, Survey
 
-from .factories import make_survey
+from .factories import in_start_order, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -177,9 +177,10 @@ def test_csv_export_writes_lists_as_names_and_blanks_for_unanswered() -> None:
         "worries",
         "story",
     ]
-    assert table[1][0] == str(first.pk)
-    assert table[1][2:] == ["night", "34", "yes", "rates cameras", ""]
-    assert table[2][2:] == ["day", "", "no", "", ""]
+    responses = in_start_order(survey, table[1:])
+    assert responses[0][0] == str(first.export_key)
+    assert responses[0][2:] == ["night", "34", "yes", "rates cameras", ""]
+    assert responses[1][2:] == ["day", "", "no", "", ""]
     assert len(table) == 3
     client = Client()
     client.force_login(OrganiserFactory(community=community).user)
