@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.linalg import eigh, eigh_tridiagonal
+from scipy.linalg import eigh, eigh_tridiagonal, get_lapack_funcs
 from scipy.linalg.lapack import dstevd
 from scipy.sparse.linalg import LinearOperator, eigsh
 from threadpoolctl import ThreadpoolController
@@ -33,7 +33,6 @@ from .model import (
     IntArray,
     OpinionMap,
     Options,
-    RepStatement,
     StatementStats,
     Votes,
     readonly,
@@ -48,17 +47,30 @@ SMALL_KMEANS = 20_000
 DENSE_PCA = 100_000
 # Up to this many statements, the top components come from eigh on XᵀX (dense).
 DENSE_EIGH = 128
+# Up to this many stored votes (and a dense PCA) the centred matrix is written dense
+# directly and the projection summed with bincount; beyond, scipy's sparse matrix and
+# product are quicker. Both give the same floats.
+COUNTED_PRODUCT = 4096
 
 
 class _Stopwatch:
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
+        self._name = ""
+        self._start = 0.0
 
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+    def stage(self, name: str) -> _Stopwatch:
+        # The watch is its own context manager (stages do not nest): a generator-based
+        # one cost a few µs per stage.
+        self._name = name
+        return self
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        elapsed = time.perf_counter() - self._start
+        self.timings[self._name] = self.timings.get(self._name, 0.0) + elapsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +81,8 @@ class _Matrix:
     statement_ids: IntArray
     votes: sp.csr_array  # participants x statements, values +1/-1/0, every vote stored
     active: NDArray[np.bool_]  # statement neither moderated out nor meta
+    is_meta: NDArray[np.bool_]
+    is_out: NDArray[np.bool_]  # moderated out
     n_columns: int  # statements with at least one vote (Polis's N_c)
     n_inactive_columns: int  # moderated-out or meta statements with at least one vote
 
@@ -84,8 +98,8 @@ def _dense_codes(ids: IntArray) -> tuple[IntArray, IntArray]:
     if low >= 0 and high < 4 * len(ids) + 1024:
         present = np.zeros(high + 1, dtype=bool)
         present[ids] = True
-        position = np.cumsum(present, dtype=np.int64) - 1
-        return np.flatnonzero(present).astype(np.int64), position[ids]
+        position = present.cumsum(dtype=np.int64) - 1
+        return present.nonzero()[0], position[ids]
     unique, inverse = np.unique(ids, return_inverse=True)
     return unique.astype(np.int64), inverse.astype(np.int64)
 
@@ -96,7 +110,7 @@ def _marked(sorted_ids: IntArray, members: Iterable[int]) -> NDArray[np.bool_]:
     out = np.zeros(len(sorted_ids), dtype=bool)
     wanted = np.fromiter(members, dtype=np.int64)
     if len(wanted) and len(sorted_ids):
-        at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+        at = np.minimum(sorted_ids.searchsorted(wanted), len(sorted_ids) - 1)
         out[at[sorted_ids[at] == wanted]] = True
     return out
 
@@ -117,12 +131,25 @@ def build_matrix(
 
     coded: sp.csr_array
     key = participant_code * shape[1] + statement_code
-    if len(key) and bool(np.all(key[1:] > key[:-1])):
+    if len(key) and bool((key[1:] > key[:-1]).all()):
         # Already in row order without repeats (votes read from a participants x
         # statements file are): the CSR arrays are the votes themselves.
         indptr = np.zeros(shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(participant_code, minlength=shape[0]), out=indptr[1:])
         coded = sp.csr_array((votes.value.astype(np.float64), statement_code, indptr), shape=shape)
+    elif len(key) <= 2048:
+        # Few votes in any order: sorted by key here (a repeat shows up as two equal
+        # keys; only then pay for the sort in latest_votes). scipy's COO path below has
+        # ~25 µs of fixed cost. The values go through the same + 2 and - 2 as there.
+        order = key.argsort(kind="stable")
+        ordered = key[order]
+        if bool((ordered[1:] == ordered[:-1]).any()):
+            return build_matrix(latest_votes(votes), moderated_out, meta, statement_ids)
+        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(participant_code, minlength=shape[0]), out=indptr[1:])
+        data = (votes.value[order] + 2).astype(np.float64)
+        data -= 2.0
+        coded = sp.csr_array((data, statement_code[order], indptr), shape=shape)
     else:
         # Store value + 2 so that a pass (0) is a stored entry and a duplicate shows up as
         # a lost entry after scipy sums duplicates; only then pay for the sort in
@@ -136,15 +163,18 @@ def build_matrix(
         coded.sort_indices()
         coded.data -= 2.0
 
-    active = ~_marked(statement_ids, {*moderated_out, *meta})
+    is_meta, is_out = _marked(statement_ids, meta), _marked(statement_ids, moderated_out)
+    active = ~(is_meta | is_out)
     has_votes = np.bincount(coded.indices, minlength=shape[1]) > 0
     return _Matrix(
         participant_ids=participant_ids,
         statement_ids=statement_ids,
         votes=coded,
         active=active,
-        n_columns=int(has_votes.sum()),
-        n_inactive_columns=int((has_votes & ~active).sum()),
+        is_meta=is_meta,
+        is_out=is_out,
+        n_columns=int(np.count_nonzero(has_votes)),
+        n_inactive_columns=int(np.count_nonzero(has_votes & ~active)),
     )
 
 
@@ -158,7 +188,7 @@ def in_conversation(
     members = vote_counts >= min(options.min_votes, n_columns)
     if already_in is not None:
         members |= already_in
-    shortfall = options.min_in_conversation - int(members.sum())
+    shortfall = options.min_in_conversation - int(np.count_nonzero(members))
     if shortfall > 0:
         # Most votes first; stable so ties go to the earlier participant.
         candidates = np.flatnonzero(~members)
@@ -169,6 +199,12 @@ def in_conversation(
 
 def _fix_sign(components: FloatArray, reference: FloatArray | None) -> FloatArray:
     """Components have arbitrary sign; pin it so maps do not flip between runs."""
+    if reference is None:
+        # Each component's largest entry (the first of equal ones) made positive.
+        top = np.abs(components).argmax(axis=1)
+        flips = components[np.arange(len(components)), top] < 0
+        components[flips] = -components[flips]
+        return components
     for i in range(components.shape[0]):
         if reference is not None and i < reference.shape[0] and np.any(reference[i]):
             flip = float(components[i] @ reference[i]) < 0
@@ -181,9 +217,15 @@ def _fix_sign(components: FloatArray, reference: FloatArray | None) -> FloatArra
 
 
 def principal_components(
-    centred: sp.csr_array, n_components: int, seed: int, start: FloatArray | None = None
+    centred: sp.csr_array | FloatArray,
+    n_components: int,
+    seed: int,
+    start: FloatArray | None = None,
+    used: IntArray | None = None,
 ) -> FloatArray:
-    """Top eigenvectors of XᵀX for the sparse, exactly centred X, as rows.
+    """Top eigenvectors of XᵀX for the sparse, exactly centred X, as rows. X may also
+    come dense (small matrices, see _compute), with `used` its columns that are not all
+    zero.
 
     Lanczos on the operator v -> Xᵀ(Xv) (see _lanczos; ARPACK if that does not converge):
     the same fixed point as Polis's power iteration, reached in far fewer products, and
@@ -192,15 +234,19 @@ def principal_components(
     """
     n_statements = centred.shape[1]
     components = np.zeros((n_components, n_statements))
-    used = np.flatnonzero(np.bincount(centred.indices, minlength=n_statements) > 0)
+    if used is None:
+        if isinstance(centred, np.ndarray):
+            used = np.flatnonzero(np.any(centred != 0.0, axis=0))
+        else:
+            used = np.flatnonzero(np.bincount(centred.indices, minlength=n_statements) > 0)
     if len(used) == 0:
         return components
     x: sp.csr_array | FloatArray
     xt: sp.csr_array | FloatArray
-    if centred.shape[0] * len(used) <= DENSE_PCA:
+    if isinstance(centred, np.ndarray) or centred.shape[0] * len(used) <= DENSE_PCA:
         # Small matrices: a dense product is a single BLAS call, where each sparse one
         # costs ~10 µs of scipy dispatch; a 340 x 60 conversation makes ~30 of them.
-        dense = centred.toarray()
+        dense = centred if isinstance(centred, np.ndarray) else centred.toarray()
         x = dense[:, used] if len(used) < n_statements else dense
         xt = x.T
     else:
@@ -214,8 +260,7 @@ def principal_components(
         # small steps took 0.3 to 0.7. The same vectors to within 1e-10 (Lanczos's own
         # tolerance); the sign is pinned afterwards either way (_fix_sign).
         gram = xt @ x
-        _, vectors = eigh(gram, subset_by_index=[size - k, size - 1], driver="evr")
-        components[:k, used] = vectors[:, ::-1].T
+        components[:k, used] = _top_eigenvectors(gram, k)[:, ::-1].T
         return components
     if start is not None and np.any(start[:, used]):
         v0 = start[:, used].sum(axis=0) + 1e-3
@@ -234,17 +279,23 @@ def _nearest(points: FloatArray, centers: FloatArray, lifted: FloatArray | None 
     """Index of the nearest centre per point.
 
     ||p||² is the same for every centre, so argmin needs only -2 p·c + ||c||², which is
-    one matrix product of the points with a 1 appended (`lifted`, reusable across Lloyd
-    steps) and the centres' -2c with ||c||² appended. Blocks of 2,048 points keep the
-    points x centres scratch array in cache (base clustering has 100 centres).
+    one matrix product of the points' -2p with a 1 appended (`lifted`, reusable across
+    Lloyd steps) and the centres with ||c||² appended: (-2p)·c is exactly p·(-2c), a
+    power of two, so the floats are those of scaling the centres, without doing so at
+    every step. Blocks of 2,048 points keep the points x centres scratch array in
+    cache (base clustering has 100 centres).
     """
     if lifted is None:
         lifted = _lifted(points)
     dims = centers.shape[1]
     # Written in place rather than stacked: np.vstack is several calls of Python.
     shift = np.empty((dims + 1, len(centers)))
-    np.multiply(centers.T, -2.0, out=shift[:dims])
-    np.add.reduce(centers**2, axis=1, out=shift[dims])  # as (centers**2).sum(axis=1)
+    shift[:dims] = centers.T
+    if dims == 2:
+        squares = centers * centers  # summed as (centers**2).sum(axis=1) sums 2 terms
+        np.add(squares[:, 0], squares[:, 1], out=shift[dims])
+    else:
+        np.add.reduce(centers**2, axis=1, out=shift[dims])  # as (centers**2).sum(axis=1)
     if len(points) <= 2048:
         return (lifted @ shift).argmin(axis=1)
     out = np.empty(len(points), dtype=np.int64)
@@ -273,7 +324,9 @@ def _squared_distances(points: FloatArray, others: FloatArray) -> FloatArray:
     the 2-long coordinate axis ran numpy's inner loop 2 elements at a time. The same
     differences, squares and order of summation, so the floats match.
     """
-    along, across = points.T, others.T[:, :, None]  # coordinate-major views
+    # Coordinate-major: the points' coordinates copied to contiguous rows (a strided
+    # operand made each operation slower than the copy), the others' as columns.
+    along, across = np.ascontiguousarray(points.T), others.T[:, :, None]
     total: FloatArray = np.subtract(along[0], across[0])
     total *= total
     for d in range(1, points.shape[1]):
@@ -284,7 +337,11 @@ def _squared_distances(points: FloatArray, others: FloatArray) -> FloatArray:
 
 
 def _lifted(points: FloatArray) -> FloatArray:
-    return np.column_stack([points, np.ones(len(points))])
+    """The points scaled by -2, with a 1 appended (see _nearest)."""
+    lifted = np.empty((len(points), points.shape[1] + 1))
+    np.multiply(points, -2.0, out=lifted[:, :-1])
+    lifted[:, -1] = 1.0
+    return lifted
 
 
 def _lloyd(
@@ -306,9 +363,13 @@ def _lloyd(
         moved /= mass[:, None]
         # Polis's convergence test: every centre moved less than 0.01 (the largest
         # coordinate change of all centres, which is the same test).
-        converged = bool(np.maximum.reduce(np.abs(moved - centers), axis=None) < 0.01)
+        largest = float(np.maximum.reduce(np.abs(moved - centers), axis=None))
+        if largest == 0.0:
+            # Nothing moved (the usual last step): the nearest centres are the labels
+            # just found, without computing them again.
+            return labels, moved
         centers = moved
-        if converged:
+        if largest < 0.01:
             break
     return _nearest(points, centers, lifted), centers
 
@@ -323,118 +384,165 @@ def _lloyd_batch(
 
     Restarts of the group-level k-means are tiny; run one by one, numpy's per-call
     overhead was most of the opinion map's time on small conversations. For the same
-    reason each step below is as few array operations as possible, and on large batches
-    none of them works along a short axis (argmin over 5 centres, or a comparison
-    broadcast against an int64 range, cost more per element than the products).
+    reason each step below is as few array operations as possible, each on contiguous
+    memory (a ufunc on a strided 2-D view cost 4 times as much as on a contiguous one),
+    and none works along a short axis (argmin over 5 centres, or a minimum over the slots
+    of each run, cost more per element than the products).
+
+    Layout: a (run, slot) pair is a column, slot-major (slot s of run r is column
+    s·runs + r), so the minimum over slots is an elementwise minimum of whole blocks;
+    the state is coordinate-major, so every update of it runs along contiguous rows:
+    one row per coordinate, the squared norm, and the absent offset (0, or 1e200 for
+    a slot without members).
     """
     runs, k, dims = starts.shape
     n = len(points)
-    missing = np.isnan(starts)
-    centers = np.where(missing, 0.0, starts)  # np.nan_to_num, without its Python overhead
-    active = ~missing[:, :, 0]
-    # Columns: weight, then weight x each coordinate; one matmul gives mass and sums.
-    stacked = np.column_stack([weights, weights[:, None] * points])
-    lifted_t = np.ascontiguousarray(_lifted(points).T)
-    # Up to one block of OpenBLAS's inner dimension (256) a product sums each entry in
-    # point order whatever the shape of the call, so every run's one-hot rows can go in
-    # one 2-D product instead of one product per run: the same floats (checked on every
-    # openData conversation and 2,000 random shapes); longer sums are blocked, and keep
-    # the per-run form.
+    if runs == 0:
+        return np.zeros((0, n), dtype=np.int64), starts.copy(), np.zeros((0, k), dtype=bool)
+    # Up to one block of OpenBLAS's inner dimension (256) a product with 3 columns (the
+    # weight and two coordinates) sums each entry in point order whatever its number of
+    # rows or their order, so every run's one-hot rows can go in one 2-D product instead
+    # of one product per run: the same floats (checked on every openData conversation
+    # and 2,000 random shapes); longer sums are blocked, and keep the per-run form.
+    # Kernels for other widths do not sum in point order (see drop_at below); padding to
+    # 4 columns was 30 % quicker but changed the last bit of some sums.
     flat_totals = n <= 256
-    slots = np.arange(k, dtype=np.int8)[None, :, None]  # compared with int8 labels
-    wide_slots = np.arange(k)[None, :, None]  # with argmin's int64 ones
+    # Columns: weight, then weight x each coordinate; one matmul gives mass and sums.
+    stacked = np.empty((n, dims + 1))
+    stacked[:, 0] = weights
+    np.multiply(weights[:, None], points, out=stacked[:, 1:])
+    # As in _nearest, distances are -2 p·c + ||c||² in one product, here of the state
+    # columns (centre, ||c||²) with the points' -2p and a 1: c·(-2p) is exactly (-2c)·p
+    # (a power of two), so the floats are the same and no scaled copy of the centres is
+    # made at each step.
+    lifted_t = np.empty((dims + 1, n))
+    np.multiply(points.T, -2.0, out=lifted_t[:dims])
+    lifted_t[dims] = 1.0
+    norm, offset = dims, dims + 1  # state rows
 
-    def distances(centers: FloatArray, absent: FloatArray | None) -> FloatArray:
-        # Rows are (run, slot) pairs, centres run-major (live·k x dims). As in _nearest,
-        # -2 p·c + ||c||² in one product, absent centres infinitely far. The squared
-        # norm is summed in _squared_norms's order, so the floats match; a product of
-        # three terms per entry is the same whether the runs go in one 2-D call or one
-        # call per run, and one call is cheaper.
-        shift = np.empty((len(centers), dims + 1))
-        np.multiply(centers, -2.0, out=shift[:, :dims])
-        squares = centers * centers
-        norms = shift[:, dims]
+    def add_norms(state: FloatArray, absent: bool) -> None:
+        # The squared norm summed in _squared_norms's order, so the floats match;
+        # absent centres are put (finitely, see _ABSENT_OFFSET) infinitely far.
+        squares = np.square(state[:dims])
         if dims == 2:
-            np.add(squares[:, 0], squares[:, 1], out=norms)
+            np.add(squares[0], squares[1], out=state[norm])
         else:
-            np.copyto(norms, squares[:, 0])
+            np.copyto(state[norm], squares[0])
             for d in range(1, dims):
-                norms += squares[:, d]
-        if absent is not None:
-            norms += absent
-        return (shift @ lifted_t).reshape(-1, k, n)
+                state[norm] += squares[d]
+        if absent:
+            state[norm] += state[offset]
 
-    def nearest(distance: FloatArray) -> NDArray[np.integer]:
+    def nearest(distance: FloatArray) -> IntArray:
+        # distance: k x runs x points; the slot of the nearest centre, ties to the first.
+        labels: IntArray
         if k == 2:
-            # argmin over an axis of 2 runs one tiny loop per point; a comparison does
-            # the same (ties to the first centre) in one pass.
-            return (distance[:, 1] < distance[:, 0]).view(np.int8)
-        return distance.argmin(axis=1)
+            labels = (distance[1] < distance[0]).astype(np.int64)
+            return labels
+        # As in the loop below; the slot numbers of the one-hot rows summed in one
+        # product (exact small integers) instead of argmin along the short slot axis.
+        closest = distance == np.minimum.reduce(distance, axis=0)
+        if np.count_nonzero(closest) != distance.shape[1] * n:
+            labels = distance.argmin(axis=0)
+            return labels
+        slot = np.arange(k, dtype=np.float64) @ closest.reshape(k, -1).astype(np.float64)
+        labels = slot.reshape(-1, n).astype(np.int64)
+        return labels
 
-    def onehot(distance: FloatArray) -> FloatArray:
-        # runs x k x points: 1.0 where the point's nearest centre is that slot.
+    coordinates = starts.T  # dims x k x runs; NaN rows become 0, as np.nan_to_num
+    missing = np.isnan(coordinates)
+    present = ~missing[0].reshape(-1)  # a row of NaN is an absent centre
+    n_present = int(np.count_nonzero(present))
+    absent = n_present < len(present)
+    state = np.empty((dims + 2, k * runs))
+    state[:dims] = np.where(missing, 0.0, coordinates).reshape(dims, -1)
+    state[offset] = _ABSENT_OFFSET[present.view(np.int8)]
+    add_norms(state, absent)
+    # The runs still in the arrays are `ids` (`carried` of them), of which `alive` have
+    # not finished. A finished run's state columns are kept aside at once, but the run
+    # stays in the arrays, still iterated (each run's arithmetic is its own, so the
+    # others' floats do not change), until dropping it pays: a drop is ~6 numpy calls,
+    # carrying costs its k x points share of each step. Dropping at every step was a
+    # third of the loop's time on small conversations.
+    drop_at = max(1, 1024 // (k * n))
+    if dims != 2 or k == 1:
+        # Only a product with 3 columns sums each entry in point order whatever its
+        # number of rows (OpenBLAS's kernels for 2 or 4+ columns do not), and a single
+        # row is a matrix-vector product: there, finished runs leave at once, so that
+        # every product has the rows (and their order) of one run at a time.
+        drop_at = 1
+    ids = np.arange(runs)
+    alive = np.ones(runs, dtype=bool)
+    n_alive = carried = runs
+    kept: list[FloatArray] = []  # finished runs' state columns (dims + 2 x k x some)
+    kept_ids: list[IntArray] = []
+    for _ in range(iterations):
+        distance = (state[: norm + 1].T @ lifted_t).reshape(k, carried, n)
+        member: FloatArray
         if k == 2:
-            member: FloatArray = (nearest(distance)[:, None, :] == slots).astype(np.float64)
-            return member
-        if len(distance) * n <= 256:
-            closest = nearest(distance)[:, None, :] == wide_slots
+            # Written straight as floats: slot 1 where it is strictly nearer (ties to the
+            # first centre, as argmin), slot 0 the rest.
+            member = np.empty(distance.shape)
+            np.less(distance[1], distance[0], out=member[1])
+            np.subtract(1.0, member[1], out=member[0])
         else:
             # Equal to the minimum over the slots is the nearest centre unless two slots
             # tie exactly; argmin then picks the first, so a tie (rare) takes that path.
-            # argmin walks the short slot axis slowly: 3 times slower on 36 x 5 x 100.
-            closest = distance == np.minimum.reduce(distance, axis=1)[:, None, :]
-            if np.count_nonzero(closest) != len(closest) * n:
-                closest = nearest(distance)[:, None, :] == wide_slots
-        member = closest.astype(np.float64)
-        return member
-
-    def absent_of(present: NDArray[np.bool_]) -> FloatArray | None:
-        return _ABSENT_OFFSET[present.view(np.int8)] if not present.all() else None
-
-    # Only runs still moving are iterated: starts converge after 3 to 30 steps, and
-    # carrying finished runs along made every step cost as much as the slowest run's.
-    # The state is kept flat, one row per (run, slot).
-    live = np.arange(runs)
-    moving, moving_active = centers.reshape(-1, dims), active.reshape(-1)
-    absent = absent_of(moving_active)
-    n_present = int(np.count_nonzero(moving_active))
-    for _ in range(iterations):
-        member = onehot(distances(moving, absent))
-        if flat_totals:
+            closest = distance == np.minimum.reduce(distance, axis=0)
+            if np.count_nonzero(closest) != carried * n:
+                closest = distance.argmin(axis=0) == np.arange(k)[:, None, None]
+            member = closest.astype(np.float64)
+        if flat_totals and dims == 2:
             totals = member.reshape(-1, n) @ stacked
         else:
-            totals = (member @ stacked).reshape(-1, dims + 1)
+            # Run-major rows, as one product per run (k x points) or, flat, of all runs
+            # at once; then back to slot-major.
+            by_run = member.transpose(1, 0, 2)
+            if flat_totals:
+                by_run = np.ascontiguousarray(by_run).reshape(-1, n)
+            totals = (by_run @ stacked).reshape(carried, k, dims + 1).transpose(1, 0, 2)
+            totals = totals.reshape(-1, dims + 1)
         mass = totals[:, 0]
-        keep = mass > 0
-        # A slot that lost its members keeps its old place but leaves the run (as in
-        # Polis, the run goes on without it); absent slots never gain members.
-        moved = np.divide(totals[:, 1:], mass[:, None], out=moving.copy(), where=keep[:, None])
-        change = np.abs(moved - moving)
+        # Absent slots never gain members; a slot that lost its members (rare) keeps its
+        # old place but leaves the run (as in Polis, the run goes on without it).
+        lost = np.count_nonzero(mass) != n_present
+        keep = mass > 0 if lost else present
+        moved = state.copy()
+        np.divide(totals[:, 1:].T, mass, out=moved[:dims], where=keep)
         # Polis's convergence test: every centre moved less than 0.01.
-        finished = np.maximum.reduce(change.reshape(len(live), -1), axis=1) < 0.01
-        moving = moved
-        if np.count_nonzero(keep) != n_present:
-            # Some slot lost its members (rare): that run is not finished.
-            finished &= ~np.logical_or.reduce((moving_active > keep).reshape(len(live), k), axis=1)
-            absent = absent_of(keep)
-            n_present = int(np.count_nonzero(keep))
-        moving_active = keep
+        change = np.abs(moved[:dims] - state[:dims]).reshape(dims * k, carried)
+        finished = np.maximum.reduce(change, axis=0) < 0.01
+        if lost:  # that run is not finished
+            finished &= ~np.logical_or.reduce((present > keep).reshape(k, carried), axis=0)
+            moved[offset] = _ABSENT_OFFSET[keep.view(np.int8)]
+            n_present, present, absent = int(np.count_nonzero(keep)), keep, True
+        add_norms(moved, absent)
+        state = moved
+        if n_alive < carried:
+            finished &= alive  # a finished run stays as it was kept
         if finished.any():
-            done = live[finished]
-            centers[done] = moving.reshape(-1, k, dims)[finished]
-            active[done] = keep.reshape(-1, k)[finished]
-            still = np.repeat(~finished, k)
-            live = live[~finished]
-            if len(live) == 0:
+            done = finished.nonzero()[0]
+            kept.append(state.reshape(dims + 2, k, carried).take(done, axis=2))
+            kept_ids.append(ids.take(done))
+            n_alive -= len(done)
+            if n_alive == 0:
                 break
-            moving, moving_active = moving[still], moving_active[still]
-            absent = absent[still] if absent is not None else None
-            n_present = int(np.count_nonzero(moving_active))
-    if len(live):  # runs stopped by the iteration limit
-        centers[live] = moving.reshape(-1, k, dims)
-        active[live] = moving_active.reshape(-1, k)
-    final = distances(centers.reshape(-1, dims), absent_of(active.reshape(-1)))
-    return np.asarray(nearest(final), dtype=np.int64), centers, active
+            alive[done] = False
+            if carried - n_alive >= drop_at:
+                still = alive.nonzero()[0]
+                ids, carried, alive = ids.take(still), n_alive, np.ones(n_alive, dtype=bool)
+                state = state.reshape(dims + 2, k, -1).take(still, axis=2).reshape(dims + 2, -1)
+                present = state[offset] == 0.0
+                n_present = int(np.count_nonzero(present))
+    if n_alive:  # runs stopped by the iteration limit
+        still = alive.nonzero()[0]
+        kept.append(state.reshape(dims + 2, k, carried).take(still, axis=2))
+        kept_ids.append(ids.take(still))
+    final = np.empty((dims + 2, k, runs))
+    final[:, :, np.concatenate(kept_ids)] = np.concatenate(kept, axis=2)
+    labels = nearest((final[: norm + 1].reshape(norm + 1, -1).T @ lifted_t).reshape(k, runs, n))
+    centers = np.ascontiguousarray(final[:dims].transpose(2, 1, 0))
+    return labels, centers, final[offset].T == 0.0
 
 
 # Added to a centre's squared norm: infinity for an absent slot (False), 0 for a present one.
@@ -497,6 +605,41 @@ def _lanczos(
     return None
 
 
+_SYEVR_WORK: dict[int, tuple[int, int]] = {}  # matrix size -> LAPACK workspace sizes
+
+
+def _top_eigenvectors(gram: FloatArray, k: int) -> FloatArray:
+    """eigh(gram, subset_by_index=[n - k, n - 1], driver="evr")[1]: the LAPACK routine
+    it runs (syevr) called directly, with the same arguments and the same workspace
+    sizes (queried once per size), so the same vectors. eigh's checks and wrappers took
+    25 µs of a 0.1 ms PCA; on anything unusual (a value that is not finite, a LAPACK
+    error) eigh runs instead, and raises as it would."""
+    n = len(gram)
+    if n == 0 or not (0 < k <= n) or not np.isfinite(gram).all():
+        return np.asarray(eigh(gram, subset_by_index=[n - k, n - 1], driver="evr")[1])
+    syevr, syevr_lwork = get_lapack_funcs(("syevr", "syevr_lwork"), (gram,))
+    work = _SYEVR_WORK.get(n)
+    if work is None:
+        lwork, liwork, info = syevr_lwork(n=n, lower=True)
+        if info != 0:
+            return np.asarray(eigh(gram, subset_by_index=[n - k, n - 1], driver="evr")[1])
+        work = _SYEVR_WORK[n] = (int(lwork.real), int(liwork))
+    _, vectors, found, _, info = syevr(
+        a=gram,
+        overwrite_a=False,
+        range="I",
+        il=n - k + 1,
+        iu=n,
+        lower=True,
+        compute_v=1,
+        lwork=work[0],
+        liwork=work[1],
+    )
+    if info != 0:
+        return np.asarray(eigh(gram, subset_by_index=[n - k, n - 1], driver="evr")[1])
+    return np.asarray(vectors[:, :found])
+
+
 def _tridiagonal_eigh(diagonal: FloatArray, off: FloatArray) -> tuple[FloatArray, FloatArray]:
     """eigh_tridiagonal(diagonal, off): the LAPACK routine it picks (stevd) called
     directly. With its argument checks a call on the small problems here took 45 µs,
@@ -516,8 +659,10 @@ def _first_rows(points: FloatArray) -> IntArray:
     order = np.lexsort(points.T[::-1])  # stable: equal rows keep their order
     ordered = points[order]
     new = np.ones(len(points), dtype=bool)
-    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
-    return np.sort(order[new])
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    first = order[new]
+    first.sort()
+    return first
 
 
 def base_clusters(
@@ -614,8 +759,8 @@ def _silhouettes(
     n = len(distances)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     counts = [int(labels.max()) + 1 for labels in labelings]
-    offsets = np.cumsum([0, *counts[:-1]])
-    codes = np.stack(labelings) + offsets[:, None]  # labelings x points, column indices
+    offsets = np.array([0, *counts[:-1]]).cumsum()
+    codes = np.array(labelings) + offsets[:, None]  # labelings x points, column indices
     rows = np.arange(n)
     onehot = np.zeros((n, sum(counts)))
     onehot[rows, codes] = 1.0
@@ -627,11 +772,18 @@ def _silhouettes(
     other = np.where(onehot > 0, np.inf, sums / np.maximum(sizes, 1e-12))
     other[:, sizes == 0] = np.inf
     b = np.minimum.reduceat(other, offsets, axis=1).T  # nearest other cluster
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scores = (b - a) / np.maximum(a, b)
-    scores = np.where((own <= 1.0) | ~np.isfinite(scores), 0.0, scores)
+    # (b - a) / max(a, b), 0 where that is 0/0 or inf/inf (a point with no other
+    # cluster): divided only where the denominator is positive and finite, so there is
+    # nothing to silence (np.errstate cost more than the division).
+    larger = np.maximum(a, b)
+    scores = np.divide(
+        b - a, larger, out=np.zeros_like(larger), where=(larger > 0.0) & (larger < np.inf)
+    )
+    scores = np.where(own <= 1.0, 0.0, scores)
     total = w.sum()
-    return [float(row.sum() / total) for row in scores * w]
+    # Each row summed alone, as row.sum() would (pairwise, along the contiguous row).
+    means: list[float] = (np.add.reduce(scores * w, axis=1) / total).tolist()
+    return means
 
 
 def _kmeans_plus_plus(
@@ -662,37 +814,51 @@ def _kmeans_plus_plus_for(
         uniforms[:k, i * count : (i + 1) * count] = rng.random(count * k).reshape(count, k).T
     wanted = np.repeat(np.asarray(ks), count)
     starts = np.full((runs, highest, points.shape[1]), np.nan)
+    coordinates = np.ascontiguousarray(points.T)  # contiguous rows for the broadcasts
 
-    def pick(mass: FloatArray, total: FloatArray, u: FloatArray) -> IntArray:
-        # mass: one row per run, or a single row shared by every run; total: its row
-        # sums (as mass.sum(axis=1), computed once for the liveness test too). The
-        # count of cdf <= u is a sum of booleans in one reduction (count_nonzero with an
-        # axis is several numpy calls).
-        cdf = np.cumsum(mass / total[:, None], axis=1)
-        cdf /= cdf[:, -1:]
-        picked: IntArray = np.add.reduce(cdf <= u[:, None], axis=1, dtype=np.int64)
-        return picked
+    def squared_distances(picked: FloatArray) -> FloatArray:
+        # _squared_distances(points, picked.T) (picked x points) for picked coordinates
+        # (dims x picked), the same arithmetic on contiguous coordinate rows.
+        total: FloatArray = np.subtract(coordinates[0], picked[0][:, None])
+        total *= total
+        for d in range(1, len(coordinates)):
+            step = np.subtract(coordinates[d], picked[d][:, None])
+            step *= step
+            total += step
+        return total
 
-    # The first pick weighs every run alike: one row of arithmetic, the same floats.
-    first = weights[None, :]
-    chosen = pick(first, np.add.reduce(first, axis=1), uniforms[0])
-    starts[:, 0] = points[chosen]
-    nearest = _squared_distances(points, points[chosen])
-    alive = np.ones(runs, dtype=bool)
+    # The first pick weighs every run alike: one cumulative sum, the same floats. The
+    # count of cdf <= u is the insertion point after equal values (cdf never decreases).
+    total = np.add.reduce(weights)  # as weights[None, :].sum(axis=1), in the same order
+    cdf = (weights / total).cumsum()
+    cdf /= cdf[-1]
+    picked = coordinates[:, cdf.searchsorted(uniforms[0], side="right")]
+    starts[:, 0] = picked.T
+    # Later picks only for the runs that still want one and whose points have not run
+    # out (weighted distance left): a run's arithmetic is its own, so leaving the others
+    # out changes no float, and the nearest distance never grows, so a run that ran out
+    # stays out. `rows` are those runs, `wanted` and `draws` their k and uniforms.
+    rows = np.arange(runs)
+    draws = uniforms
+    nearest = squared_distances(picked)
     for step in range(1, highest):
         mass = nearest * weights
         total = np.add.reduce(mass, axis=1)
-        alive &= total > 0
-        picking = alive & (wanted > step)
-        if not np.logical_or.reduce(picking):
-            break
-        if not np.logical_and.reduce(alive):
-            # Runs whose points ran out pick from a dummy row; their picks are dropped.
-            mass = np.where(alive[:, None], mass, 1.0)
-            total = np.add.reduce(mass, axis=1)
-        chosen = pick(mass, total, uniforms[step])
-        starts[picking, step] = points[chosen[picking]]
-        np.minimum(nearest, _squared_distances(points, points[chosen]), out=nearest)
+        picking = (total > 0) & (wanted > step)
+        if not picking.all():
+            rows, wanted, draws = rows[picking], wanted[picking], draws[:, picking]
+            mass, total, nearest = mass[picking], total[picking], nearest[picking]
+            if len(rows) == 0:
+                break
+        # The count of cdf <= u is a sum of booleans in one reduction (count_nonzero
+        # with an axis is several numpy calls).
+        cdf = (mass / total[:, None]).cumsum(axis=1)
+        cdf /= cdf[:, -1:]
+        chosen = np.add.reduce(cdf <= draws[step][:, None], axis=1, dtype=np.int64)
+        picked = coordinates[:, chosen]
+        starts[rows, step] = picked.T
+        if step + 1 < highest:
+            np.minimum(nearest, squared_distances(picked), out=nearest)
     return starts
 
 
@@ -712,11 +878,19 @@ def group_clusters(
     highest = min(options.max_k, 2 + n_base // 12, n_base - 1)
     ks = list(range(2, highest + 1))
     count = options.group_restarts
-    plus = _kmeans_plus_plus_for(centers, sizes, ks, count, np.random.default_rng(options.seed))
+    plus = _kmeans_plus_plus_for(centers, sizes, ks, count, _seeded(options.seed))
     if options.group_start == "polis":
         # Polis's cold start (init-clusters, research/polis-math.md 1.7-1.8): the first k
         # distinct points, here base centres in base-cluster order, ahead of the restarts.
-        first = _first_rows(centers)
+        head = centers[:highest]
+        if np.count_nonzero((head[:, None, :] != head[None, :, :]).any(axis=2)) == highest * (
+            highest - 1
+        ):
+            # The first rows are distinct (base centres nearly always are): they are the
+            # first distinct ones, without sorting every row.
+            first = np.arange(highest)
+        else:
+            first = _first_rows(centers)
         polis = np.full((len(ks), 1, highest, centers.shape[1]), np.nan)
         for i, k in enumerate(ks):
             polis[i, 0, : min(k, len(first))] = centers[first[:k]]
@@ -737,10 +911,21 @@ def group_clusters(
         centers, np.concatenate(batch), sizes, options.group_iterations
     )
     runs = len(owner)
-    nearest_center = fitted[np.arange(runs)[:, None], labels]
-    inertia = (sizes * _squared_norms(centers[None, :, :] - nearest_center)).sum(axis=1)
+    # Each run's squared distances of the base centres to their own group centre, as
+    # _squared_norms(centers - fitted[run, labels]) but a coordinate at a time on
+    # contiguous runs x points arrays (the same differences, squares and order).
+    slot = labels + (np.arange(runs) * highest)[:, None]
+    coordinates = centers.T
+    misfit = np.subtract(coordinates[0], fitted[:, :, 0].ravel().take(slot))
+    misfit *= misfit
+    for d in range(1, centers.shape[1]):
+        step = np.subtract(coordinates[d], fitted[:, :, d].ravel().take(slot))
+        step *= step
+        misfit += step
+    inertia = np.add.reduce(sizes * misfit, axis=1)  # as .sum(axis=1)
     # Pairwise distances between base centres, shared by every k's silhouette.
-    distances = np.sqrt(_squared_distances(centers, centers))
+    distances = _squared_distances(centers, centers)
+    np.sqrt(distances, out=distances)
     weights = sizes if options.weighted_silhouette else None
     best: tuple[float, int, IntArray] | None = None
     scores: dict[int, float] = {}
@@ -754,8 +939,11 @@ def group_clusters(
         for run in runs_of[k][1:]:
             if _better(inertias[run], inertias[chosen], options):
                 chosen = run
-        # Renumber the centres that kept members 0..j-1.
-        k_labels = (np.cumsum(present[chosen]) - 1)[labels[chosen]]
+        # Renumber the centres that kept members 0..j-1 (nothing to do when all k did).
+        if present[chosen, :k].all():
+            k_labels = labels[chosen]
+        else:
+            k_labels = (np.cumsum(present[chosen]) - 1)[labels[chosen]]
         if k_labels.max() + 1 >= 2:
             candidates.append((k, k_labels))
     labelings = [k_labels for _, k_labels in candidates]
@@ -767,6 +955,20 @@ def group_clusters(
     if best is None:
         return np.zeros(n_base, dtype=np.int64), 1, scores
     return best[2], int(best[2].max()) + 1, scores
+
+
+_SEEDS: dict[int, np.random.SeedSequence] = {}
+
+
+def _seeded(seed: int) -> np.random.Generator:
+    """np.random.default_rng(seed): the same generator in the same state, from a
+    SeedSequence kept per seed (building it was most of default_rng's 6 µs)."""
+    sequence = _SEEDS.get(seed)
+    if sequence is None:
+        sequence = np.random.SeedSequence(seed)
+        if len(_SEEDS) < 64:  # one seed in practice; bounded all the same
+            _SEEDS[seed] = sequence
+    return np.random.Generator(np.random.PCG64(sequence))
 
 
 def _better(inertia: float, incumbent: float, options: Options, tie: float = 0.0) -> bool:
@@ -810,13 +1012,21 @@ def refine_groups(
     _better); on the openData conversations this is what brings agreement with Polis up
     to red-dwarf's level (docs/benchmarks.md).
     """
-    rng = np.random.default_rng(options.seed)
+    rng = _seeded(options.seed)
     # Starts are compared on a seeded sample of at most 20,000 participants (enough to
     # rank local optima); only the winner is run on everyone.
     sample = points
     if len(points) > 20_000:
         sample = points[rng.choice(len(points), 20_000, replace=False)]
-    starts = [np.stack([points[labels == g].mean(axis=0) for g in range(k)])[None]]
+    counts = np.bincount(labels, minlength=k)
+    if len(counts) == k and counts.all():
+        # Each group's mean, summed in point order as np.mean along axis 0 does.
+        means = np.empty((k, points.shape[1]))
+        for d in range(points.shape[1]):
+            means[:, d] = np.bincount(labels, weights=points[:, d], minlength=k) / counts
+        starts = [means[None]]
+    else:
+        starts = [np.stack([points[labels == g].mean(axis=0) for g in range(k)])[None]]
     if warm is not None and k in warm:
         starts.insert(0, warm[k][None])
     ones = np.ones(len(sample))
@@ -827,12 +1037,15 @@ def refine_groups(
     runs = len(centers_of)
     # A start that lost a group answers a different question: all k centres must remain,
     # and the last one must keep members in the final assignment.
-    complete = present.all(axis=1) & (labels_of.max(axis=1) == k - 1)
+    complete = np.logical_and.reduce(present, axis=1) & (
+        np.maximum.reduce(labels_of, axis=1) == k - 1
+    )
     # Each run's sum over its own contiguous row, as a sum of that run's array alone.
-    misfit = (sample[None, :, :] - centers_of[np.arange(runs)[:, None], labels_of]) ** 2
-    inertias = misfit.reshape(runs, -1).sum(axis=1).tolist()
+    slot = labels_of + (np.arange(runs) * k)[:, None]
+    misfit = (sample[None, :, :] - centers_of.reshape(-1, sample.shape[1]).take(slot, axis=0)) ** 2
+    inertias = np.add.reduce(misfit.reshape(runs, -1), axis=1).tolist()  # as .sum(axis=1)
     best: tuple[float, FloatArray] | None = None
-    for run in np.flatnonzero(complete).tolist():
+    for run in complete.nonzero()[0].tolist():
         # Earlier starts (warm, then two-level) win ties, for stability (see _better).
         if best is None or _better(inertias[run], best[0], options, tie=1e-9):
             best = (inertias[run], centers_of[run])
@@ -960,7 +1173,7 @@ def _compute(
         matrix = build_matrix(votes, moderated_out, meta, statements)
         raw = matrix.votes
         n_participants, n_statements = raw.shape
-        vote_counts = np.diff(raw.indptr).astype(np.int64)
+        vote_counts = (raw.indptr[1:] - raw.indptr[:-1]).astype(np.int64)
         column_active = matrix.active[raw.indices]
         voted_active = np.bincount(raw.indices, minlength=n_statements).astype(np.float64)
         sums = np.bincount(raw.indices, weights=raw.data, minlength=n_statements)
@@ -970,11 +1183,27 @@ def _compute(
         # Centred votes; inactive statements are all zero in Polis's rating matrix, so after
         # centring they contribute nothing and are dropped from the structure.
         centred_data = np.where(column_active, raw.data - center[raw.indices], 0.0)
-        # Copies of the index arrays: eliminate_zeros works in place and must not touch raw.
-        centred = sp.csr_array(
-            (centred_data, raw.indices.copy(), raw.indptr.copy()), shape=raw.shape
-        )
-        centred.eliminate_zeros()
+        stored = centred_data != 0.0
+        n_stored = int(np.count_nonzero(stored))
+        used = (np.bincount(raw.indices[stored], minlength=n_statements) > 0).nonzero()[0]
+        centred: sp.csr_array | FloatArray
+        sparse: sp.csr_array | None = None  # the eliminated CSR matrix, when built
+        if n_participants * len(used) <= DENSE_PCA and n_stored <= COUNTED_PRODUCT:
+            # Small, few votes: the dense matrix for the PCA (see principal_components) is
+            # written directly and the projection summed below, with no scipy matrix
+            # (building one, dropping its zeros and its product were ~40 µs of dispatch).
+            owner = np.arange(n_participants).repeat(vote_counts)[stored]
+            stored_data, stored_columns = centred_data[stored], raw.indices[stored]
+            centred = np.zeros(raw.shape)
+            centred.ravel()[owner * n_statements + stored_columns] = stored_data  # flat: 2x quicker
+        else:
+            # Copies of the index arrays: eliminate_zeros works in place and must not
+            # touch raw.
+            sparse = sp.csr_array(
+                (centred_data, raw.indices.copy(), raw.indptr.copy()), shape=raw.shape
+            )
+            sparse.eliminate_zeros()
+            centred = sparse.toarray() if n_participants * len(used) <= DENSE_PCA else sparse
 
     with watch.stage("in_conversation"):
         already = None
@@ -991,23 +1220,35 @@ def _compute(
         start = None
         if previous is not None:
             start = _previous_components(previous, matrix.statement_ids, options.n_components)
-        components = principal_components(centred, options.n_components, options.seed, start)
+        components = principal_components(centred, options.n_components, options.seed, start, used)
         components = _fix_sign(components, start)
         # Polis counts zeroed moderated-out cells as votes when scaling (section 1.6).
         # Every participant row holds at least one vote, so reduceat never sees an empty row.
-        active_votes = (
-            np.add.reduceat(column_active.astype(np.int64), raw.indptr[:-1])
-            if raw.nnz
-            else np.zeros(n_participants, dtype=np.int64)
-        )
+        if matrix.n_inactive_columns == 0:
+            active_votes = vote_counts  # every vote is on an active statement
+        elif raw.nnz:
+            active_votes = np.add.reduceat(column_active, raw.indptr[:-1], dtype=np.int64)
+        else:
+            active_votes = np.zeros(n_participants, dtype=np.int64)
         n_scaled = active_votes + matrix.n_inactive_columns
         scale = np.sqrt(matrix.n_columns / np.maximum(n_scaled, 1.0))
-        projection = np.asarray(centred @ components.T) * scale[:, None]
+        if sparse is None:
+            # centred @ components.T as scipy's sparse product sums it: each row's stored
+            # entries in column order, from 0 (bincount adds in the same order; the same
+            # floats on every openData conversation and random matrices).
+            product = np.empty((n_participants, len(components)))
+            for d, component in enumerate(components):
+                product[:, d] = np.bincount(
+                    owner, weights=stored_data * component[stored_columns], minlength=n_participants
+                )
+        else:
+            product = np.asarray(sparse @ components.T)
+        projection = product * scale[:, None]
         statement_projection = np.sqrt(matrix.n_columns) * (1.0 - center)[:, None] * components.T
-        extremity = np.sqrt((statement_projection**2).sum(axis=1))
+        extremity = np.sqrt(np.add.reduce(statement_projection**2, axis=1))  # as .sum(axis=1)
 
     with watch.stage("clustering"):
-        member_index = np.flatnonzero(members)
+        member_index = members.nonzero()[0]
         points = projection[member_index]
         previous_base = None
         warm_groups = None
@@ -1041,41 +1282,37 @@ def _compute(
         group[member_index] = group_members
 
     with watch.stage("statistics"):
-        is_agree = raw.data == 1.0
-        is_disagree = raw.data == -1.0
-        # Group x statement tallies as counts of (group, statement) codes: three sparse
-        # products cost more in scipy's dispatch than the counting itself.
+        # Each vote's kind: 0 disagree, 2 agree, 1 anything else (a pass).
+        kind = (raw.data == 1.0).astype(np.int64)
+        kind -= raw.data == -1.0
+        kind += 1
+        # Kind x group x statement tallies as counts of one code per vote: sparse products
+        # cost more in scipy's dispatch than the counting itself, and one count of
+        # (kind, ...) codes fewer calls than one count per kind.
         row_group = np.full(n_participants, -1, dtype=np.int64)
         row_group[member_index] = group_members
-        vote_group = np.repeat(row_group, vote_counts)
+        vote_group = row_group.repeat(vote_counts)
         counted = vote_group >= 0
-        cell = (vote_group * n_statements + raw.indices)[counted]
-        agree_g, disagree_g, seen_g = (
-            np.bincount(
-                cell[flags[counted]] if flags is not None else cell, minlength=k * n_statements
-            )
-            .astype(np.int64)
-            .reshape(k, n_statements)
-            for flags in (is_agree, is_disagree, None)
-        )
-        agree_all = np.bincount(raw.indices[is_agree], minlength=n_statements).astype(np.int64)
-        disagree_all = np.bincount(raw.indices[is_disagree], minlength=n_statements).astype(
-            np.int64
-        )
-        seen_all = np.bincount(raw.indices, minlength=n_statements).astype(np.int64)
+        cell = (kind * (k * n_statements) + vote_group * n_statements + raw.indices)[counted]
+        by_kind = np.bincount(cell, minlength=3 * k * n_statements).reshape(3, k, n_statements)
+        disagree_g, agree_g = by_kind[0], by_kind[2]
+        seen_g = np.add.reduce(by_kind, axis=0)
+        everyone = np.bincount(
+            kind * n_statements + raw.indices, minlength=3 * n_statements
+        ).reshape(3, n_statements)
+        disagree_all, agree_all = everyone[0], everyone[2]
+        seen_all = np.add.reduce(everyone, axis=0)
 
         eligible = matrix.active
-        repness: dict[int, tuple[RepStatement, ...]] = {}
-        for g, group_stats in enumerate(
-            stats.all_group_statement_stats(agree_g, disagree_g, seen_g)
-        ):
-            repness[g] = stats.select_repness(
-                group_stats,
-                matrix.statement_ids,
-                eligible,
-                pick=options.pick_repness,
-                z=options.z_threshold,
-            )
+        repness = stats.select_all_repness(
+            agree_g,
+            disagree_g,
+            seen_g,
+            matrix.statement_ids,
+            eligible,
+            pick=options.pick_repness,
+            z=options.z_threshold,
+        )
         consensus = stats.select_consensus(
             agree_all,
             disagree_all,
@@ -1087,13 +1324,16 @@ def _compute(
         )
         if k > 0:
             gac = stats.group_informed_consensus(agree_g, seen_g)
-            tally = (agree_g.sum(axis=0), disagree_g.sum(axis=0), seen_g.sum(axis=0))
+            tally = (
+                np.add.reduce(agree_g, axis=0),
+                np.add.reduce(disagree_g, axis=0),
+                np.add.reduce(seen_g, axis=0),
+            )
         else:
             # No groups yet: the whole conversation is the only group.
             gac = stats.group_informed_consensus(agree_all[None, :], seen_all[None, :])
             tally = (agree_all, disagree_all, seen_all)
-        is_meta = _marked(matrix.statement_ids, meta)
-        is_out = _marked(matrix.statement_ids, moderated_out)
+        is_meta, is_out = matrix.is_meta, matrix.is_out
         priorities = stats.priority(
             *tally, extremity, is_meta, is_out, meta_priority=options.meta_priority
         )

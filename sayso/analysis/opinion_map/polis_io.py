@@ -109,7 +109,8 @@ class PolisExport:
     of votes.csv (re-votes included) when that file exists.
     """
 
-    statements: tuple[PolisStatement, ...]
+    # A tuple, or StatementRows, which builds the records only when first used.
+    statements: Sequence[PolisStatement]
     comments_header: tuple[str, ...]
     votes: Votes
     vote_events: Votes | None = None
@@ -122,15 +123,18 @@ class PolisExport:
 
     @property
     def moderated_out(self) -> frozenset[int]:
-        return frozenset(s.statement_id for s in self.statements if s.moderated == -1)
+        ids, moderated = _column(self.statements, "statement_id", "moderated")
+        return frozenset(i for i, m in zip(ids, moderated, strict=True) if m == -1)
 
     @property
     def meta(self) -> frozenset[int]:
-        return frozenset(s.statement_id for s in self.statements if s.is_meta)
+        ids, is_meta = _column(self.statements, "statement_id", "is_meta")
+        return frozenset(i for i, m in zip(ids, is_meta, strict=True) if m)
 
     @property
     def statement_ids(self) -> tuple[int, ...]:
-        return tuple(sorted(s.statement_id for s in self.statements))
+        (ids,) = _column(self.statements, "statement_id")
+        return tuple(sorted(ids))
 
     def polis_groups(self) -> dict[int, int]:
         """Polis's own group per clustered participant (empty without participants-votes)."""
@@ -239,17 +243,17 @@ def _fast_table(data: bytes) -> _Table | None:
     # Few and in-place temporaries: arrays of the file's size are freed back to the
     # system between calls, and touching fresh pages cost more than the comparisons.
     is_separator = buf == ord(",")
-    is_newline = buf == ord("\n")
-    n_newlines = int(np.count_nonzero(is_newline))
-    is_separator |= is_newline
-    del is_newline
-    separators = np.flatnonzero(is_separator)
+    is_separator |= buf == ord("\n")
+    separators = is_separator.nonzero()[0]
     del is_separator
     n_rows = len(separators) // width
     if len(separators) != n_rows * width:
         return None
     # Every row's last separator is a newline and there are no others: rectangular.
-    if n_newlines != n_rows or not bool((buf[separators[width - 1 :: width]] == ord("\n")).all()):
+    # (Every newline is a separator, so they are counted among the separators, not
+    # in another pass over the file.)
+    newline = buf[separators] == ord("\n")
+    if int(np.count_nonzero(newline)) != n_rows or not bool(newline[width - 1 :: width].all()):
         return None  # a ragged row: the csv path names its line
     starts = np.empty_like(separators)
     if n_rows:
@@ -282,7 +286,7 @@ def _fast_ints(buf: NDArray[np.uint8], starts: IntArray, ends: IntArray) -> IntA
         values = _fast_short_ints(buf, ends, lengths, shortest, width)
     if values is None:
         return None
-    return np.where(negative, -values, values)
+    return np.where(negative, -values, values) if negative.any() else values
 
 
 def _fast_short_ints(
@@ -312,19 +316,14 @@ def _fast_short_ints(
     return values
 
 
-def _byte_word(byte: int) -> np.uint64:
-    return np.uint64(int.from_bytes(bytes([byte]) * 8, "little"))
-
-
 # Masks for the last `length` of 16 bytes, as the two little-endian words of the 16, and
 # the "0" characters that replace the bytes before the field.
 _KEEP_BYTES = np.array(
     [[0] * (16 - length) + [0xFF] * length for length in range(17)], dtype=np.uint8
 )
 _FILL_BYTES = np.where(_KEEP_BYTES == 0, ord("0"), 0).astype(np.uint8)
-_KEEP_HIGH, _KEEP_LOW = (np.ascontiguousarray(_KEEP_BYTES.view("<u8")[:, i]) for i in (0, 1))
-_FILL_HIGH, _FILL_LOW = (np.ascontiguousarray(_FILL_BYTES.view("<u8")[:, i]) for i in (0, 1))
-_HIGH_NIBBLES, _ZEROS, _SIXES, _LOW_NIBBLES = (_byte_word(b) for b in (0xF0, 0x30, 0x06, 0x0F))
+_KEEP_WORDS = np.ascontiguousarray(_KEEP_BYTES.view("<u8").T)  # word (high, low) x length
+_FILL_WORDS = np.ascontiguousarray(_FILL_BYTES.view("<u8").T)
 # Pairs of digits, then of pairs, then of fours: (factor, shift, mask) per step.
 _SWAR_STEPS = tuple(
     (np.uint64(factor), np.uint64(shift), np.uint64(mask))
@@ -343,35 +342,37 @@ def _fast_long_ints(buf: NDArray[np.uint8], ends: IntArray, lengths: IntArray) -
     timestamp, large enough that allocating them cost more than the arithmetic (a 7,000
     vote file: 0.7 ms). Here each field's last 16 bytes are read as two words through an
     unaligned view, checked to be digits and combined 8 digits at a time with shifts and
-    multiplications (the classic SIMD-within-a-register parse).
+    multiplications (the classic SIMD-within-a-register parse). Both words of every
+    field go through each step together (2 x fields), half the numpy calls.
     """
     words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-    at = ends - 16
-    if int(at.min()) >= 0:
-        high, low = words[at], words[at + 8]
+    at = np.array([ends - 16, ends - 8])  # each field's two words
+    if int(at[0].min()) >= 0:
+        pair = words[at]
     else:
         # Fields ending in the first 16 bytes: read from a copy with "0"s in front.
-        early = at < 0
-        at = np.maximum(at, 0)
-        high, low = words[at], words[at + 8]
+        early = at[0] < 0
+        pair = words[np.maximum(at, 0)]
         head = np.full(48, ord("0"), dtype=np.uint8)
         head[16:] = buf[:32]
         head_words = np.ndarray((41,), dtype="<u8", buffer=head, strides=(1,))
-        high[early] = head_words[ends[early]]
-        low[early] = head_words[ends[early] + 8]
-    parts = []
-    for word, keep, fill in ((high, _KEEP_HIGH, _FILL_HIGH), (low, _KEEP_LOW, _FILL_LOW)):
-        word = (word & keep[lengths]) | fill[lengths]
-        # Every byte "0" to "9": high nibble 3, and adding 6 leaves it 3.
-        if bool(((word & _HIGH_NIBBLES) != _ZEROS).any()) or bool(
-            (((word + _SIXES) & _HIGH_NIBBLES) != _ZEROS).any()
-        ):
-            return None
-        word &= _LOW_NIBBLES
-        for factor, shift, mask in _SWAR_STEPS:
-            word = (word * factor + (word >> shift)) & mask
-        parts.append(word)
-    return np.asarray((parts[0] * np.uint64(100_000_000) + parts[1]).view(np.int64))
+        pair[:, early] = head_words[at[:, early] + 16]
+    low, high = int(lengths.min()), int(lengths.max())
+    if low == high:  # one length (timestamps of one era): one mask for all
+        pair &= _KEEP_WORDS[:, low : low + 1]
+        pair |= _FILL_WORDS[:, low : low + 1]
+    else:
+        pair &= _KEEP_WORDS[:, lengths]
+        pair |= _FILL_WORDS[:, lengths]
+    # Every byte "0" to "9": its value minus "0", unsigned, is at most 9; those values
+    # are then the digits themselves.
+    digits = pair.view(np.uint8) - np.uint8(ord("0"))
+    if int(digits.max()) > 9:
+        return None
+    word = digits.view("<u8")
+    for factor, shift, mask in _SWAR_STEPS:
+        word = (word * factor + (word >> shift)) & mask
+    return np.asarray((word[0] * np.uint64(100_000_000) + word[1]).view(np.int64))
 
 
 def _fast_votes(
@@ -494,6 +495,51 @@ class ParticipantRows(_LazyTuple[PolisParticipant]):
         return len(self._columns[0])
 
 
+_STATEMENT_FIELDS = (
+    "statement_id",
+    "author_id",
+    "agrees",
+    "disagrees",
+    "moderated",
+    "body",
+    "timestamp",
+    "datetime",
+    "is_meta",
+    "is_seed",
+    "group_informed_consensus",
+)
+
+
+class StatementRows(_LazyTuple[PolisStatement]):
+    """comments.csv's validated columns, made into PolisStatement records only when first
+    used: the opinion map needs ids, moderation, meta flags and counts, and the frozen
+    records (a microsecond each) cost more than reading the file."""
+
+    __slots__ = ("_columns", "_records")
+
+    def __init__(self, columns: tuple[Sequence[Any], ...]) -> None:
+        self._columns = columns  # one per PolisStatement field, in field order
+        self._records: tuple[PolisStatement, ...] | None = None
+
+    def _decoded(self) -> tuple[PolisStatement, ...]:
+        if self._records is None:
+            self._records = tuple(map(PolisStatement, *self._columns))
+        return self._records
+
+    def column(self, name: str) -> Sequence[Any]:
+        return self._columns[_STATEMENT_FIELDS.index(name)]
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+
+def _column(statements: Sequence[PolisStatement], *names: str) -> list[Sequence[Any]]:
+    """The named fields of every statement, each as a sequence."""
+    if isinstance(statements, StatementRows):
+        return [statements.column(name) for name in names]
+    return [[getattr(s, name) for s in statements] for name in names]
+
+
 def _check_header(
     path: Path, header: Sequence[str], required: Iterable[str], optional: Iterable[str]
 ) -> None:
@@ -541,11 +587,12 @@ def _optional_bool(path: Path, column: str, value: str, line: int) -> bool:
         raise PolisImportError(path, line, f"{column} {value!r} is not true or false") from None
 
 
-def _comments_by_column(
+def _comment_columns(
     header: Sequence[str], rows: Sequence[Sequence[str]]
-) -> tuple[PolisStatement, ...] | None:
-    """The statements of valid comments.csv rows, converted a column at a time; None
-    when any value is invalid (read_comments then finds and names it row by row)."""
+) -> tuple[Sequence[Any], ...] | None:
+    """The PolisStatement fields of valid comments.csv rows, converted a column at a
+    time (in field order); None when any value is invalid (read_comments then finds and
+    names it row by row)."""
     at = {name: index for index, name in enumerate(header)}
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     absent = [None] * len(rows)
@@ -567,43 +614,52 @@ def _comments_by_column(
         return None
     if len(set(ids)) != len(ids) or not set(moderated) <= {-1, 0, 1}:
         return None
-    return tuple(
-        PolisStatement(
-            statement_id=i,
-            author_id=a,
-            agrees=n_agree,
-            disagrees=n_disagree,
-            moderated=m,
-            body=body,
-            timestamp=t,
-            datetime=d,
-            is_meta=meta,
-            is_seed=seed,
-            group_informed_consensus=gac,
-        )
-        for i, a, n_agree, n_disagree, m, body, t, d, meta, seed, gac in zip(
-            ids,
-            authors,
-            agrees,
-            disagrees,
-            moderated,
-            texts("comment-body"),
-            timestamps,
-            texts("datetime"),
-            is_meta,
-            is_seed,
-            texts("group-informed-consensus"),
-            strict=True,
-        )
+    return (
+        ids,
+        authors,
+        agrees,
+        disagrees,
+        moderated,
+        texts("comment-body"),
+        timestamps,
+        texts("datetime"),
+        is_meta,
+        is_seed,
+        texts("group-informed-consensus"),
     )
+
+
+def _read_statements(path: Path) -> tuple[Sequence[PolisStatement], tuple[str, ...]]:
+    """read_comments, the records left to StatementRows. The rows are read without
+    counting lines; any file this path does not accept (not valid CSV, ragged, a bad
+    value) is read again by read_comments, which names the problem and its line."""
+    data = path.read_bytes()
+    if b"\x00" not in data:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            del data
+            try:
+                rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+            except csv.Error:
+                rows = []
+            if rows and len(set(map(len, rows))) == 1:
+                header = rows[0]
+                _check_header(path, header, COMMENTS_REQUIRED, COMMENTS_OPTIONAL)
+                columns = _comment_columns(header, rows[1:])
+                if columns is not None:
+                    return StatementRows(columns), tuple(header)
+    return read_comments(path)
 
 
 def read_comments(path: Path) -> tuple[tuple[PolisStatement, ...], tuple[str, ...]]:
     header, rows, lines = _read_rows(path)
     _check_header(path, header, COMMENTS_REQUIRED, COMMENTS_OPTIONAL)
-    fast = _comments_by_column(header, rows)
+    fast = _comment_columns(header, rows)
     if fast is not None:
-        return fast, tuple(header)
+        return tuple(map(PolisStatement, *fast)), tuple(header)
     at = {name: index for index, name in enumerate(header)}
     statements: list[PolisStatement] = []
     seen: dict[int, int] = {}
@@ -718,12 +774,15 @@ def _fast_read_votes(
     _check_header(path, table.header, VOTES_REQUIRED, ("datetime",))
     at = {name: index for index, name in enumerate(table.header)}
     buf, starts, ends = table.buf, table.starts, table.ends
-    participant = _fast_ints(buf, starts[:, at["voter-id"]], ends[:, at["voter-id"]])
-    statement = _fast_ints(buf, starts[:, at["comment-id"]], ends[:, at["comment-id"]])
+    # Both id columns in one parse: each numpy step once rather than twice (ids are a
+    # few digits each, so the wider of the two costs little).
+    ids = [at["voter-id"], at["comment-id"]]
+    both = _fast_ints(buf, starts.T[ids].reshape(-1), ends.T[ids].reshape(-1))
     value = _fast_votes(buf, starts[:, at["vote"]], ends[:, at["vote"]])
     when = _fast_ints(buf, starts[:, at["timestamp"]], ends[:, at["timestamp"]])
-    if participant is None or statement is None or value is None or when is None:
+    if both is None or value is None or when is None:
         return None
+    participant, statement = both.reshape(2, -1)
     events = Votes(participant=participant, statement=statement, value=value, time=when)
     # No field spans lines here, so row i is on line i + 2.
     _check_known_statements(path, events.statement, known_statements, None)
@@ -742,8 +801,19 @@ def latest_votes(events: Votes) -> Votes:
     n = len(events)
     if n == 0:
         return events
-    participant_code, _ = _codes(events.participant)
-    statement_code, n_statements = _codes(events.statement)
+    # A key per (participant, statement) that sorts as the pair does, from the ids
+    # themselves where they are small non-negative ints (statement ids always are), else
+    # from each id's rank; counting keys stays cheap either way.
+    s_low, s_high = int(events.statement.min()), int(events.statement.max())
+    if s_low >= 0 and s_high < 4 * n + 1024:
+        statement_code, n_statements = events.statement, s_high + 1
+    else:
+        statement_code, n_statements = _codes(events.statement)
+    p_low, p_high = int(events.participant.min()), int(events.participant.max())
+    if p_low >= 0 and (p_high + 1) * n_statements <= 4 * n + 4096:
+        participant_code = events.participant
+    else:
+        participant_code, _ = _codes(events.participant)
     key = participant_code * n_statements + statement_code
     n_keys = int(key.max()) + 1
     if n_keys <= 8 * n + (1 << 20):
@@ -1051,7 +1121,8 @@ def _check_sign_against_comments(
     """
     if len(votes) == 0:
         return
-    ids = np.asarray([s.statement_id for s in statements], dtype=np.int64)
+    id_list, agree_list, disagree_list = _column(statements, "statement_id", "agrees", "disagrees")
+    ids = np.asarray(id_list, dtype=np.int64)
     # Every voted statement is in comments.csv (checked on reading). Ids are small
     # non-negative ints, so a lookup table replaces a binary search per vote.
     if int(ids.min()) >= 0 and int(ids.max()) < 4 * len(votes) + 1024:
@@ -1061,10 +1132,11 @@ def _check_sign_against_comments(
     else:
         order = np.argsort(ids)
         position = order[np.searchsorted(ids, votes.statement, sorter=order)]
-    n_plus = np.bincount(position, weights=votes.value == 1, minlength=len(ids))
-    n_minus = np.bincount(position, weights=votes.value == -1, minlength=len(ids))
-    agrees = np.asarray([s.agrees for s in statements], dtype=np.float64)
-    disagrees = np.asarray([s.disagrees for s in statements], dtype=np.float64)
+    # Disagree, pass and agree votes per statement in one count of (statement, vote).
+    tally = np.bincount(position * 3 + (votes.value + 1), minlength=3 * len(ids)).reshape(-1, 3)
+    n_minus, n_plus = tally[:, 0], tally[:, 2]
+    agrees = np.asarray(agree_list, dtype=np.float64)
+    disagrees = np.asarray(disagree_list, dtype=np.float64)
     same = np.abs(agrees - n_plus).sum() + np.abs(disagrees - n_minus).sum()
     flipped = np.abs(agrees - n_minus).sum() + np.abs(disagrees - n_plus).sum()
     if flipped < same:
@@ -1074,7 +1146,7 @@ def _check_sign_against_comments(
             2 + int(np.flatnonzero(position == worst)[0]) if (position == worst).any() else 1,
             f"mixed sign conventions: the votes here count 1 as agree but {comments_path.name} "
             f"agrees/disagrees match them with signs swapped (statement "
-            f"{statements[worst].statement_id}: agrees {int(agrees[worst])}, "
+            f"{id_list[worst]}: agrees {int(agrees[worst])}, "
             f"1-votes {int(n_plus[worst])}, -1-votes {int(n_minus[worst])}); "
             "the file looks like Polis's internal coding (-1 = agree)",
         )
@@ -1147,8 +1219,9 @@ def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> 
     comments_path = folder / COMMENTS
     if not comments_path.is_file():
         raise PolisImportError(comments_path, 0, "file not found")
-    statements, comments_header = read_comments(comments_path)
-    known = frozenset(s.statement_id for s in statements)
+    statements, comments_header = _read_statements(comments_path)
+    (ids,) = _column(statements, "statement_id")
+    known = frozenset(ids)
 
     votes_path, matrix_path = folder / VOTES, folder / PARTICIPANTS_VOTES
     events: Votes | None = None
@@ -1161,7 +1234,7 @@ def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> 
         events, datetimes = read_votes(votes_path, known)
         latest = latest_votes(events)
         _check_sign_against_comments(votes_path, latest, statements, comments_path)
-    if matrix_path.is_file() and (with_participants or latest is None):
+    if (with_participants or latest is None) and matrix_path.is_file():
         participants, columns, matrix_votes, has_xid = read_participants_votes(matrix_path, known)
         if latest is None:
             _check_sign_against_comments(matrix_path, matrix_votes, statements, comments_path)

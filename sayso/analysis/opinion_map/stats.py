@@ -43,9 +43,11 @@ def two_prop_test(
     n2 = np.asarray(trials_out, dtype=np.float64) + 1.0
     pooled = (s1 + s2) / (n1 + n2)
     spread = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (s1 / n1 - s2 / n2) / spread
-    return np.asarray(np.where(pooled >= 1.0, 0.0, z), dtype=np.float64)
+    difference = s1 / n1 - s2 / n2
+    # Divided only where the result is kept (pooled < 1, so spread > 0): no 0/0 to
+    # silence, which cost more than the division.
+    z = np.divide(difference, spread, out=np.zeros_like(difference), where=~(pooled >= 1.0))
+    return np.asarray(z, dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,19 +80,7 @@ def all_group_statement_stats(
     """group_statement_stats for every group, computed on the groups x statements arrays
     at once (one pass of ~40 small numpy calls instead of one per group; every value is
     elementwise, so each group's floats are the same as computed alone)."""
-    na, nd, ns = agree, disagree, seen
-    # Integer tallies: the sums are exact in any order.
-    rest_a = agree.sum(axis=0) - na
-    rest_d = disagree.sum(axis=0) - nd
-    rest_s = seen.sum(axis=0) - ns
-    pa = (na + 1.0) / (ns + 2.0)
-    pd = (nd + 1.0) / (ns + 2.0)
-    pat = prop_test(na, ns)
-    pdt = prop_test(nd, ns)
-    ra = pa / ((1.0 + rest_a) / (2.0 + rest_s))
-    rd = pd / ((1.0 + rest_d) / (2.0 + rest_s))
-    rat = two_prop_test(na, rest_a, ns, rest_s)
-    rdt = two_prop_test(nd, rest_d, ns, rest_s)
+    na, nd, ns, pa, pd, pat, pdt, ra, rd, rat, rdt = _statement_arrays(agree, disagree, seen)
     return tuple(
         GroupStatementStats(
             na=na[g],
@@ -107,6 +97,44 @@ def all_group_statement_stats(
         )
         for g in range(len(agree))
     )
+
+
+def _statement_arrays(
+    agree: IntArray, disagree: IntArray, seen: IntArray
+) -> tuple[
+    IntArray,
+    IntArray,
+    IntArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+]:
+    """GroupStatementStats's fields (na, nd, ns, pa, pd, pat, pdt, ra, rd, rat, rdt) as
+    groups x statements arrays. Agree and disagree go through each formula together,
+    stacked (2 x groups x statements): half the numpy calls, the same elementwise floats.
+    """
+    counts = np.array([agree, disagree])
+    # Integer tallies: the sums are exact in any order.
+    rest = np.add.reduce(counts, axis=1, keepdims=True) - counts
+    rest_s = np.add.reduce(seen, axis=0) - seen
+    p = (counts + 1.0) / (seen + 2.0)
+    # prop_test(counts, seen) and two_prop_test(counts, rest, seen, rest_s) written out,
+    # the same operations on the same values, sharing the terms they have in common.
+    s1, n1 = counts + 1.0, seen + 1.0
+    share = s1 / n1
+    pt = 2.0 * np.sqrt(n1) * (share - 0.5)
+    r = p / ((1.0 + rest) / (2.0 + rest_s))
+    s2, n2 = rest + 1.0, rest_s + 1.0
+    pooled = (s1 + s2) / (n1 + n2)
+    spread = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
+    difference = share - s2 / n2
+    rt = np.divide(difference, spread, out=np.zeros_like(difference), where=~(pooled >= 1.0))
+    return counts[0], counts[1], seen, p[0], p[1], pt[0], pt[1], r[0], r[1], rt[0], rt[1]
 
 
 def _rep_statement(
@@ -192,6 +220,114 @@ def select_repness(
     return tuple(chosen)
 
 
+def select_all_repness(
+    agree: IntArray,
+    disagree: IntArray,
+    seen: IntArray,
+    statement_ids: Sequence[int] | IntArray,
+    eligible: Sequence[bool] | np.ndarray,
+    *,
+    pick: int = 5,
+    z: float = Z_90,
+) -> dict[int, tuple[RepStatement, ...]]:
+    """select_repness(group_statement_stats(agree, disagree, seen, g), ...) for every
+    group g (inputs are groups x statements tallies): the same statements and floats.
+
+    Called per group, select_repness's ~30 numpy calls and its record building were
+    most of the statistics stage on small conversations. Here each step is one call for
+    all groups (every value elementwise, so the same floats; the products compared are
+    multiplied in the same order, and numpy's float64 product rounds as Python's does),
+    and the records are built from plain lists.
+    """
+    k = len(agree)
+    if k == 0:
+        return {}
+    na, nd, ns, pa, pd, pat, pdt, ra, rd, rat, rdt = _statement_arrays(agree, disagree, seen)
+    usable_mask = np.asarray(eligible, dtype=bool)
+    usable = usable_mask.nonzero()[0]
+    # Best agree: select_repness's sequential scan, over precomputed terms: the first
+    # statement that opens, then whichever beats the best on ra·rat·pa·pat (while the
+    # best has ra > 1) or on pa·pat.
+    scanned = ((na + nd) > 0) & usable_mask
+    opening = scanned & ((pat > z) | ((ra > 1.0) & (pa > 0.5)))
+    opens = opening.any(axis=1).tolist()
+    first = opening.argmax(axis=1).tolist() if opening.shape[1] else [0] * k
+    strong = (ra > 1.0).tolist()
+    full, plain = (ra * rat * pa * pat).tolist(), (pa * pat).tolist()
+    bests: list[int | None] = []
+    for g in range(k):
+        if not opens[g]:
+            bests.append(None)
+            continue
+        strong_g, full_g, plain_g = strong[g], full[g], plain[g]
+        best = first[g]  # the first statement that opens; then the scan goes on after it
+        best_strong, best_full, best_plain = strong_g[best], full_g[best], plain_g[best]
+        candidates = scanned[g].nonzero()[0].tolist()
+        for j in candidates[candidates.index(best) + 1 :]:
+            if full_g[j] > best_full if best_strong else plain_g[j] > best_plain:
+                best = j
+                best_strong, best_full, best_plain = strong_g[j], full_g[j], plain_g[j]
+        bests.append(best)
+    significant = (((rat > z) & (pat > z)) | ((rdt > z) & (pdt > z))) & usable_mask
+    with_best = [g for g in range(k) if bests[g] is not None]
+    significant[with_best, [bests[g] for g in with_best]] = False  # already the head
+    any_significant = significant.any(axis=1).tolist()
+    # Each statement ranked in the direction it represents (as _rep_statement labels
+    # it), multiplied in the same order as RepStatement's fields. Sorted by group, then
+    # metric; lexsort is stable, so equal metrics keep statement order (as select_repness).
+    agrees = rat > rdt
+    metric = np.where(agrees, ra * rat * pa, rd * rdt * pd) * np.where(agrees, pat, pdt)
+    rows, columns = np.nonzero(significant)
+    order = np.lexsort((-metric[rows, columns], rows))
+    ranked = columns[order].tolist()
+    ends = np.bincount(rows, minlength=k).cumsum().tolist()
+    chosen: list[tuple[int, int, bool]] = []  # group, statement index, best agree
+    for g in range(k):
+        best = bests[g]
+        head = 0
+        if best is not None:
+            chosen.append((g, best, True))
+            head = 1
+        elif not any_significant[g] and len(usable) > 0:
+            # Nothing qualifies: show the statement that best tells the group apart.
+            strength = np.maximum(rat[g, usable], rdt[g, usable])
+            chosen.append((g, int(usable[int(np.argmax(strength))]), False))
+            head = 1
+        start = ends[g - 1] if g else 0
+        chosen += [
+            (g, j, False) for j in ranked[start : start + max(min(pick - head, ends[g] - start), 0)]
+        ]
+    # _rep_statement's fields for every chosen statement, gathered at once.
+    groups = [c[0] for c in chosen]
+    at = [c[1] for c in chosen]
+    ids = np.asarray(statement_ids, dtype=np.int64)[at].tolist()
+    direction = agrees[groups, at].tolist()
+    ints = np.array([na, nd, ns])[:, groups, at].tolist()
+    floats = np.array([pa, pd, pat, pdt, ra, rd, rat, rdt])[:, groups, at].tolist()
+    lists: dict[int, list[RepStatement]] = {g: [] for g in range(k)}
+    for i, (g, _, best_agree) in enumerate(chosen):
+        d = 0 if direction[i] else 1  # agree fields, or disagree fields
+        lists[g].append(
+            RepStatement(
+                ids[i],
+                "agree" if direction[i] else "disagree",
+                ints[d][i],
+                ints[2][i],
+                floats[d][i],
+                floats[2 + d][i],
+                floats[4 + d][i],
+                floats[6 + d][i],
+                best_agree,
+            )
+        )
+    out: dict[int, tuple[RepStatement, ...]] = {}
+    for g, records in lists.items():
+        records = records[:pick]
+        records.sort(key=lambda r: r.direction != "agree")
+        out[g] = tuple(records)
+    return out
+
+
 def select_consensus(
     agree: IntArray,
     disagree: IntArray,
@@ -202,40 +338,43 @@ def select_consensus(
     pick: int = 5,
     z: float = Z_90,
 ) -> Consensus:
-    """Statements most participants agree or disagree with, over everyone (Polis "majority")."""
+    """Statements most participants agree or disagree with, over everyone (Polis "majority").
+
+    Agree and disagree go through each formula together, stacked (2 x statements):
+    half the numpy calls, the same elementwise floats.
+    """
     ids = np.asarray(statement_ids, dtype=np.int64)
     mask = np.asarray(eligible, dtype=bool)
-    pa = (agree + 1.0) / (seen + 2.0)
-    pd = (disagree + 1.0) / (seen + 2.0)
-    pat, pdt = prop_test(agree, seen), prop_test(disagree, seen)
+    counts = np.array([agree, disagree])
+    trials = np.asarray(seen)
+    p = (counts + 1.0) / (trials + 2.0)
+    n = trials + 1.0
+    pt = 2.0 * np.sqrt(n) * ((counts + 1.0) / n - 0.5)  # prop_test(counts, trials)
+    candidate = mask & (p > 0.5) & (pt > z)
+    strength = p * pt
 
-    def pick_direction(
-        direction: Direction, count: IntArray, p: FloatArray, pt: FloatArray
-    ) -> tuple[ConsensusStatement, ...]:
-        candidates = np.flatnonzero(mask & (p > 0.5) & (pt > z))
-        order = candidates[np.argsort(-(p[candidates] * pt[candidates]), kind="stable")][:pick]
+    def pick_direction(row: int, direction: Direction) -> tuple[ConsensusStatement, ...]:
+        candidates = candidate[row].nonzero()[0]
+        order = candidates[(-strength[row, candidates]).argsort(kind="stable")][:pick]
         return tuple(
-            ConsensusStatement(
-                statement=int(ids[j]),
-                direction=direction,
-                n_success=int(count[j]),
-                n_trials=int(seen[j]),
-                p_success=float(p[j]),
-                p_test=float(pt[j]),
+            map(
+                ConsensusStatement,
+                ids[order].tolist(),
+                [direction] * len(order),
+                counts[row, order].tolist(),
+                trials[order].tolist(),
+                p[row, order].tolist(),
+                pt[row, order].tolist(),
             )
-            for j in order.tolist()
         )
 
-    return Consensus(
-        agree=pick_direction("agree", agree, pa, pat),
-        disagree=pick_direction("disagree", disagree, pd, pdt),
-    )
+    return Consensus(agree=pick_direction(0, "agree"), disagree=pick_direction(1, "disagree"))
 
 
 def group_informed_consensus(agree: IntArray, seen: IntArray) -> FloatArray:
     """Product over groups of each group's smoothed agree rate; inputs groups x statements."""
     rates = (agree + 1.0) / (seen + 2.0)
-    return np.asarray(np.prod(rates, axis=0), dtype=np.float64)
+    return np.asarray(np.multiply.reduce(rates, axis=0), dtype=np.float64)  # as np.prod
 
 
 def priority(
