@@ -13,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from . import services
@@ -29,7 +30,7 @@ from .forms import (
 from .models import AdvisorGrant, AuditEvent, Community, Invitation, InvitationCodeBatch, Membership
 from .permissions import access_for
 from .registry import registry
-from .selectors import sheet_codes, sheet_page
+from .selectors import keep_sheet, kept_sheet, sheet_codes, sheet_page
 
 
 @access_level("public")
@@ -297,17 +298,30 @@ def code_batch_new(request: HttpRequest, community: Community) -> HttpResponse:
         batch, raw_codes = services.create_code_batch(
             community=community, actor=request.user, **form.cleaned_data
         )
-        return _code_sheet(request, community, batch, raw_codes, 1)
+        # Post/redirect/get, as for a survey's codes: reloading the sheet shows the same
+        # codes again instead of making another batch.
+        sheet = reverse("core:code-sheet", kwargs={"slug": community.slug})
+        response = redirect(f"{sheet}?{urlencode({'batch': batch.pk})}")
+        keep_sheet(request, response, batch_id=batch.pk, codes=raw_codes)
+        return response
     return render(request, "core/code_batch_form.html", {"community": community, "form": form})
 
 
 @community_view("organiser")
-@post_only
 def code_sheet(request: HttpRequest, community: Community) -> HttpResponse:
-    """Another page of the sheet of codes just created (selectors.sheet_page): the
-    codes come back signed from the organiser's own page, as they are stored nowhere."""
+    """The sheet of codes just created (selectors.sheet_page), a page at a time. GET
+    ?batch= shows a sheet this organiser made in the last day in this browser, kept
+    encrypted in their session (selectors.keep_sheet); POST shows another page, the
+    codes posted back signed from the sheet. The database alone never gives them back."""
+    if request.method == "POST":
+        asked, token = request.POST, request.POST.get("sheet", "")
+    else:
+        asked, wanted = request.GET, request.GET.get("batch", "")
+        if not wanted.isdigit():
+            return redirect("core:codes", slug=community.slug)
+        token = kept_sheet(request, batch_id=int(wanted))
     try:
-        batch_id, raw_codes = sheet_codes(request.POST.get("sheet", ""), user_id=request.user.pk)
+        batch_id, raw_codes = sheet_codes(token, user_id=request.user.pk)
     except (signing.BadSignature, KeyError, TypeError):
         messages.error(
             request,
@@ -320,7 +334,7 @@ def code_sheet(request: HttpRequest, community: Community) -> HttpResponse:
         return redirect("core:codes", slug=community.slug)
     batch = get_object_or_404(InvitationCodeBatch, community=community, pk=batch_id)
     try:
-        page = int(request.POST.get("page", "1"))
+        page = int(asked.get("page", "1"))
     except ValueError:
         page = 1
     return _code_sheet(request, community, batch, raw_codes, page)

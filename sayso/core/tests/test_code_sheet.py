@@ -46,6 +46,7 @@ def test_the_largest_batch_is_shown_a_bounded_page_at_a_time(community: Communit
     first = client.post(
         reverse("core:code-batch-new", kwargs={"slug": community.slug}),
         {"label": "Night shift", "size": str(MAX_CODES_PER_BATCH)},
+        follow=True,
     )
     assert first.status_code == 200
     assert first["Cache-Control"] == "private, no-store"
@@ -86,10 +87,40 @@ def test_a_small_batch_is_one_page_without_buttons(community: Community) -> None
     html = client.post(
         reverse("core:code-batch-new", kwargs={"slug": community.slug}),
         {"label": "Night shift", "size": "3"},
+        follow=True,
     ).content.decode()
     assert html.count("<svg") == len(CODE.findall(html)) == 3
     assert 'name="page"' not in html
     assert "page 1 of" not in html
+
+
+def test_reloading_a_new_sheet_shows_the_same_codes_and_makes_no_new_batch(
+    community: Community,
+) -> None:
+    """The form redirects to the sheet: a reload asks for the sheet again, not for
+    another batch. The sheet is this organiser's, in this browser, and only theirs."""
+    client, _user = organiser(community)
+    made = client.post(
+        reverse("core:code-batch-new", kwargs={"slug": community.slug}),
+        {"label": "Night shift", "size": "3"},
+    )
+    assert made.status_code == 302
+    sheet_url = made["Location"]
+    first = client.get(sheet_url)
+    again = client.get(sheet_url)
+    assert first["Cache-Control"] == again["Cache-Control"] == "private, no-store"
+    codes = CODE.findall(first.content.decode())
+    assert len(codes) == 3
+    assert CODE.findall(again.content.decode()) == codes
+    assert InvitationCodeBatch.objects.count() == 1
+    # Another organiser of the community, in another browser, is not shown them.
+    other, _other = organiser(community)
+    refused = other.get(sheet_url, follow=True).content.decode()
+    assert not CODE.findall(refused)
+    assert "These codes can no longer be shown" in refused
+    # Without a batch, the sheet's address goes to the codes page.
+    bare = client.get(reverse("core:code-sheet", kwargs={"slug": community.slug}))
+    assert bare["Location"] == reverse("core:codes", kwargs={"slug": community.slug})
 
 
 @pytest.mark.parametrize("case", ["altered", "other organiser", "other community", "missing"])

@@ -272,6 +272,7 @@ def test_code_batch_page_shows_codes_once(depot: Community, owner: Any) -> None:
     response = signed_in(owner).post(
         reverse("core:code-batch-new", kwargs={"slug": depot.slug}),
         {"label": "Night shift", "size": "3"},
+        follow=True,
     )
     assert response.status_code == 200
     assert len(response.context["sheet"].cards) == 3
