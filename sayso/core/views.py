@@ -317,8 +317,12 @@ def code_sheet(request: HttpRequest, community: Community) -> HttpResponse:
         asked, token = request.POST, request.POST.get("sheet", "")
     else:
         asked, wanted = request.GET, request.GET.get("batch", "")
-        if not wanted.isdigit():
-            return redirect("core:codes", slug=community.slug)
+        if not wanted.isdigit():  # the sheet's address on its own: the form to make codes
+            return render(
+                request,
+                "core/code_batch_form.html",
+                {"community": community, "form": CodeBatchForm()},
+            )
         token = kept_sheet(request, batch_id=int(wanted))
     try:
         batch_id, raw_codes = sheet_codes(token, user_id=request.user.pk)
