@@ -3,12 +3,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import segno
-from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.db import models
-from django.http import HttpRequest, HttpResponse
 
 from .models import InvitationCodeBatch, InvitationCodeBatchQuerySet
 
@@ -38,18 +35,11 @@ def batches_for(purpose: models.Model) -> InvitationCodeBatchQuerySet:
 # ever shown, for that organiser, and for a day. They are the codes the page already
 # showed: nothing new leaves the server.
 #
-# A sheet just made is also kept for a day (keep_sheet), so that it can be a page of
-# its own (post/redirect/get): reloading it shows the same codes again instead of making
-# more. It waits in the organiser's session encrypted, with the key in a cookie of
-# their browser's alone: the database holds nothing that opens it, so a database leak
-# still reveals no code (docs/decisions/0004). Signing out ends the session; only the
-# newest few sheets are kept, and a day-old one no longer opens.
+# A sheet just made is also kept for a day so that it can be a page of its own
+# (sayso/core/code_sheets.py).
 SHEET_PAGE = 120
 SHEET_MAX_AGE = 24 * 60 * 60
-SHEETS_KEPT = 3
 _SHEET_SALT = "sayso.core.code-sheet"
-_SHEETS_SESSION_KEY = "sayso_code_sheets"
-SHEET_KEY_COOKIE = "sayso_sheet_key"
 
 
 @dataclass(frozen=True)
@@ -88,65 +78,6 @@ def sheet_codes(
     if data["u"] != user_id or (batch_id is not None and data["b"] != batch_id):
         raise signing.BadSignature("not this organiser's or this batch's sheet")
     return int(data["b"]), [str(code) for code in data["c"]]
-
-
-def keep_sheet(
-    request: HttpRequest, response: HttpResponse, *, batch_id: int, codes: list[str]
-) -> None:
-    """Keeps the sheet of `codes` (batch `batch_id`'s, just made) for kept_sheet: in the
-    organiser's session, encrypted with a key that `response` gives their browser alone.
-    Sheets older than a day, or under another key, are dropped, and all but the newest."""
-    key = request.COOKIES.get(SHEET_KEY_COOKIE, "")
-    kept = _live_sheets(request, key)
-    if not _usable(key):
-        key, kept = Fernet.generate_key().decode(), {}
-    token = sheet_token(batch_id=batch_id, user_id=request.user.pk, codes=codes)
-    kept[str(batch_id)] = Fernet(key).encrypt(token.encode()).decode()
-    request.session[_SHEETS_SESSION_KEY] = dict(list(kept.items())[-SHEETS_KEPT:])
-    response.set_cookie(
-        SHEET_KEY_COOKIE,
-        key,
-        max_age=SHEET_MAX_AGE,
-        path="/c/",
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
-
-
-def kept_sheet(request: HttpRequest, *, batch_id: int) -> str:
-    """The token (for sheet_codes) of the sheet of batch `batch_id` that this organiser
-    made in the last day in this browser, as keep_sheet kept it; "" when there is none."""
-    key = request.COOKIES.get(SHEET_KEY_COOKIE, "")
-    kept = _live_sheets(request, key)
-    if kept != request.session.get(_SHEETS_SESSION_KEY, {}):
-        request.session[_SHEETS_SESSION_KEY] = kept
-    sealed = kept.get(str(batch_id))
-    return Fernet(key).decrypt(sealed).decode() if sealed else ""
-
-
-def _usable(key: str) -> bool:
-    try:
-        Fernet(key)
-    except ValueError:
-        return False
-    return True
-
-
-def _live_sheets(request: HttpRequest, key: str) -> dict[str, str]:
-    """The session's kept sheets (still encrypted) that `key` opens, that are less than
-    a day old and that this organiser made, oldest first."""
-    if not _usable(key):
-        return {}
-    live = {}
-    for batch, sealed in dict(request.session.get(_SHEETS_SESSION_KEY) or {}).items():
-        try:
-            token = Fernet(key).decrypt(str(sealed), ttl=SHEET_MAX_AGE).decode()
-            sheet_codes(token, batch_id=int(batch), user_id=request.user.pk)
-        except (InvalidToken, signing.BadSignature, KeyError, TypeError, ValueError):
-            continue
-        live[str(batch)] = str(sealed)
-    return live
 
 
 def sheet_page(

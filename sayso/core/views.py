@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from . import services
+from .code_sheets import asked_sheet, keep_sheet
 from .decorators import access_level, community_view, post_only
 from .forms import (
     AdvisorGrantForm,
@@ -30,7 +31,7 @@ from .forms import (
 from .models import AdvisorGrant, AuditEvent, Community, Invitation, InvitationCodeBatch, Membership
 from .permissions import access_for
 from .registry import registry
-from .selectors import keep_sheet, kept_sheet, sheet_codes, sheet_page
+from .selectors import sheet_codes, sheet_page
 
 
 @access_level("public")
@@ -311,19 +312,14 @@ def code_batch_new(request: HttpRequest, community: Community) -> HttpResponse:
 def code_sheet(request: HttpRequest, community: Community) -> HttpResponse:
     """The sheet of codes just created (selectors.sheet_page), a page at a time. GET
     ?batch= shows a sheet this organiser made in the last day in this browser, kept
-    encrypted in their session (selectors.keep_sheet); POST shows another page, the
+    encrypted in their session (code_sheets.keep_sheet); POST shows another page, the
     codes posted back signed from the sheet. The database alone never gives them back."""
-    if request.method == "POST":
-        asked, token = request.POST, request.POST.get("sheet", "")
-    else:
-        asked, wanted = request.GET, request.GET.get("batch", "")
-        if not wanted.isdigit():  # the sheet's address on its own: the form to make codes
-            return render(
-                request,
-                "core/code_batch_form.html",
-                {"community": community, "form": CodeBatchForm()},
-            )
-        token = kept_sheet(request, batch_id=int(wanted))
+    asked_for = asked_sheet(request)
+    if asked_for is None:  # the sheet's address on its own: the form to make codes
+        return render(
+            request, "core/code_batch_form.html", {"community": community, "form": CodeBatchForm()}
+        )
+    asked, token = asked_for
     try:
         batch_id, raw_codes = sheet_codes(token, user_id=request.user.pk)
     except (signing.BadSignature, KeyError, TypeError):

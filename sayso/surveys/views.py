@@ -15,9 +15,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from sayso.core.code_sheets import asked_sheet, keep_sheet
 from sayso.core.decorators import access_level, community_view, post_only
 from sayso.core.models import Community
-from sayso.core.selectors import batches_for, keep_sheet, kept_sheet, sheet_codes, sheet_page
+from sayso.core.selectors import batches_for, sheet_codes, sheet_page
 from sayso.core.services import ServiceError
 
 from . import charts, export_jobs, exports, logic, selectors, services, xlsform
@@ -436,19 +437,16 @@ def _codes_page(
 @community_view("organiser")
 def code_sheet(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     """The sheet of codes just made (core.selectors.sheet_page), a page at a time. The
-    codes are stored nowhere the database could give them away: GET ?batch= shows a
-    sheet the organiser made in the last day in this browser, kept encrypted in their
-    session (core.selectors.keep_sheet), and without ?batch= the codes page; POST shows
-    another page, the codes posted back signed from the sheet. Any batch made for this survey (all of its codes open it), never
-    another's, and only to the organiser who made it."""
+    database never gives the codes back: GET ?batch= shows a sheet the organiser made in
+    the last day in this browser (core.code_sheets), and without ?batch= the codes page;
+    POST shows another page, the codes posted back signed from the sheet. Any batch made
+    for this survey (all of its codes open it), never another's, and only to the
+    organiser who made it."""
     survey = _survey(community, pk, request)
-    if request.method == "POST":
-        asked, token = request.POST, request.POST.get("sheet", "")
-    else:
-        asked, batch = request.GET, request.GET.get("batch", "")
-        if not batch.isdigit():
-            return _codes_page(request, community, survey, CodesForm())
-        token = kept_sheet(request, batch_id=int(batch))
+    asked_for = asked_sheet(request)
+    if asked_for is None:
+        return _codes_page(request, community, survey, CodesForm())
+    asked, token = asked_for
     try:
         batch_id, made = sheet_codes(token, user_id=request.user.pk)
         if batch_id not in services.survey_code_batch_ids(survey):
