@@ -18,6 +18,10 @@ The rules (DESIGN.md section 6 and the research note on disclosure control):
   must sit on a cycle of hidden cells along which counts can be shifted while staying
   non-negative, which is exactly the condition for it not to be pinned down by the
   visible cells and totals, even allowing for counts never being negative.
+* **Hidden cells add up to a group too.** In a line whose total is shown, the hidden
+  cells' sum is the total less the shown cells: "15 of 16 agree, the rest hidden" says
+  exactly one person did not agree. So that sum must be 0 or at least the threshold,
+  like any shown count; the smallest shown cells of a line short of it are hidden too.
 * **Filters and breakdowns.** Filtering by a question is allowed exactly when breaking
   down by it is: when every group of the question's partition of the parent group
   (each answer, or for multiple choice each combination of ticked options, plus the
@@ -548,9 +552,10 @@ def frequency_table_from_counts(
     must equal, the sum of the counts.
 
     Single choice: counts below the threshold are hidden, and so is an option that
-    every respondent chose (with ``zeros_disclosive``). If that leaves exactly one
-    hidden count, the total would give it away, so the smallest other count is hidden
-    too. Multiple choice: each option is its own yes/no question against the total, so
+    every respondent chose (with ``zeros_disclosive``). The hidden counts add up to
+    the total less the shown ones, so while that sum is 1 to threshold-1 the smallest
+    shown count is hidden too. If exactly one hidden count is left (a whole group's
+    answer), the total would give it away, so the smallest other count is hidden too. Multiple choice: each option is its own yes/no question against the total, so
     an option is hidden when the people who ticked it, or who did not, number from 1 to
     threshold-1, or (with ``zeros_disclosive``) when all or none ticked it.
     """
@@ -581,10 +586,21 @@ def frequency_table_from_counts(
                 status[i] = CellStatus.TOO_FEW
             elif zeros_disclosive and len(values) > 1 and v == total:
                 status[i] = CellStatus.EVERYONE_SAME
+        # The hidden counts add up to the total less the shown ones, so together they
+        # are a group anyone can count: "15 of 16 agree" says one person did not. That
+        # group must be empty or at least the threshold too, like any shown count, so
+        # the smallest shown counts join it until it is.
+        while 0 < sum(v for v, s in zip(values, status, strict=True) if s.hidden) < threshold:
+            shown = [i for i, s in enumerate(status) if not s.hidden and values[i] > 0]
+            if not shown:  # pragma: no cover - the total is at least the threshold
+                raise DisclosureRefused(_cannot_protect())
+            cheapest = min(shown, key=lambda i: (values[i], i))
+            status[cheapest] = CellStatus.COMPLEMENTARY
         hidden = [i for i, s in enumerate(status) if s.hidden]
         if len(hidden) == 1:
-            # Hiding any other cell, even a zero, leaves the pair's split unknown: the
-            # hidden positive count can move down while the other moves up.
+            # Only a whole group's one answer is left alone here. Hiding any other
+            # cell, even a zero, leaves the pair's split unknown: the hidden count can
+            # move down while the other moves up.
             shown = [i for i, s in enumerate(status) if not s.hidden]
             if not shown:
                 raise DisclosureRefused(_cannot_protect())
@@ -661,7 +677,10 @@ def protect_table(
     threshold-1 and, with ``zeros_disclosive``, a cell holding a whole row (a group
     that all gave one answer; the column-totals row counts as a group too). Then each
     hidden cell is protected by hiding the cheapest set of further cells that closes a
-    cycle through it (see the module docstring). Raises :class:`DisclosureRefused` if
+    cycle through it (see the module docstring). Last, in every line whose total is
+    shown, the hidden cells must add up to 0 or at least the threshold (their sum is
+    the total less the shown cells); the smallest shown cell of a line short of it is
+    hidden, and protected in turn, until none is. Raises :class:`DisclosureRefused` if
     fewer than ``threshold`` people are in the table.
     """
     _check_threshold(threshold)
@@ -695,8 +714,9 @@ def protect_table(
                     status[i, j] = CellStatus.EVERYONE_SAME
 
     hidden = status != CellStatus.SHOWN
-    for i, j in zip(*np.nonzero(hidden.copy()), strict=True):
-        path = _cheapest_cycle(grid, hidden, int(i), int(j))
+
+    def protect(i: int, j: int) -> None:
+        path = _cheapest_cycle(grid, hidden, i, j)
         if path is None:
             raise DisclosureRefused(_cannot_protect())
         for a, b in path:
@@ -704,11 +724,43 @@ def protect_table(
                 hidden[a, b] = True
                 status[a, b] = CellStatus.COMPLEMENTARY
 
+    for i, j in zip(*np.nonzero(hidden.copy()), strict=True):
+        protect(int(i), int(j))
+    # The hidden cells of a line whose total is shown add up to the total less the
+    # shown cells: together they are a group anyone can count, so it must be empty or
+    # at least the threshold, like a shown cell ("15 of 16 agree" says one did not).
+    while (thin := _thin_line(grid, hidden, threshold)) is not None:
+        candidates = [c for c in thin if not hidden[c] and grid[c] > 0]
+        if not candidates:  # pragma: no cover - a shown total is 0 or >= threshold
+            raise DisclosureRefused(_cannot_protect())
+        cell = min(candidates, key=lambda c: (int(grid[c]), c))
+        hidden[cell] = True
+        status[cell] = CellStatus.COMPLEMENTARY
+        protect(*cell)
+
     return ProtectedTable(
         counts=tuple(tuple(int(v) for v in row) for row in grid),
         status=tuple(tuple(CellStatus(s) for s in row) for row in status),
         threshold=threshold,
     )
+
+
+def _thin_line(
+    grid: npt.NDArray[np.int64], hidden: npt.NDArray[np.bool_], threshold: int
+) -> list[tuple[int, int]] | None:
+    """The body cells of the first line (row or column, margins included) whose total
+    is shown and whose hidden cells add up to 1 to ``threshold - 1``; ``None`` if none."""
+    n_r, n_c = grid.shape
+    lines = [[(i, j) for j in range(n_c)] for i in range(n_r)]
+    lines += [[(i, j) for i in range(n_r)] for j in range(n_c)]
+    for line in lines:
+        *cells, total = line
+        if hidden[total]:
+            continue
+        hidden_sum = sum(int(grid[c]) for c in cells if hidden[c])
+        if 0 < hidden_sum < threshold:
+            return cells
+    return None
 
 
 def _cheapest_cycle(
@@ -890,7 +942,10 @@ def protect_joint(
       protects in one direction only and is taken only when the line has no positive
       cell left), then a body cell before a margin (a margin is in more views: the
       unfiltered counts are in all of them), then the first cell met: the same
-      counts always get the same cells hidden.
+      counts always get the same cells hidden. A line whose total is shown and whose
+      hidden cells add up to 1 to ``threshold - 1`` (anyone can subtract the shown
+      cells from the total) gets its cheapest shown positive cell hidden, or failing
+      that its total.
 
     A hidden zero on a line whose shown total is zero is known to be zero; it stays
     hidden but no longer counts as protection, and the lines through it are checked
@@ -1004,7 +1059,9 @@ def protect_joint(
         return min(candidates, key=lambda i: (grid[i], margins[i], i), default=None)
 
     while True:
-        _mend_lines(grid, padded, last, body_mask, eligible, hidden, known, status, cheapest)
+        _mend_lines(
+            grid, padded, last, body_mask, eligible, hidden, known, status, cheapest, threshold
+        )
         # A hidden zero protects its partners only if it could be more than zero: one
         # linear programme finds the hidden zeros no allowed change can raise. Hiding
         # a positive cell on a line through one frees it; with none left, it is known
@@ -1053,16 +1110,18 @@ def _mend_lines(
     known: npt.NDArray[np.bool_],
     status: npt.NDArray[np.int8],
     cheapest: Any,
+    threshold: int,
 ) -> None:
-    """Hide cells until no line has a lone hidden cell or hidden zeros its shown total
-    pins at zero (see protect_joint); changes ``hidden``, ``known`` and ``status``."""
+    """Hide cells until no line has a lone hidden cell, hidden zeros its shown total
+    pins at zero, or hidden cells its shown total says add up to 1 to threshold - 1
+    (see protect_joint); changes ``hidden``, ``known`` and ``status``."""
     dummy = len(grid) - 1
     while True:
         protecting = hidden & ~known
         in_line = protecting[padded]
         count = in_line.sum(axis=1)
         hidden_body = (grid[padded] * (in_line & body_mask)).sum(axis=1)
-        unsafe = (count == 1) | ((count >= 1) & ~hidden[last] & (hidden_body == 0))
+        unsafe = (count == 1) | ((count >= 1) & ~hidden[last] & (hidden_body < threshold))
         bad = np.nonzero(unsafe)[0]
         if bad.size == 0:
             return
@@ -1072,10 +1131,17 @@ def _mend_lines(
             members = [i for i in line if protecting[i]]
             body_sum = sum(int(grid[i]) for i in members if i != last[r])
             pinned = bool(members) and not hidden[last[r]] and body_sum == 0
-            if len(members) != 1 and not pinned:
+            thin = bool(members) and not hidden[last[r]] and 0 < body_sum < threshold
+            if len(members) != 1 and not pinned and not thin:
                 continue  # an earlier choice in this pass mended it
             candidates = [i for i in line if eligible[i] and not hidden[i]]
-            if pinned:
+            if thin:
+                # The hidden cells add up to the shown total less the shown cells, a
+                # group of fewer than the threshold: a positive cell joins them, or
+                # the total (then their sum is unknown).
+                total = [i for i in candidates if i == last[r]]
+                candidates = [i for i in candidates if grid[i] > 0 and i != last[r]] or total
+            elif pinned:
                 # A positive cell, or else the line's total (which may then move).
                 total = [i for i in candidates if i == last[r]]
                 candidates = [i for i in candidates if grid[i] > 0] or total

@@ -207,9 +207,49 @@ def test_frequency_table_counts_answers() -> None:
 def test_one_small_cell_takes_the_smallest_other_with_it() -> None:
     table = dc.frequency_table_from_counts({"a": 6, "b": 4, "c": 7}, threshold=5)
     assert _statuses(table) == [("a", None, COMP), ("b", None, FEW), ("c", 7, SHOWN)]
-    # A zero is the cheapest complement: the 4 could be split 4+0, 3+1, ... 0+4.
+    # A zero is no complement for a small count: hiding it with the 4 would still
+    # show that 4 people did not choose "a". The 6 goes instead, and the zero stays.
     table = dc.frequency_table_from_counts({"a": 6, "b": 4, "c": 0}, threshold=5)
-    assert _statuses(table) == [("a", 6, SHOWN), ("b", None, FEW), ("c", None, COMP)]
+    assert _statuses(table) == [("a", None, COMP), ("b", None, FEW), ("c", 0, SHOWN)]
+
+
+def test_hidden_counts_never_add_up_to_a_small_group() -> None:
+    # "15 of 16 agree" with the rest hidden says exactly one person did not agree.
+    table = dc.frequency_table_from_counts(
+        {"agree": 15, "disagree": 1, "pass": 0}, threshold=5, zeros_disclosive=False
+    )
+    assert _statuses(table) == [
+        ("agree", None, COMP),
+        ("disagree", None, FEW),
+        ("pass", 0, SHOWN),
+    ]
+    # Two small counts adding up to 3 take the smallest shown count with them, and
+    # no more once the hidden ones reach the threshold.
+    table = dc.frequency_table_from_counts({"a": 2, "b": 1, "c": 6, "d": 20}, threshold=5)
+    assert _statuses(table) == [
+        ("a", None, FEW),
+        ("b", None, FEW),
+        ("c", None, COMP),
+        ("d", 20, SHOWN),
+    ]
+    # Small counts that already add up to the threshold protect each other.
+    table = dc.frequency_table_from_counts({"a": 3, "b": 2, "c": 20}, threshold=5)
+    assert _statuses(table) == [("a", None, FEW), ("b", None, FEW), ("c", 20, SHOWN)]
+
+
+def test_a_table_row_whose_hidden_cells_add_up_to_few_hides_more() -> None:
+    # Row 0 agrees 15 to 1: before, the 1 and a zero beside it were hidden and the 15
+    # shown, so the row's total 16 said exactly one person in it did not agree.
+    body = [[15, 1, 0], [10, 12, 9], [11, 8, 7]]
+    table = dc.protect_table(body, threshold=5, zeros_disclosive=False)
+    visible = table.visible_counts()
+    assert visible[0][0] is None
+    assert visible[0][3] == 16
+    for row in visible:
+        total = row[-1]
+        if total is not None:
+            hidden_sum = total - sum(v for v in row[:-1] if v is not None)
+            assert hidden_sum == 0 or hidden_sum >= 5
 
 
 def test_two_small_cells_protect_each_other() -> None:
@@ -394,8 +434,14 @@ def test_no_line_has_exactly_one_hidden_cell(body: list[list[int]], threshold: i
     assume(table is not None)
     assert table is not None
     n_rows, n_cols = table.shape
+    visible = table.visible_counts()
     for line in _lines(n_rows, n_cols):
         assert sum(table.is_hidden(*cell) for cell, _ in line) != 1
+        *cells, (total, _sign) = line
+        if visible[total[0]][total[1]] is not None:
+            # What the shown cells leave of a shown total is a group anyone can count.
+            left = table.counts[total[0]][total[1]] - sum(visible[i][j] or 0 for (i, j), _ in cells)
+            assert left == 0 or left >= threshold
 
 
 @settings(max_examples=300, deadline=None)
@@ -443,6 +489,8 @@ def test_frequency_table_never_leaves_one_hidden_cell(counts: list[int], thresho
         assert sum(counts) < threshold
         return
     hidden = [r for r in table.rows if r.count is None]
+    hidden_sum = table.total - sum(r.count for r in table.rows if r.count is not None)
+    assert hidden_sum == 0 or hidden_sum >= threshold
     assert len(hidden) != 1
     for r, v in zip(table.rows, counts, strict=True):
         if 0 < v < threshold:

@@ -117,6 +117,19 @@ def test_a_one_dimensional_table_is_the_old_frequency_rule() -> None:
     assert [r.status for r in old.rows] == [table.status[(i,)] for i in range(3)]
 
 
+def test_hidden_figures_never_add_up_to_a_small_group() -> None:
+    # The night shift: 15 answered "a", 1 "b", nobody "c". Hiding the 1 and a zero
+    # beside it left "15 of 16 night workers said a": exactly one of them did not.
+    cells = {(0, 0): 10, (1, 0): 9, (2, 0): 8, (0, 1): 15, (1, 1): 1}
+    table = dc.protect_joint(cells, (3, 2), threshold=5)
+    night = [table.visible((a, 1)) for a in range(3)]
+    assert table.visible((3, 1)) == 16  # the group's size stays shown
+    assert night[1] is None
+    assert night[0] is None  # the 15 goes with the 1
+    before = dc.frequency_table_from_counts({"a": 15, "b": 1, "c": 0}, threshold=5)
+    assert before.rows[0].count is None
+
+
 def test_a_whole_group_giving_one_answer_is_hidden_with_a_zero_beside_it() -> None:
     # Everyone on nights answered "b": showing 12 of 12 says what each of them said.
     cells = {(0, 0): 10, (1, 0): 8, (1, 1): 12}
@@ -196,5 +209,10 @@ def test_no_hidden_figure_is_pinned_down_on_random_tables(seed: int) -> None:
     table = dc.protect_joint(cells, sizes, threshold=5, tables=released)
     for line in lines(table, released):
         assert sum(table.is_hidden(k) for k in line) != 1, line
+        *body, total = line
+        if not table.is_hidden(total):
+            # What the shown cells leave of a shown total is a group anyone can count.
+            left = table.counts[total] - sum(table.visible(k) or 0 for k in body)
+            assert left == 0 or left >= 5, line
     for key, width in ranges(table, released).items():
         assert width > 0, (key, table.counts[key])
