@@ -590,6 +590,9 @@ def _texts(
         .exclude(text="")
         .annotate(
             answered=Window(Count("id"), partition_by=F("question_id")),
+            # Names the answer in the approve link instead of its id, which counts up
+            # in the order people answered.
+            response_key=F("response__export_key"),
             # In the responses' random export order, not the order people answered in.
             position=Window(
                 RowNumber(), partition_by=partition, order_by=F("response__export_key").asc()

@@ -33,7 +33,13 @@ urlpatterns = [
     path("<int:pk>/take/", views.take, name="take"),
     path("<int:pk>/results/", views.results, name="results"),
     path("<int:pk>/results/<int:question>/chart.svg", views.chart, name="chart"),
-    path("<int:pk>/answers/<int:answer>/approve/", views.answer_approve, name="answer-approve"),
+    # An answer is named by its question and its response's random export key: an
+    # answer's own id counts up in the order people answered.
+    path(
+        "<int:pk>/questions/<int:question>/answers/<int:response_key>/approve/",
+        views.answer_approve,
+        name="answer-approve",
+    ),
     path("<int:pk>/weighting/", views.weighting, name="weighting"),
     path("<int:pk>/xlsform/", views.export_xlsform, name="xlsform"),
     path("<int:pk>/export/<str:fmt>/", views.export, name="export"),

@@ -610,10 +610,15 @@ def chart(request: HttpRequest, community: Community, pk: int, question: int) ->
 @community_view("organiser")
 @post_only
 def answer_approve(
-    request: HttpRequest, community: Community, pk: int, answer: int
+    request: HttpRequest, community: Community, pk: int, question: int, response_key: int
 ) -> HttpResponse:
     survey = _survey(community, pk, request)
-    found = get_object_or_404(Answer, pk=answer, survey=survey)
+    found = get_object_or_404(
+        Answer.objects.exclude(text=""),
+        survey=survey,
+        question_id=question,
+        response__export_key=response_key,
+    )
     services.approve_answer(answer=found, approved=request.POST.get("approved", "1") == "1")
     messages.success(
         request,

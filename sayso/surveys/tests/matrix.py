@@ -75,7 +75,7 @@ def build(world: Any) -> None:
             "_survey": survey.pk,
             "section": survey.sections.values_list("pk", flat=True)[0],
             "question": story.pk,
-            "answer": answer.pk,
+            "response_key": Response.objects.get(pk=answer.response_id).export_key,
             "fmt": "csv",
             "link": survey.link_token,
             "language": "pl",

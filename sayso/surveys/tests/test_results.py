@@ -254,6 +254,42 @@ def test_reading_unapproved_text_answers_is_audited() -> None:
     assert not AuditEvent.objects.exists()
 
 
+def test_approving_an_answer_names_it_by_its_response_key_not_its_id() -> None:
+    """An answer's id counts up in the order people answered; the page's approve links
+    name the question and the response's random export key instead."""
+    community = CommunityFactory()
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for i in range(5):
+        answer(survey, shift="day", disciplined="yes", story=f"story {i}")
+    client = Client()
+    client.force_login(OrganiserFactory(community=community).user)
+    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    page = client.get(url).content.decode()
+    texts = Answer.objects.filter(survey=survey).exclude(text="").select_related("response")
+    first = texts.get(text="story 2")
+    approve = reverse(
+        "surveys:answer-approve",
+        kwargs={
+            "slug": community.slug,
+            "pk": survey.pk,
+            "question": first.question_id,
+            "response_key": first.response.export_key,
+        },
+    )
+    assert f'action="{approve}"' in page
+    for each in texts:
+        assert f"/answers/{each.pk}/" not in page
+    # A key of another question's answer, or a choice question, finds nothing.
+    choice = Answer.objects.filter(survey=survey, text="").first()
+    assert choice is not None
+    wrong = approve.replace(f"/questions/{first.question_id}/", f"/questions/{choice.question_id}/")
+    assert client.post(wrong).status_code == 404
+    assert not Answer.objects.filter(survey=survey, approved=True).exists()
+    response = client.post(approve)
+    assert response.status_code == 302
+    assert list(Answer.objects.filter(approved=True).values_list("text", flat=True)) == ["story 2"]
+
+
 def test_survey_list_query_count_does_not_grow(django_assert_num_queries: Any) -> None:
     community = CommunityFactory()
     client = Client()
