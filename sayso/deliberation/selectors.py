@@ -6,13 +6,14 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import math
 import random
 import re
 import string
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -280,6 +281,9 @@ class Group:
     size: int
     centre: tuple[float, float]
     statements: list[dict[str, Any]] = field(default_factory=list)
+    # The label of the shown group whose centre is nearest on the map: the map's text
+    # alternative says which groups sit closest instead of giving coordinates.
+    closest: str = ""
 
     @property
     def anchor(self) -> str:
@@ -364,6 +368,12 @@ def map_view(result: OpinionMapResult | None, threshold: int) -> MapView | None:
             centre=(float(centres[g][0]), float(centres[g][1])) if g in centres else (0.0, 0.0),
         )
         for g in shown
+    ]
+    groups = [
+        replace(g, closest=min(others, key=lambda o: math.dist(g.centre, o.centre)).label)
+        if (others := [o for o in groups if o.number != g.number])
+        else g
+        for g in groups
     ]
     return MapView(
         computed_at=result.computed_at,

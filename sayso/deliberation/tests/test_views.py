@@ -693,3 +693,25 @@ def test_votes_need_the_csrf_token_in_the_form_or_the_htmx_header(community: Com
     )
     assert posted.status_code == 303
     assert Vote.objects.count() == 2
+
+
+def test_the_map_table_names_each_groups_closest_group_not_coordinates(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=3, size=10, statements=8)
+    result = services.compute_now(conversation=conversation)
+    # Place the groups by hand: A and C close together, B far from both.
+    result.data["group_centres"] = {"0": [0.0, 0.0], "1": [5.0, 5.0], "2": [1.0, 0.5]}
+    result.save(update_fields=["data"])
+    view = selectors.map_view(selectors.stored_map(conversation), threshold=5)
+    assert view is not None
+    assert {g.label: g.closest for g in view.groups} == {"A": "C", "B": "C", "C": "A"}
+    html = signed_in(organiser).get(community_url(conversation, "report")).content.decode()
+    table = html[html.index("The opinion map as a table") :].split("</table>")[0]
+    assert "Closest group on the map" in table
+    assert "Position across" not in table
+    rows = re.findall(
+        r'<tr><th scope="row">.*?Group (\w)</a></th>.*?<td>Group (\w)</td></tr>', table
+    )
+    assert rows == [("A", "C"), ("B", "C"), ("C", "A")]
