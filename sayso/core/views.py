@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -374,6 +375,10 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             )
         messages.success(request, _("Welcome to %(name)s.") % {"name": invitation.community.name})
         return redirect(invitation.community)
+    if not request.user.is_authenticated:
+        # Following the emailed link proves the address is theirs: signing up with it
+        # from here needs no second email to confirm it (allauth's verified stash).
+        get_account_adapter(request).stash_verified_email(request, invitation.email)
     return render(
         request,
         "core/invitation.html",

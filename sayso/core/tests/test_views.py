@@ -259,6 +259,46 @@ def test_accept_invitation_page_problems_answer_410(depot: Community) -> None:
     )
 
 
+def test_signing_up_from_an_invitation_needs_no_confirmation_email(depot: Community) -> None:
+    """The invitation link reached its address, so an account made with that address
+    from the link is confirmed already; another address still has to be confirmed."""
+    from allauth.account.models import EmailAddress
+
+    InvitationFactory.create(community=depot, raw_token="welcome", email="sam@example.org")
+    page = reverse("accept-invitation", args=["welcome"])
+    client = Client()
+    assert client.get(page).status_code == 200
+    signup = reverse("account_signup") + "?next=" + page
+    assert 'value="sam@example.org"' in client.get(signup).content.decode()
+    response = client.post(
+        signup,
+        {
+            "email": "Sam@Example.org",
+            "password1": "a long pass phrase 7",
+            "password2": "a long pass phrase 7",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == page  # back to accept, signed in, not "check your email"
+    assert EmailAddress.objects.get(email="sam@example.org").verified
+    response = client.post(page)
+    assert response["Location"] == depot.get_absolute_url()
+    assert Membership.objects.filter(community=depot, user__email="sam@example.org").exists()
+
+    # Someone else, signing up with another address without the link, must confirm it.
+    other = Client()
+    response = other.post(
+        signup,
+        {
+            "email": "kim@example.org",
+            "password1": "a long pass phrase 8",
+            "password2": "a long pass phrase 8",
+        },
+    )
+    assert response["Location"] != page
+    assert not EmailAddress.objects.get(email="kim@example.org").verified
+
+
 def test_advisor_grant_form(depot: Community, owner: Any) -> None:
     alex = AdvisorFactory.create(name="Alex")
     response = signed_in(owner).post(
