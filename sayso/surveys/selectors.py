@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 
 from sayso.analysis import disclosure, survey_stats
 
-from . import logic
+from . import follow_ups, logic
 from .models import (
     Answer,
     AnswerCount,
@@ -109,6 +109,9 @@ class QuestionResult:
     # their approved answers are held back because they are fewer than the threshold.
     text_answered: int = 0
     texts_withheld: bool = False
+    # Why members won't see a follow-up question's answers that an organiser reads
+    # (follow_ups.py); the figures of other follow-ups are refused instead.
+    follow_up_note: str = ""
     crosstab: CrossTab | None = None
     any_hidden: bool = False
     weighted: bool = False  # the weighting applies to this question (see _apply_weights)
@@ -504,7 +507,84 @@ def results(
                 "The figures are the unweighted counts."
             )
         out.questions.append(result)
+    _withhold_follow_ups(out, survey, questions, joint, audience, can_see_all_text)
     return out
+
+
+def _withhold_follow_ups(
+    out: Results,
+    survey: Survey,
+    questions: list[Question],
+    joint: _JointCounts | None,
+    audience: str,
+    can_see_all_text: bool,
+) -> None:
+    """Hide the figures of questions shown only to some people wherever they could give
+    back figures hidden in the tables of a question their condition names
+    (follow_ups.py). An organiser still reads a withheld text question's answers."""
+    if not any(q.relevant for q in questions):
+        return
+    language = survey.default_language
+    known: dict[str, Question | None] = {q.name: q for q in questions}
+    computed = {r.question.name: r for r in out.questions}
+    verdicts: dict[str, str] = {}  # question name: why it is withheld, "" if it is not
+
+    def lookup(name: str) -> Question | None:
+        if name not in known:  # only when one question's results are asked for
+            known[name] = survey.questions.filter(name=name).prefetch_related("choices").first()
+        return known[name]
+
+    def hides_for(earlier: Question, expression: Any) -> bool:
+        if earlier.type not in follow_ups.COUNTED:
+            return False
+        choices = list(earlier.choices.all())
+        if joint is not None:
+            # Every view's table at once: a follow-up shown in one view and hidden in
+            # another could be subtracted across them.
+            try:
+                lines = follow_ups.hidden_lines(joint.tables(earlier, choices))
+            except disclosure.DisclosureRefused:
+                return True
+        else:
+            # No question to filter or break down by: the unfiltered view is the only one.
+            found = computed.get(earlier.name)
+            if found is None:
+                found = results(survey, audience=audience, question=earlier).questions[0]
+            if found.refusal:
+                return True
+            lines = [frozenset(i for i, row in enumerate(found.rows) if row.hidden)]
+        return follow_ups.splits_hidden(follow_ups.shown_for(expression, earlier, choices), lines)
+
+    def withheld(question: Question) -> str:
+        if question.name in verdicts:
+            return verdicts[question.name]
+        verdicts[question.name] = ""  # a cycle of conditions ends here
+        expression = follow_ups.condition(question)
+        reason = ""
+        for name in sorted(expression.references) if expression is not None else ():
+            earlier = lookup(name)
+            if earlier is None or earlier.pk == question.pk:
+                continue
+            if withheld(earlier) or hides_for(earlier, expression):
+                reason = follow_ups.refusal_reason(earlier, language)
+                break
+        verdicts[question.name] = reason
+        return reason
+
+    for result in out.questions:
+        reason = withheld(result.question)
+        if not reason:
+            continue
+        if result.question.is_text and can_see_all_text:
+            result.follow_up_note = reason
+            continue
+        result.refusal = reason
+        result.rows = []
+        result.texts = []
+        result.crosstab = None
+        result.mean = None
+        result.respondents = 0
+        result.text_answered = 0
 
 
 @dataclass

@@ -171,6 +171,7 @@ def test_text_answers_beyond_organisers_only_once_approved() -> None:
     survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
     for i in range(5):
         answer(survey, shift="day", disciplined="yes", story=f"story {i}")
+        answer(survey, shift="day", disciplined="no")  # "yes" is not everyone's answer
     members = next(r for r in selectors.results(survey).questions if r.question.name == "story")
     assert members.texts == []
     services.approve_answer(answer=Answer.objects.get(text="story 2"))
