@@ -36,7 +36,7 @@ from django.db.models.functions import RowNumber, TruncMonth
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from sayso.analysis import disclosure, survey_stats
+from sayso.analysis import disclosure, odk_xpath, survey_stats
 
 from . import follow_ups, logic
 from .models import (
@@ -286,6 +286,7 @@ def results(
     out = Results(survey=survey, respondents=total, threshold=threshold, questions=[])
     if joint is not None:
         out.figures_as_of = joint.as_of
+    hidden_follow_ups = _FollowUps(survey, questions, joint, audience)
     if only is not None:
         by, choice_name = only
         selected = (
@@ -298,6 +299,11 @@ def results(
             (c.text(language) for c in by.choices.all() if c.name == choice_name), choice_name
         )
         out.filter_label = f"{by.text(language)}: {label}"
+        withheld = hidden_follow_ups.reason(by)
+        if refusal is None and withheld:
+            # Its groups' sizes (the filter's count, those who did not answer) would
+            # give back what its own figures are withheld for.
+            refusal = disclosure.Refusal(disclosure.RefusalCode.CANNOT_PROTECT, withheld)
         if refusal is None:
             # Filtering by a question is allowed exactly when breaking down by it is.
             refusal = _partition_refusal(survey, [by], threshold, language, joint=joint)
@@ -326,6 +332,11 @@ def results(
     groups: list[tuple[int, str]] = []
     if breakdown is not None:
         out.breakdown = breakdown
+        withheld = hidden_follow_ups.reason(breakdown)
+        if withheld:
+            out.breakdown_refusal = withheld
+            breakdown = None
+    if breakdown is not None:
         refusal = _partition_refusal(
             survey, _splits(only, breakdown), threshold, language, combined=True, joint=joint
         )
@@ -507,84 +518,93 @@ def results(
                 "The figures are the unweighted counts."
             )
         out.questions.append(result)
-    _withhold_follow_ups(out, survey, questions, joint, audience, can_see_all_text)
+    hidden_follow_ups.apply(out, can_see_all_text)
     return out
 
 
-def _withhold_follow_ups(
-    out: Results,
-    survey: Survey,
-    questions: list[Question],
-    joint: _JointCounts | None,
-    audience: str,
-    can_see_all_text: bool,
-) -> None:
-    """Hide the figures of questions shown only to some people wherever they could give
-    back figures hidden in the tables of a question their condition names
-    (follow_ups.py). An organiser still reads a withheld text question's answers."""
-    if not any(q.relevant for q in questions):
-        return
-    language = survey.default_language
-    known: dict[str, Question | None] = {q.name: q for q in questions}
-    computed = {r.question.name: r for r in out.questions}
-    verdicts: dict[str, str] = {}  # question name: why it is withheld, "" if it is not
+class _FollowUps:
+    """Which questions shown only to some people are withheld, and why: where their
+    figures could give back figures hidden in the tables of a question their condition
+    names (follow_ups.py). An organiser still reads a withheld text question's answers."""
 
-    def lookup(name: str) -> Question | None:
-        if name not in known:  # only when one question's results are asked for
-            known[name] = survey.questions.filter(name=name).prefetch_related("choices").first()
-        return known[name]
+    def __init__(
+        self,
+        survey: Survey,
+        questions: list[Question],
+        joint: _JointCounts | None,
+        audience: str,
+    ) -> None:
+        self.survey = survey
+        self.joint = joint
+        self.audience = audience
+        self.language = survey.default_language
+        self.known: dict[str, Question | None] = {q.name: q for q in questions}
+        self.computed: dict[str, QuestionResult] = {}  # this page's results, once made
+        self.verdicts: dict[str, str] = {}  # question name: why withheld, "" if not
 
-    def hides_for(earlier: Question, expression: Any) -> bool:
+    def _lookup(self, name: str) -> Question | None:
+        if name not in self.known:  # only when one question's results are asked for
+            self.known[name] = (
+                self.survey.questions.filter(name=name).prefetch_related("choices").first()
+            )
+        return self.known[name]
+
+    def _hides(self, earlier: Question, expression: odk_xpath.Expression) -> bool:
         if earlier.type not in follow_ups.COUNTED:
             return False
         choices = list(earlier.choices.all())
-        if joint is not None:
+        if self.joint is not None:
             # Every view's table at once: a follow-up shown in one view and hidden in
             # another could be subtracted across them.
             try:
-                lines = follow_ups.hidden_lines(joint.tables(earlier, choices))
+                lines = follow_ups.hidden_lines(self.joint.tables(earlier, choices))
             except disclosure.DisclosureRefused:
                 return True
         else:
             # No question to filter or break down by: the unfiltered view is the only one.
-            found = computed.get(earlier.name)
+            found = self.computed.get(earlier.name)
             if found is None:
-                found = results(survey, audience=audience, question=earlier).questions[0]
+                found = results(self.survey, audience=self.audience, question=earlier).questions[0]
             if found.refusal:
                 return True
             lines = [frozenset(i for i, row in enumerate(found.rows) if row.hidden)]
         return follow_ups.splits_hidden(follow_ups.shown_for(expression, earlier, choices), lines)
 
-    def withheld(question: Question) -> str:
-        if question.name in verdicts:
-            return verdicts[question.name]
-        verdicts[question.name] = ""  # a cycle of conditions ends here
+    def reason(self, question: Question) -> str:
+        """Why the question's figures are withheld; "" when they are not."""
+        if question.name in self.verdicts:
+            return self.verdicts[question.name]
+        self.verdicts[question.name] = ""  # a cycle of conditions ends here
         expression = follow_ups.condition(question)
         reason = ""
         for name in sorted(expression.references) if expression is not None else ():
-            earlier = lookup(name)
+            earlier = self._lookup(name)
             if earlier is None or earlier.pk == question.pk:
                 continue
-            if withheld(earlier) or hides_for(earlier, expression):
-                reason = follow_ups.refusal_reason(earlier, language)
+            if self.reason(earlier) or self._hides(earlier, expression):
+                reason = follow_ups.refusal_reason(earlier, self.language)
                 break
-        verdicts[question.name] = reason
+        self.verdicts[question.name] = reason
         return reason
 
-    for result in out.questions:
-        reason = withheld(result.question)
-        if not reason:
-            continue
-        if result.question.is_text and can_see_all_text:
-            result.follow_up_note = reason
-            continue
-        result.refusal = reason
-        result.rows = []
-        result.texts = []
-        result.crosstab = None
-        result.mean = None
-        result.respondents = 0
-        result.text_answered = 0
+    def apply(self, out: Results, can_see_all_text: bool) -> None:
+        if not any(r.question.relevant for r in out.questions):
+            return
+        self.computed = {r.question.name: r for r in out.questions}
+        for result in out.questions:
+            reason = self.reason(result.question)
+            if not reason:
+                continue
+            if result.question.is_text and can_see_all_text:
+                result.follow_up_note = reason
+                continue
+            result.refusal = reason
+            result.rows = []
+            result.texts = []
+            result.crosstab = None
+            result.mean = None
+            result.respondents = 0
+            result.text_answered = 0
 
 
 @dataclass

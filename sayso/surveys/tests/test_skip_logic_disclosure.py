@@ -193,3 +193,23 @@ def test_a_text_question_for_everyone_answered_by_few_is_held_back_from_members(
     client.force_login(MembershipFactory.create(community=survey.community).user)
     page = client.get(survey_url("results", survey)).content.decode()
     assert "Fewer than 5 people answered this question, so their answers are not shown." in page
+
+
+def test_a_withheld_follow_up_cannot_filter_or_break_down_the_results() -> None:
+    # Its groups' sizes would give the hidden count back: 7 chose "written", and the
+    # 25 who did not answer it are the 23 "no" and the 2 "unsure".
+    survey = _survey(
+        CommunityFactory.create(), {"no": 23, "yes": 7, "unsure": 2}, "${disciplined} = 'yes'"
+    )
+    Question.objects.filter(survey=survey, name="how").update(is_breakdown=True)
+    client = Client()
+    client.force_login(MembershipFactory.create(community=survey.community).user)
+    url = survey_url("results", survey)
+    filtered = client.get(url, {"only": "how:written"})
+    assert filtered.status_code == 200
+    assert "asked only of people who gave certain answers" in filtered.context["results"].refusal
+    assert filtered.context["results"].respondents != 7
+    broken_down = client.get(url, {"by": "how"})
+    results = broken_down.context["results"]
+    assert "asked only of people who gave certain answers" in results.breakdown_refusal
+    assert all(r.crosstab is None or not r.crosstab.cells for r in results.questions)
