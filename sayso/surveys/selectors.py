@@ -576,8 +576,10 @@ class _FollowUps:
             return self.verdicts[question.name]
         self.verdicts[question.name] = ""  # a cycle of conditions ends here
         expression = follow_ups.condition(question)
+        if expression is None:
+            return ""
         reason = ""
-        for name in sorted(expression.references) if expression is not None else ():
+        for name in sorted(expression.references):
             earlier = self._lookup(name)
             if earlier is None or earlier.pk == question.pk:
                 continue
