@@ -96,6 +96,16 @@ class QuestionForm(forms.Form):
             " A choice without a name is named by its place: 1, 2, 3."
         ),
     )
+    exclusive = forms.CharField(
+        label=_("Can't be ticked with other options (for example “None of these”)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "For multiple choice questions, optional: the choices that must be ticked on their"
+            " own, one per line, by short name or by their words, like 'none'. Someone who"
+            " ticks one of them with another choice is asked to untick one."
+        ),
+    )
     required = forms.BooleanField(label=_("An answer is required"), required=False)
     required_message = forms.CharField(
         label=_("Message when it is missing"),
@@ -161,6 +171,16 @@ class QuestionForm(forms.Form):
                 data["parsed_choices"] = parse_choices(data["choices"])
             except forms.ValidationError as error:
                 self.add_error("choices", error)
+        data["exclusive_names"] = []
+        lines = [line.strip() for line in data.get("exclusive", "").splitlines() if line.strip()]
+        if lines and kind == Question.Type.MULTIPLE and data["parsed_choices"] is not None:
+            try:
+                data["exclusive_names"] = exclusive_names(lines, data["parsed_choices"])
+            except forms.ValidationError as error:
+                self.add_error("exclusive", error)
+        else:
+            # Another type: services.save_question says why options cannot be marked.
+            data["exclusive_names"] = lines
         return data
 
     def updated_question(self) -> Question:
@@ -192,6 +212,12 @@ class QuestionForm(forms.Form):
         parsed: list[tuple[str, str]] | None = self.cleaned_data.get("parsed_choices")
         return parsed
 
+    @property
+    def exclusive_given(self) -> list[str]:
+        """The short names of the choices marked as ticked on their own."""
+        names: list[str] = self.cleaned_data.get("exclusive_names") or []
+        return names
+
 
 def _with_text(texts: dict[str, str] | None, language: str, text: str) -> dict[str, str]:
     """`texts` ({language: text}) with `language`'s text set, or removed when emptied;
@@ -208,6 +234,7 @@ def question_initial(question: Question, language: str) -> dict[str, Any]:
         "whole_number": question.whole_number,
         "hint": pick_label(question.hint, language),
         "choices": "\n".join(f"{c.name} = {c.text(language)}" for c in question.choices.all()),
+        "exclusive": "\n".join(c.name for c in question.choices.all() if c.exclusive),
         "required": question.required,
         "required_message": pick_label(question.required_message, language),
         "relevant": question.relevant,
@@ -249,6 +276,30 @@ def parse_choices(text: str) -> list[tuple[str, str]]:
                 % {"n": number, "label": label}
             )
         out.append((name, label))
+    return out
+
+
+def exclusive_names(lines: list[str], choices: list[tuple[str, str]]) -> list[str]:
+    """The short names of the choices that `lines` name, each by its short name, its
+    label, or its whole 'name = label' line as copied from the choices box."""
+    out: list[str] = []
+    for line in lines:
+        name = next((n for n, _label in choices if n == line), None)
+        if name is None:
+            name = next((n for n, label in choices if _same_label(label, line)), None)
+        if name is None and "=" in line:
+            given = line.split("=", 1)[0].strip()
+            name = next((n for n, _label in choices if n == given), None)
+        if name is None:
+            raise forms.ValidationError(
+                _(
+                    "'%(line)s' is not one of the choices. Give the short name written before"
+                    " the '=', like 'none', or the option's words."
+                )
+                % {"line": line}
+            )
+        if name not in out:
+            out.append(name)
     return out
 
 

@@ -323,6 +323,29 @@ def missing_message(kind: str, required_message: Any, language: str) -> str:
     return _("Answer this question.")
 
 
+def exclusive_options(question: Question) -> dict[str, Any]:
+    """The labels ({language: text}) of the question's options that are ticked on their
+    own (Choice.exclusive), by short name; none unless it is a multiple choice question."""
+    if question.type != Question.Type.MULTIPLE:
+        return {}
+    return {c.name: c.label for c in question.choices.all() if c.exclusive}
+
+
+def exclusive_problem(value: Any, exclusive: Mapping[str, Any], language: str) -> str | None:
+    """Why a multiple choice answer contradicts itself, or None: it ticks an option that
+    stands on its own ("None of these") together with another. `exclusive` maps those
+    options' short names to their labels; the option is named in `language`, the
+    language the person answers in."""
+    if not exclusive or not isinstance(value, list) or len(value) < 2:
+        return None
+    for name in value:
+        if name in exclusive:
+            return _("“%(option)s” can't be ticked with other options. Untick one.") % {
+                "option": pick_label(exclusive[name], language, name)
+            }
+    return None
+
+
 def check_answer(
     question: Question, value: Any, answers: Mapping[str, Any], language: str
 ) -> str | None:
@@ -333,6 +356,10 @@ def check_answer(
         if question.required:
             return missing_message(question.type, question.required_message, language)
         return None
+    if question.type == Question.Type.MULTIPLE:
+        problem = exclusive_problem(value, exclusive_options(question), language)
+        if problem:
+            return problem
     if question.constraint:
         try:
             ok = parsed(question.constraint).is_true(answers, current=value)
@@ -432,6 +459,9 @@ class Rule:
     constraint: odk_xpath.Expression | None  # None: any answer is accepted
     constraint_message: Any
     choice_ids: Mapping[str, int]  # choice name: id (empty unless the type has choices)
+    # The options ticked on their own (Choice.exclusive): name: labels. Empty unless
+    # the question is multiple choice.
+    exclusive: Mapping[str, Any]
 
 
 def _parsed_or_none(expression: str) -> odk_xpath.Expression | None:
@@ -446,12 +476,18 @@ def _parsed_or_none(expression: str) -> odk_xpath.Expression | None:
 
 
 def prepare_rules(
-    questions: Iterable[Question], choice_ids: Mapping[tuple[int, str], int]
+    questions: Iterable[Question],
+    choice_ids: Mapping[tuple[int, str], int],
+    exclusive: Mapping[tuple[int, str], Any] | None = None,
 ) -> tuple[Rule, ...]:
-    """The rules of `questions`, in their order."""
+    """The rules of `questions`, in their order. `exclusive` gives the labels of the
+    options ticked on their own, by (question id, choice name)."""
     by_question: dict[int, dict[str, int]] = {}
     for (question_id, name), choice_id in choice_ids.items():
         by_question.setdefault(question_id, {})[name] = choice_id
+    alone: dict[int, dict[str, Any]] = {}
+    for (question_id, name), labels in (exclusive or {}).items():
+        alone.setdefault(question_id, {})[name] = labels
     return tuple(
         Rule(
             name=q.name,
@@ -463,6 +499,7 @@ def prepare_rules(
             constraint=_parsed_or_none(q.constraint),
             constraint_message=q.constraint_message,
             choice_ids=by_question.get(q.pk, {}) if q.has_choices else {},
+            exclusive=alone.get(q.pk, {}) if q.type == Question.Type.MULTIPLE else {},
         )
         for q in questions
     )
@@ -490,6 +527,11 @@ def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> 
             if rule.required:
                 errors[name] = missing_message(rule.type, rule.required_message, language)
             continue
+        if rule.exclusive:
+            problem = exclusive_problem(value, rule.exclusive, language)
+            if problem:
+                errors[name] = problem
+                continue
         if rule.constraint is not None:
             try:
                 ok = rule.constraint.is_true(answers, current=value)

@@ -251,6 +251,10 @@ class Choice(models.Model):
     order = models.PositiveIntegerField(default=0)
     name = models.CharField(max_length=60)
     label = models.JSONField(default=dict)
+    # An option of a multiple choice question that is ticked on its own ("None of
+    # these", "Prefer not to say"): ticked with any other, the answer contradicts
+    # itself, so it is refused (logic.exclusive_problem).
+    exclusive = models.BooleanField(_("can't be ticked with other options"), default=False)
 
     class Meta:
         ordering = ["order", "pk"]

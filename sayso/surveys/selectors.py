@@ -228,13 +228,29 @@ def definition(survey: SurveyKey, revision: int) -> Definition:
     if found is not None and found.revision == revision:
         return found
     questions = tuple(Question.objects.filter(survey_id=survey_id))
-    choice_ids = {
-        (qid, name): pk
-        for pk, qid, name in Choice.objects.filter(question__survey_id=survey_id).values_list(
-            "pk", "question_id", "name"
-        )
-    }
-    loaded = Definition(survey_id, revision, questions, logic.prepare_rules(questions, choice_ids))
+    choice_ids: dict[tuple[int, str], int] = {}
+    alone: list[int] = []
+    for pk, qid, name, stands_alone in Choice.objects.filter(
+        question__survey_id=survey_id
+    ).values_list("pk", "question_id", "name", "exclusive"):
+        choice_ids[qid, name] = pk
+        if stands_alone:
+            alone.append(pk)
+    # The labels only of the options ticked on their own, for the message that names
+    # one: most surveys have none, and then this costs no query.
+    exclusive = (
+        {
+            (qid, name): label
+            for qid, name, label in Choice.objects.filter(pk__in=alone).values_list(
+                "question_id", "name", "label"
+            )
+        }
+        if alone
+        else {}
+    )
+    loaded = Definition(
+        survey_id, revision, questions, logic.prepare_rules(questions, choice_ids, exclusive)
+    )
     if found is not None and found.revision > revision:
         return loaded  # a response read before the latest change: not worth keeping
     if len(_definitions) >= DEFINITIONS_KEPT:

@@ -481,11 +481,16 @@ def save_question(
     section: Section,
     choices: list[tuple[str, str]] | None,
     language: str,
+    exclusive: Sequence[str] | None = None,
 ) -> Question:
     """Create or update a question; its logic is checked against earlier questions.
 
+    `exclusive` names the options that are ticked on their own ("None of these"),
+    for a multiple choice question; None keeps the options' marks as they are.
+
     Refused (BuilderError, nothing saved) when the change would break other questions'
-    logic or lose answers people have given (see `_keep_answers`)."""
+    logic or lose answers people have given (see `_keep_answers`), or marks options
+    that cannot stand alone (see `_check_exclusive`)."""
     if not logic.valid_name(question.name):
         raise BuilderError(
             _("The short name must start with a letter and use only letters, numbers and _."),
@@ -554,6 +559,7 @@ def save_question(
         raise BuilderError(_("Give at least two choices, one per line."), field="choices")
     if stored is not None:
         _keep_answers(question=question, stored=stored, choices=choices, language=language)
+    alone = _check_exclusive(question, choices, exclusive)
     if question.is_note:  # nothing to answer, so nothing to require or check
         question.required = False
         question.constraint = ""
@@ -574,6 +580,7 @@ def save_question(
             labels = dict(choice.label or {})
             labels[language] = label
             choice.label = labels
+            choice.exclusive = name in alone if alone is not None else choice.exclusive
             choice.save()
             keep.append(choice.pk)
         dropped = question.choices.exclude(pk__in=keep)
@@ -581,6 +588,11 @@ def save_question(
         dropped = question.choices.all()
     else:
         dropped = question.choices.none()
+    if alone is not None and question.has_choices and choices is None:
+        # Choices kept as they are: their marks follow `alone`. Only
+        # the rows that change are written, so the revision moves only if one does.
+        question.choices.exclude(name__in=alone).filter(exclusive=True).update(exclusive=False)
+        question.choices.filter(name__in=alone, exclusive=False).update(exclusive=True)
     gone = list(dropped.values_list("pk", flat=True))
     if gone:
         # Their answers go with them (cascade). The running counts of the other
@@ -590,6 +602,52 @@ def save_question(
         dropped.delete()
         AnswerCount.objects.filter(survey=survey, question=question, choice_key__in=gone).delete()
     return question
+
+
+def _check_exclusive(
+    question: Question, choices: list[tuple[str, str]] | None, exclusive: Sequence[str] | None
+) -> set[str] | None:
+    """The names of the options to mark as ticked on their own (None: keep the marks as
+    they are; an empty set: unmark all). Refused (BuilderError) for a question that is
+    not multiple choice, a name that is not one of its options, and marking every
+    option, which would leave only one option to tick: a single choice question."""
+    if exclusive is None:
+        # A question that is no longer multiple choice keeps no marks.
+        return None if question.type == Question.Type.MULTIPLE else set()
+    wanted = set(exclusive)
+    if not wanted:
+        return wanted
+    if question.type != Question.Type.MULTIPLE:
+        raise BuilderError(
+            _(
+                "Only options of a multiple choice question can be marked this way: with"
+                " other types of answer, people cannot tick several options. Leave this empty."
+            ),
+            field="exclusive",
+        )
+    if choices is not None:
+        names = [name for name, _label in choices]
+    else:
+        names = list(question.choices.values_list("name", flat=True)) if question.pk else []
+    unknown = [name for name in exclusive if name not in names]
+    if unknown:
+        raise BuilderError(
+            _(
+                "'%(name)s' is not one of the choices. Give the short name written before"
+                " the '=', like 'none', or the option's words."
+            )
+            % {"name": unknown[0]},
+            field="exclusive",
+        )
+    if wanted >= set(names):
+        raise BuilderError(
+            _(
+                "Every option is marked, so people could tick only one of them. Leave at"
+                " least one option unmarked, or make this a single choice question."
+            ),
+            field="exclusive",
+        )
+    return wanted
 
 
 def _choice_names(

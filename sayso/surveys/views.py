@@ -325,6 +325,7 @@ def _edit_question(
                 section=section,
                 choices=form.choices_given,
                 language=language,
+                exclusive=form.exclusive_given,
             )
         except ServiceError as error:
             # Next to the field it is about (marked aria-invalid), else above the form.

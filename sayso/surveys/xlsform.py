@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from sayso.core.models import Community
 
 from . import logic
-from .models import Choice, Question, Section, Survey
+from .models import Choice, Question, Section, Survey, pick_label
 
 TYPES = {
     "select_one": Question.Type.SINGLE,
@@ -118,6 +119,84 @@ TRANSLATED_COLUMNS = {
 }
 # Sayso's own column: the question may break results down (pyxform passes it through).
 BREAKDOWN_COLUMN = "sayso_breakdown"
+
+
+# An option ticked on its own (Choice.exclusive) has no column in XLSForm: it is written
+# as a constraint that ODK and Kobo enforce, one clause per option, joined by `and` to
+# the question's own constraint (in brackets, so an `or` in it keeps its meaning). An
+# import reads exactly that shape back as the mark; any other constraint stays one.
+_EXCLUSIVE_CLAUSE = (
+    r"not\(\s*selected\(\s*\.\s*,\s*'([A-Za-z0-9_]+)'\s*\)\s+and\s+"
+    r"count-selected\(\s*\.\s*\)\s*>\s*1\s*\)"
+)
+_LAST_EXCLUSIVE_CLAUSE = re.compile(_EXCLUSIVE_CLAUSE + r"\s*$")
+_TRAILING_AND = re.compile(r"\s+and$")
+
+
+def exclusive_clause(name: str) -> str:
+    """The XPath that refuses the option `name` ticked with any other."""
+    return f"not(selected(., '{name}') and count-selected(.) > 1)"
+
+
+def with_exclusive(constraint: str, names: list[str]) -> str:
+    """`constraint` with a clause for each option of `names` that stands on its own."""
+    clauses = " and ".join(exclusive_clause(name) for name in names)
+    if not clauses:
+        return constraint
+    return f"({constraint.strip()}) and {clauses}" if constraint.strip() else clauses
+
+
+def _wrapped(text: str) -> bool:
+    """Whether `text` is one bracketed expression: "(a or b)", not "(a) or (b)"."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return False
+    depth, quote = 0, ""
+    for position, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and position != len(text) - 1:
+                return False
+    return depth == 0
+
+
+def split_exclusive(constraint: str) -> tuple[str, list[str]]:
+    """`constraint` without the clauses that `with_exclusive` wrote, and the options
+    they name, in order. A constraint of any other shape comes back whole, with none."""
+    rest = constraint.strip()
+    names: list[str] = []
+    while rest:
+        found = _LAST_EXCLUSIVE_CLAUSE.search(rest)
+        if found is None:
+            break
+        before = rest[: found.start()].rstrip()
+        if before and not _TRAILING_AND.search(before):
+            break  # "x or not(...)": the clause is not one of the constraint's parts
+        names.insert(0, found.group(1))
+        rest = _TRAILING_AND.sub("", before).rstrip()
+    if not names or len(set(names)) != len(names):
+        return constraint, []
+    if not rest:
+        return "", names
+    if _wrapped(rest):
+        return rest[1:-1].strip(), names
+    return constraint, []
+
+
+def exclusive_message(labels: list[Any], language: str) -> str:
+    """What ODK and Kobo say when options that stand on their own (their `labels`) are
+    ticked with others: Sayso's words in `language` where Sayso has them."""
+    with translation.override(language):
+        return " ".join(
+            _("“%(option)s” can't be ticked with other options. Untick one.")
+            % {"option": pick_label(label, language)}
+            for label in labels
+        )
 
 
 class XLSFormError(Exception):
@@ -596,6 +675,16 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
                 # A group's condition applies to each question in it (Sayso's pages
                 # have none of their own).
                 relevant = f"({condition}) and ({relevant})" if relevant else condition
+            choices = child.get("choices") or form.get("choices", {}).get(
+                child.get("list_name", ""), []
+            )
+            constraint = str(bind.get("constraint", ""))
+            constraint_message = labels_of(bind.get("jr:constraintMsg", ""))
+            alone: list[str] = []
+            if kind == Question.Type.MULTIPLE:
+                constraint, alone, constraint_message = _exclusive_from(
+                    constraint, constraint_message, choices, labels_of, languages
+                )
             question = Question.objects.create(
                 survey=survey,
                 section=current,
@@ -607,17 +696,18 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
                 required=_is_required(bind.get("required", "")),
                 required_message=labels_of(bind.get("jr:requiredMsg", "")),
                 relevant=relevant,
-                constraint=bind.get("constraint", ""),
-                constraint_message=labels_of(bind.get("jr:constraintMsg", "")),
+                constraint=constraint,
+                constraint_message=constraint_message,
                 whole_number=whole_number,
                 is_breakdown=_is_required(child.get(BREAKDOWN_COLUMN, "")),
             )
-            choices = child.get("choices") or form.get("choices", {}).get(
-                child.get("list_name", ""), []
-            )
             Choice.objects.bulk_create(
                 Choice(
-                    question=question, order=i, name=str(c["name"]), label=labels_of(c.get("label"))
+                    question=question,
+                    order=i,
+                    name=str(c["name"]),
+                    label=labels_of(c.get("label")),
+                    exclusive=str(c["name"]) in alone,
                 )
                 for i, c in enumerate(choices, start=1)
             )
@@ -656,6 +746,37 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
             survey.title = _("Imported survey")
         survey.save(update_fields=["texts", "title", "welcome", "privacy_notice"])
     return Imported(survey, inspection.notes)
+
+
+def _exclusive_from(
+    constraint: str,
+    message: dict[str, str],
+    choices: list[dict[str, Any]],
+    labels_of: Any,
+    languages: list[str],
+) -> tuple[str, list[str], dict[str, str]]:
+    """A multiple choice question's constraint and constraint message, read back: the
+    constraint without the clauses that export_xlsform writes for options ticked on
+    their own, the names of those options, and the message without the one the export
+    wrote for them (a message of the form's own is kept). Clauses naming something that
+    is not an option, or marking every option, stay in the constraint."""
+    rest, names = split_exclusive(constraint)
+    options = {str(c["name"]): c for c in choices}
+    if not names or any(n not in options for n in names) or set(names) >= set(options):
+        return constraint, [], message
+    labels = [labels_of(options[n].get("label")) or {languages[0]: n} for n in names]
+    written = {code: _plain(exclusive_message(labels, code)) for code in languages}
+    if message and all(written.get(code) == _plain(text) for code, text in message.items()):
+        message = {}
+    return rest, names, message
+
+
+_SMART_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _plain(text: str) -> str:
+    """`text` as pyxform reads it from a cell: "smart" quotes made plain, spaces single."""
+    return " ".join(text.translate(_SMART_QUOTES).split())
 
 
 REVERSE_TYPES = {
@@ -788,6 +909,15 @@ def export_xlsform(survey: Survey) -> bytes:
                 if q.type == Question.Type.RATING
                 else ""
             )
+            constraint, constraint_message = q.constraint, q.constraint_message
+            alone = [c for c in q.choices.all() if c.exclusive]
+            if q.type == Question.Type.MULTIPLE and alone:
+                constraint = with_exclusive(constraint, [c.name for c in alone])
+                if not any((constraint_message or {}).values()):
+                    labels = [c.label or {languages[0]: c.name} for c in alone]
+                    constraint_message = {
+                        code: exclusive_message(labels, code) for code in languages
+                    }
             sheet.append(
                 [
                     kind,
@@ -797,8 +927,8 @@ def export_xlsform(survey: Survey) -> bytes:
                     "yes" if q.required else "",
                     *texts(q.required_message),
                     q.relevant,
-                    q.constraint,
-                    *texts(q.constraint_message),
+                    constraint,
+                    *texts(constraint_message),
                     appearance,
                     "yes" if q.is_breakdown else "",
                 ]

@@ -52,7 +52,9 @@ def definition(survey: Survey) -> dict[str, Any]:
                         "constraint_message": _texts(q.constraint_message),
                         "whole_number": q.whole_number,
                         "is_breakdown": q.is_breakdown,
-                        "choices": [(c.name, _texts(c.label)) for c in q.choices.all()],
+                        "choices": [
+                            (c.name, _texts(c.label), c.exclusive) for c in q.choices.all()
+                        ],
                     }
                     for q in section.questions.all()
                 ],
