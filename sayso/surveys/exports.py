@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 
 from . import sav_stream
-from .models import Question, Response, Survey
+from .models import Choice, Question, Response, Survey
 from .selectors import complete_responses
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -231,6 +232,34 @@ def xlsx_bytes(survey: Survey) -> bytes:
 
 
 CODED = frozenset({Question.Type.SINGLE, Question.Type.RATING})
+TICKED_LABELS = {0.0: "Not ticked", 1.0: "Ticked"}
+
+
+def ticked_columns(questions: list[Question]) -> dict[int, list[tuple[str, Choice]]]:
+    """For SPSS: each multiple-choice question's options as 0/1 variables (1 ticked,
+    0 not, missing when the question was not answered), by the question's position,
+    named question_option. SPSS users count and cross-tabulate these; the names
+    separated by spaces stay in the question's own text variable as well."""
+    taken = {"response_id", "submitted_on", *(q.name.lower() for q in questions)}
+    out: dict[int, list[tuple[str, Choice]]] = {}
+    for position, question in enumerate(questions):
+        if question.type != Question.Type.MULTIPLE:
+            continue
+        named = []
+        for choice in question.choices.all():
+            # SPSS names: letters, digits, _ . @ # $, at most 64 bytes, unique
+            # whatever the case; XLSForm names may also hold "-".
+            base = re.sub(r"[^A-Za-z0-9_.@#$]", "_", f"{question.name}_{choice.name}")[:60]
+            name, n = base.rstrip("."), 1
+            while name.lower() in taken:
+                n += 1
+                name = f"{base[:57]}_{n}"
+            taken.add(name.lower())
+            named.append((name, choice))
+        out[position] = named
+    return out
+
+
 SPSS_DATE_FORMAT = "DATE11"  # dd-mmm-yyyy, SPSS's usual date format
 # SPSS counts dates in seconds from 1582-10-14, 141,428 days before 1970-01-01.
 SPSS_EPOCH = dt.date(1582, 10, 14)
@@ -276,7 +305,11 @@ def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterat
         for q in questions
     ]
     kinds = [Question.Type(q.type) for q in questions]
-    names = ["response_id", "submitted_on", *(q.name for q in questions)]
+    ticked = ticked_columns(questions)
+    names = ["response_id", "submitted_on"]
+    for position, question in enumerate(questions):
+        names.append(question.name)
+        names += [name for name, _choice in ticked.get(position, [])]
     dates: dict[str, float] = {}
 
     def day(text: str) -> float:
@@ -294,6 +327,13 @@ def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterat
         }
         for column, (kind, coded) in enumerate(zip(kinds, codes, strict=True), start=2):
             values = [row[column] for row in chunk]
+            for name, choice in ticked.get(column - 2, []):
+                # chunks joins a list of ticked names with spaces (names hold none).
+                data[name] = np.array(
+                    [np.nan if v is None else float(choice.name in str(v).split()) for v in values],
+                    dtype=np.float64,
+                )
+            question_name = questions[column - 2].name
             if coded is not None:
                 array = [np.nan if v is None else coded.get(v, np.nan) for v in values]
             elif kind == Question.Type.NUMBER:
@@ -301,12 +341,12 @@ def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterat
             elif kind == Question.Type.DATE:
                 array = [day(v) if v else np.nan for v in values]
             else:
-                data[names[column]] = pd.Series(
+                data[question_name] = pd.Series(
                     ["" if v is None else v if isinstance(v, str) else str(v) for v in values],
                     dtype=object,
                 )
                 continue
-            data[names[column]] = np.array(array, dtype=np.float64)
+            data[question_name] = np.array(array, dtype=np.float64)
         return pd.DataFrame(data, columns=names)
 
     def frames() -> Iterator[Any]:
@@ -321,14 +361,21 @@ def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
     """pyreadstat.write_sav's options: the title, question texts, choice labels and
     the date formats."""
     language = survey.default_language
+    ticked = [
+        (name, f"{questions[position].text(language)}: {choice.text(language)}")
+        for position, named in ticked_columns(questions).items()
+        for name, choice in named
+    ]
     return {
         "file_label": survey.title[:60],
-        "column_labels": {q.name: q.text(language)[:250] for q in questions},
+        "column_labels": {q.name: q.text(language)[:250] for q in questions}
+        | {name: label[:250] for name, label in ticked},
         "variable_value_labels": {
             q.name: {float(i): c.text(language) for i, c in enumerate(q.choices.all(), start=1)}
             for q in questions
             if q.type in CODED
-        },
+        }
+        | {name: TICKED_LABELS for name, _label in ticked},
         # The 15-digit response ids in full (pyreadstat's default, F8.2, cannot show them).
         "variable_format": {"response_id": "F15.0", "submitted_on": SPSS_DATE_FORMAT}
         | {q.name: SPSS_DATE_FORMAT for q in questions if q.type == Question.Type.DATE},

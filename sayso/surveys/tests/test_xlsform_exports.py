@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import tempfile
 import zipfile
 from pathlib import Path
@@ -296,3 +297,65 @@ def test_xlsx_types_scale_points_and_dates_so_a_spreadsheet_can_sum_and_sort_the
     assert first["submitted_on"].is_date
     assert first["submitted_on"].value.date() == timezone.localdate()
     assert (first["story"].value, first["story"].data_type) == ("last spring", "s")
+
+
+def test_sav_gives_each_multiple_choice_option_a_ticked_variable() -> None:
+    """SPSS users count and cross-tabulate one 0/1 variable per option; the question's
+    own variable keeps the ticked names too."""
+    import pyreadstat
+
+    survey = _answered_survey()  # everyone ticked rates and cameras, not sharing
+    response, _raw = services.start_response(survey=survey, language="en")
+    services.save_page(
+        response=response,
+        answers={"shift": "day", "age": 40, "disciplined": "no", "worries": ["sharing"]},
+        page=1,
+    )
+    assert services.submit_response(response=response) == {}
+    response, _raw = services.start_response(survey=survey, language="en")
+    services.save_page(
+        response=response, answers={"shift": "day", "age": 41, "disciplined": "no"}, page=1
+    )
+    assert services.submit_response(response=response) == {}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.sav"
+        path.write_bytes(exports.sav_bytes(survey))
+        frame, meta = pyreadstat.read_sav(str(path))
+    order = start_order(survey)
+    frame = frame.sort_values("response_id", key=lambda ids: ids.astype("int64").map(order))
+    columns = list(frame.columns)
+    at = columns.index("worries")
+    assert columns[at : at + 4] == [
+        "worries",
+        "worries_rates",
+        "worries_cameras",
+        "worries_sharing",
+    ]
+    assert list(frame["worries_rates"])[:7] == [1.0] * 6 + [0.0]
+    assert list(frame["worries_sharing"])[:7] == [0.0] * 6 + [1.0]
+    assert math.isnan(list(frame["worries_cameras"])[7])  # not answered: missing, not 0
+    assert list(frame["worries"])[:7] == ["rates cameras"] * 6 + ["sharing"]
+    assert meta.column_names_to_labels["worries_cameras"] == "Worries: Cameras"
+    assert meta.variable_value_labels["worries_cameras"] == {0.0: "Not ticked", 1.0: "Ticked"}
+
+
+def test_ticked_variable_names_stay_unique_and_valid_for_spss() -> None:
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    worries = Question.objects.get(survey=survey, name="worries")
+    worries.choices.filter(name="rates").update(name="pay-rates")
+    section = survey.sections.get(order=2)
+    # A question whose own name is what an option's variable would be called.
+    Question.objects.create(
+        survey=survey,
+        section=section,
+        order=9,
+        name="worries_cameras",
+        type=Question.Type.NUMBER,
+        label={"en": "x"},
+    )
+    names = [
+        name
+        for named in exports.ticked_columns(exports.columns(survey)).values()
+        for name, _choice in named
+    ]
+    assert names == ["worries_pay_rates", "worries_cameras_2", "worries_sharing"]
