@@ -4,14 +4,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 from django.utils.formats import date_format, number_format
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from sayso.core.models import Community, InvitationCodeBatch
 from sayso.organisations.models import DataPractice
 
-from .models import STATEMENT_MAX_LENGTH, Conversation, normalise_text
+from .models import CODES_ARE_ANONYMOUS, STATEMENT_MAX_LENGTH, Conversation, normalise_text
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
@@ -25,6 +27,14 @@ def batch_choice_label(batch: InvitationCodeBatch) -> str:
         % {"n": number_format(batch.size, force_grouping=True)},
         "made": date_format(batch.created_on, "j M Y"),
     }
+
+
+def no_colon_after_checkboxes(form: forms.BaseForm) -> None:
+    """A checkbox's label comes after the box ("☐ Anonymous participation"), where the
+    form's colon reads as a stray mark: leave it out for checkboxes only."""
+    for field in form.fields.values():
+        if isinstance(field.widget, forms.CheckboxInput):
+            field.label_suffix = ""
 
 
 class ConversationForm(forms.ModelForm[Conversation]):
@@ -59,10 +69,6 @@ class ConversationForm(forms.ModelForm[Conversation]):
             "access": forms.RadioSelect,
         }
         help_texts = {
-            "code_batch": _(
-                "Only needed when people take part with an invitation code. Make codes "
-                "under 'Invitation codes' first."
-            ),
             "data_practice": _("Optional. Links the results to what the organisation does."),
         }
         error_messages = {
@@ -87,6 +93,18 @@ class ConversationForm(forms.ModelForm[Conversation]):
         batches.empty_label = _("No invitation codes")  # type: ignore[attr-defined]
         # Batches made for one survey share its name: their size and date tell them apart.
         batches.label_from_instance = batch_choice_label  # type: ignore[attr-defined]
+        batches.help_text = format_html(
+            gettext(
+                "Only needed when people take part with an invitation code. Make the codes "
+                "first on the {link} page."
+            ),
+            link=format_html(
+                '<a href="{}">{}</a>',
+                reverse("core:codes", kwargs={"slug": community.slug}),
+                gettext("Invitation codes"),
+            ),
+        )
+        no_colon_after_checkboxes(self)
         if not creating:
             del self.fields["seed_statements"]
 
@@ -105,6 +123,8 @@ class ConversationForm(forms.ModelForm[Conversation]):
                     "Choose the invitation codes that let people take part, or choose another way in."
                 ),
             )
+        if cleaned.get("access") == Conversation.Access.CODES and not cleaned.get("anonymous"):
+            self.add_error("anonymous", CODES_ARE_ANONYMOUS)
         if cleaned.get("access") != Conversation.Access.CODES:
             # Codes chosen, then another way in: the codes would only be shown beside it.
             cleaned["code_batch"] = None
@@ -166,6 +186,7 @@ class SeedStatementForm(StatementForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["text"].label = _("Statement")
+        no_colon_after_checkboxes(self)
 
 
 class VoteForm(forms.Form):
@@ -199,7 +220,7 @@ class CodeForm(forms.Form):
     code = forms.CharField(
         label=_("Your invitation code"),
         max_length=20,
-        help_text=_("The code on your card, like ABCDE-FGHJK. Capitals and dashes don't matter."),
+        help_text=_("The code on your card, like ABCDE-FGH23. Capitals and dashes don't matter."),
         error_messages={"required": _("Type the code from your card.")},
     )
 

@@ -34,6 +34,17 @@ def normalise_text(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]|_", " ", folded).split())[:STATEMENT_MAX_LENGTH]
 
 
+# A code proves that someone belongs without saying who (DESIGN.md §6): people who come
+# in with a code never have their account linked (services.join_with_code), so a
+# conversation with codes that is "not anonymous" would promise organisers something it
+# cannot give. The form and the service refuse that combination with these words.
+CODES_ARE_ANONYMOUS = _(
+    "People who take part with an invitation code are always anonymous: the code shows "
+    "they belong, not who they are. Tick “Anonymous participation”, or choose another "
+    "way for people to take part."
+)
+
+
 class ConversationQuerySet(models.QuerySet["Conversation"]):
     def open(self) -> ConversationQuerySet:
         return self.filter(state=Conversation.State.OPEN)

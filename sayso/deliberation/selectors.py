@@ -23,6 +23,7 @@ from django.db.models import Count, F, Q
 from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect_table
 from sayso.analysis.pooling import pool_small_rows
 
+from . import personal_details
 from .models import Conversation, OpinionMapResult, Participant, Statement, Vote, normalise_text
 
 # Priority of a statement the last opinion map has not seen: the spec's formula with no
@@ -602,6 +603,14 @@ def spam_hints(text: str, duplicate_of: int | None) -> tuple[str, ...]:
         hints.append(_("Very short") if short else _("Only one or two words"))
     if any(text.count(c * 4) for c in set(text) if not c.isspace()):
         hints.append(_("Repeated characters"))
+    # Personal details: under post-moderation such a statement is shown at once.
+    said = {
+        personal_details.EMAIL: _("May contain an email address"),
+        personal_details.PHONE: _("May contain a phone number"),
+        personal_details.POSTCODE: _("May contain a postcode"),
+        personal_details.HANDLE: _("May contain a social media name (@…)"),
+    }
+    hints.extend(said[kind] for kind in personal_details.personal_details(text))
     return tuple(hints)
 
 
@@ -625,7 +634,9 @@ def moderation_queue(conversation: Conversation, state: str) -> list[QueueItem]:
     items = []
     for s in statements:
         earlier = first_with_text.get(s.normalised)
-        duplicate = earlier if earlier is not None and earlier != s.number else None
+        # Shown numbers count from 1 (the detail page's, the labels here); stored ones
+        # from 0, as Polis's comment ids do.
+        duplicate = earlier + 1 if earlier is not None and earlier != s.number else None
         items.append(
             QueueItem(
                 statement=s,
@@ -704,16 +715,8 @@ def report(
             group.statements.append(
                 {**row(pk, figures), "direction": entry["direction"], "voters": figures.votes}
             )
-    context["consensus_agree"] = [
-        overall(int(c["statement"]))
-        for c in view.data["consensus"]["agree"]
-        if int(c["statement"]) in statements
-    ]
-    context["consensus_disagree"] = [
-        overall(int(c["statement"]))
-        for c in view.data["consensus"]["disagree"]
-        if int(c["statement"]) in statements
-    ]
+    context["consensus_agree"] = _broad(view, statements, "agree", overall)
+    context["consensus_disagree"] = _broad(view, statements, "disagree", overall)
     tallies = view.data.get("tallies", {})
     gic = sorted(
         (
@@ -732,6 +735,24 @@ def report(
     ]
     context["divisive"] = _divisive(view, statements)
     return context
+
+
+def _broad(
+    view: MapView,
+    statements: Mapping[int, Statement],
+    direction: str,
+    overall: Any,
+) -> list[dict[str, Any]]:
+    """The rows of "Where most people agree" (or disagree). A statement fewer than the
+    threshold voted on is left out, as the group sections leave out small groups:
+    listing it under "most people agree" beside "fewer than 5 votes" told readers how
+    those few people voted (all of them agreed)."""
+    rows = []
+    for found in view.data["consensus"][direction]:
+        pk = int(found["statement"])
+        if pk in statements and not view.figures(pk).too_few:
+            rows.append(overall(pk))
+    return rows
 
 
 def _column_total(rows: Sequence[Mapping[str, Any]], key: str) -> int | None:

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -48,6 +49,7 @@ from sayso.core.services import ServiceError, cite, record, redeem_code
 
 from . import selectors
 from .models import (
+    CODES_ARE_ANONYMOUS,
     STATEMENT_MAX_LENGTH,
     Conversation,
     OpinionMapResult,
@@ -136,6 +138,8 @@ def _check_settings(conversation: Conversation) -> None:
             raise ServiceError(_("Choose which invitation codes let people take part."))
         if batch.community_id != conversation.community_id:
             raise ServiceError(_("Those invitation codes belong to another community."))
+        if not conversation.anonymous:
+            raise ServiceError(str(CODES_ARE_ANONYMOUS))
     if (
         conversation.data_practice_id
         and conversation.data_practice.community_id != conversation.community_id  # type: ignore[union-attr]
@@ -192,7 +196,8 @@ def add_seed_statement(
     original = same_words(conversation, normalised)
     if original is not None:
         raise ServiceError(
-            _("Statement %(n)s already says the same thing: keep one.") % {"n": original.number}
+            # Shown numbers count from 1; stored ones from 0, as Polis's ids do.
+            _("Statement %(n)s already says the same thing: keep one.") % {"n": original.number + 1}
         )
     _changed(conversation)
     return Statement.objects.create(
@@ -899,11 +904,14 @@ def _participants_rows(conversation: Conversation, votes: Any) -> Iterator[list[
 
 
 def _votes_rows(votes: Any) -> Iterator[list[str]]:
-    """votes.csv, oldest first. Times are dates (the privacy rule): each vote is stamped
-    at midnight UTC of its day."""
+    """votes.csv, day by day. Times are dates (the privacy rule): each vote is stamped
+    at midnight UTC of its day, and within a day the rows go by participant number,
+    then statement number, never in the order the votes were cast: that order (who
+    voted first, who voted just after a statement appeared) could be matched to
+    people someone watched taking part."""
     yield list(VOTES_HEADER)
     rows = (
-        votes.order_by("created_on", "pk")
+        votes.order_by("created_on", "participant__number", "statement__number")
         .values_list("created_on", "statement__number", "participant__number", "value")
         .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
     )
@@ -1290,6 +1298,34 @@ def cite_statement(
     )
 
 
+# What changes when the map is merely worked out again, not what was cited.
+_RECOMPUTED_KEYS = frozenset({"computed_at"})
+
+
+def _same_citation(
+    conversation: Conversation,
+    statement: Statement,
+    evidence_type: str,
+    snapshot: Mapping[str, Any],
+) -> Citation | None:
+    """A citation of the statement, of the same kind, with the same figures, or None.
+    Citing it again (a double submit, going back and pressing Cite again, or the same
+    figures after a recompute) would list the same evidence twice."""
+
+    def kept(frozen: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in frozen.items() if k not in _RECOMPUTED_KEYS}
+
+    wanted = kept(snapshot)
+    earlier = Citation.objects.filter(
+        community_id=conversation.community_id,
+        source_type=ContentType.objects.get_for_model(Statement),
+        source_id=statement.pk,
+        evidence_type=evidence_type,
+    ).order_by("pk")
+    return next((c for c in earlier if kept(c.snapshot) == wanted), None)
+
+
+@transaction.atomic
 def cite_from_report(
     *,
     conversation: Conversation,
@@ -1297,9 +1333,12 @@ def cite_from_report(
     kind: str,
     group: int | None,
     actor: Any,
-) -> Citation:
+) -> tuple[Citation, bool]:
     """Cite a consensus statement (kind "consensus") or what a group thinks of a
     statement (kind "group") as the current report shows it, with its figures frozen.
+    Returns the citation and whether it is new: when the statement is cited already
+    with the same figures, that citation is returned and nothing is added.
+
     Refused when the stored results do not support it: not in them, a group or vote
     count below the community's small-group threshold, or a figure hidden on the report
     to protect people (selectors.statement_figures)."""
@@ -1318,10 +1357,17 @@ def cite_from_report(
                 " for all its figures to be shown, so it cannot be cited."
             )
         )
-    return cite_statement(
+    evidence_type = EVIDENCE_CONSENSUS if kind == "consensus" else EVIDENCE_GROUP_STATEMENT
+    # Under the conversation's lock, so that two presses at once make one citation.
+    _lock(conversation)
+    earlier = _same_citation(conversation, statement, evidence_type, snapshot)
+    if earlier is not None:
+        return earlier, False
+    citation = cite_statement(
         conversation=conversation,
         statement=statement,
-        evidence_type=EVIDENCE_CONSENSUS if kind == "consensus" else EVIDENCE_GROUP_STATEMENT,
+        evidence_type=evidence_type,
         snapshot=snapshot,
         actor=actor,
     )
+    return citation, True

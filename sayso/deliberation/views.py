@@ -114,7 +114,13 @@ def conversation_detail(
         pk=conversation,
         community=community,
     )
-    statements = Statement.objects.filter(conversation=found).annotate(n_votes=Count("votes"))
+    # By number, said outright: Meta.ordering does not apply to a query that counts
+    # (GROUP BY), and an imported conversation's rows came back in file order.
+    statements = (
+        Statement.objects.filter(conversation=found)
+        .annotate(n_votes=Count("votes"))
+        .order_by("number")
+    )
     counts = Participant.objects.filter(conversation=found).aggregate(n=Count("pk"))
     return render(
         request,
@@ -303,7 +309,7 @@ def cite(request: HttpRequest, community: Community, conversation: int) -> HttpR
         messages.error(request, _("That statement could not be cited. Try again from the report."))
         return redirect(report_url)
     try:
-        citation = services.cite_from_report(
+        citation, created = services.cite_from_report(
             conversation=found,
             statement_id=form.cleaned_data["statement"],
             kind=form.cleaned_data["kind"],
@@ -313,8 +319,16 @@ def cite(request: HttpRequest, community: Community, conversation: int) -> HttpR
     except ServiceError as refused:
         messages.error(request, str(refused))
         return redirect(report_url)
+    # No full stop after the closing quote: the statement usually ends with its own.
     title = citation.snapshot["title"]
-    messages.success(request, _("Cited as evidence: “%(title)s”.") % {"title": title})
+    if created:
+        messages.success(request, _("Cited as evidence: “%(title)s”") % {"title": title})
+    else:
+        messages.info(
+            request,
+            _("Already cited with these figures, so it is listed once: “%(title)s”")
+            % {"title": title},
+        )
     return redirect(report_url + "#citations")
 
 
@@ -576,6 +590,26 @@ def _next_card(public_url: str, announce: str, values: dict[str, str]) -> str:
     return "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
 
 
+def _participation_note(
+    request: HttpRequest, conversation: Conversation, participant_id: int | None
+) -> str:
+    """Which sentence tells this person how their votes are kept, so that it is true
+    for them: "anonymous"; "code" (a code holder's account is never linked); "linked"
+    (their account is, or will be on their first vote); "unlinked" (a conversation that
+    links the accounts of people signed in, and this person's votes are not linked)."""
+    if conversation.anonymous:
+        return "anonymous"
+    if conversation.access == Conversation.Access.CODES:
+        return "code"
+    if not request.user.is_authenticated:
+        return "unlinked"
+    if participant_id is None:
+        return "linked"  # services.join links a signed-in person's account
+    # Someone who started signed out and then signed in goes on unlinked.
+    linked = Participant.objects.filter(pk=participant_id, user=request.user).exists()
+    return "linked" if linked else "unlinked"
+
+
 def _page(
     request: HttpRequest,
     routing: selectors.Routing,
@@ -592,6 +626,7 @@ def _page(
             "error": error,
             "code_form": code_form or CodeForm(),
             "min_votes": _min_votes(context["progress"].total),
+            "participation": _participation_note(request, routing.conversation, participant_id),
             "join_token": _join_token(request, routing.conversation)
             if gate == "yes" and participant_id is None
             else "",

@@ -232,6 +232,45 @@ def test_an_anonymous_conversations_export_does_not_say_who_wrote_a_statement(
     assert len(again.statements) == 8
 
 
+def test_votes_csv_rows_do_not_follow_the_order_votes_were_cast_in(
+    depot: Community, depot_organiser: Client
+) -> None:
+    # Someone who watched people vote in a room could match the order of the rows
+    # (who voted first, who voted straight after a statement appeared) to people.
+    # Within a day the rows go by participant number, then statement number.
+    conversation = ConversationFactory.create(community=depot)
+    today = dt.date.today()
+    people = [ParticipantFactory.create(conversation=conversation, number=n) for n in range(3)]
+    statements = [
+        StatementFactory.create(conversation=conversation, number=n, text=f"Statement {n}")
+        for n in range(3)
+    ]
+    # Cast last participant first and last statement first, on two days.
+    cast_in = [
+        (2, 1, today),
+        (0, 2, today),
+        (2, 0, today),
+        (1, 1, today - dt.timedelta(days=1)),
+        (0, 0, today),
+        (1, 0, today - dt.timedelta(days=1)),
+    ]
+    for p, s, day in cast_in:
+        Vote.objects.create(participant=people[p], statement=statements[s], value=1, created_on=day)
+    written = [
+        (row["datetime"], row["voter-id"], row["comment-id"])
+        for row in _csv(_export(depot_organiser, conversation), "votes.csv")
+    ]
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    assert written == [
+        (yesterday, "1", "0"),
+        (yesterday, "1", "1"),
+        (today.isoformat(), "0", "0"),
+        (today.isoformat(), "0", "2"),
+        (today.isoformat(), "2", "0"),
+        (today.isoformat(), "2", "1"),
+    ]
+
+
 def test_a_zipped_polis_export_in_its_folder_with_its_other_files_imports(
     depot_organiser: Client, django_capture_on_commit_callbacks: Any
 ) -> None:

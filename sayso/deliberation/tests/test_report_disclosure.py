@@ -288,7 +288,7 @@ def _cells(row_html: str) -> list[str | None]:
     out: list[str | None] = []
     for attributes, text in CELL.findall(row_html):
         text = text.strip()
-        if "<form" in text or (not text and "numeric" not in attributes):
+        if "evidence" in attributes or (not text and "numeric" not in attributes):
             continue
         span = 3 if 'colspan="3"' in attributes else 1
         out.extend([None if not re.fullmatch(r"\d+%?", text) else text] * span)
@@ -645,7 +645,7 @@ def test_a_figure_hidden_on_the_report_cannot_be_cited(depot: Community) -> None
     assert Citation.objects.count() == 0
     overtime = statements["Even on overtime"]
     assert view.figures(overtime.pk).groups[0].complete
-    cited = services.cite_from_report(
+    cited, _created = services.cite_from_report(
         conversation=conversation, statement_id=overtime.pk, kind="group", group=0, actor=None
     )
     assert (cited.snapshot["agree_percent"], cited.snapshot["votes"]) == (50, 12)

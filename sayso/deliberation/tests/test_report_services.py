@@ -34,16 +34,48 @@ def _computed() -> tuple[Conversation, Statement]:
 
 def test_cite_from_report_freezes_the_stored_figures() -> None:
     conversation, last = _computed()
-    citation = services.cite_from_report(
+    citation, created = services.cite_from_report(
         conversation=conversation, statement_id=last.pk, kind="consensus", group=None, actor=None
     )
+    assert created
     assert citation.evidence_type == services.EVIDENCE_CONSENSUS
     assert (citation.snapshot["agree_percent"], citation.snapshot["votes"]) == (100, 20)
-    group = services.cite_from_report(
+    group, created = services.cite_from_report(
         conversation=conversation, statement_id=last.pk, kind="group", group=0, actor=None
     )
+    assert created
     assert group.evidence_type == services.EVIDENCE_GROUP_STATEMENT
     assert (group.snapshot["group"], group.snapshot["votes"]) == ("A", 10)
+
+
+def test_citing_the_same_figures_again_keeps_one_citation() -> None:
+    conversation, last = _computed()
+    first, created = services.cite_from_report(
+        conversation=conversation, statement_id=last.pk, kind="consensus", group=None, actor=None
+    )
+    assert created
+    # Worked out again with no new votes: the same figures, a later date.
+    services.compute_now(conversation=conversation)
+    again, created = services.cite_from_report(
+        conversation=conversation, statement_id=last.pk, kind="consensus", group=None, actor=None
+    )
+    assert (again.pk, created) == (first.pk, False)
+    assert Citation.objects.count() == 1
+    # The same statement as a group's view is other evidence, and is cited.
+    _group, created = services.cite_from_report(
+        conversation=conversation, statement_id=last.pk, kind="group", group=0, actor=None
+    )
+    assert created
+    assert Citation.objects.count() == 2
+    # New figures make a new citation: the old one keeps what it said then.
+    Vote.objects.filter(statement=last).first().delete()  # type: ignore[union-attr]
+    services.compute_now(conversation=conversation)
+    changed, created = services.cite_from_report(
+        conversation=conversation, statement_id=last.pk, kind="consensus", group=None, actor=None
+    )
+    assert created
+    assert changed.snapshot["votes"] == 19
+    assert Citation.objects.count() == 3
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,8 @@ def test_an_added_statement_that_repeats_one_is_refused_next_to_the_field(
     html = response.content.decode()
     assert (
         '<ul class="errorlist" id="id_text_error"><li>'
-        "Statement 1 already says the same thing: keep one.</li>" in html
+        # Stored as number 1; the organiser's pages count from 1, so it is statement 2.
+        "Statement 2 already says the same thing: keep one.</li>" in html
     )
     assert _counts() == before
     # A new idea is still added.
@@ -169,7 +170,7 @@ def test_an_organiser_statement_repeating_a_participants_is_refused(
         author=author,
     )
     before = _counts()
-    with pytest.raises(ServiceError, match="Statement 4 already says the same thing"):
+    with pytest.raises(ServiceError, match="Statement 5 already says the same thing"):
         services.add_seed_statement(
             conversation=conversation, text="who reads the scanner logs", actor=None
         )
@@ -181,7 +182,7 @@ def test_the_service_refuses_duplicate_seeds_too_and_makes_nothing(
 ) -> None:
     # A caller that skips the form (a command, the API) gets no half-made conversation.
     before = _counts()
-    with pytest.raises(ServiceError, match="Statement 0 already says the same thing"):
+    with pytest.raises(ServiceError, match="Statement 1 already says the same thing"):
         services.create_conversation(
             conversation=Conversation(topic="Scanner data rules"),
             community=depot,

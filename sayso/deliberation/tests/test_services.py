@@ -188,7 +188,8 @@ def test_moderation_queue_hints_duplicates_spam_and_pass_rates() -> None:
     pending = {
         item.statement.pk: item for item in selectors.moderation_queue(conversation, "pending")
     }
-    assert pending[dup.pk].hints == ("Same words as statement 0",)
+    # Stored as number 0; shown to organisers as statement 1 (their pages count from 1).
+    assert pending[dup.pk].hints == ("Same words as statement 1",)
     assert "Contains a link" in pending[spam.pk].hints
     assert "Mostly capital letters" in pending[spam.pk].hints
     accepted = selectors.moderation_queue(conversation, "accepted")

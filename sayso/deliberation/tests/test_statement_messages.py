@@ -64,3 +64,21 @@ def test_very_short_means_few_characters_not_few_words() -> None:
         "Scanners should be switched off at night.": (),
     }
     assert {text: spam_hints(text, None) for text in cases} == cases
+
+
+def test_personal_details_are_hinted_beside_the_other_hints() -> None:
+    cases = {
+        "Contact me at jo.bloggs@example.com about this.": ("May contain an email address",),
+        "Ring the night manager on 07700 900123": ("May contain a phone number",),
+        "CALL ME ON 07700 900123 NOW!!!!": (
+            "Mostly capital letters",
+            "Repeated characters",
+            "May contain a phone number",
+        ),
+        "Ask @jo_bloggs, she lives at LS1 4AP": (
+            "May contain a postcode",
+            "May contain a social media name (@…)",
+        ),
+        "The scanners record us 24/7 for £5.50 an hour.": (),
+    }
+    assert {text: spam_hints(text, None) for text in cases} == cases

@@ -393,6 +393,19 @@ def test_cite_a_consensus_statement_and_show_it(community: Community, organiser:
     assert citation.snapshot["title"] == last.text
     html = client.get(community_url(conversation, "report")).content.decode()
     assert "Cited as evidence" in html
+    # The statement ends with its own full stop: none is added after the quote.
+    assert f"Cited as evidence: “{last.text}”<" in html
+    assert "”." not in html
+
+    # Pressing Cite again (back, then Cite) keeps one citation and says so.
+    again = client.post(
+        community_url(conversation, "cite"), {"statement": last.pk, "kind": "consensus"}
+    )
+    assert again.status_code == 302
+    assert Citation.objects.get() == citation
+    html = client.get(again["Location"]).content.decode()
+    assert f"Already cited with these figures, so it is listed once: “{last.text}”" in html
+    assert html.count(f"<li>“{last.text}” —") == 1
 
 
 def test_statement_with_too_few_votes_shows_no_percentage_and_cannot_be_cited(
@@ -407,9 +420,25 @@ def test_statement_with_too_few_votes_shows_no_percentage_and_cannot_be_cited(
     client = signed_in(organiser)
     html = client.get(community_url(conversation, "report")).content.decode()
     assert "Where most people agree" in html
-    assert last.text in html
-    assert "fewer than 50 votes" in html
+    # Listed under "Where most people agree" it would say how those few voted, so it
+    # is left out of the list (as it is with a threshold the votes reach: see below).
+    assert last.text not in html
+    assert "No statement has broad agreement yet." in html
     assert "100%" not in html
+    public = (
+        Client()
+        .get(
+            reverse(
+                "deliberation_public:report", kwargs={"public_token": conversation.public_token}
+            )
+        )
+        .content.decode()
+    )
+    assert "Where most people agree" in public
+    assert last.text not in public
+    assert selectors.report(conversation, threshold=50)["consensus_agree"] == []
+    listed = selectors.report(conversation, threshold=5)["consensus_agree"]
+    assert last.pk in {row["statement"].pk for row in listed}
     assert selectors.citation_snapshot(conversation, last, "consensus", None, threshold=50) is None
     response = client.post(
         community_url(conversation, "cite"), {"statement": last.pk, "kind": "consensus"}

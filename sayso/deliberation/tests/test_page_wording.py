@@ -1,0 +1,344 @@
+"""What the conversation pages say, checked against what is true: how votes are kept for
+each way of taking part, why a row of the report cannot be cited, statement numbers from
+1, a name for each scrolling table, the links under the card once a conversation has
+closed, moderation hints for personal details, and the new-conversation form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from sayso.core.models import Community, Role
+from sayso.core.services import ServiceError, create_code_batch
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.deliberation import services
+from sayso.deliberation.models import Conversation, Participant, Statement
+
+from .factories import ConversationFactory, ParticipantFactory, StatementFactory, planted
+from .test_report_disclosure import scenario, write_map
+
+pytestmark = pytest.mark.django_db
+
+ANONYMOUS = "Your votes are anonymous: nobody, organisers included, can see how you voted."
+CODE = "Your code is not linked to your votes, so nobody, organisers included, can see"
+LINKED = "Your votes are linked to your account, so organisers know who took part."
+UNLINKED = "Your votes are not linked to an account."
+CODES_ARE_ANONYMOUS = "People who take part with an invitation code are always anonymous"
+
+
+@pytest.fixture
+def community() -> Community:
+    return CommunityFactory.create(slug="depot")
+
+
+@pytest.fixture
+def organiser(community: Community) -> Any:
+    return MembershipFactory.create(community=community, role=Role.ORGANISER).user
+
+
+def _client(user: Any = None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _public(conversation: Conversation, name: str = "participate") -> str:
+    return reverse(
+        f"deliberation_public:{name}", kwargs={"public_token": conversation.public_token}
+    )
+
+
+def _page(conversation: Conversation, name: str) -> str:
+    return reverse(
+        f"deliberation:{name}", kwargs={"slug": "depot", "conversation": conversation.pk}
+    )
+
+
+def _said(html: str) -> str:
+    """Which of the sentences about how votes are kept the page says."""
+    found = [name for name, text in _SENTENCES.items() if text in html]
+    assert len(found) == 1, found
+    return found[0]
+
+
+_SENTENCES = {"anonymous": ANONYMOUS, "code": CODE, "linked": LINKED, "unlinked": UNLINKED}
+
+
+# --- how votes are kept (D3) ------------------------------------------------------------
+
+
+def test_codes_with_named_participation_are_refused_in_the_form(
+    community: Community, organiser: Any
+) -> None:
+    batch, _codes = create_code_batch(community=community, actor=organiser, label="Night", size=2)
+    url = reverse("deliberation:create", kwargs={"slug": "depot"})
+    typed = {
+        "topic": "What should the rules be for scanner data?",
+        "moderation": "pre",
+        "access": "codes",
+        "code_batch": batch.pk,
+    }
+    refused = _client(organiser).post(url, typed)
+    assert refused.status_code == 200
+    assert re.search(
+        rf'id="id_anonymous_error"><li>{CODES_ARE_ANONYMOUS}', refused.content.decode()
+    )
+    assert Conversation.objects.count() == 0
+    created = _client(organiser).post(url, {**typed, "anonymous": "on"})
+    assert created.status_code == 302
+    assert Conversation.objects.get().anonymous
+
+
+def test_the_service_refuses_codes_with_named_participation_too(
+    community: Community, organiser: Any
+) -> None:
+    batch, _codes = create_code_batch(community=community, actor=organiser, label="Night", size=2)
+    with pytest.raises(ServiceError, match=CODES_ARE_ANONYMOUS):
+        services.create_conversation(
+            conversation=Conversation(
+                topic="Scanner rules", access="codes", code_batch=batch, anonymous=False
+            ),
+            community=community,
+            actor=organiser,
+        )
+    assert Conversation.objects.count() == 0
+    existing = ConversationFactory.create(
+        community=community, access="codes", code_batch=batch, anonymous=True
+    )
+    existing.anonymous = False
+    with pytest.raises(ServiceError, match=CODES_ARE_ANONYMOUS):
+        services.update_conversation(conversation=existing, actor=organiser)
+    existing.refresh_from_db()
+    assert existing.anonymous
+
+
+def test_the_participant_page_says_how_votes_are_kept_truly_for_each_way_in(
+    community: Community, organiser: Any
+) -> None:
+    member = MembershipFactory.create(community=community, role=Role.MEMBER).user
+    batch, _codes = create_code_batch(community=community, actor=organiser, label="Night", size=2)
+
+    def said(user: Any = None, **settings: Any) -> str:
+        conversation = ConversationFactory.create(community=community, **settings)
+        StatementFactory.create(conversation=conversation)
+        return _said(_client(user).get(_public(conversation)).content.decode())
+
+    assert said(anonymous=True) == "anonymous"
+    assert said(member, anonymous=True) == "anonymous"
+    assert said(anonymous=True, access="codes", code_batch=batch) == "anonymous"
+    # Made before the form refused it: a code holder's account is never linked.
+    assert said(anonymous=False, access="codes", code_batch=batch) == "code"
+    assert said(member, anonymous=False, access="codes", code_batch=batch) == "code"
+    assert said(member, anonymous=False, access="members") == "linked"
+    assert said(member, anonymous=False, access="link") == "linked"
+    assert said(anonymous=False, access="link") == "unlinked"
+
+
+def test_someone_who_joined_signed_out_is_not_told_their_votes_are_linked(
+    community: Community,
+) -> None:
+    member = MembershipFactory.create(community=community, role=Role.MEMBER).user
+    conversation = ConversationFactory.create(community=community, anonymous=False)
+    first, _second = StatementFactory.create_batch(2, conversation=conversation)
+    client = _client()
+    client.post(_public(conversation), {"statement": first.pk, "vote": "agree"})
+    joined = Participant.objects.get()
+    assert joined.user is None
+    client.force_login(member)
+    assert _said(client.get(_public(conversation)).content.decode()) == "unlinked"
+    # Linked, the same person is told so.
+    Participant.objects.filter(pk=joined.pk).update(user=member)
+    assert _said(client.get(_public(conversation)).content.decode()) == "linked"
+
+
+def test_the_organisers_page_says_code_conversations_are_anonymous(
+    community: Community, organiser: Any
+) -> None:
+    batch, _codes = create_code_batch(community=community, actor=organiser, label="Night", size=2)
+    legacy = ConversationFactory.create(
+        community=community, anonymous=False, access="codes", code_batch=batch
+    )
+    html = _client(organiser).get(_page(legacy, "detail")).content.decode()
+    assert "Anonymous: invitation codes are not linked to votes" in html
+    assert "Linked to people" not in html
+    by_link = ConversationFactory.create(community=community, anonymous=False, access="link")
+    html = _client(organiser).get(_page(by_link, "detail")).content.decode()
+    assert "Linked to the accounts of people who take part signed in" in html
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def _row(html: str, section_start: str, text: str) -> str:
+    section = html.split(section_start, 1)[1]
+    found = re.search(rf'<tr><th scope="row">{re.escape(text)}</th>(.*?)</tr>', section, re.S)
+    assert found is not None, text
+    return found.group(1)
+
+
+def test_a_row_that_cannot_be_cited_says_why(community: Community, organiser: Any) -> None:
+    conversation = ConversationFactory.create(community=community)
+    write_map(conversation, scenario())
+    html = _client(organiser).get(_page(conversation, "report")).content.decode()
+    hidden = _row(html, 'id="group-A"', "Split on breaks")  # 1 of group A's 12 agrees
+    assert "<form" not in hidden
+    assert "Cannot be cited: a figure is hidden" in hidden
+    shown = _row(html, 'id="group-A"', "Even on overtime")
+    assert "<form" in shown
+    assert "Cannot be cited" not in shown
+    # Readers who cannot cite see neither.
+    public = Client().get(_public(conversation, "report")).content.decode()
+    assert "Cannot be cited" not in public
+
+
+def test_each_scrolling_table_on_the_report_has_its_own_name(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=8)
+    services.compute_now(conversation=conversation)
+    for html, at_least in (
+        (_client(organiser).get(_page(conversation, "report")).content.decode(), 6),
+        (Client().get(_public(conversation, "report")).content.decode(), 6),
+        (_client(organiser).get(_page(conversation, "cite")).content.decode(), 1),
+    ):
+        regions = re.findall(r'<div class="table-wrap"[^>]*role="region"[^>]*>', html)
+        assert len(regions) >= at_least
+        assert all("aria-label=" not in region for region in regions)
+        names = [re.search(r'aria-labelledby="([^"]+)"', r).group(1) for r in regions]  # type: ignore[union-attr]
+        assert len(set(names)) == len(names)
+        captions = {
+            id_: text.strip()
+            for id_, text in re.findall(r'<caption id="([^"]+)"[^>]*>(.*?)</caption>', html)
+        }
+        assert all(captions.get(name) for name in names), names
+        assert len({captions[name] for name in names}) == len(names)
+
+
+def test_the_report_explains_its_score_groups_and_citations_in_plain_words(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=8)
+    services.compute_now(conversation=conversation)
+    last = Statement.objects.get(conversation=conversation, number=7)
+    client = _client(organiser)
+    client.post(_page(conversation, "cite"), {"statement": last.pk, "kind": "consensus"})
+    html = client.get(_page(conversation, "report")).content.decode()
+    assert "Group-informed consensus" not in html
+    assert "Common ground score (0 to 100)" in html
+    assert "The common ground score, from 0 to 100" in html
+    assert "These results were last updated on" in html
+    assert "Worked out on" not in html
+    assert "No group is shown yet" not in html
+    # Cited from "Where most people agree": everyone's figures, not called consensus.
+    assert "everyone who voted: 100% agree, 0% disagree, 20 votes" in html
+    assert "consensus:" not in html
+
+
+def test_the_report_says_why_no_group_is_shown(community: Community, organiser: Any) -> None:
+    community.small_group_threshold = 11  # both groups of 10 are too small to show
+    community.save(update_fields=["small_group_threshold"])
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=8)
+    services.compute_now(conversation=conversation)
+    html = _client(organiser).get(_page(conversation, "report")).content.decode()
+    assert "<dt>opinion groups shown</dt><dd>0</dd>" in html
+    assert "No group is shown yet" in html
+
+
+# --- organiser pages count statements from 1 (D6), in order (D12) -----------------------
+
+
+def test_statements_are_listed_by_number_and_counted_from_1(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    # Created out of order, as an import writes the rows of its file.
+    for number in (5, 2, 9, 0):
+        StatementFactory.create(conversation=conversation, number=number, text=f"Idea {number}")
+    html = _client(organiser).get(_page(conversation, "detail")).content.decode()
+    rows = re.findall(r'<tr><td>(\d+)</td><th scope="row">Idea (\d+)', html)
+    assert rows == [("1", "0"), ("3", "2"), ("6", "5"), ("10", "9")]
+    queue = _client(organiser).get(_page(conversation, "moderate") + "?show=accepted")
+    assert ">1. Idea 0</label>" in queue.content.decode()
+    assert ">0. Idea 0</label>" not in queue.content.decode()
+
+
+# --- moderation hints for personal details (D10) ----------------------------------------
+
+
+def test_moderation_hints_at_an_email_address(community: Community, organiser: Any) -> None:
+    conversation = ConversationFactory.create(community=community)
+    author = ParticipantFactory.create(conversation=conversation)
+    services.add_participant_statement(
+        conversation=conversation,
+        participant=author,
+        text="Contact me at jo.bloggs@example.com about this.",
+    )
+    StatementFactory.create(conversation=conversation, text="Scanners should be off at night.")
+    html = _client(organiser).get(_page(conversation, "moderate") + "?show=accepted")
+    rows = html.content.decode().split("<tbody>", 1)[1]
+    email_row, plain_row = rows.split("</tr>")[:2]
+    assert "jo.bloggs@example.com" in email_row
+    assert "May contain an email address" in email_row
+    assert "May contain" not in plain_row
+
+
+# --- the card after the conversation closed, with htmx (D9) -----------------------------
+
+
+def test_an_htmx_vote_after_closing_also_replaces_the_links_under_the_card(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    first, second = StatementFactory.create_batch(2, conversation=conversation)
+    client = Client()
+    page = client.get(_public(conversation)).content.decode()
+    assert "Add your own statement" in page
+    assert '<p id="participant-links" class="button-group">' in page
+    open_vote = client.post(
+        _public(conversation), {"statement": first.pk, "vote": "agree"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "participant-links" not in open_vote  # nothing to change while it is open
+    services.set_state(conversation=conversation, open=False, actor=organiser)
+    closed = client.post(
+        _public(conversation), {"statement": second.pk, "vote": "agree"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "This conversation has closed" in closed
+    links = re.search(r'<p id="participant-links"[^>]*hx-swap-oob="true">(.*?)</p>', closed, re.S)
+    assert links is not None
+    assert "Add your own statement" not in links.group(1)
+    assert "See the results" in links.group(1)
+    # As the page without JavaScript shows after the close.
+    reloaded = client.get(_public(conversation)).content.decode()
+    assert "Add your own statement" not in reloaded
+    assert "See the results" in reloaded
+
+
+# --- the new-conversation form (D13) -------------------------------------------------------
+
+
+def test_the_form_links_to_the_codes_page_and_checkboxes_have_no_colon(
+    community: Community, organiser: Any
+) -> None:
+    html = (
+        _client(organiser)
+        .get(reverse("deliberation:create", kwargs={"slug": "depot"}))
+        .content.decode()
+    )
+    codes = reverse("core:codes", kwargs={"slug": "depot"})
+    assert f'first on the <a href="{codes}">Invitation codes</a> page.' in html
+    assert re.search(
+        r'<label for="id_participants_can_add">Participants may add statements</label>', html
+    )
+    assert re.search(r'<label for="id_anonymous">Anonymous participation</label>', html)
+    assert "Participants may add statements:" not in html
+    assert "closes:</label>" not in html
+    assert '<label for="id_seed_statements">Seed statements:</label>' in html
+    assert '<label for="id_topic">Question:</label>' in html

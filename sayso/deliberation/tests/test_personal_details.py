@@ -1,0 +1,56 @@
+"""Moderation hints for personal details: what is flagged, and the ordinary figures
+statements are full of that must not be."""
+
+from __future__ import annotations
+
+import pytest
+
+from sayso.deliberation.personal_details import (
+    EMAIL,
+    HANDLE,
+    PHONE,
+    POSTCODE,
+    personal_details,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Contact me at jo.bloggs@example.com about this.", (EMAIL,)),
+        ("Email JO+union@mail.example.co.uk if you agree", (EMAIL,)),
+        ("Ring me on 07700 900123 after my shift.", (PHONE,)),
+        ("Call +44 7700 900123 or +44 (0)113 496 0000", (PHONE,)),
+        ("My number is 0113-496-0000.", (PHONE,)),
+        ("Text 07700900123", (PHONE,)),
+        ("In the US call 555-123-4567", (PHONE,)),
+        ("I live at LS1 4AP and they scan my street", (POSTCODE,)),
+        ("Our office is at SW1A 1AA", (POSTCODE,)),
+        ("Ask @jo_bloggs, she kept the rota", (HANDLE,)),
+        ("Write to jo@example.org or ring 07700 900123 (LS1 4AP)", (EMAIL, PHONE, POSTCODE)),
+        ("Write to jo@example.org, ring 07700 900123, @jo_b", (EMAIL, PHONE, HANDLE)),
+    ],
+)
+def test_personal_details_are_found(text: str, expected: tuple[str, ...]) -> None:
+    assert personal_details(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The scanners record us 24/7.",
+        "Overtime should pay £5.50 an hour more, not £1,000 a year.",
+        "Since 01/05/2024 the rules changed; again on 2024-06-01 and 05.01.2025.",
+        "Shifts run 9am to 5pm, or 09:00-17:30 on Fridays.",
+        "Data from 2019 2020 2021 should be deleted.",
+        "Keep data for 30 days, not 365.",
+        "Pick rates of 120 an hour, 0.5% errors, 1.5 million scans.",
+        "Meet @ 5 in the canteen.",
+        "A4 paper notices are not enough.",
+        "Version 2.0.1 of the app tracks location.",
+        "We are 1 200 workers at 3 sites.",
+        "COVID19 rules ended in 2022.",
+    ],
+)
+def test_ordinary_figures_are_not_flagged(text: str) -> None:
+    assert personal_details(text) == ()
