@@ -455,12 +455,13 @@ class CellStatus(StrEnum):
         return self is not CellStatus.SHOWN
 
 
-def _too_few_refusal(threshold: int) -> Refusal:
+def too_few_refusal(threshold: int) -> Refusal:
+    """Too few people answered one question for any of its figures to be shown. The
+    same sentence wherever that happens, never the number who did answer."""
     return Refusal(
         RefusalCode.TOO_FEW,
-        f"Fewer than {threshold} people answered, the smallest group these results may show; "
-        "results appear once enough people have answered, so that nobody's answer can be "
-        "picked out.",
+        f"Fewer than {threshold} people answered this question, so its results are not "
+        "shown: with so few, someone's answers could be picked out.",
     )
 
 
@@ -570,7 +571,7 @@ def frequency_table_from_counts(
     if multiple and any(v > total for v in values):
         raise ValueError("an option cannot be ticked by more people than answered")
     if total < threshold:
-        raise DisclosureRefused(_too_few_refusal(threshold))
+        raise DisclosureRefused(too_few_refusal(threshold))
 
     status = [CellStatus.SHOWN] * len(values)
     if multiple:
@@ -697,7 +698,7 @@ def protect_table(
     grid[n_rows, n_cols] = body.sum()
     grand = int(grid[n_rows, n_cols])
     if grand < threshold:
-        raise DisclosureRefused(_too_few_refusal(threshold))
+        raise DisclosureRefused(too_few_refusal(threshold))
 
     status = np.full(grid.shape, CellStatus.SHOWN, dtype=object)
     small = (grid > 0) & (grid < threshold)
@@ -1009,7 +1010,7 @@ def protect_joint(
     margins = np.array([sum(k == s for k, s in zip(key, shape, strict=True)) for key in key_of])
     grand = ids[shape]
     if grid[grand] < threshold:
-        raise DisclosureRefused(_too_few_refusal(threshold))
+        raise DisclosureRefused(too_few_refusal(threshold))
     eligible = np.ones(n + 1, dtype=np.bool_)
     eligible[n] = eligible[grand] = False
     if group_sizes_shown:

@@ -55,10 +55,33 @@ class XPathError(ValueError):
 
 
 class XPathSyntaxError(XPathError):
-    def __init__(self, message: str, position: int | None = None) -> None:
+    """`reason` says what is wrong and where; `example`, when given, is a rule of the
+    same shape written correctly, with ANSWER_HOLE where an answer goes, so that a
+    caller can fill in what fits its field (``.`` for this answer, ``${age}``)."""
+
+    def __init__(self, message: str, position: int | None = None, example: str = "") -> None:
         where = f" (at character {position + 1})" if position is not None else ""
-        super().__init__(message + where)
+        self.reason = message + where
         self.position = position
+        self.example = example
+        super().__init__(self.reason + (f". For example: {self.example_with()}" if example else ""))
+
+    def example_with(self, answer: str = "${age}") -> str:
+        """The example with `answer` where an answer goes ("" when there is none)."""
+        return self.example.replace(ANSWER_HOLE, answer)
+
+
+# Where an example rule in a message takes an answer: see XPathSyntaxError.
+ANSWER_HOLE = "{answer}"
+# Operators people join two rules with, as against those that compare two values.
+_JOINING = frozenset({"and", "or"})
+
+
+def _example(op: str) -> str:
+    """A correct rule using the operator `op`, for a message about a misplaced one."""
+    if op in _JOINING:
+        return f"{ANSWER_HOLE} >= 16 {op} {ANSWER_HOLE} <= 80"
+    return f"{ANSWER_HOLE} {op} 16"
 
 
 class XPathEvaluationError(XPathError):
@@ -89,6 +112,15 @@ class _Token:
     position: int
 
 
+def _shown(token: _Token) -> str:
+    """A token as a message quotes it: as it was written."""
+    if token.kind == "string":
+        return token.text
+    if token.kind == "ref":
+        return f"'${{{token.text}}}'"
+    return f"'{token.text}'"
+
+
 def _tokenise(source: str) -> list[_Token]:
     tokens: list[_Token] = []
     position = 0
@@ -97,12 +129,28 @@ def _tokenise(source: str) -> list[_Token]:
         if match is None:
             snippet = source[position : position + 10]
             if source[position] in "'\"":
-                raise XPathSyntaxError("A quoted text is not closed", position)
+                raise XPathSyntaxError(
+                    "A text in quotes has no closing quote", position, "${shift} = 'night'"
+                )
             if source.startswith("${", position):
                 raise XPathSyntaxError(
-                    "A ${...} reference is not closed or has a bad name", position
+                    "A question's short name must be written in ${ and }, with only"
+                    " letters, numbers and _ between them",
+                    position,
+                    "${shift} = 'night'",
                 )
-            raise XPathSyntaxError(f"Unexpected '{snippet}'", position)
+            if source[position] in "&|":
+                raise XPathSyntaxError(
+                    f"Join two rules with the word 'and' or 'or', not '{snippet.split()[0]}'",
+                    position,
+                    _example("and"),
+                )
+            raise XPathSyntaxError(
+                f"'{snippet.strip()}' is not understood: refer to a question as ${{name}},"
+                " and compare with =, !=, <, <=, > or >=",
+                position,
+                "${shift} = 'night'",
+            )
         kind = match.lastgroup or ""
         if kind == "refname":  # pragma: no cover - the outer group wins
             kind = "ref"
@@ -186,8 +234,9 @@ class _Parser:
     def expect(self, text: str) -> None:
         token = self.take()
         if token.kind != "op" or token.text != text:
-            found = token.text or "the end"
-            raise XPathSyntaxError(f"Expected '{text}' but found '{found}'", token.position)
+            # Only ")" is ever expected: a bracket was opened and not closed.
+            where = f"before {_shown(token)}" if token.text else "at the end"
+            raise XPathSyntaxError(f"A bracket is not closed: add '{text}' {where}", token.position)
 
     def parse(self) -> _Node:
         if self.peek().kind == "end":
@@ -195,7 +244,16 @@ class _Parser:
         node = self.expression(0)
         token = self.peek()
         if token.kind != "end":
-            raise XPathSyntaxError(f"Unexpected '{token.text}'", token.position)
+            if token.text == ")":
+                raise XPathSyntaxError(
+                    "There is a ')' with no '(' before it to close", token.position
+                )
+            # A whole rule is followed by more: most often two rules not joined.
+            raise XPathSyntaxError(
+                f"{_shown(token)} does not fit here: is 'and' or 'or' missing before it?",
+                token.position,
+                _example("and"),
+            )
         return node
 
     def expression(self, min_binding: int) -> _Node:
@@ -253,13 +311,32 @@ class _Parser:
                     if high >= 0
                     else f"{low} or more"
                 )
+                values = "value" if expected == "1" else "values, separated by commas,"
                 raise XPathSyntaxError(
-                    f"{token.text}() takes {expected} argument(s), not {len(args)}",
+                    f"{token.text}() needs {expected} {values} between its brackets,"
+                    f" not {len(args)}",
                     token.position,
+                    "selected(${worries}, 'cameras')" if token.text == "selected" else "",
                 )
             return _Call(token.text, tuple(args))
-        found = token.text or "the end of the expression"
-        raise XPathSyntaxError(f"Unexpected '{found}'", token.position)
+        # A value was wanted here: something is missing before what was found.
+        before = self.tokens[self.index - 2] if self.index >= 2 else None
+        if token.kind == "end":
+            after = f", after '{before.text}'" if before is not None and before.text else ""
+            raise XPathSyntaxError(
+                f"Something is missing at the end{after}",
+                None,
+                _example(before.text) if before is not None and before.kind == "op" else "",
+            )
+        if token.text == "=" and before is not None and before.text == "=":
+            raise XPathSyntaxError(
+                "Compare with a single '=', not '=='", before.position, "${shift} = 'night'"
+            )
+        raise XPathSyntaxError(
+            f"Something is missing before {_shown(token)}",
+            token.position,
+            _example(token.text) if token.text in _BINDING else "",
+        )
 
 
 # --------------------------------------------------------------------------- values

@@ -6,8 +6,8 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from .fields import code_count_field
 from .models import RESERVED_SLUGS, Community, Invitation, Membership, Role
-from .services import MAX_CODES_PER_BATCH
 
 WEB_ADDRESS_MESSAGE = _(
     "Use only letters, numbers and single hyphens in the web address, like 'northgate-depot'."
@@ -148,10 +148,5 @@ class CodeBatchForm(forms.Form):
         max_length=120,
         help_text=_("For example: 'Night shift survey, November'."),
     )
-    size = forms.IntegerField(
-        label=_("How many codes"),
-        min_value=1,
-        max_value=MAX_CODES_PER_BATCH,
-        initial=20,
-        help_text=_("One for each person who should be able to take part."),
-    )
+    # As on a survey's own codes page.
+    size = code_count_field()

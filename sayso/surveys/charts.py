@@ -18,6 +18,7 @@ from typing import Any
 import segno
 import vl_convert
 from django.core.cache import cache
+from django.utils.html import escape
 
 CHART_CACHE_SECONDS = 60 * 60 * 24 * 30
 
@@ -54,6 +55,16 @@ def bar_chart_svg(rows: Any) -> str:
         svg = vl_convert.vegalite_to_svg(spec)
         cache.set(key, svg, CHART_CACHE_SECONDS)
     return str(svg)
+
+
+def note_svg(text: str) -> str:
+    """An image that says `text` instead of drawing figures (one short line)."""
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="420" height="40" role="img">'
+        f"<title>{escape(text)}</title>"
+        f'<text x="8" y="24" font-family="sans-serif" font-size="14">{escape(text)}</text>'
+        "</svg>"
+    )
 
 
 def qr_svg(text: str) -> str:

@@ -4,12 +4,10 @@ import re
 from typing import Any
 
 from django import forms
-from django.utils.formats import number_format
-from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from sayso.core.services import MAX_CODES_PER_BATCH
+from sayso.core.fields import CODE_EXAMPLE, GROUPED_NUMBER, NUMBER_SEPARATORS, code_count_field
 
 from . import logic, services
 from .models import Answer, Question, Survey, pick_label
@@ -19,8 +17,12 @@ class SurveyForm(forms.ModelForm[Survey]):
     languages_text = forms.CharField(
         label=_("Languages"),
         initial="en",
-        error_messages={"required": _("Give at least one language code, like en.")},
-        help_text=_("Language codes separated by spaces, the main one first, like 'en pl'."),
+        error_messages={"required": _("Give at least one language, like en for English.")},
+        help_text=_(
+            "The languages people can answer in, the main one first, each as its short"
+            " code: en for English, pl for Polish, cy for Welsh. Put a space between them,"
+            " like: en pl"
+        ),
     )
 
     class Meta:
@@ -33,6 +35,18 @@ class SurveyForm(forms.ModelForm[Survey]):
             "one_response_per_member",
             "is_convenience_sample",
         ]
+        # Plain words for what the model calls a "convenience sample".
+        labels = {"is_convenience_sample": _("Anyone could choose to answer")}
+        help_texts = {
+            "is_convenience_sample": _(
+                "Tick this unless you picked the people to ask at random. People who chose"
+                " to answer are not a random sample, so the results will be marked as"
+                " approximate."
+            )
+        }
+        error_messages = {
+            "title": {"required": _("Give the survey a title people will recognise.")}
+        }
         widgets = {
             "welcome": forms.Textarea(attrs={"rows": 3}),
             "privacy_notice": forms.Textarea(attrs={"rows": 3}),
@@ -63,6 +77,19 @@ class SurveyForm(forms.ModelForm[Survey]):
         return super().save(commit=False)
 
 
+# The types of answer as the question form offers them: the model's names, with
+# plain words where the model's are a researcher's ("Likert").
+QUESTION_TYPE_CHOICES = [
+    (
+        value,
+        _("Rating scale (for example, from “strongly disagree” to “strongly agree”)")
+        if value == Question.Type.RATING
+        else label,
+    )
+    for value, label in Question.Type.choices
+]
+
+
 class SectionForm(forms.Form):
     # Respondents see pages, so organisers read "page" too (the model says section).
     title = forms.CharField(label=_("Page title"), max_length=200, required=False)
@@ -70,7 +97,10 @@ class SectionForm(forms.Form):
 
 class QuestionForm(forms.Form):
     label = forms.CharField(
-        label=_("Question"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Question"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Write the question people will answer.")},
     )
     name = forms.CharField(
         label=_("Short name"),
@@ -78,8 +108,9 @@ class QuestionForm(forms.Form):
         help_text=_(
             "Used in logic like ${shift} and in exports. Letters, numbers and _, like 'shift'."
         ),
+        error_messages={"required": _("Give the question a short name, like shift.")},
     )
-    type = forms.ChoiceField(label=_("Type of answer"), choices=Question.Type.choices)
+    type = forms.ChoiceField(label=_("Type of answer"), choices=QUESTION_TYPE_CHOICES)
     whole_number = forms.BooleanField(
         label=_("Whole numbers only"),
         required=False,
@@ -118,19 +149,35 @@ class QuestionForm(forms.Form):
         required=False,
         max_length=500,
         help_text=_(
-            "Optional. For example: ${shift} = 'night' or selected(${worries}, 'scanner')."
+            "Optional: leave it empty to ask everyone. Refer to an earlier question by its"
+            " short name in ${ }, and to a choice by its short name in quotes. For example:"
+            " ${shift} = 'night' asks only people who chose the night shift;"
+            " selected(${worries}, 'scanner') asks only people who ticked 'scanner';"
+            " ${age} >= 50 asks only people aged 50 or over."
         ),
     )
     constraint = forms.CharField(
         label=_("Answer must satisfy"),
         required=False,
         max_length=500,
-        help_text=_("Optional. '.' is this answer. For example: . >= 16 and . <= 80."),
+        help_text=_(
+            "Optional: a rule the answer must follow, with a dot (.) standing for this"
+            " answer. For example: . >= 16 accepts 16 or more; . >= 16 and . <= 80 accepts"
+            " 16 to 80; string-length(.) <= 200 accepts up to 200 characters."
+        ),
     )
     constraint_message = forms.CharField(
         label=_("Message when it does not"), required=False, max_length=300
     )
-    is_breakdown = forms.BooleanField(label=_("Use to break down results"), required=False)
+    is_breakdown = forms.BooleanField(
+        label=_("Use to break down results"),
+        required=False,
+        help_text=_(
+            "For a choice question like 'Which shift do you work?': the results page can"
+            " then show every other question's results for each answer (day shift, night"
+            " shift), when each group is big enough to keep people unidentifiable."
+        ),
+    )
 
     def __init__(self, *args: Any, question: Question, language: str, **kwargs: Any) -> None:
         """Edits `question`'s texts in `language` (the survey's main one): the other
@@ -310,10 +357,6 @@ def _same_label(one: str, other: str) -> bool:
 
 # More people than live on Earth: a count this big is a typing mistake.
 MOST_PEOPLE = 10_000_000_000
-# Thousands separators as organisers type them: commas, spaces (also the no-break and
-# thin spaces that word processors put in), apostrophes (Swiss) and underscores.
-_SEPARATORS = re.compile(r"[,\s\u00a0\u202f\u2009'_]")
-_GROUPED = re.compile(r"^[0-9]{1,3}(?:[,\s\u00a0\u202f\u2009'_][0-9]{3})*$")
 _POINT_GROUPED = re.compile(r"^[0-9]{1,3}(?:[.][0-9]{3})+$")
 
 
@@ -349,8 +392,8 @@ class PopulationField(forms.Field):
                 _("Give a whole number of people, like 3,000, without a decimal point."),
                 code="fraction",
             )
-        elif len(text) < 40 and ((text.isdigit() and text.isascii()) or _GROUPED.match(text)):
-            digits = _SEPARATORS.sub("", text)
+        elif len(text) < 40 and ((text.isdigit() and text.isascii()) or GROUPED_NUMBER.match(text)):
+            digits = NUMBER_SEPARATORS.sub("", text)
         else:
             raise forms.ValidationError(
                 _("Give the number of people in digits, like 3,000 or 3000."), code="invalid"
@@ -416,42 +459,8 @@ class WeightingForm(forms.Form):
         }
 
 
-# One message for every way the number can be wrong (missing, not a number, out of
-# range): what to type is the same each time. The limit is written as the page's
-# language writes numbers ("2,000"), worked out when the message is shown.
-_CODES_SIZE_MESSAGE = format_lazy(
-    _("Enter how many codes to make, from 1 to {most}."),
-    most=lazy(number_format, str)(MAX_CODES_PER_BATCH, force_grouping=True),
-)
-
-
-class CountField(forms.IntegerField):
-    """A whole number typed as people type it: "2,000" and "2 000" are 2000. A text box
-    with a number keypad, as a number box throws away "2,000" and sends nothing."""
-
-    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
-
-    def to_python(self, value: Any) -> int | None:
-        text = "" if value in self.empty_values else str(value).strip()
-        if _GROUPED.match(text):
-            text = _SEPARATORS.sub("", text)
-        return super().to_python(text)
-
-
 class CodesForm(forms.Form):
-    size = CountField(
-        label=_("How many codes?"),
-        min_value=1,
-        max_value=MAX_CODES_PER_BATCH,
-        initial=50,
-        help_text=_("One per person you want to invite. Each code works once."),
-        error_messages={
-            "required": _CODES_SIZE_MESSAGE,
-            "invalid": _CODES_SIZE_MESSAGE,
-            "min_value": _CODES_SIZE_MESSAGE,
-            "max_value": _CODES_SIZE_MESSAGE,
-        },
-    )
+    size = code_count_field()
 
 
 class CodeEntryForm(forms.Form):
@@ -464,12 +473,21 @@ class CodeEntryForm(forms.Form):
         label=_("Your invitation code"),
         max_length=20,
         widget=forms.TextInput(attrs={"aria-required": "true"}),
-        help_text=_("Like ABCDE-FGH23. Capitals or not, it does not matter."),
+        help_text=format_lazy(
+            _(
+                "The code on your card or letter, like {example}. Capitals or not, it does not"
+                " matter."
+            ),
+            example=CODE_EXAMPLE,
+        ),
         error_messages={
             "required": _("Enter the code from your card or letter."),
-            "max_length": _(
-                "This is longer than an invitation code. Enter the code from your card or"
-                " letter, like ABCDE-FGH23."
+            "max_length": format_lazy(
+                _(
+                    "This is longer than an invitation code. Enter the code from your card or"
+                    " letter, like {example}."
+                ),
+                example=CODE_EXAMPLE,
             ),
         },
     )

@@ -181,6 +181,16 @@ def check_expression(
         return None
     try:
         parsed = odk_xpath.parse(expression)
+    except odk_xpath.XPathSyntaxError as error:
+        if not error.example:
+            return _("%(what)s: %(reason)s.") % {"what": what, "reason": error.reason}
+        # The example in this field's own terms: "." where the rule is about this
+        # answer, an earlier question where it cannot be.
+        return _("%(what)s: %(reason)s. For example: %(example)s") % {
+            "what": what,
+            "reason": error.reason,
+            "example": error.example_with("." if allow_current else "${age}"),
+        }
     except odk_xpath.XPathError as error:
         return _("%(what)s: %(reason)s.") % {"what": what, "reason": error}
     unknown = sorted(parsed.references - set(known))

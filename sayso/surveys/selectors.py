@@ -156,6 +156,16 @@ def thresholds(survey: Survey) -> disclosure.Thresholds:
     return disclosure.Thresholds(members=members, published=max(members, 10))
 
 
+def figures_withheld(survey: Survey, *, can_organise: bool) -> bool:
+    """Whether this reader sees only how many people have answered, no figures.
+
+    While a survey is open its figures move with each response: anyone who knows who
+    has just answered could compare them before and after ("average 39.9 from 7", then
+    "44.5 from 8") and work out that person's answer, whatever the threshold. So until
+    the survey closes only its organisers read the figures."""
+    return survey.status == Survey.Status.OPEN and not can_organise
+
+
 def complete_responses(survey: Survey) -> QuerySet[Response]:
     return Response.objects.filter(survey=survey, status=Response.Status.COMPLETE, is_preview=False)
 
@@ -302,6 +312,13 @@ def results(
     out = Results(survey=survey, respondents=total, threshold=threshold, questions=[])
     if joint is not None:
         out.figures_as_of = joint.as_of
+    if total < threshold:
+        # Filtered or not: no group can be bigger than everyone.
+        out.refusal = _(
+            "Fewer than %(threshold)s people have answered so far, so no results are shown: "
+            "with so few, someone's answers could be picked out."
+        ) % {"threshold": threshold}
+        return out
     hidden_follow_ups = _FollowUps(survey, questions, joint, audience)
     if only is not None:
         by, choice_name = only
@@ -1817,11 +1834,9 @@ OTHER_MONTHS = object()
 
 
 def _too_few(threshold: int) -> disclosure.Refusal:
-    # Never the number who answered: it is below the threshold, a hidden count.
-    return disclosure.Refusal(
-        disclosure.RefusalCode.TOO_FEW,
-        f"Fewer than {threshold} people answered, the minimum this result needs, so it is hidden.",
-    )
+    # Never the number who answered: it is below the threshold, a hidden count. The
+    # same words as a table's refusal for the same reason.
+    return disclosure.too_few_refusal(threshold)
 
 
 def _crosstab(

@@ -1640,9 +1640,42 @@ def stop_weighting(*, survey: Survey) -> Survey:
     return survey
 
 
+@transaction.atomic
 def cite_result(
     *, survey: Survey, question: Question, snapshot: dict[str, Any], actor: Any, note: str = ""
 ) -> Any:
+    """Cite one question's result (`snapshot`, with `n` the people who answered it).
+
+    While the survey is open, a result cited twice only a few answers apart would show
+    what those few people said (compare "3 of 20" with "4 of 21"), so a new citation of
+    the same question needs at least the published threshold of people more (or fewer)
+    than every earlier one. Once closed the figures no longer move: citing is free."""
+    # One citation at a time per survey, so two organisers can't both pass the check;
+    # the status read under the same lock.
+    status = (
+        Survey.objects.select_for_update().filter(pk=survey.pk).values_list("status", flat=True)
+    ).first()
+    if status == Survey.Status.OPEN:
+        step = selectors.thresholds(survey).published
+        for earlier in selectors.citations(survey).filter(source_id=question.pk):
+            before = int(earlier.snapshot.get("n", 0))
+            if abs(int(snapshot["n"]) - before) < step:
+                raise ServiceError(
+                    ngettext(
+                        "This result can't be cited again yet. It was cited when %(before)s "
+                        "person had answered it, and %(now)s have now. While the survey is "
+                        "open, cite it again once at least %(step)s more people have "
+                        "answered it: two citations only a few answers apart would show "
+                        "what those few people said.",
+                        "This result can't be cited again yet. It was cited when %(before)s "
+                        "people had answered it, and %(now)s have now. While the survey is "
+                        "open, cite it again once at least %(step)s more people have "
+                        "answered it: two citations only a few answers apart would show "
+                        "what those few people said.",
+                        before,
+                    )
+                    % {"before": before, "now": snapshot["n"], "step": step}
+                )
     return cite(
         community=survey.community,
         source=question,

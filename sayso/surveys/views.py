@@ -534,24 +534,44 @@ def take(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
 
 def _result_options(
     request: HttpRequest, questions: dict[str, Question]
-) -> tuple[str, tuple[Question, str] | None]:
-    """The audience and the filter asked for in the query string."""
+) -> tuple[str, tuple[Question, str] | None, bool]:
+    """The audience and the filter asked for in the query string, and whether a filter
+    was asked for that is not one of those offered (then the results are everyone's)."""
     audience = "published" if request.GET.get("audience") == "published" else "members"
     only = None
-    if ":" in request.GET.get("only", ""):
-        name, choice = request.GET["only"].split(":", 1)
-        if name in questions and questions[name].is_breakdown:
-            only = (questions[name], choice)
-    return audience, only
+    asked = request.GET.get("only", "")
+    if ":" in asked:
+        name, choice = asked.split(":", 1)
+        found = questions.get(name)
+        if (
+            found is not None
+            and found.is_breakdown
+            and any(c.name == choice for c in found.choices.all())
+        ):
+            only = (found, choice)
+    return audience, only, bool(asked) and only is None
 
 
 @community_view("viewer")
 def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
     can_organise = request.access.can_organise  # type: ignore[attr-defined]
+    if selectors.figures_withheld(survey, can_organise=can_organise):
+        # Only the number who have answered: the figures come when the survey closes.
+        return render(
+            request,
+            "surveys/results.html",
+            {
+                "community": community,
+                "survey": survey,
+                "withheld": True,
+                "answered": selectors.complete_responses(survey).count(),
+            },
+        )
     questions = {q.name: q for q in survey.questions.prefetch_related("choices")}
-    audience, only = _result_options(request, questions)
-    breakdown = questions.get(request.GET.get("by", ""))
+    audience, only, only_ignored = _result_options(request, questions)
+    asked_by = request.GET.get("by", "")
+    breakdown = questions.get(asked_by)
     if breakdown is not None and not breakdown.is_breakdown:
         breakdown = None
     weighted = request.GET.get("weighted") == "1" and bool(survey.weighting_targets)
@@ -571,6 +591,20 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
     chart_query = urlencode(
         {"audience": audience, **({"only": request.GET["only"]} if only else {})}
     )
+    language = survey.default_language
+    # Questions and answers as people read them, not their short names.
+    breakdowns = [
+        (
+            q.name,
+            q.text(language),
+            [
+                (f"{q.name}:{c.name}", f"{q.text(language)}: {c.text(language)}")
+                for c in q.choices.all()
+            ],
+        )
+        for q in questions.values()
+        if q.is_breakdown
+    ]
     return render(
         request,
         "surveys/results.html",
@@ -579,7 +613,10 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
             "survey": survey,
             "results": found,
             "audience": audience,
-            "breakdowns": [q for q in questions.values() if q.is_breakdown],
+            "breakdowns": breakdowns,
+            "chosen_only": f"{only[0].name}:{only[1]}" if only else "",
+            "narrowing_ignored": only_ignored or (bool(asked_by) and breakdown is None),
+            "breakdown_label": found.breakdown.text(language) if found.breakdown else "",
             "weighted": weighted,
             "chart_query": chart_query,
             "citations": selectors.citations(survey),
@@ -591,11 +628,19 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
 def chart(request: HttpRequest, community: Community, pk: int, question: int) -> HttpResponse:
     """The bar chart of one question's shown figures, as the results page has them."""
     survey = _survey(community, pk, request)
+    if selectors.figures_withheld(survey, can_organise=request.access.can_organise):  # type: ignore[attr-defined]
+        # The same note as the results page, which shows no chart until the survey closes.
+        note = HttpResponse(
+            charts.note_svg(_("Results will be shown here when the survey closes.")),
+            content_type="image/svg+xml",
+        )
+        note["Cache-Control"] = "private, no-cache"
+        return note
     questions = {q.name: q for q in survey.questions.prefetch_related("choices")}
     found = next((q for q in questions.values() if q.pk == question), None)
     if found is None:
         raise Http404
-    audience, only = _result_options(request, questions)
+    audience, only, _ignored = _result_options(request, questions)
     data = selectors.results(survey, audience=audience, only=only, question=found)
     if data.still_counting:
         # Not an empty chart: a browser would keep that for a minute (max-age below).
@@ -681,8 +726,14 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
     if services.already_cited(survey=survey, question=found, snapshot=snapshot):
         messages.info(request, _("This result, with these figures, is already cited."))
     else:
-        services.cite_result(survey=survey, question=found, snapshot=snapshot, actor=request.user)
-        messages.success(request, _("Result cited as evidence."))
+        try:
+            services.cite_result(
+                survey=survey, question=found, snapshot=snapshot, actor=request.user
+            )
+        except ServiceError as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, _("Result cited as evidence."))
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
     return redirect(url + "#citations")
 
@@ -717,7 +768,15 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
     return render(
         request,
         "surveys/weighting.html",
-        {"community": community, "survey": survey, "form": form},
+        {
+            "community": community,
+            "survey": survey,
+            "form": form,
+            # The questions as people read them, not their short names.
+            "candidates": [
+                (q.name, q.text(survey.default_language), q == form.chosen) for q in form.candidates
+            ],
+        },
     )
 
 
@@ -979,18 +1038,39 @@ def _render_questions(
         elif q.type == Question.Type.RANKING and isinstance(value, dict):
             # As typed, when refused (two options given the same number, say).
             rank_of = {name: int(r) for name, r in value.items() if str(r).isdigit()}
+        field = logic.field_name(q)
+        # What the numbers of a ranking mean: without it, 1 could be the least.
+        order = (
+            _(
+                "Number them in order: 1 for the most important to you, %(n)s for the"
+                " least important."
+            )
+            % {"n": len(choices)}
+            if q.type == Question.Type.RANKING
+            else ""
+        )
+        hint = logic.shown(q.hint, language, default_language)
+        error = logic.message_shown(q, errors.get(q.name, ""), language, default_language)
+        # Read out with the question: the hint, what the numbers mean, the problem.
+        described = [
+            f"{field}-{part}"
+            for part, text in (("hint", hint), ("order", order), ("error", error))
+            if text
+        ]
         out.append(
             {
                 "q": q,
-                "field": logic.field_name(q),
+                "field": field,
                 "label": logic.shown(q.label, language, default_language, q.name),
-                "hint": logic.shown(q.hint, language, default_language),
+                "hint": hint,
+                "order": order,
+                "described_by": " ".join(described),
                 "choices": choices,
                 "value": value if value is not None else "",
                 "selected": value if isinstance(value, list) else [value],
                 "ranks": [(n, label, rank_of.get(n, "")) for n, label in choices],
                 "positions": range(1, len(choices) + 1),
-                "error": logic.message_shown(q, errors.get(q.name, ""), language, default_language),
+                "error": error,
                 "new": q.name in new,
             }
         )
@@ -1204,6 +1284,8 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
                     "page": index,
                     "error": logic.message_shown(q, message or "", language, default),
                     "section": logic.shown(section.title, language, default),
+                    # A ranking is shown as a numbered list, most important first.
+                    "ranked": q.type == Question.Type.RANKING and isinstance(value, list),
                 }
             )
     return render(

@@ -271,9 +271,8 @@ def test_too_few_respondents_refuses_the_table() -> None:
         dc.frequency_table(["yes", "no", "yes", None], ["yes", "no"], threshold=5)
     assert info.value.refusal.code is dc.RefusalCode.TOO_FEW
     assert str(info.value) == (
-        "Fewer than 5 people answered, the smallest group these results may show; results "
-        "appear once enough people have answered, so that nobody's answer can be picked "
-        "out."
+        "Fewer than 5 people answered this question, so its results are not shown: with so "
+        "few, someone's answers could be picked out."
     )
 
 

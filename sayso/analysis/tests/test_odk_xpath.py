@@ -116,19 +116,60 @@ def test_references_and_functions_are_listed() -> None:
     ("expression", "message"),
     [
         ("", "The expression is empty"),
-        ("${a} = ", "Unexpected 'the end of the expression'"),
-        ("${a} = 'b", "A quoted text is not closed (at character 8)"),
-        ("${a = 'b'", "A ${...} reference is not closed or has a bad name (at character 1)"),
+        ("${a} = ", "Something is missing at the end, after '='. For example: ${age} = 16"),
+        (
+            "${a} = 'b",
+            "A text in quotes has no closing quote (at character 8)."
+            " For example: ${shift} = 'night'",
+        ),
+        (
+            "${a = 'b'",
+            "A question's short name must be written in ${ and }, with only letters, numbers"
+            " and _ between them (at character 1). For example: ${shift} = 'night'",
+        ),
         (
             "pulldata('x', 'y', 'z', 'w')",
             "The function pulldata() is not supported (at character 1)",
         ),
         ("a = 'b'", "'a' is not understood: refer to a question as ${a}, or put text in quotes"),
-        ("selected(${a})", "selected() takes 2 argument(s), not 1"),
-        ("(${a} = 1", "Expected ')' but found 'the end'"),
-        ("${a} = 1)", "Unexpected ')' (at character 9)"),
-        ("/data/a = 1", "Unexpected '/data/a = ' (at character 1)"),
-        ("${a} == 1", "Unexpected '=' (at character 7)"),
+        (
+            "selected(${a})",
+            "selected() needs 2 values, separated by commas, between its brackets, not 1"
+            " (at character 1). For example: selected(${worries}, 'cameras')",
+        ),
+        (
+            "string-length()",
+            "string-length() needs 1 value between its brackets, not 0 (at character 1)",
+        ),
+        ("(${a} = 1", "A bracket is not closed: add ')' at the end (at character 10)"),
+        ("(${a} = 1 'x'", "A bracket is not closed: add ')' before 'x' (at character 11)"),
+        ("${a} = 1)", "There is a ')' with no '(' before it to close (at character 9)"),
+        (
+            "${a} = 1 ${b} = 2",
+            "'${b}' does not fit here: is 'and' or 'or' missing before it? (at character 10)."
+            " For example: ${age} >= 16 and ${age} <= 80",
+        ),
+        (
+            "/data/a = 1",
+            "'/data/a =' is not understood: refer to a question as ${name}, and compare with"
+            " =, !=, <, <=, > or >= (at character 1)",
+        ),
+        (
+            "${a} && ${b}",
+            "Join two rules with the word 'and' or 'or', not '&&' (at character 6)."
+            " For example: ${age} >= 16 and ${age} <= 80",
+        ),
+        (
+            "${a} == 1",
+            "Compare with a single '=', not '==' (at character 6). For example: ${shift} = 'night'",
+        ),
+        (">= 16", "Something is missing before '>=' (at character 1). For example: ${age} >= 16"),
+        (
+            ". >= 16 and",
+            "Something is missing at the end, after 'and'."
+            " For example: ${age} >= 16 and ${age} <= 80",
+        ),
+        ("()", "Something is missing before ')' (at character 2)"),
     ],
 )
 def test_refusals_name_the_reason(expression: str, message: str) -> None:

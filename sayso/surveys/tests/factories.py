@@ -81,6 +81,12 @@ def answer(survey: Survey, **values: Any) -> Response:
     return response
 
 
+def close(survey: Survey) -> Survey:
+    """Close the survey once its answers are in: members read an open survey's figures
+    only when it closes (selectors.figures_withheld)."""
+    return services.set_status(survey=survey, status=Survey.Status.CLOSED, actor=None)
+
+
 def results_in_views(
     client: Client, survey: Survey, question: str, views: dict[str, dict[str, str]]
 ) -> dict[str, Any]:

@@ -178,7 +178,7 @@ def test_survey_form_reads_bcp47_codes_and_commas() -> None:
     assert form.is_valid(), form.errors
     assert form.cleaned_data["languages_text"] == ["en", "cy", "pt-br", "zh-hant"]
     empty = SurveyForm({"title": "T", "distribution": "link", "languages_text": " "})
-    assert empty.errors["languages_text"] == ["Give at least one language code, like en."]
+    assert empty.errors["languages_text"] == ["Give at least one language, like en for English."]
 
 
 def test_adding_a_language_by_name_is_refused_and_names_the_code() -> None:

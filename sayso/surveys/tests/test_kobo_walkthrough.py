@@ -211,8 +211,8 @@ def test_kobo_form_from_upload_to_every_export(django_capture_on_commit_callback
     # Seven respondents are below the published threshold of 10: the whole page is refused.
     assert published.context["results"].threshold == 10
     assert published.context["results"].refusal == (
-        "The group has fewer than 10 people, the smallest group these results may show, "
-        "so its answers could identify people."
+        "Fewer than 10 people have answered so far, so no results are shown: with so few, "
+        "someone's answers could be picked out."
     )
     assert "These results cannot be shown" in published.content.decode()
     assert published.context["results"].questions == []

@@ -190,7 +190,9 @@ def test_each_hint_is_tied_to_its_input_or_group() -> None:
     ]:
         group = page.by_id(field)
         assert group.tag == "fieldset"
-        assert group.described_by == [f"{field}-hint"]
+        # A ranking also says what its numbers mean (the hint is the organiser's).
+        order = [f"{field}-order"] if field == "q_priorities" else []
+        assert group.described_by == [f"{field}-hint", *order]
         assert page.text_of([f"{field}-hint"]) == [hint]
         # Said once, on the group, not again on each option.
         assert all(not e.described_by for e in page.elements if e.attr("name").startswith(field))

@@ -23,7 +23,7 @@ from sayso.core.tests.factories import MembershipFactory
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
-from .factories import answer, results_in_views, survey_with_extra_question
+from .factories import answer, close, results_in_views, survey_with_extra_question
 from .test_results_joint import Figure, recoverable
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +47,7 @@ def build() -> tuple[Survey, Client]:
     for shift, started, n in PEOPLE:
         for _ in range(n):
             answer(survey, shift=shift, disciplined="no", started=started)
+    close(survey)  # members read the figures once the survey is closed
     client = Client()
     client.force_login(MembershipFactory(community=community).user)
     return survey, client

@@ -23,7 +23,7 @@ from sayso.core.tests.factories import CommunityFactory, MembershipFactory
 from sayso.surveys import selectors
 from sayso.surveys.models import Survey
 
-from .factories import answer, make_survey
+from .factories import answer, close, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,7 @@ def build() -> tuple[Survey, Client]:
     for shift, disciplined, worries, n in PEOPLE:
         for _ in range(n):
             answer(survey, shift=shift, disciplined=disciplined, worries=worries)
+    close(survey)  # members read the figures once the survey is closed
     client = Client()
     client.force_login(MembershipFactory(community=community).user)
     return survey, client

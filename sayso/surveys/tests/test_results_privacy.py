@@ -18,7 +18,7 @@ from sayso.core.tests.factories import CommunityFactory, MembershipFactory
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Answer, Choice, Question, Survey
 
-from .factories import answer, make_survey
+from .factories import answer, close, make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,7 @@ def three_shifts(community: Community) -> Survey:
 
 
 def member_page(survey: Survey, **query: str) -> str:
+    close(survey)  # members read the figures once the survey is closed
     client = Client()
     client.force_login(MembershipFactory(community=survey.community).user)
     url = reverse("surveys:results", kwargs={"slug": survey.community.slug, "pk": survey.pk})

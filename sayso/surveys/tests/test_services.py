@@ -87,7 +87,13 @@ def test_question_logic_is_validated_on_save() -> None:
             question=bad, survey=survey, section=section, choices=None, language="en"
         )
     broken = Question(name="late", type=Question.Type.NUMBER, constraint=". >")
-    with pytest.raises(ServiceError, match="Answer must satisfy: Unexpected"):
+    with pytest.raises(
+        ServiceError,
+        match=(
+            r"^Answer must satisfy: Something is missing at the end, after '>'\."
+            r" For example: \. > 16$"
+        ),
+    ):
         services.save_question(
             question=broken, survey=survey, section=section, choices=None, language="en"
         )

@@ -16,7 +16,7 @@ from sayso.core.models import Community
 from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
 from sayso.surveys import selectors
 from sayso.surveys.models import Choice, Question, Section, Survey
-from sayso.surveys.tests.factories import answer, make_survey, survey_url
+from sayso.surveys.tests.factories import answer, close, make_survey, survey_url
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +65,7 @@ def _survey(community: Community, disciplined: dict[str, int], follow_up_when: s
                 values["how"] = "written"
                 values["what"] = f"what happened {n}"
             answer(survey, **values)
+    close(survey)  # members read the figures once the survey is closed
     return survey
 
 
@@ -192,7 +193,10 @@ def test_a_text_question_for_everyone_answered_by_few_is_held_back_from_members(
     client = Client()
     client.force_login(MembershipFactory.create(community=survey.community).user)
     page = client.get(survey_url("results", survey)).content.decode()
-    assert "Fewer than 5 people answered this question, so their answers are not shown." in page
+    assert (
+        "Fewer than 5 people answered this question, so their answers are not shown: "
+        "with so few, someone's answers could be picked out."
+    ) in page
 
 
 def test_a_withheld_follow_up_cannot_filter_or_break_down_the_results() -> None:

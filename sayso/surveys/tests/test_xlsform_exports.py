@@ -104,7 +104,8 @@ def test_import_maps_questions_languages_and_logic() -> None:
         (
             [["integer", "a", "A", "", "", ". >", ""]],
             "survey",
-            "survey sheet, row 2: constraint: Unexpected 'the end of the expression'",
+            "survey sheet, row 2: constraint: Something is missing at the end, after '>'. For"
+            " example: . > 16",
         ),
         (
             [["integer", "a", "A", "", "", "", ""], ["text", "a", "B", "", "", "", ""]],
