@@ -109,8 +109,10 @@ def interleaved(folder: Path, repeats: int) -> tuple[dict[str, list[float]], dic
     return times, out
 
 
-def open_data(data: Path, repeats: int) -> None:
+def open_data(data: Path, repeats: int, only: list[str] | None = None) -> None:
     folders = sorted(p for p in data.iterdir() if (p / "participants-votes.csv").is_file())
+    if only:
+        folders = [p for p in folders if any(part in p.name for part in only)]
     ours(folders[0])  # warm imports and caches for both tools before timing
     red_dwarf(folders[0])
     print(
@@ -255,6 +257,12 @@ def main() -> None:
         "--large", action="store_true", help="also run 1,000,000 x 5,000 (~40M votes)"
     )
     parser.add_argument("--no-synthetic", action="store_true")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="only the openData conversations whose folder name contains TEXT (repeatable)",
+    )
     args = parser.parse_args()
     print(f"Machine: {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; {load_average()}")
     if args.data.is_dir():
@@ -263,7 +271,7 @@ def main() -> None:
         except ImportError:
             print("red-dwarf is not installed in this Python: use the venv with the bench extra.")
             sys.exit(2)
-        open_data(args.data, args.repeats)
+        open_data(args.data, args.repeats, args.only)
     else:
         print(f"\nPolis openData not found at {args.data}: skipping parts (a) and (b).")
     if not args.no_synthetic:

@@ -73,18 +73,39 @@ class _Stopwatch:
         self.timings[self._name] = self.timings.get(self._name, 0.0) + elapsed
 
 
+# CSR index arrays: int64 from here, int32 or int64 from scipy.
+type _Index = NDArray[np.int32] | NDArray[np.int64]
+
+
 @dataclass(frozen=True, slots=True)
 class _Matrix:
-    """The vote matrix in CSR form plus what the later stages need from it."""
+    """The vote matrix in CSR form plus what the later stages need from it.
+
+    The CSR arrays are kept as plain arrays: scipy's constructor checks them in ~30 µs
+    of Python, and only large matrices are handed to scipy at all (see _compute).
+    """
 
     participant_ids: IntArray
     statement_ids: IntArray
-    votes: sp.csr_array  # participants x statements, values +1/-1/0, every vote stored
+    # Participants x statements in CSR form, values +1/-1/0, every vote stored; each
+    # row's columns ascending.
+    data: FloatArray
+    indices: _Index
+    indptr: _Index
     active: NDArray[np.bool_]  # statement neither moderated out nor meta
     is_meta: NDArray[np.bool_]
     is_out: NDArray[np.bool_]  # moderated out
     n_columns: int  # statements with at least one vote (Polis's N_c)
     n_inactive_columns: int  # moderated-out or meta statements with at least one vote
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.participant_ids), len(self.statement_ids)
+
+    @property
+    def votes(self) -> sp.csr_array:
+        """The matrix as a scipy CSR array."""
+        return sp.csr_array((self.data, self.indices, self.indptr), shape=self.shape)
 
 
 def _dense_codes(ids: IntArray) -> tuple[IntArray, IntArray]:
@@ -129,27 +150,30 @@ def build_matrix(
     participant_ids, participant_code = _dense_codes(votes.participant)
     shape = (len(participant_ids), len(statement_ids))
 
-    coded: sp.csr_array
     key = participant_code * shape[1] + statement_code
+    order: IntArray | None = None  # of the votes, into CSR order
+    indices: _Index
+    indptr: _Index | None = None
     if len(key) and bool((key[1:] > key[:-1]).all()):
         # Already in row order without repeats (votes read from a participants x
         # statements file are): the CSR arrays are the votes themselves.
-        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(participant_code, minlength=shape[0]), out=indptr[1:])
-        coded = sp.csr_array((votes.value.astype(np.float64), statement_code, indptr), shape=shape)
-    elif len(key) <= 2048:
+        data, indices = votes.value.astype(np.float64), statement_code
+    elif len(key) <= 4096:
         # Few votes in any order: sorted by key here (a repeat shows up as two equal
-        # keys; only then pay for the sort in latest_votes). scipy's COO path below has
-        # ~25 µs of fixed cost. The values go through the same + 2 and - 2 as there.
+        # keys; only then pay for the sort in latest_votes). On 3,000 votes the sort
+        # took ~20 µs, scipy's COO path below ~90.
         order = key.argsort(kind="stable")
         ordered = key[order]
         if bool((ordered[1:] == ordered[:-1]).any()):
-            return build_matrix(latest_votes(votes), moderated_out, meta, statement_ids)
-        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(participant_code, minlength=shape[0]), out=indptr[1:])
-        data = (votes.value[order] + 2).astype(np.float64)
-        data -= 2.0
-        coded = sp.csr_array((data, statement_code[order], indptr), shape=shape)
+            order = order[:0]  # a repeat: see below
+    elif shape[0] * shape[1] <= 4 * len(key):
+        # More votes, but the cells are few next to them (a dense conversation): each
+        # vote's place is found by a table over the cells, a counting sort, quicker than
+        # scipy's COO path or a sort there (5,000 to 15,000 votes: 2 to 4 times). A
+        # repeat leaves fewer filled cells than votes.
+        cell = np.full(shape[0] * shape[1], -1, dtype=np.int64)
+        cell[key] = np.arange(len(key))
+        order = cell[cell >= 0]
     else:
         # Store value + 2 so that a pass (0) is a stored entry and a duplicate shows up as
         # a lost entry after scipy sums duplicates; only then pay for the sort in
@@ -162,14 +186,25 @@ def build_matrix(
             return build_matrix(latest_votes(votes), moderated_out, meta, statement_ids)
         coded.sort_indices()
         coded.data -= 2.0
+        data, indices, indptr = coded.data, coded.indices, coded.indptr
+    if order is not None:
+        if len(order) != len(key):  # a repeated (participant, statement) pair
+            return build_matrix(latest_votes(votes), moderated_out, meta, statement_ids)
+        # Votes are -1, 0 and 1: as floats exactly what scipy's path stores.
+        data, indices = votes.value[order].astype(np.float64), statement_code[order]
+    if indptr is None:  # rows ascend: each row's count of votes
+        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(participant_code, minlength=shape[0]), out=indptr[1:])
 
     is_meta, is_out = _marked(statement_ids, meta), _marked(statement_ids, moderated_out)
     active = ~(is_meta | is_out)
-    has_votes = np.bincount(coded.indices, minlength=shape[1]) > 0
+    has_votes = np.bincount(indices, minlength=shape[1]) > 0
     return _Matrix(
         participant_ids=participant_ids,
         statement_ids=statement_ids,
-        votes=coded,
+        data=data,
+        indices=indices,
+        indptr=indptr,
         active=active,
         is_meta=is_meta,
         is_out=is_out,
@@ -508,15 +543,25 @@ def _lloyd_batch(
         lost = np.count_nonzero(mass) != n_present
         keep = mass > 0 if lost else present
         moved = state.copy()
-        np.divide(totals[:, 1:].T, mass, out=moved[:dims], where=keep)
+        if absent or lost:
+            np.divide(totals[:, 1:].T, mass, out=moved[:dims], where=keep)
+        else:  # every slot keeps members: no mask to walk
+            np.divide(totals[:, 1:].T, mass, out=moved[:dims])
         # Polis's convergence test: every centre moved less than 0.01.
-        change = np.abs(moved[:dims] - state[:dims]).reshape(dims * k, carried)
-        finished = np.maximum.reduce(change, axis=0) < 0.01
+        change = np.subtract(moved[:dims], state[:dims])
+        np.abs(change, out=change)
+        finished = np.maximum.reduce(change.reshape(dims * k, carried), axis=0) < 0.01
         if lost:  # that run is not finished
             finished &= ~np.logical_or.reduce((present > keep).reshape(k, carried), axis=0)
             moved[offset] = _ABSENT_OFFSET[keep.view(np.int8)]
             n_present, present, absent = int(np.count_nonzero(keep)), keep, True
-        add_norms(moved, absent)
+        if dims == 2:  # add_norms, inline: a call per step less
+            squares = np.square(moved[:2])
+            np.add(squares[0], squares[1], out=moved[norm])
+            if absent:
+                moved[norm] += moved[offset]
+        else:
+            add_norms(moved, absent)
         state = moved
         if n_alive < carried:
             finished &= alive  # a finished run stays as it was kept
@@ -799,13 +844,16 @@ def _kmeans_plus_plus_for(
     ks: Sequence[int],
     count: int,
     rng: np.random.Generator,
+    pairwise: FloatArray | None = None,
 ) -> FloatArray:
     """`count` seeded k-means++ starts for each k of `ks` in turn (len(ks)·count x
     max(ks) x dims; NaN rows for the centres a start does not have).
 
     Drawn together, but from the same random numbers, in the same order, as `count`
     one-at-a-time starts per k using `rng.choice(n, p=...)` (one uniform per pick,
-    inverted through the normalised cumulative sum).
+    inverted through the normalised cumulative sum). `pairwise`, when given, is
+    _squared_distances(points, points): the picks' distances are then its rows (the
+    same floats) instead of being computed at every pick.
     """
     highest = max(ks)
     runs = count * len(ks)
@@ -832,7 +880,8 @@ def _kmeans_plus_plus_for(
     total = np.add.reduce(weights)  # as weights[None, :].sum(axis=1), in the same order
     cdf = (weights / total).cumsum()
     cdf /= cdf[-1]
-    picked = coordinates[:, cdf.searchsorted(uniforms[0], side="right")]
+    chosen = cdf.searchsorted(uniforms[0], side="right")
+    picked = coordinates[:, chosen]
     starts[:, 0] = picked.T
     # Later picks only for the runs that still want one and whose points have not run
     # out (weighted distance left): a run's arithmetic is its own, so leaving the others
@@ -840,7 +889,7 @@ def _kmeans_plus_plus_for(
     # stays out. `rows` are those runs, `wanted` and `draws` their k and uniforms.
     rows = np.arange(runs)
     draws = uniforms
-    nearest = squared_distances(picked)
+    nearest = squared_distances(picked) if pairwise is None else pairwise[chosen]
     for step in range(1, highest):
         mass = nearest * weights
         total = np.add.reduce(mass, axis=1)
@@ -858,7 +907,8 @@ def _kmeans_plus_plus_for(
         picked = coordinates[:, chosen]
         starts[rows, step] = picked.T
         if step + 1 < highest:
-            np.minimum(nearest, squared_distances(picked), out=nearest)
+            farther = squared_distances(picked) if pairwise is None else pairwise[chosen]
+            np.minimum(nearest, farther, out=nearest)
     return starts
 
 
@@ -878,7 +928,10 @@ def group_clusters(
     highest = min(options.max_k, 2 + n_base // 12, n_base - 1)
     ks = list(range(2, highest + 1))
     count = options.group_restarts
-    plus = _kmeans_plus_plus_for(centers, sizes, ks, count, _seeded(options.seed))
+    # Squared distances between base centres: the k-means++ picks' distances are its
+    # rows, and the silhouettes take their square roots.
+    distances = _squared_distances(centers, centers)
+    plus = _kmeans_plus_plus_for(centers, sizes, ks, count, _seeded(options.seed), distances)
     if options.group_start == "polis":
         # Polis's cold start (init-clusters, research/polis-math.md 1.7-1.8): the first k
         # distinct points, here base centres in base-cluster order, ahead of the restarts.
@@ -924,7 +977,6 @@ def group_clusters(
         misfit += step
     inertia = np.add.reduce(sizes * misfit, axis=1)  # as .sum(axis=1)
     # Pairwise distances between base centres, shared by every k's silhouette.
-    distances = _squared_distances(centers, centers)
     np.sqrt(distances, out=distances)
     weights = sizes if options.weighted_silhouette else None
     best: tuple[float, int, IntArray] | None = None
@@ -1171,7 +1223,7 @@ def _compute(
 
     with watch.stage("matrix"):
         matrix = build_matrix(votes, moderated_out, meta, statements)
-        raw = matrix.votes
+        raw = matrix  # its CSR arrays
         n_participants, n_statements = raw.shape
         vote_counts = (raw.indptr[1:] - raw.indptr[:-1]).astype(np.int64)
         column_active = matrix.active[raw.indices]
@@ -1226,7 +1278,7 @@ def _compute(
         # Every participant row holds at least one vote, so reduceat never sees an empty row.
         if matrix.n_inactive_columns == 0:
             active_votes = vote_counts  # every vote is on an active statement
-        elif raw.nnz:
+        elif len(raw.data):
             active_votes = np.add.reduceat(column_active, raw.indptr[:-1], dtype=np.int64)
         else:
             active_votes = np.zeros(n_participants, dtype=np.int64)

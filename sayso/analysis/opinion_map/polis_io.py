@@ -302,7 +302,9 @@ def _fast_short_ints(
     digits = buf[at]
     digits -= np.uint8(ord("0"))  # wraps below "0"
     if shortest < width:
-        digits[np.arange(width)[:, None] < (width - lengths)] = 0
+        # Zeroed by a product with the mask of the digits kept: a masked assignment
+        # first lists the masked positions, and was slower.
+        digits *= np.arange(width)[:, None] >= (width - lengths)
     if int(digits.max()) > 9:
         return None
     if width <= 15:

@@ -5,6 +5,7 @@ records as a simpler formulation; these tests pin that claim on random inputs.""
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.linalg import eigh
 
 import sayso.analysis.opinion_map.compute as compute_module
@@ -16,12 +17,14 @@ from sayso.analysis.opinion_map import (
     stats,
 )
 from sayso.analysis.opinion_map.compute import (
+    _kmeans_plus_plus_for,
     _lloyd_batch,
     _seeded,
+    _squared_distances,
     _top_eigenvectors,
     build_matrix,
 )
-from sayso.analysis.opinion_map.polis_io import read_comments, read_votes
+from sayso.analysis.opinion_map.polis_io import latest_votes, read_comments, read_votes
 from sayso.analysis.opinion_map.synthetic import planted_groups
 
 
@@ -103,22 +106,72 @@ def test_seeded_generator_is_default_rng():
         )
 
 
-def test_few_shuffled_votes_make_the_matrix_of_sorted_ones():
-    # Up to 2,048 votes out of row order are sorted here rather than by scipy.
-    votes = planted_groups(40, 30, 2, seed=1).votes
-    assert len(votes) <= 2048
+@pytest.mark.parametrize(
+    ("n_participants", "n_statements", "mean_votes", "path"),
+    [
+        (40, 30, 40.0, "sorted"),  # up to 4,096 votes: sorted by key
+        (300, 40, 30.0, "table"),  # more votes, at least a quarter of the cells: a table
+        (3000, 400, 5.0, "scipy"),  # more votes over many more cells: scipy's COO
+    ],
+)
+def test_shuffled_votes_make_the_matrix_of_sorted_ones(
+    n_participants, n_statements, mean_votes, path
+):
+    votes = planted_groups(n_participants, n_statements, 2, mean_votes=mean_votes, seed=1).votes
+    cells = n_participants * n_statements
+    assert {
+        "sorted": len(votes) <= 4096,
+        "table": len(votes) > 4096 and cells <= 4 * len(votes),
+        "scipy": len(votes) > 4096 and cells > 4 * len(votes),
+    }[path]
     order = np.lexsort((votes.statement, votes.participant))
     in_order = Votes(votes.participant[order], votes.statement[order], votes.value[order])
     mixed = np.random.default_rng(0).permutation(len(votes))
     shuffled = Votes(votes.participant[mixed], votes.statement[mixed], votes.value[mixed])
     a, b = build_matrix(in_order), build_matrix(shuffled)
     for part in ("indptr", "indices", "data"):
-        assert np.array_equal(getattr(a.votes, part), getattr(b.votes, part)), part
-    # A re-vote among them: the later one counts.
+        assert np.array_equal(getattr(a, part), getattr(b, part)), part
+    # Against scipy's own conversion of the same votes.
+    _, rows = np.unique(votes.participant, return_inverse=True)
+    _, columns = np.unique(votes.statement, return_inverse=True)
+    expected = sp.csr_array((votes.value.astype(np.float64), (rows, columns)), shape=a.shape)
+    assert np.array_equal(b.votes.toarray(), expected.toarray())
+    assert b.votes.nnz == len(votes)  # passes stay stored entries
+    # A re-vote among them: the later one counts, whichever path found the repeat.
+    first = int(mixed[0])
+    again = Votes(
+        np.append(shuffled.participant, votes.participant[first]),
+        np.append(shuffled.statement, votes.statement[first]),
+        np.append(shuffled.value, np.int8(-1 if votes.value[first] == 1 else 1)),
+        np.arange(len(votes) + 1),
+    )
+    revoted = build_matrix(again)
+    latest = build_matrix(latest_votes(again))
+    for part in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(revoted, part), getattr(latest, part)), part
+    assert len(revoted.data) == len(votes)
+
+
+def test_few_votes_with_a_revote_keep_the_later_one():
     revote = Votes.from_rows([(1, 5, 1, 10), (2, 5, -1, 11), (1, 5, -1, 12), (2, 6, 0, 13)])
     matrix = build_matrix(revote)
     assert matrix.votes.toarray().tolist() == [[-1.0, 0.0], [-1.0, 0.0]]
     assert matrix.votes.nnz == 3
+
+
+def test_kmeans_plus_plus_from_pairwise_rows_is_the_same():
+    # group_clusters hands the k-means++ starts the base centres' pairwise squared
+    # distances; the picks read rows of it instead of computing them: the same starts.
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        n = int(rng.integers(3, 120))
+        points = rng.standard_normal((n, 2)).round(trial % 3)  # rounding makes repeats
+        weights = rng.integers(1, 9, n).astype(np.float64)
+        ks = list(range(2, int(rng.integers(3, 7))))
+        pairwise = _squared_distances(points, points)
+        alone = _kmeans_plus_plus_for(points, weights, ks, 8, _seeded(trial))
+        rows = _kmeans_plus_plus_for(points, weights, ks, 8, _seeded(trial), pairwise)
+        assert np.array_equal(alone, rows, equal_nan=True)
 
 
 def test_counted_and_sparse_projections_are_the_same(monkeypatch):
