@@ -62,6 +62,28 @@ class PolisImportError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+# Python's csv module words its errors for programmers ("unexpected end of data"); the
+# people importing a conversation are organisers, so say what is wrong in the file.
+_CSV_ERRORS = (
+    ("unexpected end of data", 'a quoted value is never closed: a closing " is missing'),
+    ("expected after", 'there is text right after a closing ", where a comma should be'),
+    ("field larger than field limit", "a value is far too long for a statement or vote"),
+    ("nul", "the file holds a null character, so it may not be a text file"),
+    (
+        "new-line character seen in unquoted field",
+        "a line break sits inside a value without quotes",
+    ),
+)
+
+
+def _plain_csv_error(error: csv.Error) -> str:
+    text = str(error).lower()
+    for marker, plain in _CSV_ERRORS:
+        if marker in text:
+            return f"not a valid comma-separated (CSV) file: {plain}"
+    return "not a valid comma-separated (CSV) file"
+
+
 class PolisNotTextError(PolisImportError):
     """A file is not UTF-8 text at all (a spreadsheet saved in another encoding, a
     binary file): no line of it can be named, so callers say so in plain words."""
@@ -174,7 +196,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
             lines.append(start)
             start = reader.line_num + 1
     except csv.Error as error:
-        raise PolisImportError(path, reader.line_num or None, f"not valid CSV ({error})") from None
+        raise PolisImportError(path, reader.line_num or None, _plain_csv_error(error)) from None
     width = len(header)
     for row, line in zip(rows, lines, strict=True):
         if len(row) != width:

@@ -431,3 +431,24 @@ def test_comments_read_by_column_fall_back_to_name_the_line(tmp_path, line, repl
     folder = make_export(tmp_path, comments=COMMENTS.replace(line, replacement))
     with pytest.raises(PolisImportError, match=re.escape(f"comments.csv, {problem}")):
         read_polis_export(folder)
+
+
+@pytest.mark.parametrize(
+    ("comments", "problem"),
+    [
+        (
+            COMMENTS + '4,d,3,1,0,0,1,"Never closed\n',
+            "comments.csv, line 5: not a valid comma-separated (CSV) file: a quoted value is "
+            'never closed: a closing " is missing',
+        ),
+        (
+            COMMENTS + '4,d,3,1,0,0,1,"Closed" then more\n',
+            "comments.csv, line 5: not a valid comma-separated (CSV) file: there is text right "
+            'after a closing ", where a comma should be',
+        ),
+    ],
+)
+def test_broken_csv_is_named_in_plain_words(tmp_path, comments, problem):
+    with pytest.raises(PolisImportError) as error:
+        read_polis_export(make_export(tmp_path, comments=comments))
+    assert str(error.value).endswith(problem)
