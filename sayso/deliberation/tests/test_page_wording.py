@@ -20,6 +20,7 @@ from sayso.deliberation.models import Conversation, Participant, Statement
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory, planted
 from .test_report_disclosure import scenario, write_map
+from .test_views import community_url, public, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -38,25 +39,6 @@ def community() -> Community:
 @pytest.fixture
 def organiser(community: Community) -> Any:
     return MembershipFactory.create(community=community, role=Role.ORGANISER).user
-
-
-def _client(user: Any = None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
-def _public(conversation: Conversation, name: str = "participate") -> str:
-    return reverse(
-        f"deliberation_public:{name}", kwargs={"public_token": conversation.public_token}
-    )
-
-
-def _page(conversation: Conversation, name: str) -> str:
-    return reverse(
-        f"deliberation:{name}", kwargs={"slug": "depot", "conversation": conversation.pk}
-    )
 
 
 def _said(html: str) -> str:
@@ -83,13 +65,13 @@ def test_codes_with_named_participation_are_refused_in_the_form(
         "access": "codes",
         "code_batch": batch.pk,
     }
-    refused = _client(organiser).post(url, typed)
+    refused = signed_in(organiser).post(url, typed)
     assert refused.status_code == 200
     assert re.search(
         rf'id="id_anonymous_error"><li>{CODES_ARE_ANONYMOUS}', refused.content.decode()
     )
     assert Conversation.objects.count() == 0
-    created = _client(organiser).post(url, {**typed, "anonymous": "on"})
+    created = signed_in(organiser).post(url, {**typed, "anonymous": "on"})
     assert created.status_code == 302
     assert Conversation.objects.get().anonymous
 
@@ -126,7 +108,8 @@ def test_the_participant_page_says_how_votes_are_kept_truly_for_each_way_in(
     def said(user: Any = None, **settings: Any) -> str:
         conversation = ConversationFactory.create(community=community, **settings)
         StatementFactory.create(conversation=conversation)
-        return _said(_client(user).get(_public(conversation)).content.decode())
+        client = Client() if user is None else signed_in(user)
+        return _said(client.get(public(conversation)).content.decode())
 
     assert said(anonymous=True) == "anonymous"
     assert said(member, anonymous=True) == "anonymous"
@@ -145,15 +128,15 @@ def test_someone_who_joined_signed_out_is_not_told_their_votes_are_linked(
     member = MembershipFactory.create(community=community, role=Role.MEMBER).user
     conversation = ConversationFactory.create(community=community, anonymous=False)
     first, _second = StatementFactory.create_batch(2, conversation=conversation)
-    client = _client()
-    client.post(_public(conversation), {"statement": first.pk, "vote": "agree"})
+    client = Client()
+    client.post(public(conversation), {"statement": first.pk, "vote": "agree"})
     joined = Participant.objects.get()
     assert joined.user is None
     client.force_login(member)
-    assert _said(client.get(_public(conversation)).content.decode()) == "unlinked"
+    assert _said(client.get(public(conversation)).content.decode()) == "unlinked"
     # Linked, the same person is told so.
     Participant.objects.filter(pk=joined.pk).update(user=member)
-    assert _said(client.get(_public(conversation)).content.decode()) == "linked"
+    assert _said(client.get(public(conversation)).content.decode()) == "linked"
 
 
 def test_the_organisers_page_says_code_conversations_are_anonymous(
@@ -163,11 +146,11 @@ def test_the_organisers_page_says_code_conversations_are_anonymous(
     legacy = ConversationFactory.create(
         community=community, anonymous=False, access="codes", code_batch=batch
     )
-    html = _client(organiser).get(_page(legacy, "detail")).content.decode()
+    html = signed_in(organiser).get(community_url(legacy, "detail")).content.decode()
     assert "Anonymous: invitation codes are not linked to votes" in html
     assert "Linked to people" not in html
     by_link = ConversationFactory.create(community=community, anonymous=False, access="link")
-    html = _client(organiser).get(_page(by_link, "detail")).content.decode()
+    html = signed_in(organiser).get(community_url(by_link, "detail")).content.decode()
     assert "Linked to the accounts of people who take part signed in" in html
 
 
@@ -184,7 +167,7 @@ def _row(html: str, section_start: str, text: str) -> str:
 def test_a_row_that_cannot_be_cited_says_why(community: Community, organiser: Any) -> None:
     conversation = ConversationFactory.create(community=community)
     write_map(conversation, scenario())
-    html = _client(organiser).get(_page(conversation, "report")).content.decode()
+    html = signed_in(organiser).get(community_url(conversation, "report")).content.decode()
     hidden = _row(html, 'id="group-A"', "Split on breaks")  # 1 of group A's 12 agrees
     assert "<form" not in hidden
     assert "Cannot be cited: a figure is hidden" in hidden
@@ -192,8 +175,8 @@ def test_a_row_that_cannot_be_cited_says_why(community: Community, organiser: An
     assert "<form" in shown
     assert "Cannot be cited" not in shown
     # Readers who cannot cite see neither.
-    public = Client().get(_public(conversation, "report")).content.decode()
-    assert "Cannot be cited" not in public
+    public_html = Client().get(public(conversation, "report")).content.decode()
+    assert "Cannot be cited" not in public_html
 
 
 def test_each_scrolling_table_on_the_report_has_its_own_name(
@@ -203,9 +186,9 @@ def test_each_scrolling_table_on_the_report_has_its_own_name(
     planted(conversation, groups=2, size=10, statements=8)
     services.compute_now(conversation=conversation)
     for html, at_least in (
-        (_client(organiser).get(_page(conversation, "report")).content.decode(), 6),
-        (Client().get(_public(conversation, "report")).content.decode(), 6),
-        (_client(organiser).get(_page(conversation, "cite")).content.decode(), 1),
+        (signed_in(organiser).get(community_url(conversation, "report")).content.decode(), 6),
+        (Client().get(public(conversation, "report")).content.decode(), 6),
+        (signed_in(organiser).get(community_url(conversation, "cite")).content.decode(), 1),
     ):
         regions = re.findall(r'<div class="table-wrap"[^>]*role="region"[^>]*>', html)
         assert len(regions) >= at_least
@@ -227,9 +210,9 @@ def test_the_report_explains_its_score_groups_and_citations_in_plain_words(
     planted(conversation, groups=2, size=10, statements=8)
     services.compute_now(conversation=conversation)
     last = Statement.objects.get(conversation=conversation, number=7)
-    client = _client(organiser)
-    client.post(_page(conversation, "cite"), {"statement": last.pk, "kind": "consensus"})
-    html = client.get(_page(conversation, "report")).content.decode()
+    client = signed_in(organiser)
+    client.post(community_url(conversation, "cite"), {"statement": last.pk, "kind": "consensus"})
+    html = client.get(community_url(conversation, "report")).content.decode()
     assert "Group-informed consensus" not in html
     assert "Common ground score (0 to 100)" in html
     assert "The common ground score, from 0 to 100" in html
@@ -247,7 +230,7 @@ def test_the_report_says_why_no_group_is_shown(community: Community, organiser: 
     conversation = ConversationFactory.create(community=community)
     planted(conversation, groups=2, size=10, statements=8)
     services.compute_now(conversation=conversation)
-    html = _client(organiser).get(_page(conversation, "report")).content.decode()
+    html = signed_in(organiser).get(community_url(conversation, "report")).content.decode()
     assert "<dt>opinion groups shown</dt><dd>0</dd>" in html
     assert "No group is shown yet" in html
 
@@ -262,10 +245,10 @@ def test_statements_are_listed_by_number_and_counted_from_1(
     # Created out of order, as an import writes the rows of its file.
     for number in (5, 2, 9, 0):
         StatementFactory.create(conversation=conversation, number=number, text=f"Idea {number}")
-    html = _client(organiser).get(_page(conversation, "detail")).content.decode()
+    html = signed_in(organiser).get(community_url(conversation, "detail")).content.decode()
     rows = re.findall(r'<tr><td>(\d+)</td><th scope="row">Idea (\d+)', html)
     assert rows == [("1", "0"), ("3", "2"), ("6", "5"), ("10", "9")]
-    queue = _client(organiser).get(_page(conversation, "moderate") + "?show=accepted")
+    queue = signed_in(organiser).get(community_url(conversation, "moderate") + "?show=accepted")
     assert ">1. Idea 0</label>" in queue.content.decode()
     assert ">0. Idea 0</label>" not in queue.content.decode()
 
@@ -282,7 +265,7 @@ def test_moderation_hints_at_an_email_address(community: Community, organiser: A
         text="Contact me at jo.bloggs@example.com about this.",
     )
     StatementFactory.create(conversation=conversation, text="Scanners should be off at night.")
-    html = _client(organiser).get(_page(conversation, "moderate") + "?show=accepted")
+    html = signed_in(organiser).get(community_url(conversation, "moderate") + "?show=accepted")
     rows = html.content.decode().split("<tbody>", 1)[1]
     email_row, plain_row = rows.split("</tr>")[:2]
     assert "jo.bloggs@example.com" in email_row
@@ -299,16 +282,16 @@ def test_an_htmx_vote_after_closing_also_replaces_the_links_under_the_card(
     conversation = ConversationFactory.create(community=community)
     first, second = StatementFactory.create_batch(2, conversation=conversation)
     client = Client()
-    page = client.get(_public(conversation)).content.decode()
+    page = client.get(public(conversation)).content.decode()
     assert "Add your own statement" in page
     assert '<p id="participant-links" class="button-group">' in page
     open_vote = client.post(
-        _public(conversation), {"statement": first.pk, "vote": "agree"}, HTTP_HX_REQUEST="true"
+        public(conversation), {"statement": first.pk, "vote": "agree"}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "participant-links" not in open_vote  # nothing to change while it is open
     services.set_state(conversation=conversation, open=False, actor=organiser)
     closed = client.post(
-        _public(conversation), {"statement": second.pk, "vote": "agree"}, HTTP_HX_REQUEST="true"
+        public(conversation), {"statement": second.pk, "vote": "agree"}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "This conversation has closed" in closed
     links = re.search(r'<p id="participant-links"[^>]*hx-swap-oob="true">(.*?)</p>', closed, re.S)
@@ -316,7 +299,7 @@ def test_an_htmx_vote_after_closing_also_replaces_the_links_under_the_card(
     assert "Add your own statement" not in links.group(1)
     assert "See the results" in links.group(1)
     # As the page without JavaScript shows after the close.
-    reloaded = client.get(_public(conversation)).content.decode()
+    reloaded = client.get(public(conversation)).content.decode()
     assert "Add your own statement" not in reloaded
     assert "See the results" in reloaded
 
@@ -328,7 +311,7 @@ def test_the_form_links_to_the_codes_page_and_checkboxes_have_no_colon(
     community: Community, organiser: Any
 ) -> None:
     html = (
-        _client(organiser)
+        signed_in(organiser)
         .get(reverse("deliberation:create", kwargs={"slug": "depot"}))
         .content.decode()
     )

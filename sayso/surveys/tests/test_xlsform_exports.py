@@ -8,6 +8,7 @@ import math
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -197,16 +198,22 @@ def test_xlsx_export_reads_back() -> None:
     ]
 
 
-def test_sav_reads_back_with_pyreadstat() -> None:
+def _read_sav_in_start_order(survey: Survey) -> tuple[Any, Any]:
+    """The SPSS export read back with pyreadstat, its rows in the order people started
+    (the file's own order is random)."""
     import pyreadstat
 
-    survey = _answered_survey()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "s.sav"
         path.write_bytes(exports.sav_bytes(survey))
         frame, meta = pyreadstat.read_sav(str(path))
     order = start_order(survey)
-    frame = frame.sort_values("response_id", key=lambda ids: ids.astype("int64").map(order))
+    return frame.sort_values("response_id", key=lambda ids: ids.astype("int64").map(order)), meta
+
+
+def test_sav_reads_back_with_pyreadstat() -> None:
+    survey = _answered_survey()
+    frame, meta = _read_sav_in_start_order(survey)
     assert list(frame["shift"]) == [2.0, 1.0, 2.0, 1.0, 2.0, 1.0]
     assert meta.variable_value_labels["shift"] == {1.0: "Day", 2.0: "Night"}
     assert list(frame["age"]) == [20.0, 21.0, 22.0, 23.0, 24.0, 25.0]
@@ -303,7 +310,6 @@ def test_xlsx_types_scale_points_and_dates_so_a_spreadsheet_can_sum_and_sort_the
 def test_sav_gives_each_multiple_choice_option_a_ticked_variable() -> None:
     """SPSS users count and cross-tabulate one 0/1 variable per option; the question's
     own variable keeps the ticked names too."""
-    import pyreadstat
 
     survey = _answered_survey()  # everyone ticked rates and cameras, not sharing
     response, _raw = services.start_response(survey=survey, language="en")
@@ -318,12 +324,7 @@ def test_sav_gives_each_multiple_choice_option_a_ticked_variable() -> None:
         response=response, answers={"shift": "day", "age": 41, "disciplined": "no"}, page=1
     )
     assert services.submit_response(response=response) == {}
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "s.sav"
-        path.write_bytes(exports.sav_bytes(survey))
-        frame, meta = pyreadstat.read_sav(str(path))
-    order = start_order(survey)
-    frame = frame.sort_values("response_id", key=lambda ids: ids.astype("int64").map(order))
+    frame, meta = _read_sav_in_start_order(survey)
     columns = list(frame.columns)
     at = columns.index("worries")
     assert columns[at : at + 4] == [
