@@ -23,3 +23,22 @@ def test_no_one_line_comment_runs_on_to_the_next_line() -> None:
         for match in UNCLOSED_COMMENT.finditer(text)
     ]
     assert broken == [], "use {% comment %} for comments over several lines"
+
+
+def test_a_checkbox_label_follows_the_box_without_the_forms_colon() -> None:
+    from django import forms
+    from django.template.loader import render_to_string
+
+    class Example(forms.Form):
+        name = forms.CharField(label="Your name")
+        agree = forms.BooleanField(label="I agree", required=False)
+
+    form = Example()
+    html = render_to_string("components/field.html", {"field": form["agree"]})
+    assert re.search(
+        r'<input type="checkbox"[^>]*id="id_agree"[^>]*> <label for="id_agree">I agree</label>',
+        html,
+    )
+    # Other fields keep the label (with its colon) before the field.
+    html = render_to_string("components/field.html", {"field": form["name"]})
+    assert '<label for="id_name">Your name:</label>' in html

@@ -29,14 +29,6 @@ def batch_choice_label(batch: InvitationCodeBatch) -> str:
     }
 
 
-def no_colon_after_checkboxes(form: forms.BaseForm) -> None:
-    """A checkbox's label comes after the box ("☐ Anonymous participation"), where the
-    form's colon reads as a stray mark: leave it out for checkboxes only."""
-    for field in form.fields.values():
-        if isinstance(field.widget, forms.CheckboxInput):
-            field.label_suffix = ""
-
-
 class ConversationForm(forms.ModelForm[Conversation]):
     seed_statements = forms.CharField(
         label=_("Seed statements"),
@@ -104,7 +96,6 @@ class ConversationForm(forms.ModelForm[Conversation]):
                 gettext("Invitation codes"),
             ),
         )
-        no_colon_after_checkboxes(self)
         if not creating:
             del self.fields["seed_statements"]
 
@@ -186,7 +177,6 @@ class SeedStatementForm(StatementForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["text"].label = _("Statement")
-        no_colon_after_checkboxes(self)
 
 
 class VoteForm(forms.Form):
