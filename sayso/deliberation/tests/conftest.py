@@ -34,3 +34,16 @@ def depot_organiser(depot: Community) -> Client:
     signed_in = Client()
     signed_in.force_login(organiser)
     return signed_in
+
+
+@pytest.fixture
+def community(db: None) -> Community:
+    """A community at /c/depot/, for tests that sign people in themselves."""
+    found: Community = CommunityFactory.create(slug="depot")
+    return found
+
+
+@pytest.fixture
+def organiser(community: Community) -> Any:
+    """An organiser of `community`, as a user."""
+    return MembershipFactory.create(community=community, role=Role.ORGANISER).user

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from sayso.analysis.opinion_map import compute_opinion_map
 from sayso.core.models import Community, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import MembershipFactory
 from sayso.deliberation import selectors, services
 from sayso.deliberation.models import (
     Conversation,
@@ -151,11 +151,6 @@ def test_a_participant_is_found_in_their_group_and_others_are_not() -> None:
 
 
 # --- the report reads the stored map ---------------------------------------------------
-
-
-@pytest.fixture
-def community() -> Community:
-    return CommunityFactory.create(slug="depot")
 
 
 def _report_queries(client: Client, conversation: Conversation) -> list[str]:

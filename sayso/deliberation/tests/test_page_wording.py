@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from sayso.core.models import Community, Role
 from sayso.core.services import ServiceError, create_code_batch
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import MembershipFactory
 from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Participant, Statement
 
@@ -29,16 +29,6 @@ CODE = "Your code is not linked to your votes, so nobody, organisers included, c
 LINKED = "Your votes are linked to your account, so organisers know who took part."
 UNLINKED = "Your votes are not linked to an account."
 CODES_ARE_ANONYMOUS = "People who take part with an invitation code are always anonymous"
-
-
-@pytest.fixture
-def community() -> Community:
-    return CommunityFactory.create(slug="depot")
-
-
-@pytest.fixture
-def organiser(community: Community) -> Any:
-    return MembershipFactory.create(community=community, role=Role.ORGANISER).user
 
 
 def _said(html: str) -> str:

@@ -27,7 +27,7 @@ from sayso.core.models import (
     Role,
 )
 from sayso.core.services import ServiceError, create_code_batch
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import MembershipFactory
 from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
 
@@ -35,16 +35,6 @@ from .factories import ConversationFactory, StatementFactory, planted
 
 pytestmark = pytest.mark.django_db
 FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
-
-
-@pytest.fixture
-def community() -> Community:
-    return CommunityFactory.create(slug="depot")
-
-
-@pytest.fixture
-def organiser(community: Community) -> Any:
-    return MembershipFactory.create(community=community, role=Role.ORGANISER).user
 
 
 def signed_in(user: Any) -> Client:
