@@ -7,7 +7,7 @@ Every function is keyword-only, opens its own transaction and defers side effect
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -420,6 +420,32 @@ def redeem_code_in(*, batch_ids: Iterable[int], raw_code: str) -> bool:
 
 
 @transaction.atomic
+def find_citation(
+    *,
+    community: Community,
+    source: models.Model,
+    evidence_type: str,
+    snapshot: Mapping[str, Any],
+    ignoring: Collection[str] = frozenset(),
+) -> Citation | None:
+    """The first citation of `source` as `evidence_type` with the same frozen figures,
+    leaving out the keys in `ignoring` (when it was cited, when the figures were worked
+    out), or None. Citing it again (a double submit, the same figures another day)
+    would list the same evidence twice."""
+
+    def kept(frozen: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in frozen.items() if k not in ignoring}
+
+    wanted = kept(snapshot)
+    earlier = Citation.objects.filter(
+        community=community,
+        source_type=ContentType.objects.get_for_model(source),
+        source_id=source.pk,
+        evidence_type=evidence_type,
+    ).order_by("pk")
+    return next((c for c in earlier if kept(c.snapshot) == wanted), None)
+
+
 def cite(
     *,
     community: Community,

@@ -22,7 +22,6 @@ from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -45,7 +44,7 @@ from sayso.analysis.opinion_map.polis_io import (
     PolisNotTextError,
 )
 from sayso.core.models import AuditEvent, Citation, Community
-from sayso.core.services import ServiceError, cite, record, redeem_code
+from sayso.core.services import ServiceError, cite, find_citation, record, redeem_code
 
 from . import selectors
 from .models import (
@@ -1302,29 +1301,6 @@ def cite_statement(
 _RECOMPUTED_KEYS = frozenset({"computed_at"})
 
 
-def _same_citation(
-    conversation: Conversation,
-    statement: Statement,
-    evidence_type: str,
-    snapshot: Mapping[str, Any],
-) -> Citation | None:
-    """A citation of the statement, of the same kind, with the same figures, or None.
-    Citing it again (a double submit, going back and pressing Cite again, or the same
-    figures after a recompute) would list the same evidence twice."""
-
-    def kept(frozen: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in frozen.items() if k not in _RECOMPUTED_KEYS}
-
-    wanted = kept(snapshot)
-    earlier = Citation.objects.filter(
-        community_id=conversation.community_id,
-        source_type=ContentType.objects.get_for_model(Statement),
-        source_id=statement.pk,
-        evidence_type=evidence_type,
-    ).order_by("pk")
-    return next((c for c in earlier if kept(c.snapshot) == wanted), None)
-
-
 @transaction.atomic
 def cite_from_report(
     *,
@@ -1360,7 +1336,13 @@ def cite_from_report(
     evidence_type = EVIDENCE_CONSENSUS if kind == "consensus" else EVIDENCE_GROUP_STATEMENT
     # Under the conversation's lock, so that two presses at once make one citation.
     _lock(conversation)
-    earlier = _same_citation(conversation, statement, evidence_type, snapshot)
+    earlier = find_citation(
+        community=conversation.community,
+        source=statement,
+        evidence_type=evidence_type,
+        snapshot=snapshot,
+        ignoring=_RECOMPUTED_KEYS,
+    )
     if earlier is not None:
         return earlier, False
     citation = cite_statement(

@@ -28,7 +28,14 @@ from django.utils.translation import ngettext
 
 from sayso.core.models import AuditEvent, Community, InvitationCodeBatch
 from sayso.core.selectors import batches_for
-from sayso.core.services import ServiceError, cite, create_code_batch, record, redeem_code_in
+from sayso.core.services import (
+    ServiceError,
+    cite,
+    create_code_batch,
+    find_citation,
+    record,
+    redeem_code_in,
+)
 
 from . import logic, selectors, xlsform
 from .models import (
@@ -1687,13 +1694,15 @@ def cite_result(
 
 
 def already_cited(*, survey: Survey, question: Question, snapshot: dict[str, Any]) -> bool:
-    """Whether this result is cited already with the same figures: citing it again
-    (a double click, or the same figures on another day) would list it twice."""
-    same = {k: v for k, v in snapshot.items() if k != "date"}
-    return any(
-        {k: v for k, v in citation.snapshot.items() if k != "date"} == same
-        for citation in selectors.citations(survey).filter(source_id=question.pk)
+    """Whether this result is cited already with the same figures (on any day)."""
+    earlier = find_citation(
+        community=survey.community,
+        source=question,
+        evidence_type=EVIDENCE_RESULT,
+        snapshot=snapshot,
+        ignoring={"date"},
     )
+    return earlier is not None
 
 
 def _format_name(fmt: str) -> str:

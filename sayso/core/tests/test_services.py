@@ -505,6 +505,44 @@ def test_cite_refuses_unknown_types_and_other_communities(
     assert Citation.objects.count() == 0
 
 
+def test_find_citation_matches_the_same_figures_whenever_they_were_cited(
+    depot: Community, rosa: Any, figure_evidence: str
+) -> None:
+    source = MembershipFactory.create(community=depot)
+    first = services.cite(
+        community=depot,
+        source=source,
+        evidence_type=figure_evidence,
+        snapshot={"n": 120, "percent": 62, "date": "2026-11-30"},
+        actor=rosa,
+    )
+
+    def find(snapshot: dict[str, Any], **options: Any) -> Any:
+        return services.find_citation(
+            community=depot,
+            source=source,
+            evidence_type=figure_evidence,
+            snapshot=snapshot,
+            **options,
+        )
+
+    again = {"n": 120, "percent": 62, "date": "2026-12-01"}
+    assert find(again, ignoring={"date"}) == first
+    assert find(again) is None  # the day counts unless it is left out
+    assert find({"n": 121, "percent": 62, "date": "2026-12-01"}, ignoring={"date"}) is None
+    other = MembershipFactory.create(community=depot)
+    assert (
+        services.find_citation(
+            community=depot,
+            source=other,
+            evidence_type=figure_evidence,
+            snapshot=again,
+            ignoring={"date"},
+        )
+        is None
+    )
+
+
 # --- demo -----------------------------------------------------------------------------
 
 
