@@ -65,7 +65,7 @@ def page_urls() -> list[str]:
     base = "/c/northgate-warehouse"
     org = f"{base}/organisations/{practice.organisation_id}"
     conversation = Conversation.objects.get(community__slug="northgate-warehouse")
-    survey = Survey.objects.get(community__slug="northgate-warehouse")
+    survey = Survey.objects.get(community__slug="northgate-warehouse", status=Survey.Status.OPEN)
     talk = f"{base}/conversations/{conversation.pk}"
     poll = f"{base}/surveys/{survey.pk}"
     return [

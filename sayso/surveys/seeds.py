@@ -1,8 +1,13 @@
-"""A demo survey with responses in the warehouse demo community."""
+"""The warehouse demo community's surveys: one open, to answer and to watch the count
+rise (its figures stay with organisers while it is open), and one closed, whose results
+every member can read, with a group too small to show (so disclosure control is seen
+working on the demo)."""
 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,12 +18,45 @@ from . import services
 from .models import Answer, Choice, Question, Response, Section, Survey
 
 TITLE = "How is scanner data used on your shift?"
+CLOSED_TITLE = "Spring check-in: cameras and breaks"
 
 
 @transaction.atomic
 def seed_demo(community: Community, key: str) -> None:
-    if key != "warehouse" or Survey.objects.filter(community=community, title=TITLE).exists():
+    if key != "warehouse":
         return
+    if not Survey.objects.filter(community=community, title=TITLE).exists():
+        _seed_open_survey(community)
+    if not Survey.objects.filter(community=community, title=CLOSED_TITLE).exists():
+        _seed_closed_survey(community)
+
+
+def _question(
+    survey: Survey,
+    section: Section,
+    order: int,
+    name: str,
+    kind: str,
+    label: str,
+    choices: list[tuple[str, str]],
+    **extra: object,
+) -> tuple[Question, list[Choice]]:
+    made = Question.objects.create(
+        survey=survey,
+        section=section,
+        order=order,
+        name=name,
+        type=kind,
+        label={"en": label},
+        **extra,
+    )
+    return made, [
+        Choice.objects.create(question=made, order=i, name=n, label={"en": t})
+        for i, (n, t) in enumerate(choices, 1)
+    ]
+
+
+def _seed_open_survey(community: Community) -> None:
     survey = Survey.objects.create(
         community=community,
         title=TITLE,
@@ -31,29 +69,8 @@ def seed_demo(community: Community, key: str) -> None:
     about = Section.objects.create(survey=survey, order=1, title={"en": "About you"})
     experience = Section.objects.create(survey=survey, order=2, title={"en": "Your experience"})
 
-    def question(
-        section: Section,
-        order: int,
-        name: str,
-        kind: str,
-        label: str,
-        choices: list[tuple[str, str]],
-        **extra: object,
-    ) -> tuple[Question, list[Choice]]:
-        q = Question.objects.create(
-            survey=survey,
-            section=section,
-            order=order,
-            name=name,
-            type=kind,
-            label={"en": label},
-            **extra,
-        )
-        made = [
-            Choice.objects.create(question=q, order=i, name=n, label={"en": t})
-            for i, (n, t) in enumerate(choices, 1)
-        ]
-        return q, made
+    def question(*args: Any, **extra: object) -> tuple[Question, list[Choice]]:
+        return _question(survey, *args, **extra)
 
     shift, shift_choices = question(
         about,
@@ -154,4 +171,75 @@ def seed_demo(community: Community, key: str) -> None:
         Answer.objects.bulk_create(rows)
     # The answers were written directly, so the running counts the results page reads
     # must be built from them once.
+    services.recount(survey=survey)
+
+
+def _seed_closed_survey(community: Community) -> None:
+    """74 answers, closed: "Goods in" has 4 people, under the members' threshold of 5,
+    so the results page hides that group and what would give it away."""
+    survey = Survey.objects.create(
+        community=community,
+        title=CLOSED_TITLE,
+        welcome="Three questions about the idle-time cameras. Anonymous.",
+        privacy_notice="Nobody, not even organisers, can see who answered. Groups under 5 people are hidden.",
+        languages=["en"],
+        status=Survey.Status.CLOSED,
+    )
+    section = Section.objects.create(survey=survey, order=1, title={"en": "Cameras and breaks"})
+    area, areas = _question(
+        survey,
+        section,
+        1,
+        "area",
+        Question.Type.SINGLE,
+        "Where do you work most?",
+        [("picking", "Picking"), ("packing", "Packing"), ("goods_in", "Goods in")],
+        required=True,
+        is_breakdown=True,
+    )
+    changed, changes = _question(
+        survey,
+        section,
+        2,
+        "breaks_changed",
+        Question.Type.SINGLE,
+        "Have the idle-time cameras changed how you take breaks?",
+        [("a_lot", "Yes, a lot"), ("a_little", "A little"), ("no", "No")],
+        required=True,
+    )
+    minutes, _none = _question(
+        survey,
+        section,
+        3,
+        "break_minutes",
+        Question.Type.NUMBER,
+        "How many minutes of break did you get on your last shift?",
+        [],
+        whole_number=True,
+    )
+    rng = random.Random(11)
+    answered_on = timezone.localdate() - timedelta(days=60)
+    people = [areas[0]] * 40 + [areas[1]] * 30 + [areas[2]] * 4
+    for where in people:
+        change = rng.choices(changes, weights=[5, 3, 2] if where == areas[0] else [3, 3, 4])[0]
+        break_minutes = rng.choice([15, 20, 20, 25, 30, 30, 45])
+        response = Response.objects.create(
+            survey=survey,
+            status=Response.Status.COMPLETE,
+            language="en",
+            started_on=answered_on,
+            submitted_on=answered_on,
+            draft={
+                "area": where.name,
+                "breaks_changed": change.name,
+                "break_minutes": str(break_minutes),
+            },
+        )
+        Answer.objects.bulk_create(
+            [
+                Answer(survey=survey, response=response, question=area, choice=where),
+                Answer(survey=survey, response=response, question=changed, choice=change),
+                Answer(survey=survey, response=response, question=minutes, number=break_minutes),
+            ]
+        )
     services.recount(survey=survey)

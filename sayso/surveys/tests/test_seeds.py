@@ -3,18 +3,24 @@ results page uses are built from the seeded answers."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.db.models import Count
 
 from sayso.core.demo import load_demo
 from sayso.surveys.models import Answer, AnswerCount, Survey
+from sayso.surveys.seeds import CLOSED_TITLE, TITLE
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_survey_counts_match_its_answers() -> None:
+@pytest.mark.parametrize("title", [TITLE, CLOSED_TITLE])
+def test_demo_survey_counts_match_its_answers(title: str) -> None:
     load_demo()
-    survey = Survey.objects.get(community__slug="northgate-warehouse")
+    survey = Survey.objects.get(community__slug="northgate-warehouse", title=title)
     expected = {
         (q, c or 0, r or 0): n
         for q, c, r, n in Answer.objects.filter(survey=survey)
@@ -37,3 +43,23 @@ def test_demo_is_still_idempotent_with_counts() -> None:
     before = AnswerCount.objects.count()
     load_demo()
     assert AnswerCount.objects.count() == before
+
+
+def test_the_closed_demo_survey_shows_members_its_results_with_a_small_group_hidden(
+    client: Any,
+) -> None:
+    """A member trying the demo reads real figures (the open survey shows them only the
+    count) and sees a group under the threshold hidden: Goods in has 4 people."""
+    load_demo()
+    survey = Survey.objects.get(title=CLOSED_TITLE)
+    assert survey.status == Survey.Status.CLOSED
+    client.force_login(get_user_model().objects.get(email="member@demo.sayso.example"))
+    page = client.get(f"/c/northgate-warehouse/surveys/{survey.pk}/results/")
+    assert page.status_code == 200
+    words = " ".join(re.sub(r"<[^>]+>", " ", page.content.decode()).split())
+    table = words[words.index("Where do you work most? 74 people answered") :]
+    # Goods in (4) is hidden, and Packing with it: 74 less Picking's 40 would give it.
+    assert table.startswith(
+        "Where do you work most? 74 people answered Answer People % 95% interval"
+        " Picking 40 54% 43 to 65% Packing hidden (small group) Goods in hidden (small group)"
+    )
