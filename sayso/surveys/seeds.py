@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -69,10 +68,8 @@ def _seed_open_survey(community: Community) -> None:
     about = Section.objects.create(survey=survey, order=1, title={"en": "About you"})
     experience = Section.objects.create(survey=survey, order=2, title={"en": "Your experience"})
 
-    def question(*args: Any, **extra: object) -> tuple[Question, list[Choice]]:
-        return _question(survey, *args, **extra)
-
-    shift, shift_choices = question(
+    shift, shift_choices = _question(
+        survey,
         about,
         1,
         "shift",
@@ -82,7 +79,8 @@ def _seed_open_survey(community: Community) -> None:
         required=True,
         is_breakdown=True,
     )
-    disciplined, disc_choices = question(
+    disciplined, disc_choices = _question(
+        survey,
         experience,
         1,
         "disciplined",
@@ -91,7 +89,8 @@ def _seed_open_survey(community: Community) -> None:
         [("yes", "Yes"), ("no", "No")],
         required=True,
     )
-    worries, worry_choices = question(
+    worries, worry_choices = _question(
+        survey,
         experience,
         2,
         "worries",
@@ -103,7 +102,8 @@ def _seed_open_survey(community: Community) -> None:
             ("sharing", "Sharing with vendors"),
         ],
     )
-    fair, fair_choices = question(
+    fair, fair_choices = _question(
+        survey,
         experience,
         3,
         "fair",
@@ -114,7 +114,8 @@ def _seed_open_survey(community: Community) -> None:
             for i, t in enumerate(["Very unfair", "Unfair", "Neutral", "Fair", "Very fair"], 1)
         ],
     )
-    story, _c = question(
+    story, _c = _question(
+        survey,
         experience,
         4,
         "story",
