@@ -28,6 +28,11 @@ from sayso.analysis.opinion_map.polis_io import latest_votes, read_comments, rea
 from sayso.analysis.opinion_map.synthetic import planted_groups
 
 
+def assert_same_centres(batched, alone):
+    assert np.array_equal(np.isnan(batched), np.isnan(alone))
+    assert np.allclose(batched, alone, rtol=1e-15, atol=1e-15, equal_nan=True)
+
+
 @pytest.mark.parametrize("n_points", [60, 300])
 def test_batched_lloyd_gives_each_start_what_it_gives_alone(n_points):
     # Runs of k = 2 to 5 padded into one batch, converging at different steps (so some
@@ -43,7 +48,10 @@ def test_batched_lloyd_gives_each_start_what_it_gives_alone(n_points):
     for run in range(len(ks)):
         alone = _lloyd_batch(points, starts[run : run + 1].copy(), weights, 100)
         assert np.array_equal(labels[run], alone[0][0])
-        assert np.array_equal(centers[run], alone[1][0], equal_nan=True)
+        # The same centres to the last bit or so: which order a product sums its rows in
+        # depends on the OpenBLAS build (numpy 2.5's sums some 5-centre batches 1 ulp
+        # apart), never by more than rounding.
+        assert_same_centres(centers[run], alone[1][0])
         assert np.array_equal(present[run], alone[2][0])
     assert labels.dtype == np.int64
     assert not present[0, 2:].any()  # padded slots stay absent
@@ -58,7 +66,7 @@ def test_batched_lloyd_stops_at_the_iteration_limit():
     # One step moves the centres to their members' means, not to convergence.
     assert not np.array_equal(one[1], many[1])
     first = _lloyd_batch(points, starts[:1].copy(), np.ones(80), 1)
-    assert np.array_equal(one[1][0], first[1][0])
+    assert_same_centres(one[1][0], first[1][0])
 
 
 def test_repness_for_all_groups_is_repness_group_by_group():
