@@ -114,14 +114,19 @@ def conversation_detail(
         pk=conversation,
         community=community,
     )
+    organiser = request.access.can_organise  # type: ignore[attr-defined]
     # By number, said outright: Meta.ordering does not apply to a query that counts
     # (GROUP BY), and an imported conversation's rows came back in file order.
-    statements = (
-        Statement.objects.filter(conversation=found)
-        .annotate(n_votes=Count("votes"))
-        .order_by("number")
-    )
-    counts = Participant.objects.filter(conversation=found).aggregate(n=Count("pk"))
+    statements = Statement.objects.filter(conversation=found).order_by("number")
+    if organiser:
+        statements = statements.annotate(n_votes=Count("votes"))
+    else:
+        # Members see what participants see: a statement waiting for moderation or
+        # rejected (it may name someone) is for the moderators only. Vote counts and
+        # small numbers are in the report, with its protections.
+        statements = statements.filter(state=Statement.State.ACCEPTED)
+    participants = Participant.objects.filter(conversation=found).count()
+    threshold = community.small_group_threshold
     return render(
         request,
         "deliberation/detail.html",
@@ -129,7 +134,9 @@ def conversation_detail(
             "community": community,
             "conversation": found,
             "statements": statements,
-            "participants": counts["n"],
+            "organiser": organiser,
+            "participants": participants if organiser or participants >= threshold else None,
+            "threshold": threshold,
             "public_url": request.build_absolute_uri(found.get_public_url()),
             "seed_form": SeedStatementForm(),
         },
