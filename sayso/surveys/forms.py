@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
 from django import forms
-from django.utils.text import format_lazy
+from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sayso.core.fields import CODE_EXAMPLE, GROUPED_NUMBER, NUMBER_SEPARATORS, code_count_field
 
 from . import logic, services
-from .models import Answer, Question, Survey, pick_label
+from .models import Answer, Question, Section, Survey, pick_label
 
 
 class SurveyForm(forms.ModelForm[Survey]):
@@ -144,15 +146,74 @@ class QuestionForm(forms.Form):
         max_length=300,
         help_text=_("Optional. Without one, people are told: Answer this question."),
     )
+    # "Show only if" made by choosing, not typing (see the "Show only if, by choosing"
+    # part below): the choices are the earlier questions', set in __init__.
+    condition_answer = forms.ChoiceField(
+        label=_("Answer to an earlier question"),
+        required=False,
+        help_text=_(
+            "Choose an answer to ask this question only of the people who gave it. On a"
+            " question where several answers can be ticked, giving it means ticking it,"
+            " whatever else they ticked."
+        ),
+        error_messages={
+            "invalid_choice": _(
+                "Choose an answer from the list: only answers to questions that come before"
+                " this one can be used."
+            )
+        },
+    )
+    condition_match = forms.ChoiceField(
+        label=_("Ask this question of the people who"),
+        required=False,
+        initial="is",
+        choices=[("is", _("gave that answer")), ("is_not", _("did not give that answer"))],
+        widget=forms.RadioSelect,
+        help_text=_("“Did not give that answer” includes people who skipped that question."),
+        error_messages={"invalid_choice": _("Choose “gave that answer” or “did not give it”.")},
+    )
+    condition_number_question = forms.ChoiceField(
+        label=_("Earlier number question"),
+        required=False,
+        error_messages={
+            "invalid_choice": _(
+                "Choose a question from the list: only number questions that come before"
+                " this one can be used."
+            )
+        },
+    )
+    condition_comparison = forms.ChoiceField(
+        label=_("Ask only people whose number is"),
+        required=False,
+        initial=">=",
+        choices=[
+            (">=", _("at least")),
+            ("<=", _("at most")),
+            (">", _("more than")),
+            ("<", _("less than")),
+            ("=", _("exactly")),
+            ("!=", _("anything but")),
+        ],
+        error_messages={"invalid_choice": _("Choose how the answer compares, like “at least”.")},
+    )
+    condition_number = forms.CharField(
+        label=_("Number to compare with"),
+        required=False,
+        max_length=30,
+        help_text=_("Like 50 or 2.5."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        error_messages={"max_length": _("Give a number of at most 30 digits, like 50.")},
+    )
     relevant = forms.CharField(
         label=_("Show only if"),
         required=False,
         max_length=500,
         help_text=_(
-            "Optional: leave it empty to ask everyone. Refer to an earlier question by its"
-            " short name in ${ }, and to a choice by its short name in quotes. For example:"
-            " ${shift} = 'night' asks only people who chose the night shift;"
-            " selected(${worries}, 'scanner') asks only people who ticked 'scanner';"
+            "For a rule the choices above cannot make, like two conditions joined with and."
+            " Leave it empty to use the choices above, or to ask everyone. Refer to an"
+            " earlier question by its short name in ${ }, and to a choice by its short name"
+            " in quotes. For example: ${shift} = 'night' asks only people who chose the night"
+            " shift; selected(${worries}, 'scanner') asks only people who ticked 'scanner';"
             " ${age} >= 50 asks only people aged 50 or over."
         ),
     )
@@ -179,14 +240,55 @@ class QuestionForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, question: Question, language: str, **kwargs: Any) -> None:
+    # The fields of "Show only if, by choosing", drawn together by _condition.html.
+    condition_fields = (
+        "condition_answer",
+        "condition_match",
+        "condition_number_question",
+        "condition_comparison",
+        "condition_number",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        question: Question,
+        language: str,
+        survey: Survey | None = None,
+        section: Section | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Edits `question`'s texts in `language` (the survey's main one): the other
-        languages' texts are kept, and translated on the translations page."""
+        languages' texts are kept, and translated on the translations page.
+
+        `survey` and `section` (the page the question is or goes on) give the earlier
+        questions a "Show only if" can be chosen from; without them none is offered."""
         if question.pk and "initial" not in kwargs:
             kwargs["initial"] = question_initial(question, language)
         super().__init__(*args, **kwargs)
         self.question = question
         self.language = language
+        self.conditions = ConditionOptions(
+            earlier_questions(survey, question, section) if survey is not None else [],
+            language,
+        )
+        cast(forms.ChoiceField, self.fields["condition_answer"]).choices = [
+            ("", _("No condition on an answer")),
+            *self.conditions.answer_groups,
+        ]
+        cast(forms.ChoiceField, self.fields["condition_number_question"]).choices = [
+            ("", _("No condition on a number")),
+            *self.conditions.number_questions,
+        ]
+        # The field whose choice made the rule (None: typed, or none): a refusal of the
+        # rule by services.save_question is shown next to it (see add_error).
+        self.condition_field: str | None = None
+        if not self.is_bound:
+            # A stored rule the choices can make opens with them chosen and the box
+            # for a written rule empty; any other rule stays written in the box.
+            chosen = self.conditions.initial(read_condition(question.relevant))
+            if chosen:
+                self.initial = {**self.initial, **chosen, "relevant": ""}
         # People who have submitted an answer to it: their answers must survive an edit
         # (services.save_question refuses what would lose them), and the page says so.
         self.answered = (
@@ -207,7 +309,24 @@ class QuestionForm(forms.Form):
         labelled already, it is given without it; the error summary puts the label back."""
         if field in ("relevant", "constraint") and isinstance(error, str):
             error = error.removeprefix(f"{self.fields[field].label}: ")
+        if field == "relevant" and self.condition_field is not None:
+            # The rule was made by choosing: its refusal goes where it was chosen.
+            field = self.condition_field
         super().add_error(field, error)
+
+    @property
+    def written_rule_open(self) -> bool:
+        """Whether "Write the rule yourself" starts open: it holds a rule or a message,
+        or there are earlier questions but none a condition can be chosen on (only
+        texts or dates, say), so writing is the only way."""
+        return bool(
+            (self["relevant"].value() or "").strip()
+            or self.errors.get("relevant")
+            or (
+                self.conditions.any_earlier
+                and not (self.conditions.answer_groups or self.conditions.number_questions)
+            )
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -228,7 +347,90 @@ class QuestionForm(forms.Form):
         else:
             # Another type: services.save_question says why options cannot be marked.
             data["exclusive_names"] = lines
+        self._clean_condition(data)
         return data
+
+    def _clean_condition(self, data: dict[str, Any]) -> None:
+        """Put the chosen condition's rule in `data["relevant"]`; one written in the
+        box as well must be the same rule, or the form is refused."""
+        chosen = self._chosen_condition(data)
+        if chosen is None:
+            return
+        condition, field = chosen
+        typed = (data.get("relevant") or "").strip()
+        if typed and typed != condition.expression and read_condition(typed) != condition:
+            none = (
+                _("No condition on an answer")
+                if field == "condition_answer"
+                else _("No condition on a number")
+            )
+            self.add_error(
+                field,
+                _(
+                    "This asks different people from the rule written under “Write the rule"
+                    " yourself”: here %(chosen)s, there %(typed)s. Keep one of them: empty"
+                    " the written rule, or choose “%(none)s” here."
+                )
+                % {"chosen": condition.expression, "typed": typed, "none": none},
+            )
+            return
+        data["relevant"] = condition.expression
+        self.condition_field = field
+
+    def _chosen_condition(self, data: dict[str, Any]) -> tuple[Condition, str] | None:
+        """The condition chosen, with the field it was chosen in; None when none was
+        (or what was chosen is refused, with a message next to its field)."""
+        by_answer = by_number = None
+        answer = data.get("condition_answer") or ""
+        if answer:
+            name, _sep, choice = answer.partition(":")
+            negate = data.get("condition_match") == "is_not"
+            if self.conditions.types[name] == Question.Type.MULTIPLE:
+                op = "not selected" if negate else "selected"
+            else:
+                op = "!=" if negate else "="
+            by_answer = Condition(name, op, choice)
+        number_question = data.get("condition_number_question") or ""
+        number = (data.get("condition_number") or "").strip()
+        if number_question and not number and "condition_number" not in self.errors:
+            self.add_error(
+                "condition_number", _("Give the number to compare the answer with, like 50.")
+            )
+        elif number and not number_question and "condition_number_question" not in self.errors:
+            self.add_error(
+                "condition_number_question",
+                _("Choose the question the number is about, or empty the number."),
+            )
+        elif number_question and number:
+            literal = number_literal(number)
+            if literal is None:
+                self.add_error(
+                    "condition_number",
+                    _(
+                        "'%(typed)s' is not a number. Give it in digits, like 50 or 2.5, with"
+                        " a point before any decimals."
+                    )
+                    % {"typed": number},
+                )
+            else:
+                comparison = data.get("condition_comparison") or ">="
+                by_number = Condition(number_question, comparison, literal, number=True)
+        if by_answer is not None and by_number is not None:
+            self.add_error(
+                "condition_number_question",
+                _(
+                    "Choose one condition, an answer or a number, not both. To ask only the"
+                    " people who meet both, choose “No condition on an answer” and “No"
+                    " condition on a number”, and write the rule yourself: %(both)s"
+                )
+                % {"both": f"{by_answer.expression} and {by_number.expression}"},
+            )
+            return None
+        if by_answer is not None:
+            return by_answer, "condition_answer"
+        if by_number is not None:
+            return by_number, "condition_number_question"
+        return None
 
     def updated_question(self) -> Question:
         """The question with the form's answers applied (not saved: the service checks
@@ -289,6 +491,172 @@ def question_initial(question: Question, language: str) -> dict[str, Any]:
         "constraint_message": pick_label(question.constraint_message, language),
         "is_breakdown": question.is_breakdown,
     }
+
+
+# --- "Show only if", by choosing ---------------------------------------------------------
+
+# The types of earlier question a condition can be chosen on, by answer or by number.
+ANSWER_CONDITION_TYPES = frozenset(
+    {Question.Type.SINGLE, Question.Type.RATING, Question.Type.MULTIPLE}
+)
+NUMBER_COMPARISONS = frozenset({">=", "<=", ">", "<", "=", "!="})
+_REF = r"\$\{(?P<question>[A-Za-z_][A-Za-z0-9_]*)\}"
+_TEXT = r"(?:'(?P<single>[^']*)'|\"(?P<double>[^\"]*)\")"
+# The rules the question form can make, as anyone might type them (spaces aside).
+_RULES = (
+    ("answer", re.compile(rf"^\s*{_REF}\s*(?P<op>!=|=)\s*{_TEXT}\s*$")),
+    ("selected", re.compile(rf"^\s*selected\(\s*{_REF}\s*,\s*{_TEXT}\s*\)\s*$")),
+    (
+        "not selected",
+        re.compile(rf"^\s*not\(\s*selected\(\s*{_REF}\s*,\s*{_TEXT}\s*\)\s*\)\s*$"),
+    ),
+    (
+        "number",
+        re.compile(rf"^\s*{_REF}\s*(?P<op>>=|<=|!=|=|>|<)\s*(?P<number>-?\d+(?:\.\d+)?)\s*$"),
+    ),
+)
+_PLAIN_NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A "Show only if" rule of the kind the question form offers to choose: one
+    earlier question's answer against one value. `op` is "=" or "!=" (a choice of a
+    single choice or rating question), "selected" or "not selected" (an option of a
+    multiple choice question), or, with `number`, a comparison of numbers ("=", ">=",
+    ...); `value` is a choice's short name, or a number as written."""
+
+    question: str
+    op: str
+    value: str
+    number: bool = False
+
+    @property
+    def expression(self) -> str:
+        """The rule as it is stored, written exactly as the help text teaches it."""
+        ref = f"${{{self.question}}}"
+        if self.number:
+            return f"{ref} {self.op} {self.value}"
+        text = _quoted(self.value)
+        if self.op == "selected":
+            return f"selected({ref}, {text})"
+        if self.op == "not selected":
+            return f"not(selected({ref}, {text}))"
+        return f"{ref} {self.op} {text}"
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"' if "'" in text else f"'{text}'"
+
+
+def read_condition(expression: str) -> Condition | None:
+    """The condition `expression` is, when it is one the question form can make (which
+    question it names and whether that fits is for ConditionOptions to say)."""
+    for kind, pattern in _RULES:
+        match = pattern.match(expression or "")
+        if match is None:
+            continue
+        question = match.group("question")
+        if kind == "number":
+            return Condition(question, match.group("op"), match.group("number"), number=True)
+        value = (
+            match.group("single") if match.group("single") is not None else match.group("double")
+        )
+        op = match.group("op") if kind == "answer" else kind
+        return Condition(question, op, value)
+    return None
+
+
+def number_literal(text: str) -> str | None:
+    """A number as typed ("50", "2.5", "-3", "1,000") as a rule writes it ("1000"), or
+    None when it is not one (a word, "1,5", "1e3")."""
+    text = text.strip().replace("\u2212", "-")
+    sign = "-" if text.startswith("-") else ""
+    whole, point, decimals = text.removeprefix("-").strip().partition(".")
+    if GROUPED_NUMBER.match(whole):
+        whole = NUMBER_SEPARATORS.sub("", whole)
+    literal = f"{sign}{whole}{point}{decimals}"
+    return literal if _PLAIN_NUMBER.match(literal) and literal.isascii() else None
+
+
+def earlier_questions(
+    survey: Survey, question: Question, section: Section | None
+) -> list[Question]:
+    """The questions before `question` in the survey's order (as services.save_question
+    checks a rule against them), with their choices."""
+    names = services.earlier_names(survey, question, section)
+    found = {
+        q.name: q
+        for q in survey.questions.filter(name__in=names)
+        .exclude(pk=question.pk)
+        .prefetch_related("choices")
+    }
+    return [found[name] for name in names if name in found]
+
+
+class ConditionOptions:
+    """What the question form offers to choose a condition from: every option of the
+    earlier choice questions, grouped by question, and the earlier number questions,
+    each named by its words (the short name added only where two read the same)."""
+
+    def __init__(self, earlier: Sequence[Question], language: str) -> None:
+        words = [Truncator(q.text(language)).chars(90) for q in earlier]
+        named = {
+            q.name: (f"{text} ({q.name})" if words.count(text) > 1 else text)
+            for q, text in zip(earlier, words, strict=True)
+        }
+        self.types = {q.name: q.type for q in earlier}
+        self.any_earlier = bool(earlier)
+        self.answer_groups: list[tuple[str, list[tuple[str, str]]]] = []
+        self.answers: set[tuple[str, str]] = set()
+        self.number_questions: list[tuple[str, str]] = []
+        for q in earlier:
+            if q.type == Question.Type.NUMBER:
+                self.number_questions.append((q.name, named[q.name]))
+            if q.type not in ANSWER_CONDITION_TYPES:
+                continue
+            # A name with both quotes, or spaces (which separate the options ticked in
+            # a multiple choice answer), cannot be compared in a rule.
+            usable = [
+                c
+                for c in q.choices.all()
+                if c.name
+                and not ("'" in c.name and '"' in c.name)
+                and not any(ch.isspace() for ch in c.name)
+            ]
+            if usable:
+                self.answer_groups.append(
+                    (named[q.name], [(f"{q.name}:{c.name}", c.text(language)) for c in usable])
+                )
+                self.answers.update((q.name, c.name) for c in usable)
+
+    def initial(self, condition: Condition | None) -> dict[str, str]:
+        """The form's fields with `condition` chosen, or {} when it cannot be chosen
+        here (a question not offered, or not of the kind the rule needs)."""
+        if condition is None:
+            return {}
+        kind = self.types.get(condition.question)
+        if (
+            condition.op in ("selected", "not selected", "=", "!=")
+            and (
+                condition.question,
+                condition.value,
+            )
+            in self.answers
+        ):
+            multiple = kind == Question.Type.MULTIPLE
+            if multiple == (condition.op in ("selected", "not selected")) and not condition.number:
+                return {
+                    "condition_answer": f"{condition.question}:{condition.value}",
+                    "condition_match": "is" if condition.op in ("=", "selected") else "is_not",
+                }
+        if kind == Question.Type.NUMBER and condition.number:
+            return {
+                "condition_number_question": condition.question,
+                "condition_comparison": condition.op,
+                "condition_number": condition.value,
+            }
+        return {}
 
 
 def parse_choices(text: str) -> list[tuple[str, str]]:

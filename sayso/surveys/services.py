@@ -567,6 +567,8 @@ def save_question(
     if stored is not None:
         _keep_answers(question=question, stored=stored, choices=choices, language=language)
     alone = _check_exclusive(question, choices, exclusive)
+    if stored is not None and alone:
+        _keep_marks_true_to_answers(question, choices, alone, language)
     if question.is_note:  # nothing to answer, so nothing to require or check
         question.required = False
         question.constraint = ""
@@ -655,6 +657,41 @@ def _check_exclusive(
             field="exclusive",
         )
     return wanted
+
+
+def _keep_marks_true_to_answers(
+    question: Question, choices: list[tuple[str, str]] | None, alone: set[str], language: str
+) -> None:
+    """Refuse (BuilderError) marking an option as ticked on its own when submitted
+    responses already tick it with other options: the survey's results and exports
+    would then hold answers that break its own rule. Options marked already are not
+    checked again: answers sent before a mark made some other way (in the admin, say)
+    must not block every later edit of the question's words."""
+    marked = set(question.choices.filter(exclusive=True).values_list("name", flat=True))
+    labels = dict(choices) if choices is not None else {}
+    for choice in question.choices.filter(name__in=alone - marked).order_by("order"):
+        others = Answer.objects.filter(question_id=question.pk).exclude(choice=choice)
+        combined = (
+            Answer.objects.filter(question_id=question.pk, choice=choice)
+            .filter(response_id__in=others.values("response_id"))
+            .values("response_id")
+            .distinct()
+            .count()
+        )
+        if combined:
+            raise BuilderError(
+                ngettext(
+                    "%(count)s response already ticks “%(option)s” together with other"
+                    " options, so it can't be marked as ticked on its own: that answer"
+                    " would break the rule in the results and exports. Leave it unmarked.",
+                    "%(count)s responses already tick “%(option)s” together with other"
+                    " options, so it can't be marked as ticked on its own: those answers"
+                    " would break the rule in the results and exports. Leave it unmarked.",
+                    combined,
+                )
+                % {"count": combined, "option": labels.get(choice.name) or choice.text(language)},
+                field="exclusive",
+            )
 
 
 def _choice_names(

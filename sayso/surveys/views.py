@@ -316,7 +316,9 @@ def _edit_question(
     request: HttpRequest, community: Community, survey: Survey, section: Section, question: Question
 ) -> HttpResponse:
     language = survey.default_language
-    form = QuestionForm(request.POST or None, question=question, language=language)
+    form = QuestionForm(
+        request.POST or None, question=question, language=language, survey=survey, section=section
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.save_question(

@@ -47,6 +47,7 @@ def add_question(
     if required:
         form.get_by_label("An answer is required").check()
     if relevant:
+        form.get_by_text("Write the rule yourself (advanced)").click()  # opens its <details>
         form.get_by_label("Show only if:").fill(relevant)
     if constraint:
         form.get_by_label("Answer must satisfy:").fill(constraint)
@@ -187,12 +188,12 @@ def test_survey_built_answered_with_codes_and_read_with_suppression(
     # 7 people: 6 day, 1 night. The night cell is hidden, and so is the day cell, which
     # would give the night one away (7 - 6).
     rep.visit(f"/c/northgate-depot/surveys/{survey.pk}/results/")
-    shift = page.get_by_role("region", name="Which shift do you work?")
+    shift = page.get_by_role("region", name="Which shift do you work?", exact=True)
     assert "7 people answered" in shift.inner_text()
     rows = shift.locator("tbody tr").all_inner_texts()
     assert [r.split("\t")[0] for r in rows] == ["Day shift", "Night shift"]
     assert all("hidden (small group)" in r for r in rows), rows
-    age = page.get_by_role("region", name="How old are you?")
+    age = page.get_by_role("region", name="How old are you?", exact=True)
     assert "from 7 answers" in age.inner_text()
     assert "Warned over pick rates." in page.content()  # organisers read every text
 
@@ -207,3 +208,62 @@ def test_survey_built_answered_with_codes_and_read_with_suppression(
     assert sorted(r["shift"] for r in table) == ["day"] * 6 + ["night"]
     assert [r["story"] for r in table if r["shift"] == "night"] == ["Warned over pick rates."]
     assert Answer.objects.filter(question__name="story").count() == 1
+
+
+def test_a_condition_built_by_clicking_asks_only_the_people_it_names(
+    browse: BrowseFactory,
+) -> None:
+    """No rule typed: the organiser picks "Night shift" from the earlier question's
+    answers; a night worker is asked the follow-up, a day worker is not."""
+    from sayso.surveys.models import Choice, Question
+    from sayso.surveys.tests.factories import make_survey
+
+    user = get_user_model().objects.create_user("rep@example.org", PASSWORD, name="Rosa")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    community = Community.objects.create(name="Northgate Depot", slug="northgate-depot")
+    Membership.objects.create(community=community, user=user, role=Role.ORGANISER)
+    survey = make_survey(community)
+    Question.objects.filter(survey=survey, name="shift").update(
+        label={"en": "Which shift do you work?"}
+    )
+    for name, words in (("day", "Day shift"), ("night", "Night shift")):
+        Choice.objects.filter(question__survey=survey, name=name).update(label={"en": words})
+
+    rep = browse("organiser")
+    sign_in(rep, user.email)
+    rep.visit(f"/c/northgate-depot/surveys/{survey.pk}/")
+    rep.click(rep.page.get_by_role("link", name="Add a question here").nth(1))
+    form = rep.page
+    form.get_by_label("Question:", exact=True).fill("What happened on the night shift?")
+    form.get_by_label("Short name:").fill("night_story")
+    form.get_by_label("Type of answer:").select_option("long_text")
+    form.get_by_label("Answer to an earlier question:").select_option(label="Night shift")
+    form.get_by_label("gave that answer", exact=True).check()
+    assert not form.get_by_label("Show only if:").is_visible()  # the written rule stays folded
+    rep.submit("Save question")
+    assert "Question saved." in form.content()
+    assert survey.questions.get(name="night_story").relevant == "${shift} = 'night'"
+    services.set_status(survey=survey, status=Survey.Status.OPEN, actor=None)
+
+    def answer(label: str, shift: str) -> bool:
+        """One person answers; whether they were asked the night-shift question."""
+        person = browse(label)
+        page = person.page
+        person.visit(f"/surveys/{survey.link_token}/")
+        person.submit("Start")
+        page.get_by_label(shift).check()
+        person.submit("Continue")
+        page.get_by_label("No", exact=True).check()
+        asked = bool(page.get_by_label("What happened on the night shift?").count())
+        if asked:
+            page.get_by_label("What happened on the night shift?").fill("Moved to days.")
+        person.submit("Continue")
+        assert "Check your answers before sending" in page.content()
+        person.submit("Send my answers")
+        assert page.get_by_role("heading", level=1).inner_text() == "Thank you"
+        return asked
+
+    assert answer("night worker", "Night shift")
+    assert not answer("day worker", "Day shift")
+    stories = Answer.objects.filter(question__name="night_story")
+    assert list(stories.values_list("text", flat=True)) == ["Moved to days."]
