@@ -29,6 +29,15 @@ _DIGIT_RUN = re.compile(r"(?<![\w+£$€.,/:])\+?\(?\d[\d ().-]*\d(?![\w/:%])")
 # Capitals only: lower case "a4 5th" is prose far more often than a postcode.
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}\b")
 _YEAR = re.compile(r"(?:19|20)\d\d")
+# A date or a clock time written with the separators a phone number can have too, so a
+# run holds it: "05.01.2024", "2024-01-05", "05-01-24", "09.00", "9:30:15", "09.00-17.30".
+# Each part must be a possible day, month, hour or minute: "01.23.45.67.89" (a French
+# number) is not a date. Day and month may come in either order.
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_DATE = rf"(?:{_DAY}[./-]{_DAY}[./-](?:19|20)?\d\d|(?:19|20)\d\d[./-]{_MONTH}[./-]{_DAY})"
+_TIME = r"(?:[01]?\d|2[0-3])[.:][0-5]\d(?:[.:][0-5]\d)?"
+_DATE_OR_TIME = re.compile(rf"{_DATE}(?:-{_DATE})?|{_TIME}(?:-{_TIME})?")
 
 
 def _looks_like_phone(run: str) -> bool:
@@ -44,6 +53,19 @@ def _looks_like_phone(run: str) -> bool:
     return 10 <= len(digits) <= 11
 
 
+def _holds_phone(run: str) -> bool:
+    """A date or time in a run splits it: "05.01.2024 09.00" would otherwise read as 12
+    digits starting with 0, a phone number. What stands either side is judged alone, so
+    "07700 900123 09.00" still holds a phone number."""
+    parts: list[list[str]] = [[]]
+    for chunk in run.split():
+        if _DATE_OR_TIME.fullmatch(chunk.strip("()")):
+            parts.append([])
+        else:
+            parts[-1].append(chunk)
+    return any(part and _looks_like_phone(" ".join(part)) for part in parts)
+
+
 def personal_details(text: str) -> tuple[str, ...]:
     """The kinds of personal detail the text seems to hold, in a fixed order (EMAIL,
     PHONE, POSTCODE, HANDLE), each at most once; empty when none."""
@@ -51,7 +73,7 @@ def personal_details(text: str) -> tuple[str, ...]:
     if _EMAIL.search(text):
         found.append(EMAIL)
     without_emails = _EMAIL.sub(" ", text)
-    if any(_looks_like_phone(m.group()) for m in _DIGIT_RUN.finditer(without_emails)):
+    if any(_holds_phone(m.group()) for m in _DIGIT_RUN.finditer(without_emails)):
         found.append(PHONE)
     if _POSTCODE.search(without_emails):
         found.append(POSTCODE)

@@ -29,6 +29,20 @@ from sayso.deliberation.personal_details import (
         ("Ask @jo_bloggs, she kept the rota", (HANDLE,)),
         ("Write to jo@example.org or ring 07700 900123 (LS1 4AP)", (EMAIL, PHONE, POSTCODE)),
         ("Write to jo@example.org, ring 07700 900123, @jo_b", (EMAIL, PHONE, HANDLE)),
+        # Numbers in the formats people write them, beside dates and times that must not
+        # hide them.
+        ("Ring 020 7946 0018 or 01632 960 001", (PHONE,)),
+        ("Ring +44 20 7946 0018", (PHONE,)),
+        ("Ring +44 (0)20 7946 0018", (PHONE,)),
+        ("Ring 0113.496.0000", (PHONE,)),
+        ("Ring 07700.900.123", (PHONE,)),
+        ("Our Paris office: +33 1 23 45 67 89", (PHONE,)),
+        ("Our Paris office: 01.23.45.67.89", (PHONE,)),
+        ("Dublin: +353 1 234 5678", (PHONE,)),
+        ("Berlin: +49 30 12345678", (PHONE,)),
+        ("Ring 07700 900123 at 09.00 on 05.01.2024", (PHONE,)),
+        ("On 05.01.2024 09.00 07700 900123 rang me", (PHONE,)),
+        ("At 09.00 ring 07700 900123", (PHONE,)),
     ],
 )
 def test_personal_details_are_found(text: str, expected: tuple[str, ...]) -> None:
@@ -50,6 +64,17 @@ def test_personal_details_are_found(text: str, expected: tuple[str, ...]) -> Non
         "Version 2.0.1 of the app tracks location.",
         "We are 1 200 workers at 3 sites.",
         "COVID19 rules ended in 2022.",
+        # A date and a time side by side is one run of 12 digits starting with 0.
+        "The camera logged me at 05.01.2024 09.00 as idle.",
+        "The camera logged me at 05/01/2024 09:00 as idle.",
+        "The camera logged me at 2024-01-05 09.00 as idle.",
+        "The camera logged me at 2024-01-05 9.00 as idle.",
+        "The camera logged me at 05-01-2024 09.00 as idle.",
+        "The camera logged me at 5.1.2024 9.00 as idle.",
+        "The camera logged me at 05.01.24 09.00.15 as idle.",
+        "Shifts on 05.01.2024 09.00-17.30 and 06.01.2024 10.00-18.30.",
+        "Breaks at 09.00 10.30 11.45 are logged.",
+        "Tracked from 01.05.24-05.05.24 without notice.",
     ],
 )
 def test_ordinary_figures_are_not_flagged(text: str) -> None:
