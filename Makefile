@@ -47,6 +47,10 @@ bench: $(VENV)/.installed-bench
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
 
+# Welsh and Polish (the respondent pages' words) are refreshed with English and compiled
+# here, with GNU gettext: the compiled .mo files are committed, so that `make run` and
+# `make test` work without it (a test fails when a .mo is older than its .po).
 .PHONY: messages
-messages: $(VENV)/.installed  ## refresh the message catalogue after changing UI text
-	cd sayso && ../$(PY) ../manage.py makemessages -l en --ignore "tests/*" --ignore "*/tests/*"
+messages: $(VENV)/.installed  ## refresh the message catalogues after changing UI text
+	cd sayso && ../$(PY) ../manage.py makemessages -l en -l cy -l pl --ignore "tests/*" --ignore "*/tests/*"
+	cd sayso && ../$(PY) ../manage.py compilemessages -l cy -l pl

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
+from django.utils import translation
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -914,6 +917,43 @@ def _open_survey(link: str) -> Survey:
     return get_object_or_404(Survey.objects.select_related("community"), link_token=link)
 
 
+# Sayso's own words on the respondent pages (buttons, progress, checks, messages) come
+# in these languages too, chosen by the survey language the respondent picked, never
+# by the browser. They are not in settings.LANGUAGES on purpose: LocaleMiddleware would
+# then switch any page, the organisers' as well (translated only on the respondent
+# path), to follow a browser's Accept-Language. Adding one: docs/architecture.md.
+RESPONDENT_UI_LANGUAGES = frozenset({"cy", "pl"})
+
+
+def respondent_ui_language(survey_language: str) -> str:
+    """The language of Sayso's words for someone answering in `survey_language` (as a
+    survey keeps it: "cy", "pl-PL", or a name such as "welsh"): its catalogue's ("pl"
+    for "pl-PL"), or English, the site's language, when Sayso has none for it."""
+    primary = logic.html_lang(survey_language).split("-")[0].lower()
+    return primary if primary in RESPONDENT_UI_LANGUAGES else settings.LANGUAGE_CODE
+
+
+def respondent_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A respondent page: once it knows the language the person answers in, it speaks
+    it (use_respondent_language) for its messages and its page; the request's language
+    is put back afterwards. Content-Language says which language the page is in."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with translation.override(translation.get_language()):
+            response = view(request, *args, **kwargs)
+            response.headers["Content-Language"] = translation.get_language()
+        return response
+
+    return wrapper
+
+
+def use_respondent_language(survey_language: str) -> None:
+    """Sayso's words in the respondent's language from here on, inside a
+    @respondent_page view (which puts the request's language back after it)."""
+    translation.activate(respondent_ui_language(survey_language))
+
+
 def _respondent_texts(survey: Survey, language: str) -> dict[str, Any]:
     """What the first pages show in the respondent's chosen language, and the choice.
     Each text carries the language it is really in (logic.Shown), for lang attributes."""
@@ -936,9 +976,11 @@ def _chosen_language(request: HttpRequest, survey: Survey) -> str:
 
 
 @access_level("public")
+@respondent_page
 def start(request: HttpRequest, link: str) -> HttpResponse:
     survey = _open_survey(link)
     language = _chosen_language(request, survey)
+    use_respondent_language(language)
     if survey.distribution == Survey.Distribution.CODES and request.method != "POST":
         target = reverse("surveys_public:code", kwargs={"link": link})
         return redirect(
@@ -955,9 +997,11 @@ def start(request: HttpRequest, link: str) -> HttpResponse:
 
 
 @access_level("public")
+@respondent_page
 def code_entry(request: HttpRequest, link: str) -> HttpResponse:
     survey = _open_survey(link)
     language = _chosen_language(request, survey)
+    use_respondent_language(language)
     form = CodeEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -1080,10 +1124,12 @@ def _render_questions(
 
 
 @access_level("public")
+@respondent_page
 def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    use_respondent_language(response.language)
     if closed := _not_taking_answers(request, response):
         return closed  # nothing typed on this page is saved
     survey = response.survey
@@ -1206,10 +1252,12 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
 
 
 @access_level("public")
+@respondent_page
 def saved(request: HttpRequest, token: str) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    use_respondent_language(response.language)
     if closed := _not_taking_answers(request, response):
         return closed
     link = request.build_absolute_uri(
@@ -1226,6 +1274,7 @@ def _thanks_url(script_prefix: str, link: str) -> str:
 
 
 @access_level("public")
+@respondent_page
 def check(request: HttpRequest, token: str) -> HttpResponse:
     errors: dict[str, str] = {}  # by question name, from a refused submission
     if request.method == "POST":
@@ -1234,6 +1283,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
         submitting = services.response_to_submit(token)
         if submitting is None:
             return _link_ended(request)
+        use_respondent_language(submitting.language)
         try:
             errors = services.submit_response(response=submitting, user=request.user)
         except ServiceError as error:
@@ -1250,6 +1300,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    use_respondent_language(response.language)
     if closed := _not_taking_answers(request, response):
         return closed
     survey = response.survey
@@ -1304,10 +1355,9 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @access_level("public")
+@respondent_page
 def thanks(request: HttpRequest, link: str) -> HttpResponse:
     survey = _open_survey(link)
-    return render(
-        request,
-        "surveys/respond_thanks.html",
-        _respondent_texts(survey, survey.choose_language(request.GET.get("lang"))),
-    )
+    language = survey.choose_language(request.GET.get("lang"))
+    use_respondent_language(language)
+    return render(request, "surveys/respond_thanks.html", _respondent_texts(survey, language))

@@ -118,7 +118,9 @@ def test_respondent_chooses_the_language_on_the_start_page() -> None:
     assert '<option value="pl" lang="pl" selected>' in polish
     page_url = client.post(start, {"language": "pl"})["Location"]
     page = client.get(page_url).content.decode()
-    assert '<h1 lang="pl">O tobie</h1>' in page  # the section title is Polish
+    # The section title is Polish, as is the whole page (Sayso's words too).
+    assert '<html lang="pl">' in page
+    assert "<h1>O tobie</h1>" in page
     assert "Zmiana?" in page
     assert "Nocna" in page
     assert "Age" in page  # untranslated texts show in the main language

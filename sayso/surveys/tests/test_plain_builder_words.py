@@ -231,17 +231,18 @@ def test_a_ranking_without_numbers_given_says_nothing_on_the_check_page() -> Non
     assert "In order, from the most important" not in summary
 
 
-def test_the_ranking_instruction_is_marked_as_sayso_s_english_in_a_polish_survey() -> None:
-    """No catalogue translates Sayso's words into Polish: the instruction stays English
-    under the page's lang="en", while the question's Polish texts carry lang="pl"."""
+def test_the_ranking_instruction_is_in_polish_in_a_polish_survey() -> None:
+    """Sayso's words are Polish on a Polish page (sayso/locale/pl): the instruction
+    too, and the one option left untranslated is marked English."""
     survey = ranking_survey(["en", "pl"])
     client = Client()
     html = client.get(start(survey, client, "pl")).content.decode()
-    assert '<html lang="en">' in html
-    assert f'<p class="helptext" id="q_priorities-order">{INSTRUCTION}</p>' in html
-    assert '<span lang="pl">Co jest najważniejsze?</span>' in html
-    assert '<label for="q_priorities__pay" lang="pl">Płaca</label>' in html
-    assert '<label for="q_priorities__breaks">Breaks</label>' in html  # not translated
+    assert '<html lang="pl">' in html
+    polish = "Ponumeruj je po kolei: 1 przy najważniejszej dla ciebie, 3 przy najmniej ważnej."
+    assert f'<p class="helptext" id="q_priorities-order">{polish}</p>' in html
+    assert "<legend>Co jest najważniejsze?</legend>" in html
+    assert '<label for="q_priorities__pay">Płaca</label>' in html
+    assert '<label for="q_priorities__breaks" lang="en">Breaks</label>' in html  # not translated
 
 
 # --------------------------------------------------------------------------- S11, D8

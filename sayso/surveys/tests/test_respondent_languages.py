@@ -1,10 +1,12 @@
 # mypy: disable-error-code="no-untyped-call,arg-type,misc"
 """WCAG 3.1.2 (language of parts) on the respondent pages of a survey in two languages.
 
-Sayso's own words (buttons, progress, "required", its messages) are English, the
-page's language; the survey's texts are in the language the respondent chose, or in
-the survey's main language where a translation is missing. Each text must say which:
-read from the HTML as a screen reader would, the language in effect at each text."""
+Sayso's own words (buttons, progress, "required", its messages) are in the page's
+language: the respondent's when Sayso has words in it (Welsh, Polish), else English;
+the survey's texts are in the language the respondent chose, or in the survey's main
+language where a translation is missing. Each text must say which: read from the
+HTML as a screen reader would, the language in effect at each text. (Sayso's Welsh and
+Polish words themselves: test_respondent_ui_languages.py.)"""
 
 from __future__ import annotations
 
@@ -189,7 +191,7 @@ def test_a_survey_page_marks_each_text_with_the_language_it_is_in() -> None:
     client = Client()
     first = start(survey, client, "pl")
     html = client.get(first).content.decode()
-    assert '<html lang="en">' in html
+    assert '<html lang="pl">' in html
     # The survey's texts in Polish, where translated...
     assert lang_of(html, "Ankieta o pracy") == "pl"
     assert lang_of(html, "O tobie") == "pl"
@@ -200,11 +202,11 @@ def test_a_survey_page_marks_each_text_with_the_language_it_is_in() -> None:
     assert lang_of(html, "Night") == "en"
     assert lang_of(html, "Your age") == "en"
     assert lang_of(html, "The one you work most") == "en"
-    # Sayso's own words are English, the page's language: no Polish container claims them.
-    assert lang_of(html, "(required)") == "en"
-    assert lang_of(html, "Page 1 of 2") == "en"
-    assert lang_of(html, "Continue") == "en"
-    assert lang_of(html, "Save and continue later") == "en"
+    # Sayso's own words are Polish, the page's language.
+    assert lang_of(html, "(wymagane)") == "pl"
+    assert lang_of(html, "Strona 1 z 2") == "pl"
+    assert lang_of(html, "Dalej") == "pl"
+    assert lang_of(html, "Zapisz i dokończ później") == "pl"
     # What the person types is taken to be in the language they chose.
     inputs = {a["name"]: lang for tag, a, lang in read(html).elements if tag == "input"}
     assert inputs["q_story"] == "pl"
@@ -218,10 +220,10 @@ def test_messages_are_in_the_language_they_were_written_in() -> None:
     refused = client.post(first, {"q_age": "12", "q_story": "Nic", "next": "1"})
     assert refused.status_code == 200
     html = refused.content.decode()
-    # The survey's own constraint message, in Polish; Sayso's "required" message, English.
+    # The survey's own constraint message, and Sayso's "required" message, in Polish.
     assert langs_of(html, "Podaj wiek 16 lub więcej.") == {"pl"}
-    assert langs_of(html, "Answer this question.") == {"en"}
-    assert langs_of(html, "There is a problem") == {"en"}
+    assert langs_of(html, "Odpowiedz na to pytanie.") == {"pl"}
+    assert langs_of(html, "Wystąpił problem") == {"pl"}
     # The error summary names the questions in their own languages.
     assert langs_of(html, "Twoja zmiana") == {"pl"}
     assert langs_of(html, "Your age") == {"en"}
@@ -240,21 +242,21 @@ def test_the_check_page_marks_labels_answers_and_sayso_words() -> None:
     assert lang_of(html, "Night") == "en"  # an untranslated choice
     assert langs_of(html, "Your age") == {"en"}
     assert lang_of(html, "Nic") == "pl"  # what the person wrote, in the language they chose
-    assert lang_of(html, "Check your answers before sending") == "en"
-    assert lang_of(html, "Send my answers") == "en"
+    assert lang_of(html, "Sprawdź odpowiedzi przed wysłaniem") == "pl"
+    assert lang_of(html, "Wyślij moje odpowiedzi") == "pl"
 
 
 def test_the_start_page_marks_a_missing_translation_as_the_main_language() -> None:
     survey = build_survey()
     start_url = reverse("surveys_public:start", kwargs={"link": survey.link_token})
     html = Client().get(start_url + "?lang=pl").content.decode()
-    assert '<html lang="en">' in html
+    assert '<html lang="pl">' in html
     assert lang_of(html, "Ankieta o pracy") == "pl"
     assert lang_of(html, "Tylko organizatorzy.") == "pl"
     # Not translated: shown in English and said to be English (it said Polish before).
     assert lang_of(html, "Tell us about work.") == "en"
-    assert lang_of(html, "Who sees your answers") == "en"
-    assert lang_of(html, "Start") == "en"
+    assert lang_of(html, "Kto widzi twoje odpowiedzi") == "pl"
+    assert lang_of(html, "Rozpocznij") == "pl"
     options = {a["value"]: lang for tag, a, lang in read(html).elements if tag == "option"}
     assert options == {"en": "en", "pl": "pl"}
 
@@ -274,7 +276,7 @@ def test_languages_stored_by_name_get_a_code_or_are_said_to_be_unknown() -> None
     client = Client()
     page = client.get(start(survey, client, "welsh")).content.decode()
     assert lang_of(page, "Twoja zmiana") == "cy"  # (the test's "Welsh" texts)
-    assert lang_of(page, "Continue") == "en"
+    assert lang_of(page, "Parhau") == "cy"  # "welsh" speaks Sayso's Welsh
     # The labels are keyed "english", the survey's main language: English.
     assert lang_of(page, "Night") == "en"
 
@@ -288,27 +290,51 @@ def test_an_english_survey_has_no_extra_markup() -> None:
     assert lang_of(html, "Your shift") == "en"
 
 
-def test_the_page_language_is_sayso_s_even_after_choosing_another(settings: Any) -> None:
+def test_the_page_language_follows_the_chosen_language_not_the_browser(settings: Any) -> None:
     survey = build_survey()
     client = Client()
-    first = start(survey, client, "pl")
+    first = start(survey, client, "en")
     html = client.get(first, HTTP_ACCEPT_LANGUAGE="pl").content.decode()
-    # Sayso has no Polish words: the page must not claim to be Polish.
+    # English was chosen: a Polish browser does not make the page Polish.
     assert '<html lang="en">' in html
     assert lang_of(html, "Continue") == "en"
+    polish = Client()
+    html = polish.get(start(survey, polish, "pl"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="pl">' in html
+    assert lang_of(html, "Dalej") == "pl"
 
 
 def test_a_save_for_later_notice_marks_the_question_s_language() -> None:
+    # Sayso has no French words: its sentence stays English around the question (the
+    # test's texts stand for French ones).
+    survey = build_survey(second="fr")
+    client = Client()
+    first = start(survey, client, "fr")
+    second = client.post(first, {"q_shift": "day"})["Location"]
+    saved = client.post(second, {"q_years": "abc", "later": "1"})
+    html = client.get(saved["Location"]).content.decode()
+    # The question inside Sayso's English sentence, marked as markup, not escaped.
+    assert 'Your answer to “<span lang="fr">Ile lat tu pracujesz?</span>” was not saved' in html
+    assert lang_of(html, "Ile lat tu pracujesz?") == "fr"
+    assert Response.objects.get().draft == {"shift": "day"}
+
+
+def test_a_save_for_later_notice_in_polish_marks_an_english_question() -> None:
     survey = build_survey()
     client = Client()
     first = start(survey, client, "pl")
     second = client.post(first, {"q_shift": "day"})["Location"]
     saved = client.post(second, {"q_years": "abc", "later": "1"})
     html = client.get(saved["Location"]).content.decode()
-    # The question in Polish inside Sayso's English sentence, as markup, not escaped.
-    assert 'Your answer to “<span lang="pl">Ile lat tu pracujesz?</span>” was not saved' in html
-    assert lang_of(html, "Ile lat tu pracujesz?") == "pl"
-    assert Response.objects.get().draft == {"shift": "day"}
+    assert '<html lang="pl">' in html
+    # A Polish question inside Sayso's Polish sentence needs no mark...
+    assert "Twoja odpowiedź na pytanie „Ile lat tu pracujesz?” nie została zapisana" in html
+    assert lang_of(html, "Twoje odpowiedzi zostały zapisane") == "pl"
+    Question.objects.filter(name="years").update(label={"en": "Years here"})
+    client.post(second, {"q_years": "abc", "later": "1"})
+    html = client.get(saved["Location"]).content.decode()
+    # ...an English one (not translated) is marked English inside it.
+    assert 'na pytanie „<span lang="en">Years here</span>” nie została zapisana' in html
 
 
 def test_the_organiser_previews_the_survey_in_a_language_they_choose() -> None:
