@@ -26,7 +26,7 @@ from sayso.core.models import (
     InvitationCodeBatch,
     Role,
 )
-from sayso.core.services import ServiceError, create_code_batch
+from sayso.core.services import ServiceError, create_code_batch, redeem_code
 from sayso.core.tests.factories import MembershipFactory
 from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
@@ -304,8 +304,11 @@ def test_batches_with_the_same_label_are_told_apart_by_size_and_date(
 ) -> None:
     """A survey's batches all carry its name: the list of codes says how many and when."""
     label = "Survey: Living with the smart meters"
-    first, _codes = create_code_batch(community=community, size=8, actor=organiser, label=label)
+    first, codes = create_code_batch(community=community, size=8, actor=organiser, label=label)
     second, _codes = create_code_batch(community=community, size=2000, actor=organiser, label=label)
+    # Three of the first batch's codes were used on the survey: they will not work here.
+    for code in codes[:3]:
+        assert redeem_code(batch=first, raw_code=code)
     InvitationCodeBatch.objects.filter(pk=first.pk).update(created_on=dt.date(2026, 12, 1))
     InvitationCodeBatch.objects.filter(pk=second.pk).update(created_on=dt.date(2027, 1, 15))
     html = signed_in(organiser).get(reverse("deliberation:create", kwargs={"slug": "depot"}))
@@ -315,7 +318,7 @@ def test_batches_with_the_same_label_are_told_apart_by_size_and_date(
     )
     assert sorted(options) == sorted(
         [
-            (str(first.pk), f"{label} — 8 codes, 1 Dec 2026"),
+            (str(first.pk), f"{label} — 8 codes, 1 Dec 2026, 3 already used"),
             (str(second.pk), f"{label} — 2,000 codes, 15 Jan 2027"),
         ]
     )
