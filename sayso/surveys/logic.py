@@ -150,6 +150,7 @@ def message_shown(question: Question, message: str, language: str, default_langu
 # A language tag as surveys keep it (lower case): a language, then optionally a script
 # ("zh-hant", "sr-latn") and a region ("pt-br", "es-419"). Variants and extensions are
 # left out: no survey needs them, and "en-english" would pass as a variant.
+_THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 _LANGUAGE_TAG_RE = re.compile(r"^([a-z]{2,3})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?$")
 # ISO 639-1, the two-letter codes. Every two-letter language subtag of BCP 47 is one of
 # these; Django's own list (LANG_INFO) lacks many that communities here speak (so, ti,
@@ -292,12 +293,22 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
     if not raw_text:
         return None, None
     if question.type == Question.Type.NUMBER:
+        # A comma is read only as a thousands separator (1,000 or 12,500.5). Elsewhere it
+        # is most likely a decimal comma ("3,5" in Polish, Welsh or French habits), and
+        # reading it as a separator would store 35: refused instead.
+        not_a_number = (
+            _("Enter a whole number, like 12.")
+            if question.whole_number
+            else _("Enter a number, like 12 or 3.5.")
+        )
+        if "," in raw_text and not _THOUSANDS_RE.match(raw_text):
+            return None, not_a_number
         try:
             number = float(raw_text.replace(",", ""))
         except ValueError:
-            return None, _("Enter a number, like 12 or 3.5.")
+            return None, not_a_number
         if not math.isfinite(number):  # "nan", "inf", "1e999": not an answer anyone gave
-            return None, _("Enter a number, like 12 or 3.5.")
+            return None, not_a_number
         if question.whole_number and not number.is_integer():
             # Said on the page where it was typed, not first on the check page.
             return None, _("Enter a whole number, like 12.")

@@ -237,7 +237,7 @@ def test_a_follow_up_brought_up_by_an_answer_is_shown_not_refused() -> None:
     refused = client.post(
         first, {"q_shift": "day", "q_worries": ["pay", "other"], "q_worries_other": ""}
     )
-    assert "What else worries you?: Answer this question." in refused.content.decode()
+    assert "What else worries you? Answer this question." in refused.content.decode()
     assert "A new question appeared" not in refused.content.decode()
     assert response_state()[2] == 0
     nothing_sent()
@@ -258,7 +258,7 @@ def test_a_follow_up_and_an_error_on_a_shown_question_together() -> None:
     assert "There is a problem" in html
     assert "Your shift: Answer this question." in html
     assert "A new question appeared because of your answer" in html
-    assert "What else worries you?: Answer this question." not in html
+    assert "What else worries you? Answer this question." not in html
     assert response_state() == (before[0], {"worries": ["other"]}, 0)
     nothing_sent()
 
