@@ -438,8 +438,8 @@ def _lloyd_batch(
     # weight and two coordinates) sums each entry in point order whatever its number of
     # rows or their order, so every run's one-hot rows can go in one 2-D product instead
     # of one product per run: the same floats (checked on every openData conversation
-    # and 2,000 random shapes with the OpenBLAS numpy shipped in 2026-11; numpy 2.5's
-    # sums a few 5-centre batches 1 ulp apart, tests/test_opinion_map_fast_paths.py);
+    # and 2,000 random shapes with the OpenBLAS numpy shipped in 2026-11; numpy 2.5.5's,
+    # OpenBLAS 0.3.34, sums a few 5-centre batches 1 ulp apart, tests/test_opinion_map_fast_paths.py);
     # longer sums are blocked, and keep the per-run form.
     # Kernels for other widths do not sum in point order (see drop_at below); padding to
     # 4 columns was 30 % quicker but changed the last bit of some sums.

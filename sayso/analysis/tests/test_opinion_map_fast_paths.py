@@ -49,7 +49,7 @@ def test_batched_lloyd_gives_each_start_what_it_gives_alone(n_points):
         alone = _lloyd_batch(points, starts[run : run + 1].copy(), weights, 100)
         assert np.array_equal(labels[run], alone[0][0])
         # The same centres to the last bit or so: which order a product sums its rows in
-        # depends on the OpenBLAS build (numpy 2.5's sums some 5-centre batches 1 ulp
+        # depends on the OpenBLAS build (numpy 2.5.5's, 0.3.34, sums some 5-centre batches 1 ulp
         # apart), never by more than rounding.
         assert_same_centres(centers[run], alone[1][0])
         assert np.array_equal(present[run], alone[2][0])
