@@ -303,8 +303,21 @@ class Figures:
 
     @property
     def complete(self) -> bool:
-        """Nothing hidden: what may be cited, compared or ranked."""
+        """Nothing hidden: what may be compared or ranked."""
         return None not in (self.agree, self.disagree, self.votes)
+
+    def citable(self, key: str | None) -> bool:
+        """Whether the row may be cited as evidence: its number of votes is shown and so
+        is the share that makes it evidence (`key`, "agree" or "disagree"; None, when
+        nothing says which, either). The other share may be hidden: a citation keeps it
+        as the report shows it, None, so it discloses nothing the report does not.
+        Asking for every figure kept the strongest agreement (86 % of 58, fewer than 5
+        disagreeing) out of the community's asks."""
+        if self.votes is None:
+            return False
+        if key is None:
+            return self.agree is not None or self.disagree is not None
+        return {"agree": self.agree, "disagree": self.disagree}[key] is not None
 
 
 HIDDEN = Figures(agree=None, disagree=None, votes=None)
