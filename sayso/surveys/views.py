@@ -38,6 +38,7 @@ from .forms import (
 )
 from .models import (
     Answer,
+    Choice,
     Question,
     Response,
     Section,
@@ -87,6 +88,13 @@ def survey_create(request: HttpRequest, community: Community) -> HttpResponse:
     return render(request, "surveys/survey_form.html", {"community": community, "form": form})
 
 
+def _choice_summary(choice: Choice, language: str) -> str:
+    """A choice as the survey's outline lists it, saying when it is ticked on its own."""
+    if choice.exclusive:
+        return _("%(choice)s (ticked on its own)") % {"choice": choice.text(language)}
+    return choice.text(language)
+
+
 @community_view("viewer")
 def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
@@ -97,7 +105,7 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
             section,
             section.label(language),
             [
-                (q, q.text(language), [c.text(language) for c in q.choices.all()])
+                (q, q.text(language), [_choice_summary(c, language) for c in q.choices.all()])
                 for q in section.questions.all()
             ],
         )

@@ -514,3 +514,14 @@ def test_an_imported_clause_becomes_a_mark_only_when_it_can_be_one(
     things = survey.questions.get(name="things")
     assert [c.name for c in things.choices.all() if c.exclusive] == marked
     assert things.constraint == ("" if marked else constraint)
+
+
+@pytest.mark.django_db
+def test_the_survey_outline_says_which_option_is_ticked_on_its_own() -> None:
+    survey = with_none()
+    page = organiser_client(survey).get(survey_url("detail", survey)).content.decode()
+    assert "None of these (ticked on its own)" in page
+    Choice.objects.filter(name="none").update(exclusive=False)
+    page = organiser_client(survey).get(survey_url("detail", survey)).content.decode()
+    assert "None of these" in page
+    assert "(ticked on its own)" not in page
