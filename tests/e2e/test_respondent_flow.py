@@ -38,6 +38,14 @@ def test_answering_with_a_code_keeps_what_was_typed(
     notice = page.locator(".notification", has_text="Keep this private link")
     assert notice.get_by_role("link").inner_text() == page.url
 
+    # Each option's words sit beside its box, not under it.
+    box = page.get_by_label("Day").bounding_box()
+    words = page.locator("label", has_text="Day").first.bounding_box()
+    assert box is not None
+    assert words is not None
+    assert words["x"] >= box["x"] + box["width"]
+    assert abs(words["y"] - box["y"]) < box["height"]
+
     # A follow-up question appears, with a notice and without an error.
     page.get_by_label("Day").check()
     page.get_by_label("Something else").check()
