@@ -171,7 +171,11 @@ class StatementForm(forms.Form):
         label=_("Your statement"),
         max_length=STATEMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One idea others can agree or disagree with. Up to 280 characters."),
+        help_text=_(
+            "One idea others can agree or disagree with. Up to 280 characters. Do not name"
+            " or describe anyone, yourself included (a name, a team, a shift pattern): every"
+            " participant reads it."
+        ),
         error_messages={
             "required": _("Write your statement first."),
             "max_length": _("Keep it to 280 characters so it reads well on a phone."),
@@ -188,6 +192,9 @@ class SeedStatementForm(StatementForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["text"].label = _("Statement")
+        self.fields["text"].help_text = _(
+            "One idea others can agree or disagree with. Up to 280 characters."
+        )
 
 
 class VoteForm(forms.Form):

@@ -76,3 +76,14 @@ def test_an_organiser_still_sees_every_statement_with_its_state_and_votes(
     assert "Waiting for moderation" in page
     assert "<dd>4</dd>" in page
     assert "Votes</th>" in page
+
+
+def test_a_participant_is_asked_not_to_name_anyone_in_a_statement(community: Community) -> None:
+    conversation = ConversationFactory.create(community=community, participants_can_add=True)
+    StatementFactory.create(conversation=conversation)
+    client = Client()
+    client.get(conversation.get_public_url())
+    page = client.get(
+        reverse("deliberation_public:statement", kwargs={"public_token": conversation.public_token})
+    ).content.decode()
+    assert "Do not name or describe anyone, yourself included" in page
