@@ -694,7 +694,11 @@ def report(
         )
     }
 
-    def row(pk: int, figures: Figures, too_few: bool = False) -> dict[str, Any]:
+    def row(
+        pk: int, figures: Figures, too_few: bool = False, key: str | None = None
+    ) -> dict[str, Any]:
+        # `key`: the share that makes the row evidence, which must be shown for it to be
+        # cited (Figures.citable); the template names it when it is hidden.
         return {
             "statement": statements[pk],
             "agree": figures.agree,
@@ -702,7 +706,8 @@ def report(
             "votes": figures.votes,
             "shown": figures.votes is not None,
             "too_few": too_few,
-            "citable": figures.complete,
+            "key": key,
+            "citable": figures.citable(key),
         }
 
     over_time = participation_over_time(result, threshold)
@@ -710,9 +715,9 @@ def report(
     if view is None:
         return context
 
-    def overall(pk: int) -> dict[str, Any]:
+    def overall(pk: int, key: str | None = None) -> dict[str, Any]:
         shown = view.figures(pk)
-        return row(pk, shown.overall, shown.too_few)
+        return row(pk, shown.overall, shown.too_few, key)
 
     # The headline figures are the participation table's totals, read from the same
     # stored counts: "participants" less the table's new participants was the number
@@ -726,7 +731,11 @@ def report(
                 continue
             figures = view.figures(pk).groups[group.number]
             group.statements.append(
-                {**row(pk, figures), "direction": entry["direction"], "voters": figures.votes}
+                {
+                    **row(pk, figures, key=entry["direction"]),
+                    "direction": entry["direction"],
+                    "voters": figures.votes,
+                }
             )
     context["consensus_agree"] = _broad(view, statements, "agree", overall)
     context["consensus_disagree"] = _broad(view, statements, "disagree", overall)
@@ -756,15 +765,16 @@ def _broad(
     direction: str,
     overall: Any,
 ) -> list[dict[str, Any]]:
-    """The rows of "Where most people agree" (or disagree). A statement fewer than the
-    threshold voted on is left out, as the group sections leave out small groups:
-    listing it under "most people agree" beside "fewer than 5 votes" told readers how
-    those few people voted (all of them agreed)."""
+    """The rows of "Where most people agree" (or disagree), each citable when its votes
+    and its `direction`'s share are shown. A statement fewer than the threshold voted
+    on is left out, as the group sections leave out small groups: listing it under
+    "most people agree" beside "fewer than 5 votes" told readers how those few people
+    voted (all of them agreed)."""
     rows = []
     for found in view.data["consensus"][direction]:
         pk = int(found["statement"])
         if pk in statements and not view.figures(pk).too_few:
-            rows.append(overall(pk))
+            rows.append(overall(pk, direction))
     return rows
 
 
@@ -898,9 +908,12 @@ def participation_over_time(
 def citation_snapshot(
     conversation: Conversation, statement: Statement, kind: str, group: int | None, threshold: int
 ) -> dict[str, Any] | None:
-    """What a citation freezes: the statement and the figures behind it, or None when the
-    current results do not support it (not computed, a group too small to show, or any
-    of the figures hidden on the report: a citation shows every figure it keeps)."""
+    """What a citation freezes: the statement and the figures behind it as the report
+    shows them, or None when the current results do not support it: not computed, a
+    group too small to show, or the number of votes or the share that makes it
+    evidence hidden on the report (Figures.citable). The other share, when the report
+    hides it, is kept as None, never its true value: a citation shows nothing the report
+    does not."""
     from django.urls import reverse
 
     view = map_view(stored_map(conversation), threshold)
@@ -918,13 +931,15 @@ def citation_snapshot(
         "url": url,
     }
     if kind == "consensus":
-        consensus = {
-            int(c["statement"]) for d in ("agree", "disagree") for c in view.data["consensus"][d]
-        }
-        if statement.pk not in consensus:
-            return None
+        # Listed under "most people agree", the agree share is the evidence; under
+        # "disagree", the disagree share.
+        directions = [
+            d
+            for d in ("agree", "disagree")
+            if any(int(c["statement"]) == statement.pk for c in view.data["consensus"][d])
+        ]
         figures = view.figures(statement.pk).overall
-        if not figures.complete:
+        if not any(figures.citable(d) for d in directions):
             return None
         return {
             **base,
@@ -937,7 +952,17 @@ def citation_snapshot(
     if group is None or group not in shown or statement.pk not in view.statement_index:
         return None
     figures = view.figures(statement.pk).groups[group]
-    if not figures.complete:
+    # The direction the statement sets the group apart in ("What group A thinks"); a
+    # statement not listed there has none, and either shown share will do.
+    direction = next(
+        (
+            str(entry["direction"])
+            for entry in view.data["repness"].get(str(group), [])
+            if int(entry["statement"]) == statement.pk
+        ),
+        None,
+    )
+    if not figures.citable(direction):
         return None
     return {
         **base,

@@ -8,6 +8,7 @@ opinion-map recompute) with `transaction.on_commit`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -40,8 +41,13 @@ from sayso.analysis.opinion_map import (
 )
 from sayso.analysis.opinion_map.polis_io import (
     PARTICIPANTS_FIXED,
+    SUMMARY,
+    SUMMARY_DESCRIPTION,
+    SUMMARY_TOPIC,
     VOTES_HEADER,
     PolisNotTextError,
+    PolisSummary,
+    read_summary,
 )
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.services import ServiceError, cite, find_citation, record, redeem_code
@@ -742,7 +748,7 @@ EXPORT_ROWS_PER_QUERY = 5000
 
 def stream_polis_export(*, conversation: Conversation, actor: Any) -> Iterator[bytes]:
     """The conversation as a Polis export (comments.csv, participants-votes.csv,
-    votes.csv) in a zip, as pieces of bytes for a streamed response.
+    votes.csv, summary.csv) in a zip, as pieces of bytes for a streamed response.
 
     Memory stays flat whatever the number of votes: rows are read from the database in
     batches and zipped as they come; only one participant's row (one cell per
@@ -772,11 +778,15 @@ def stream_polis_export(*, conversation: Conversation, actor: Any) -> Iterator[b
 def _polis_zip(conversation: Conversation, ceiling: int) -> Iterator[bytes]:
     sink = _Chunks()
     votes = Vote.objects.filter(participant__conversation=conversation, pk__lte=ceiling)
+    counts = _Counts()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, rows in (
-            ("comments.csv", _comments_rows(conversation, votes)),
-            ("participants-votes.csv", _participants_rows(conversation, votes)),
+            ("comments.csv", _comments_rows(conversation, votes, counts)),
+            ("participants-votes.csv", _participants_rows(conversation, votes, counts)),
             ("votes.csv", _votes_rows(votes)),
+            # Last: its counts are taken while the files above are written, so they
+            # agree with them at no extra query (a generator runs when it is reached).
+            (SUMMARY, _summary_rows(conversation, counts)),
         ):
             with (
                 archive.open(name, "w", force_zip64=True) as entry,
@@ -791,6 +801,39 @@ def _polis_zip(conversation: Conversation, ceiling: int) -> Iterator[bytes]:
     yield sink.take()
 
 
+@dataclasses.dataclass
+class _Counts:
+    """summary.csv's counts, as Polis means them, tallied while the other files are
+    written: statements, distinct authors, participants who voted, participants in the
+    opinion map's groups, and groups."""
+
+    comments: int = 0
+    commenters: int = 0
+    voters: int = 0
+    in_map: int = 0
+    groups: set[int] = dataclasses.field(default_factory=set)
+
+
+def _summary_rows(conversation: Conversation, counts: _Counts) -> Iterator[list[str]]:
+    """summary.csv in Polis's shape (key,value rows, no header), so that importing the
+    export, here or in a Polis tool, brings back the question and its background.
+
+    `url` is left empty: the conversation's link holds its public token, and anyone
+    holding it could take part (or, once the file travels, vote again). `views` is
+    left out: Sayso does not count page views."""
+    yield [SUMMARY_TOPIC, conversation.topic]
+    yield ["url", ""]
+    yield ["voters", str(counts.voters)]
+    yield ["voters-in-conv", str(counts.in_map)]
+    if _authors_shown(conversation):
+        # Not in an anonymous conversation: with the statements' count and the votes,
+        # "1 commenter" would tell who wrote them all (see _authors_shown).
+        yield ["commenters", str(counts.commenters)]
+    yield ["comments", str(counts.comments)]
+    yield ["groups", str(len(counts.groups))]
+    yield [SUMMARY_DESCRIPTION, conversation.description]
+
+
 def _authors_shown(conversation: Conversation) -> bool:
     """Whether the export names who wrote each statement. Not in an anonymous
     conversation: an author-id is the author's participant number, which is their row
@@ -801,7 +844,7 @@ def _authors_shown(conversation: Conversation) -> bool:
     return not conversation.anonymous
 
 
-def _comments_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]]:
+def _comments_rows(conversation: Conversation, votes: Any, counts: _Counts) -> Iterator[list[str]]:
     yield list(COMMENTS_HEADER)
     authors_shown = _authors_shown(conversation)
     counted = (
@@ -823,9 +866,14 @@ def _comments_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]
         Statement.State.PENDING.value: 0,
         Statement.State.REJECTED.value: -1,
     }
+    authors: set[int] = set()
     for pk, number, author, state, is_meta, kind, text, created_on in statements.iterator(
         chunk_size=EXPORT_ROWS_PER_QUERY
     ):
+        counts.comments += 1
+        if author is not None:
+            authors.add(author)
+            counts.commenters = len(authors)
         agree, disagree = tallies.get(pk, (0, 0))
         yield [
             _polis_text(value)
@@ -844,7 +892,9 @@ def _comments_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]
         ]
 
 
-def _participants_rows(conversation: Conversation, votes: Any) -> Iterator[list[str]]:
+def _participants_rows(
+    conversation: Conversation, votes: Any, counts: _Counts
+) -> Iterator[list[str]]:
     """participants-votes.csv: one row per participant, walking the participants and
     their votes (both in participant order) side by side."""
     columns = list(
@@ -891,6 +941,10 @@ def _participants_rows(conversation: Conversation, votes: Any) -> Iterator[list[
             n_disagree += value == -1
             pending = next(cast, None)
         group = groups.group(pk)
+        counts.voters += n_votes > 0
+        if group is not None:
+            counts.in_map += 1
+            counts.groups.add(group)
         yield [
             str(number),
             "" if group is None else str(group),
@@ -1316,8 +1370,9 @@ def cite_from_report(
     with the same figures, that citation is returned and nothing is added.
 
     Refused when the stored results do not support it: not in them, a group or vote
-    count below the community's small-group threshold, or a figure hidden on the report
-    to protect people (selectors.statement_figures)."""
+    count below the community's small-group threshold, or its number of votes or the
+    share that makes it evidence hidden on the report to protect people
+    (selectors.citation_snapshot). The other share may be hidden: it is kept as None."""
     statement = Statement.objects.filter(pk=statement_id, conversation=conversation).first()
     snapshot = (
         selectors.citation_snapshot(
@@ -1329,8 +1384,9 @@ def cite_from_report(
     if statement is None or snapshot is None:
         raise ServiceError(
             _(
-                "That statement is not in the current results, or too few people voted on it"
-                " for all its figures to be shown, so it cannot be cited."
+                "That statement is not in the current results, or its number of votes or the"
+                " share it would be cited for is hidden to protect people, so it cannot be"
+                " cited."
             )
         )
     evidence_type = EVIDENCE_CONSENSUS if kind == "consensus" else EVIDENCE_GROUP_STATEMENT

@@ -158,15 +158,68 @@ def test_a_row_that_cannot_be_cited_says_why(community: Community, organiser: An
     conversation = ConversationFactory.create(community=community)
     write_map(conversation, scenario())
     html = signed_in(organiser).get(community_url(conversation, "report")).content.decode()
-    hidden = _row(html, 'id="group-A"', "Split on breaks")  # 1 of group A's 12 agrees
-    assert "<form" not in hidden
-    assert "Cannot be cited: a figure is hidden" in hidden
-    shown = _row(html, 'id="group-A"', "Even on overtime")
-    assert "<form" in shown
-    assert "Cannot be cited" not in shown
+    cite = '<button type="submit"'
+
+    def refused(row: str, why: str) -> None:
+        assert cite not in row
+        assert f"Cannot be cited: {why}" in row
+
+    def citable(row: str) -> None:
+        assert cite in row
+        assert "Cannot be cited" not in row
+
+    # Group A's row on breaks is there for its agree share: 1 of 12, hidden.
+    refused(_row(html, 'id="group-A"', "Split on breaks"), "the agree figure is hidden")
+    refused(_row(html, 'id="group-A"', "Split on cameras"), "the number of votes is hidden")
+    citable(_row(html, 'id="group-A"', "Even on overtime"))
+    # Group B's 0 % agree on cameras is shown; its disagree share is hidden, and not needed.
+    b_cameras = _row(html, 'id="group-B"', "Split on cameras")
+    assert re.findall(r'<td class="numeric">(.*?)</td>', b_cameras) == ["0%", "hidden", "12"]
+    citable(b_cameras)
+    # Everyone's figures: 55 % agree on breaks beside a hidden disagree share is cited
+    # from "most people agree"; 56 % disagree on cameras from "most people disagree".
+    agree = ">Where most people agree</h2>"
+    citable(_row(html, agree, "Split on breaks"))
+    refused(_row(html, agree, "Common ground on rotas"), "the agree figure is hidden")
+    citable(_row(html, ">Where most people disagree</h2>", "Split on cameras"))
     # Readers who cannot cite see neither.
     public_html = Client().get(public(conversation, "report")).content.decode()
     assert "Cannot be cited" not in public_html
+    assert cite not in public_html
+
+
+def test_a_citation_says_which_figure_is_hidden(community: Community, organiser: Any) -> None:
+    conversation = ConversationFactory.create(community=community)
+    statements = write_map(conversation, scenario())
+    client = signed_in(organiser)
+    for text, kind, group in (
+        ("Split on breaks", "consensus", ""),
+        ("Split on cameras", "group", "1"),
+        ("Even on overtime", "group", "0"),
+    ):
+        posted = {"statement": statements[text].pk, "kind": kind, "group": group}
+        assert client.post(community_url(conversation, "cite"), posted).status_code == 302
+    listed = (
+        client.get(community_url(conversation, "report"))
+        .content.decode()
+        .split('id="citations"', 1)[1]
+    )
+    items = {
+        text: item
+        for item in re.findall(r"<li>(.*?)</li>", listed, re.S)
+        for text in statements
+        if f"“{text}”" in item
+    }
+    assert "None" not in listed
+    assert (
+        "everyone who voted: 55% agree, disagree hidden to protect people, 29 votes"
+        in items["Split on breaks"]
+    )
+    assert (
+        "group B: 0% agree, disagree hidden to protect people, 12 votes"
+        in items["Split on cameras"]
+    )
+    assert "group A: 50% agree, 50% disagree, 12 votes" in items["Even on overtime"]
 
 
 def test_each_scrolling_table_on_the_report_has_its_own_name(

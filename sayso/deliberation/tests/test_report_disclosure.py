@@ -630,25 +630,97 @@ def test_the_group_informed_score_is_hidden_while_a_group_is_too_small_to_show(
         assert (score != "hidden") == factors_shown, text
 
 
-def test_a_figure_hidden_on_the_report_cannot_be_cited(depot: Community) -> None:
+def _set_repness(conversation: Conversation, group: int, entries: list[dict[str, object]]) -> None:
+    """Change which statements set `group` apart in the stored map, and in which direction."""
+    result = OpinionMapResult.objects.get(conversation=conversation)
+    result.data["repness"][str(group)] = entries
+    result.save(update_fields=["data"])
+
+
+def test_a_row_is_cited_when_its_votes_and_its_key_share_are_shown(depot: Community) -> None:
+    """A row is evidence for one share: "most people agree" for the agree share, "most
+    people disagree" for the disagree share, a group's row for the way the statement
+    sets the group apart. With that share and the votes shown it is cited, and the
+    other share is kept as the report shows it: None when hidden, never its true value.
+    With the key share or the votes hidden it is refused and nothing is created."""
     plan = scenario()
     conversation = _planned_conversation(depot, plan)
     statements = {s.text: s for s in Statement.objects.filter(conversation=conversation)}
     view = selectors.map_view(selectors.stored_map(conversation), THRESHOLD)
     assert view is not None
-    breaks = statements["Split on breaks"]
-    assert not view.figures(breaks.pk).groups[0].complete
-    with pytest.raises(ServiceError, match="cannot be cited"):
-        services.cite_from_report(
-            conversation=conversation, statement_id=breaks.pk, kind="group", group=0, actor=None
+
+    def cite(text: str, kind: str, group: int | None = None) -> tuple[Citation, bool]:
+        return services.cite_from_report(
+            conversation=conversation,
+            statement_id=statements[text].pk,
+            kind=kind,
+            group=group,
+            actor=None,
         )
+
+    def refused(text: str, kind: str, group: int | None = None) -> None:
+        before = Citation.objects.count()
+        with pytest.raises(ServiceError, match="cannot be cited"):
+            cite(text, kind, group)
+        assert Citation.objects.count() == before
+
+    def figures(citation: Citation) -> tuple[object, object, object]:
+        frozen = citation.snapshot
+        return (frozen["agree_percent"], frozen["disagree_percent"], frozen["votes"])
+
+    breaks, cameras = statements["Split on breaks"].pk, statements["Split on cameras"].pk
+    # Group A on breaks (listed for agreeing): 1 of 12 agree, hidden, and its pair.
+    assert view.figures(breaks).groups[0] == selectors.Figures(None, None, 12)
+    refused("Split on breaks", "group", 0)
+    # Group A on cameras: even its votes are hidden.
+    assert view.figures(cameras).groups[0].votes is None
+    refused("Split on cameras", "group", 0)
+    # Under "most people agree" with its agree share hidden (0 % disagree shown).
+    rotas = statements["Common ground on rotas"].pk
+    assert view.figures(rotas).overall == selectors.Figures(None, 0, 29)
+    refused("Common ground on rotas", "consensus")
+    refused("Common ground on rotas", "group", 1)
     assert Citation.objects.count() == 0
-    overtime = statements["Even on overtime"]
-    assert view.figures(overtime.pk).groups[0].complete
-    cited, _created = services.cite_from_report(
-        conversation=conversation, statement_id=overtime.pk, kind="group", group=0, actor=None
-    )
-    assert (cited.snapshot["agree_percent"], cited.snapshot["votes"]) == (50, 12)
+
+    # Everyone on breaks, under "most people agree": 55 % agree of 29 is shown; 12 of 29
+    # disagreed (41 %), hidden on the report beside "1 of group A agrees".
+    assert view.figures(breaks).overall == selectors.Figures(55, None, 29)
+    agreed, created = cite("Split on breaks", "consensus")
+    assert created
+    assert figures(agreed) == (55, None, 29)
+    # Everyone on cameras, under "most people disagree": 56 % disagree of 27.
+    disagreed, created = cite("Split on cameras", "consensus")
+    assert created
+    assert figures(disagreed) == (None, 56, 27)
+    # Group B on cameras, listed for agreeing: 0 % agree shown, disagree hidden.
+    group_b, created = cite("Split on cameras", "group", 1)
+    assert created
+    assert figures(group_b) == (0, None, 12)
+    # Nothing hidden at all.
+    overtime, created = cite("Even on overtime", "group", 0)
+    assert created
+    assert figures(overtime) == (50, 50, 12)
+
+    # Every kept figure is one the report shows; every one it hides is None.
+    for citation in (agreed, disagreed, group_b, overtime):
+        shown = view.figures(citation.source_id)
+        row = (
+            shown.overall
+            if citation.snapshot["kind"] == "consensus"
+            else shown.groups[{"A": 0, "B": 1}[citation.snapshot["group"]]]
+        )
+        assert figures(citation) == (row.agree, row.disagree, row.votes)
+
+    # The same figures again, a hidden one among them: listed once, not twice.
+    assert cite("Split on breaks", "consensus") == (agreed, False)
+    assert cite("Split on cameras", "group", 1) == (group_b, False)
+    # Were group B's row on cameras listed for disagreeing, its key share is hidden.
+    _set_repness(conversation, 1, [{"statement": cameras, "direction": "disagree"}])
+    refused("Split on cameras", "group", 1)
+    # Not listed for group B at all, either shown share will do.
+    _set_repness(conversation, 1, [])
+    assert cite("Split on cameras", "group", 1) == (group_b, False)
+    assert Citation.objects.count() == 4
 
 
 # --- leak 3: the participant's page -----------------------------------------------------

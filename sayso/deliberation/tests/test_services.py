@@ -311,3 +311,22 @@ def test_cite_consensus_statement_snapshots_figures() -> None:
     assert citation.source == last
     # A group statement of a group too small to show cannot be cited.
     assert selectors.citation_snapshot(conversation, last, "group", 0, 50) is None
+
+
+def test_a_row_is_citable_when_its_votes_and_the_share_it_is_cited_for_are_shown() -> None:
+    figures = selectors.Figures
+    # 86 % of 58 agreed, fewer than 5 disagreed: evidence that most people agree.
+    assert figures(86, None, 58).citable("agree")
+    assert not figures(86, None, 58).citable("disagree")
+    assert figures(None, 56, 27).citable("disagree")
+    assert not figures(None, 56, 27).citable("agree")
+    # With the votes hidden a share says nothing of how many.
+    assert not figures(86, 10, None).citable("agree")
+    assert not figures(86, 10, None).citable(None)
+    # No direction: either shown share will do, but not none.
+    assert figures(None, 0, 12).citable(None)
+    assert figures(40, None, 12).citable(None)
+    assert not figures(None, None, 12).citable(None)
+    assert not selectors.HIDDEN.citable("agree")
+    assert figures(50, 50, 12).citable("agree")
+    assert figures(50, 50, 12).citable("disagree")
