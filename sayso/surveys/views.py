@@ -819,6 +819,19 @@ def import_xlsform(request: HttpRequest, community: Community) -> HttpResponse:
             )
             for note in imported.notes:
                 messages.warning(request, note)
+            if (
+                Survey.objects.filter(community=community, title=imported.survey.title)
+                .exclude(pk=imported.survey.pk)
+                .exists()
+            ):
+                messages.warning(
+                    request,
+                    _(
+                        "Another survey here has the same title. Edit this one's title to tell"
+                        " them apart. An imported survey accepts answers by its link: change"
+                        " who can answer before you open it if it used codes or members."
+                    ),
+                )
             return redirect(imported.survey)
     return render(
         request, "surveys/import.html", {"community": community, "form": form, "problems": problems}

@@ -44,3 +44,18 @@ def test_the_import_page_links_to_the_example() -> None:
     page = client.get(reverse("surveys:import", kwargs={"slug": organiser.community.slug}))
     assert "example-xlsform" in page.content.decode()
     assert "Download an example form" in page.content.decode()
+
+
+def test_importing_a_form_twice_says_the_titles_are_the_same() -> None:
+    organiser = OrganiserFactory.create()
+    client = Client()
+    client.force_login(organiser.user)
+    url = reverse("surveys:import", kwargs={"slug": organiser.community.slug})
+    first = client.post(
+        url, {"file": SimpleUploadedFile("a.xlsx", EXAMPLE.read_bytes())}, follow=True
+    )
+    assert "Another survey here has the same title" not in first.content.decode()
+    again = client.post(
+        url, {"file": SimpleUploadedFile("a.xlsx", EXAMPLE.read_bytes())}, follow=True
+    )
+    assert "Another survey here has the same title" in again.content.decode()
