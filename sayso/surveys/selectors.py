@@ -2306,3 +2306,20 @@ def translation_entries(survey: Survey, language: str) -> list[TranslationEntry]
                     )
                 )
     return entries
+
+
+def translation_gaps(survey: Survey) -> list[tuple[str, str, int]]:
+    """(code, name, how many texts) for each other language with texts not translated
+    yet: respondents who choose it read those in the main language."""
+    from .models import language_name
+
+    gaps = []
+    for code in survey.languages[1:]:
+        missing = sum(
+            1
+            for e in translation_entries(survey, code)
+            if e.original.strip() and not e.translation.strip()
+        )
+        if missing:
+            gaps.append((code, language_name(code), missing))
+    return gaps

@@ -126,6 +126,9 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
             "you_answered": you_answered,
             "public_link": request.build_absolute_uri(survey.public_url()),
             "languages": [(code, language_name(code)) for code in survey.languages],
+            "translation_gaps": selectors.translation_gaps(survey)
+            if request.access.can_organise  # type: ignore[attr-defined]
+            else [],
         },
     )
 
