@@ -242,6 +242,7 @@ class AuditEvent(models.Model):
         EXPORT = "export", _("Data exported")
         ANSWERS_READ = "answers.read", _("Unapproved answers read")
         ORGANISATION_PUBLISHED = "organisation.published", _("Organisation published")
+        STATEMENT_EDITED = "statement.edited", _("Statement edited in moderation")
 
     community = models.ForeignKey(
         Community, on_delete=models.CASCADE, related_name="audit_events", null=True

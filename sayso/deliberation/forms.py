@@ -256,9 +256,22 @@ def _is_zip(upload: Any) -> bool:
     return bool(start == ZIP_MAGIC)
 
 
+class StatementEditForm(StatementForm):
+    """A moderator's change to the words of a statement waiting for moderation."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = _("Statement")
+        self.fields["text"].help_text = _(
+            "Change only what needs to change, such as a name or anything else that"
+            " points to one person, and keep the point it makes. Up to 280 characters."
+        )
+        self.fields["text"].error_messages["required"] = _("Write the statement's words.")
+
+
 class ImportForm(forms.Form):
     """A Polis export as one .zip file (Sayso's own export, or a Polis export zipped) or
-    as its CSV files one by one."""
+    as its CSV files one by one, with the settings the export does not carry."""
 
     CSV_FIELDS = {
         "comments": "comments.csv",
@@ -269,10 +282,22 @@ class ImportForm(forms.Form):
     topic = forms.CharField(
         label=_("Question of the conversation"),
         max_length=200,
-        error_messages={"required": _("Write the question the conversation asked.")},
+        required=False,
+        help_text=_(
+            "Leave it empty to use the question saved in the .zip file: Sayso's exports"
+            " and most Polis exports carry it. What you write here is used instead."
+        ),
+        error_messages={
+            "max_length": _(
+                "Keep the question to %(limit_value)d characters; it has %(show_value)d."
+            )
+        },
     )
     description = forms.CharField(
-        label=_("Background"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Background"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Leave it empty to use the background saved in the .zip file, if any."),
     )
     archive = forms.FileField(
         label=_("Export file (.zip)"),
@@ -290,6 +315,45 @@ class ImportForm(forms.Form):
         required=False,
         help_text=_("Only needed when the export has no votes.csv."),
     )
+    # As on the creation form (ConversationForm): the model's fields, labels and default.
+    moderation = Conversation._meta.get_field("moderation").formfield(
+        widget=forms.RadioSelect, required=False
+    )
+    data_practice = forms.ModelChoiceField(
+        label=Conversation._meta.get_field("data_practice").verbose_name.capitalize(),
+        queryset=DataPractice.objects.none(),
+        required=False,
+        empty_label=_("Not about one data practice"),
+        help_text=_("Optional. Links the results to what the organisation does."),
+    )
+
+    CHOOSE_AGAIN = _(
+        "Choose the file again: a browser does not keep a chosen file when the page comes"
+        " back with a problem."
+    )
+
+    def __init__(self, *args: Any, community: Community, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["data_practice"].queryset = DataPractice.objects.filter(  # type: ignore[attr-defined]
+            community=community
+        ).select_related("organisation")
+
+    def ask_for_files_again(self) -> None:
+        """Say, next to each file field a file was chosen in, that it must be chosen
+        again: the page came back with a problem, and no browser refills a file field."""
+        for name in ("archive", *self.CSV_FIELDS):
+            if self.files.get(name):
+                # The bound field copied its help text when it was made (in cleaning).
+                bound = self[name]
+                bound.help_text = (
+                    format_html("{} {}", bound.help_text, self.CHOOSE_AGAIN)
+                    if bound.help_text
+                    else self.CHOOSE_AGAIN
+                )
+
+    def clean_moderation(self) -> str:
+        # The radio buttons always send one; a post without it (a script) gets the default.
+        return self.cleaned_data.get("moderation") or Conversation.Moderation.PRE.value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -336,7 +400,10 @@ class ImportForm(forms.Form):
         }
 
     def field_for(self, file: str | None) -> str | None:
-        """The field a refused file's message goes next to (None: the whole form)."""
+        """The field a refused file's message goes next to (None: the whole form). A
+        missing question (summary.csv did not give it) goes next to the question."""
+        if file == "summary.csv":
+            return "topic"
         if self.cleaned_data.get("archive"):
             return "archive"
         names = {file: name for name, file in self.CSV_FIELDS.items()}

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -51,6 +51,7 @@ from sayso.analysis.opinion_map.polis_io import (
 )
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.services import ServiceError, cite, find_citation, record, redeem_code
+from sayso.organisations.models import DataPractice
 
 from . import selectors
 from .models import (
@@ -445,6 +446,85 @@ def moderate(
         _changed(conversation)
         _queue_recompute(conversation, force=True)
     return changed
+
+
+STATEMENT_EDITED = AuditEvent.Action.STATEMENT_EDITED
+
+
+def edit_refusal(statement: Statement, *, has_votes: bool) -> str | None:
+    """Why a moderator may not change this statement's words, or None when they may.
+
+    Only while it waits for moderation and nobody has voted on it: a vote was cast on
+    the words as they were, and changed words would make it a vote on something else."""
+    if statement.state == Statement.State.ACCEPTED:
+        return _(
+            "This statement has been accepted already, so its words can no longer be"
+            " changed. If it names someone, reject it."
+        )
+    if statement.state == Statement.State.REJECTED:
+        return _(
+            "This statement has been rejected. Only a statement waiting for moderation can"
+            " be edited."
+        )
+    if has_votes:
+        return _(
+            "People have already voted on this statement, so its words can no longer be"
+            " changed: their votes were on the words as written. If it names someone,"
+            " reject it."
+        )
+    return None
+
+
+@transaction.atomic
+def edit_pending_statement(
+    *, conversation: Conversation, statement_id: int, text: str, actor: Any
+) -> Statement:
+    """Change the words of a statement waiting for moderation that nobody has voted
+    on, for example to take out a name before accepting it. Its number stays; the
+    words are checked for length and duplicates as a new statement's are.
+
+    Audit-logged without the old words (they may be the personal detail being taken
+    out) or the new ones: the log says who changed which statement, and when."""
+    _lock(conversation)
+    # Locked, so that a vote cannot land between the check and the change (a vote
+    # holds a key-share lock on its statement on PostgreSQL; SQLite serialises writes).
+    statement = (
+        Statement.objects.select_for_update()
+        .filter(conversation=conversation, pk=statement_id)
+        .first()
+    )
+    if statement is None:
+        raise ServiceError(_("That statement is not in this conversation."))
+    refusal = edit_refusal(statement, has_votes=statement.votes.exists())
+    if refusal is not None:
+        raise ServiceError(refusal)
+    cleaned = _clean_statement_text(text)
+    normalised = normalise_text(cleaned)
+    original = same_words(conversation, normalised)
+    if original is not None and original.pk != statement.pk:
+        raise ServiceError(
+            _("Statement %(n)s already says the same thing: keep one.") % {"n": original.number + 1}
+        )
+    if cleaned == statement.text:
+        return statement
+    statement.text = cleaned
+    statement.normalised = normalised
+    statement.save(update_fields=["text", "normalised"])
+    record(
+        community=conversation.community,
+        actor=actor,
+        action=STATEMENT_EDITED,
+        summary=_(
+            "%(person)s changed the words of statement %(n)s, waiting for moderation, in"
+            " the conversation '%(topic)s'."
+        )
+        % {"person": actor, "n": statement.number + 1, "topic": conversation.topic},
+        conversation=conversation.pk,
+        statement=statement.pk,
+    )
+    # Under post-moderation a waiting statement is already shown: routing has its words.
+    _changed(conversation)
+    return statement
 
 
 @transaction.atomic
@@ -984,7 +1064,8 @@ def export_polis(*, conversation: Conversation, actor: Any) -> bytes:
 class ImportRefused(ServiceError):  # noqa: N818 (reads as the outcome)
     """An upload that cannot be imported. `file` names the Polis file at fault
     (comments.csv, votes.csv, participants-votes.csv), or is "archive" for the zip
-    itself, so that the message can go next to that file's field."""
+    itself, so that the message can go next to that file's field; summary.csv when the
+    question is missing (the question field is where that message goes)."""
 
     def __init__(self, message: str, *, file: str | None = None) -> None:
         super().__init__(message)
@@ -1030,6 +1111,11 @@ def read_polis_upload(files: Mapping[str, IO[bytes]]) -> PolisExport:
 
 
 POLIS_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
+# Taken from a zip besides POLIS_FILES: the question and background, when it has them.
+ARCHIVE_FILES = (*POLIS_FILES, SUMMARY)
+# The choices made on the import form travel with the job's files to the worker, and
+# are dropped with them once the import has run.
+IMPORT_SETTINGS = "sayso-import-settings.json"
 # The most one file of an export may hold once unzipped: the upload limit, so that a
 # small zip that unpacks to gigabytes is refused rather than filling the disk.
 POLIS_MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -1037,8 +1123,9 @@ POLIS_MAX_FILE_BYTES = 200 * 1024 * 1024
 
 def _unpack_archive(archive: IO[bytes], folder: Path) -> None:
     """Write the Polis files of an export zip into `folder`: Sayso's own export, or a
-    Polis export zipped with or without its folder. Other files (summary.csv,
-    comment-groups.csv, a README) are left out: they hold nothing the import keeps."""
+    Polis export zipped with or without its folder. summary.csv comes too (the
+    question and background); other files (comment-groups.csv, stats-history.csv, a
+    README) are left out: they hold nothing the import keeps."""
     try:
         opened = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError):
@@ -1053,7 +1140,7 @@ def _unpack_archive(archive: IO[bytes], folder: Path) -> None:
         found: dict[str, zipfile.ZipInfo] = {}
         for info in opened.infolist():
             name = PurePosixPath(info.filename).name
-            if info.is_dir() or name not in POLIS_FILES or "__MACOSX" in info.filename:
+            if info.is_dir() or name not in ARCHIVE_FILES or "__MACOSX" in info.filename:
                 continue
             if name in found:
                 raise ImportRefused(
@@ -1115,28 +1202,54 @@ def start_polis_import(
     actor: Any,
     files: Mapping[str, IO[bytes]] | None = None,
     archive: IO[bytes] | None = None,
-    topic: str,
+    topic: str = "",
     description: str = "",
+    moderation: str = Conversation.Moderation.PRE,
+    data_practice: Any = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> PolisImport:
     """Check an uploaded Polis export and queue its import in the task worker.
 
     The export comes as its CSV files (`files`, name -> file) or as one zip
     (`archive`), such as Sayso's own export. A bad file is refused here (ImportRefused
     naming file, line and problem) and nothing is created; a good one is kept, zipped,
-    until the worker has imported it."""
+    until the worker has imported it.
+
+    An empty `topic` or `description` is taken from the zip's summary.csv (a typed one
+    wins). A summary.csv that cannot be read does not stop good votes: it is ignored,
+    and `on_notice` is told why, unless the question was to come from it (then the
+    upload is refused, naming its line, next to the question). `moderation` and
+    `data_practice` are as on the creation form, whose defaults they share."""
     files = files or {}
     unknown = sorted(set(files) - set(POLIS_FILES))
     if unknown:
         raise ImportRefused(_("Unexpected file: %(name)s.") % {"name": unknown[0]})
+    if data_practice is not None and data_practice.community_id != community.pk:
+        raise ServiceError(_("That data practice belongs to another community."))
+    if moderation not in Conversation.Moderation.values:
+        raise ServiceError(_("Choose how statements are moderated."))
     with tempfile.TemporaryDirectory(prefix="sayso-polis-") as folder:
         if archive is not None:
             _unpack_archive(archive, Path(folder))
         _save_uploads(files, Path(folder))
         _read_folder(Path(folder))
+        topic, description = _topic_and_description(
+            Path(folder) / SUMMARY, topic, description, on_notice
+        )
         packed = io.BytesIO()
         with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as kept:
             for path in sorted(Path(folder).iterdir()):
-                kept.write(path, arcname=path.name)
+                if path.name in POLIS_FILES:
+                    kept.write(path, arcname=path.name)
+            kept.writestr(
+                IMPORT_SETTINGS,
+                json.dumps(
+                    {
+                        "moderation": str(moderation),
+                        "data_practice": None if data_practice is None else data_practice.pk,
+                    }
+                ),
+            )
     # Checked and packed above, outside any transaction: on SQLite a transaction holds
     # the write lock, and parsing a large export inside one would stall every vote.
     with transaction.atomic():
@@ -1150,6 +1263,67 @@ def start_polis_import(
         job_id = job.pk
         transaction.on_commit(lambda: _enqueue_import(job_id))
     return job
+
+
+def _topic_and_description(
+    path: Path, topic: str, description: str, on_notice: Callable[[str], None] | None
+) -> tuple[str, str]:
+    """The question and background: as typed, or else from summary.csv."""
+    topic = " ".join(topic.split())
+    summary: PolisSummary | None = None
+    problem = ""
+    if path.is_file():
+        try:
+            summary = read_summary(path)
+        except PolisNotTextError:
+            problem = _("summary.csv could not be read as text (UTF-8)")
+        except PolisImportError as error:
+            problem = (
+                _("summary.csv: %(problem)s") % {"problem": error.problem}
+                if error.line is None
+                else _("summary.csv, line %(line)s: %(problem)s")
+                % {"line": error.line, "problem": error.problem}
+            )
+    if not topic:
+        if problem:
+            raise ImportRefused(
+                _(
+                    "Write the question the conversation asked. It could not be taken from"
+                    " the export: %(problem)s."
+                )
+                % {"problem": problem},
+                file=SUMMARY,
+            )
+        topic = " ".join(summary.topic.split()) if summary is not None else ""
+        if not topic:
+            raise ImportRefused(
+                _(
+                    "Write the question the conversation asked: the export does not say it"
+                    " (it has no summary.csv with a topic)."
+                ),
+                file=SUMMARY,
+            )
+        limit = PolisImport._meta.get_field("topic").max_length or 200
+        if len(topic) > limit:
+            raise ImportRefused(
+                _(
+                    "The question in the export's summary.csv is longer than %(n)s"
+                    " characters. Write a shorter one here."
+                )
+                % {"n": limit},
+                file=SUMMARY,
+            )
+    elif problem and on_notice is not None:
+        on_notice(
+            _(
+                "The export's summary.csv was left out, as it could not be read (%(problem)s)."
+                " Everything else was checked and is being imported."
+            )
+            % {"problem": problem}
+        )
+    if not description.strip() and summary is not None:
+        description = summary.description
+    return topic, description
 
 
 # A job still waiting or running after this long lost its worker (a restart, running out
@@ -1198,7 +1372,19 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
                 archive.extractall(
                     folder, members=[n for n in archive.namelist() if n in POLIS_FILES]
                 )
+                chosen = (
+                    json.loads(archive.read(IMPORT_SETTINGS))
+                    if IMPORT_SETTINGS in archive.namelist()
+                    else {}
+                )
             export = _read_folder(Path(folder))
+        practice_id = chosen.get("data_practice")
+        # Deleted since the upload: the conversation is then about none.
+        practice = (
+            DataPractice.objects.filter(pk=practice_id, community=job.community).first()
+            if isinstance(practice_id, int)
+            else None
+        )
         with transaction.atomic():
             conversation = import_polis(
                 community=job.community,
@@ -1206,6 +1392,8 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
                 export=export,
                 topic=job.topic,
                 description=job.description,
+                moderation=chosen.get("moderation", Conversation.Moderation.PRE),
+                data_practice=practice,
             )
             _finish_import(job_id, PolisImport.State.DONE, conversation=conversation)
     except ImportRefused as refused:
@@ -1237,22 +1425,33 @@ def _date_of(ms: int | None, fallback: dt.date) -> dt.date:
 
 @transaction.atomic
 def import_polis(
-    *, community: Community, actor: Any, export: PolisExport, topic: str, description: str = ""
+    *,
+    community: Community,
+    actor: Any,
+    export: PolisExport,
+    topic: str,
+    description: str = "",
+    moderation: str = Conversation.Moderation.PRE,
+    data_practice: Any = None,
 ) -> Conversation:
     """Create a closed conversation from a validated Polis export, all or nothing.
 
     Kept: statement ids, text, authors, moderation, meta and seed flags, participant ids
-    and each participant's latest vote. Times become dates (privacy rule)."""
+    and each participant's latest vote. Times become dates (privacy rule). Settings the
+    export does not carry are the creation form's defaults, but for `moderation` and
+    `data_practice`, which the import form asks for."""
     today = timezone.localdate()
     conversation = Conversation(
         community=community,
         topic=topic,
         description=description,
-        moderation=Conversation.Moderation.POST,
+        moderation=moderation,
+        data_practice=data_practice,
         state=Conversation.State.CLOSED,
         closed_on=today,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    _check_settings(conversation)
     conversation.full_clean()
     conversation.save()
     OpinionMapResult.objects.create(conversation=conversation)

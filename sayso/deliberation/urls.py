@@ -13,6 +13,11 @@ urlpatterns = [
     path("<int:conversation>/statements/new/", views.statement_add, name="statement-add"),
     path("<int:conversation>/state/", views.conversation_state, name="state"),
     path("<int:conversation>/moderate/", views.moderate, name="moderate"),
+    path(
+        "<int:conversation>/moderate/<int:statement>/edit/",
+        views.statement_edit,
+        name="statement-edit",
+    ),
     path("<int:conversation>/report/", views.report, name="report"),
     path("<int:conversation>/cite/", views.cite, name="cite"),
     path("<int:conversation>/export/", views.export, name="export"),

@@ -37,6 +37,7 @@ from .forms import (
     ImportForm,
     ModerationForm,
     SeedStatementForm,
+    StatementEditForm,
     StatementForm,
     parse_vote,
 )
@@ -269,6 +270,50 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
     )
 
 
+@community_view("organiser")
+def statement_edit(
+    request: HttpRequest, community: Community, conversation: int, statement: int
+) -> HttpResponse:
+    """Change the words of a statement waiting for moderation (to take out a name, say)
+    before accepting it. One that cannot be changed gets a page that says why."""
+    found = _conversation(community, conversation)
+    item = get_object_or_404(
+        Statement.objects.annotate(n_votes=Count("votes")), pk=statement, conversation=found
+    )
+    back = f"{reverse('deliberation:moderate', args=[community.slug, found.pk])}?show={item.state}"
+    refusal = services.edit_refusal(item, has_votes=item.n_votes > 0)  # type: ignore[attr-defined]
+    form = StatementEditForm(request.POST or None, initial={"text": item.text})
+    if refusal is None and request.method == "POST" and form.is_valid():
+        try:
+            services.edit_pending_statement(
+                conversation=found,
+                statement_id=item.pk,
+                text=form.cleaned_data["text"],
+                actor=request.user,
+            )
+        except ServiceError as error:
+            form.add_error("text", str(error))
+        else:
+            messages.success(
+                request,
+                _("Statement %(n)s saved. It is still waiting: accept it when it reads right.")
+                % {"n": item.number + 1},
+            )
+            return redirect(back)
+    return render(
+        request,
+        "deliberation/statement_edit.html",
+        {
+            "community": community,
+            "conversation": found,
+            "statement": item,
+            "form": form,
+            "refusal": refusal,
+            "back": back,
+        },
+    )
+
+
 def _report_context(conversation: Conversation, community: Community) -> dict[str, Any]:
     threshold = community.small_group_threshold
     result = selectors.stored_map(conversation)
@@ -378,7 +423,7 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
                 ),
             )
             return redirect(job.conversation)
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST or None, request.FILES or None, community=community)
     if request.method == "POST" and form.is_valid():
         try:
             job = services.start_polis_import(
@@ -388,6 +433,9 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
                 archive=form.cleaned_data["archive"],
                 topic=form.cleaned_data["topic"],
                 description=form.cleaned_data["description"],
+                moderation=form.cleaned_data["moderation"],
+                data_practice=form.cleaned_data["data_practice"],
+                on_notice=lambda text: messages.warning(request, text),
             )
         except services.ImportRefused as refused:
             form.add_error(form.field_for(refused.file), str(refused))
@@ -395,6 +443,8 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             return redirect(f"{request.path}?job={job.pk}")
+    if form.errors:
+        form.ask_for_files_again()
     return render(
         request, "deliberation/import.html", {"community": community, "form": form, "job": job}
     )

@@ -82,6 +82,10 @@ def test_export_then_import_the_same_file_and_read_the_report(
     assert page.locator("#id_votes_error").inner_text() == message
     # The message names its file already: the summary does not say "votes.csv: " again.
     assert page.locator("#error-summary").get_by_role("link").inner_text() == message
+    # The browser emptied both file fields: each chosen file's field says to choose it again.
+    again = "Choose the file again: a browser does not keep a chosen file when the page"
+    assert again in page.locator("#id_votes_helptext").inner_text()
+    assert again in page.locator("#id_comments_helptext").inner_text()
     assert (PolisImport.objects.count(), Conversation.objects.count()) == (0, 1)
 
     # Then the exported zip, as it came.

@@ -1,4 +1,5 @@
-"""Read and write Polis export folders (comments.csv, votes.csv, participants-votes.csv).
+"""Read and write Polis export folders (comments.csv, votes.csv, participants-votes.csv),
+and read their optional summary.csv.
 
 Everything is validated before anything is returned: a bad file raises PolisImportError
 naming the file, the line and the problem, because a silently mis-read export (wrong
@@ -1279,6 +1280,74 @@ def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> 
         participants_statement_columns=columns,
         participants_have_xid=has_xid,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# summary.csv: key,value rows about the conversation (no header), as Polis writes it:
+# topic, url, views, voters, voters-in-conv, commenters, comments, groups,
+# conversation-description. Optional: many exports lack it, and the votes do not depend
+# on it, so callers decide what a bad one costs (the import ignores it with a notice).
+
+SUMMARY = "summary.csv"
+SUMMARY_TOPIC = "topic"
+SUMMARY_DESCRIPTION = "conversation-description"
+# A summary is a few short lines; a larger file is not one (and is not read into memory).
+SUMMARY_MAX_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PolisSummary:
+    """What summary.csv says, every key as written (values stripped of outer spaces)."""
+
+    values: dict[str, str]
+
+    @property
+    def topic(self) -> str:
+        return self.values.get(SUMMARY_TOPIC, "")
+
+    @property
+    def description(self) -> str:
+        return self.values.get(SUMMARY_DESCRIPTION, "")
+
+
+def read_summary(path: Path | str) -> PolisSummary:
+    """Read summary.csv; raises PolisImportError naming the line and problem (a row that
+    is not one key and one value, a key given twice) or PolisNotTextError. Blank lines
+    are skipped; keys Polis may add later are kept as they are."""
+    path = Path(path)
+    if path.stat().st_size > SUMMARY_MAX_BYTES:
+        raise PolisImportError(path, None, "larger than 1 MB, so not a summary")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise PolisNotTextError(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PolisNotTextError(path) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    values: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    line = 1
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                if len(row) != 2:
+                    raise PolisImportError(
+                        path, line, f"expected 2 fields (a name and its value), found {len(row)}"
+                    )
+                key, value = row[0].strip(), row[1].strip()
+                if not key:
+                    raise PolisImportError(path, line, "the name in the first field is empty")
+                if key in values:
+                    raise PolisImportError(
+                        path, line, f"{key} is given twice (first on line {first_line[key]})"
+                    )
+                values[key] = value
+                first_line[key] = line
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise PolisImportError(path, line, _plain_csv_error(error)) from None
+    return PolisSummary(values=values)
 
 
 # ---------------------------------------------------------------------------------------

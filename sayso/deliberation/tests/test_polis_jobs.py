@@ -232,7 +232,12 @@ def test_round_trip_through_the_task_and_the_streamed_export_loses_nothing(
     )
     assert response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(_streamed(response)))
-    assert archive.namelist() == ["comments.csv", "participants-votes.csv", "votes.csv"]
+    assert archive.namelist() == [
+        "comments.csv",
+        "participants-votes.csv",
+        "votes.csv",
+        "summary.csv",
+    ]
     archive.extractall(tmp_path)
     again = read_polis_export(tmp_path)  # validates: counts, signs, matrix against votes
     original = read_polis_export(FIXTURE)
@@ -331,7 +336,7 @@ def test_export_is_audited_before_the_first_byte_and_streams_in_pieces(
     assert len(pieces) >= 3
     assert max(len(p) for p in pieces) < 64 * 1024
     names = zipfile.ZipFile(io.BytesIO(b"".join(pieces))).namelist()
-    assert names == ["comments.csv", "participants-votes.csv", "votes.csv"]
+    assert names == ["comments.csv", "participants-votes.csv", "votes.csv", "summary.csv"]
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
 
 

@@ -29,6 +29,7 @@ from sayso.deliberation.models import (
     Statement,
     Vote,
 )
+from sayso.organisations.tests.factories import DataPracticeFactory
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory
 
@@ -159,14 +160,24 @@ def test_our_own_export_zip_imports_as_a_new_conversation_that_loses_nothing(
 ) -> None:
     # The reviewer's case: export a conversation, import the very file it gave. An
     # anonymous conversation's export names no author (see the test below), so its
-    # copy has none; everything else comes back.
+    # copy has none; everything else comes back. The question and background are left
+    # empty on the form: they come back from the export's summary.csv.
     original = _conversation_with_everything(depot, anonymous=anonymous)
+    Conversation.objects.filter(pk=original.pk).update(
+        topic="Scanner data: what should the rules be?",
+        description='The depot\'s "productivity" scanners, since May.\nSecond line, é.',
+    )
+    original.refresh_from_db()
+    practice = DataPracticeFactory.create(organisation__community=depot)
     exported = _export(depot_organiser, original)
     with django_capture_on_commit_callbacks(execute=True):
         response = depot_organiser.post(
             IMPORT_URL,
             {
-                "topic": "Scanner data, again",
+                "topic": "",
+                "description": "",
+                "moderation": "post",
+                "data_practice": practice.pk,
                 "archive": SimpleUploadedFile(
                     f"conversation-{original.pk}-polis.zip", exported, "application/zip"
                 ),
@@ -179,6 +190,9 @@ def test_our_own_export_zip_imports_as_a_new_conversation_that_loses_nothing(
     assert copy is not None
     assert copy.pk != original.pk
     assert depot_organiser.get(response["Location"])["Location"] == copy.get_absolute_url()
+    # The question and background, from summary.csv; the settings chosen on the form.
+    assert (copy.topic, copy.description) == (original.topic, original.description)
+    assert (copy.moderation, copy.data_practice) == ("post", practice)
 
     # Statements: number, text, moderation, seed or not, meta, author and day.
     expected = _statements(original)

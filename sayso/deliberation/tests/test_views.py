@@ -458,7 +458,7 @@ def test_export_is_a_polis_zip_and_audited(community: Community, organiser: Any)
     assert response["Content-Type"] == "application/zip"
     content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
     names = zipfile.ZipFile(io.BytesIO(content)).namelist()
-    assert names == ["comments.csv", "participants-votes.csv", "votes.csv"]
+    assert names == ["comments.csv", "participants-votes.csv", "votes.csv", "summary.csv"]
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).count() == 1
 
 
