@@ -352,6 +352,17 @@ class PolisImport(models.Model):
     )
     topic = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    # As chosen on the import form, for the conversation the worker creates.
+    moderation = models.CharField(
+        max_length=4, choices=Conversation.Moderation.choices, default=Conversation.Moderation.PRE
+    )
+    data_practice = models.ForeignKey(
+        "organisations.DataPractice",
+        on_delete=models.SET_NULL,  # deleted since the upload: about none
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     files = models.BinaryField(default=b"", blank=True, editable=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     conversation = models.ForeignKey(

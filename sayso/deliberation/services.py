@@ -51,7 +51,6 @@ from sayso.analysis.opinion_map.polis_io import (
 )
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.services import ServiceError, cite, find_citation, record, redeem_code
-from sayso.organisations.models import DataPractice
 
 from . import selectors
 from .models import (
@@ -1113,9 +1112,6 @@ def read_polis_upload(files: Mapping[str, IO[bytes]]) -> PolisExport:
 POLIS_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
 # Taken from a zip besides POLIS_FILES: the question and background, when it has them.
 ARCHIVE_FILES = (*POLIS_FILES, SUMMARY)
-# The choices made on the import form travel with the job's files to the worker, and
-# are dropped with them once the import has run.
-IMPORT_SETTINGS = "sayso-import-settings.json"
 # The most one file of an export may hold once unzipped: the upload limit, so that a
 # small zip that unpacks to gigabytes is refused rather than filling the disk.
 POLIS_MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -1241,15 +1237,6 @@ def start_polis_import(
             for path in sorted(Path(folder).iterdir()):
                 if path.name in POLIS_FILES:
                     kept.write(path, arcname=path.name)
-            kept.writestr(
-                IMPORT_SETTINGS,
-                json.dumps(
-                    {
-                        "moderation": str(moderation),
-                        "data_practice": None if data_practice is None else data_practice.pk,
-                    }
-                ),
-            )
     # Checked and packed above, outside any transaction: on SQLite a transaction holds
     # the write lock, and parsing a large export inside one would stall every vote.
     with transaction.atomic():
@@ -1258,6 +1245,8 @@ def start_polis_import(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             topic=topic,
             description=description,
+            moderation=moderation,
+            data_practice=data_practice,
             files=packed.getvalue(),
         )
         job_id = job.pk
@@ -1365,26 +1354,19 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
         state=PolisImport.State.RUNNING
     ):
         return None
-    job = PolisImport.objects.select_related("community", "created_by").get(pk=job_id)
+    job = PolisImport.objects.select_related("community", "created_by", "data_practice").get(
+        pk=job_id
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="sayso-polis-") as folder:
             with zipfile.ZipFile(io.BytesIO(bytes(job.files))) as archive:
                 archive.extractall(
                     folder, members=[n for n in archive.namelist() if n in POLIS_FILES]
                 )
-                chosen = (
-                    json.loads(archive.read(IMPORT_SETTINGS))
-                    if IMPORT_SETTINGS in archive.namelist()
-                    else {}
-                )
             export = _read_folder(Path(folder))
-        practice_id = chosen.get("data_practice")
-        # Deleted since the upload: the conversation is then about none.
-        practice = (
-            DataPractice.objects.filter(pk=practice_id, community=job.community).first()
-            if isinstance(practice_id, int)
-            else None
-        )
+        practice = job.data_practice
+        if practice is not None and practice.community_id != job.community_id:
+            practice = None  # checked on upload; never another community's
         with transaction.atomic():
             conversation = import_polis(
                 community=job.community,
@@ -1392,7 +1374,7 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
                 export=export,
                 topic=job.topic,
                 description=job.description,
-                moderation=chosen.get("moderation", Conversation.Moderation.PRE),
+                moderation=job.moderation,
                 data_practice=practice,
             )
             _finish_import(job_id, PolisImport.State.DONE, conversation=conversation)
