@@ -756,6 +756,7 @@ def report(
         for score, pk in gic[:5]
     ]
     context["divisive"] = _divisive(view, statements)
+    context["divisive_gap"] = DIVISIVE_GAP
     return context
 
 
@@ -801,43 +802,72 @@ def _score_shown(view: MapView, pk: int) -> bool:
 
 
 DIVISIVE_SHOWN = 5
+# How far apart two shown groups' agree shares must be, in points, for a statement to be
+# listed under "Where the groups split". The groups are made by clustering votes, so
+# they differ a little on nearly every statement: 81 % against 73 %, or 75 % against
+# 71 %, is every group agreeing, and listing it as a split misled readers. One group
+# mostly agreeing while another mostly disagrees (65 % agree against 65 % disagree, so
+# at most 35 % agree) is at least 30 points apart; so is one group clearly for and
+# another divided (85 % against 50 %). And 30 points is more than chance makes likely
+# with groups of a useful size: two groups of 20 votes that think alike (50 % each)
+# differ by 30 points or more about one time in seventeen (the difference's standard
+# error is 16 points). Smaller groups differ by chance more, hence the test below.
+DIVISIVE_GAP = 30
+# The gap must also be more than chance with the votes it rests on: a one-sided test of
+# two shares at Polis's level for what sets a group apart (z > 1.2816, 90 %; see
+# polis-math.md, "significance"). Two groups of 5 votes need about 40 points.
+DIVISIVE_Z = 1.2816
 
 
 def _divisive(view: MapView, statements: Mapping[int, Statement]) -> list[dict[str, Any]]:
-    """The statements on which the shown groups' agreement differs most, among those
-    whose agreement is shown for every group."""
+    """The statements on which two shown groups clearly differ (`_splits_groups`),
+    widest gap first, chosen from the figures the page shows and nothing else: every
+    shown group's agree share and votes, which must be shown for the statement to be
+    listed. A group's hidden figures, the groups too small to show and the people
+    outside every group play no part, so whether a statement is listed gives none of
+    them away."""
     if len(view.groups) < 2:
         return []
-    threshold = view.threshold
     candidates = []
     for pk, statement in statements.items():
         if statement.is_meta or pk not in view.statement_index:
             continue
-        counts = [view.counts(g.number, pk) for g in view.groups]
-        # Cheap first look: a count from 1 to threshold - 1 is hidden wherever it shows.
-        if any(sum(c) < threshold or 0 < c[0] < threshold for c in counts):
-            continue
-        rates = [_percent(c[0], sum(c)) for c in counts]
-        spread = max(rates) - min(rates)
-        if spread > 0:
-            candidates.append((spread, pk))
-    candidates.sort(key=lambda found: (-found[0], found[1]))
-    shown: list[dict[str, Any]] = []
-    for spread, pk in candidates:
         figures = view.figures(pk)
-        by_group = [(g.label, figures.groups[g.number].agree) for g in view.groups]
-        if any(agree is None for _label, agree in by_group):
-            continue
-        shown.append(
-            {
-                "statement": statements[pk],
-                "spread": spread,
-                "by_group": [{"label": label, "agree": agree} for label, agree in by_group],
-            }
-        )
-        if len(shown) == DIVISIVE_SHOWN:
-            break
-    return shown
+        rows = [figures.groups[g.number] for g in view.groups]
+        if any(f.agree is None or f.votes is None or f.votes < view.threshold for f in rows):
+            continue  # the table shows every group's agree share, over enough votes
+        gap = _splits_groups([(f.agree or 0, f.votes or 0) for f in rows])
+        if gap is not None:
+            candidates.append((gap, pk, rows))
+    candidates.sort(key=lambda found: (-found[0], found[1]))
+    return [
+        {
+            "statement": statements[pk],
+            "spread": gap,
+            "by_group": [
+                {"label": g.label, "agree": f.agree} for g, f in zip(view.groups, rows, strict=True)
+            ],
+        }
+        for gap, pk, rows in candidates[:DIVISIVE_SHOWN]
+    ]
+
+
+def _splits_groups(shares: Sequence[tuple[int, int]]) -> int | None:
+    """The widest gap in points between two groups' agree shares, given as (agree %,
+    votes), when it is at least DIVISIVE_GAP and more than chance given their votes
+    (DIVISIVE_Z); else None."""
+    pairs = sorted(
+        ((a - b, a, n, b, m) for (a, n), (b, m) in itertools.permutations(shares, 2)),
+        reverse=True,
+    )
+    for gap, high, n, low, m in pairs:
+        if gap < DIVISIVE_GAP:
+            return None
+        pooled = (high * n + low * m) / (100 * (n + m))
+        error = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
+        if error > 0 and gap / 100 / error > DIVISIVE_Z:
+            return gap
+    return None
 
 
 def _voted_by_every_group(

@@ -116,6 +116,20 @@ class QuestionResult:
     any_hidden: bool = False
     weighted: bool = False  # the weighting applies to this question (see _apply_weights)
     weighting_note: str = ""  # why some or all of its weighted figures are not shown
+    # The filter's own question: the one line the page shows instead of its tables, whose
+    # figures are all hidden (everyone in view gave the filter's answer; the rest would
+    # be a breakdown by it). Its rows are still worked out, as follow_ups reads them.
+    filter_note: str = ""
+
+
+@dataclass
+class Offer:
+    """A question the reader's results may be broken down by, and the answers to it
+    they may be narrowed to: those that would be shown, not refused (`_offers`)."""
+
+    question: Question
+    label: str
+    filters: list[tuple[str, str]]  # (choice name, its words) under "Only people who answered"
 
 
 @dataclass
@@ -135,6 +149,10 @@ class Results:
     figures_as_of: datetime | None = None
     # A big survey whose counts the task worker is still making: no figures yet.
     still_counting: bool = False
+    # What the page's controls offer to break down or narrow the results by, and a
+    # plain sentence for each breakdown question or answer left out, with why.
+    offers: list[Offer] = field(default_factory=list)
+    not_offered: list[str] = field(default_factory=list)
 
 
 def citations(survey: Survey) -> QuerySet[Any]:
@@ -320,6 +338,10 @@ def results(
         ) % {"threshold": threshold}
         return out
     hidden_follow_ups = _FollowUps(survey, questions, joint, audience)
+    if question is None:
+        out.offers, out.not_offered = _offers(
+            questions, joint, total, threshold, language, hidden_follow_ups
+        )
     if only is not None:
         by, choice_name = only
         selected = (
@@ -420,9 +442,18 @@ def results(
         try:
             if only is not None:
                 position = next(i for i, q in enumerate(splits) if q.pk == only[0].pk)
+                margin = _margin(cells, position)
                 split = disclosure.check_partition(
-                    _margin(cells, position), threshold=threshold, question=only[0].text(language)
+                    margin, threshold=threshold, question=only[0].text(language)
                 )
+                if split is not None and question.is_text:
+                    # Said of the written answers: the filter applies to them as to the
+                    # rest ("cannot be filtered" read as if it did not).
+                    raise disclosure.DisclosureRefused(
+                        disclosure.Refusal(
+                            split.code, _texts_not_filtered(only[0], margin, threshold, language)
+                        )
+                    )
                 if split is not None:
                     raise disclosure.DisclosureRefused(_named(split))
             if question.type in (
@@ -545,6 +576,8 @@ def results(
         except disclosure.DisclosureRefused as refused:
             result.refusal = refused.refusal.reason
             result.rows = []
+        if only is not None and question.pk == only[0].pk:
+            result.filter_note = _filter_note(question, only[1], language)
         if weights is not None and result.rows and not result.weighted:
             result.weighting_note = _(
                 "This question is not weighted: only answers chosen from a list are. "
@@ -553,6 +586,141 @@ def results(
         out.questions.append(result)
     hidden_follow_ups.apply(out, can_see_all_text)
     return out
+
+
+def _offers(
+    questions: list[Question],
+    joint: _JointCounts | None,
+    total: int,
+    threshold: int,
+    language: str,
+    follow_ups: _FollowUps,
+) -> tuple[list[Offer], list[str]]:
+    """The breakdowns and filters to offer this reader, and why the others are not.
+
+    The same rules as refuse them in `results` when asked for, with the reader's
+    threshold: a question withheld as a follow-up, or whose partition of the
+    respondents fails (disclosure.check_partition), is offered neither as a breakdown
+    nor as a filter; an answer is offered as a filter when the question is and the
+    answer's group passes disclosure.check_filter (itself, and everyone outside it, 0 or
+    at least the threshold). Read from the snapshot's groups (`joint`), which the page
+    loads anyway: no query per question or answer.
+
+    The notes say only what the page already says: "fewer than" the threshold, never a
+    group's size, and never which of a question's groups is the small one. Naming it
+    could give its size: with 6 people hidden between two answers, one named small and
+    the other not, the small one is 1."""
+    offers: list[Offer] = []
+    notes: list[str] = []
+    splits = {q.pk for q in joint.splits} if joint is not None else set()
+    for question in questions:
+        if not question.is_breakdown:
+            continue
+        label = question.text(language)
+        if joint is None or question.pk not in splits:
+            if question.type in SPLITTABLE:
+                notes.append(
+                    _("“%(question)s” is not offered: it has more than %(n)s answers.")
+                    % {"question": label, "n": MASK_BITS}
+                )
+            else:
+                notes.append(
+                    _(
+                        "“%(question)s” is not offered: results can be split only by a "
+                        "question answered by choosing from a list or by a rating."
+                    )
+                    % {"question": label}
+                )
+            continue
+        if follow_ups.reason(question):
+            notes.append(
+                _(
+                    "“%(question)s” is not offered: it was asked only of some people, and "
+                    "splitting the results by it could give away figures hidden to protect "
+                    "them."
+                )
+                % {"question": label}
+            )
+            continue
+        groups = _margin(joint.partition([question], language), 0)
+        if disclosure.check_partition(groups, threshold=threshold) is not None:
+            # Fails when a group (an answer, a set of ticked boxes, or not answering) has
+            # 1 to threshold - 1 people, or everyone: one sentence for both, so that the
+            # note says neither which nor that everyone answered alike (a table hides that).
+            template = (
+                _(
+                    "“%(question)s” is not offered: fewer than %(threshold)s people, or "
+                    "everyone, ticked one particular set of its boxes (or did not answer it), "
+                    "so results split by it could give people's answers away."
+                )
+                if question.type == Question.Type.MULTIPLE
+                else _(
+                    "“%(question)s” is not offered: fewer than %(threshold)s people, or "
+                    "everyone, gave one of its answers (or did not answer it), so results "
+                    "split by it could give people's answers away."
+                )
+            )
+            notes.append(template % {"question": label, "threshold": threshold})
+            continue
+        filters = []
+        for choice in list(question.choices.all())[:MASK_BITS]:
+            words = choice.text(language)
+            refused = disclosure.check_filter(
+                selected=joint.selected(question, choice.name), parent=total, threshold=threshold
+            )
+            if refused is None:
+                filters.append((choice.name, words))
+            elif refused.code == disclosure.RefusalCode.TOO_FEW:
+                notes.append(
+                    _(
+                        "“%(question)s: %(answer)s” is not offered: fewer than %(threshold)s "
+                        "people chose it."
+                    )
+                    % {"question": label, "answer": words, "threshold": threshold}
+                )
+            else:  # everyone chose it, or all but fewer than the threshold
+                notes.append(
+                    _(
+                        "“%(question)s: %(answer)s” is not offered: fewer than %(threshold)s "
+                        "people did not choose it."
+                    )
+                    % {"question": label, "answer": words, "threshold": threshold}
+                )
+        offers.append(Offer(question, label, filters))
+    return offers, notes
+
+
+def _filter_note(question: Question, choice_name: str, language: str) -> str:
+    """The line shown for the filter's own question instead of its table."""
+    answer = next(
+        (c.text(language) for c in question.choices.all() if c.name == choice_name), choice_name
+    )
+    if question.type == Question.Type.MULTIPLE:
+        return _("Everyone here ticked “%(answer)s”: this is the filter.") % {"answer": answer}
+    return _("Everyone here answered “%(answer)s”: this is the filter.") % {"answer": answer}
+
+
+def _texts_not_filtered(
+    split: Question, groups: dict[Any, int], threshold: int, language: str
+) -> str:
+    """Why a text question shows no answers with a filter on (the answers it shows are
+    the filter's group's). `groups`: the people who answered it by their group of the
+    filter's question. Whether they are fewer than the threshold the unfiltered page
+    says already; like the survey-wide note, neither sentence says which group is the
+    small one, or that all of them are in one."""
+    if sum(groups.values()) < threshold:
+        return _(
+            "With this filter on, no written answers to this question are shown: fewer "
+            "than %(threshold)s people answered it, so even narrowed down their answers "
+            "could point to who wrote them."
+        ) % {"threshold": threshold}
+    return _(
+        "With this filter on, no written answers to this question are shown: of the "
+        "people who answered it, fewer than %(threshold)s, or all of them, gave one of the "
+        "answers to “%(question)s” (or did not answer it), so the answers shown for one "
+        "group would tell which of the others came from a small group. Choose “Everyone” "
+        "to read the answers without the filter."
+    ) % {"threshold": threshold, "question": split.text(language)}
 
 
 class _FollowUps:

@@ -608,18 +608,18 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
         {"audience": audience, **({"only": request.GET["only"]} if only else {})}
     )
     language = survey.default_language
-    # Questions and answers as people read them, not their short names.
+    # Only what would be shown to this reader (selectors._offers), in the words people
+    # read, not the short names; found.not_offered says why the rest are missing.
     breakdowns = [
         (
-            q.name,
-            q.text(language),
+            offer.question.name,
+            offer.label,
             [
-                (f"{q.name}:{c.name}", f"{q.text(language)}: {c.text(language)}")
-                for c in q.choices.all()
+                (f"{offer.question.name}:{name}", f"{offer.label}: {words}")
+                for name, words in offer.filters
             ],
         )
-        for q in questions.values()
-        if q.is_breakdown
+        for offer in found.offers
     ]
     return render(
         request,
