@@ -263,14 +263,6 @@ def check_breakdown(groups: Mapping[Any, int], *, parent: int, threshold: int) -
 NO_ANSWER = "did not answer"
 
 
-def _label(group: Hashable) -> str:
-    if group is None:
-        return NO_ANSWER
-    if isinstance(group, (tuple, list)):
-        return " and ".join(_label(g) for g in group) if group else NO_ANSWER
-    return str(group)
-
-
 def check_partition(
     groups: Mapping[Any, int], *, threshold: int, question: str = ""
 ) -> Refusal | None:
@@ -299,21 +291,20 @@ def check_partition(
     if parent < threshold:
         return _group_too_small(threshold)
     by = f"'{question}'" if question else "this question"
-    small = [_label(k) for k, n in groups.items() if 0 < n < threshold]
-    if small:
-        return Refusal(
-            RefusalCode.TOO_FEW,
-            f"Fewer than {threshold} people are in {_quoted(small)}. Showing results for "
-            "the other answers would let their answers be worked out by subtraction from "
-            f"the overall results, so results cannot be filtered or broken down by {by}.",
-        )
-    everyone = [_label(k) for k, n in groups.items() if n == parent]
-    if everyone:
-        return Refusal(
-            RefusalCode.EVERYONE_MATCHES,
-            f"Everyone is in {_quoted(everyone)}, so filtering or breaking down by {by} "
-            "would reveal each person's answer to it.",
-        )
+    # The reason names no answer and does not say which of the two cases it is: the
+    # tables hide the small or all-in-one cells, and naming them beside the hidden
+    # total could give one exactly (two hidden cells holding 6, one of them named as
+    # under 5: then it is 1). Both cases read alike for the same reason.
+    reason = (
+        f"Fewer than {threshold} people, or everyone, gave one of the answers to {by} (or "
+        "did not answer it). Results for the other answers could then be subtracted from "
+        f"the overall results to give people's answers, so results cannot be filtered or "
+        f"broken down by {by}."
+    )
+    if any(0 < n < threshold for n in groups.values()):
+        return Refusal(RefusalCode.TOO_FEW, reason)
+    if any(n == parent for n in groups.values()):
+        return Refusal(RefusalCode.EVERYONE_MATCHES, reason)
     return None
 
 
@@ -349,20 +340,14 @@ def check_combined_partition(
         refusal = check_partition(margin, threshold=threshold, question=name)
         if refusal is not None:
             return refusal
-    small = [_label(k) for k, n in cells.items() if 0 < n < threshold]
-    if small:
+    if any(0 < n < threshold for n in cells.values()):
         return Refusal(
             RefusalCode.TOO_FEW,
-            f"Fewer than {threshold} people gave the combination of answers {_quoted(small)}, "
-            "so comparing these results with others would reveal their answers; the "
-            "filter and the breakdown cannot be combined.",
+            f"Fewer than {threshold} people gave one of the combinations of answers to these "
+            "questions, so comparing these results with others could give their answers "
+            "away; the filter and the breakdown cannot be combined.",
         )
     return None
-
-
-def _quoted(labels: Sequence[str]) -> str:
-    shown = [f"'{label}'" for label in labels]
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 # --------------------------------------------------------------------------- weighting

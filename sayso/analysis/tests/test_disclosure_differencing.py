@@ -32,10 +32,12 @@ def test_the_reviewers_numbers_are_refused_for_a_filter_as_for_a_breakdown() -> 
     assert refusal is not None
     assert refusal.code is dc.RefusalCode.TOO_FEW
     assert refusal.reason == (
-        "Fewer than 5 people are in 'weekend'. Showing results for the other answers "
-        "would let their answers be worked out by subtraction from the overall results, "
-        "so results cannot be filtered or broken down by 'Shift'."
+        "Fewer than 5 people, or everyone, gave one of the answers to 'Shift' (or did not "
+        "answer it). Results for the other answers could then be subtracted from the "
+        "overall results to give people's answers, so results cannot be filtered or "
+        "broken down by 'Shift'."
     )
+    assert "weekend" not in refusal.reason  # the small group is not named
     # The breakdown is refused for the same reason, by the same rule.
     assert dc.check_breakdown(SHIFTS, parent=43, threshold=5) is not None
 
@@ -45,7 +47,7 @@ def test_people_who_did_not_answer_are_a_group_too() -> None:
     groups: dict[Hashable, int] = {"day": 23, "night": 17, None: 2}
     refusal = dc.check_partition(groups, threshold=5)
     assert refusal is not None
-    assert "'did not answer'" in refusal.reason
+    assert refusal.code is dc.RefusalCode.TOO_FEW
     assert "this question" in refusal.reason
     assert dc.check_partition({"day": 23, "night": 17, None: 5}, threshold=5) is None
     assert dc.check_partition({"day": 23, "night": 17, None: 0}, threshold=5) is None
@@ -56,7 +58,11 @@ def test_empty_groups_pass_but_one_group_holding_everyone_does_not() -> None:
     refusal = dc.check_partition({"day": 40, "night": 0, None: 0}, threshold=5)
     assert refusal is not None
     assert refusal.code is dc.RefusalCode.EVERYONE_MATCHES
-    assert refusal.reason.startswith("Everyone is in 'day'")
+    # Worded as the small-group case and naming no answer: the table hides "all day".
+    small = dc.check_partition({"day": 37, "night": 3, None: 0}, threshold=5)
+    assert small is not None
+    assert refusal.reason == small.reason
+    assert "day" not in refusal.reason
 
 
 def test_a_group_below_the_threshold_as_a_whole() -> None:
@@ -72,12 +78,11 @@ def test_multiple_choice_combinations_are_the_groups() -> None:
     groups: dict[Hashable, int] = {("rates",): 20, ("cameras",): 20, ("sharing",): 3, None: 0}
     refusal = dc.check_partition(groups, threshold=5)
     assert refusal is not None
-    assert "'sharing'" in refusal.reason
+    assert refusal.code is dc.RefusalCode.TOO_FEW
+    assert "sharing" not in refusal.reason
     both = {("rates", "cameras"): 6, ("rates",): 20, ("cameras",): 20, None: 5}
     assert dc.check_partition(both, threshold=5) is None
-    assert "'rates and cameras'" in str(
-        dc.check_partition({**both, ("rates", "cameras"): 1}, threshold=5)
-    )
+    assert dc.check_partition({**both, ("rates", "cameras"): 1}, threshold=5) is not None
 
 
 def test_a_filter_with_a_breakdown_needs_every_combination_big_enough() -> None:
@@ -96,7 +101,7 @@ def test_a_filter_with_a_breakdown_needs_every_combination_big_enough() -> None:
     assert dc.check_partition(depot, threshold=5) is None
     refusal = dc.check_combined_partition(cells, threshold=5, questions=["Shift", "Depot"])
     assert refusal is not None
-    assert "'night and B'" in refusal.reason
+    assert "night" not in refusal.reason  # the small combination is not named
     assert "cannot be combined" in refusal.reason
     # A margin that fails is named by its question.
     small_shift = {**cells, ("weekend", "A"): 1, ("weekend", "B"): 1}
