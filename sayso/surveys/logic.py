@@ -120,7 +120,8 @@ def answer_shown(question: Question, value: Any, language: str) -> Shown:
         return Shown(str(value), html_lang(language))
     if question.type == Question.Type.DATE and isinstance(value, str):
         try:
-            return Shown(date_format(dt.date.fromisoformat(value), "j F Y"), ui_lang())
+            # E: the month as a date says it ("2 marca 2019" in Polish, not "Marzec").
+            return Shown(date_format(dt.date.fromisoformat(value), "j E Y"), ui_lang())
         except ValueError:
             pass  # not a date after all: shown as it is, and the check says why
     return Shown(str(value), ui_lang())

@@ -1,12 +1,13 @@
-"""How a typed number is read: a comma only as a thousands separator, never silently
+"""How a typed number is read, and a date shown: a comma only as a thousands separator, never silently
 as a decimal comma ("3,5" would otherwise be stored as 35), and the message of a whole
 number question asks for a whole number."""
 
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
-from sayso.surveys.logic import field_name, read_answer
+from sayso.surveys.logic import answer_shown, field_name, read_answer
 from sayso.surveys.models import Question
 
 
@@ -31,3 +32,12 @@ def test_a_comma_that_is_not_a_thousands_separator_is_refused(typed: str) -> Non
 @pytest.mark.parametrize("typed", ["twelve", "3,5", "nan"])
 def test_a_whole_number_question_asks_for_a_whole_number(typed: str) -> None:
     assert _read(typed, whole=True) == (None, "Enter a whole number, like 12.")
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"), [("en", "2 March 2019"), ("cy", "2 Mawrth 2019"), ("pl", "2 marca 2019")]
+)
+def test_a_date_answer_reads_as_a_date_in_the_page_language(language: str, shown: str) -> None:
+    question = Question(name="when", type=Question.Type.DATE)
+    with translation.override(language):
+        assert answer_shown(question, "2019-03-02", language) == shown
