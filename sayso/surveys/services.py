@@ -1668,6 +1668,29 @@ def set_weighting_targets(
         raise ServiceError(
             _("Give a population count above zero for every option of the question.")
         )
+    # The results weight only when every group of the question (each answer) is empty or
+    # at least the threshold (selectors._weights): weighting a handful up to a large
+    # share would make the figures theirs. Saying so now beats saving a weighting the
+    # results page would then refuse. The reason names no answer (which one is small
+    # is hidden on the results too).
+    threshold = selectors.thresholds(survey).members
+    sizes = (
+        Answer.objects.filter(
+            question=question, choice__isnull=False, response__status=Response.Status.COMPLETE
+        )
+        .values("choice_id")
+        .annotate(n=Count("response_id", distinct=True))
+        .values_list("n", flat=True)
+    )
+    if any(0 < n < threshold for n in sizes):
+        raise ServiceError(
+            _(
+                "Results can't be weighted by this question: fewer than %(n)s people gave one"
+                " of its answers, and weighting them up would make the results theirs. Choose"
+                " another question, or wait until more people have answered."
+            )
+            % {"n": threshold}
+        )
     survey.weighting_targets = {question.name: population}
     survey.save(update_fields=["weighting_targets"])
     # The results snapshot counts the answers by the weighting's questions too.

@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from sayso.analysis import survey_stats
 from sayso.core.models import Community
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.services import ServiceError
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Answer, Choice, Question, Survey
 
@@ -113,7 +114,15 @@ def set_targets(survey: Survey, population: dict[str, float]) -> None:
 
 def test_weighting_with_a_small_group_is_refused_not_its_size_as_effective_sample() -> None:
     survey = reviewer_survey()
-    set_targets(survey, {"day": 1, "night": 1, "weekend": 100000})
+    # Saving it is refused now (test_weighting_by_a_question_with_a_small_group_...);
+    # a weighting saved before (or before the threshold was raised) is still met here.
+    with pytest.raises(ServiceError, match="can't be weighted by this question"):
+        set_targets(survey, {"day": 1, "night": 1, "weekend": 100000})
+    assert Survey.objects.get(pk=survey.pk).weighting_targets == {}
+    Survey.objects.filter(pk=survey.pk).update(
+        weighting_targets={"shift": {"day": 1, "night": 1, "weekend": 100000}}
+    )
+    survey.refresh_from_db()
     found = selectors.results(survey, weighted=True)
     assert found.weighting is None
     assert "not weighted" in found.weighting_refusal.lower()
@@ -249,3 +258,19 @@ def test_ranking_questions_are_weighted_by_first_places() -> None:
     assert [r.weighted for r in found.rows] == pytest.approx(
         [0.3 * 5 / 10 + 0.7 * 5 / 12, 0.3 * 5 / 10 + 0.7 * 7 / 12]
     )
+
+
+def test_weighting_by_a_question_with_a_small_group_is_refused_when_saved() -> None:
+    """The weighting page says at once that the results could never be weighted by it,
+    naming no answer, and nothing is saved; a question whose groups are big enough is
+    saved."""
+    survey = reviewer_survey()
+    client = Client()
+    client.force_login(OrganiserFactory.create(community=survey.community).user)
+    url = reverse("surveys:weighting", kwargs={"slug": survey.community.slug, "pk": survey.pk})
+    page = client.post(
+        url, {"question": "shift", "pop_day": "100", "pop_night": "100", "pop_weekend": "100"}
+    ).content.decode()
+    assert "can&#x27;t be weighted by this question: fewer than 5 people" in page
+    assert "weekend" not in page.split("There is a problem")[1][:400].lower()
+    assert Survey.objects.get(pk=survey.pk).weighting_targets == {}
