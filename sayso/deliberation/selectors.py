@@ -301,11 +301,6 @@ class Figures:
     disagree: int | None
     votes: int | None
 
-    @property
-    def complete(self) -> bool:
-        """Nothing hidden: what may be compared or ranked."""
-        return None not in (self.agree, self.disagree, self.votes)
-
     def citable(self, key: str | None) -> bool:
         """Whether the row may be cited as evidence: its number of votes is shown and so
         is the share that makes it evidence (`key`, "agree" or "disagree"; None, when
