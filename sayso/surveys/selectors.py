@@ -349,19 +349,25 @@ def results(
             if joint is not None and joint.has(by)
             else responses_choosing(survey, by, choice_name).count()
         )
-        refusal = disclosure.check_filter(selected=selected, parent=total, threshold=threshold)
         label = next(
             (c.text(language) for c in by.choices.all() if c.name == choice_name), choice_name
         )
         out.filter_label = f"{by.text(language)}: {label}"
+        # The question's own checks come first, so that every answer of a question that
+        # may not filter gets the same refusal: "narrows the results to fewer than 5"
+        # for one answer and the question's reason for another would say which of two
+        # hidden cells is the small one.
+        refusal = None
         withheld = hidden_follow_ups.reason(by)
-        if refusal is None and withheld:
+        if withheld:
             # Its groups' sizes (the filter's count, those who did not answer) would
             # give back what its own figures are withheld for.
             refusal = disclosure.Refusal(disclosure.RefusalCode.CANNOT_PROTECT, withheld)
         if refusal is None:
             # Filtering by a question is allowed exactly when breaking down by it is.
             refusal = _partition_refusal(survey, [by], threshold, language, joint=joint)
+        if refusal is None:
+            refusal = disclosure.check_filter(selected=selected, parent=total, threshold=threshold)
         if refusal is not None:
             out.refusal = refusal.reason
             return out

@@ -219,10 +219,14 @@ def test_kobo_form_from_upload_to_every_export(django_capture_on_commit_callback
     assert "Votre travail au dépôt" not in members  # a note has no results
 
     weighting = reverse("surveys:weighting", kwargs=pk)
-    organiser.post(weighting, {"question": "shift", "pop_day": "300", "pop_night": "700"})
-    weighted = organiser.get(results + "?weighted=1")
-    assert weighted.status_code == 200
-    assert weighted.context["weighted"]
+    # Two night workers: under the threshold of 5, so weighting by shift is refused when
+    # saved (the results could never be weighted by it), and nothing is kept.
+    refused_weighting = organiser.post(
+        weighting, {"question": "shift", "pop_day": "300", "pop_night": "700"}
+    ).content.decode()
+    assert "be weighted by this question: fewer than 5 people" in refused_weighting
+    survey.refresh_from_db()
+    assert survey.weighting_targets == {}
 
     def export(fmt: str) -> bytes:
         """CSV downloads at once; the other formats are asked for, prepared by the task

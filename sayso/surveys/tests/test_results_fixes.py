@@ -65,7 +65,9 @@ def test_two_allowed_filters_no_longer_give_away_the_weekend_workers() -> None:
         assert "cannot be filtered or broken down by 'Shift'" in found.refusal
     weekend = selectors.results(survey, only=(shift_q, "weekend"))
     assert weekend.questions == []
-    assert "narrows the results to fewer than 5 people" in weekend.refusal
+    # The small answer is refused in the very words of the big ones: a different
+    # message would say which of the hidden cells is the small one.
+    assert weekend.refusal == found.refusal
     close(survey)  # members read the figures once the survey is closed
     client = Client()
     client.force_login(MembershipFactory(community=community).user)

@@ -88,7 +88,7 @@ def test_refusing_a_filter_to_a_small_group_does_not_say_how_small() -> None:
     html = member_page(survey, only="shift:weekend")
     assert "These results cannot be shown" in html
     assert "3 people" not in html
-    assert "narrows the results to fewer than 5 people" in html
+    assert "Fewer than 5 people, or everyone, gave one of the answers to" in html
 
 
 def test_a_question_too_few_answered_does_not_say_how_few() -> None:

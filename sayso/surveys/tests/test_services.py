@@ -157,7 +157,7 @@ def test_results_suppress_small_groups_and_refuse_narrow_filters() -> None:
     night = survey.questions.get(name="shift")
     narrowed = selectors.results(survey, only=(night, "night"))
     # The refusal never says how many: the 3 night workers are hidden in every table.
-    assert narrowed.refusal.startswith("This filter narrows the results to fewer than 5 people")
+    assert narrowed.refusal.startswith("Fewer than 5 people, or everyone, gave one of the answers")
     assert "3" not in narrowed.refusal
     breakdown = selectors.results(survey, breakdown=night)
     disciplined = next(r for r in breakdown.questions if r.question.name == "disciplined")
