@@ -213,7 +213,7 @@ class QuestionForm(forms.Form):
             " Leave it empty to use the choices above, or to ask everyone. Refer to an"
             " earlier question by its short name in ${ }, and to a choice by its short name"
             " in quotes. For example: ${shift} = 'night' asks only people who chose the night"
-            " shift; selected(${worries}, 'scanner') asks only people who ticked 'scanner';"
+            " shift; selected(${worries}, 'cameras') asks only people who ticked 'cameras';"
             " ${age} >= 50 asks only people aged 50 or over."
         ),
     )

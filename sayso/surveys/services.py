@@ -1683,13 +1683,14 @@ def set_weighting_targets(
         .values_list("n", flat=True)
     )
     if any(0 < n < threshold for n in sizes):
+        refusal = _(
+            "Results can't be weighted by this question: fewer than %(n)s people gave one"
+            " of its answers, and weighting them up would make the results theirs."
+        ) % {"n": threshold}
+        if survey.status == Survey.Status.CLOSED:
+            raise ServiceError(refusal + " " + _("Choose another question."))
         raise ServiceError(
-            _(
-                "Results can't be weighted by this question: fewer than %(n)s people gave one"
-                " of its answers, and weighting them up would make the results theirs. Choose"
-                " another question, or wait until more people have answered."
-            )
-            % {"n": threshold}
+            refusal + " " + _("Choose another question, or wait until more people have answered.")
         )
     survey.weighting_targets = {question.name: population}
     survey.save(update_fields=["weighting_targets"])

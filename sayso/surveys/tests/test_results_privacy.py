@@ -273,4 +273,13 @@ def test_weighting_by_a_question_with_a_small_group_is_refused_when_saved() -> N
     ).content.decode()
     assert "can&#x27;t be weighted by this question: fewer than 5 people" in page
     assert "weekend" not in page.split("There is a problem")[1][:400].lower()
+    assert "wait until more people have answered" in page
+    assert Survey.objects.get(pk=survey.pk).weighting_targets == {}
+    # Once closed, waiting for more answers is no way out: it is not suggested.
+    close(survey)
+    page = client.post(
+        url, {"question": "shift", "pop_day": "100", "pop_night": "100", "pop_weekend": "100"}
+    ).content.decode()
+    assert "Choose another question." in page
+    assert "wait until more people have answered" not in page
     assert Survey.objects.get(pk=survey.pk).weighting_targets == {}

@@ -59,6 +59,8 @@ def test_the_closed_demo_survey_shows_members_its_results_with_a_small_group_hid
     words = " ".join(re.sub(r"<[^>]+>", " ", page.content.decode()).split())
     table = words[words.index("Where do you work most? 74 people answered") :]
     # Goods in (4) is hidden, and Packing with it: 74 less Picking's 40 would give it.
+    # Nothing to break down by or filter on for a member here: no empty "Show" form.
+    assert ">Show</button>" not in page.content.decode()
     assert table.startswith(
         "Where do you work most? 74 people answered Answer People % 95% interval"
         " Picking 40 54% 43 to 65% Packing hidden (small group) Goods in hidden (small group)"
