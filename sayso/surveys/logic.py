@@ -151,6 +151,8 @@ def message_shown(question: Question, message: str, language: str, default_langu
 # A language tag as surveys keep it (lower case): a language, then optionally a script
 # ("zh-hant", "sr-latn") and a region ("pt-br", "es-419"). Variants and extensions are
 # left out: no survey needs them, and "en-english" would pass as a variant.
+# Respondent UI languages whose numbers take a decimal comma (views.RESPONDENT_UI_LANGUAGES).
+_DECIMAL_COMMA_LANGUAGES = frozenset({"pl"})
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
 _LANGUAGE_TAG_RE = re.compile(r"^([a-z]{2,3})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?$")
 # ISO 639-1, the two-letter codes. Every two-letter language subtag of BCP 47 is one of
@@ -302,7 +304,10 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
             if question.whole_number
             else _("Enter a number, like 12 or 3.5.")
         )
-        if "," in raw_text and not _THOUSANDS_RE.match(raw_text):
+        if _DECIMAL_COMMA_LANGUAGES.intersection({(translation.get_language() or "")[:2]}):
+            # Polish writes 3,5 and groups thousands with spaces: read it as written.
+            raw_text = raw_text.replace("\u00a0", "").replace(" ", "").replace(",", ".")
+        elif "," in raw_text and not _THOUSANDS_RE.match(raw_text):
             return None, not_a_number
         try:
             number = float(raw_text.replace(",", ""))

@@ -41,3 +41,16 @@ def test_a_date_answer_reads_as_a_date_in_the_page_language(language: str, shown
     question = Question(name="when", type=Question.Type.DATE)
     with translation.override(language):
         assert answer_shown(question, "2019-03-02", language) == shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"), [("3,5", 3.5), ("12", 12), ("1 000", 1000), ("1\u00a0000,25", 1000.25)]
+)
+def test_a_polish_respondent_writes_decimals_with_a_comma(typed: str, read: float) -> None:
+    with translation.override("pl"):
+        assert _read(typed) == (read, None)
+
+
+def test_a_polish_respondent_is_told_the_number_format_in_polish() -> None:
+    with translation.override("pl"):
+        assert _read("trzy") == (None, "Wpisz liczbę, np. 12 lub 3,5.")
