@@ -172,17 +172,21 @@ class PolisExport:
 # Reading
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Header, rows and the physical line each row starts on (bodies may span lines)."""
+def _text_of(path: Path) -> str:
+    """The file as text (UTF-8, a byte-order mark dropped), or PolisNotTextError."""
     data = path.read_bytes()
     # A NUL byte never occurs in text; the csv module would read it as a character.
     if b"\x00" in data:
         raise PolisNotTextError(path)
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PolisNotTextError(path) from None
-    del data
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, rows and the physical line each row starts on (bodies may span lines)."""
+    text = _text_of(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         try:
@@ -1317,13 +1321,7 @@ def read_summary(path: Path | str) -> PolisSummary:
     path = Path(path)
     if path.stat().st_size > SUMMARY_MAX_BYTES:
         raise PolisImportError(path, None, "larger than 1 MB, so not a summary")
-    data = path.read_bytes()
-    if b"\x00" in data:
-        raise PolisNotTextError(path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise PolisNotTextError(path) from None
+    text = _text_of(path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     values: dict[str, str] = {}
     first_line: dict[str, int] = {}

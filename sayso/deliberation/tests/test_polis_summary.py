@@ -27,7 +27,7 @@ from sayso.analysis.opinion_map.polis_io import PolisImportError, read_summary
 from sayso.core.models import Community
 from sayso.core.services import ServiceError
 from sayso.deliberation import services
-from sayso.deliberation.models import Conversation, Participant, PolisImport, Statement, Vote
+from sayso.deliberation.models import Conversation, Statement
 from sayso.organisations.tests.factories import DataPracticeFactory
 
 from .factories import (
@@ -37,6 +37,8 @@ from .factories import (
     VoteFactory,
     planted,
 )
+from .helpers import field_error as _field_error
+from .helpers import import_counts as _counts
 
 pytestmark = pytest.mark.django_db
 FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
@@ -49,21 +51,6 @@ CHOOSE_AGAIN = (
     "Choose the file again: a browser does not keep a chosen file when the page comes back"
     " with a problem."
 )
-
-
-def _counts() -> tuple[int, ...]:
-    return (
-        PolisImport.objects.count(),
-        Conversation.objects.count(),
-        Participant.objects.count(),
-        Statement.objects.count(),
-        Vote.objects.count(),
-    )
-
-
-def _field_error(page: str, field: str) -> str:
-    found = re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>(.*?)</li>', page)
-    return found.group(1) if found else ""
 
 
 def _seattle_zip(summary: bytes | None = None) -> SimpleUploadedFile:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,27 +31,13 @@ from sayso.deliberation.models import (
 from sayso.organisations.tests.factories import DataPracticeFactory
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory
+from .helpers import field_error as _field_error
+from .helpers import import_counts as _counts
 
 pytestmark = pytest.mark.django_db
 FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
 IMPORT_URL = "/c/depot/conversations/import/"
 NOT_TEXT = "{} could not be read as text (UTF-8). Save it as CSV UTF-8 and try again."
-
-
-def _counts() -> tuple[int, ...]:
-    return (
-        PolisImport.objects.count(),
-        Conversation.objects.count(),
-        Participant.objects.count(),
-        Statement.objects.count(),
-        Vote.objects.count(),
-    )
-
-
-def _field_error(html: str, field: str) -> str:
-    """The message shown next to a field (empty when there is none)."""
-    found = re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>(.*?)</li>', html)
-    return found.group(1) if found else ""
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

@@ -1,0 +1,25 @@
+"""Small helpers the Polis import tests share."""
+
+from __future__ import annotations
+
+import re
+
+from sayso.deliberation.models import Conversation, Participant, PolisImport, Statement, Vote
+
+
+def import_counts() -> tuple[int, ...]:
+    """Every kind of row an import writes, counted: equal before and after means a
+    refused import created nothing."""
+    return (
+        PolisImport.objects.count(),
+        Conversation.objects.count(),
+        Participant.objects.count(),
+        Statement.objects.count(),
+        Vote.objects.count(),
+    )
+
+
+def field_error(page: str, field: str) -> str:
+    """The message shown next to a form field (empty when there is none)."""
+    found = re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>(.*?)</li>', page)
+    return found.group(1) if found else ""
