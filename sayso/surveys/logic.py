@@ -304,7 +304,7 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
             if question.whole_number
             else _("Enter a number, like 12 or 3.5.")
         )
-        if _DECIMAL_COMMA_LANGUAGES.intersection({(translation.get_language() or "")[:2]}):
+        if (translation.get_language() or "")[:2] in _DECIMAL_COMMA_LANGUAGES:
             # Polish writes 3,5 and groups thousands with spaces: read it as written.
             raw_text = raw_text.replace("\u00a0", "").replace(" ", "").replace(",", ".")
         elif "," in raw_text and not _THOUSANDS_RE.match(raw_text):

@@ -2497,3 +2497,13 @@ def translation_gaps(survey: Survey) -> list[tuple[str, str, int]]:
         if missing:
             gaps.append((code, language_name(code), missing))
     return gaps
+
+
+def has_namesake(survey: Survey) -> bool:
+    """Whether another survey of the community has the same title (say, the same
+    XLSForm imported twice): organisers are asked to tell them apart."""
+    return (
+        Survey.objects.filter(community_id=survey.community_id, title=survey.title)
+        .exclude(pk=survey.pk)
+        .exists()
+    )

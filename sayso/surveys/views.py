@@ -822,11 +822,7 @@ def import_xlsform(request: HttpRequest, community: Community) -> HttpResponse:
             )
             for note in imported.notes:
                 messages.warning(request, note)
-            if (
-                Survey.objects.filter(community=community, title=imported.survey.title)
-                .exclude(pk=imported.survey.pk)
-                .exists()
-            ):
+            if selectors.has_namesake(imported.survey):
                 messages.warning(
                     request,
                     _(
