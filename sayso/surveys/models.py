@@ -111,6 +111,14 @@ class Survey(models.Model):
     texts = models.JSONField(default=dict, blank=True)
     # {question name: {choice name: population count}}, used for weighting.
     weighting_targets = models.JSONField(default=dict, blank=True)
+    # How many complete responses members last read the figures for (set when the survey
+    # closes). If it is closed again only a few responses later, members would compare
+    # the two sets of figures and learn what those few said, so they read none until the
+    # difference reaches the threshold (services.set_status, selectors.withheld_because).
+    figures_shown_for = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Decided when the survey closes, not when the page is read: a response sent just as
+    # the survey closed must not hide figures that were safe to show.
+    figures_withheld_since_shown = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -174,14 +174,41 @@ def thresholds(survey: Survey) -> disclosure.Thresholds:
     return disclosure.Thresholds(members=members, published=max(members, 10))
 
 
-def figures_withheld(survey: Survey, *, can_organise: bool) -> bool:
+@dataclass(frozen=True)
+class Withheld:
+    """Why a reader sees only how many people have answered, and no figures."""
+
+    answered: int
+    # "open": the survey is still taking answers. "few_since_shown": it was closed again
+    # only `since_shown` responses after members last read its figures.
+    reason: str
+    since_shown: int = 0
+    threshold: int = 0
+
+
+def withheld_because(survey: Survey, *, can_organise: bool) -> Withheld | None:
     """Whether this reader sees only how many people have answered, no figures.
 
     While a survey is open its figures move with each response: anyone who knows who
     has just answered could compare them before and after ("average 39.9 from 7", then
     "44.5 from 8") and work out that person's answer, whatever the threshold. So until
-    the survey closes only its organisers read the figures."""
-    return survey.status == Survey.Status.OPEN and not can_organise
+    the survey closes only its organisers read the figures. The same comparison is open
+    between two closings: reopened and closed again a few responses later, the survey's
+    new figures stay with its organisers until at least the members' threshold of
+    responses separates them from the figures members last read."""
+    if can_organise or survey.status == Survey.Status.DRAFT:
+        return None
+    if survey.status == Survey.Status.CLOSED and not survey.figures_withheld_since_shown:
+        return None
+    answered = complete_responses(survey).count()
+    if survey.status == Survey.Status.OPEN:
+        return Withheld(answered=answered, reason="open")
+    return Withheld(
+        answered=answered,
+        reason="few_since_shown",
+        since_shown=abs(answered - (survey.figures_shown_for or 0)),
+        threshold=thresholds(survey).members,
+    )
 
 
 def complete_responses(survey: Survey) -> QuerySet[Response]:

@@ -800,7 +800,21 @@ def set_status(*, survey: Survey, status: str, actor: Any) -> Survey:
                 _("Create invitation codes before opening a survey that needs them.")
             )
     survey.status = status
-    survey.save(update_fields=["status"])
+    fields = ["status"]
+    if status == Survey.Status.CLOSED:
+        # Members read the figures from now on, unless they last read them only a few
+        # responses ago (selectors.withheld_because): then the earlier count stays, and
+        # the figures with it, until enough more responses separate the two.
+        answered = selectors.complete_responses(survey).count()
+        shown_for = survey.figures_shown_for
+        step = selectors.thresholds(survey).members
+        survey.figures_withheld_since_shown = (
+            shown_for is not None and 0 < abs(answered - shown_for) < step
+        )
+        if not survey.figures_withheld_since_shown:
+            survey.figures_shown_for = answered
+        fields += ["figures_shown_for", "figures_withheld_since_shown"]
+    survey.save(update_fields=fields)
     return survey
 
 
@@ -1717,33 +1731,33 @@ def cite_result(
     While the survey is open, a result cited twice only a few answers apart would show
     what those few people said (compare "3 of 20" with "4 of 21"), so a new citation of
     the same question needs at least the published threshold of people more (or fewer)
-    than every earlier one. Once closed the figures no longer move: citing is free."""
+    than every earlier one. Once closed the figures stop moving, but a survey can be
+    opened again: a citation then needs the same distance from every earlier one with
+    other figures (the same count cites the same figures, and is free)."""
     # One citation at a time per survey, so two organisers can't both pass the check;
     # the status read under the same lock.
     status = (
         Survey.objects.select_for_update().filter(pk=survey.pk).values_list("status", flat=True)
     ).first()
-    if status == Survey.Status.OPEN:
-        step = selectors.thresholds(survey).published
-        for earlier in selectors.citations(survey).filter(source_id=question.pk):
-            before = int(earlier.snapshot.get("n", 0))
-            if abs(int(snapshot["n"]) - before) < step:
-                raise ServiceError(
-                    ngettext(
-                        "This result can't be cited again yet. It was cited when %(before)s "
-                        "person had answered it, and %(now)s have now. While the survey is "
-                        "open, cite it again once at least %(step)s more people have "
-                        "answered it: two citations only a few answers apart would show "
-                        "what those few people said.",
-                        "This result can't be cited again yet. It was cited when %(before)s "
-                        "people had answered it, and %(now)s have now. While the survey is "
-                        "open, cite it again once at least %(step)s more people have "
-                        "answered it: two citations only a few answers apart would show "
-                        "what those few people said.",
-                        before,
-                    )
-                    % {"before": before, "now": snapshot["n"], "step": step}
+    step = selectors.thresholds(survey).published
+    for earlier in selectors.citations(survey).filter(source_id=question.pk):
+        before = int(earlier.snapshot.get("n", 0))
+        apart = abs(int(snapshot["n"]) - before)
+        if apart < step and (status == Survey.Status.OPEN or apart > 0):
+            raise ServiceError(
+                ngettext(
+                    "This result can't be cited again yet. It was cited when %(before)s "
+                    "person had answered it, and %(now)s have now. Cite it again once at "
+                    "least %(step)s more people have answered it: two citations only a "
+                    "few answers apart would show what those few people said.",
+                    "This result can't be cited again yet. It was cited when %(before)s "
+                    "people had answered it, and %(now)s have now. Cite it again once at "
+                    "least %(step)s more people have answered it: two citations only a "
+                    "few answers apart would show what those few people said.",
+                    before,
                 )
+                % {"before": before, "now": snapshot["n"], "step": step}
+            )
     return cite(
         community=survey.community,
         source=question,

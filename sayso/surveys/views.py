@@ -159,6 +159,15 @@ def survey_status(request: HttpRequest, community: Community, pk: int) -> HttpRe
         messages.success(
             request, _("The survey is now: %(status)s.") % {"status": survey.get_status_display()}
         )
+        if survey.status == Survey.Status.CLOSED and survey.figures_withheld_since_shown:
+            messages.warning(
+                request,
+                _(
+                    "Members will not see the new results yet: too few people answered "
+                    "since members last saw them, and comparing the two would show what "
+                    "those few people said. Open the survey again to collect more answers."
+                ),
+            )
     except ServiceError as error:
         messages.error(request, str(error))
     return redirect(survey)
@@ -572,17 +581,12 @@ def _result_options(
 def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
     can_organise = request.access.can_organise  # type: ignore[attr-defined]
-    if selectors.figures_withheld(survey, can_organise=can_organise):
-        # Only the number who have answered: the figures come when the survey closes.
+    if withheld := selectors.withheld_because(survey, can_organise=can_organise):
+        # Only the number who have answered: no figures that could be compared.
         return render(
             request,
             "surveys/results.html",
-            {
-                "community": community,
-                "survey": survey,
-                "withheld": True,
-                "answered": selectors.complete_responses(survey).count(),
-            },
+            {"community": community, "survey": survey, "withheld": withheld},
         )
     questions = {q.name: q for q in survey.questions.prefetch_related("choices")}
     audience, only, only_ignored = _result_options(request, questions)
@@ -644,10 +648,14 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
 def chart(request: HttpRequest, community: Community, pk: int, question: int) -> HttpResponse:
     """The bar chart of one question's shown figures, as the results page has them."""
     survey = _survey(community, pk, request)
-    if selectors.figures_withheld(survey, can_organise=request.access.can_organise):  # type: ignore[attr-defined]
-        # The same note as the results page, which shows no chart until the survey closes.
+    if withheld := selectors.withheld_because(survey, can_organise=request.access.can_organise):  # type: ignore[attr-defined]
+        # The results page shows no chart either, and says why.
         note = HttpResponse(
-            charts.note_svg(_("Results will be shown here when the survey closes.")),
+            charts.note_svg(
+                _("Results will be shown here when the survey closes.")
+                if withheld.reason == "open"
+                else _("These results are not shown to members at the moment.")
+            ),
             content_type="image/svg+xml",
         )
         note["Cache-Control"] = "private, no-cache"

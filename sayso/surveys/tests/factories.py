@@ -83,7 +83,7 @@ def answer(survey: Survey, **values: Any) -> Response:
 
 def close(survey: Survey) -> Survey:
     """Close the survey once its answers are in: members read an open survey's figures
-    only when it closes (selectors.figures_withheld)."""
+    only when it closes (selectors.withheld_because)."""
     return services.set_status(survey=survey, status=Survey.Status.CLOSED, actor=None)
 
 

@@ -1,0 +1,152 @@
+# mypy: disable-error-code="no-untyped-call,arg-type"
+"""A survey closed, opened again and closed a few answers later.
+
+Members read a closed survey's figures. Opened again for latecomers and closed after
+only two more answers, its new figures next to the ones members read before ("10 day,
+10 night", then "10 day, 12 night") would tell members what those two said. So members
+keep seeing only the count until at least the community's threshold of answers
+separates the two closings; organisers still read everything, with a notice saying why
+members don't.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.surveys import selectors, services
+from sayso.surveys.models import Survey
+
+from .factories import answer, close, make_survey, survey_url
+
+pytestmark = pytest.mark.django_db
+
+MEMBERS_NOTE = "The survey was opened again after its results were shown"
+ORGANISERS_NOTICE = "Members do not see these figures"
+
+
+def twenty_answered_and_closed() -> Survey:
+    community = CommunityFactory(small_group_threshold=5)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for worked in ["day", "night"] * 10:
+        answer(survey, shift=worked, disciplined="no")
+    return close(survey)
+
+
+def reopen(survey: Survey) -> Survey:
+    return services.set_status(survey=survey, status=Survey.Status.OPEN, actor=None)
+
+
+def client_for(factory: type, survey: Survey) -> Client:
+    client = Client()
+    client.force_login(factory(community=survey.community).user)
+    return client
+
+
+def test_members_see_the_first_closings_figures() -> None:
+    survey = twenty_answered_and_closed()
+    survey.refresh_from_db()
+    assert (survey.figures_shown_for, survey.figures_withheld_since_shown) == (20, False)
+    html = client_for(MembershipFactory, survey).get(survey_url("results", survey))
+    assert html.context["results"].respondents == 20
+    assert MEMBERS_NOTE not in html.content.decode()
+
+
+def test_closed_again_two_answers_later_members_see_only_the_count() -> None:
+    survey = twenty_answered_and_closed()
+    reopen(survey)
+    answer(survey, shift="night", disciplined="yes")
+    answer(survey, shift="night", disciplined="yes")
+    close(survey)
+    survey.refresh_from_db()
+    assert (survey.figures_shown_for, survey.figures_withheld_since_shown) == (20, True)
+
+    member = client_for(MembershipFactory, survey)
+    url = survey_url("results", survey)
+    for query in ({}, {"audience": "published"}, {"only": "shift:night"}, {"by": "shift"}):
+        page = member.get(url, query)
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert "22 people have answered." in html
+        assert MEMBERS_NOTE in html
+        assert "fewer than 5" in html
+        assert "results" not in page.context  # nothing counted for this reader
+        assert "chart.svg" not in html
+    chart = member.get(survey_url("chart", survey, question=survey.questions.get(name="shift").pk))
+    assert b"These results are not shown to members at the moment." in chart.content
+    assert b">Night<" not in chart.content
+
+    organiser = client_for(OrganiserFactory, survey)
+    page = organiser.get(url)
+    html = page.content.decode()
+    assert page.context["results"].respondents == 22
+    assert ORGANISERS_NOTICE in html
+    assert MEMBERS_NOTE not in html
+
+
+def test_enough_answers_after_opening_again_show_the_new_figures() -> None:
+    survey = twenty_answered_and_closed()
+    reopen(survey)
+    answer(survey, shift="night", disciplined="yes")
+    close(survey)  # one answer later: withheld
+    reopen(survey)
+    for worked in ["day", "night"] * 2:
+        answer(survey, shift=worked, disciplined="no")
+    close(survey)  # five answers since members last read the figures (at 20)
+    survey.refresh_from_db()
+    assert (survey.figures_shown_for, survey.figures_withheld_since_shown) == (25, False)
+    page = client_for(MembershipFactory, survey).get(survey_url("results", survey))
+    assert page.context["results"].respondents == 25
+    assert MEMBERS_NOTE not in page.content.decode()
+
+
+def test_closed_again_with_no_new_answers_shows_the_same_figures() -> None:
+    survey = twenty_answered_and_closed()
+    reopen(survey)
+    close(survey)
+    survey.refresh_from_db()
+    assert (survey.figures_shown_for, survey.figures_withheld_since_shown) == (20, False)
+    assert selectors.withheld_because(survey, can_organise=False) is None
+
+
+def test_closing_warns_the_organiser_when_members_will_not_see_the_new_results() -> None:
+    survey = twenty_answered_and_closed()
+    reopen(survey)
+    answer(survey, shift="night", disciplined="yes")
+    organiser = client_for(OrganiserFactory, survey)
+    page = organiser.post(
+        survey_url("status", survey), {"status": Survey.Status.CLOSED}, follow=True
+    )
+    html = page.content.decode()
+    assert "Members will not see the new results yet" in html
+    # The first closing gives no such warning.
+    other = make_survey(survey.community, status=Survey.Status.OPEN)
+    page = organiser.post(
+        survey_url("status", other), {"status": Survey.Status.CLOSED}, follow=True
+    )
+    assert "Members will not see the new results yet" not in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_what_members_already_read_of_closed_surveys() -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from sayso.surveys.models import DefinitionRevision
+
+    closed = twenty_answered_and_closed()
+    still_open = make_survey(closed.community, status=Survey.Status.OPEN)
+    answer(still_open, shift="day", disciplined="no")
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("surveys")
+    try:
+        MigrationExecutor(connection).migrate([("surveys", "0011_choice_exclusive")])
+        MigrationExecutor(connection).migrate(latest)
+    finally:
+        MigrationExecutor(connection).migrate(latest)  # whatever happened, as it was
+    shown = dict(Survey.objects.values_list("pk", "figures_shown_for"))
+    assert shown == {closed.pk: 20, still_open.pk: None}
+    assert not Survey.objects.filter(figures_withheld_since_shown=True).exists()
+    # The definition revision trigger on new surveys survived the new columns.
+    made = make_survey(closed.community)
+    assert DefinitionRevision.objects.filter(survey=made).exists()
