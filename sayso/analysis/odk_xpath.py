@@ -25,10 +25,14 @@ NaN as a number, and NaN compares false with everything.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import re2
 
 __all__ = [
     "FUNCTIONS",
@@ -318,6 +322,13 @@ class _Parser:
                     token.position,
                     "selected(${worries}, 'cameras')" if token.text == "selected" else "",
                 )
+            if token.text == "regex" and isinstance(args[1], _Literal):
+                # A pattern written into the rule is checked now, when the rule is saved
+                # or imported, rather than when someone answers.
+                try:
+                    _pattern(_string(args[1].value))
+                except XPathEvaluationError as refused:
+                    raise XPathSyntaxError(str(refused), token.position) from None
             return _Call(token.text, tuple(args))
         # A value was wanted here: something is missing before what was found.
         before = self.tokens[self.index - 2] if self.index >= 2 else None
@@ -448,11 +459,34 @@ def _selected(args: list[Value]) -> Value:
     return _string(args[1]).strip() in _string(args[0]).split()
 
 
-def _regex(args: list[Value]) -> Value:
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the author, not logged
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(source: str) -> Any:
+    """The compiled pattern, by RE2: matching takes time linear in the answer, where
+    Python's backtracking `re` takes exponential time on patterns like '(a+)+$' (a
+    respondent typing 40 letters would tie up a server thread for days). RE2 has no
+    look-around and no back-references; such patterns are refused with the reason."""
     try:
-        return re.search(_string(args[1]), _string(args[0])) is not None
-    except re.error as error:
-        raise XPathEvaluationError(f"The pattern in regex() is not valid: {error}") from None
+        return re2.compile(source, _RE2_OPTIONS)
+    except re2.error as error:
+        found = error.args[0] if error.args else ""
+        reason = found.decode("utf-8", "replace") if isinstance(found, bytes) else str(found)
+        unsupported = "perl operator" in reason or "escape sequence" in reason
+        raise XPathEvaluationError(
+            f"The pattern in regex() can't be used: {reason}"
+            + (
+                ". Look-ahead, look-behind and back-references such as \\1 are not supported"
+                if unsupported
+                else ""
+            )
+        ) from None
+
+
+def _regex(args: list[Value]) -> Value:
+    return _pattern(_string(args[1])).search(_string(args[0])) is not None
 
 
 def _round(args: list[Value]) -> Value:

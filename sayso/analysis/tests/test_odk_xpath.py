@@ -10,6 +10,7 @@ import pytest
 from sayso.analysis.odk_xpath import (
     FUNCTIONS,
     Answer,
+    XPathEvaluationError,
     XPathSyntaxError,
     evaluate,
     is_true,
@@ -184,4 +185,51 @@ def test_about_25_functions_are_supported() -> None:
 
 
 def test_if_evaluates_only_the_branch_taken() -> None:
-    assert evaluate("if(true(), 1, regex('a', '['))", {}) == 1.0
+    # A broken pattern from an answer would raise if evaluated.
+    assert evaluate("if(true(), 1, regex('a', ${bad}))", {"bad": "["}) == 1.0
+
+
+# --------------------------------------------------------------------------- regex()
+
+
+def test_regex_takes_linear_time_on_a_pattern_that_backtracks() -> None:
+    """'(a+)+$' against a run of letters ending in '!' takes Python's `re` 2^n steps:
+    24 letters took 2.8 s in the reviewer's test, 40 would take days. RE2 answers at
+    once; the count of steps is what the test pins, so it cannot pass by luck of timing:
+    with `re`, 5,000 letters would not finish."""
+    answer = "a" * 5_000 + "!"
+    assert not is_true("regex(., '(a+)+$')", {}, current=answer)
+    assert is_true("regex(., '(a+)+$')", {}, current="a" * 5_000)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(?=a)b", "Look-ahead, look-behind and back-references"),
+        ("(?<!a)b", "Look-ahead, look-behind and back-references"),
+        ("(a)\\1", "Look-ahead, look-behind and back-references"),
+        ("[a-", "missing ]"),
+    ],
+)
+def test_a_pattern_regex_cannot_use_is_refused_when_the_rule_is_read(
+    pattern: str, reason: str
+) -> None:
+    with pytest.raises(XPathSyntaxError) as raised:
+        parse(f"regex(., '{pattern}')")
+    assert str(raised.value).startswith("The pattern in regex() can't be used: ")
+    assert reason in str(raised.value)
+
+
+def test_a_pattern_taken_from_an_answer_is_checked_when_evaluated() -> None:
+    rule = parse("regex(., ${pattern})")  # nothing to check until someone answers
+    assert rule.is_true({"pattern": "^[0-9]+$"}, current="123")
+    with pytest.raises(XPathEvaluationError, match="can't be used"):
+        rule.is_true({"pattern": "(?=1)"}, current="123")
+
+
+def test_regex_matches_as_odk_does() -> None:
+    # Anywhere in the answer unless anchored; \d and \w are ASCII, as in Java.
+    assert is_true("regex(., 'b')", {}, current="abc")
+    assert not is_true("regex(., '^b')", {}, current="abc")
+    assert not is_true("regex(., '^\\d+$')", {}, current="١٢٣")  # Arabic-Indic digits
+    assert is_true("regex(., '(?i)^ABC$')", {}, current="abc")

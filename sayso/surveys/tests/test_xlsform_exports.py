@@ -118,6 +118,12 @@ def test_import_maps_questions_languages_and_logic() -> None:
             "survey",
             "survey sheet, row 2: constraint: The function pulldata() is not supported",
         ),
+        (
+            [["text", "a", "A", "", "", "regex(., '^(?!x)')", ""]],
+            "survey",
+            "survey sheet, row 2: constraint: The pattern in regex() can't be used: invalid"
+            " perl operator: (?!. Look-ahead, look-behind and back-references",
+        ),
     ],
 )
 def test_bad_forms_are_refused_with_sheet_row_and_reason(
