@@ -188,7 +188,7 @@ def test_the_table_component_names_its_region_by_its_caption() -> None:
             "caption": "Sets of codes",
             "caption_id": "sets-caption",
             "rows": "core/codes.html#batch-rows",
-            "batches": [{"label": "Depot", "size": 40, "used": 3}],
+            "code_sets": [({"label": "Depot", "size": 40}, [])],
         },
     )
     flat = re.sub(r"\s+", " ", html).strip()

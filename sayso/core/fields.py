@@ -60,7 +60,10 @@ def code_count_field() -> CountField:
         min_value=1,
         max_value=MAX_CODES_PER_BATCH,
         initial=DEFAULT_CODES,
-        help_text=_("One for each person you want to invite. Each code works once."),
+        help_text=_(
+            "One for each person you want to invite. Each code works once in each survey "
+            "and each conversation that takes it."
+        ),
         error_messages={
             "required": CODES_SIZE_MESSAGE,
             "invalid": CODES_SIZE_MESSAGE,

@@ -294,16 +294,28 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read off pa
 
 
 class InvitationCodeBatchQuerySet(models.QuerySet["InvitationCodeBatch"]):
-    def with_used_counts(self) -> InvitationCodeBatchQuerySet:
-        return self.annotate(used=models.Count("codes", filter=Q(codes__used_on__isnull=False)))
+    def with_used_counts(self, *, activity: models.Model) -> InvitationCodeBatchQuerySet:
+        """Each batch with `used`: how many of its codes were used for `activity` (a
+        survey or a conversation). A code works once for each activity, so what was
+        used elsewhere does not count here."""
+        return self.annotate(
+            used=models.Count(
+                "codes__uses",
+                filter=Q(
+                    codes__uses__activity_type=ContentType.objects.get_for_model(activity),
+                    codes__uses__activity_id=activity.pk,
+                ),
+            )
+        )
 
 
 class InvitationCodeBatch(models.Model):
-    """A printable set of single-use codes proving that someone belongs, not who.
+    """A printable set of codes proving that someone belongs, not who.
 
-    Surveys and conversations accept a code instead of a sign-in. The codes are stored
-    only as digests, and which codes were used is recorded here, apart from whatever
-    the code unlocked, so no answer can be traced back to a code.
+    Surveys and conversations accept a code instead of a sign-in; a code works once in
+    each of them (InvitationCodeUse). The codes are stored only as digests, and which
+    codes were used is recorded with the codes, apart from whatever a code unlocked, so
+    no answer can be traced back to a code.
     """
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="code_batches")
@@ -333,10 +345,10 @@ class InvitationCodeBatch(models.Model):
 
 
 class InvitationCode(models.Model):
+    """One code of a batch, as its digest. Where it was used: InvitationCodeUse."""
+
     batch = models.ForeignKey(InvitationCodeBatch, on_delete=models.CASCADE, related_name="codes")
     digest = models.CharField(max_length=64, unique=True)
-    # A date, never a time: a precise timestamp could be matched to a response.
-    used_on = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"code in {self.batch}"
@@ -354,3 +366,43 @@ class InvitationCode(models.Model):
     @classmethod
     def digest_of(cls, raw: str) -> str:
         return _token_digest(cls.normalise(raw))
+
+
+def new_code_use_id() -> int:
+    """A random id for an InvitationCodeUse. Ids counting up would keep the order in
+    which codes were used, and with it the order of the answers they unlocked: whoever
+    knows who was handed which code could then pick out a person's answers."""
+    return secrets.randbelow(2**62) + 1
+
+
+class InvitationCodeUse(models.Model):
+    """A code used once for one activity: a survey or a conversation. The same code
+    works once in each, so a person handed one card can answer a survey and take part
+    in a conversation, but neither twice.
+
+    Redeeming is inserting this row: the unique constraint lets exactly one of two
+    attempts at once through (services.redeem_code_in). Nothing here says what the use
+    unlocked: no link to a response or participant, a date and never a time, and an id
+    drawn at random (new_code_use_id), so the order of uses matches nothing.
+    """
+
+    # A BigAutoField so that SQLite takes the id as the row's own key (INTEGER PRIMARY
+    # KEY): with any other key it would keep a hidden row number counting up. The id is
+    # always drawn at random, never left to the database.
+    id = models.BigAutoField(primary_key=True, default=new_code_use_id, editable=False)
+    code = models.ForeignKey(InvitationCode, on_delete=models.CASCADE, related_name="uses")
+    activity_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    activity_id = models.PositiveBigIntegerField()
+    activity = GenericForeignKey("activity_type", "activity_id")
+    # A date, never a time: a precise timestamp could be matched to a response.
+    used_on = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "activity_type", "activity_id"], name="code_used_once_per_activity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"code used for {self.activity_type_id}:{self.activity_id}"

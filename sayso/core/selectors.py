@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import segno
@@ -7,7 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.db import models
 
-from .models import InvitationCodeBatch, InvitationCodeBatchQuerySet
+from .models import Community, InvitationCodeBatch, InvitationCodeBatchQuerySet, InvitationCodeUse
 
 
 def qr_svg(text: str) -> str:
@@ -24,6 +25,58 @@ def batches_for(purpose: models.Model) -> InvitationCodeBatchQuerySet:
     return InvitationCodeBatch.objects.filter(
         purpose_type=ContentType.objects.get_for_model(purpose), purpose_id=purpose.pk
     )
+
+
+@dataclass(frozen=True)
+class ActivityUses:
+    """How many codes of a batch were used for one survey or conversation. `name` and
+    `url` are None for one since deleted (all such in a batch counted together)."""
+
+    name: str | None
+    url: str | None
+    count: int
+
+
+def uses_by_activity(*, community: Community) -> dict[int, list[ActivityUses]]:
+    """For each batch of the community's codes that has been used, how many of its
+    codes were used for each activity (a code works once in each), most used first.
+
+    Counts only: which code went where is not shown. An activity is named only if it
+    belongs to the community (a survey or conversation has a `community`)."""
+    counts = (
+        InvitationCodeUse.objects.filter(code__batch__community=community)
+        .values_list("code__batch_id", "activity_type_id", "activity_id")
+        .annotate(n=models.Count("pk"))
+        .order_by()
+    )
+    rows = list(counts)
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for _batch_id, type_id, activity_id, _n in rows:
+        wanted[type_id].add(activity_id)
+    found: dict[tuple[int, int], models.Model] = {}
+    for type_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(type_id).model_class()
+        if model is None or "community" not in {f.name for f in model._meta.get_fields()}:
+            continue  # not a survey or conversation of a community: not named
+        for activity in model._base_manager.filter(pk__in=ids, community=community):
+            activity.community = community  # type: ignore[attr-defined]  # for its URL, no query
+            found[type_id, activity.pk] = activity
+    named: dict[int, list[ActivityUses]] = defaultdict(list)
+    gone: dict[int, int] = defaultdict(int)
+    for batch_id, type_id, activity_id, n in rows:
+        shown = found.get((type_id, activity_id))
+        if shown is None:
+            gone[batch_id] += n
+            continue
+        url = shown.get_absolute_url() if hasattr(shown, "get_absolute_url") else None
+        named[batch_id].append(ActivityUses(name=str(shown), url=url, count=n))
+    result: dict[int, list[ActivityUses]] = {}
+    for batch_id in named.keys() | gone.keys():
+        uses = sorted(named.get(batch_id, []), key=lambda u: (-u.count, u.name or ""))
+        if gone.get(batch_id):
+            uses.append(ActivityUses(name=None, url=None, count=gone[batch_id]))
+        result[batch_id] = uses
+    return result
 
 
 # --------------------------------------------------------------------------- code sheets

@@ -27,6 +27,7 @@ from .models import (
     Invitation,
     InvitationCode,
     InvitationCodeBatch,
+    InvitationCodeUse,
     Membership,
     Role,
 )
@@ -366,8 +367,9 @@ MAX_CODES_PER_BATCH = 2000
 def create_code_batch(
     *, community: Community, actor: Any, label: str, size: int, purpose: models.Model | None = None
 ) -> tuple[InvitationCodeBatch, list[str]]:
-    """Create `size` single-use codes. The readable codes are returned once, for
-    printing; only their digests are stored."""
+    """Create `size` codes, each working once in every survey or conversation that
+    takes the batch. The readable codes are returned once, for printing; only their
+    digests are stored."""
     if not 1 <= size <= MAX_CODES_PER_BATCH:
         raise ServiceError(_("Choose between 1 and %(max)s codes.") % {"max": MAX_CODES_PER_BATCH})
     batch = InvitationCodeBatch.objects.create(
@@ -395,28 +397,52 @@ def create_code_batch(
     return batch, ordered
 
 
-def redeem_code(*, batch: InvitationCodeBatch, raw_code: str) -> bool:
-    """Mark a code used. True exactly once per code, even under concurrent attempts.
+def redeem_code(*, batch: InvitationCodeBatch, raw_code: str, activity: models.Model) -> bool:
+    """Use a code of `batch` for `activity` (a survey or a conversation). True exactly
+    once per code and activity, even under concurrent attempts; the same code still
+    works once in every other activity.
 
-    The caller stores whatever the code unlocked separately: nothing here records
-    what the code was used for."""
-    updated = InvitationCode.objects.filter(
-        batch=batch, digest=InvitationCode.digest_of(raw_code), used_on__isnull=True
-    ).update(used_on=timezone.localdate())
-    return updated == 1
+    The caller stores whatever the code unlocked separately: nothing here links the
+    use to it."""
+    return redeem_code_in(batch_ids=[batch.pk], raw_code=raw_code, activity=activity)
 
 
-def redeem_code_in(*, batch_ids: Iterable[int], raw_code: str) -> bool:
-    """Mark a code from any of the batches used: True exactly once per code, as
-    redeem_code. One UPDATE of the code's own row, with no join, so that two attempts
-    at once are serialised on that row and the second finds it used."""
+def redeem_code_in(*, batch_ids: Iterable[int], raw_code: str, activity: models.Model) -> bool:
+    """Use a code from any of the batches for `activity`: True exactly once per code
+    and activity, as redeem_code.
+
+    Redeeming inserts the code's use (InvitationCodeUse) inside a savepoint: of two
+    browsers sending the code at once, the unique constraint on (code, activity) lets
+    one insert through and the other fails (on PostgreSQL it waits for the first to
+    commit or roll back; SQLite lets one writer in at a time). The caller's
+    transaction goes on either way."""
     ids = list(batch_ids)
-    if not ids:
+    if not ids or activity.pk is None:
         return False
-    updated = InvitationCode.objects.filter(
-        batch_id__in=ids, digest=InvitationCode.digest_of(raw_code), used_on__isnull=True
-    ).update(used_on=timezone.localdate())
-    return updated == 1
+    code_id = (
+        InvitationCode.objects.filter(batch_id__in=ids, digest=InvitationCode.digest_of(raw_code))
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if code_id is None:
+        return False
+    use = {
+        "code_id": code_id,
+        "activity_type": ContentType.objects.get_for_model(activity),
+        "activity_id": activity.pk,
+    }
+    # A second try only if the clash was with another use's random id, never with
+    # this code's use for this activity (astronomically unlikely: ids are 62 bits).
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                InvitationCodeUse.objects.create(**use, used_on=timezone.localdate())
+        except IntegrityError:
+            if InvitationCodeUse.objects.filter(**use).exists():
+                return False
+        else:
+            return True
+    return False
 
 
 @transaction.atomic

@@ -32,7 +32,7 @@ from .forms import (
 from .models import AdvisorGrant, AuditEvent, Community, Invitation, InvitationCodeBatch, Membership
 from .permissions import access_for
 from .registry import registry
-from .selectors import sheet_codes, sheet_page
+from .selectors import sheet_codes, sheet_page, uses_by_activity
 
 
 @access_level("public")
@@ -289,8 +289,10 @@ def audit(request: HttpRequest, community: Community) -> HttpResponse:
 
 @community_view("organiser")
 def codes(request: HttpRequest, community: Community) -> HttpResponse:
-    batches = InvitationCodeBatch.objects.filter(community=community).with_used_counts()
-    return render(request, "core/codes.html", {"community": community, "batches": batches})
+    batches = InvitationCodeBatch.objects.filter(community=community)
+    uses = uses_by_activity(community=community)
+    code_sets = [(batch, uses.get(batch.pk, [])) for batch in batches]
+    return render(request, "core/codes.html", {"community": community, "code_sets": code_sets})
 
 
 @community_view("organiser")

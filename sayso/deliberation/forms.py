@@ -20,9 +20,10 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 def batch_choice_label(batch: InvitationCodeBatch) -> str:
     """A batch of codes as the conversation form offers it: "Survey: Living with the
-    smart meters — 8 codes, 1 Dec 2026, 3 already used". A code works once, wherever it
-    is used, so codes already spent on a survey will not let anyone in here: the label
-    says how many."""
+    smart meters — 8 codes, 1 Dec 2026, 3 already used here". A code works once in each
+    survey and conversation, so codes used for a survey still let people in here; only
+    the codes already used for this conversation count (`used`, annotated when an
+    existing conversation is edited)."""
     label = gettext("%(label)s — %(codes)s, %(made)s") % {
         "label": batch.label,
         "codes": ngettext("%(n)s code", "%(n)s codes", batch.size)
@@ -31,7 +32,7 @@ def batch_choice_label(batch: InvitationCodeBatch) -> str:
     }
     used = getattr(batch, "used", 0)
     if used:
-        label += ngettext(", %(n)s already used", ", %(n)s already used", used) % {
+        label += ngettext(", %(n)s already used here", ", %(n)s already used here", used) % {
             "n": number_format(used, force_grouping=True)
         }
     return label
@@ -89,17 +90,19 @@ class ConversationForm(forms.ModelForm[Conversation]):
         )
         practices.empty_label = _("Not about one data practice")  # type: ignore[attr-defined]
         batches = self.fields["code_batch"]
-        batches.queryset = InvitationCodeBatch.objects.filter(  # type: ignore[attr-defined]
-            community=community
-        ).with_used_counts()
+        offered = InvitationCodeBatch.objects.filter(community=community)
+        if self.instance.pk is not None:  # a new conversation has used no code yet
+            offered = offered.with_used_counts(activity=self.instance)
+        batches.queryset = offered  # type: ignore[attr-defined]
         batches.empty_label = _("No invitation codes")  # type: ignore[attr-defined]
         # Batches made for one survey share its name: their size and date tell them apart.
         batches.label_from_instance = batch_choice_label  # type: ignore[attr-defined]
         batches.help_text = format_html(
             gettext(
                 "Only needed when people take part with an invitation code. Make the codes "
-                "first on the {link} page. Each code works once: a code already used for a "
-                "survey will not let anyone in here, so give a conversation its own codes."
+                "first on the {link} page. Each code works once in each survey and each "
+                "conversation: someone who used their code for a survey can still use it "
+                "here, once."
             ),
             link=format_html(
                 '<a href="{}">{}</a>',

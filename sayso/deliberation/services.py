@@ -305,7 +305,7 @@ def join_with_code(*, conversation: Conversation, raw_code: str) -> Participant 
     if _lock(conversation) != Conversation.State.OPEN:
         raise ServiceError(_("This conversation has closed. You can still read its results."))
     batch = conversation.code_batch
-    if batch is None or not redeem_code(batch=batch, raw_code=raw_code):
+    if batch is None or not redeem_code(batch=batch, raw_code=raw_code, activity=conversation):
         return None
     return join(conversation=conversation)
 

@@ -887,7 +887,7 @@ def start_response(
         raise ServiceError(_("You have already answered this survey. Thank you."))
     with transaction.atomic():
         if survey.distribution == Survey.Distribution.CODES and not redeem_code_in(
-            batch_ids=survey_code_batch_ids(survey), raw_code=code
+            batch_ids=survey_code_batch_ids(survey), raw_code=code, activity=survey
         ):
             raise ServiceError(
                 _("That code is not valid or has already been used. Check it and try again.")

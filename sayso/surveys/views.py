@@ -455,7 +455,7 @@ def _codes_page(
             # What the organiser is told before making codes: that the survey will then
             # take only codes, and that earlier codes keep working.
             "switches": survey.distribution != Survey.Distribution.CODES,
-            "batches": list(batches_for(survey).with_used_counts()),
+            "batches": list(batches_for(survey).with_used_counts(activity=survey)),
         },
     )
 

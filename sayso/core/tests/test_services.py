@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from sayso.core.models import (
     Invitation,
     InvitationCode,
     InvitationCodeBatch,
+    InvitationCodeUse,
     Membership,
     Role,
 )
@@ -387,42 +389,141 @@ def test_code_batch_stores_only_digests(depot: Community, rosa: Any) -> None:
     ]
 
 
-def test_redeem_code_works_once_and_records_only_a_date(depot: Community, rosa: Any) -> None:
+# Core does not import surveys or conversations (import rule 4): any saved model stands
+# for one here. tests/test_code_uses.py redeems codes in real surveys and conversations.
+
+
+@pytest.fixture
+def activities() -> tuple[Community, Community]:
+    return CommunityFactory.create(name="Night shift survey"), CommunityFactory.create(
+        name="Scanner rules conversation"
+    )
+
+
+def uses() -> list[tuple[str, int, dt.date]]:
+    return sorted(InvitationCodeUse.objects.values_list("code__digest", "activity_id", "used_on"))
+
+
+def test_redeem_code_works_once_per_activity_and_records_only_a_date(
+    depot: Community, rosa: Any, activities: tuple[Community, Community]
+) -> None:
+    survey, conversation = activities
     batch, codes = services.create_code_batch(community=depot, actor=rosa, label="x", size=3)
     typed = codes[0].lower().replace("-", " ")  # read off paper, typed loosely
-    assert services.redeem_code(batch=batch, raw_code=typed) is True
-    assert services.redeem_code(batch=batch, raw_code=codes[0]) is False
-    assert services.redeem_code(batch=batch, raw_code="ZZZZZ-ZZZZZ") is False
-    used = InvitationCode.objects.get(used_on__isnull=False)
-    assert type(used.used_on) is dt.date
-    assert used.used_on == timezone.localdate()
-    batch_row = InvitationCodeBatch.objects.with_used_counts().get()
-    assert batch_row.used == 1  # type: ignore[attr-defined]  # annotated count
-    # No link from a code to whatever it unlocked: only batch, digest, date.
-    fields = {f.name for f in InvitationCode._meta.get_fields()}
-    assert fields == {"id", "batch", "digest", "used_on"}
+    assert services.redeem_code(batch=batch, raw_code=typed, activity=survey) is True
+    assert services.redeem_code(batch=batch, raw_code=codes[0], activity=conversation) is True
+    before = uses()
+    assert services.redeem_code(batch=batch, raw_code=codes[0], activity=survey) is False
+    assert services.redeem_code(batch=batch, raw_code=typed, activity=conversation) is False
+    assert services.redeem_code(batch=batch, raw_code="ZZZZZ-ZZZZZ", activity=survey) is False
+    assert uses() == before
+    digest = InvitationCode.digest_of(codes[0])
+    today = timezone.localdate()
+    assert before == sorted([(digest, survey.pk, today), (digest, conversation.pk, today)])
+    assert all(type(use.used_on) is dt.date for use in InvitationCodeUse.objects.all())
+    counted = InvitationCodeBatch.objects.with_used_counts(activity=survey).get()
+    assert counted.used == 1  # type: ignore[attr-defined]  # annotated count
+    # No link from a code to whatever it unlocked: a code is its batch and digest; a use
+    # is the code, the activity and a date.
+    assert {f.name for f in InvitationCode._meta.get_fields()} == {"id", "batch", "digest", "uses"}
+    assert {f.name for f in InvitationCodeUse._meta.get_fields()} == {
+        "id",
+        "code",
+        "activity_type",
+        "activity_id",
+        "activity",
+        "used_on",
+    }
 
 
-def test_codes_of_one_batch_do_not_work_in_another(depot: Community, rosa: Any) -> None:
+def test_used_counts_are_for_the_activity_asked_about(
+    depot: Community, rosa: Any, activities: tuple[Community, Community]
+) -> None:
+    survey, conversation = activities
+    batch, codes = services.create_code_batch(community=depot, actor=rosa, label="x", size=5)
+    other, theirs = services.create_code_batch(community=depot, actor=rosa, label="y", size=2)
+    for code in codes[:4]:
+        assert services.redeem_code(batch=batch, raw_code=code, activity=survey)
+    for code in codes[3:]:
+        assert services.redeem_code(batch=batch, raw_code=code, activity=conversation)
+    assert services.redeem_code(batch=other, raw_code=theirs[0], activity=conversation)
+
+    def counts(activity: models.Model) -> dict[str, int]:
+        batches = InvitationCodeBatch.objects.with_used_counts(activity=activity)
+        return {b.label: b.used for b in batches}  # type: ignore[attr-defined]
+
+    assert counts(survey) == {"x": 4, "y": 0}
+    assert counts(conversation) == {"x": 2, "y": 1}
+    assert counts(depot) == {"x": 0, "y": 0}
+
+
+def test_a_use_gets_a_random_id_not_one_counting_up(
+    depot: Community, rosa: Any, activities: tuple[Community, Community]
+) -> None:
+    """Ids counting up would give the order in which codes were used, and with it the
+    order of the answers they unlocked."""
+    survey, _conversation = activities
+    batch, codes = services.create_code_batch(community=depot, actor=rosa, label="x", size=30)
+    for code in codes:
+        assert services.redeem_code(batch=batch, raw_code=code, activity=survey)
+    in_order = [
+        InvitationCodeUse.objects.get(code__digest=InvitationCode.digest_of(code)).pk
+        for code in codes
+    ]
+    # Counting up, even with gaps, would be sorted: one chance in 30! (about 4e-33).
+    assert in_order != sorted(in_order)
+    assert min(in_order) > 30
+
+
+def test_a_clash_of_random_ids_is_tried_again_not_taken_for_a_used_code(
+    depot: Community, rosa: Any, activities: tuple[Community, Community]
+) -> None:
+    survey, _conversation = activities
+    batch, codes = services.create_code_batch(community=depot, actor=rosa, label="x", size=2)
+    assert services.redeem_code(batch=batch, raw_code=codes[0], activity=survey)
+    taken = InvitationCodeUse.objects.get().pk
+    field = InvitationCodeUse._meta.get_field("id")
+    with mock.patch.object(field, "get_default", side_effect=[taken, taken + 1]):
+        assert services.redeem_code(batch=batch, raw_code=codes[1], activity=survey) is True
+    assert sorted(InvitationCodeUse.objects.values_list("pk", flat=True)) == [taken, taken + 1]
+
+
+def test_codes_of_one_batch_do_not_work_in_another(
+    depot: Community, rosa: Any, activities: tuple[Community, Community]
+) -> None:
+    survey, _conversation = activities
     first, codes = services.create_code_batch(community=depot, actor=rosa, label="a", size=1)
     second, _ = services.create_code_batch(community=depot, actor=rosa, label="b", size=1)
-    assert services.redeem_code(batch=second, raw_code=codes[0]) is False
-    assert services.redeem_code(batch=first, raw_code=codes[0]) is True
+    assert services.redeem_code(batch=second, raw_code=codes[0], activity=survey) is False
+    assert not InvitationCodeUse.objects.exists()
+    assert services.redeem_code(batch=first, raw_code=codes[0], activity=survey) is True
 
 
-def test_a_code_from_any_of_several_batches_works_once(depot: Community, rosa: Any) -> None:
+def test_a_code_from_any_of_several_batches_works_once_per_activity(
+    depot: Community, rosa: Any, activities: tuple[Community, Community]
+) -> None:
+    survey, conversation = activities
     first, old = services.create_code_batch(community=depot, actor=rosa, label="a", size=1)
     second, new = services.create_code_batch(community=depot, actor=rosa, label="b", size=1)
     other, theirs = services.create_code_batch(community=depot, actor=rosa, label="c", size=1)
     both = [first.pk, second.pk]
-    assert services.redeem_code_in(batch_ids=both, raw_code=theirs[0]) is False
-    assert services.redeem_code_in(batch_ids=[], raw_code=old[0]) is False
-    assert not InvitationCode.objects.filter(used_on__isnull=False).exists()
-    assert services.redeem_code_in(batch_ids=both, raw_code=old[0]) is True
-    assert services.redeem_code_in(batch_ids=both, raw_code=old[0]) is False
-    assert services.redeem_code_in(batch_ids=both, raw_code=new[0].lower()) is True
-    assert services.redeem_code_in(batch_ids=both, raw_code=new[0]) is False
-    assert not InvitationCode.objects.filter(batch=other, used_on__isnull=False).exists()
+    assert services.redeem_code_in(batch_ids=both, raw_code=theirs[0], activity=survey) is False
+    assert services.redeem_code_in(batch_ids=[], raw_code=old[0], activity=survey) is False
+    assert not InvitationCodeUse.objects.exists()
+    assert services.redeem_code_in(batch_ids=both, raw_code=old[0], activity=survey) is True
+    assert services.redeem_code_in(batch_ids=both, raw_code=old[0], activity=survey) is False
+    assert services.redeem_code_in(batch_ids=both, raw_code=new[0].lower(), activity=survey)
+    assert services.redeem_code_in(batch_ids=both, raw_code=new[0], activity=survey) is False
+    assert services.redeem_code_in(batch_ids=both, raw_code=old[0], activity=conversation)
+    assert not InvitationCodeUse.objects.filter(code__batch=other).exists()
+    assert InvitationCodeUse.objects.count() == 3
+
+
+def test_an_unsaved_activity_takes_no_code(depot: Community, rosa: Any) -> None:
+    batch, codes = services.create_code_batch(community=depot, actor=rosa, label="a", size=1)
+    unsaved = Community(name="Not saved", slug="not-saved")
+    assert services.redeem_code(batch=batch, raw_code=codes[0], activity=unsaved) is False
+    assert not InvitationCodeUse.objects.exists()
 
 
 def test_batches_for_a_purpose_are_the_ones_made_for_it(depot: Community, rosa: Any) -> None:

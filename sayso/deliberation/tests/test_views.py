@@ -22,8 +22,8 @@ from sayso.core.models import (
     AuditEvent,
     Citation,
     Community,
-    InvitationCode,
     InvitationCodeBatch,
+    InvitationCodeUse,
     Role,
 )
 from sayso.core.services import ServiceError, create_code_batch, redeem_code
@@ -195,7 +195,7 @@ def test_closed_conversation_refuses_a_code_and_leaves_it_unused(
     with pytest.raises(ServiceError):
         services.join_with_code(conversation=conversation, raw_code=codes[0])
     Client().post(public(conversation), {"code": codes[0]})
-    assert InvitationCode.objects.get(batch=batch).used_on is None
+    assert not InvitationCodeUse.objects.exists()
     assert Participant.objects.count() == 0
 
 
@@ -302,23 +302,38 @@ def test_codes_chosen_for_a_link_conversation_are_not_kept(
 def test_batches_with_the_same_label_are_told_apart_by_size_and_date(
     community: Community, organiser: Any
 ) -> None:
-    """A survey's batches all carry its name: the list of codes says how many and when."""
+    """A survey's batches all carry its name: the list of codes says how many and when,
+    and, for a conversation being changed, how many were already used for it. Codes used
+    elsewhere (for the survey) still work here, once, so they are not counted."""
     label = "Survey: Living with the smart meters"
     first, codes = create_code_batch(community=community, size=8, actor=organiser, label=label)
     second, _codes = create_code_batch(community=community, size=2000, actor=organiser, label=label)
-    # Three of the first batch's codes were used on the survey: they will not work here.
+    elsewhere = ConversationFactory.create(community=community)
+    here = ConversationFactory.create(
+        community=community, access=Conversation.Access.CODES, code_batch=first
+    )
     for code in codes[:3]:
-        assert redeem_code(batch=first, raw_code=code)
+        assert redeem_code(batch=first, raw_code=code, activity=elsewhere)
+    for code in codes[2:4]:
+        assert redeem_code(batch=first, raw_code=code, activity=here)
     InvitationCodeBatch.objects.filter(pk=first.pk).update(created_on=dt.date(2026, 12, 1))
     InvitationCodeBatch.objects.filter(pk=second.pk).update(created_on=dt.date(2027, 1, 15))
-    html = signed_in(organiser).get(reverse("deliberation:create", kwargs={"slug": "depot"}))
-    options = re.findall(
-        r'<option value="(\d+)">([^<]*)</option>',
-        re.search(r'<select name="code_batch".*?</select>', html.content.decode(), re.S).group(0),  # type: ignore[union-attr]
-    )
-    assert sorted(options) == sorted(
+
+    def offered(url: str) -> list[tuple[str, str]]:
+        html = signed_in(organiser).get(url).content.decode()
+        select = re.search(r'<select name="code_batch".*?</select>', html, re.S)
+        assert select is not None
+        return sorted(re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', select.group(0)))
+
+    assert offered(reverse("deliberation:create", kwargs={"slug": "depot"})) == sorted(
         [
-            (str(first.pk), f"{label} — 8 codes, 1 Dec 2026, 3 already used"),
+            (str(first.pk), f"{label} — 8 codes, 1 Dec 2026"),
+            (str(second.pk), f"{label} — 2,000 codes, 15 Jan 2027"),
+        ]
+    )
+    assert offered(community_url(here, "edit")) == sorted(
+        [
+            (str(first.pk), f"{label} — 8 codes, 1 Dec 2026, 2 already used here"),
             (str(second.pk), f"{label} — 2,000 codes, 15 Jan 2027"),
         ]
     )

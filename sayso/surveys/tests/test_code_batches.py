@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.models import InvitationCode
+from sayso.core.models import InvitationCodeUse
 from sayso.core.services import ServiceError
 from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
 from sayso.surveys import services
@@ -75,7 +75,7 @@ def test_another_surveys_codes_do_not_open_this_one() -> None:
     with pytest.raises(ServiceError, match="not valid or has already been used"):
         services.start_response(survey=survey, language="en", code=others[0])
     assert not Response.objects.exists()
-    assert not InvitationCode.objects.filter(used_on__isnull=False).exists()
+    assert not InvitationCodeUse.objects.exists()
 
 
 def test_code_entry_page_takes_a_first_batch_code_after_a_second_batch() -> None:

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.models import InvitationCode
+from sayso.core.models import InvitationCodeUse
 from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
 from sayso.surveys import services
 from sayso.surveys.models import Answer, AnswerCount, Choice, Question, Response, Section, Survey
@@ -285,7 +285,7 @@ def test_the_first_page_after_a_code_shows_the_private_link_to_keep() -> None:
     html = client.get(first).content.decode()
     assert "Your code is now used. Keep this private link" in html
     assert f'<a href="http://testserver{first}">' in html
-    assert InvitationCode.objects.filter(used_on__isnull=False).count() == 1
+    assert InvitationCodeUse.objects.filter(activity_id=survey.pk).count() == 1
     # Once something is saved the notice goes: "Save and continue later" gives the link.
     client.post(first, {"q_shift": "day"})
     assert "Keep this private link" not in client.get(first).content.decode()
