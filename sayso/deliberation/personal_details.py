@@ -1,11 +1,13 @@
 """Spotting personal details in a statement: an email address, a phone number, a UK
-postcode, a social media @handle. Moderation shows these as hints beside the duplicate
-and spam hints, so that an organiser can reject a statement that would name or reach
-someone before (pre-moderation) or soon after (post-moderation) everyone sees it.
+postcode, a social media @handle, a person's name. Moderation shows these as hints
+beside the duplicate and spam hints, so that an organiser can reject (or, while it
+waits, edit) a statement that would name or reach someone before (pre-moderation) or
+soon after (post-moderation) everyone sees it. Hints only: nothing is rejected for them.
 
 Django-free and plain: text in, kinds out. A hint only asks an organiser to look, so a
 rare miss is acceptable, but ordinary figures in statements ("24/7", "£5.50", dates,
-times, years, "9am to 5pm") must not be flagged, or the hints stop being read.
+times, years, "9am to 5pm") and ordinary capitals (a sentence's first word, days,
+months, "the Data Protection Act") must not be flagged, or the hints stop being read.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ EMAIL = "email"
 PHONE = "phone"
 POSTCODE = "postcode"
 HANDLE = "handle"
+NAME = "name"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 # Starts with a letter after @, not part of an email address (no word character or dot
@@ -66,9 +69,155 @@ def _holds_phone(run: str) -> bool:
     return any(part and _looks_like_phone(" ".join(part)) for part in parts)
 
 
+# --- names ----------------------------------------------------------------------------
+#
+# A name has no pattern of its own, so only three conservative signs count:
+#   1. a title before a capitalised word: "Mr Patel", "Dr. Jones", "Mrs O'Brien";
+#   2. a role word before a capitalised word: "my manager Dave", "supervisor Karen
+#      Smith", "our boss, Jeff";
+#   3. two or three capitalised words in a row that do not start a sentence: "everyone
+#      knows Karen Smith reads them".
+# Not names: a sentence's first word (so "Karen Smith reads them" at the very start is
+# missed unless a title or role word comes first: a miss rather than flagging every
+# statement that starts "Scanner Data ..."), days and months, "I'm", words written in
+# capitals ("NHS"), runs of four or more capitalised words (headings), runs after "the",
+# "a" or "an" ("the Smart Scanner"), and runs holding a word that organisations, places,
+# laws and products are named with ("Amazon Web Services", "the Data Protection Act",
+# "Human Resources", "Microsoft Teams", "Tower Bridge Road"). The trade-off: a company,
+# product or place named with other words in the middle of a sentence ("we use Google
+# Maps", "in Leeds Kirkgate") is flagged. Listing every brand and place cannot be done,
+# and a hint that asks an organiser to look twice costs less than a name that slips by.
+
+_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")  # after _APOSTROPHES
+# Written as people write them, capitals and all ("Mr", "Dr."): lower case "miss" and
+# "sir" are ordinary words ("we miss London").
+_TITLES = frozenset(
+    {"Mr", "Mrs", "Ms", "Mx", "Miss", "Dr", "Prof", "Professor", "Sir", "Dame", "Lord", "Lady"}
+)
+_ROLES = frozenset(
+    {
+        "manager", "supervisor", "boss", "gaffer", "foreman", "forewoman", "director",
+        "leader", "teamleader", "lead", "coordinator", "co-ordinator", "controller",
+        "colleague", "coworker", "co-worker", "workmate", "landlord", "landlady",
+        "caseworker", "officer", "steward", "rep", "trainer", "owner", "ceo", "chief",
+        "nurse", "doctor", "consultant", "teacher", "headteacher", "neighbour", "agent",
+    }
+)  # fmt: skip
+# Capitalised at the start of a sentence, never a name: they break a run of capitals.
+_NOT_NAMES = frozenset(
+    {
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+        "mondays", "tuesdays", "wednesdays", "thursdays", "fridays", "saturdays", "sundays",
+        "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december",
+        "i'm", "i've", "i'd", "i'll",
+        "the", "a", "an", "and", "or", "but", "if", "when", "while", "because", "so",
+        "we", "you", "they", "he", "she", "it", "our", "my", "your", "their", "his",
+        "her", "its", "this", "that", "these", "those", "there", "here", "why", "what",
+        "who", "how", "where", "which", "no", "not", "yes", "please", "all", "every",
+        "some", "any", "more", "most", "only", "also", "as", "at", "in", "on", "for",
+        "to", "of", "by", "with", "from", "do", "does", "don't", "should",
+        "must", "can", "will", "would", "could", "is", "are", "be", "have", "has",
+        "let", "stop", "ok", "okay", "hi", "hello", "thanks", "sorry",
+    }
+)  # fmt: skip
+# What organisations, places, laws and products are named with: a run holding one is
+# not a person's name.
+_NAMING_WORDS = frozenset(
+    {
+        "services", "service", "web", "cloud", "online", "digital", "app", "apps",
+        "software", "system", "systems", "platform", "portal", "teams", "office",
+        "council", "trust", "bank", "university", "college", "school", "academy",
+        "hospital", "clinic", "surgery", "group", "company", "ltd", "limited", "plc",
+        "inc", "llc", "corp", "corporation", "department", "ministry", "agency",
+        "authority", "commission", "commissioner", "committee", "board", "union",
+        "association", "society", "foundation", "institute", "centre", "center",
+        "network", "partnership", "federation", "fund", "club", "party", "government",
+        "parliament", "court", "police", "act", "regulation", "regulations", "law",
+        "bill", "directive", "code", "policy", "charter", "standard", "data",
+        "protection", "privacy", "information", "access", "request", "rights", "health",
+        "care", "social", "national", "international", "global", "general", "royal",
+        "united", "kingdom", "states", "new", "north", "south", "east", "west",
+        "northern", "southern", "eastern", "western", "central", "street", "road",
+        "lane", "avenue", "square", "park", "station", "airport", "house", "building",
+        "estate", "city", "town", "county", "borough", "district", "england",
+        "scotland", "wales", "ireland", "britain", "british", "english", "scottish",
+        "welsh", "irish", "european", "europe", "america", "american", "human",
+        "resources", "management", "manager", "supervisor", "director", "officer",
+        "team", "leader", "shift", "night", "day", "morning", "afternoon", "evening",
+        "christmas", "easter", "holiday", "week", "weekend", "express", "mail", "post",
+        "news", "times", "tv", "radio", "maps", "drive", "pay", "prime", "store",
+        "stores", "market", "warehouse", "depot", "logistics", "solutions",
+        "technologies", "tech", "analytics", "labs", "media", "energy", "gas", "water",
+        "power", "rail", "transport", "airways", "airlines", "motors", "foods", "retail",
+        "supermarket", "scanner", "scanners", "camera", "cameras", "tracker", "tracking",
+        "rd", "ln", "ave", "blvd", "st", "co", "river", "lake", "hill", "mountain",
+        "trail", "island", "bridge", "church", "elementary", "program", "programme",
+        "course", "classes", "education", "grant", "grants", "centres", "centers",
+        "days", "matter", "lives",
+    }
+)  # fmt: skip
+_ARTICLES = frozenset({"the", "a", "an"})
+# Between two words, what starts a new sentence (or a quotation, a list item).
+_SENTENCE_BREAK = re.compile("[.!?\u2026:;\"\u201c\u201d'(\\[\n\u2022*]")
+# Curly apostrophes and single quotes read as straight ones (U+2019 in "I am" shortened).
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
+
+def _capitalised(word: str) -> bool:
+    """Written like a name: a capital first, then some small letters ("Karen",
+    "O'Brien", "McDonald"); not "NHS", "I" or "iPhone"."""
+    return (
+        word[0].isupper() and any(c.islower() for c in word) and word.casefold() not in _NOT_NAMES
+    )
+
+
+def _names_someone(text: str) -> bool:
+    text = text.translate(_APOSTROPHES)
+    words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    gaps = [
+        text[words[i - 1][2] : start] if i else text[:start]
+        for i, (_w, start, _e) in enumerate(words)
+    ]
+    for i in range(1, len(words)):
+        word, gap, before = words[i][0], gaps[i], words[i - 1][0]
+        if not _capitalised(word) or word.casefold() in _NAMING_WORDS:
+            continue
+        if before in _TITLES and re.fullmatch(r"\.?\s+", gap):
+            return True  # "Mr Patel", "Dr. Jones"
+        if before.casefold() in _ROLES and re.fullmatch(r",?\s+", gap):
+            return True  # "manager Dave", "boss, Jeff"
+    i = 0
+    while i < len(words):
+        if not _capitalised(words[i][0]):
+            i += 1
+            continue
+        end = i
+        while (
+            end + 1 < len(words)
+            and _capitalised(words[end + 1][0])
+            and gaps[end + 1].isspace()
+            and "\n" not in gaps[end + 1]
+        ):
+            end += 1
+        run = [w for w, _s, _e in words[i : end + 1]]
+        starts_sentence = i == 0 or bool(_SENTENCE_BREAK.search(gaps[i]))
+        after_article = i > 0 and gaps[i].isspace() and words[i - 1][0].casefold() in _ARTICLES
+        named = len(run) - starts_sentence
+        if (
+            named >= 2
+            and len(run) <= 3
+            and not after_article
+            and not any(w.casefold() in _NAMING_WORDS for w in run)
+        ):
+            return True
+        i = end + 1
+    return False
+
+
 def personal_details(text: str) -> tuple[str, ...]:
     """The kinds of personal detail the text seems to hold, in a fixed order (EMAIL,
-    PHONE, POSTCODE, HANDLE), each at most once; empty when none."""
+    PHONE, POSTCODE, HANDLE, NAME), each at most once; empty when none."""
     found = []
     if _EMAIL.search(text):
         found.append(EMAIL)
@@ -79,4 +228,6 @@ def personal_details(text: str) -> tuple[str, ...]:
         found.append(POSTCODE)
     if _HANDLE.search(without_emails):
         found.append(HANDLE)
+    if _names_someone(without_emails):
+        found.append(NAME)
     return tuple(found)

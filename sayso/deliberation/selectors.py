@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import itertools
 import math
 import random
@@ -17,8 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q
+from django.utils.crypto import salted_hmac
 
 from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect_table
 from sayso.analysis.pooling import pool_small_rows
@@ -50,6 +53,81 @@ def group_label(group: int) -> str:
 ROUTING_SECONDS = 2.0
 
 
+# --- what a participant's page calls a statement ------------------------------------------
+#
+# A statement's primary key counts up across the site, and its number within the
+# conversation, so either one on a participant's page would show gaps where a statement
+# was rejected or is waiting (1, 2, 4: where is 3?). The vote form carries a token
+# instead: the primary key through a keyed pseudorandom permutation of the numbers below
+# 2**58 (a Feistel network whose round function is BLAKE2b keyed from SECRET_KEY), plus
+# one. It is a whole number of at most 18 digits, as forms.parse_vote reads, shows
+# nothing of the order or the gaps, and turns back into the key without a query.
+# Organisers' pages, citations and the Polis export keep the stored number.
+
+TOKEN_BITS = 58
+_HALF_BITS = TOKEN_BITS // 2
+_HALF_MASK = (1 << _HALF_BITS) - 1
+_TOKEN_ROUNDS = 6
+_token_keys: dict[str, tuple[bytes, ...]] = {}
+# Tokens worked out so far (a token takes some microseconds, and each routing reload
+# needs every shown statement's), for the current SECRET_KEY; bounded.
+_tokens: dict[int, int] = {}
+_TOKENS_KEPT = 200_000
+
+
+def _round_keys() -> tuple[bytes, ...]:
+    secret = settings.SECRET_KEY
+    keys = _token_keys.get(secret)
+    if keys is None:
+        _tokens.clear()
+        base = salted_hmac(
+            "sayso.deliberation.statement-token", "rounds", algorithm="sha256"
+        ).digest()
+        keys = tuple(
+            hashlib.blake2b(bytes([i]), key=base, digest_size=32).digest()
+            for i in range(_TOKEN_ROUNDS)
+        )
+        _token_keys.clear()  # SECRET_KEY changed (tests do): keep only the current one
+        _token_keys[secret] = keys
+    return keys
+
+
+def _mix(key: bytes, half: int) -> int:
+    digest = hashlib.blake2b(half.to_bytes(4, "big"), key=key, digest_size=4).digest()
+    return int.from_bytes(digest, "big") & _HALF_MASK
+
+
+def statement_token(pk: int) -> int:
+    """The token that stands for statement `pk` on participants' pages."""
+    keys = _round_keys()
+    found = _tokens.get(pk)
+    if found is not None:
+        return found
+    if not 0 <= pk < 1 << TOKEN_BITS:
+        raise ValueError(f"statement key out of range for a token: {pk}")
+    left, right = pk >> _HALF_BITS, pk & _HALF_MASK
+    for key in keys:
+        left, right = right, left ^ _mix(key, right)
+    token = (left << _HALF_BITS | right) + 1
+    if len(_tokens) >= _TOKENS_KEPT:
+        _tokens.clear()
+    _tokens[pk] = token
+    return token
+
+
+def statement_of_token(token: int) -> int | None:
+    """The statement key a token stands for; None for a number no token can be. Any
+    other number gives some key: whoever uses it checks that the statement is shown in
+    the conversation (the vote's upsert does)."""
+    value = token - 1
+    if not 0 <= value < 1 << TOKEN_BITS:
+        return None
+    left, right = value >> _HALF_BITS, value & _HALF_MASK
+    for key in reversed(_round_keys()):
+        left, right = right ^ _mix(key, left), left
+    return left << _HALF_BITS | right
+
+
 @dataclass(frozen=True)
 class Routing:
     conversation: Conversation
@@ -61,9 +139,20 @@ class Routing:
     hidden: tuple[int, ...]  # the conversation's other statements (moderated out)
     weights: tuple[float, ...]  # routing priority of each statement in `statements`
     cumulative: tuple[float, ...]
+    # The shown statements' tokens (statement_token), worked out once per reload.
+    tokens: Mapping[int, int] = field(default_factory=dict)
+    by_token: Mapping[int, int] = field(default_factory=dict)
 
     def text(self, pk: int) -> str:
         return self.texts[pk]
+
+    def token(self, pk: int) -> int:
+        found = self.tokens.get(pk)
+        return statement_token(pk) if found is None else found
+
+    def statement_for(self, token: int) -> int | None:
+        found = self.by_token.get(token)
+        return statement_of_token(token) if found is None else found
 
 
 _routing: dict[str, Routing] = {}
@@ -137,6 +226,7 @@ def build_routing(
 ) -> Routing:
     """Routing state from the shown statements (pk, text) and the map's priorities."""
     weights = tuple(max(float(priority.get(str(pk), UNSEEN_PRIORITY)), 1e-9) for pk, _t in rows)
+    tokens = {pk: statement_token(pk) for pk, _text in rows}
     return Routing(
         conversation=conversation,
         public_url=conversation.get_public_url(),
@@ -147,6 +237,8 @@ def build_routing(
         hidden=tuple(hidden),
         weights=weights,
         cumulative=tuple(itertools.accumulate(weights)),
+        tokens=tokens,
+        by_token={token: pk for pk, token in tokens.items()},
     )
 
 
@@ -617,6 +709,7 @@ def spam_hints(text: str, duplicate_of: int | None) -> tuple[str, ...]:
         personal_details.PHONE: _("May contain a phone number"),
         personal_details.POSTCODE: _("May contain a postcode"),
         personal_details.HANDLE: _("May contain a social media name (@…)"),
+        personal_details.NAME: _("May name a person"),
     }
     hints.extend(said[kind] for kind in personal_details.personal_details(text))
     return tuple(hints)
@@ -820,7 +913,11 @@ def _divisive(view: MapView, statements: Mapping[int, Statement]) -> list[dict[s
     shown group's agree share and votes, which must be shown for the statement to be
     listed. A group's hidden figures, the groups too small to show and the people
     outside every group play no part, so whether a statement is listed gives none of
-    them away."""
+    them away.
+
+    Each row shows every shown group's agree and disagree shares and votes, from the
+    same protected figures as the rest of the report: a disagree share hidden there
+    (None) is hidden here too."""
     if len(view.groups) < 2:
         return []
     candidates = []
@@ -840,7 +937,8 @@ def _divisive(view: MapView, statements: Mapping[int, Statement]) -> list[dict[s
             "statement": statements[pk],
             "spread": gap,
             "by_group": [
-                {"label": g.label, "agree": f.agree} for g, f in zip(view.groups, rows, strict=True)
+                {"label": g.label, "agree": f.agree, "disagree": f.disagree, "votes": f.votes}
+                for g, f in zip(view.groups, rows, strict=True)
             ],
         }
         for gap, pk, rows in candidates[:DIVISIVE_SHOWN]

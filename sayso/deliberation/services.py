@@ -884,10 +884,13 @@ def _polis_zip(conversation: Conversation, ceiling: int) -> Iterator[bytes]:
 class _Counts:
     """summary.csv's counts, as Polis means them, tallied while the other files are
     written: statements, distinct authors, participants who voted, participants in the
-    opinion map's groups, and groups."""
+    opinion map's groups, and groups; and, which Polis's summary does not have, everyone
+    who joined (the rows of participants-votes.csv, the conversation page's "People who
+    joined"), who may not all have voted."""
 
     comments: int = 0
     commenters: int = 0
+    participants: int = 0
     voters: int = 0
     in_map: int = 0
     groups: set[int] = dataclasses.field(default_factory=set)
@@ -899,9 +902,13 @@ def _summary_rows(conversation: Conversation, counts: _Counts) -> Iterator[list[
 
     `url` is left empty: the conversation's link holds its public token, and anyone
     holding it could take part (or, once the file travels, vote again). `views` is
-    left out: Sayso does not count page views."""
+    left out: Sayso does not count page views. `participants` is Sayso's own: everyone
+    who joined, one row each in participants-votes.csv (Polis lists only voters there,
+    Sayso also those who joined without voting, so that an import loses nobody), so
+    that the file says why its `voters` can be fewer than those rows."""
     yield [SUMMARY_TOPIC, conversation.topic]
     yield ["url", ""]
+    yield ["participants", str(counts.participants)]
     yield ["voters", str(counts.voters)]
     yield ["voters-in-conv", str(counts.in_map)]
     if _authors_shown(conversation):
@@ -1020,6 +1027,7 @@ def _participants_rows(
             n_disagree += value == -1
             pending = next(cast, None)
         group = groups.group(pk)
+        counts.participants += 1
         counts.voters += n_votes > 0
         if group is not None:
             counts.in_map += 1

@@ -7,7 +7,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import (
     Http404,
@@ -126,7 +126,14 @@ def conversation_detail(
         # rejected (it may name someone) is for the moderators only. Vote counts and
         # small numbers are in the report, with its protections.
         statements = statements.filter(state=Statement.State.ACCEPTED)
-    participants = Participant.objects.filter(conversation=found).count()
+    # As the Polis export counts them (services._Counts): everyone who joined, and, for
+    # organisers, how many of them voted. Members see one figure, or "fewer than n":
+    # the two side by side would give the number who joined without voting.
+    voted = Exists(Vote.objects.filter(participant=OuterRef("pk")))
+    counts = Participant.objects.filter(conversation=found).aggregate(
+        joined=Count("pk"), **({"voted": Count("pk", filter=Q(voted))} if organiser else {})
+    )
+    participants = counts["joined"]
     threshold = community.small_group_threshold
     return render(
         request,
@@ -137,6 +144,7 @@ def conversation_detail(
             "statements": statements,
             "organiser": organiser,
             "participants": participants if organiser or participants >= threshold else None,
+            "voters": counts.get("voted"),
             "threshold": threshold,
             "public_url": request.build_absolute_uri(found.get_public_url()),
             "seed_form": SeedStatementForm(),
@@ -580,7 +588,8 @@ def _card_context(routing: selectors.Routing, participant_id: int | None) -> dic
     return {
         "conversation": routing.conversation,
         "public_url": routing.public_url,
-        "statement": {"pk": pk, "text": routing.text(pk)}
+        # The statement's token, never its key or number (selectors.statement_token).
+        "statement": {"token": routing.token(pk), "text": routing.text(pk)}
         if pk is not None and routing.conversation.is_open
         else None,
         "progress": progress,
@@ -600,7 +609,11 @@ def _card(routing: selectors.Routing, participant_id: int | None, **extra: Any) 
     context.update(extra)
     context["swapped"] = True  # focus moves to the new card (templates say how)
     statement = context["statement"]
-    if statement is None or not routing.conversation.is_open or extra.keys() != {"announce"}:
+    if (
+        statement is None
+        or not routing.conversation.is_open
+        or extra.keys() != {"announce", "previous"}
+    ):
         return HttpResponse(get_template(CARD).render(context))
     progress = context["progress"]
     return HttpResponse(
@@ -608,10 +621,11 @@ def _card(routing: selectors.Routing, participant_id: int | None, **extra: Any) 
             routing.public_url,
             extra["announce"],
             {
-                "pk": str(statement["pk"]),
+                "token": str(statement["token"]),
                 "text": conditional_escape(statement["text"]),
                 "number": str(progress.number),
                 "total": str(progress.total),
+                "previous": str(extra["previous"]),
             },
         )
     )
@@ -634,9 +648,10 @@ def _next_card(public_url: str, announce: str, values: dict[str, str]) -> str:
             {
                 "conversation": {"is_open": True},
                 "public_url": public_url,
-                "statement": {"pk": _MARK.format("pk"), "text": _MARK.format("text")},
+                "statement": {"token": _MARK.format("token"), "text": _MARK.format("text")},
                 "progress": {"number": _MARK.format("number"), "total": _MARK.format("total")},
                 "announce": announce,
+                "previous": _MARK.format("previous"),
                 "swapped": True,
             }
         )
@@ -675,8 +690,11 @@ def _page(
     *,
     error: str = "",
     code_form: CodeForm | None = None,
+    card: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    context = _card_context(routing, participant_id if gate == "yes" else None)
+    """The whole page. `card`: the card's context when it is not the next statement's
+    (the card to change a vote)."""
+    context = card or _card_context(routing, participant_id if gate == "yes" else None)
     context.update(
         {
             "gate": gate,
@@ -738,10 +756,70 @@ def participate(request: HttpRequest, public_token: str) -> HttpResponse:
     participant_id = _participant_id(request, conversation)
     gate = _gate(request, conversation, participant_id)
     if request.method != "POST":
-        return _page(request, routing, participant_id, gate)
+        return _show(request, routing, participant_id, gate)
     if "code" in request.POST and gate == "code":
         return _redeem(request, routing)
     return _vote(request, routing, participant_id, gate)
+
+
+def _token_in(raw: object) -> int | None:
+    """A statement token as forms.parse_vote reads one (ASCII digits, at most 18, not
+    0), from a query string."""
+    if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        return None
+    return int(raw) or None
+
+
+def _show(
+    request: HttpRequest, routing: selectors.Routing, participant_id: int | None, gate: str
+) -> HttpResponse:
+    """GET: the page, with the next statement; or, with ?change=<token>, the statement
+    the participant last voted on, to vote on again (a mis-tap on a phone). With htmx
+    (a request aimed at the card) only the card is sent.
+
+    `?voted=<token>` is where the page without JavaScript goes after a vote
+    (_vote): it offers to change that vote. Offering costs nothing; the card to change
+    a vote is shown only for the participant's own vote, on a statement still shown, in
+    an open conversation: anything else gets the next statement, with a word why when
+    the statement is no longer shown."""
+    known = participant_id if gate == "yes" else None
+    error = ""
+    card: dict[str, Any] | None = None
+    changing = _token_in(request.GET.get("change"))
+    if changing is not None and known is not None and routing.conversation.is_open:
+        pk = routing.statement_for(changing)
+        if pk is None or pk not in routing.shown:
+            error = _(
+                "That statement is no longer part of the conversation, so there is no vote"
+                " on it to change."
+            )
+        else:
+            value = (
+                Vote.objects.filter(participant_id=known, statement_id=pk)
+                .values_list("value", flat=True)
+                .first()
+            )
+            if value is not None:  # else not theirs to change: the next statement
+                card = {
+                    "conversation": routing.conversation,
+                    "public_url": routing.public_url,
+                    "statement": {"token": changing, "text": routing.text(pk)},
+                    "progress": selectors.Progress(voted=0, total=len(routing.statements)),
+                    "changing": Vote.Value(value).label,
+                }
+    previous = _token_in(request.GET.get("voted"))
+    if (
+        card is None
+        and known is not None
+        and previous is not None
+        and routing.statement_for(previous) in routing.shown
+    ):
+        card = {**_card_context(routing, known), "previous": previous}
+    if request.META.get("HTTP_HX_TARGET") == "card-region":
+        context = card or _card_context(routing, known)
+        context.update({"swapped": True, "announce": "", "error": error})
+        return HttpResponse(get_template(CARD).render(context))
+    return _page(request, routing, participant_id, gate, error=error, card=card)
 
 
 def _redeem(request: HttpRequest, routing: selectors.Routing) -> HttpResponse:
@@ -769,15 +847,19 @@ def _redeem(request: HttpRequest, routing: selectors.Routing) -> HttpResponse:
 def _vote(
     request: HttpRequest, routing: selectors.Routing, participant_id: int | None, gate: str
 ) -> HttpResponse:
+    """A vote, or a changed vote (posted from the card to change one: "change" is 1).
+    The form names the statement by its token (selectors.statement_token)."""
     conversation = routing.conversation
     parsed = parse_vote(request.POST)
+    statement_id = routing.statement_for(parsed[0]) if parsed is not None else None
     joined: Participant | None = None
     if gate != "yes":
         error = _("You need to join this conversation before you can vote.")
-    elif parsed is None:
+    elif parsed is None or statement_id is None:
         error = _("Choose agree, disagree or pass.")
     else:
-        statement_id, value = parsed
+        token, value = parsed
+        changed = request.POST.get("change") == "1"
         try:
             if participant_id is None:
                 # Only a non-anonymous conversation links the account: do not load it otherwise.
@@ -800,13 +882,17 @@ def _vote(
             selectors.forget_routing(conversation)
             routing = selectors.load_routing(conversation.public_token) or routing
         else:
+            said = _("Your vote was changed.") if changed else _("Vote recorded.")
             if not _htmx(request):
                 # Without JavaScript the confirmation travels to the next page as a
-                # message (a cookie: no session is read or written for it).
-                messages.success(request, _("Vote recorded."))
-                response: HttpResponse = HttpResponseRedirect(routing.public_url, status=303)
+                # message (a cookie: no session is read or written for it), and the
+                # page offers to change this vote (_show).
+                messages.success(request, said)
+                response: HttpResponse = HttpResponseRedirect(
+                    f"{routing.public_url}?voted={token}", status=303
+                )
             else:
-                response = _card(routing, participant_id, announce=_("Vote recorded."))
+                response = _card(routing, participant_id, announce=said, previous=token)
             if joined is not None:
                 _remember(request, response, conversation, joined)
             return response

@@ -1,10 +1,16 @@
-"""Small helpers the Polis import tests share."""
+"""Small helpers the deliberation tests share."""
 
 from __future__ import annotations
 
 import re
 
 from sayso.deliberation.models import Conversation, Participant, PolisImport, Statement, Vote
+from sayso.deliberation.selectors import statement_token
+
+
+def token(statement: Statement) -> int:
+    """What a vote form posts for `statement`: its token, never its key."""
+    return statement_token(statement.pk)
 
 
 def import_counts() -> tuple[int, ...]:

@@ -15,6 +15,7 @@ from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Participant, Vote
 
 from .factories import ConversationFactory, StatementFactory
+from .helpers import token as vote_token
 
 SUBMITS = 6
 
@@ -49,7 +50,9 @@ def test_concurrent_first_votes_from_one_page_join_once(htmx: bool) -> None:
         try:
             barrier.wait()
             response = Client().post(
-                url, {"statement": statement.pk, "vote": "agree", "join": token}, headers=headers
+                url,
+                {"statement": vote_token(statement), "vote": "agree", "join": token},
+                headers=headers,
             )
             statuses.append(response.status_code)
         except BaseException as error:
@@ -80,7 +83,7 @@ def test_a_token_joins_once_and_another_page_joins_a_new_participant() -> None:
     second = _join_token(Client().get(url).content.decode())
     assert first != second
     for token in (first, first, second):
-        Client().post(url, {"statement": statement.pk, "vote": "agree", "join": token})
+        Client().post(url, {"statement": vote_token(statement), "vote": "agree", "join": token})
     assert Participant.objects.count() == 2
     assert Vote.objects.count() == 2
 
@@ -91,7 +94,7 @@ def test_a_forged_or_missing_token_joins_afresh_as_before() -> None:
     statement = StatementFactory.create(conversation=conversation)
     url = _public(conversation)
     for extra in ({"join": "made-up:token"}, {"join": "made-up:token"}, {}, {}):
-        Client().post(url, {"statement": statement.pk, "vote": "agree", **extra})
+        Client().post(url, {"statement": vote_token(statement), "vote": "agree", **extra})
     assert Participant.objects.count() == 4
     assert set(Participant.objects.values_list("join_digest", flat=True)) == {""}
 
@@ -106,7 +109,7 @@ def test_an_expired_token_joins_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     token = _join_token(Client().get(url).content.decode())
     monkeypatch.setattr(views, "JOIN_TOKEN_SECONDS", -1)
     for _ in range(2):
-        Client().post(url, {"statement": statement.pk, "vote": "agree", "join": token})
+        Client().post(url, {"statement": vote_token(statement), "vote": "agree", "join": token})
     assert Participant.objects.count() == 2
 
 
@@ -117,7 +120,7 @@ def test_a_known_participant_gets_no_join_token_and_join_is_idempotent_per_token
     client = Client()
     url = _public(conversation)
     token = _join_token(client.get(url).content.decode())
-    client.post(url, {"statement": statement.pk, "vote": "agree", "join": token})
+    client.post(url, {"statement": vote_token(statement), "vote": "agree", "join": token})
     assert 'name="join"' not in client.get(url).content.decode()
     again = services.join(conversation=conversation, token="raw")
     assert services.join(conversation=conversation, token="raw") == again

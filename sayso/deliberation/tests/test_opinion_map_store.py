@@ -286,7 +286,7 @@ def test_no_day_hidden_from_the_participation_table_can_be_worked_out_from_the_t
         reverse("deliberation:report", kwargs={"slug": "depot", "conversation": conversation.pk})
     ).content.decode()
 
-    assert "<dt>participants</dt><dd>11</dd>" in html
+    assert "<dt>people who joined</dt><dd>11</dd>" in html
     rows = _over_time_table(html)
     lone_day = f"{days[5].day} {days[5]:%b %Y}"
     # The lone day has no row; it is added to the smallest other day, not hidden beside it.

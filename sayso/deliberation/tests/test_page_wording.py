@@ -19,6 +19,7 @@ from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Participant, Statement
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory, planted
+from .helpers import token
 from .test_report_disclosure import scenario, write_map
 from .test_views import community_url, public, signed_in
 
@@ -119,7 +120,7 @@ def test_someone_who_joined_signed_out_is_not_told_their_votes_are_linked(
     conversation = ConversationFactory.create(community=community, anonymous=False)
     first, _second = StatementFactory.create_batch(2, conversation=conversation)
     client = Client()
-    client.post(public(conversation), {"statement": first.pk, "vote": "agree"})
+    client.post(public(conversation), {"statement": token(first), "vote": "agree"})
     joined = Participant.objects.get()
     assert joined.user is None
     client.force_login(member)
@@ -316,6 +317,25 @@ def test_moderation_hints_at_an_email_address(community: Community, organiser: A
     assert "May contain" not in plain_row
 
 
+def test_moderation_hints_at_a_name_and_leaves_the_choice_to_the_moderator(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(
+        community=community, moderation=Conversation.Moderation.PRE
+    )
+    author = ParticipantFactory.create(conversation=conversation)
+    for text in ("Our supervisor Karen Smith reads every alert", "Breaks should not count."):
+        services.add_participant_statement(conversation=conversation, participant=author, text=text)
+    html = signed_in(organiser).get(community_url(conversation, "moderate")).content.decode()
+    assert "a phone number or a person's name; you decide." in html
+    named_row, plain_row = html.split("<tbody>", 1)[1].split("</tr>")[:2]
+    assert "Karen Smith" in named_row
+    assert "May name a person" in named_row
+    assert "May name a person" not in plain_row
+    # A hint only: both still wait for the moderator.
+    assert set(Statement.objects.values_list("state", flat=True)) == {"pending"}
+
+
 # --- the card after the conversation closed, with htmx (D9) -----------------------------
 
 
@@ -329,12 +349,12 @@ def test_an_htmx_vote_after_closing_also_replaces_the_links_under_the_card(
     assert "Add your own statement" in page
     assert '<p id="participant-links" class="button-group">' in page
     open_vote = client.post(
-        public(conversation), {"statement": first.pk, "vote": "agree"}, HTTP_HX_REQUEST="true"
+        public(conversation), {"statement": token(first), "vote": "agree"}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "participant-links" not in open_vote  # nothing to change while it is open
     services.set_state(conversation=conversation, open=False, actor=organiser)
     closed = client.post(
-        public(conversation), {"statement": second.pk, "vote": "agree"}, HTTP_HX_REQUEST="true"
+        public(conversation), {"statement": token(second), "vote": "agree"}, HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "This conversation has closed" in closed
     links = re.search(r'<p id="participant-links"[^>]*hx-swap-oob="true">(.*?)</p>', closed, re.S)

@@ -8,6 +8,7 @@ import pytest
 from sayso.deliberation.personal_details import (
     EMAIL,
     HANDLE,
+    NAME,
     PHONE,
     POSTCODE,
     personal_details,
@@ -79,3 +80,90 @@ def test_personal_details_are_found(text: str, expected: tuple[str, ...]) -> Non
 )
 def test_ordinary_figures_are_not_flagged(text: str) -> None:
     assert personal_details(text) == ()
+
+
+# --- names -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A title before a capitalised word.
+        "Mr Patel checks the scanner logs every night",
+        "Ask Dr. Jones about the health data",
+        "Mrs O'Brien on nights watches the cameras",
+        "Mrs O\u2019Brien on nights watches the cameras",  # a curly apostrophe
+        "Prof Ng designed the tracking",
+        # A role word before a capitalised word.
+        "Our supervisor Karen Smith reads the idle-time reports",
+        "The rota is set by my manager Dave",
+        "My boss, Jeff, reads every alert",
+        "Tell line manager Priya before a break",
+        "Report it to Team Leader Sam",
+        # Two capitalised words that do not start a sentence.
+        "Everyone knows Karen Smith reads the reports",
+        "We complained and Dave Jones laughed at us",
+        "Breaks are fine. But when Karen Smith is on, we get alerts.",
+    ],
+)
+def test_a_person_named_is_flagged(text: str) -> None:
+    assert personal_details(text) == (NAME,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A sentence's first word, after a full stop too.
+        "Scanner data should never be used on its own.",
+        "We need a say. Managers should not see pick rates.",
+        "Scanner Data Should Be Deleted",
+        "I think I'm being watched",
+        "I think I\u2019m being watched",
+        # Days, months, capitals.
+        "Data should be deleted on Monday Morning",
+        "In May and June we were watched",
+        "Since Black Friday the targets went up",
+        "Christmas Day shifts are tracked too",
+        "STOP TRACKING US NOW",
+        "Ask the NHS Trust",
+        "Keep it in the UK not the US",
+        # Organisations, laws, teams, products and places named with ordinary words.
+        "Amazon Web Services stores the scanner data",
+        "The data sits on Amazon Web Services servers",
+        "The Data Protection Act gives us rights",
+        "Send a Subject Access Request to the company",
+        "Talk to Human Resources first",
+        "We use Microsoft Teams for meetings",
+        "The Smart Scanner app tracks us",
+        "Our Team Leader decides",
+        "Night Shift should get a separate meeting",
+        "Where is the Head Office?",
+        # Role words with no name after them.
+        "My manager said no",
+        "the supervisor I had was fair",
+        "I would rather have tracking than random supervisor checks.",
+        "We miss London",
+    ],
+)
+def test_ordinary_capitals_are_not_flagged_as_names(text: str) -> None:
+    assert personal_details(text) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The trade-off (personal_details.py): a brand or place named with words the
+        # list does not hold, mid-sentence, reads as a name. A hint only asks an
+        # organiser to look; missing a real name would cost more.
+        "We would rather use Google Sheets for rotas",
+        "The depot near Bowling Green tracks the same",
+    ],
+)
+def test_some_brands_and_places_are_flagged_as_names_on_purpose(text: str) -> None:
+    assert personal_details(text) == (NAME,)
+
+
+def test_the_demo_statements_are_not_flagged() -> None:
+    from sayso.deliberation.seeds import STATEMENTS
+
+    assert [t for t, _w, _p in STATEMENTS if personal_details(t)] == []

@@ -108,11 +108,13 @@ def test_the_export_writes_a_polis_summary_without_the_link(
     for person in people[:3]:
         VoteFactory.create(participant=person, statement=seed)
     archive = _export(depot_organiser, conversation)
-    # Polis's key,value rows, in its order: three of the four people voted; no opinion
-    # map has been worked out, so nobody is in a group yet.
+    # Polis's key,value rows, in its order, and Sayso's "participants": four people
+    # joined (four rows of participants-votes.csv), three of them voted; no opinion map
+    # has been worked out, so nobody is in a group yet.
     expected = [
         ["topic", "Scanner data, yes or no?"],
         ["url", ""],
+        ["participants", "4"],
         ["voters", "3"],
         ["voters-in-conv", "0"],
         *([] if anonymous else [["commenters", "1"]]),

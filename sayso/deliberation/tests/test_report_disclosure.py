@@ -32,6 +32,7 @@ from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, OpinionMapResult, Participant, Statement, Vote
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory, planted
+from .helpers import token
 
 pytestmark = pytest.mark.django_db
 
@@ -353,9 +354,15 @@ def read_report(html: str) -> Page:
         add(text, "", cells[1:])
     divisive: dict[str, dict[str, int | None]] = {}
     split = _section(html, "Where the groups split")
-    labels = re.findall(r"Group (\w+) agrees", split)
-    for text, row in ROW.findall(split):
-        divisive[text] = dict(zip(labels, (_number(c) for c in _cells(row)), strict=True))
+    # A row group per statement, a row per group: agree, disagree, voted.
+    for body in re.findall(r"<tbody>(.*?)</tbody>", split, re.S):
+        text = re.findall(r'<th scope="rowgroup" colspan="4">(.*?)</th>', body)[0]
+        for label, row in ROW.findall(body):
+            # Heard "Group A" (visually hidden), seen "A".
+            label = re.findall(r'aria-hidden="true">(\w+)<', label)[0]
+            values = _cells(row)
+            add(text, label, values)
+            divisive.setdefault(text, {})[label] = _number(values[0])
     return Page(header, over_time, sizes, figures, divisive, scores)
 
 
@@ -370,14 +377,10 @@ def shown_on_page(page: Page, text: str, truth: Sequence[Counts], labels: Sequen
         agree, disagree, votes = values
         return shown_counts(selectors.Figures(agree, disagree, votes), counts)
 
+    # Where the groups split shows each group's agree and disagree shares and votes,
+    # read into `figures` with the group tables' (read_report).
     seen = page.figures.get(text, {})
     rows = [as_counts(seen.get(label), truth[i]) for i, label in enumerate(labels)]
-    for i, label in enumerate(labels):
-        # Where the groups split shows agree shares without the voters: count them as
-        # known counts anyway (a reader may know the voters from elsewhere).
-        share = page.divisive.get(text, {}).get(label)
-        if share is not None:
-            rows[i]["agree"] = truth[i][0]
     return Shown(rows=rows, columns=as_counts(seen.get(""), _summed(truth)))
 
 
@@ -417,7 +420,7 @@ def _tables(plan: Planned) -> dict[str, list[Counts]]:
 def _differences(page: Page) -> list[int]:
     """Header figure less the participation table's column total, for each column."""
     out = []
-    for name, column in (("participants", 2), ("votes", 1)):
+    for name, column in (("people who joined", 2), ("votes", 1)):
         values = [row[column] for row in page.over_time]
         header = page.header[name]
         if header.startswith("fewer than") or any(v.startswith("fewer") for v in values):
@@ -435,7 +438,7 @@ def test_the_header_less_the_participation_table_gives_no_small_count(
     # Before: 29 participants (voters) above a table of 31 new participants gave the 2
     # who joined without voting; 119 votes above 120 gave a vote cast in between.
     assert [row[1:] for row in page.over_time] == [("120", "31")]
-    assert page.header["participants"] == "31"
+    assert page.header["people who joined"] == "31"
     assert page.header["votes"] == "120"
     assert all(d == 0 or d >= THRESHOLD for d in _differences(page))
 
@@ -455,7 +458,7 @@ def test_people_who_joined_without_voting_are_counted_in_the_header_and_the_tabl
     services.compute_now(conversation=conversation)
     page = read_report(depot_organiser.get(_report_url(conversation)).content.decode())
     assert page.over_time[0][1:] == ("160", "23")
-    assert (page.header["participants"], page.header["votes"]) == ("23", "160")
+    assert (page.header["people who joined"], page.header["votes"]) == ("23", "160")
     assert _differences(page) == [0, 0]
 
 
@@ -471,7 +474,7 @@ def test_a_small_day_is_pooled_and_the_header_stays_the_tables_total(
     page = read_report(depot_organiser.get(_report_url(conversation)).content.decode())
     # Yesterday's 2 cannot have a row, nor an "Other days" row of 2: one row for all days.
     assert page.over_time == [("All days", "160", "22")]
-    assert (page.header["participants"], page.header["votes"]) == ("22", "160")
+    assert (page.header["people who joined"], page.header["votes"]) == ("22", "160")
 
 
 # --- leak 2: group percentages, and the overall figures less the groups' ----------------
@@ -503,6 +506,40 @@ def test_no_small_count_can_be_worked_out_from_the_report(
         assert "8%" not in html
         assert "hidden" in html
         assert "To protect people, a figure says “hidden”" in html
+
+
+def test_the_split_table_shows_both_shares_and_no_small_count(
+    depot: Community, depot_organiser: Client
+) -> None:
+    # Groups A and B of 20, nobody else. Group B's 3 disagreeing on the second statement
+    # are fewer than the threshold: hidden in the split table as everywhere.
+    plan = Planned(
+        sizes=[20, 20],
+        votes={
+            "Split on cameras": [(20, 0, 0), (5, 15, 0), (0, 0, 0)],
+            "Split, B unsure on breaks": [(20, 0, 0), (8, 3, 9), (0, 0, 0)],
+        },
+        repness={},
+        consensus_agree=[],
+        consensus_disagree=[],
+        gic={},
+        over_time=[[TODAY, 80, 40]],
+        vote_count=80,
+    )
+    conversation = _planned_conversation(depot, plan)
+    for client, url in (
+        (depot_organiser, _report_url(conversation)),
+        (Client(), _public(conversation, "report")),
+    ):
+        page = read_report(client.get(url).content.decode())
+        # Only the split table names these statements: its figures are all there is.
+        assert page.figures == {
+            "Split on cameras": {"A": (100, 0, 20), "B": (25, 75, 20)},
+            "Split, B unsure on breaks": {"A": (100, 0, 20), "B": (40, None, 20)},
+        }
+        for text, truth in _tables(plan).items():
+            shown = shown_on_page(page, text, truth, ["A", "B", "rest"])
+            assert pinned_small_counts(truth, shown, [20, 20, 0], THRESHOLD) == [], text
 
 
 def test_a_page_that_shows_every_figure_fails_the_check() -> None:
@@ -740,7 +777,7 @@ def test_the_you_page_compares_only_figures_the_report_shows(depot: Community) -
     client = Client()
     for statement in statements.values():
         client.post(
-            _public(conversation, "participate"), {"statement": statement.pk, "vote": "agree"}
+            _public(conversation, "participate"), {"statement": token(statement), "vote": "agree"}
         )
     participant = Participant.objects.get(conversation=conversation)
     assert Vote.objects.filter(participant=participant).count() == 5

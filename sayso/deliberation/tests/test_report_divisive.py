@@ -46,7 +46,31 @@ def _split_section(client: Client, conversation: Conversation) -> str:
 
 
 def _listed(section: str) -> list[str]:
-    return re.findall(r'<tr><th scope="row">(.*?)</th>', section)
+    return re.findall(r'<th scope="rowgroup" colspan="4">(.*?)</th>', section)
+
+
+def _heard(header: str) -> str:
+    """A group's row header as a screen reader says it ("Group A"); the letter alone is
+    what is seen, hidden from screen readers."""
+    heard = re.fullmatch(
+        r'<span class="visually-hidden">(Group (\w))</span><span aria-hidden="true">(\w)</span>',
+        header,
+    )
+    assert heard is not None, header
+    assert heard.group(2) == heard.group(3)
+    return heard.group(1)
+
+
+def _rows(section: str) -> dict[str, list[tuple[str, ...]]]:
+    """statement -> a (group, agree, disagree, voted) row per shown group, as shown."""
+    found = {}
+    for body in re.findall(r"<tbody>(.*?)</tbody>", section, re.S):
+        (statement,) = _listed(body)
+        found[statement] = [
+            (_heard(label), *(c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", cells)))
+            for label, cells in re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', body)
+        ]
+    return found
 
 
 NOBODY_ELSE = (0, 0, 0)
@@ -74,8 +98,22 @@ def test_only_statements_the_groups_clearly_differ_on_are_listed(
     section = _split_section(depot_organiser, conversation)
     # Widest gap first; the statements the groups largely agree on are left out.
     assert _listed(section) == ["Split on cameras", "B divided on breaks"]
-    assert re.findall(r'<td class="numeric">(\d+)%</td>', section) == ["100", "25", "100", "50"]
+    # Each group's agree and disagree shares and votes, under the statement.
+    assert _rows(section) == {
+        "Split on cameras": [("Group A", "100%", "0%", "20"), ("Group B", "25%", "75%", "20")],
+        "B divided on breaks": [("Group A", "100%", "0%", "20"), ("Group B", "50%", "25%", "20")],
+    }
     assert "at least 30 points above another" in section
+    # A table a screen reader can follow: named by its caption, each statement heading
+    # its group of rows, each group heading its row, each figure under its column.
+    assert '<caption id="split-caption"' in section
+    assert section.count("<tbody>") == 2
+    assert re.findall(r'<th scope="col"[^>]*>(.*?)</th>', section) == [
+        "Group",
+        "Agree",
+        "Disagree",
+        "Voted",
+    ]
 
 
 def test_no_split_says_so_plainly(depot: Community, depot_organiser: Client) -> None:

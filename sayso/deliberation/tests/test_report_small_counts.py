@@ -17,6 +17,7 @@ from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory, planted
+from .helpers import token
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +148,8 @@ def test_a_conversation_of_three_shows_fewer_than_5_participants_everywhere(
     third = Client()
     for statement in statements:
         third.post(
-            _public_url(conversation, "participate"), {"statement": statement.pk, "vote": "agree"}
+            _public_url(conversation, "participate"),
+            {"statement": token(statement), "vote": "agree"},
         )
     assert Vote.objects.filter(participant__conversation=conversation).count() == 21
     services.compute_now(conversation=conversation)
@@ -158,7 +160,7 @@ def test_a_conversation_of_three_shows_fewer_than_5_participants_everywhere(
     }
     for name, html in pages.items():
         assert _figures(html) == {
-            "participants": "fewer than 5",
+            "people who joined": "fewer than 5",
             "votes": "21",
             "opinion groups shown": "0",
         }, name
@@ -190,7 +192,7 @@ def test_the_header_shows_exact_figures_from_the_threshold_up(
     services.compute_now(conversation=conversation)
     html = depot_organiser.get(_report_url(conversation)).content.decode()
     assert _figures(html) == {
-        "participants": "20",
+        "people who joined": "20",
         "votes": "160",
         "opinion groups shown": "2",
     }
@@ -204,7 +206,7 @@ def test_few_votes_are_not_shown_exactly_either(depot: Community, depot_organise
     services.compute_now(conversation=conversation)
     html = depot_organiser.get(_report_url(conversation)).content.decode()
     assert _figures(html)["votes"] == "fewer than 5"
-    assert _figures(html)["participants"] == "fewer than 5"
+    assert _figures(html)["people who joined"] == "fewer than 5"
 
 
 def test_planted_blocs_are_what_the_hand_computation_assumes(depot: Community) -> None:

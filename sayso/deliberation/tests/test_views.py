@@ -32,6 +32,7 @@ from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
 
 from .factories import ConversationFactory, StatementFactory, planted
+from .helpers import token as vote_token
 
 pytestmark = pytest.mark.django_db
 FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
@@ -69,16 +70,17 @@ def test_vote_without_javascript_posts_and_redirects_to_the_next_statement(
     assert "Statement 1 of 2" in page
     assert 'name="vote" value="agree"' in page
     assert Participant.objects.count() == 0  # nobody is created by looking
-    response = client.post(public(conversation), {"statement": first.pk, "vote": "agree"})
+    response = client.post(public(conversation), {"statement": vote_token(first), "vote": "agree"})
     assert response.status_code == 303  # See Other: the browser follows with a GET
-    assert response["Location"] == public(conversation)
-    page = client.get(public(conversation)).content.decode()
+    # The page after the vote offers to change it (views._show).
+    assert response["Location"] == f"{public(conversation)}?voted={vote_token(first)}"
+    page = client.get(response["Location"]).content.decode()
     assert second.text in page
     assert "Statement 2 of 2" in page
     assert page.count("Vote recorded.") == 1  # said once, on the page after the vote
     assert "Vote recorded." not in client.get(public(conversation)).content.decode()
     assert not Session.objects.exists()  # the message went in a cookie, not a session
-    client.post(public(conversation), {"statement": second.pk, "vote": "pass"})
+    client.post(public(conversation), {"statement": vote_token(second), "vote": "pass"})
     assert "You have voted on every statement" in client.get(public(conversation)).content.decode()
     assert list(Vote.objects.order_by("statement__number").values_list("value", flat=True)) == [
         1,
@@ -93,7 +95,7 @@ def test_htmx_vote_returns_only_the_next_card(community: Community) -> None:
     client = Client()
     response = client.post(
         public(conversation),
-        {"statement": first.pk, "vote": "disagree"},
+        {"statement": vote_token(first), "vote": "disagree"},
         headers={"HX-Request": "true"},
     )
     html = response.content.decode()
@@ -115,27 +117,38 @@ def test_the_next_card_is_exactly_the_template_output() -> None:
     fast = views._next_card(
         "/conversations/abc/",
         "Vote recorded.",
-        {"pk": "42", "text": conditional_escape(text), "number": "3", "total": "20"},
+        {
+            "token": "4242",
+            "text": conditional_escape(text),
+            "number": "3",
+            "total": "20",
+            "previous": "1717",
+        },
     )
     slow = get_template(views.CARD).render(
         {
             "conversation": Conversation(state=Conversation.State.OPEN),
             "public_url": "/conversations/abc/",
-            "statement": {"pk": 42, "text": text},
+            "statement": {"token": 4242, "text": text},
             "progress": Progress(voted=2, total=20),
             "announce": "Vote recorded.",
+            "previous": 1717,
             "swapped": True,  # as views._card renders every card it sends htmx
         }
     )
     assert fast == slow
     assert "&lt;b&gt;should&lt;/b&gt; say &quot;why&quot; &amp; when it&#x27;s used" in fast
     assert "Statement 3 of 20" in fast
+    assert 'name="statement" value="4242"' in fast
+    assert 'href="/conversations/abc/?change=1717"' in fast
 
 
 def test_closed_conversation_refuses_votes_with_a_clear_message(community: Community) -> None:
     conversation = ConversationFactory.create(community=community, state=Conversation.State.CLOSED)
     statement = StatementFactory.create(conversation=conversation)
-    response = Client().post(public(conversation), {"statement": statement.pk, "vote": "agree"})
+    response = Client().post(
+        public(conversation), {"statement": vote_token(statement), "vote": "agree"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "This conversation has closed" in html
@@ -173,10 +186,12 @@ def test_code_access_redeems_a_code_once(community: Community, organiser: Any) -
     statement = StatementFactory.create(conversation=conversation)
     client = Client()
     assert "Your invitation code" in client.get(public(conversation)).content.decode()
-    refused = client.post(public(conversation), {"statement": statement.pk, "vote": "agree"})
+    refused = client.post(
+        public(conversation), {"statement": vote_token(statement), "vote": "agree"}
+    )
     assert "join this conversation" in refused.content.decode()
     assert client.post(public(conversation), {"code": codes[0].lower()}).status_code == 302
-    client.post(public(conversation), {"statement": statement.pk, "vote": "agree"})
+    client.post(public(conversation), {"statement": vote_token(statement), "vote": "agree"})
     assert Vote.objects.count() == 1
     again = Client().post(public(conversation), {"code": codes[0]})
     assert "already been used" in again.content.decode()
@@ -233,7 +248,7 @@ def test_you_page_relates_votes_to_groups(community: Community) -> None:
     client = Client()
     for statement in Statement.objects.filter(conversation=conversation):
         value = "agree" if statement.number % 2 == 0 or statement.number == 7 else "disagree"
-        client.post(public(conversation), {"statement": statement.pk, "vote": value})
+        client.post(public(conversation), {"statement": vote_token(statement), "vote": value})
     services.compute_now(conversation=conversation)
     html = client.get(public(conversation, "you")).content.decode()
     assert "How often you voted with each group" in html
@@ -589,11 +604,11 @@ def test_vote_query_count_is_pinned(community: Community) -> None:
     conversation = ConversationFactory.create(community=community)
     statements = StatementFactory.create_batch(3, conversation=conversation)
     client = Client()
-    client.post(public(conversation), {"statement": statements[0].pk, "vote": "agree"})
+    client.post(public(conversation), {"statement": vote_token(statements[0]), "vote": "agree"})
     with CaptureQueriesContext(connection) as captured:
         response = client.post(
             public(conversation),
-            {"statement": statements[1].pk, "vote": "agree"},
+            {"statement": vote_token(statements[1]), "vote": "agree"},
             headers={"HX-Request": "true"},
         )
     assert "Vote recorded." in response.content.decode()
@@ -606,7 +621,9 @@ def test_vote_query_count_is_pinned(community: Community) -> None:
 
 
 def _vote(client: Client, conversation: Conversation, statement: Statement, **kw: Any) -> str:
-    response = client.post(public(conversation), {"statement": statement.pk, "vote": "agree"}, **kw)
+    response = client.post(
+        public(conversation), {"statement": vote_token(statement), "vote": "agree"}, **kw
+    )
     return response.content.decode()
 
 
@@ -616,14 +633,14 @@ def test_anonymous_voting_creates_no_session_and_a_signed_participant_cookie(
     conversation = ConversationFactory.create(community=community)
     first, second = StatementFactory.create_batch(2, conversation=conversation)
     client = Client()
-    client.post(public(conversation), {"statement": first.pk, "vote": "agree"})
+    client.post(public(conversation), {"statement": vote_token(first), "vote": "agree"})
     assert "sessionid" not in client.cookies
     cookie = client.cookies[f"sayso_participant_{conversation.pk}"]
     participant = Participant.objects.get()
     assert cookie.value.startswith(f"{participant.pk}:")  # signed, with no account in it
     assert cookie["path"] == public(conversation)
     assert cookie["httponly"]
-    client.post(public(conversation), {"statement": second.pk, "vote": "agree"})
+    client.post(public(conversation), {"statement": vote_token(second), "vote": "agree"})
     assert Participant.objects.count() == 1
     assert Vote.objects.filter(participant=participant).count() == 2
 
@@ -634,7 +651,7 @@ def test_a_forged_or_borrowed_participant_cookie_is_ignored(community: Community
     statement = StatementFactory.create(conversation=conversation)
     other_statement = StatementFactory.create(conversation=other)
     victim = Client()
-    victim.post(public(conversation), {"statement": statement.pk, "vote": "agree"})
+    victim.post(public(conversation), {"statement": vote_token(statement), "vote": "agree"})
     victim_id = Participant.objects.get(conversation=conversation).pk
     signed = victim.cookies[f"sayso_participant_{conversation.pk}"].value
     forger = Client()
@@ -643,8 +660,8 @@ def test_a_forged_or_borrowed_participant_cookie_is_ignored(community: Community
     )
     # The other conversation's cookie, renamed: signed for another conversation (salt).
     forger.cookies[f"sayso_participant_{other.pk}"] = signed
-    forger.post(public(other), {"statement": other_statement.pk, "vote": "disagree"})
-    forger.post(public(conversation), {"statement": statement.pk, "vote": "disagree"})
+    forger.post(public(other), {"statement": vote_token(other_statement), "vote": "disagree"})
+    forger.post(public(conversation), {"statement": vote_token(statement), "vote": "disagree"})
     # Each post made a new participant; the victim's vote is untouched.
     assert Vote.objects.get(participant_id=victim_id).value == 1
     assert Participant.objects.count() == 3
@@ -657,7 +674,7 @@ def test_members_only_cookie_needs_the_same_member_signed_in(community: Communit
     first, second = StatementFactory.create_batch(2, conversation=conversation)
     member = MembershipFactory.create(community=community, role=Role.MEMBER)
     client = signed_in(member.user)
-    client.post(public(conversation), {"statement": first.pk, "vote": "agree"})
+    client.post(public(conversation), {"statement": vote_token(first), "vote": "agree"})
     participant = Participant.objects.get()
     assert participant.user is None  # anonymous conversation: no link stored
     cookie = client.cookies[f"sayso_participant_{conversation.pk}"].value
@@ -666,7 +683,7 @@ def test_members_only_cookie_needs_the_same_member_signed_in(community: Communit
     assert "join this conversation" in _vote(client, conversation, second)
     # Someone else signing in on the same browser does not become that participant.
     client.force_login(MembershipFactory.create(community=community, role=Role.MEMBER).user)
-    client.post(public(conversation), {"statement": second.pk, "vote": "disagree"})
+    client.post(public(conversation), {"statement": vote_token(second), "vote": "disagree"})
     assert Participant.objects.count() == 2
     # A member who leaves stops voting at once, cookie or not.
     client = signed_in(member.user)
@@ -684,7 +701,7 @@ def test_a_conversation_closed_elsewhere_refuses_votes_despite_the_cached_state(
     conversation = ConversationFactory.create(community=community)
     first, second = StatementFactory.create_batch(2, conversation=conversation)
     client = Client()
-    client.post(public(conversation), {"statement": first.pk, "vote": "agree"})
+    client.post(public(conversation), {"statement": vote_token(first), "vote": "agree"})
     # As another server process would: the database changes, this process's cache not.
     Conversation.objects.filter(pk=conversation.pk).update(state=Conversation.State.CLOSED)
     Statement.objects.filter(pk=second.pk).update(state=Statement.State.REJECTED)
@@ -714,19 +731,21 @@ def test_votes_need_the_csrf_token_in_the_form_or_the_htmx_header(community: Com
     token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)  # type: ignore[union-attr]
     assert 'name="csrfmiddlewaretoken"' in page  # the no-JavaScript form has its own
     assert (
-        client.post(public(conversation), {"statement": first.pk, "vote": "agree"}).status_code
+        client.post(
+            public(conversation), {"statement": vote_token(first), "vote": "agree"}
+        ).status_code
         == 403
     )
     card = client.post(
         public(conversation),
-        {"statement": first.pk, "vote": "agree"},
+        {"statement": vote_token(first), "vote": "agree"},
         headers={"HX-Request": "true", "X-CSRFToken": token},
     )
     assert card.status_code == 200
     assert "csrfmiddlewaretoken" not in card.content.decode()  # htmx sends the header
     posted = client.post(
         public(conversation),
-        {"statement": second.pk, "vote": "agree", "csrfmiddlewaretoken": token},
+        {"statement": vote_token(second), "vote": "agree", "csrfmiddlewaretoken": token},
     )
     assert posted.status_code == 303
     assert Vote.objects.count() == 2

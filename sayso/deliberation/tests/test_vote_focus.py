@@ -12,6 +12,7 @@ from django.urls import reverse
 from sayso.deliberation.models import Conversation
 
 from .factories import ConversationFactory, StatementFactory
+from .helpers import token
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def test_the_next_card_takes_focus_and_the_page_does_not() -> None:
 
     card = client.post(
         _public(conversation),
-        {"statement": first.pk, "vote": "agree"},
+        {"statement": token(first), "vote": "agree"},
         headers={"HX-Request": "true"},
     ).content.decode()
     assert '<span id="card-status" hx-swap-oob="innerHTML">Vote recorded.</span>' in card
@@ -43,7 +44,7 @@ def test_the_next_card_takes_focus_and_the_page_does_not() -> None:
     ) in card
 
     # Without JavaScript: 303 back to the page, which moves no focus.
-    response = client.post(_public(conversation), {"statement": second.pk, "vote": "agree"})
+    response = client.post(_public(conversation), {"statement": token(second), "vote": "agree"})
     assert response.status_code == 303
     assert "autofocus" not in client.get(_public(conversation)).content.decode()
 
@@ -53,7 +54,7 @@ def test_the_last_card_focuses_the_thank_you_message() -> None:
     only = StatementFactory.create(conversation=conversation)
     card = Client().post(
         _public(conversation),
-        {"statement": only.pk, "vote": "pass"},
+        {"statement": token(only), "vote": "pass"},
         headers={"HX-Request": "true"},
     )
     html = card.content.decode()
