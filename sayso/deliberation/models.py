@@ -196,6 +196,30 @@ class Participant(models.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
 
+def random_member_joined_id() -> int:
+    """A random key: sequential keys would line members up with participants by order."""
+    return secrets.randbits(62)
+
+
+class MemberJoined(models.Model):
+    """That a member joined an anonymous members-only conversation, and nothing about
+    which participant they are: so that each member takes part once (not once per
+    browser or sign-in) without their votes being traceable to them. No date: the
+    participant's own date would line the two up."""
+
+    id = models.BigIntegerField(primary_key=True, default=random_member_joined_id, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="member_joins_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} joined {self.conversation_id}"
+
+
 class Statement(models.Model):
     class Kind(models.TextChoices):
         SEED = "seed", _("Seed statement")

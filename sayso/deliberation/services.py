@@ -57,6 +57,7 @@ from .models import (
     CODES_ARE_ANONYMOUS,
     STATEMENT_MAX_LENGTH,
     Conversation,
+    MemberJoined,
     OpinionMapResult,
     Participant,
     PolisImport,
@@ -263,8 +264,11 @@ def add_participant_statement(
 
 @transaction.atomic
 def join(*, conversation: Conversation, user: Any = None, token: str = "") -> Participant:
-    """A new pseudonymous participant. `user` is linked only when the conversation is
-    not anonymous; an anonymous participant records nothing but the date.
+    """A new pseudonymous participant. `user`, the person signed in, is linked only when
+    the conversation is not anonymous; an anonymous participant records nothing but the
+    date. In an anonymous members-only conversation, that the member joined is recorded
+    apart (MemberJoined, with no link to the participant), and a second join refused:
+    otherwise each new browser or sign-in would be one more voice.
 
     `token` is the random key of the page the person joins from: joining twice with one
     token (a double click on the first vote) gives the same participant. Only its
@@ -288,6 +292,22 @@ def join(*, conversation: Conversation, user: Any = None, token: str = "") -> Pa
         same = Participant.objects.filter(conversation=conversation, join_digest=digest).first()
         if same is not None:
             return same
+    if (
+        conversation.anonymous
+        and conversation.access == Conversation.Access.MEMBERS
+        and getattr(user, "is_authenticated", False)
+    ):
+        # Under the conversation's lock, so two browsers joining at once are serialised.
+        if MemberJoined.objects.filter(conversation=conversation, user=user).exists():
+            raise ServiceError(
+                _(
+                    "You have already joined this conversation, in another browser or "
+                    "before signing in again. Each member takes part once, and your votes "
+                    "are anonymous, so Sayso cannot bring them here: carry on where you "
+                    "started."
+                )
+            )
+        MemberJoined.objects.create(conversation=conversation, user=user)
     return Participant.objects.create(
         conversation=conversation,
         number=_next_number(conversation, Participant),
@@ -414,10 +434,8 @@ def add_statement_as(
     )
     joined = None
     if participant is None:
-        # Only a non-anonymous conversation links the account (join checks that too).
-        participant = joined = join(
-            conversation=conversation, user=None if conversation.anonymous else user
-        )
+        # join links the account only when the conversation is not anonymous.
+        participant = joined = join(conversation=conversation, user=user)
     statement = add_participant_statement(
         conversation=conversation, participant=participant, text=text
     )

@@ -41,7 +41,15 @@ from .forms import (
     StatementForm,
     parse_vote,
 )
-from .models import Conversation, OpinionMapResult, Participant, PolisImport, Statement, Vote
+from .models import (
+    Conversation,
+    MemberJoined,
+    OpinionMapResult,
+    Participant,
+    PolisImport,
+    Statement,
+    Vote,
+)
 from .svg import opinion_map_svg
 
 
@@ -555,7 +563,7 @@ def _remember(
 
 
 def _may_join(request: HttpRequest, conversation: Conversation) -> str:
-    """'yes', 'sign-in', 'not-member' or 'code'."""
+    """'yes', 'sign-in', 'not-member' or 'code' (and, from _gate, 'joined-elsewhere')."""
     if conversation.access == Conversation.Access.MEMBERS:
         if not request.user.is_authenticated:
             return "sign-in"
@@ -571,7 +579,19 @@ def _gate(request: HttpRequest, conversation: Conversation, participant_id: int 
     every request (someone who left the community stops voting at once); otherwise a
     participant who joined (by link or code) may go on."""
     if conversation.access == Conversation.Access.MEMBERS or participant_id is None:
-        return _may_join(request, conversation)
+        gate = _may_join(request, conversation)
+        if (
+            gate == "yes"
+            and participant_id is None
+            and conversation.anonymous
+            and conversation.access == Conversation.Access.MEMBERS
+            # Signed in: the gate is "yes" in a members-only conversation.
+            and MemberJoined.objects.filter(
+                conversation=conversation, user_id=request.user.pk or 0
+            ).exists()
+        ):
+            return "joined-elsewhere"  # each member takes part once (services.join)
+        return gate
     return "yes"
 
 
@@ -862,8 +882,14 @@ def _vote(
         changed = request.POST.get("change") == "1"
         try:
             if participant_id is None:
-                # Only a non-anonymous conversation links the account: do not load it otherwise.
-                user = None if conversation.anonymous else request.user
+                # The account is needed when it is linked (not anonymous) or recorded
+                # apart (members only, services.join): do not load it otherwise.
+                user = (
+                    request.user
+                    if not conversation.anonymous
+                    or conversation.access == Conversation.Access.MEMBERS
+                    else None
+                )
                 joined = services.join(
                     conversation=conversation,
                     user=user,
