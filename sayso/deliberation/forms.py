@@ -132,8 +132,17 @@ class ConversationForm(forms.ModelForm[Conversation]):
             self.add_error("anonymous", CODES_ARE_ANONYMOUS)
         if cleaned.get("access") != Conversation.Access.CODES:
             # Codes chosen, then another way in: the codes would only be shown beside it.
+            # Not kept, and the organiser is told (codes_not_used), not left to wonder.
+            self.codes_not_used = cleaned.get("code_batch") is not None
             cleaned["code_batch"] = None
         return cleaned
+
+    codes_not_used = False
+    CODES_NOT_USED = _(
+        "The invitation codes you chose are not used: people take part by the link or by "
+        "signing in, as you chose under 'Who can take part'. To use codes, choose 'People "
+        "with an invitation code' there."
+    )
 
     def clean_seed_statements(self) -> list[str]:
         """The non-blank lines, single-spaced. Messages name the line as the textarea

@@ -108,6 +108,8 @@ def conversation_create(request: HttpRequest, community: Community) -> HttpRespo
             messages.success(
                 request, _("Conversation started. Share its link so people can take part.")
             )
+            if form.codes_not_used:
+                messages.warning(request, form.CODES_NOT_USED)
             return redirect(conversation)
     return render(
         request, "deliberation/conversation_form.html", {"community": community, "form": form}
@@ -175,6 +177,8 @@ def conversation_edit(
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Changes saved."))
+            if form.codes_not_used:
+                messages.warning(request, form.CODES_NOT_USED)
             return redirect(found)
     return render(
         request,

@@ -298,7 +298,8 @@ def test_codes_chosen_for_a_link_conversation_are_not_kept(
     community: Community, organiser: Any
 ) -> None:
     batch, _codes = create_code_batch(community=community, size=3, actor=organiser, label="Canteen")
-    response = signed_in(organiser).post(
+    client = signed_in(organiser)
+    response = client.post(
         reverse("deliberation:create", kwargs={"slug": "depot"}),
         {
             "topic": "What should the rules be for scanner data?",
@@ -310,8 +311,23 @@ def test_codes_chosen_for_a_link_conversation_are_not_kept(
     assert response.status_code == 302
     conversation = Conversation.objects.get()
     assert conversation.code_batch is None
-    page = signed_in(organiser).get(response["Location"]).content.decode()
+    page = client.get(response["Location"]).content.decode()
     assert "Canteen" not in page
+    # ...and the organiser is told, on creating and on changing it, not left to wonder.
+    assert "The invitation codes you chose are not used" in page
+
+
+def test_no_codes_chosen_no_word_about_codes(community: Community, organiser: Any) -> None:
+    response = signed_in(organiser).post(
+        reverse("deliberation:create", kwargs={"slug": "depot"}),
+        {
+            "topic": "What should the rules be for scanner data?",
+            "moderation": "post",
+            "access": "link",
+        },
+        follow=True,
+    )
+    assert "The invitation codes you chose are not used" not in response.content.decode()
 
 
 def test_batches_with_the_same_label_are_told_apart_by_size_and_date(
