@@ -247,6 +247,20 @@ def xlsx_bytes(survey: Survey) -> bytes:
 
 CODED = frozenset({Question.Type.SINGLE, Question.Type.RATING})
 TICKED_LABELS = {0.0: "Not ticked", 1.0: "Ticked"}
+# SPSS's measurement level of each question's variable, by the question's type: the
+# codes of a rating scale are in order, a single choice's are not; numbers and dates
+# are scales; text (multiple choice and ranking as names, consent, typed answers) is
+# nominal, the only level SPSS allows a string besides ordinal. Unknown, the default,
+# makes SPSS stop and scan the data before most procedures.
+SPSS_MEASURE = {
+    Question.Type.SINGLE: "nominal",
+    Question.Type.RATING: "ordinal",
+    Question.Type.NUMBER: "scale",
+    Question.Type.DATE: "scale",
+}
+# SPSS shows a number wider than its column in Data View as 1.2E+14: the response id's
+# column is as wide as its 15 digits.
+RESPONSE_ID_WIDTH = 15
 
 
 def ticked_columns(questions: list[Question]) -> dict[int, list[tuple[str, Choice]]]:
@@ -372,8 +386,8 @@ def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterat
 
 
 def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
-    """pyreadstat.write_sav's options: the title, question texts, choice labels and
-    the date formats."""
+    """pyreadstat.write_sav's options: the title, question texts, choice labels, the
+    date formats, each variable's measurement level and the response id's width."""
     language = survey.default_language
     ticked = [
         (name, f"{questions[position].text(language)}: {choice.text(language)}")
@@ -393,6 +407,11 @@ def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
         # The 15-digit response ids in full (pyreadstat's default, F8.2, cannot show them).
         "variable_format": {"response_id": "F15.0", "submitted_on": SPSS_DATE_FORMAT}
         | {q.name: SPSS_DATE_FORMAT for q in questions if q.type == Question.Type.DATE},
+        "variable_display_width": {"response_id": RESPONSE_ID_WIDTH},
+        # The ticked 0/1 variables are nominal: ticked or not, not a quantity.
+        "variable_measure": {"response_id": "nominal", "submitted_on": "scale"}
+        | {q.name: SPSS_MEASURE.get(Question.Type(q.type), "nominal") for q in questions}
+        | {name: "nominal" for name, _label in ticked},
     }
 
 

@@ -787,8 +787,10 @@ class PopulationField(forms.Field):
 class WeightingForm(forms.Form):
     """Population counts for each option of one single choice (or rating) question.
 
-    The count fields are made from the chosen question's options (`pop_<choice name>`);
-    `wanted` names the question (from the page's question picker), else the first."""
+    The count fields are made from the chosen question's options (`pop_<choice name>`),
+    filled with the figures in force for it. `wanted` names the question (from the
+    page's question picker or a "Change" link); without one, the first question the
+    results are weighted by, else the first that could be."""
 
     question = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -803,9 +805,12 @@ class WeightingForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.candidates = candidates
+        in_force = [q for q in candidates if q.name in current]
         self.chosen = next(
-            (q for q in candidates if q.name == wanted), candidates[0] if candidates else None
+            (q for q in candidates if q.name == wanted),
+            in_force[0] if in_force else candidates[0] if candidates else None,
         )
+        self.in_force = self.chosen is not None and self.chosen.name in current
         if self.chosen is None:
             return
         self.fields["question"].initial = self.chosen.name
@@ -825,6 +830,24 @@ class WeightingForm(forms.Form):
         return {
             c.name: float(self.cleaned_data[f"pop_{c.name}"]) for c in self.chosen.choices.all()
         }
+
+
+class WeightLimitForm(forms.Form):
+    """Weight trimming in plain words: at most N times the average person."""
+
+    limit = forms.IntegerField(
+        label=_("At most this many times the average person"),
+        required=False,
+        min_value=2,
+        max_value=20,
+        help_text=_("A whole number from 2 to 20; 5 is usual. Leave it empty for no limit."),
+        error_messages={
+            "invalid": _("Give a whole number from 2 to 20, or leave the box empty."),
+            "min_value": _("Give a whole number from 2 to 20, or leave the box empty."),
+            "max_value": _("Give a whole number from 2 to 20, or leave the box empty."),
+        },
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
 
 
 class CodesForm(forms.Form):

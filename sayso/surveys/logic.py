@@ -420,6 +420,22 @@ def posted(question: Question, data: Mapping[str, Any]) -> bool:
     return key in data
 
 
+# The field a respondent page sends once for each question it showed (and once empty,
+# so that a page showing none still says so). A page also holds the questions that do
+# not apply yet, hidden, so that with JavaScript one appears as soon as an answer
+# brings it up (views.page): their fields are sent too, and only this says which of
+# them the person could see.
+SHOWN_FIELD = "shown"
+
+
+def was_shown(question: Question, data: Mapping[str, Any]) -> bool:
+    """Whether the page that sent `data` showed `question` to the person."""
+    if SHOWN_FIELD in data:
+        names = data.getlist(SHOWN_FIELD) if hasattr(data, "getlist") else data[SHOWN_FIELD]
+        return question.name in names
+    return posted(question, data)  # a page sent without the field: its fields say
+
+
 def newly_relevant(
     questions: Iterable[Question],
     before: Mapping[str, Any],
@@ -428,12 +444,68 @@ def newly_relevant(
 ) -> list[Question]:
     """The questions of a page that were hidden when it was shown (by the answers
     `before`: the ones it was shown with) and that the answers just given (`after`)
-    bring up. The person has not seen them yet, so they are to be shown, not refused."""
+    bring up. The person has not seen them yet, so they are to be shown, not refused.
+    (One that appeared while the person answered, with JavaScript, was seen.)"""
     return [
         q
         for q in questions
-        if not is_relevant(q, before) and is_relevant(q, after) and not posted(q, data)
+        if not is_relevant(q, before) and is_relevant(q, after) and not was_shown(q, data)
     ]
+
+
+def page_as_typed(
+    questions: Iterable[Question], data: Mapping[str, Any], earlier: Mapping[str, Any]
+) -> tuple[set[str], dict[str, Any], dict[str, Any]]:
+    """A page as the person is filling it in, before it is sent: nothing is checked or
+    kept. Returns the names of its questions that apply, judged on `earlier` (the
+    answers of other pages) and this page's answers that can be read (as validate_page
+    judges them); the answers that can be read, of every question, applying or not (so
+    that a question hidden and brought back keeps what was typed in it); and, for an
+    answer that cannot be read (a number that is not one), the text as typed."""
+    page = list(questions)
+    judged = dict(earlier)
+    values: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
+    for question in page:
+        value, error = read_answer(question, data)
+        if error:
+            typed = typed_answer(question, data)
+            if typed not in (None, "", {}):
+                raw[question.name] = typed
+        if value is None:
+            judged.pop(question.name, None)
+        else:
+            judged[question.name] = values[question.name] = value
+    return applying(page, judged), values, raw
+
+
+def deciding(questions: Iterable[Question]) -> set[str]:
+    """The names of the questions whose answers decide whether another of the same
+    `questions` (a page) is shown: the ones whose changes are worth asking about."""
+    page = list(questions)
+    names = {q.name for q in page}
+    named: set[str] = set()
+    for question in page:
+        if question.relevant:
+            try:
+                named |= parsed(question.relevant).references
+            except odk_xpath.XPathError:
+                continue  # shown to everyone (is_relevant): decided by nothing
+    return named & names
+
+
+def applying(questions: Iterable[Question], answers: Mapping[str, Any]) -> set[str]:
+    """The names of the questions that apply given `answers`, judged in the page's
+    order: an answer to a question that does not apply counts for nothing, as
+    validate_page drops it before judging the questions after it."""
+    judged = dict(answers)
+    names = set()
+    for question in questions:
+        if is_relevant(question, judged):
+            names.add(question.name)
+        else:
+            judged.pop(question.name, None)
+    return names
 
 
 def validate_page(

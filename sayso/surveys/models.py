@@ -18,6 +18,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, router, transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -109,8 +110,19 @@ class Survey(models.Model):
     # {language: {"title": ..., "welcome": ..., "privacy_notice": ...}}. The fields
     # above hold the default language's texts.
     texts = models.JSONField(default=dict, blank=True)
-    # {question name: {choice name: population count}}, used for weighting.
+    # {question name: {choice name: population count}}, used for weighting: one
+    # question is post-stratification, several are raked (selectors._weights).
     weighting_targets = models.JSONField(default=dict, blank=True)
+    # Weight trimming: nobody counts for more than this many times the average
+    # respondent (survey_stats.trim_weights). None: no limit.
+    weight_limit = models.PositiveSmallIntegerField(
+        _("limit on one person's weight"),
+        null=True,
+        blank=True,
+        default=5,
+        validators=[MinValueValidator(2), MaxValueValidator(20)],
+        help_text=_("At most this many times the average. Empty: no limit."),
+    )
     # How many complete responses members last read the figures for (set when the survey
     # closes). If it is closed again only a few responses later, members would compare
     # the two sets of figures and learn what those few said, so they read none until the

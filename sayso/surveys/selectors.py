@@ -10,7 +10,9 @@ shapes the per-question tables, so the page costs the same handful of queries wh
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,6 +123,13 @@ class QuestionResult:
     # be a breakdown by it). Its rows are still worked out, as follow_ups reads them.
     filter_note: str = ""
 
+    @property
+    def weighted_in_full(self) -> bool:
+        """Whether every figure shown has its weighted share beside it: only then can
+        the weighted figures be cited (views.cite_result) as they are shown."""
+        shown = [row for row in self.rows if not row.hidden]
+        return self.weighted and bool(shown) and all(row.weighted is not None for row in shown)
+
 
 @dataclass
 class Offer:
@@ -139,11 +148,15 @@ class Results:
     threshold: int
     questions: list[QuestionResult]
     refusal: str = ""
+    # The filter the figures are narrowed by, only once it is applied: a refused
+    # filter (filter_refused) leaves the results everyone's, shown as such.
     filter_label: str = ""
+    filter_refused: bool = False
     breakdown: Question | None = None
     breakdown_refusal: str = ""
     weighting: survey_stats.Reweighting | None = None
     weighting_refusal: str = ""
+    weighted_by: list[str] = field(default_factory=list)  # the weighting's questions' words
     # When the counts shown are an earlier snapshot (a newer one is being made by the
     # task worker): when that snapshot was made. None when they are up to date.
     figures_as_of: datetime | None = None
@@ -376,10 +389,6 @@ def results(
             if joint is not None and joint.has(by)
             else responses_choosing(survey, by, choice_name).count()
         )
-        label = next(
-            (c.text(language) for c in by.choices.all() if c.name == choice_name), choice_name
-        )
-        out.filter_label = f"{by.text(language)}: {label}"
         # The question's own checks come first, so that every answer of a question that
         # may not filter gets the same refusal: "narrows the results to fewer than 5"
         # for one answer and the question's reason for another would say which of two
@@ -396,8 +405,14 @@ def results(
         if refusal is None:
             refusal = disclosure.check_filter(selected=selected, parent=total, threshold=threshold)
         if refusal is not None:
+            # out.respondents stays everyone's: the refused group's size is not given.
             out.refusal = refusal.reason
+            out.filter_refused = True
             return out
+        label = next(
+            (c.text(language) for c in by.choices.all() if c.name == choice_name), choice_name
+        )
+        out.filter_label = f"{by.text(language)}: {label}"
         answers = answers.filter(
             response__in=responses_choosing(survey, by, choice_name).values("response")
         )
@@ -461,6 +476,7 @@ def results(
             out.weighting_refusal = str(refused)  # the unweighted results are shown
     if weights is not None:
         out.weighting = weights.reweighting
+        out.weighted_by = [q.text(language) for q in weights.by]
     date_ids = [q.pk for q in questions if q.type == Question.Type.DATE]
     # With a joint table the months come from its snapshot, never counted beside it.
     months = _months(answers, date_ids) if date_ids and joint is None else {}
@@ -2076,10 +2092,13 @@ def _crosstab(
     return tab
 
 
+WEIGHTED_BY = (Question.Type.SINGLE, Question.Type.RATING)
+
+
 def weighting_questions(survey: Survey) -> list[Question]:
     """The questions results can be weighted by: single choice and rating."""
     return list(
-        survey.questions.filter(type__in=[Question.Type.SINGLE, Question.Type.RATING])
+        survey.questions.filter(type__in=WEIGHTED_BY)
         .prefetch_related("choices")
         .order_by("section__order", "order", "pk")
     )
@@ -2110,6 +2129,7 @@ class Weighting:
     # Per question, per choice (in the question's order): whether its weighted share
     # may be shown (disclosure.weighted_columns_safe); a question absent is safe.
     safe: dict[int, tuple[bool, ...]]
+    by: list[Question] = field(default_factory=list)  # the questions weighted by, in order
 
 
 def _weight_counts_sql(
@@ -2194,10 +2214,20 @@ def _weights(
     the unfiltered ones and the other filters'.
     """
     targets = survey.weighting_targets or {}
+    if not targets:
+        return None
     by_name = {q.name: q for q in questions}
     target_questions = [by_name.get(name) for name in targets]
-    if not targets or any(t is None for t in target_questions):
-        return None
+    if any(t is None or t.type not in WEIGHTED_BY for t in target_questions):
+        # Deleted, or changed into another kind of question after the figures were set:
+        # saying so beats results that quietly stop being weighted.
+        raise CannotWeight(
+            _(
+                "These results cannot be weighted: a question the weighting uses is no "
+                "longer a single-choice question of this survey. An organiser can remove "
+                "it on the weighting page. The figures below are not weighted."
+            )
+        )
     weighable = [q for q in questions if q.type in WEIGHABLE]
     names = {c.pk: c.name for q in weighable for c in q.choices.all()}
     bit = 0
@@ -2247,18 +2277,23 @@ def _weights(
     cells = [(cell, n) for cell, n in sized.items() if n > 0]
     sizes = [n for _cell, n in cells]
     groups = [[cell[i] for cell, _n in cells] for i in range(len(target_questions))]
-    margins = list(targets.values())
+    margins = common_total(list(targets.values()))
     for target, group, margin in zip(target_questions, groups, margins, strict=True):
         missing = [name for name, size in margin.items() if size > 0 and name not in set(group)]
         if missing:
             raise CannotWeight(_nobody_in(target, missing, survey.default_language))  # type: ignore[arg-type]
     ones = np.ones(len(cells))
+    # Trimming (survey_stats.trim_weights, inside post_stratify and rake): nobody counts
+    # for more than `weight_limit` average respondents.
+    limit = float(survey.weight_limit) if survey.weight_limit else None
     try:
         if len(margins) == 1:
-            reweighting = survey_stats.post_stratify(ones, groups[0], margins[0], counts=sizes)
+            reweighting = survey_stats.post_stratify(
+                ones, groups[0], margins[0], counts=sizes, trim_upper=limit
+            )
         else:
             reweighting = survey_stats.rake(
-                ones, list(zip(groups, margins, strict=True)), counts=sizes
+                ones, list(zip(groups, margins, strict=True)), counts=sizes, trim_upper=limit
             )
     except ValueError as problem:  # e.g. an answer the targets have no figure for
         raise CannotWeight(
@@ -2285,7 +2320,162 @@ def _weights(
         for q in weighable
         if q.pk not in targeted  # its weighted shares are the population figures
     }
-    return Weighting(reweighting, dict(out), safe)
+    return Weighting(reweighting, dict(out), safe, [t for t in target_questions if t is not None])
+
+
+def common_total(margins: list[dict[str, float]]) -> list[dict[str, float]]:
+    """Each question's population figures scaled to the first question's total.
+
+    Raking matches every question's figures at once, so their totals must agree; figures
+    from different sources rarely do to the person (400 staff by shift, 398 by contract),
+    and percentages total 100 whatever the size. The weighted shares are the same either
+    way: each question's figures are read as shares of its own total."""
+    if not margins:
+        return []
+    first = sum(margins[0].values())
+    out = []
+    for margin in margins:
+        total = sum(margin.values())
+        scale = first / total if total > 0 else 1.0
+        out.append({name: float(size) * scale for name, size in margin.items()})
+    return out
+
+
+@dataclass(frozen=True)
+class PopulationFigure:
+    """One answer's population figure, as the weighting page lists it."""
+
+    label: str  # the answer's words
+    people: float | None  # None: the figures have none for this answer
+    share: float | None  # of the question's total
+
+
+@dataclass(frozen=True)
+class FiguresInForce:
+    """The population figures set for one question of the survey's weighting."""
+
+    name: str  # the question's short name (what forms send), never shown
+    label: str  # the question's words
+    figures: list[PopulationFigure]
+    total: float
+    # Why these figures no longer fit the question (changed or deleted since they were
+    # set), in plain words; "" when they fit.
+    problem: str = ""
+
+
+def weighting_in_force(survey: Survey) -> list[FiguresInForce]:
+    """The survey's weighting as the organiser reads it: per question (in the order the
+    weighting uses them), each answer's population figure and its share."""
+    targets = survey.weighting_targets or {}
+    if not targets:
+        return []
+    language = survey.default_language
+    found = {
+        q.name: q
+        for q in survey.questions.filter(name__in=list(targets)).prefetch_related("choices")
+    }
+    out = []
+    for name, population in targets.items():
+        total = float(sum(population.values()))
+        question = found.get(name)
+        if question is None or question.type not in WEIGHTED_BY:
+            figures = [
+                PopulationFigure(answer, float(n), n / total if total else None)
+                for answer, n in population.items()
+            ]
+            out.append(
+                FiguresInForce(
+                    name,
+                    question.text(language) if question is not None else name,
+                    figures,
+                    total,
+                    _(
+                        "This question is no longer a single-choice question of this survey, "
+                        "so the results cannot be weighted by it. Remove it from the weighting."
+                    ),
+                )
+            )
+            continue
+        choices = list(question.choices.all())
+        figures = [
+            PopulationFigure(
+                c.text(language),
+                float(population[c.name]) if c.name in population else None,
+                population[c.name] / total if c.name in population and total else None,
+            )
+            for c in choices
+        ]
+        fits = set(population) == {c.name for c in choices}
+        problem = (
+            ""
+            if fits
+            else _(
+                "The question's answers were changed after these figures were set, so they "
+                "no longer fit it. Give the figures again for its answers as they are now."
+            )
+        )
+        out.append(FiguresInForce(name, question.text(language), figures, total, problem))
+    return out
+
+
+def weighting_cell_sizes(survey: Survey, questions: list[Question]) -> list[int]:
+    """How many people gave each combination of answers to `questions` (of those who
+    answered them all): the groups a weighting by these questions gives one weight
+    each. One GROUP BY (as _weights counts them); no answer leaves the database."""
+    answers = Answer.objects.filter(survey=survey, question=questions[0], choice__isnull=False)
+    sql, params = _weight_counts_sql(answers, [q.pk for q in questions])
+    with connections[answers.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [int(row[-2]) for row in cursor.fetchall()]
+
+
+def weighting_key(survey: Survey) -> str:
+    """A short fingerprint of the weighting in force (its figures and limit): a citation
+    of weighted figures is refused if the weighting changed after the page was shown."""
+    text = json.dumps([survey.weighting_targets or {}, survey.weight_limit], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def citation_snapshot(survey: Survey, data: Results, result: QuestionResult) -> dict[str, Any]:
+    """What a citation of `result` freezes: the figures as the results table shows them
+    (people, share, interval) and, when the results are weighted, the weighted shares
+    and intervals beside them, the questions weighted by, the effective sample size
+    and the limit on one person's weight, marked `weighted`."""
+    snapshot: dict[str, Any] = {
+        "title": f"{survey.title}: {result.label}",
+        "question": result.question.name,
+        "n": result.respondents,
+        "date": str(
+            complete_responses(survey)
+            .order_by("-submitted_on")
+            .values_list("submitted_on", flat=True)
+            .first()
+        ),
+        "figures": [
+            {
+                "option": r.label,
+                "count": r.count,
+                "percent": r.share,
+                "ci_low": r.low,
+                "ci_high": r.high,
+            }
+            for r in result.rows
+            if not r.hidden
+        ],
+        "threshold": data.threshold,
+    }
+    if data.weighting is not None and result.weighted_in_full:
+        # Keys only for weighted citations: an unweighted one reads as it always did.
+        snapshot["weighted"] = True
+        snapshot["weighted_by"] = list(data.weighted_by)
+        snapshot["effective_n"] = round(data.weighting.n_eff)
+        snapshot["weight_limit"] = survey.weight_limit
+        shown = [r for r in result.rows if not r.hidden]
+        for figure, r in zip(snapshot["figures"], shown, strict=True):
+            figure["weighted"] = r.weighted
+            figure["weighted_low"] = r.weighted_low
+            figure["weighted_high"] = r.weighted_high
+    return snapshot
 
 
 def _count_weights_now(

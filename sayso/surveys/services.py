@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
 from django.db.models.functions import Floor
@@ -347,6 +348,16 @@ def _rename_weighting_target(survey: Survey, old: str, new: str) -> None:
     current = targets.first() or {}
     if old in current:
         survey.weighting_targets = {new if k == old else k: v for k, v in current.items()}
+        Survey.objects.filter(pk=survey.pk).update(weighting_targets=survey.weighting_targets)
+
+
+def _forget_weighting_target(survey: Survey, name: str) -> None:
+    """A deleted question's population figures go with it (nobody had answered it, so
+    the results could never be weighted by it); the other questions' stay."""
+    targets = Survey.objects.filter(pk=survey.pk).values_list("weighting_targets", flat=True)
+    current = targets.first() or {}
+    if name in current:
+        survey.weighting_targets = {k: v for k, v in current.items() if k != name}
         Survey.objects.filter(pk=survey.pk).update(weighting_targets=survey.weighting_targets)
 
 
@@ -786,6 +797,7 @@ def delete_question(*, question: Question) -> None:
     if refusal := question_delete_refusal(question):
         raise refusal
     question.delete()
+    _forget_weighting_target(question.survey, question.name)
 
 
 @transaction.atomic
@@ -1677,6 +1689,15 @@ def approve_answer(*, answer: Answer, approved: bool = True) -> Answer:
 def set_weighting_targets(
     *, survey: Survey, question: Question, population: dict[str, float]
 ) -> Survey:
+    """Set (or change) the population figures for one question, keeping the figures
+    set for the survey's other questions: with one question the results are
+    post-stratified, with several raked (selectors._weights).
+
+    Refused, with nothing saved, when the results could never be weighted this way:
+    a figure missing or not above zero; one of the question's answers given by fewer
+    than the members' threshold of people; or, with other questions, a combination of
+    answers to all of them given by fewer. The refusals name no answer (which group is
+    small is hidden on the results too)."""
     names = {c.name for c in question.choices.all()}
     if set(population) != names or any(v <= 0 for v in population.values()):
         raise ServiceError(
@@ -1696,19 +1717,65 @@ def set_weighting_targets(
         .annotate(n=Count("response_id", distinct=True))
         .values_list("n", flat=True)
     )
+    way_out = (
+        _("Choose another question.")
+        if survey.status == Survey.Status.CLOSED
+        else _("Choose another question, or wait until more people have answered.")
+    )
     if any(0 < n < threshold for n in sizes):
         refusal = _(
             "Results can't be weighted by this question: fewer than %(n)s people gave one"
             " of its answers, and weighting them up would make the results theirs."
         ) % {"n": threshold}
-        if survey.status == Survey.Status.CLOSED:
-            raise ServiceError(refusal + " " + _("Choose another question."))
-        raise ServiceError(
-            refusal + " " + _("Choose another question, or wait until more people have answered.")
-        )
-    survey.weighting_targets = {question.name: population}
+        raise ServiceError(refusal + " " + way_out)
+    # Locked, so two organisers adding a question each keep both.
+    current = (
+        Survey.objects.select_for_update()
+        .filter(pk=survey.pk)
+        .values_list("weighting_targets", flat=True)
+        .first()
+    ) or {}
+    targets = {**current, question.name: population}  # a question set before keeps its place
+    if len(targets) > 1:
+        # Raking gives one weight to each combination of answers to the questions (day
+        # shift and disciplined, ...): each must be empty or at least the threshold too.
+        by_name = {
+            q.name: q
+            for q in survey.questions.filter(name__in=list(targets), type__in=selectors.WEIGHTED_BY)
+        }
+        others = [by_name[name] for name in targets if name in by_name]
+        if any(0 < n < threshold for n in selectors.weighting_cell_sizes(survey, others)):
+            refusal = _(
+                "Results can't be weighted by this question together with the others the"
+                " weighting uses: fewer than %(n)s people gave one of the combinations of"
+                " answers to these questions, and weighting them up would make the results"
+                " theirs."
+            ) % {"n": threshold}
+            raise ServiceError(
+                refusal + " " + way_out + " " + _("Or remove another question from the weighting.")
+            )
+    survey.weighting_targets = targets
     survey.save(update_fields=["weighting_targets"])
     # The results snapshot counts the answers by the weighting's questions too.
+    _recount_results_when_committed(survey)
+    return survey
+
+
+@transaction.atomic
+def remove_weighting_target(*, survey: Survey, name: str) -> Survey:
+    """Forget one question's population figures (by its short name), keeping the
+    others'; with none left the results are no longer weighted. Removing a question
+    only merges the groups the weighting uses, so it needs no check."""
+    current = (
+        Survey.objects.select_for_update()
+        .filter(pk=survey.pk)
+        .values_list("weighting_targets", flat=True)
+        .first()
+    ) or {}
+    if name not in current:
+        raise ServiceError(_("The results are not weighted by that question."))
+    survey.weighting_targets = {k: v for k, v in current.items() if k != name}
+    survey.save(update_fields=["weighting_targets"])
     _recount_results_when_committed(survey)
     return survey
 
@@ -1719,6 +1786,23 @@ def stop_weighting(*, survey: Survey) -> Survey:
     survey.weighting_targets = {}
     survey.save(update_fields=["weighting_targets"])
     _recount_results_when_committed(survey)
+    return survey
+
+
+@transaction.atomic
+def set_weight_limit(*, survey: Survey, limit: int | None) -> Survey:
+    """At most `limit` times the average respondent's weight for anyone (None: no
+    limit). Read when the results are weighted; the counts are unchanged, so nothing
+    is counted again."""
+    field = Survey._meta.get_field("weight_limit")
+    try:
+        field.run_validators(limit)
+    except ValidationError as refused:
+        raise ServiceError(
+            _("Give a whole number from 2 to 20, or leave the box empty for no limit.")
+        ) from refused
+    survey.weight_limit = limit
+    survey.save(update_fields=["weight_limit"])
     return survey
 
 
@@ -1743,6 +1827,8 @@ def cite_result(
     for earlier in selectors.citations(survey).filter(source_id=question.pk):
         before = int(earlier.snapshot.get("n", 0))
         apart = abs(int(snapshot["n"]) - before)
+        if apart == 0 and _same_counts(earlier.snapshot, snapshot):
+            continue  # the same answers, cited weighted and not, or with other weights
         if apart < step and (status == Survey.Status.OPEN or apart > 0):
             raise ServiceError(
                 ngettext(
@@ -1766,6 +1852,15 @@ def cite_result(
         actor=actor,
         note=note,
     )
+
+
+def _same_counts(earlier: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Whether two citations of a question count the same people giving each answer."""
+
+    def counts(snapshot: dict[str, Any]) -> list[tuple[Any, Any]]:
+        return [(f.get("option"), f.get("count")) for f in snapshot.get("figures", [])]
+
+    return counts(earlier) == counts(now)
 
 
 def already_cited(*, survey: Survey, question: Question, snapshot: dict[str, Any]) -> bool:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +33,7 @@ from .forms import (
     SectionForm,
     SurveyForm,
     WeightingForm,
+    WeightLimitForm,
     translation_errors,
     translation_limit,
 )
@@ -532,10 +533,10 @@ def _code_sheet(
 @post_only
 def preview(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
-    _response, raw = services.start_response(
+    started, raw = services.start_response(
         survey=survey, language=survey.choose_language(request.POST.get("language")), preview=True
     )
-    return redirect("surveys_public:page", token=raw, page=0)
+    return HttpResponseRedirect(_private_url("page", started.language, token=raw, page=0))
 
 
 @community_view("member")
@@ -543,7 +544,7 @@ def preview(request: HttpRequest, community: Community, pk: int) -> HttpResponse
 def take(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
     try:
-        _response, raw = services.start_response(
+        started, raw = services.start_response(
             survey=survey,
             language=survey.choose_language(request.POST.get("language")),
             user=request.user,
@@ -551,7 +552,7 @@ def take(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, str(error))
         return redirect(survey)
-    return redirect("surveys_public:page", token=raw, page=0)
+    return HttpResponseRedirect(_private_url("page", started.language, token=raw, page=0))
 
 
 # --------------------------------------------------------------------------- results
@@ -638,6 +639,8 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
             "narrowing_ignored": only_ignored or (bool(asked_by) and breakdown is None),
             "breakdown_label": found.breakdown.text(language) if found.breakdown else "",
             "weighted": weighted,
+            # Sent with a citation of weighted figures: refused if the weighting changed.
+            "weighting_key": selectors.weighting_key(survey) if weighted else "",
             "chart_query": chart_query,
             "citations": selectors.citations(survey),
         },
@@ -700,19 +703,34 @@ def answer_approve(
 @community_view("organiser")
 @post_only
 def cite_result(request: HttpRequest, community: Community, pk: int, question: int) -> HttpResponse:
+    """Cite a result as the button's table shows it: with `weighted`, the weighted
+    figures beside the counts (or nothing, if they cannot all be cited as shown)."""
     survey = _survey(community, pk, request)
     found = get_object_or_404(Question, pk=question, survey=survey)
-    data = selectors.results(survey, audience="published")
+    weighted = request.POST.get("weighted") == "1"
+    back = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    if weighted or request.POST.get("back_weighted") == "1":
+        back += "?weighted=1"  # back to the view the button was in
+    if weighted and request.POST.get("weighting") != selectors.weighting_key(survey):
+        messages.error(
+            request,
+            _(
+                "These weighted figures were not cited: the weighting was changed after the "
+                "page was shown. Check the weighted figures below, then cite them again."
+            ),
+        )
+        return redirect(back)
+    data = selectors.results(survey, audience="published", weighted=weighted)
     if data.still_counting:
         messages.error(
             request,
             _("This result cannot be cited yet: the answers are still being counted."),
         )
-        return redirect("surveys:results", slug=community.slug, pk=survey.pk)
+        return redirect(back)
     result = next((r for r in data.questions if r.question.pk == found.pk), None)
     if result is None or result.refusal or not result.rows:
         messages.error(request, _("This result cannot be cited: too few people answered it."))
-        return redirect("surveys:results", slug=community.slug, pk=survey.pk)
+        return redirect(back)
     if result.any_hidden:
         # Not offered on the page either: a citation would leave out, or be nothing but,
         # figures hidden to protect people.
@@ -723,30 +741,23 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
                 "people, so it would not show the whole picture."
             ),
         )
-        return redirect("surveys:results", slug=community.slug, pk=survey.pk)
-    snapshot = {
-        "title": f"{survey.title}: {result.label}",
-        "question": found.name,
-        "n": result.respondents,
-        "date": str(
-            survey.responses.filter(status=Response.Status.COMPLETE)
-            .order_by("-submitted_on")
-            .values_list("submitted_on", flat=True)
-            .first()
-        ),
-        "figures": [
-            {
-                "option": r.label,
-                "count": r.count,
-                "percent": r.share,
-                "ci_low": r.low,
-                "ci_high": r.high,
-            }
-            for r in result.rows
-            if not r.hidden
-        ],
-        "threshold": data.threshold,
-    }
+        return redirect(back)
+    if weighted and not (data.weighting is not None and result.weighted_in_full):
+        # Evidence is shared beyond the community, with the stricter published threshold:
+        # there the weighting (or some weighted figures) may be withheld. Citing the
+        # unweighted figures instead would not be the figures beside the button.
+        messages.error(
+            request,
+            _(
+                "These weighted figures cannot be cited: evidence is shared beyond the "
+                "community, where results are protected more strictly (groups of at least "
+                "%(n)s people), and not all of them could be shown there. To cite the "
+                "figures without weighting, show the results unweighted."
+            )
+            % {"n": data.threshold},
+        )
+        return redirect(back)
+    snapshot = selectors.citation_snapshot(survey, data, result)
     if services.already_cited(survey=survey, question=found, snapshot=snapshot):
         messages.info(request, _("This result, with these figures, is already cited."))
     else:
@@ -757,26 +768,67 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
         except ServiceError as refused:
             messages.error(request, str(refused))
         else:
-            messages.success(request, _("Result cited as evidence."))
-    url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
-    return redirect(url + "#citations")
+            messages.success(
+                request,
+                _("Weighted result cited as evidence.")
+                if weighted
+                else _("Result cited as evidence."),
+            )
+    return redirect(back + "#citations")
 
 
 @community_view("organiser")
 def weighting(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     survey = _survey(community, pk, request)
+    here = reverse("surveys:weighting", kwargs={"slug": community.slug, "pk": survey.pk})
     if request.method == "POST" and "stop" in request.POST:
         services.stop_weighting(survey=survey)
         messages.success(request, _("Weighting stopped. Results are no longer weighted."))
         return redirect("surveys:results", slug=community.slug, pk=survey.pk)
+    in_force = selectors.weighting_in_force(survey)
+    if request.method == "POST" and "remove" in request.POST:
+        name = request.POST["remove"]
+        label = next((t.label for t in in_force if t.name == name), name)
+        try:
+            services.remove_weighting_target(survey=survey, name=name)
+        except ServiceError as problem:
+            messages.error(request, str(problem))
+        else:
+            messages.success(
+                request,
+                _("The results are no longer weighted by '%(question)s'.") % {"question": label}
+                if survey.weighting_targets
+                else _("The results are no longer weighted by '%(question)s', or at all.")
+                % {"question": label},
+            )
+        return redirect(here + "#in-force")
+    limit_form = WeightLimitForm(
+        request.POST if "save_limit" in request.POST else None,
+        initial={"limit": survey.weight_limit},
+        prefix="trim",
+    )
+    if limit_form.is_bound and limit_form.is_valid():
+        try:
+            services.set_weight_limit(survey=survey, limit=limit_form.cleaned_data["limit"])
+        except ServiceError as problem:
+            limit_form.add_error("limit", str(problem))
+        else:
+            messages.success(
+                request,
+                _("Limit saved: nobody counts for more than %(n)s times the average person.")
+                % {"n": survey.weight_limit}
+                if survey.weight_limit
+                else _("Limit removed: weighting no longer limits how much one person counts."),
+            )
+            return redirect(here + "#limit")
     form = WeightingForm(
-        request.POST or None,
+        request.POST if request.method == "POST" and not limit_form.is_bound else None,
         candidates=selectors.weighting_questions(survey),
         wanted=request.POST.get("question", request.GET.get("question", "")),
         current=survey.weighting_targets or {},
         language=survey.default_language,
     )
-    if request.method == "POST" and form.chosen is not None and form.is_valid():
+    if form.is_bound and form.chosen is not None and form.is_valid():
         try:
             services.set_weighting_targets(
                 survey=survey, question=form.chosen, population=form.population()
@@ -784,11 +836,16 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
         except ServiceError as problem:
             form.add_error(None, str(problem))  # the form checks each count first
         else:
-            messages.success(request, _("Weighting saved. Weighted results are approximate."))
+            messages.success(
+                request,
+                _("Figures saved for '%(question)s'. Weighted results are approximate.")
+                % {"question": form.chosen.text(survey.default_language)},
+            )
             return redirect(
                 reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
                 + "?weighted=1"
             )
+    language = survey.default_language
     return render(
         request,
         "surveys/weighting.html",
@@ -796,10 +853,17 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
             "community": community,
             "survey": survey,
             "form": form,
+            "limit_form": limit_form,
+            "in_force": in_force,
+            # Raking reads each question's figures as shares of its own total.
+            "totals_differ": len({round(t.total, 6) for t in in_force}) > 1,
             # The questions as people read them, not their short names.
             "candidates": [
-                (q.name, q.text(survey.default_language), q == form.chosen) for q in form.candidates
+                (q.name, q.text(language), q == form.chosen, q.name in survey.weighting_targets)
+                for q in form.candidates
             ],
+            "candidate_names": [q.name for q in form.candidates],
+            "chosen_label": form.chosen.text(language) if form.chosen else "",
         },
     )
 
@@ -961,6 +1025,20 @@ def respondent_ui_language(survey_language: str) -> str:
     return primary if primary in RESPONDENT_UI_LANGUAGES else settings.LANGUAGE_CODE
 
 
+def _lang_query(survey_language: str) -> str:
+    """The query "?lang=cy" for someone answering in a language Sayso speaks other than
+    English, else "". The private link's pages carry it: they follow the response's
+    language anyway, but once the answers are sent nothing links the link to them, and
+    its address is all that tells the "link has ended" page which language to speak."""
+    ui = respondent_ui_language(survey_language)
+    return "" if ui == settings.LANGUAGE_CODE else "?" + urlencode({"lang": ui})
+
+
+def _private_url(name: str, survey_language: str, **kwargs: Any) -> str:
+    """A page of a response's private link (surveys_public:`name`), with _lang_query."""
+    return reverse(f"surveys_public:{name}", kwargs=kwargs) + _lang_query(survey_language)
+
+
 def respondent_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A respondent page: once it knows the language the person answers in, it speaks
     it (use_respondent_language) for its messages and its page; the request's language
@@ -1020,7 +1098,7 @@ def start(request: HttpRequest, link: str) -> HttpResponse:
         and survey.distribution == Survey.Distribution.LINK
     ):
         _response, raw = services.start_response(survey=survey, language=language)
-        return redirect("surveys_public:page", token=raw, page=0)
+        return HttpResponseRedirect(_private_url("page", language, token=raw, page=0))
     return render(request, "surveys/respond_start.html", _respondent_texts(survey, language))
 
 
@@ -1039,7 +1117,7 @@ def code_entry(request: HttpRequest, link: str) -> HttpResponse:
         except ServiceError as error:
             form.add_error("code", str(error))
         else:
-            return redirect("surveys_public:page", token=raw, page=0)
+            return HttpResponseRedirect(_private_url("page", language, token=raw, page=0))
     return render(
         request,
         "surveys/respond_code.html",
@@ -1049,7 +1127,9 @@ def code_entry(request: HttpRequest, link: str) -> HttpResponse:
 
 def _link_ended(request: HttpRequest) -> HttpResponse:
     """What a private link shows once its answers are sent (or if it never existed:
-    the two cannot be told apart, as nothing links a sent response to its link)."""
+    the two cannot be told apart, as nothing links a sent response to its link). In
+    the language its address names (_lang_query), the one the person answered in."""
+    use_respondent_language(request.GET.get("lang", ""))
     return render(request, "surveys/respond_ended.html", status=404)
 
 
@@ -1094,13 +1174,17 @@ def _render_questions(
     new: frozenset[str] = frozenset(),
     *,
     default_language: str,
+    applies: Collection[str],
+    deciding: Collection[str],
 ) -> list[dict[str, Any]]:
     # Each text is a logic.Shown: the page marks it with the language it is really in
-    # (a missing translation shows the main language's text, and says so).
+    # (a missing translation shows the main language's text, and says so). A question
+    # that does not apply (not in `applies`) is there too, hidden: with JavaScript it
+    # appears as soon as an answer brings it up (_questions_shown): asked on each
+    # change of a question `deciding` whether another of the page shows.
     out = []
     for q in questions:
-        if not logic.is_relevant(q, answers):
-            continue
+        shown = q.name in applies
         value = typed.get(q.name, answers.get(q.name))
         choices = [
             (c.name, logic.shown(c.label, language, default_language, c.name))
@@ -1124,7 +1208,9 @@ def _render_questions(
             else ""
         )
         hint = logic.shown(q.hint, language, default_language)
-        error = logic.message_shown(q, errors.get(q.name, ""), language, default_language)
+        error = logic.message_shown(
+            q, errors.get(q.name, "") if shown else "", language, default_language
+        )
         # Read out with the question: the hint, what the numbers mean, the problem.
         described = [
             f"{field}-{part}"
@@ -1146,9 +1232,55 @@ def _render_questions(
                 "positions": range(1, len(choices) + 1),
                 "error": error,
                 "new": q.name in new,
+                "applies": shown,
+                "decides": q.name in deciding,
             }
         )
     return out
+
+
+def _answer_lang_attr(response: Response) -> SafeString:
+    """What the person types is taken to be in the language they chose."""
+    return logic.Shown("", logic.html_lang(response.language)).lang_attr
+
+
+def _questions_shown(
+    request: HttpRequest, response: Response, questions: list[Question]
+) -> HttpResponse:
+    """With JavaScript, as the person answers (htmx, on each change): the page's
+    questions whose showing the answers typed so far change, to be put in place of
+    theirs (out of band): one brought up, shown with what was typed in it before it
+    was hidden; one that no longer applies, hidden with what was typed in it. And a
+    sentence for screen readers (the page's status line) saying so. Nothing is checked
+    or kept: the server judges the answers again when the page is sent, and drops
+    those of questions that do not apply."""
+    applies, values, raw = logic.page_as_typed(questions, request.POST, response.draft)
+    was_shown = set(request.POST.getlist(logic.SHOWN_FIELD))
+    changed = [q for q in questions if (q.name in applies) != (q.name in was_shown)]
+    if not changed:
+        return HttpResponse(status=204)  # htmx leaves the page as it is
+    survey = response.survey
+    items = _render_questions(
+        changed,
+        values,
+        {},
+        raw,
+        response.language,
+        default_language=survey.default_language,
+        applies=applies,
+        deciding=logic.deciding(questions),
+    )
+    appeared = [item for item in items if item["applies"]]
+    return render(
+        request,
+        "surveys/respond_page.html#changes",
+        {
+            "questions": items,
+            "appeared": appeared,
+            "hidden": len(items) - len(appeared),
+            "answer_lang_attr": _answer_lang_attr(response),
+        },
+    )
 
 
 @access_level("public")
@@ -1163,8 +1295,11 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
     survey = response.survey
     sections = _visible_sections(response)
     if not 0 <= page < len(sections):
-        return redirect("surveys_public:check", token=token)
+        return HttpResponseRedirect(_private_url("check", response.language, token=token))
     section, questions = sections[page]
+    if request.method == "POST" and request.POST.get("live"):
+        # Sent by htmx as the person answers (respond_page.html): which questions show.
+        return _questions_shown(request, response, questions)
     answers = dict(response.draft)
     errors: dict[str, str] = {}
     typed: dict[str, Any] = {}
@@ -1196,7 +1331,7 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                             errors[q.name],
                         ),
                     )
-            return redirect("surveys_public:saved", token=token)
+            return HttpResponseRedirect(_private_url("saved", response.language, token=token))
         if going_back and typed and request.POST.get("back") != "anyway":
             # Back would lose an answer that cannot be read (the draft cannot hold
             # "abc" for a number): keep the readable ones, stay, and let the person
@@ -1233,8 +1368,10 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             if target < 0:
                 target = 0
             if target >= len(sections):
-                return redirect("surveys_public:check", token=token)
-            return redirect("surveys_public:page", token=token, page=target)
+                return HttpResponseRedirect(_private_url("check", response.language, token=token))
+            return HttpResponseRedirect(
+                _private_url("page", response.language, token=token, page=target)
+            )
         services.save_page(response=response, answers=answers, page=page)
     return render(
         request,
@@ -1245,8 +1382,7 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             "title": logic.survey_text(survey, "title", response.language),
             "token": token,
             "section_title": logic.shown(section.title, response.language, survey.default_language),
-            # What the person types is taken to be in the language they chose.
-            "answer_lang_attr": logic.Shown("", logic.html_lang(response.language)).lang_attr,
+            "answer_lang_attr": _answer_lang_attr(response),
             "questions": _render_questions(
                 questions,
                 answers,
@@ -1255,6 +1391,8 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 response.language,
                 frozenset(q.name for q in new),
                 default_language=survey.default_language,
+                applies=logic.applying(questions, answers),
+                deciding=logic.deciding(questions),
             ),
             "errors": errors,
             "unsaved": unsaved,
@@ -1263,7 +1401,7 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             # save, the address of this page is their only way back to their answers.
             "keep_link": (
                 request.build_absolute_uri(
-                    reverse("surveys_public:page", kwargs={"token": token, "page": 0})
+                    _private_url("page", response.language, token=token, page=0)
                 )
                 if page == 0
                 and not response.draft
@@ -1289,7 +1427,7 @@ def saved(request: HttpRequest, token: str) -> HttpResponse:
     if closed := _not_taking_answers(request, response):
         return closed
     link = request.build_absolute_uri(
-        reverse("surveys_public:page", kwargs={"token": token, "page": response.page})
+        _private_url("page", response.language, token=token, page=response.page)
     )
     return render(request, "surveys/respond_saved.html", {"survey": response.survey, "link": link})
 
@@ -1316,7 +1454,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             errors = services.submit_response(response=submitting, user=request.user)
         except ServiceError as error:
             messages.error(request, str(error))
-            return redirect("surveys_public:check", token=token)
+            return HttpResponseRedirect(_private_url("check", submitting.language, token=token))
         if not errors:
             sent = submitting.survey
             thanks = _thanks_url(get_script_prefix(), sent.link_token)
@@ -1378,8 +1516,18 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
             "summary": summary,
             "preview": response.is_preview,
+            "lang_query": _lang_query(language),
         },
     )
+
+
+@access_level("public")
+@respondent_page
+def privacy(request: HttpRequest) -> HttpResponse:
+    """How Sayso protects people, the page every page's footer links to: from a
+    respondent's page, in the language Sayso speaks to them there (?lang=)."""
+    use_respondent_language(request.GET.get("lang", ""))
+    return render(request, "surveys/respond_privacy.html")
 
 
 @access_level("public")

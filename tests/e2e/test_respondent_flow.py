@@ -19,6 +19,9 @@ from .conftest import BrowseFactory
 
 pytestmark = pytest.mark.e2e
 
+# htmx has finished its swap and settling.
+SETTLED = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+
 
 @pytest.mark.parametrize("javascript", [True, False])
 def test_answering_with_a_code_keeps_what_was_typed(
@@ -46,17 +49,28 @@ def test_answering_with_a_code_keeps_what_was_typed(
     assert words["x"] >= box["x"] + box["width"]
     assert abs(words["y"] - box["y"]) < box["height"]
 
-    # A follow-up question appears, with a notice and without an error.
+    # A follow-up question appears: with JavaScript as soon as the answer brings it up
+    # (said in the status line, focus left where it is); without, after Continue, with a
+    # notice and without an error.
     page.get_by_label("Day").check()
+    follow_up = page.get_by_label("What else worries you? (required)")
+    assert not follow_up.is_visible()
     page.get_by_label("Something else").check()
-    person.submit("Continue")
-    title = "A new question appeared because of your answer"
-    assert page.get_by_role("heading", name=title).count() == 1
-    if javascript:  # taken to the notice, as to an error summary, so that it is read out
-        assert page.evaluate("document.activeElement.id") == "new-questions"
-    assert page.locator(".error-summary").count() == 0
+    if javascript:
+        follow_up.wait_for(state="visible")
+        page.wait_for_function(SETTLED)
+        assert page.locator("#questions-status").inner_text() == (
+            "A new question appeared because of your answer: What else worries you?"
+        )
+        assert page.evaluate("document.activeElement.id") == "q_worries-3"
+        person.check()
+    else:
+        person.submit("Continue")
+        title = "A new question appeared because of your answer"
+        assert page.get_by_role("heading", name=title).count() == 1
+        assert page.locator(".error-summary").count() == 0
     assert page.get_by_label("Something else").is_checked()
-    page.get_by_label("What else worries you? (required)").fill("Cameras in the canteen")
+    follow_up.fill("Cameras in the canteen")
     person.submit("Continue")
 
     # A refused ranking keeps the numbers chosen.

@@ -254,7 +254,8 @@ def test_a_condition_built_by_clicking_asks_only_the_people_it_names(
         page.get_by_label(shift).check()
         person.submit("Continue")
         page.get_by_label("No", exact=True).check()
-        asked = bool(page.get_by_label("What happened on the night shift?").count())
+        # On the page for both (hidden until it applies), shown only to the night worker.
+        asked = bool(page.get_by_label("What happened on the night shift?").is_visible())
         if asked:
             page.get_by_label("What happened on the night shift?").fill("Moved to days.")
         person.submit("Continue")

@@ -216,13 +216,14 @@ def test_a_follow_up_brought_up_by_an_answer_is_shown_not_refused() -> None:
     client = Client()
     first = start(survey, client)
     shown = client.get(first).content.decode()
-    assert "What else worries you?" not in shown
+    # On the page, hidden (with JavaScript, it appears as soon as it applies).
+    assert '<div class="field" id="q_worries_other-field" hidden>' in shown
     again = client.post(first, {"q_shift": "day", "q_worries": ["pay", "other"]})
     html = again.content.decode()
     assert again.status_code == 200
     assert "A new question appeared because of your answer" in html
     assert 'href="#q_worries_other">What else worries you?</a>' in html
-    assert 'name="q_worries_other"' in html
+    assert '<div class="field" id="q_worries_other-field">' in html
     assert "Answer this question" not in html
     assert "There is a problem" not in html
     assert 'value="other" id="q_worries-3" checked' in html  # the other answers are kept

@@ -416,6 +416,117 @@ def test_the_language_links_switch_the_ui_without_javascript() -> None:
     assert '<html lang="en">' in english
 
 
+# --------------------------------------------------------------------------- after the answers
+
+
+ENDED = {"cy": "Mae'r ddolen breifat hon wedi dod i ben", "pl": "Ten prywatny link już nie działa"}
+PROTECTS = {"cy": "Sut mae Sayso yn eich diogelu", "pl": "Jak Sayso cię chroni"}
+NO_TIME = {
+    "cy": "Pan fyddwch chi'n cymryd rhan yn ddienw, dydyn ni ddim yn cadw dim byd sy'n eich"
+    " cysylltu chi â'ch atebion, na'ch cyfeiriad IP. Dim ond y dyddiad rydyn ni'n ei gadw,"
+    " byth yr amser.",
+    "pl": "Gdy bierzesz udział anonimowo, nie przechowujemy niczego, co łączy odpowiedzi z tobą,"
+    " ani twojego adresu IP. Zapisujemy tylko datę, nigdy godzinę.",
+}
+
+
+def footer_privacy_link(html: str) -> str:
+    found = [
+        str(attrs["href"])
+        for tag, attrs, _lang in read(html).elements
+        if tag == "a" and "privacy" in str(attrs.get("href"))
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.parametrize("language", sorted(RESPONDENT_UI_LANGUAGES))
+def test_a_private_link_that_has_ended_speaks_the_language_it_was_answered_in(
+    language: str,
+) -> None:
+    """Nothing links a sent response to its link: the link's address names the language."""
+    survey, _questions = build_survey()
+    client = Client()
+    first = str(client.post(start_url(survey), {"language": language})["Location"])
+    assert first.endswith(f"/p/0/?lang={language}")
+    second = str(
+        client.post(first, {"q_shift": "day", "q_age": "30", "q_worries": ["none"]})["Location"]
+    )
+    assert second.endswith(f"/p/1/?lang={language}")
+    saved = client.post(second, {"q_story": "x", "later": "1"})
+    assert saved["Location"].endswith(f"/saved/?lang={language}")
+    kept = client.get(saved["Location"]).context["link"]
+    assert kept.startswith("http")
+    assert kept.endswith(f"/p/1/?lang={language}")
+    check = str(client.post(second, {"q_consent": "yes"})["Location"])
+    assert check.endswith(f"/check/?lang={language}")
+    html = client.get(check).content.decode()
+    changes = [
+        str(attrs["href"])
+        for tag, attrs, _lang in read(html).elements
+        if tag == "a" and "/p/" in str(attrs["href"])
+    ]
+    assert len(changes) == 7  # one "Change" link per answer
+    assert {change.rsplit("/", 1)[1] for change in changes} == {f"?lang={language}"}
+    assert client.post(check).status_code == 302  # sent
+    assert Response.objects.get().status == Response.Status.COMPLETE
+
+    for url in (check, kept, first):  # Back to the check page; the saved link; the first
+        ended = client.get(url)
+        html = ended.content.decode()
+        assert ended.status_code == 404
+        assert ended["Content-Language"] == language
+        assert f'<html lang="{language}">' in html
+        assert lang_of(html, ENDED[language]) == language
+        assert "This private link has ended" not in html
+    # Sending twice (a second tap on "Send"): the same page, in the same language.
+    again = client.post(check)
+    assert (again.status_code, again["Content-Language"]) == (404, language)
+    # A link without the language (mistyped, or from before): English, the site's.
+    bare = client.get(check.split("?")[0])
+    assert bare["Content-Language"] == "en"
+    assert "This private link has ended" in bare.content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])  # French: no words of Sayso's in it
+def test_a_private_link_in_english_names_no_language(language: str) -> None:
+    survey, _questions = build_survey(("en", language) if language != "en" else ("en",))
+    client = Client()
+    first = str(client.post(start_url(survey), {"language": language})["Location"])
+    assert first.endswith("/p/0/")
+    second = client.post(first, {"q_shift": "day", "next": "1"})["Location"]
+    assert second.endswith("/p/1/")
+
+
+@pytest.mark.parametrize("language", sorted(RESPONDENT_UI_LANGUAGES))
+def test_how_sayso_protects_you_follows_the_respondent_s_language(language: str) -> None:
+    survey, _questions = build_survey()
+    client = Client()
+    first = str(client.post(start_url(survey), {"language": language})["Location"])
+    link = footer_privacy_link(client.get(first).content.decode())
+    assert link == f"{reverse('surveys_public:privacy')}?lang={language}"
+    page = client.get(link)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert page["Content-Language"] == language
+    assert f'<html lang="{language}">' in html
+    assert langs_of(html, PROTECTS[language]) == {language}  # the heading and the footer link
+    assert lang_of(html, NO_TIME[language]) == language
+    assert footer_privacy_link(html) == link  # its own footer keeps the language
+    # The start and thank-you pages link to it in the chosen language too.
+    start_page = client.get(f"{start_url(survey)}?lang={language}").content.decode()
+    assert footer_privacy_link(start_page) == link
+    # Asked for in a language Sayso has no words in, or none: English.
+    for asked in ("?lang=fr", "?lang=", ""):
+        english = client.get(reverse("surveys_public:privacy") + asked)
+        assert english["Content-Language"] == "en"
+        assert "How Sayso protects you</h1>" in english.content.decode()
+    # The site's own page stays English, whatever the browser asks for.
+    site = client.get(reverse("about-privacy"), HTTP_ACCEPT_LANGUAGE=language)
+    assert "How Sayso protects you</h1>" in site.content.decode()
+    assert footer_privacy_link(site.content.decode()) == reverse("about-privacy")
+
+
 # --------------------------------------------------------------------------- no English left
 
 
@@ -517,6 +628,15 @@ def test_no_english_is_left_on_the_respondent_path(language: str) -> None:
     twins.compare(
         "thanks", public(reverse("surveys_public:thanks", kwargs={"link": survey.link_token}))
     )
+    # A private link once its answers are sent (or mistyped), as the link names its
+    # language; and "How Sayso protects you", from a respondent page's footer.
+    ended = reverse("surveys_public:check", kwargs={"token": "sent-or-mistyped"})
+    twins.compare("link ended", public(ended))
+    twins.compare(
+        "link ended, sending",
+        lambda language: client.post(f"{ended}?lang={language}").content.decode(),
+    )
+    twins.compare("privacy", public(reverse("surveys_public:privacy")))
 
     # An organiser's preview, then a survey that closed while someone was answering.
     preview, preview_raw = services.start_response(survey=survey, language="en", preview=True)
@@ -564,7 +684,7 @@ def test_no_english_is_left_on_the_respondent_path(language: str) -> None:
         ),
     )
 
-    assert twins.pages == 27
+    assert twins.pages == 30
     assert twins.leftovers == {}, f"English left on the {language} pages: {twins.leftovers}"
 
 
@@ -670,6 +790,8 @@ def test_each_compiled_catalogue_matches_its_po_file(po: Path) -> None:
 RESPONDENT_TEMPLATES = re.compile(
     r"surveys/templates/surveys/(respond_\w+|_language\w*|_privacy)\.html"
     r"|templates/base\.html|templates/components/(error_summary|messages|notification)\.html"
+    # "How Sayso protects you", as respondents reach it (surveys/respond_privacy.html).
+    r"|core/templates/core/about_privacy\.html"
 )
 # What logic.py, services.py, forms.py and views.py can tell a respondent (the pages
 # above cover Sayso's words in the templates).

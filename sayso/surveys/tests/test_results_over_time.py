@@ -91,15 +91,16 @@ def test_the_chart_of_an_open_survey_shows_members_the_note_not_the_figures() ->
         assert note.status_code == 200
         assert note["Content-Type"] == "image/svg+xml"
         assert b"Results will be shown here when the survey closes." in note.content
-        assert b">Day<" not in note.content
-    # Organisers still read it while the survey is open.
+        assert b"All figures hidden" not in note.content
+    # Organisers still read it while the survey is open: the chart of the figures, all
+    # hidden here (everyone works days), so it says so (charts.bar_chart_svg).
     drawn = organiser(survey).get(chart)
-    assert b">Day<" in drawn.content
+    assert b"All figures hidden: the groups are too small." in drawn.content
     assert b"Results will be shown here" not in drawn.content
     close(survey)
     shown = reader.get(chart)
     assert shown.status_code == 200
-    assert b">Day<" in shown.content
+    assert b"All figures hidden: the groups are too small." in shown.content
     assert b"Results will be shown here" not in shown.content
 
 
@@ -215,9 +216,13 @@ def test_a_filter_that_is_not_offered_is_said_to_be_ignored() -> None:
         assert found.filter_label == ""
         assert found.breakdown is None
         assert found.respondents == everyone.respondents == 7
+    # One of the question's answers is a filter asked for, not ignored; it is refused
+    # here (everyone works days), so it is not named as applied either.
     offered = client.get(url, {"only": "shift:day"})
     assert "Showing the results for everyone" not in offered.content.decode()
-    assert offered.context["results"].filter_label == "Shift: Day"
+    assert "These results cannot be shown" in offered.content.decode()
+    assert offered.context["results"].filter_refused is True
+    assert offered.context["results"].filter_label == ""
 
 
 def test_results_and_weighting_name_questions_and_answers_as_people_read_them() -> None:

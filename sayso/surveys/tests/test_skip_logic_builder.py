@@ -185,7 +185,8 @@ def answer_in_full(survey: Survey, answers: dict[str, Any]) -> tuple[bool, list[
     url, asked = str(started["Location"]), False
     while "/p/" in url:
         post = dict(answers)
-        if 'name="q_after"' in client.get(url).content.decode():
+        # Shown, not only on the page (hidden until an answer brings it up).
+        if 'name="shown" value="after"' in client.get(url).content.decode():
             asked = True
             post["q_after"] = "I was moved to days."
         moved = client.post(url, post)
