@@ -811,8 +811,21 @@ def set_status(*, survey: Survey, status: str, actor: Any) -> Survey:
             raise ServiceError(
                 _("Create invitation codes before opening a survey that needs them.")
             )
+    previous = (
+        Survey.objects.select_for_update().filter(pk=survey.pk).values_list("status", flat=True)
+    ).first()
     survey.status = status
     fields = ["status"]
+    if (
+        status == Survey.Status.OPEN
+        and previous == Survey.Status.CLOSED
+        and not survey.figures_withheld_since_shown
+    ):
+        # Members have been reading the figures for the answers there are now: a
+        # survey made closed (the demo's) or closed before figures_shown_for existed
+        # has no count yet, and the next closing compares with this one.
+        survey.figures_shown_for = selectors.complete_responses(survey).count()
+        fields.append("figures_shown_for")
     if status == Survey.Status.CLOSED:
         # Members read the figures from now on, unless they last read them only a few
         # responses ago (selectors.withheld_because): then the earlier count stays, and
@@ -1817,13 +1830,40 @@ def cite_result(
     the same question needs at least the published threshold of people more (or fewer)
     than every earlier one. Once closed the figures stop moving, but a survey can be
     opened again: a citation then needs the same distance from every earlier one with
-    other figures (the same count cites the same figures, and is free)."""
+    other figures (the same count cites the same figures, and is free). Members' own
+    reading counts as well: once they have read the figures for some number of
+    responses (`Survey.figures_shown_for`), no result is cited within the published
+    threshold of that number but at it."""
     # One citation at a time per survey, so two organisers can't both pass the check;
     # the status read under the same lock.
-    status = (
-        Survey.objects.select_for_update().filter(pk=survey.pk).values_list("status", flat=True)
-    ).first()
+    status, shown_for = (
+        Survey.objects.select_for_update()
+        .filter(pk=survey.pk)
+        .values_list("status", "figures_shown_for")
+        .first()
+    ) or (None, None)
     step = selectors.thresholds(survey).published
+    if shown_for is not None:
+        # Members read figures for `shown_for` responses: a citation a few responses
+        # from those would show what the newest few said, whatever was cited before.
+        answered = selectors.complete_responses(survey).count()
+        if 0 < abs(answered - shown_for) < step:
+            raise ServiceError(
+                ngettext(
+                    "This survey's results can't be cited yet. Members were shown its "
+                    "figures when %(before)s person had answered, and %(now)s have now: "
+                    "figures only a few answers apart from those would show what the "
+                    "newest few said. Cite them once at least %(step)s more people have "
+                    "answered (open the survey again to collect their answers).",
+                    "This survey's results can't be cited yet. Members were shown its "
+                    "figures when %(before)s people had answered, and %(now)s have now: "
+                    "figures only a few answers apart from those would show what the "
+                    "newest few said. Cite them once at least %(step)s more people have "
+                    "answered (open the survey again to collect their answers).",
+                    shown_for,
+                )
+                % {"before": shown_for, "now": answered, "step": step}
+            )
     for earlier in selectors.citations(survey).filter(source_id=question.pk):
         before = int(earlier.snapshot.get("n", 0))
         apart = abs(int(snapshot["n"]) - before)

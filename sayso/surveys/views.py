@@ -709,8 +709,10 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
     found = get_object_or_404(Question, pk=question, survey=survey)
     weighted = request.POST.get("weighted") == "1"
     back = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
+    # Back to the view the button was in: citations are offered as published.
+    back += "?audience=published"
     if weighted or request.POST.get("back_weighted") == "1":
-        back += "?weighted=1"  # back to the view the button was in
+        back += "&weighted=1"
     if weighted and request.POST.get("weighting") != selectors.weighting_key(survey):
         messages.error(
             request,

@@ -150,3 +150,79 @@ def test_the_migration_counts_what_members_already_read_of_closed_surveys() -> N
     # The definition revision trigger on new surveys survived the new columns.
     made = make_survey(closed.community)
     assert DefinitionRevision.objects.filter(survey=made).exists()
+
+
+# --------------------------------------------------------------------------- found by review
+
+
+def test_a_survey_made_closed_counts_what_members_read_when_opened_again() -> None:
+    """The demo's closed survey is created closed, with no count of what members read:
+    opened again, it takes the count there is, so closing two answers later withholds."""
+    community = CommunityFactory(small_group_threshold=5)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for worked in ["day", "night"] * 10:
+        answer(survey, shift=worked, disciplined="no")
+    Survey.objects.filter(pk=survey.pk).update(status=Survey.Status.CLOSED)  # as seeds do
+    survey.refresh_from_db()
+    assert survey.figures_shown_for is None
+    reopen(survey)
+    survey.refresh_from_db()
+    assert survey.figures_shown_for == 20
+    answer(survey, shift="night", disciplined="yes")
+    answer(survey, shift="night", disciplined="yes")
+    close(survey)
+    survey.refresh_from_db()
+    assert survey.figures_withheld_since_shown
+    page = client_for(MembershipFactory, survey).get(survey_url("results", survey))
+    assert MEMBERS_NOTE in page.content.decode()
+
+
+def citations() -> list[int]:
+    from sayso.core.models import Citation
+
+    return [c.snapshot["n"] for c in Citation.objects.order_by("pk")]
+
+
+def test_no_result_is_cited_a_few_answers_from_what_members_read() -> None:
+    """Withheld from members, the new figures must not reach them, or anyone, by a
+    citation of another question either: 'Days 32, Nights 28' read by members and a
+    citation 'Days 32, Nights 30' give the two newcomers' shifts."""
+    survey = twenty_answered_and_closed()
+    reopen(survey)
+    answer(survey, shift="night", disciplined="no")
+    answer(survey, shift="night", disciplined="no")
+    organiser = client_for(OrganiserFactory, survey)
+    shift = survey.questions.get(name="shift")
+    cite = survey_url("cite", survey, question=shift.pk)
+    for state in ("open", "closed"):
+        if state == "closed":
+            close(survey)
+        refused = organiser.post(cite, follow=True).content.decode()
+        assert "This survey&#x27;s results can&#x27;t be cited yet." in refused, state
+        assert "Members were shown its figures when 20 people had answered, and 22" in refused
+        assert citations() == []
+    # Ten answers past what members read: cited.
+    reopen(survey)
+    for worked in ["day", "night"] * 4:
+        answer(survey, shift=worked, disciplined="no")
+    close(survey)
+    cited = organiser.post(cite, follow=True).content.decode()
+    assert "Result cited as evidence." in cited
+    assert citations() == [30]
+
+
+def test_citing_is_offered_only_where_the_cited_figures_are_shown() -> None:
+    survey = twenty_answered_and_closed()
+    organiser = client_for(OrganiserFactory, survey)
+    url = survey_url("results", survey)
+    members_view = organiser.get(url).content.decode()
+    assert "Cite as evidence" not in members_view
+    assert 'id="cite-note"' in members_view
+    assert 'href="?audience=published"' in members_view
+    published = organiser.get(url, {"audience": "published"}).content.decode()
+    assert "Cite as evidence" in published
+    assert 'id="cite-note"' not in published
+    # Members are offered neither.
+    member_page = client_for(MembershipFactory, survey).get(url).content.decode()
+    assert "Cite as evidence" not in member_page
+    assert 'id="cite-note"' not in member_page

@@ -453,5 +453,5 @@ def test_a_result_with_hidden_figures_says_why_it_cannot_be_cited() -> None:
     client = Client()
     client.force_login(OrganiserFactory(community=community).user)
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
-    page = client.get(url).content.decode()
+    page = client.get(url, {"audience": "published"}).content.decode()
     assert "Not offered as evidence while some of its figures are hidden" in page

@@ -65,13 +65,15 @@ def test_the_weighted_view_cites_the_weighted_figures_beside_the_button() -> Non
     survey = weighted_by_shift(CITABLE)
     client = organiser_client(survey)
     disciplined = survey.questions.get(name="disciplined")
-    page = client.get(survey_url("results", survey), {"weighted": "1"}).content.decode()
+    page = client.get(
+        survey_url("results", survey), {"weighted": "1", "audience": "published"}
+    ).content.decode()
     assert button_of(page, disciplined.pk) == "Cite as evidence, weighted"
     sent = cite_form(page, disciplined.pk)
     assert sent["weighted"] == "1"
     done = client.post(cite_url(survey, "disciplined"), sent)
     assert done.status_code == 302
-    assert done["Location"].endswith("?weighted=1#citations")
+    assert done["Location"].endswith("?audience=published&weighted=1#citations")
     snapshot = Citation.objects.get().snapshot
     shown = by_name(selectors.results(survey, weighted=True), "disciplined")
     # Day workers yes 3 in 4, night 1 in 2, each shift half the population.
@@ -89,7 +91,9 @@ def test_the_weighted_view_cites_the_weighted_figures_beside_the_button() -> Non
     assert snapshot["effective_n"] == round(found.weighting.n_eff)
     assert snapshot["weight_limit"] == 5
     # Listed as weighted, with the weighted share first and the unweighted beside it.
-    listed = listed_citations(client.get(survey_url("results", survey)).content.decode())
+    listed = listed_citations(
+        client.get(survey_url("results", survey), {"audience": "published"}).content.decode()
+    )
     assert "Weighted" in listed
     assert "by the answers to: “Which shift do you usually work?” · Effective" in listed
     assert f"Effective sample size: {snapshot['effective_n']}." in listed
@@ -104,7 +108,7 @@ def test_the_unweighted_view_cites_unweighted_figures_unmarked() -> None:
     survey = weighted_by_shift(CITABLE)
     client = organiser_client(survey)
     disciplined = survey.questions.get(name="disciplined")
-    page = client.get(survey_url("results", survey)).content.decode()
+    page = client.get(survey_url("results", survey), {"audience": "published"}).content.decode()
     assert button_of(page, disciplined.pk) == "Cite as evidence"
     assert cite_form(page, disciplined.pk) == {}
     assert client.post(cite_url(survey, "disciplined")).status_code == 302
@@ -112,7 +116,7 @@ def test_the_unweighted_view_cites_unweighted_figures_unmarked() -> None:
     assert "weighted" not in snapshot
     assert all("weighted" not in f for f in snapshot["figures"])
     assert "Weighted" not in listed_citations(
-        client.get(survey_url("results", survey)).content.decode()
+        client.get(survey_url("results", survey), {"audience": "published"}).content.decode()
     )
 
 
@@ -124,7 +128,9 @@ def test_the_same_answers_are_cited_weighted_and_unweighted_while_open() -> None
     client = organiser_client(survey)
     disciplined = survey.questions.get(name="disciplined")
     assert client.post(cite_url(survey, "disciplined")).status_code == 302
-    page = client.get(survey_url("results", survey), {"weighted": "1"}).content.decode()
+    page = client.get(
+        survey_url("results", survey), {"weighted": "1", "audience": "published"}
+    ).content.decode()
     client.post(cite_url(survey, "disciplined"), cite_form(page, disciplined.pk))
     assert sorted("weighted" in c.snapshot for c in Citation.objects.all()) == [False, True]
     # Cited again, the same weighted figures are said to be cited already.
@@ -139,7 +145,9 @@ def test_weighted_figures_are_not_cited_once_the_weighting_changed() -> None:
     survey = weighted_by_shift(CITABLE)
     client = organiser_client(survey)
     disciplined = survey.questions.get(name="disciplined")
-    page = client.get(survey_url("results", survey), {"weighted": "1"}).content.decode()
+    page = client.get(
+        survey_url("results", survey), {"weighted": "1", "audience": "published"}
+    ).content.decode()
     sent = cite_form(page, disciplined.pk)
     services.set_weighting_targets(
         survey=survey, question=question(survey, "shift"), population={"day": 20, "night": 80}
@@ -148,7 +156,9 @@ def test_weighted_figures_are_not_cited_once_the_weighting_changed() -> None:
     assert "the weighting was changed after the page was shown" in refused
     assert not Citation.objects.exists()
     # The limit is part of the weighting too.
-    page = client.get(survey_url("results", survey), {"weighted": "1"}).content.decode()
+    page = client.get(
+        survey_url("results", survey), {"weighted": "1", "audience": "published"}
+    ).content.decode()
     sent = cite_form(page, disciplined.pk)
     services.set_weight_limit(survey=survey, limit=3)
     client.post(cite_url(survey, "disciplined"), sent)
@@ -157,18 +167,22 @@ def test_weighted_figures_are_not_cited_once_the_weighting_changed() -> None:
 
 def test_weighted_figures_withheld_when_shared_are_not_cited_nor_swapped_for_others() -> None:
     """Members' threshold 5: the weighted figures show. Shared beyond the community (10),
-    6 night workers per answer are too few to show weighted figures from: the citation
-    is refused, naming no answer, rather than citing the unweighted figures instead."""
+    6 night workers per answer are too few to show weighted figures from: the published
+    view offers the unweighted figures, and a weighted citation is refused, naming no
+    answer, rather than citing the unweighted figures instead."""
     survey = weighted_by_shift(
         {("day", "yes"): 15, ("day", "no"): 15, ("night", "yes"): 6, ("night", "no"): 6}
     )
     client = organiser_client(survey)
     disciplined = survey.questions.get(name="disciplined")
-    page = client.get(survey_url("results", survey), {"weighted": "1"}).content.decode()
-    assert button_of(page, disciplined.pk) == "Cite as evidence, weighted"
-    refused = client.post(
-        cite_url(survey, "disciplined"), cite_form(page, disciplined.pk), follow=True
-    ).content.decode()
+    shown = client.get(survey_url("results", survey), {"weighted": "1", "audience": "published"})
+    page = shown.content.decode()
+    # The button offers what can be cited: the unweighted figures (the reviewer was
+    # offered "Cite as evidence, weighted" in the members' view, which always failed).
+    assert button_of(page, disciplined.pk) == "Cite the unweighted figures as evidence"
+    # A weighted citation sent anyway is refused, naming no answer.
+    forged = {"weighted": "1", "weighting": shown.context["weighting_key"]}
+    refused = client.post(cite_url(survey, "disciplined"), forged, follow=True).content.decode()
     assert "These weighted figures cannot be cited" in refused
     message = refused.split("These weighted figures cannot be cited", 1)[1].split("</", 1)[0]
     assert re.findall(r"\d+", message) == ["10"]
@@ -188,12 +202,14 @@ def test_a_result_whose_weighted_figures_are_not_all_shown_offers_the_unweighted
     assert not found.any_hidden
     assert not found.weighted_in_full
     disciplined = survey.questions.get(name="disciplined")
-    page = client.get(survey_url("results", survey), {"weighted": "1"}).content.decode()
+    page = client.get(
+        survey_url("results", survey), {"weighted": "1", "audience": "published"}
+    ).content.decode()
     assert button_of(page, disciplined.pk) == "Cite the unweighted figures as evidence"
     sent = cite_form(page, disciplined.pk)
     assert "weighted" not in sent
     done = client.post(cite_url(survey, "disciplined"), sent)
-    assert done["Location"].endswith("?weighted=1#citations")
+    assert done["Location"].endswith("?audience=published&weighted=1#citations")
     snapshot = Citation.objects.get().snapshot
     assert "weighted" not in snapshot
     assert [f["count"] for f in snapshot["figures"]] == [40, 13]
@@ -202,6 +218,8 @@ def test_a_result_whose_weighted_figures_are_not_all_shown_offers_the_unweighted
 def test_a_filtered_view_offers_no_citation() -> None:
     survey = weighted_by_shift(CITABLE)
     client = organiser_client(survey)
-    page = client.get(survey_url("results", survey), {"only": "shift:day"}).content.decode()
+    page = client.get(
+        survey_url("results", survey), {"only": "shift:day", "audience": "published"}
+    ).content.decode()
     assert "/cite/" not in page
     assert "To cite this result as evidence, show it for everyone" in page
