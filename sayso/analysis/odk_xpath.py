@@ -328,7 +328,7 @@ class _Parser:
                 try:
                     _pattern(_string(args[1].value))
                 except XPathEvaluationError as refused:
-                    raise XPathSyntaxError(str(refused), token.position) from None
+                    raise XPathSyntaxError(str(refused)) from None
             return _Call(token.text, tuple(args))
         # A value was wanted here: something is missing before what was found.
         before = self.tokens[self.index - 2] if self.index >= 2 else None
@@ -474,15 +474,31 @@ def _pattern(source: str) -> Any:
     except re2.error as error:
         found = error.args[0] if error.args else ""
         reason = found.decode("utf-8", "replace") if isinstance(found, bytes) else str(found)
-        unsupported = "perl operator" in reason or "escape sequence" in reason
         raise XPathEvaluationError(
-            f"The pattern in regex() can't be used: {reason}"
-            + (
-                ". Look-ahead, look-behind and back-references such as \\1 are not supported"
-                if unsupported
-                else ""
-            )
+            f"The pattern in regex() can't be used: {_plain_pattern_problem(reason)}"
         ) from None
+
+
+# RE2's reasons, as a form author would put them (the first match wins).
+_PATTERN_PROBLEMS = (
+    ("invalid perl operator", "look-ahead and look-behind, like (?=...), are not supported"),
+    ("invalid escape sequence: \\1", "back-references, like \\1, are not supported"),
+    ("invalid escape sequence", "it has a backslash sequence that is not supported"),
+    ("missing ]", "a '[' is not closed with ']'"),
+    ("missing )", "a '(' is not closed with ')'"),
+    ("unexpected )", "there is a ')' with no '(' before it"),
+    ("invalid repetition size", "a repeat count like {n} is too large: at most 1000"),
+    ("no argument for repetition operator", "'*', '+' or '?' has nothing before it"),
+    ("missing argument to repetition operator", "'*', '+' or '?' has nothing before it"),
+    ("bad repetition operator", "two repeat signs follow each other, like '**'"),
+)
+
+
+def _plain_pattern_problem(reason: str) -> str:
+    for start, plain in _PATTERN_PROBLEMS:
+        if reason.startswith(start):
+            return plain
+    return f"it is not a valid pattern ({reason})"
 
 
 def _regex(args: list[Value]) -> Value:
