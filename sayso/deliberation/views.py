@@ -1012,6 +1012,11 @@ def you(request: HttpRequest, public_token: str) -> HttpResponse:
     threshold = conversation.community.small_group_threshold
     participant_id = _participant_id(request, conversation)
     context: dict[str, Any] = {"conversation": conversation}
+    if _gate(request, conversation, participant_id) == "joined-elsewhere":
+        # A member whose votes are in another browser: "vote on at least 7" would
+        # send them voting here, which they cannot (participate.html says the same).
+        context["joined_elsewhere"] = True
+        return render(request, "deliberation/you.html", context)
     participant = (
         Participant.objects.filter(pk=participant_id, conversation=conversation).first()
         if participant_id

@@ -163,6 +163,57 @@ def test_some_brands_and_places_are_flagged_as_names_on_purpose(text: str) -> No
     assert personal_details(text) == (NAME,)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A full name at a statement's start, in English, Polish and Welsh.
+        "Tom Baker on nights keeps reporting people to the manager.",
+        "Agnieszka Kowalska z nocnej zmiany zg\u0142asza wszystkich kierownikowi.",
+        "Dylan ap Rhys sy'n gyfrifol am y camer\u00e2u.",
+        # After a full stop or a quotation mark: a sentence starts there too.
+        "Breaks are fine. Tom Baker watches us anyway.",
+        'She said "Tom Baker reads the alerts" and left.',
+        # Particles inside a name do not break it, at the start or further in.
+        "Maria de la Cruz reads the idle-time reports.",
+        "Everyone knows Dylan ap Rhys reads the alerts.",
+        "We asked Vincent van Dijk about the cameras.",
+        # A word sentences often start with does not count, the words after it do.
+        "Yesterday Karen Smith shouted at us.",
+        "Mae Dylan ap Rhys yn gwylio'r camer\u00e2u.",
+        # The Polish "Mrs".
+        "Pani Nowak sprawdza nagrania z kamer.",
+    ],
+)
+def test_a_full_name_at_a_sentence_start_is_flagged(text: str) -> None:
+    assert personal_details(text) == (NAME,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Two capitalised words at the start, the first one sentences often start with.
+        "Managers Should decide less about breaks.",
+        "Since Black Friday the targets went up",
+        "Workers Deserve to see their own data.",
+        "Delete Everything after a month.",
+        "Dylai Rheolwyr weld y data?",
+        "Kierownicy Zmiany nie powinni widzie\u0107 danych.",
+        "Nasz Kierownik nie powinien widzie\u0107 danych.",
+        # Words for staff are not names, even in capitals.
+        "Line Managers should not see pick rates.",
+        "Agency Workers are tracked more closely.",
+        # A word in capitals with a small letter at the end is not a name.
+        "We need better lights. Using LEDs would save money.",
+        # Welsh "pan" ("when") is not the Polish title.
+        "Pan fydd y sganiwr yn methu, rydym yn cael ein beio.",
+        # A particle with no capitalised word after it joins nothing.
+        "Drivers in Leeds de facto work nights.",
+    ],
+)
+def test_common_sentence_openings_are_not_flagged_as_names(text: str) -> None:
+    assert personal_details(text) == ()
+
+
 def test_the_demo_statements_are_not_flagged() -> None:
     from sayso.deliberation.seeds import STATEMENTS
 
