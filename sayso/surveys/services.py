@@ -1742,12 +1742,7 @@ def set_weighting_targets(
         ) % {"n": threshold}
         raise ServiceError(refusal + " " + way_out)
     # Locked, so two organisers adding a question each keep both.
-    current = (
-        Survey.objects.select_for_update()
-        .filter(pk=survey.pk)
-        .values_list("weighting_targets", flat=True)
-        .first()
-    ) or {}
+    current = _locked_weighting_targets(survey)
     targets = {**current, question.name: population}  # a question set before keeps its place
     if len(targets) > 1:
         # Raking gives one weight to each combination of answers to the questions (day
@@ -1774,17 +1769,24 @@ def set_weighting_targets(
     return survey
 
 
+def _locked_weighting_targets(survey: Survey) -> dict[str, Any]:
+    """The weighting targets as stored, the survey's row locked until the transaction
+    ends: changes to them are made one at a time, each from the one before."""
+    found = (
+        Survey.objects.select_for_update()
+        .filter(pk=survey.pk)
+        .values_list("weighting_targets", flat=True)
+        .first()
+    )
+    return dict(found or {})
+
+
 @transaction.atomic
 def remove_weighting_target(*, survey: Survey, name: str) -> Survey:
     """Forget one question's population figures (by its short name), keeping the
     others'; with none left the results are no longer weighted. Removing a question
     only merges the groups the weighting uses, so it needs no check."""
-    current = (
-        Survey.objects.select_for_update()
-        .filter(pk=survey.pk)
-        .values_list("weighting_targets", flat=True)
-        .first()
-    ) or {}
+    current = _locked_weighting_targets(survey)
     if name not in current:
         raise ServiceError(_("The results are not weighted by that question."))
     survey.weighting_targets = {k: v for k, v in current.items() if k != name}
