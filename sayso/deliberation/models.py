@@ -207,7 +207,10 @@ class MemberJoined(models.Model):
     browser or sign-in) without their votes being traceable to them. No date: the
     participant's own date would line the two up."""
 
-    id = models.BigIntegerField(primary_key=True, default=random_member_joined_id, editable=False)
+    # A BigAutoField so that SQLite takes the id as the row's own key (INTEGER PRIMARY
+    # KEY): with any other key it keeps a hidden row number counting up, in the order
+    # members joined, which is the order of the participants' numbers. Always random.
+    id = models.BigAutoField(primary_key=True, default=random_member_joined_id, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
 

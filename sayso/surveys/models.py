@@ -411,8 +411,10 @@ class MemberParticipation(models.Model):
     """That a member answered a survey; deliberately says nothing about which response."""
 
     # Not auto-increment: sequential ids would put participations and answers, created
-    # in the same transaction, in the same order, linking members to what they said.
-    id = models.BigIntegerField(primary_key=True, default=random_participation_id, editable=False)
+    # in the same transaction, in the same order, linking members to what they said. A
+    # BigAutoField with a random default, so that SQLite takes the id as the row's own key
+    # (INTEGER PRIMARY KEY) rather than keeping a hidden row number that counts up.
+    id = models.BigAutoField(primary_key=True, default=random_participation_id, editable=False)
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # A date, not a time, so it cannot be matched to a response's submission.

@@ -192,8 +192,8 @@ class Withheld:
     """Why a reader sees only how many people have answered, and no figures."""
 
     answered: int
-    # "open": the survey is still taking answers. "few_since_shown": it was closed again
-    # only `since_shown` responses after members last read its figures.
+    # "open": the survey is still taking answers. "few_since_shown": it closed only a few
+    # responses from where members last read its figures, or from a citation.
     reason: str
     since_shown: int = 0
     threshold: int = 0
@@ -2445,6 +2445,9 @@ def citation_snapshot(survey: Survey, data: Results, result: QuestionResult) -> 
         "title": f"{survey.title}: {result.label}",
         "question": result.question.name,
         "n": result.respondents,
+        # Everyone who had answered the survey: closing it near this number would let
+        # members set this citation against their figures (services.set_status).
+        "responses": data.respondents,
         "date": str(
             complete_responses(survey)
             .order_by("-submitted_on")

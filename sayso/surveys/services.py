@@ -833,9 +833,15 @@ def set_status(*, survey: Survey, status: str, actor: Any) -> Survey:
         answered = selectors.complete_responses(survey).count()
         shown_for = survey.figures_shown_for
         step = selectors.thresholds(survey).members
-        survey.figures_withheld_since_shown = (
-            shown_for is not None and 0 < abs(answered - shown_for) < step
-        )
+        # A citation is listed beside the figures as well, whether made while the
+        # survey was open or before it was opened again: the same comparison.
+        earlier = [shown_for] if shown_for is not None else []
+        earlier += [
+            int(c.snapshot["responses"])
+            for c in selectors.citations(survey)
+            if "responses" in c.snapshot
+        ]
+        survey.figures_withheld_since_shown = any(0 < abs(answered - n) < step for n in earlier)
         if not survey.figures_withheld_since_shown:
             survey.figures_shown_for = answered
         fields += ["figures_shown_for", "figures_withheld_since_shown"]

@@ -165,8 +165,9 @@ def survey_status(request: HttpRequest, community: Community, pk: int) -> HttpRe
                 request,
                 _(
                     "Members will not see the new results yet: too few people answered "
-                    "since members last saw them, and comparing the two would show what "
-                    "those few people said. Open the survey again to collect more answers."
+                    "since members last saw results or since one was cited as evidence, and "
+                    "comparing the two would show what those few people said. Open the "
+                    "survey again to collect more answers."
                 ),
             )
     except ServiceError as error:

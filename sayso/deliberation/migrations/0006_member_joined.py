@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigIntegerField(
+                    models.BigAutoField(
                         default=sayso.deliberation.models.random_member_joined_id,
                         editable=False,
                         primary_key=True,

@@ -22,7 +22,7 @@ from .factories import answer, close, make_survey, survey_url
 
 pytestmark = pytest.mark.django_db
 
-MEMBERS_NOTE = "The survey was opened again after its results were shown"
+MEMBERS_NOTE = "results were last shown or cited as evidence: fewer than"
 ORGANISERS_NOTICE = "Members do not see these figures"
 
 
@@ -226,3 +226,40 @@ def test_citing_is_offered_only_where_the_cited_figures_are_shown() -> None:
     member_page = client_for(MembershipFactory, survey).get(url).content.decode()
     assert "Cite as evidence" not in member_page
     assert 'id="cite-note"' not in member_page
+
+
+def test_a_citation_made_while_open_counts_as_figures_members_can_compare() -> None:
+    """Cited at 20 while open, closed at 22: the citation, listed on the members'
+    results page, and the closed figures would give the two newcomers' answers."""
+    community = CommunityFactory(small_group_threshold=5)
+    survey = make_survey(community, status=Survey.Status.OPEN)
+    for worked in ["day", "night"] * 10:
+        answer(survey, shift=worked, disciplined="no")
+    organiser = client_for(OrganiserFactory, survey)
+    organiser.post(survey_url("cite", survey, question=survey.questions.get(name="shift").pk))
+    assert citations() == [20]
+    answer(survey, shift="night", disciplined="yes")
+    answer(survey, shift="night", disciplined="yes")
+    close(survey)
+    survey.refresh_from_db()
+    assert survey.figures_withheld_since_shown
+    page = client_for(MembershipFactory, survey).get(survey_url("results", survey))
+    assert MEMBERS_NOTE in page.content.decode()
+    assert "results" not in page.context
+    # Far enough from the citation (five more): shown.
+    reopen(survey)
+    for worked in ["day", "night", "day"]:
+        answer(survey, shift=worked, disciplined="no")
+    close(survey)
+    page = client_for(MembershipFactory, survey).get(survey_url("results", survey))
+    assert page.context["results"].respondents == 25
+
+
+def test_a_citation_records_how_many_had_answered_the_survey() -> None:
+    survey = twenty_answered_and_closed()
+    organiser = client_for(OrganiserFactory, survey)
+    organiser.post(survey_url("cite", survey, question=survey.questions.get(name="shift").pk))
+    from sayso.core.models import Citation
+
+    cited = Citation.objects.get().snapshot
+    assert (cited["n"], cited["responses"]) == (20, 20)
