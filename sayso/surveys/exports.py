@@ -261,6 +261,15 @@ SPSS_MEASURE = {
 # SPSS shows a number wider than its column in Data View as 1.2E+14: the response id's
 # column is as wide as its 15 digits.
 RESPONSE_ID_WIDTH = 15
+# Codes shown as whole numbers: a choice's code as 1, not 1.00; a ticked variable's 0
+# or 1 in one digit. (pyreadstat's default for every number is F8.2.)
+SPSS_CODE_FORMAT = "F8.0"
+SPSS_TICKED_FORMAT = "F1.0"
+# Text columns in SPSS's Data View are as wide as their longest answer (pyreadstat
+# writes 8 for every variable, so "Loading bay 4, north" showed as "Loading "), from 8
+# up to this many characters: a long answer (up to 5,000) would otherwise make one
+# column several screens wide; the whole answer is in the cell.
+TEXT_DISPLAY_WIDTH = (8, 60)
 
 
 def ticked_columns(questions: list[Question]) -> dict[int, list[tuple[str, Choice]]]:
@@ -387,7 +396,8 @@ def sav_chunks(survey: Survey, questions: list[Question]) -> Callable[[], Iterat
 
 def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
     """pyreadstat.write_sav's options: the title, question texts, choice labels, the
-    date formats, each variable's measurement level and the response id's width."""
+    date and code formats, each variable's measurement level and the response id's
+    width (write_sav adds the text columns' widths)."""
     language = survey.default_language
     ticked = [
         (name, f"{questions[position].text(language)}: {choice.text(language)}")
@@ -406,7 +416,10 @@ def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
         | {name: TICKED_LABELS for name, _label in ticked},
         # The 15-digit response ids in full (pyreadstat's default, F8.2, cannot show them).
         "variable_format": {"response_id": "F15.0", "submitted_on": SPSS_DATE_FORMAT}
-        | {q.name: SPSS_DATE_FORMAT for q in questions if q.type == Question.Type.DATE},
+        | {q.name: SPSS_DATE_FORMAT for q in questions if q.type == Question.Type.DATE}
+        | {q.name: SPSS_CODE_FORMAT for q in questions if q.type in CODED}
+        | {name: SPSS_TICKED_FORMAT for name, _label in ticked},
+        # Text columns' widths are added as the data is read (note_text_widths).
         "variable_display_width": {"response_id": RESPONSE_ID_WIDTH},
         # The ticked 0/1 variables are nominal: ticked or not, not a quantity.
         "variable_measure": {"response_id": "nominal", "submitted_on": "scale"}
@@ -415,15 +428,43 @@ def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
     }
 
 
+def note_text_widths(widths: dict[str, int], frame: Any) -> None:
+    """Widen `widths` (variable_display_width) to fit each text column of `frame`:
+    its longest value in characters, within TEXT_DISPLAY_WIDTH."""
+    least, most = TEXT_DISPLAY_WIDTH
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype != object or values.empty:
+            continue
+        longest = int(values.map(lambda v: len(v) if isinstance(v, str) else 0).max())
+        if longest > least:
+            widths[str(name)] = min(max(widths.get(str(name), least), longest), most)
+
+
+def _measuring(
+    frames: Callable[[], Iterator[Any]], widths: dict[str, int]
+) -> Callable[[], Iterator[Any]]:
+    """`frames`, noting the text columns' widths in `widths` as they go by. sav_stream
+    reads every chunk once before pyreadstat writes the dictionary from the options
+    `widths` is in: by then every width is noted."""
+
+    def measured() -> Iterator[Any]:
+        for frame in frames():
+            note_text_widths(widths, frame)
+            yield frame
+
+    return measured
+
+
 def write_sav(survey: Survey, path: Path, *, attempts: int = 3) -> int:
     """Write the SPSS file, a chunk of responses at a time (sav_stream): memory stays
     flat whatever the number of responses. Returns the rows written."""
     questions = columns(survey)
     for attempt in range(1, attempts + 1):
+        options = sav_options(survey, questions)
+        frames = _measuring(sav_chunks(survey, questions), options["variable_display_width"])
         try:
-            return sav_stream.write_sav(
-                path, sav_chunks(survey, questions), **sav_options(survey, questions)
-            )
+            return sav_stream.write_sav(path, frames, **options)
         except sav_stream.SavDataChanged:
             # An answer arrived between the two passes and did not fit: start again.
             if attempt == attempts:

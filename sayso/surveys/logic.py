@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -124,7 +124,18 @@ def answer_shown(question: Question, value: Any, language: str) -> Shown:
             return Shown(date_format(dt.date.fromisoformat(value), "j E Y"), ui_lang())
         except ValueError:
             pass  # not a date after all: shown as it is, and the check says why
+    if question.type == Question.Type.NUMBER and isinstance(value, float):
+        return Shown(number_text(value), ui_lang())
     return Shown(str(value), ui_lang())
+
+
+def number_text(value: Any) -> Any:
+    """A number answer written out as people write it, to show it or fill it in again:
+    0.00001, never Python's 1e-05 (which the page would refuse when sent back).
+    Anything else as it is."""
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    return value
 
 
 def survey_text(survey: Survey, field: str, language: str) -> Shown:
@@ -154,6 +165,18 @@ def message_shown(question: Question, message: str, language: str, default_langu
 # Respondent UI languages whose numbers take a decimal comma (views.RESPONDENT_UI_LANGUAGES).
 _DECIMAL_COMMA_LANGUAGES = frozenset({"pl"})
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+# A number as people write it out: digits, perhaps a sign and a decimal point ("12",
+# "-3.5", ".5"); and the same followed by an exponent ("1e9", "1.5E-3"), which is refused
+# with its own message: a respondent who types it (or whose phone pastes it) is told to
+# write the number out, rather than having 1000000000 kept from a typing slip.
+_PLAIN_NUMBER_RE = re.compile(r"[+-]?(?P<whole>\d*)(?:\.(?P<fraction>\d*))?")
+_EXPONENT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+# The digits a typed number may have, leading zeros and zeros after the last decimal
+# left out (0042.50 has 3). A number of 15 digits or fewer is kept exactly as typed
+# (stored as a double, which holds any 15 significant digits, as SPSS and spreadsheets
+# read them too), so at most 999,999,999,999,999 and at most 15 decimals: larger ones,
+# like 99999999999999999999999, would come back as 99999999999999991611392.
+MAX_NUMBER_DIGITS = 15
 _LANGUAGE_TAG_RE = re.compile(r"^([a-z]{2,3})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?$")
 # ISO 639-1, the two-letter codes. Every two-letter language subtag of BCP 47 is one of
 # these; Django's own list (LANG_INFO) lacks many that communities here speak (so, ti,
@@ -309,12 +332,16 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
             raw_text = raw_text.replace("\u00a0", "").replace(" ", "").replace(",", ".")
         elif "," in raw_text and not _THOUSANDS_RE.match(raw_text):
             return None, not_a_number
-        try:
-            number = float(raw_text.replace(",", ""))
-        except ValueError:
-            return None, not_a_number
-        if not math.isfinite(number):  # "nan", "inf", "1e999": not an answer anyone gave
-            return None, not_a_number
+        text = raw_text.replace(",", "")
+        plain = _PLAIN_NUMBER_RE.fullmatch(text)
+        if plain is None or not (plain["whole"] or plain["fraction"]):
+            if _EXPONENT_RE.fullmatch(text):
+                return None, _("Write the number out in full, like 1000000 rather than 1e6.")
+            return None, not_a_number  # "twelve", "nan", "inf", "0x1A", "1_000"
+        digits = plain["whole"].lstrip("0") + (plain["fraction"] or "").rstrip("0")
+        if len(digits) > MAX_NUMBER_DIGITS:
+            return None, _("Enter a number of at most %(n)s digits.") % {"n": MAX_NUMBER_DIGITS}
+        number = float(text)
         if question.whole_number and not number.is_integer():
             # Said on the page where it was typed, not first on the check page.
             return None, _("Enter a whole number, like 12.")
@@ -506,6 +533,24 @@ def applying(questions: Iterable[Question], answers: Mapping[str, Any]) -> set[s
         else:
             judged.pop(question.name, None)
     return names
+
+
+def pages_brought_up(
+    pages: Sequence[Sequence[Question]],
+    after: int,
+    before: Mapping[str, Any],
+    answers: Mapping[str, Any],
+) -> set[int]:
+    """The indexes of the pages after `after` with a question to answer (not a note)
+    that applies with `answers` and did not with `before`: questions a changed answer
+    brought up, which the person has not seen."""
+    out = set()
+    for index in range(after + 1, len(pages)):
+        page = pages[index]
+        brought_up = applying(page, answers) - applying(page, before)
+        if any(q.name in brought_up and not q.is_note for q in page):
+            out.add(index)
+    return out
 
 
 def validate_page(

@@ -1028,18 +1028,26 @@ def respondent_ui_language(survey_language: str) -> str:
     return primary if primary in RESPONDENT_UI_LANGUAGES else settings.LANGUAGE_CODE
 
 
-def _lang_query(survey_language: str) -> str:
+def _lang_query(survey_language: str, **extra: str) -> str:
     """The query "?lang=cy" for someone answering in a language Sayso speaks other than
-    English, else "". The private link's pages carry it: they follow the response's
-    language anyway, but once the answers are sent nothing links the link to them, and
-    its address is all that tells the "link has ended" page which language to speak."""
+    English, else "" (with `extra` parameters after it). The private link's pages carry
+    it: they follow the response's language (and a language link on them, ?lang= naming
+    another of the survey's languages, changes it: _switch_language), but once the
+    answers are sent nothing links the link to them, and its address is all that tells
+    the "link has ended" page which language to speak."""
     ui = respondent_ui_language(survey_language)
-    return "" if ui == settings.LANGUAGE_CODE else "?" + urlencode({"lang": ui})
+    params = ({} if ui == settings.LANGUAGE_CODE else {"lang": ui}) | extra
+    return "?" + urlencode(params) if params else ""
 
 
-def _private_url(name: str, survey_language: str, **kwargs: Any) -> str:
-    """A page of a response's private link (surveys_public:`name`), with _lang_query."""
-    return reverse(f"surveys_public:{name}", kwargs=kwargs) + _lang_query(survey_language)
+def _private_url(
+    name: str, survey_language: str, query: dict[str, str] | None = None, **kwargs: Any
+) -> str:
+    """A page of a response's private link (surveys_public:`name`), with _lang_query
+    and the parameters `query`."""
+    return reverse(f"surveys_public:{name}", kwargs=kwargs) + _lang_query(
+        survey_language, **(query or {})
+    )
 
 
 def respondent_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -1063,16 +1071,22 @@ def use_respondent_language(survey_language: str) -> None:
     translation.activate(respondent_ui_language(survey_language))
 
 
+def _language_options(survey: Survey) -> list[tuple[str, str, str]]:
+    """The survey's languages as the language links and select offer them: (code, its
+    name in that language, its BCP 47 tag)."""
+    return [
+        (code, language_name(logic.html_lang(code) or code), logic.html_lang(code))
+        for code in survey.languages
+    ]
+
+
 def _respondent_texts(survey: Survey, language: str) -> dict[str, Any]:
     """What the first pages show in the respondent's chosen language, and the choice.
     Each text carries the language it is really in (logic.Shown), for lang attributes."""
     return {
         "survey": survey,
         "language": language,
-        "language_options": [
-            (code, language_name(logic.html_lang(code) or code), logic.html_lang(code))
-            for code in survey.languages
-        ],
+        "language_options": _language_options(survey),
         "title": logic.survey_text(survey, "title", language),
         "welcome": logic.survey_text(survey, "welcome", language),
         "privacy_notice": logic.survey_text(survey, "privacy_notice", language),
@@ -1126,6 +1140,41 @@ def code_entry(request: HttpRequest, link: str) -> HttpResponse:
         "surveys/respond_code.html",
         {**_respondent_texts(survey, language), "form": form},
     )
+
+
+def _switch_language(request: HttpRequest, response: Response) -> dict[str, Any]:
+    """The language links of a private link's pages (as on the start page, links and
+    no script): followed (a GET with ?lang= naming another of the survey's languages),
+    the response is in that language from now on, its answers kept. Someone who picked
+    the wrong language on the start page can still change it. Returns what the links
+    need: the survey's languages, the response's, and the page's other parameters (a
+    page reached from the check page stays so)."""
+    wanted = request.GET.get("lang", "")
+    survey = response.survey
+    if (
+        request.method == "GET"
+        and wanted != response.language
+        and wanted in (survey.languages or [])
+    ):
+        # One field of the respondent's own partial response, nothing else.
+        Response.objects.filter(pk=response.pk, status=Response.Status.PARTIAL).update(
+            language=wanted
+        )
+        response.language = wanted
+    kept = {key: value for key, value in request.GET.items() if key in _KEPT_PARAMETERS}
+    return {
+        "language_options": _language_options(survey),
+        "language": response.language,
+        "keep_query": "&" + urlencode(kept) if kept else "",
+    }
+
+
+# What a page of a private link keeps when its language is changed: a page reached by
+# "Change" on the check page goes back there (_FROM_CHECK), through the pages still to
+# see (_STILL_TO_SEE).
+_FROM_CHECK = "from"
+_STILL_TO_SEE = "then"
+_KEPT_PARAMETERS = (_FROM_CHECK, _STILL_TO_SEE)
 
 
 def _link_ended(request: HttpRequest) -> HttpResponse:
@@ -1229,7 +1278,7 @@ def _render_questions(
                 "order": order,
                 "described_by": " ".join(described),
                 "choices": choices,
-                "value": value if value is not None else "",
+                "value": logic.number_text(value) if value is not None else "",
                 "selected": value if isinstance(value, list) else [value],
                 "ranks": [(n, label, rank_of.get(n, "")) for n, label in choices],
                 "positions": range(1, len(choices) + 1),
@@ -1286,12 +1335,47 @@ def _questions_shown(
     )
 
 
+def _still_to_see(
+    request: HttpRequest,
+    pages: list[list[Question]],
+    page: int,
+    before: dict[str, Any],
+    answers: dict[str, Any],
+) -> set[int]:
+    """On a page reached by "Change" on the check page, the later pages to go through
+    before going back there: those with a question that this page's answers brought
+    up (one the person has not seen), and those an earlier change on the way brought
+    up (?then= in the address, or the form's "then" when the page was shown again)."""
+    still = logic.pages_brought_up(pages, page, before, answers)
+    for given in (request.GET.get(_STILL_TO_SEE, ""), request.POST.get(_STILL_TO_SEE, "")):
+        for part in given.split(","):
+            if part.isdigit() and page < int(part) < len(pages):
+                still.add(int(part))
+    return still
+
+
+def _after_change(
+    pages: list[list[Question]], still: set[int], answers: dict[str, Any]
+) -> tuple[int, dict[str, str]]:
+    """Where Continue goes from a page reached by "Change" on the check page: the
+    first of the pages `still` to see, with the query that keeps the way back and
+    the others; else the check page (len(pages)). A page whose questions no longer
+    apply (a later change took them away) is left out."""
+    still = {i for i in still if any(logic.is_relevant(q, answers) for q in pages[i])}
+    if not still:
+        return len(pages), {}
+    target = min(still)
+    rest = ",".join(str(i) for i in sorted(still - {target}))
+    return target, {_FROM_CHECK: "check"} | ({_STILL_TO_SEE: rest} if rest else {})
+
+
 @access_level("public")
 @respondent_page
 def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    language_links = _switch_language(request, response)
     use_respondent_language(response.language)
     if closed := _not_taking_answers(request, response):
         return closed  # nothing typed on this page is saved
@@ -1308,11 +1392,16 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
     typed: dict[str, Any] = {}
     new: list[Question] = []
     unsaved: list[dict[str, Any]] = []  # answers Back would lose, named on the page
+    still: set[int] = set()  # reached from the check page: the later pages to see first
     if request.method == "POST":
         # The page was shown with the answers saved so far (the draft is saved each
         # time it is shown again), so what they made relevant is what was on it.
         before = response.draft
         errors, typed = logic.validate_page(questions, request.POST, answers, response.language)
+        from_check = request.GET.get(_FROM_CHECK) == "check"
+        pages = [q for _section, q in sections]
+        if from_check:
+            still = _still_to_see(request, pages, page, before, answers)
         going_back = "back" in request.POST
         default = survey.default_language
         if "later" in request.POST:
@@ -1367,13 +1456,19 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 logic.is_relevant(q, answers) for q in sections[target][1]
             ):
                 target += step
+            query: dict[str, str] = {}
+            if from_check and not going_back:
+                # Reached by "Change" on the check page: back there, unless this change
+                # (or one before it on the way) brought up a question on a later page:
+                # each such page first, then the check page.
+                target, query = _after_change(pages, still, answers)
             services.save_page(response=response, answers=answers, page=max(target, 0))
             if target < 0:
                 target = 0
             if target >= len(sections):
                 return HttpResponseRedirect(_private_url("check", response.language, token=token))
             return HttpResponseRedirect(
-                _private_url("page", response.language, token=token, page=target)
+                _private_url("page", response.language, query, token=token, page=target)
             )
         services.save_page(response=response, answers=answers, page=page)
     return render(
@@ -1412,6 +1507,9 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 and survey.distribution == Survey.Distribution.CODES
                 else ""
             ),
+            **language_links,
+            # Shown again (a problem, a new question): the pages its changes brought up.
+            "still_to_see": ",".join(str(i) for i in sorted(still)),
             "page": page,
             "page_number": page + 1,
             "pages": len(sections),
@@ -1426,13 +1524,18 @@ def saved(request: HttpRequest, token: str) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    language_links = _switch_language(request, response)
     use_respondent_language(response.language)
     if closed := _not_taking_answers(request, response):
         return closed
     link = request.build_absolute_uri(
         _private_url("page", response.language, token=token, page=response.page)
     )
-    return render(request, "surveys/respond_saved.html", {"survey": response.survey, "link": link})
+    return render(
+        request,
+        "surveys/respond_saved.html",
+        {"survey": response.survey, "link": link, **language_links},
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -1469,6 +1572,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
     response = services.find_response(token)
     if response is None:
         return _link_ended(request)
+    language_links = _switch_language(request, response)
     use_respondent_language(response.language)
     if closed := _not_taking_answers(request, response):
         return closed
@@ -1519,7 +1623,9 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
             "summary": summary,
             "preview": response.is_preview,
-            "lang_query": _lang_query(language),
+            # "Change" leads to the answer's page, whose Continue comes back here.
+            "change_query": _lang_query(language, **{_FROM_CHECK: "check"}),
+            **language_links,
         },
     )
 

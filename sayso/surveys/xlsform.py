@@ -97,6 +97,12 @@ UNSUPPORTED_TYPES = {
     " choices sheet",
     "hidden": "hidden values are not supported",
 }
+# A row that opens or closes a group or a repeat, spelt as pyxform reads it: "begin_group"
+# or "begin group" (an underscore or a space), and "lgroup", "loop" and "looped group"
+# as other names for a repeat.
+_CONTROL = re.compile(
+    r"^(?P<edge>begin|end)[\s_](?P<what>group|lgroup|repeat|looped group|loop)(?=\s|$)"
+)
 # "English (en)": a language's name and, in brackets, its code (ODK's convention).
 LANGUAGE_RE = re.compile(r"^(.*?)\s*\(\s*([A-Za-z0-9_-]+)\s*\)\s*$")
 # The columns whose texts an import keeps, by language ("label::Welsh (cy)"); the
@@ -452,13 +458,17 @@ def inspect_workbook(data: bytes) -> Inspection:
         kind = cells.get("type", "")
         name = cells.get("name", "")
         base = kind.split()[0] if kind else ""
+        control = _CONTROL.match(kind)
+        if control is not None:
+            what = "group" if control["what"] == "group" else "repeat"
+            base = f"{control['edge']}_{what}"
         where = _("survey sheet, row %(n)s") % {"n": number}
         _note_unkept_columns(_("survey sheet"), cells, number, not_kept)
         appearance = cells.get("appearance", "").strip()
         if appearance not in KEPT_APPEARANCES:
             reason = _("survey sheet, appearance '%(a)s': not used") % {"a": appearance}
             not_kept.setdefault(reason, []).append(number)
-        if base in ("begin_group", "begin group"):
+        if base == "begin_group":
             depth += 1
             if depth > 1:
                 problems.append(
@@ -482,10 +492,10 @@ def inspect_workbook(data: bytes) -> Inspection:
                         % {"where": where, "c": column, "why": UNSUPPORTED_COLUMNS[column]}
                     )
             continue
-        if base in ("end_group", "end group"):
+        if base == "end_group":
             depth -= 1
             continue
-        if base in ("begin_repeat", "begin repeat", "end_repeat", "end repeat"):
+        if base in ("begin_repeat", "end_repeat"):
             problems.append(
                 _("%(where)s: repeats are not supported: each question is asked once.")
                 % {"where": where}

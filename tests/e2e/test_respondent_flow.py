@@ -14,6 +14,9 @@ from sayso.core.tests.factories import OrganiserFactory
 from sayso.surveys import services
 from sayso.surveys.models import Response, Survey
 from sayso.surveys.tests.test_respondent_flow import build_survey
+from sayso.surveys.tests.test_respondent_ui_languages import (
+    build_survey as build_welsh_and_polish_survey,
+)
 
 from .conftest import BrowseFactory
 
@@ -105,3 +108,48 @@ def test_answering_with_a_code_keeps_what_was_typed(
     person.visit(check_link, status=404)
     assert page.get_by_role("heading", level=1).inner_text() == "This private link has ended"
     assert "Cameras in the canteen" not in page.content()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_respondent_changes_language_and_an_answer_from_the_check_page(
+    browse: BrowseFactory, javascript: bool
+) -> None:
+    # Welsh picked by mistake on the start page: English chosen on the first page by a
+    # plain link; then an answer changed from the check page leads back to it.
+    survey, _questions = build_welsh_and_polish_survey()
+    person = browse("respondent", javascript=javascript)
+    page = person.page
+    person.visit(f"/surveys/{survey.link_token}/?lang=cy")
+    person.submit("Dechrau")
+    assert page.evaluate("document.documentElement.lang") == "cy"
+    language = page.get_by_role("navigation", name="Iaith")
+    assert language.locator("[aria-current]").inner_text() == "Cymraeg"
+    person.click(language.get_by_role("link", name="English"))
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "About you"
+    assert Response.objects.get().language == "en"
+
+    page.get_by_label("Day").check()
+    page.get_by_label("Your age").fill("30")
+    page.get_by_label("None of these").check()
+    person.submit("Continue")
+    page.get_by_label("Pay").select_option("1")
+    page.get_by_label("Safety").select_option("2")
+    page.get_by_label("I agree to take part (required)").check()
+    person.submit("Continue")
+    assert page.get_by_role("heading", level=1).inner_text() == "Check your answers before sending"
+    check_url = page.url
+
+    person.click(page.get_by_role("link", name="Change Your age"))
+    assert page.get_by_role("heading", level=1).inner_text() == "About you"
+    page.get_by_label("Your age").fill("31")
+    person.submit("Continue")
+    assert page.url == check_url  # not through the second page again
+    assert page.locator("dd", has_text="31").count() == 1
+    person.submit("Send my answers")
+    sent = Response.objects.get()
+    assert (sent.status, sent.language, sent.draft["age"]) == (
+        Response.Status.COMPLETE,
+        "en",
+        31,
+    )

@@ -88,9 +88,9 @@ def test_the_spss_file_of_a_survey_is_pyreadstats_file_of_the_whole_table(
     questions = exports.columns(survey)
     frames = exports.sav_chunks(survey, questions)
     whole = pd.concat(list(frames()), ignore_index=True)
-    pyreadstat.write_sav(
-        whole, str(tmp_path / "whole.sav"), **exports.sav_options(survey, questions)
-    )
+    options = exports.sav_options(survey, questions)
+    exports.note_text_widths(options["variable_display_width"], whole)  # as write_sav does
+    pyreadstat.write_sav(whole, str(tmp_path / "whole.sav"), **options)
     assert exports.write_sav(survey, tmp_path / "streamed.sav") == 10
     expected = bytearray((tmp_path / "whole.sav").read_bytes())
     streamed = bytearray((tmp_path / "streamed.sav").read_bytes())

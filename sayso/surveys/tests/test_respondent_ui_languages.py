@@ -342,8 +342,11 @@ def test_the_english_path_is_unchanged() -> None:
     assert '<html lang="en">' in html
     assert button_names(html) == ["Continue", "Save and continue later"]
     assert "Page 1 of 2" in html
-    # No part of an English survey needs a lang attribute of its own.
-    assert ' lang="' not in html.replace('<html lang="en">', "")
+    # No part of an English survey needs a lang attribute of its own (the links to its
+    # other languages name each in that language).
+    links = re.search(r'<nav aria-label="Language">.*?</nav>', html, re.S)
+    assert links is not None
+    assert ' lang="' not in html.replace('<html lang="en">', "").replace(links[0], "")
     html = client.post(first, {"next": "1"}).content.decode()
     assert "There is a problem" in html
     assert "Answer this question." in html
@@ -466,8 +469,8 @@ def test_a_private_link_that_has_ended_speaks_the_language_it_was_answered_in(
         for tag, attrs, _lang in read(html).elements
         if tag == "a" and "/p/" in str(attrs["href"])
     ]
-    assert len(changes) == 7  # one "Change" link per answer
-    assert {change.rsplit("/", 1)[1] for change in changes} == {f"?lang={language}"}
+    assert len(changes) == 7  # one "Change" link per answer, whose page leads back here
+    assert {change.rsplit("/", 1)[1] for change in changes} == {f"?lang={language}&from=check"}
     assert client.post(check).status_code == 302  # sent
     assert Response.objects.get().status == Response.Status.COMPLETE
 
@@ -804,6 +807,8 @@ RESPONDENT_MESSAGES = [
     "Give each option a different number from 1 to %(n)s.",
     "Enter a number, like 12 or 3.5.",
     "Enter a whole number, like 12.",
+    "Write the number out in full, like 1000000 rather than 1e6.",
+    "Enter a number of at most %(n)s digits.",
     "Enter a date as year-month-day, like 2024-03-01.",
     "Keep the answer under %(n)s characters.",
     "Tick the box to agree before you go on.",

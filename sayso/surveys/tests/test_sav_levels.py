@@ -136,3 +136,53 @@ def test_response_ids_come_back_exactly_and_show_all_fifteen_digits() -> None:
     assert meta.original_variable_types["response_id"] == "F15.0"
     assert meta.variable_display_width["response_id"] == 15
     assert [f"{value:15.0f}" for value in ids] == [str(key) for key in keys]
+
+
+def test_codes_show_as_whole_numbers_and_text_columns_fit_their_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The reviewer's file: choice codes shown as 1.00 and 2.00 (F8.2), and a text
+    # column of 21 characters shown 8 wide.
+    monkeypatch.setattr(exports, "CHUNK", 1)  # each response its own chunk
+    survey = _every_type()
+    _answer(
+        survey,
+        shift="day",
+        disciplined="yes",
+        worries=["rates", "cameras"],
+        story="ł" * 30,  # 30 characters, 60 bytes: the column is 30 wide
+        fair="agree",
+        where="Loading bay 4, north!",
+        order=["breaks", "pay"],
+        agreed="yes",
+    )
+    _answer(survey, shift="night", disciplined="yes", story="x" * 900, where="Dock")
+    frame, meta = _read_back(survey)
+    formats = meta.original_variable_types
+    assert {name: formats[name] for name in ("shift", "disciplined", "fair")} == dict.fromkeys(
+        ("shift", "disciplined", "fair"), "F8.0"
+    )
+    assert {name: formats[name] for name in ("worries_rates", "worries_cameras")} == {
+        "worries_rates": "F1.0",
+        "worries_cameras": "F1.0",
+    }
+    assert (formats["response_id"], formats["age"]) == ("F15.0", "F8.2")  # a number as given
+    assert sorted(frame["shift"].tolist()) == [1.0, 2.0]  # the codes themselves unchanged
+    assert meta.variable_value_labels["worries_rates"] == {0.0: "Not ticked", 1.0: "Ticked"}
+
+    widths = meta.variable_display_width
+    assert (formats["where"], widths["where"]) == ("A21", 21)
+    assert (formats["story"], widths["story"]) == ("A900", 60)  # at most 60 wide
+    assert widths["worries"] == len("rates cameras")
+    assert widths["order"] == 10  # "breaks pay"
+    assert widths["agreed"] == 8  # "yes": as wide as a number's column, no narrower
+    assert widths["response_id"] == 15
+    # The text is all there, however wide its column.
+    assert sorted(frame["story"].tolist()) == sorted(["ł" * 30, "x" * 900])
+
+
+def test_an_empty_survey_s_file_has_the_formats_too() -> None:
+    frame, meta = _read_back(_every_type())
+    assert len(frame) == 0
+    assert meta.original_variable_types["shift"] == "F8.0"
+    assert meta.original_variable_types["worries_rates"] == "F1.0"

@@ -31,10 +31,15 @@ def test_respond_by_link_without_javascript_keeps_answers_on_error() -> None:
     typo = client.post(page_url, {"q_shift": "night", "q_age": "twelve"})
     assert "Enter a number, like 12 or 3.5." in typo.content.decode()
     assert 'value="twelve"' in typo.content.decode()
-    for not_a_number in ("nan", "inf", "1e999"):  # float() takes them; JSON cannot hold them
+    # float() takes them; JSON cannot hold them. Exponent notation is asked for in full.
+    for not_a_number, message in (
+        ("nan", "Enter a number, like 12 or 3.5."),
+        ("inf", "Enter a number, like 12 or 3.5."),
+        ("1e999", "Write the number out in full, like 1000000 rather than 1e6."),
+    ):
         refused = client.post(page_url, {"q_shift": "night", "q_age": not_a_number})
         assert refused.status_code == 200
-        assert "Enter a number, like 12 or 3.5." in refused.content.decode()
+        assert message in refused.content.decode()
     assert "age" not in Response.objects.get().draft
     second = client.post(page_url, {"q_shift": "night", "q_age": "30"})
     missing = client.post(second["Location"], {"q_worries": ["rates"]})

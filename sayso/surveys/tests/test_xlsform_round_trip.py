@@ -356,3 +356,72 @@ def test_a_group_condition_on_a_later_question_is_refused() -> None:
         "survey sheet, row 2: relevant refers to ${later}, which is not an earlier question."
     ]
     assert not Survey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("begin", "end"),
+    [("begin_group", "end_group"), ("begin group", "end group"), ("begin group", "end_group")],
+)
+def test_a_group_spelt_with_a_space_or_an_underscore_becomes_a_page(begin: str, end: str) -> None:
+    # pyxform reads "begin group" as "begin_group"; so does Sayso.
+    data = workbook(
+        [
+            ["integer", "age", "Age", ""],
+            [begin, "work", "Your work", "${age} > 16"],
+            ["text", "job", "Job title", ""],
+            ["select_one yn", "night", "Nights?", ""],
+            [end, "", "", ""],
+            ["text", "more", "Anything else?", ""],
+        ],
+        ["type", "name", "label", "relevant"],
+    )
+    survey = xlsform.import_form(data=data, community=CommunityFactory(), actor=None).survey
+    pages = [
+        (section.title, [(q.name, q.relevant) for q in section.questions.all()])
+        for section in survey.sections.all()
+    ]
+    assert pages == [
+        ({}, [("age", "")]),
+        ({"en": "Your work"}, [("job", "${age} > 16"), ("night", "${age} > 16")]),
+        ({}, [("more", "")]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "begin", ["begin_repeat", "begin repeat", "begin_loop", "begin looped group"]
+)
+def test_a_repeat_spelt_either_way_is_refused_as_a_repeat(begin: str) -> None:
+    end = "end repeat" if " " in begin else "end_repeat"
+    data = workbook(
+        [[begin, "kids", "Children"], ["integer", "age", "Age"], [end, "", ""]],
+        ["type", "name", "label"],
+    )
+    with pytest.raises(xlsform.XLSFormError) as refused:
+        xlsform.import_form(data=data, community=CommunityFactory(), actor=None)
+    repeat = "repeats are not supported: each question is asked once."
+    assert refused.value.problems == [
+        f"survey sheet, row 2: {repeat}",
+        f"survey sheet, row 4: {repeat}",
+    ]
+    assert not Survey.objects.exists()
+    assert not Question.objects.exists()
+
+
+def test_groups_spelt_with_a_space_inside_each_other_are_refused() -> None:
+    data = workbook(
+        [
+            ["begin group", "outer", "Outer"],
+            ["begin group", "inner", "Inner"],
+            ["integer", "age", "Age"],
+            ["end group", "", ""],
+            ["end group", "", ""],
+        ],
+        ["type", "name", "label"],
+    )
+    with pytest.raises(xlsform.XLSFormError) as refused:
+        xlsform.import_form(data=data, community=CommunityFactory(), actor=None)
+    assert refused.value.problems == [
+        "survey sheet, row 3: groups inside groups are not supported; use one level of"
+        " groups as pages."
+    ]
+    assert not Survey.objects.exists()
