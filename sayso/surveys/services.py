@@ -1110,6 +1110,19 @@ def _insert_answers(survey_id: int, response_id: int, rows: list[AnswerRow]) -> 
         )
 
 
+def set_response_language(*, response: Response, language: str) -> Response:
+    """The respondent's own partial response in another of the survey's languages, its
+    answers kept; a language the survey does not have, or a response already sent,
+    changes nothing."""
+    if language in (response.survey.languages or []):
+        changed = Response.objects.filter(pk=response.pk, status=Response.Status.PARTIAL).update(
+            language=language
+        )
+        if changed:
+            response.language = language
+    return response
+
+
 def submit_response(*, response: Response | Submission, user: Any = None) -> dict[str, str]:
     """Check every answer and submit. Returns errors by question name (nothing saved)
     or {} on success. A preview is checked the same way, then thrown away.

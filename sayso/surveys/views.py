@@ -1151,16 +1151,8 @@ def _switch_language(request: HttpRequest, response: Response) -> dict[str, Any]
     page reached from the check page stays so)."""
     wanted = request.GET.get("lang", "")
     survey = response.survey
-    if (
-        request.method == "GET"
-        and wanted != response.language
-        and wanted in (survey.languages or [])
-    ):
-        # One field of the respondent's own partial response, nothing else.
-        Response.objects.filter(pk=response.pk, status=Response.Status.PARTIAL).update(
-            language=wanted
-        )
-        response.language = wanted
+    if request.method == "GET" and wanted != response.language:
+        services.set_response_language(response=response, language=wanted)
     kept = {key: value for key, value in request.GET.items() if key in _KEPT_PARAMETERS}
     return {
         "language_options": _language_options(survey),
