@@ -1012,10 +1012,15 @@ def you(request: HttpRequest, public_token: str) -> HttpResponse:
     threshold = conversation.community.small_group_threshold
     participant_id = _participant_id(request, conversation)
     context: dict[str, Any] = {"conversation": conversation}
-    if _gate(request, conversation, participant_id) == "joined-elsewhere":
+    gate = _gate(request, conversation, participant_id)
+    if gate == "joined-elsewhere":
         # A member whose votes are in another browser: "vote on at least 7" would
         # send them voting here, which they cannot (participate.html says the same).
         context["joined_elsewhere"] = True
+        return render(request, "deliberation/you.html", context)
+    if gate in ("sign-in", "not-member"):
+        # Members only, and this reader cannot vote yet: say why, as participate.html.
+        context["gate"] = gate
         return render(request, "deliberation/you.html", context)
     participant = (
         Participant.objects.filter(pk=participant_id, conversation=conversation).first()

@@ -48,3 +48,22 @@ def test_a_closed_conversation_says_voting_has_ended(community: Community) -> No
     assert "Vote on at least" not in page
     assert "Back to voting" not in page
     assert "Back to the conversation" in page
+
+
+def test_a_members_only_conversation_asks_outsiders_to_sign_in_not_to_vote(
+    community: Community,
+) -> None:
+    from sayso.accounts.tests.factories import UserFactory
+
+    conversation = ConversationFactory.create(
+        community=community, access=Conversation.Access.MEMBERS
+    )
+    StatementFactory.create_batch(7, conversation=conversation)
+    page = Client().get(url(conversation, "you")).content.decode()
+    assert "Sign in to take part" in page
+    assert "Vote on at least" not in page
+    outsider = Client()
+    outsider.force_login(UserFactory.create())
+    page = outsider.get(url(conversation, "you")).content.decode()
+    assert "This conversation is for members" in page
+    assert "Vote on at least" not in page
