@@ -103,6 +103,23 @@ UNSUPPORTED_TYPES = {
 _CONTROL = re.compile(
     r"^(?P<edge>begin|end)[\s_](?P<what>group|lgroup|repeat|looped group|loop)(?=\s|$)"
 )
+# How pyxform also lets a choice question's type be written, and Sayso's own spelling of
+# each ("select one shifts" is "select_one shifts"); the first that matches applies.
+_SELECT_SPELLINGS = (
+    (re.compile(r"^select[\s_](one|multiple)[\s_]from[\s_]file(?=\s|$)"), r"select_\1_from_file"),
+    (re.compile(r"^select[\s_]one[\s_]external(?=\s|$)"), "select_one_external"),
+    (re.compile(r"^select one(?=\s|$)"), "select_one"),
+    (re.compile(r"^select all that apply(?=\s|$)"), "select_multiple"),
+)
+
+
+def _select_spelled_as_sayso(kind: str) -> str:
+    for spelling, ours in _SELECT_SPELLINGS:
+        if spelling.match(kind):
+            return spelling.sub(ours, kind, count=1)
+    return kind
+
+
 # "English (en)": a language's name and, in brackets, its code (ODK's convention).
 LANGUAGE_RE = re.compile(r"^(.*?)\s*\(\s*([A-Za-z0-9_-]+)\s*\)\s*$")
 # The columns whose texts an import keeps, by language ("label::Welsh (cy)"); the
@@ -455,7 +472,7 @@ def inspect_workbook(data: bytes) -> Inspection:
     names: dict[str, int] = {}
     depth = 0
     for number, cells in survey_rows:
-        kind = cells.get("type", "")
+        kind = _select_spelled_as_sayso(" ".join(cells.get("type", "").split()))
         name = cells.get("name", "")
         base = kind.split()[0] if kind else ""
         control = _CONTROL.match(kind)

@@ -425,3 +425,45 @@ def test_groups_spelt_with_a_space_inside_each_other_are_refused() -> None:
         " groups as pages."
     ]
     assert not Survey.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("single", "multiple"),
+    [
+        ("select_one yn", "select_multiple yn"),
+        ("select one yn", "select all that apply yn"),
+        ("select one  yn", "select all that apply  yn"),
+    ],
+)
+def test_choice_types_spelt_as_pyxform_allows_are_read(single: str, multiple: str) -> None:
+    # pyxform reads "select one yn" as "select_one yn", "select all that apply" as
+    # "select_multiple"; the reviewer's form was refused as an unknown type.
+    data = workbook(
+        [[single, "night", "Nights?"], [multiple, "days", "Which days?"]],
+        ["type", "name", "label"],
+    )
+    survey = xlsform.import_form(data=data, community=CommunityFactory(), actor=None).survey
+    found = [(q.name, q.type, [c.name for c in q.choices.all()]) for q in survey.questions.all()]
+    assert found == [
+        ("night", Question.Type.SINGLE, ["yes", "no"]),
+        ("days", Question.Type.MULTIPLE, ["yes", "no"]),
+    ]
+
+
+def test_choices_from_a_file_spelt_with_spaces_are_refused_as_such() -> None:
+    data = workbook([["select one from file sites.csv", "site", "Site"]], ["type", "name", "label"])
+    with pytest.raises(xlsform.XLSFormError) as refused:
+        xlsform.import_form(data=data, community=CommunityFactory(), actor=None)
+    assert any("choices from a file are not supported" in p for p in refused.value.problems)
+    assert not Survey.objects.exists()
+
+
+def test_select_multiple_spelt_with_a_space_is_refused_not_dropped() -> None:
+    # pyxform does not read "select multiple": it would drop the question silently.
+    data = workbook([["select multiple yn", "days", "Which days?"]], ["type", "name", "label"])
+    with pytest.raises(xlsform.XLSFormError) as refused:
+        xlsform.import_form(data=data, community=CommunityFactory(), actor=None)
+    assert refused.value.problems == [
+        "survey sheet, row 2: the question type 'select multiple yn' is not supported."
+    ]
+    assert not Survey.objects.exists()
