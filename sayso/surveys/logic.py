@@ -535,6 +535,16 @@ def applying(questions: Iterable[Question], answers: Mapping[str, Any]) -> set[s
     return names
 
 
+def still_applying(questions: Iterable[Question], answers: Mapping[str, Any]) -> dict[str, Any]:
+    """`answers` without the answers to those of `questions` (the whole survey, in its
+    order) that no longer apply: what a respondent withdrew by changing an earlier
+    answer is not kept. Keys that name none of the questions are left as they are."""
+    ordered = list(questions)
+    keep = applying(ordered, answers)
+    known = {q.name for q in ordered}
+    return {name: value for name, value in answers.items() if name not in known or name in keep}
+
+
 def pages_brought_up(
     pages: Sequence[Sequence[Question]],
     after: int,

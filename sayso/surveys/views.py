@@ -1390,6 +1390,9 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
         # time it is shown again), so what they made relevant is what was on it.
         before = response.draft
         errors, typed = logic.validate_page(questions, request.POST, answers, response.language)
+        # An answer on this page can end a question on a later one (pets: no ends "Is
+        # it a dog?", which ends "Dog's breed"): its answer is dropped, never kept.
+        answers = logic.still_applying([q for _s, qs in sections for q in qs], answers)
         from_check = request.GET.get(_FROM_CHECK) == "check"
         pages = [q for _section, q in sections]
         if from_check:
@@ -1572,10 +1575,13 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
     language = response.language
     default = survey.default_language
     summary = []
-    answers = response.draft
-    for index, (section, questions) in enumerate(_visible_sections(response)):
+    sections = _visible_sections(response)
+    # Judged in the survey's order, as the draft is kept: exactly what will be sent.
+    answers = logic.still_applying([q for _s, qs in sections for q in qs], response.draft)
+    applies = logic.applying([q for _s, qs in sections for q in qs], answers)
+    for index, (section, questions) in enumerate(sections):
         for q in questions:
-            if q.is_note or not logic.is_relevant(q, answers):
+            if q.is_note or q.name not in applies:
                 continue
             value = answers.get(q.name)
             # Each part in the language it is in: choices as the page showed them, what
