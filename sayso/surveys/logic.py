@@ -131,10 +131,13 @@ def answer_shown(question: Question, value: Any, language: str) -> Shown:
 
 def number_text(value: Any) -> Any:
     """A number answer written out as people write it, to show it or fill it in again:
-    0.00001, never Python's 1e-05 (which the page would refuse when sent back).
-    Anything else as it is."""
+    0.00001, never Python's 1e-05 (which the page would refuse when sent back), with a
+    decimal comma in the languages that write one. Anything else as it is."""
     if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")
+        written = format(Decimal(repr(value)), "f")
+        if (translation.get_language() or "")[:2] in _DECIMAL_COMMA_LANGUAGES:
+            return written.replace(".", ",")  # as read_answer reads it back: 3,5
+        return written
     return value
 
 
@@ -338,7 +341,8 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
             if _EXPONENT_RE.fullmatch(text):
                 return None, _("Write the number out in full, like 1000000 rather than 1e6.")
             return None, not_a_number  # "twelve", "nan", "inf", "0x1A", "1_000"
-        digits = plain["whole"].lstrip("0") + (plain["fraction"] or "").rstrip("0")
+        # Significant digits: 0.0000001 has one, 1000.50 has five.
+        digits = (plain["whole"] + (plain["fraction"] or "").rstrip("0")).lstrip("0")
         if len(digits) > MAX_NUMBER_DIGITS:
             return None, _("Enter a number of at most %(n)s digits.") % {"n": MAX_NUMBER_DIGITS}
         number = float(text)

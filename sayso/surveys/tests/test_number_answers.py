@@ -95,6 +95,7 @@ def test_a_number_longer_than_is_kept_exactly_is_refused(typed: str, whole: bool
         ("999999999999999", 999999999999999),
         ("-999,999,999,999,999", -999999999999999),
         ("0.000000000000001", 1e-15),
+        ("0.0000000000000001", 1e-16),  # one significant digit, however small
         ("12345678.1234567", 12345678.1234567),
         ("000000000000000000012.50000000000000000", 12.5),
         (".5", 0.5),
@@ -134,6 +135,18 @@ def test_a_number_is_shown_as_written_never_in_exponent_notation(value: float, s
     question = Question(name="share", type=Question.Type.NUMBER)
     assert answer_shown(question, value, "en") == shown
     assert str(number_text(value)) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(2.5, "2,5"), (1.2e-07, "0,00000012"), (12, "12"), (1000.5, "1000,5")]
+)
+def test_a_polish_respondent_sees_the_decimal_comma_they_typed(value: float, shown: str) -> None:
+    question = Question(name="share", type=Question.Type.NUMBER)
+    with translation.override("pl"):
+        assert answer_shown(question, value, "pl") == shown
+        assert str(number_text(value)) == shown
+        # ...and what is filled in again reads back as the same number.
+        assert _read(shown) == (value, None)
 
 
 @pytest.mark.django_db
