@@ -1399,6 +1399,15 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             still = _still_to_see(request, pages, page, before, answers)
         going_back = "back" in request.POST
         default = survey.default_language
+        if switch := request.POST.get("lang", ""):
+            # A language button (respond_page.html): what was typed is kept, as by "Save
+            # and continue later", and the same page comes back in that language.
+            services.save_page(response=response, answers=answers, page=page)
+            services.set_response_language(response=response, language=switch)
+            kept = {k: str(request.GET[k]) for k in _KEPT_PARAMETERS if k in request.GET}
+            return HttpResponseRedirect(
+                _private_url("page", response.language, kept, token=token, page=page)
+            )
         if "later" in request.POST:
             # Keep every answer that can be read, rules or not (the check page names
             # what still needs an answer), and carry on from this same page. An answer

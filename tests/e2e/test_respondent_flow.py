@@ -115,7 +115,8 @@ def test_a_respondent_changes_language_and_an_answer_from_the_check_page(
     browse: BrowseFactory, javascript: bool
 ) -> None:
     # Welsh picked by mistake on the start page: English chosen on the first page by a
-    # plain link; then an answer changed from the check page leads back to it.
+    # language button, which sends the page (so what was typed is kept; no script
+    # needed); then an answer changed from the check page leads back to it.
     survey, _questions = build_welsh_and_polish_survey()
     person = browse("respondent", javascript=javascript)
     page = person.page
@@ -124,7 +125,7 @@ def test_a_respondent_changes_language_and_an_answer_from_the_check_page(
     assert page.evaluate("document.documentElement.lang") == "cy"
     language = page.get_by_role("navigation", name="Iaith")
     assert language.locator("[aria-current]").inner_text() == "Cymraeg"
-    person.click(language.get_by_role("link", name="English"))
+    person.click(language.get_by_role("button", name="English"))
     assert page.evaluate("document.documentElement.lang") == "en"
     assert page.get_by_role("heading", level=1).inner_text() == "About you"
     assert Response.objects.get().language == "en"

@@ -33,6 +33,14 @@ def language_links(html: str) -> dict[str, str]:
         name: href.replace("&amp;", "&")
         for href, name in re.findall(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', nav[1])
     }
+    # On a page of questions, buttons that send the page's answers with the language.
+    links |= {
+        name: f"?lang={code}"
+        for code, name in re.findall(
+            r'<button type="submit" form="answers" name="lang" value="([^"]*)"[^>]*>([^<]*)</button>',
+            nav[1],
+        )
+    }
     current = re.findall(r'<span aria-current="true"[^>]*>([^<]*)</span>', nav[1])
     return links | dict.fromkeys(current, "")
 
@@ -285,9 +293,35 @@ def test_the_language_links_of_a_changed_page_keep_the_way_back() -> None:
     change = change_links(client, check)[0]
     assert change.endswith("/p/0/?lang=cy&from=check")
     html = client.get(change).content.decode()
-    assert language_links(html)["English"] == "?lang=en&from=check"
-    english = change.split("?")[0] + "?lang=en&from=check"
-    client.get(english)
+    assert language_links(html)["English"] == "?lang=en"
+    # The language button sends the page (what was typed kept) and keeps the way back.
+    switched = client.post(change, {**answers, "q_age": "31", "lang": "en"})
+    english = str(switched["Location"])
+    assert english.endswith("/p/0/?from=check")
+    assert Response.objects.get().draft["age"] == 31
     back = client.post(english, {**answers, "q_age": "31"})
     assert back["Location"].endswith("/check/")
     assert Response.objects.get().language == "en"
+
+
+def test_changing_language_keeps_what_was_typed_on_the_page() -> None:
+    """The reviewer typed an age, then tapped "Cymraeg": the page came back empty. The
+    language buttons send the page's answers, kept as "Save and continue later" keeps
+    them, and the same page comes back in the new language."""
+    survey, _questions = build_survey()
+    client = Client()
+    first = str(client.post(start_url(survey), {"language": "en"})["Location"])
+    html = client.get(first).content.decode()
+    assert language_links(html)["Cymraeg"] == "?lang=cy"
+    switched = client.post(first, {"q_shift": "day", "q_age": "45", "lang": "cy"})
+    assert switched["Location"].endswith("/p/0/?lang=cy")
+    response = Response.objects.get()
+    assert response.language == "cy"
+    assert response.draft == {"shift": "day", "age": 45}
+    page = client.get(switched["Location"]).content.decode()
+    assert html_lang(page) == "cy"
+    assert 'value="45"' in page
+    # A language the survey does not have changes nothing but keeps the answers.
+    client.post(switched["Location"], {"q_shift": "day", "q_age": "46", "lang": "de"})
+    response.refresh_from_db()
+    assert (response.language, response.draft["age"]) == ("cy", 46)

@@ -241,8 +241,9 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 def button_names(html: str) -> list[str]:
-    """The text of each button on the page, in order."""
-    found = re.findall(r"<button\b[^>]*>(.*?)</button>", html, re.DOTALL)
+    """The text of each button on the page, in order (not the language buttons: each
+    language's own name, in that language)."""
+    found = re.findall(r'<button\b(?![^>]*name="lang")[^>]*>(.*?)</button>', html, re.DOTALL)
     return [re.sub(r"<[^>]+>", "", inner).strip() for inner in found]
 
 
