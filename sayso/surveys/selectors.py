@@ -224,6 +224,20 @@ def withheld_because(survey: Survey, *, can_organise: bool) -> Withheld | None:
     )
 
 
+def closing_would_withhold(survey: Survey, answered: int) -> bool:
+    """Whether closing the survey with `answered` responses keeps its figures from
+    members (withheld_because): fewer than the members' threshold of responses from
+    where members last read figures (`figures_shown_for`) or from a citation, which is
+    listed beside the figures whether made while the survey was open or before it was
+    opened again."""
+    earlier = [survey.figures_shown_for] if survey.figures_shown_for is not None else []
+    earlier += [
+        int(c.snapshot["responses"]) for c in citations(survey) if "responses" in c.snapshot
+    ]
+    step = thresholds(survey).members
+    return any(0 < abs(answered - n) < step for n in earlier)
+
+
 def complete_responses(survey: Survey) -> QuerySet[Response]:
     return Response.objects.filter(survey=survey, status=Response.Status.COMPLETE, is_preview=False)
 

@@ -831,17 +831,7 @@ def set_status(*, survey: Survey, status: str, actor: Any) -> Survey:
         # responses ago (selectors.withheld_because): then the earlier count stays, and
         # the figures with it, until enough more responses separate the two.
         answered = selectors.complete_responses(survey).count()
-        shown_for = survey.figures_shown_for
-        step = selectors.thresholds(survey).members
-        # A citation is listed beside the figures as well, whether made while the
-        # survey was open or before it was opened again: the same comparison.
-        earlier = [shown_for] if shown_for is not None else []
-        earlier += [
-            int(c.snapshot["responses"])
-            for c in selectors.citations(survey)
-            if "responses" in c.snapshot
-        ]
-        survey.figures_withheld_since_shown = any(0 < abs(answered - n) < step for n in earlier)
+        survey.figures_withheld_since_shown = selectors.closing_would_withhold(survey, answered)
         if not survey.figures_withheld_since_shown:
             survey.figures_shown_for = answered
         fields += ["figures_shown_for", "figures_withheld_since_shown"]

@@ -116,6 +116,12 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
     # A member who has answered a one-answer-each survey is told so, not offered a
     # button that can only refuse them.
     you_answered = selectors.member_has_answered(survey, request.user)
+    # Said before the organiser closes it, not only after (services.set_status).
+    closing_withholds = (
+        survey.is_open
+        and request.access.can_organise  # type: ignore[attr-defined]
+        and selectors.closing_would_withhold(survey, answered)
+    )
     return render(
         request,
         "surveys/detail.html",
@@ -125,6 +131,7 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
             "outline": outline,
             "answered": answered,
             "you_answered": you_answered,
+            "closing_withholds": closing_withholds,
             "public_link": request.build_absolute_uri(survey.public_url()),
             "languages": [(code, language_name(code)) for code in survey.languages],
             "translation_gaps": selectors.translation_gaps(survey)

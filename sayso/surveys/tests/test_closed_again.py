@@ -263,3 +263,21 @@ def test_a_citation_records_how_many_had_answered_the_survey() -> None:
 
     cited = Citation.objects.get().snapshot
     assert (cited["n"], cited["responses"]) == (20, 20)
+
+
+def test_the_organiser_is_told_before_closing_that_members_will_not_see_the_results() -> None:
+    survey = twenty_answered_and_closed()
+    reopen(survey)
+    organiser = client_for(OrganiserFactory, survey)
+    detail = survey_url("detail", survey)
+    assert 'id="closing-withholds"' not in organiser.get(detail).content.decode()
+    answer(survey, shift="night", disciplined="yes")  # one answer since members read 20
+    page = organiser.get(detail).content.decode()
+    assert 'id="closing-withholds"' in page
+    assert "If you close the survey now, members will not see its new results" in page
+    # Members are not told (they see no close button).
+    member_page = client_for(MembershipFactory, survey).get(detail).content.decode()
+    assert 'id="closing-withholds"' not in member_page
+    for worked in ["day", "night", "day", "night"]:
+        answer(survey, shift=worked, disciplined="no")  # five since: safe to close
+    assert 'id="closing-withholds"' not in organiser.get(detail).content.decode()
