@@ -1473,6 +1473,9 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 # (or one before it on the way) brought up a question on a later page:
                 # each such page first, then the check page.
                 target, query = _after_change(pages, still, answers)
+            elif from_check:
+                # Back from a page reached by "Change": still on the way to the check page.
+                query = {k: str(request.GET[k]) for k in _KEPT_PARAMETERS if k in request.GET}
             services.save_page(response=response, answers=answers, page=max(target, 0))
             if target < 0:
                 target = 0
