@@ -27,12 +27,31 @@ from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect
 from sayso.analysis.pooling import pool_small_rows
 
 from . import personal_details
-from .models import Conversation, OpinionMapResult, Participant, Statement, Vote, normalise_text
+from .models import (
+    Conversation,
+    MemberJoined,
+    OpinionMapResult,
+    Participant,
+    Statement,
+    Vote,
+    normalise_text,
+)
 
 # Priority of a statement the last opinion map has not seen: the spec's formula with no
 # votes (A = D = S = P = 0, extremity 0) and the full novelty factor 9, squared:
 # ((1 - 1/2) * 1 * (1/2) * 9)^2. New statements are routed early, as in Polis.
 UNSEEN_PRIORITY = (0.25 * 9) ** 2
+
+
+def member_joined_elsewhere(conversation: Conversation, user_id: int) -> bool:
+    """Whether this member has joined this anonymous members-only conversation already
+    (services.join records it apart from the participant): with no participant cookie
+    here, they joined in another browser and carry on there."""
+    return (
+        conversation.anonymous
+        and conversation.access == Conversation.Access.MEMBERS
+        and MemberJoined.objects.filter(conversation=conversation, user_id=user_id).exists()
+    )
 
 
 def group_label(group: int) -> str:

@@ -43,7 +43,6 @@ from .forms import (
 )
 from .models import (
     Conversation,
-    MemberJoined,
     OpinionMapResult,
     Participant,
     PolisImport,
@@ -587,12 +586,8 @@ def _gate(request: HttpRequest, conversation: Conversation, participant_id: int 
         if (
             gate == "yes"
             and participant_id is None
-            and conversation.anonymous
-            and conversation.access == Conversation.Access.MEMBERS
             # Signed in: the gate is "yes" in a members-only conversation.
-            and MemberJoined.objects.filter(
-                conversation=conversation, user_id=request.user.pk or 0
-            ).exists()
+            and selectors.member_joined_elsewhere(conversation, request.user.pk or 0)
         ):
             return "joined-elsewhere"  # each member takes part once (services.join)
         return gate

@@ -195,7 +195,6 @@ class Withheld:
     # "open": the survey is still taking answers. "few_since_shown": it closed only a few
     # responses from where members last read its figures, or from a citation.
     reason: str
-    since_shown: int = 0
     threshold: int = 0
 
 
@@ -206,9 +205,10 @@ def withheld_because(survey: Survey, *, can_organise: bool) -> Withheld | None:
     has just answered could compare them before and after ("average 39.9 from 7", then
     "44.5 from 8") and work out that person's answer, whatever the threshold. So until
     the survey closes only its organisers read the figures. The same comparison is open
-    between two closings: reopened and closed again a few responses later, the survey's
-    new figures stay with its organisers until at least the members' threshold of
-    responses separates them from the figures members last read."""
+    between two closings, and between a citation and a closing: closed a few responses
+    from either (services.set_status, closing_would_withhold), the survey's new figures
+    stay with its organisers until at least the members' threshold of responses
+    separates them from the earlier ones."""
     if can_organise or survey.status == Survey.Status.DRAFT:
         return None
     if survey.status == Survey.Status.CLOSED and not survey.figures_withheld_since_shown:
@@ -219,7 +219,6 @@ def withheld_because(survey: Survey, *, can_organise: bool) -> Withheld | None:
     return Withheld(
         answered=answered,
         reason="few_since_shown",
-        since_shown=abs(answered - (survey.figures_shown_for or 0)),
         threshold=thresholds(survey).members,
     )
 
