@@ -17,6 +17,9 @@ from .models import CODES_ARE_ANONYMOUS, STATEMENT_MAX_LENGTH, Conversation, nor
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
+# Next to each setting that can no longer change (services.PROMISE_FIXED says why).
+FIXED_ONCE_JOINED = _("Fixed: people have already joined.")
+
 
 def batch_choice_label(batch: InvitationCodeBatch) -> str:
     """A batch of codes as the conversation form offers it: "Survey: Living with the
@@ -81,9 +84,21 @@ class ConversationForm(forms.ModelForm[Conversation]):
             }
         }
 
-    def __init__(self, *args: Any, community: Community, creating: bool = True, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        community: Community,
+        creating: bool = True,
+        joined: bool = False,
+        voters: int = 0,
+        **kwargs: Any,
+    ):
+        """`joined`: people have joined, so who can take part and anonymity are shown
+        fixed (services.update_conversation refuses a change to them anyway). `voters`:
+        how many have voted, for the warning next to the question."""
         super().__init__(*args, **kwargs)
         self.community = community
+        self.fixed = joined
         practices = self.fields["data_practice"]
         practices.queryset = DataPractice.objects.filter(community=community).select_related(  # type: ignore[attr-defined]
             "organisation"
@@ -112,6 +127,21 @@ class ConversationForm(forms.ModelForm[Conversation]):
         )
         if not creating:
             del self.fields["seed_statements"]
+        if joined:
+            for name in ("anonymous", "access", "code_batch"):
+                # Disabled: shown as they are, and a posted value is ignored.
+                self.fields[name].disabled = True
+                self.fields[name].help_text = FIXED_ONCE_JOINED
+        if voters:
+            self.fields["topic"].help_text = ngettext(
+                "%(n)s person has already voted on this question. Correct its wording if"
+                " you need to, but don't change its meaning: start a new conversation to"
+                " ask something else.",
+                "%(n)s people have already voted on this question. Correct its wording if"
+                " you need to, but don't change its meaning: start a new conversation to"
+                " ask something else.",
+                voters,
+            ) % {"n": number_format(voters, force_grouping=True)}
 
     def clean_topic(self) -> str:
         topic = " ".join(self.cleaned_data["topic"].split())
@@ -130,7 +160,7 @@ class ConversationForm(forms.ModelForm[Conversation]):
             )
         if cleaned.get("access") == Conversation.Access.CODES and not cleaned.get("anonymous"):
             self.add_error("anonymous", CODES_ARE_ANONYMOUS)
-        if cleaned.get("access") != Conversation.Access.CODES:
+        if cleaned.get("access") != Conversation.Access.CODES and not self.fixed:
             # Codes chosen, then another way in: the codes would only be shown beside it.
             # Not kept, and the organiser is told (codes_not_used), not left to wonder.
             self.codes_not_used = cleaned.get("code_batch") is not None
@@ -245,11 +275,26 @@ class CodeForm(forms.Form):
     )
 
 
+class _TickedStatements(forms.TypedMultipleChoiceField):
+    """The statements ticked, as ids. Any id is taken, not only those of the list as it
+    is now: a statement ticked on a page loaded before someone else moderated it has
+    left the list, and refusing the whole action for it ("Select a valid choice. 30 is
+    not one of the available choices.") did nothing and showed a database id. The
+    service changes only those still in the list (services.moderate, `still`)."""
+
+    def valid_value(self, value: Any) -> bool:
+        text = str(value)
+        return text.isascii() and text.isdigit() and 0 < len(text) <= 18
+
+
 class ModerationForm(forms.Form):
-    statements = forms.TypedMultipleChoiceField(
+    statements = _TickedStatements(
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": _("Tick at least one statement.")},
+        error_messages={
+            "required": _("Tick at least one statement."),
+            "invalid_choice": _("Tick statements from the list."),
+        },
     )
     action = forms.ChoiceField(choices=[("accept", _("Accept")), ("reject", _("Reject"))])
 

@@ -25,7 +25,12 @@ STATEMENT_MAX_LENGTH = 280
 
 
 def new_public_token() -> str:
-    return secrets.token_urlsafe(12)
+    """18 characters of the invitation codes' alphabet (capitals and digits, no 0/O or
+    1/I), 90 bits: copied off a poster without mistakes, and not guessed. Links made
+    before (token_urlsafe) keep working: a token is looked up as it is."""
+    from sayso.core.models import CODE_ALPHABET
+
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(18))
 
 
 def normalise_text(text: str) -> str:
@@ -145,10 +150,11 @@ class Conversation(models.Model):
         return not (self.results_hidden_until_closed and self.is_open)
 
     def shown_statements_filter(self) -> Q:
-        """Statements participants see: pre-moderation shows accepted ones only."""
+        """Statements participants see: pre-moderation shows accepted ones only,
+        post-moderation those waiting too, never held or rejected ones."""
         if self.moderation == self.Moderation.PRE:
             return Q(state=Statement.State.ACCEPTED)
-        return ~Q(state=Statement.State.REJECTED)
+        return Q(state__in=[Statement.State.ACCEPTED, Statement.State.PENDING])
 
 
 class Participant(models.Model):
@@ -230,6 +236,10 @@ class Statement(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting for moderation")
+        # A participant's statement that may name someone (personal_details), in a
+        # conversation that shows new statements straight away: kept back until an
+        # organiser has checked it, as pre-moderation would.
+        HELD = "held", _("Held: may name someone")
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Rejected")
 
@@ -271,9 +281,12 @@ class Statement(models.Model):
 
     @property
     def polis_moderated(self) -> int:
-        return {self.State.ACCEPTED: 1, self.State.PENDING: 0, self.State.REJECTED: -1}[
-            self.State(self.state)
-        ]
+        return {
+            self.State.ACCEPTED: 1,
+            self.State.PENDING: 0,
+            self.State.HELD: 0,
+            self.State.REJECTED: -1,
+        }[self.State(self.state)]
 
 
 class Vote(models.Model):
@@ -306,16 +319,72 @@ class Vote(models.Model):
         return f"{self.participant} {self.value:+d} on {self.statement_id}"
 
 
-class OpinionMapResult(models.Model):
-    """The latest computed opinion map of a conversation, recomputed in the background.
+# Bumped whenever vote_digests changes: digests of another scheme are not compared (a
+# recompute takes the current votes as published instead), since every participant
+# would look changed and the next version would be published however few had voted.
+VOTE_DIGEST_SCHEME = 1
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
 
+
+def vote_digests(
+    participant: NDArray[Any], statement: NDArray[Any], value: NDArray[Any]
+) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:
+    """Each participant's votes as one 64-bit number: (participant ids, sorted; digests).
+
+    The sum (modulo 2**64) of a well-mixed hash (splitmix64's finaliser) of each
+    (statement, value) pair, so the order of the rows does not matter; any new or
+    changed vote changes it. Two different sets of votes giving the same digest only
+    delays a publication (a change goes uncounted), never hastens one."""
+    if len(participant) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    key = (np.asarray(statement, dtype=np.int64).astype(np.uint64) << np.uint64(2)) | (
+        np.asarray(value, dtype=np.int64) + 1
+    ).astype(np.uint64)
+    key = key ^ (key >> np.uint64(30))
+    key = key * _MIX_1
+    key = key ^ (key >> np.uint64(27))
+    key = key * _MIX_2
+    key = key ^ (key >> np.uint64(31))
+    people = np.asarray(participant, dtype=np.int64)
+    order = np.argsort(people, kind="stable")
+    ids, starts = np.unique(people[order], return_index=True)
+    return ids, np.add.reduceat(key[order], starts).astype(np.uint64)
+
+
+def changed_participants(
+    published: tuple[NDArray[np.int64], NDArray[np.uint64]],
+    current: tuple[NDArray[np.int64], NDArray[np.uint64]],
+) -> int:
+    """How many participants' votes differ between two sets of digests (vote_digests):
+    new participants, participants whose votes changed, and participants gone."""
+    old_ids, old_digests = published
+    new_ids, new_digests = current
+    _common, at_old, at_new = np.intersect1d(
+        old_ids, new_ids, assume_unique=True, return_indices=True
+    )
+    same = int(np.count_nonzero(old_digests[at_old] == new_digests[at_new]))
+    return len(old_ids) + len(new_ids) - len(at_old) - same
+
+
+class OpinionMapResult(models.Model):
+    """A conversation's opinion map: the published version, and the latest priorities.
+
+    The map is recomputed in the background after votes, but what readers see changes
+    only when it is published (tasks.store_recomputed): when at least the small-group
+    threshold of participants voted differently from the version published last. A map
+    that moved with each vote would let anyone who knows when a colleague voted compare
+    the report before and after and read that one person's votes.
+
+    `data`, `vote_count`, `computed_at` and `warm_start` are the published version.
     `data` holds what the report shows, all sized by statements and groups, never by
     votes (keys are Statement primary keys as strings), so a report reads one row
-    whatever the number of votes. `priority` is split out so routing each vote reads a
-    small column. `warm_start` holds the per-participant state of the map (groups, base
-    clusters, who is in the conversation, the principal components) as compressed numpy
-    arrays: the next recompute starts from it so that groups stay stable as votes
-    arrive, and it is where a participant's group is looked up.
+    whatever the number of votes. `warm_start` holds the per-participant state of the
+    map (groups, base clusters, who is in the conversation, the principal components)
+    as compressed numpy arrays: the next recompute starts from it so that groups stay
+    stable as votes arrive, and it is where a participant's group is looked up.
+    `priority`, which routes each vote and is never shown, is the latest recompute's,
+    published or not; it is split out so routing reads a small column.
     """
 
     # Bumped when `data` gains or changes keys: a result in an older format is treated
@@ -333,9 +402,36 @@ class OpinionMapResult(models.Model):
     requested_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     warm_start = models.BinaryField(default=b"", blank=True, editable=False)
+    # Whose votes the published version holds: for each participant in it, a digest of
+    # their votes (VOTE_DIGEST), so that the next recompute can count the participants
+    # who voted, or changed a vote, since (tasks.store_recomputed) without keeping a
+    # copy of the votes. Never shown: it only decides when a new version is published,
+    # and tells a participant whether their latest votes are in it (selectors).
+    published_votes = models.BinaryField(default=b"", blank=True, editable=False)
+    # Whether a recompute found votes that the published version leaves out: the report
+    # of a closed conversation says that the last few people's votes are not in it.
+    held_back = models.BooleanField(default=False, editable=False)
 
     def __str__(self) -> str:
         return f"opinion map of {self.conversation_id}"
+
+    def published_digests(self) -> tuple[NDArray[np.int64], NDArray[np.uint64]] | None:
+        """(participant ids, sorted; their vote digests) of the published version, or
+        None when there is no record (nothing published, or digests of another scheme)."""
+        if not self.published_votes:
+            return None
+        with np.load(io.BytesIO(bytes(self.published_votes)), allow_pickle=False) as stored:
+            if int(stored["scheme"]) != VOTE_DIGEST_SCHEME:
+                return None
+            return stored["participant_ids"].astype(np.int64), stored["digests"].astype(np.uint64)
+
+    @staticmethod
+    def pack_digests(ids: NDArray[np.int64], digests: NDArray[np.uint64]) -> bytes:
+        return OpinionMapResult.pack_arrays(
+            scheme=np.asarray(VOTE_DIGEST_SCHEME, dtype=np.int64),
+            participant_ids=np.asarray(ids, dtype=np.int64),
+            digests=np.asarray(digests, dtype=np.uint64),
+        )
 
     @property
     def is_current(self) -> bool:

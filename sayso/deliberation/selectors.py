@@ -35,6 +35,7 @@ from .models import (
     Statement,
     Vote,
     normalise_text,
+    vote_digests,
 )
 
 # Priority of a statement the last opinion map has not seen: the spec's formula with no
@@ -606,15 +607,17 @@ def _filled_to_capacity(
 class Relation:
     label: str
     size: int
-    agreement: int  # % of shared votes that match the group's majority
+    # % of compared votes that match the group's majority; None when none compared.
+    agreement: int | None
     compared: int
     is_yours: bool
 
 
 @dataclass(frozen=True)
 class StoredGroups:
-    """Who is in which group in a stored map: participant ids (sorted) and their group
-    (-1 when not clustered), read from the map's warm-start arrays."""
+    """Who is in which group in the published map: participant ids (sorted) and their
+    group (-1 when not clustered), read from the map's warm-start arrays (which, like
+    `data`, change only when a version is published: tasks.store_recomputed)."""
 
     ids: np.ndarray
     groups: np.ndarray
@@ -637,8 +640,43 @@ def stored_groups(result: OpinionMapResult | None) -> StoredGroups:
 
 
 def group_of(result: OpinionMapResult | None, participant_id: int) -> int | None:
-    """The participant's group in the stored map; None when not clustered (yet)."""
+    """The participant's group in the published map; None when not clustered (yet)."""
     return stored_groups(result).group(participant_id)
+
+
+def publication_step(conversation: Conversation) -> int:
+    """How many participants must have voted, or changed a vote, since the published
+    map before a new one is published (tasks.publication_due).
+
+    The report hides small groups with the community's threshold for every audience
+    that may read it (organisers, members, and anyone with the link for a link
+    conversation: views._report_context), so the widest audience's threshold is that
+    one too. Read when a recompute decides, so a threshold raised since applies to the
+    next version at once."""
+    return int(conversation.community.small_group_threshold)
+
+
+def votes_published(result: OpinionMapResult | None, participant: Participant) -> bool:
+    """Whether the published map holds the participant's votes as they are now (the
+    digest kept for it matches theirs: models.vote_digests). A map with no digests
+    kept (tests write maps directly) holds whoever it placed."""
+    if result is None or not result.is_current:
+        return False
+    digests = result.published_digests()
+    if digests is None:
+        return group_of(result, participant.pk) is not None
+    rows = list(Vote.objects.filter(participant=participant).values_list("statement_id", "value"))
+    if not rows:
+        return False
+    statements, values = zip(*rows, strict=True)
+    _ids, mine = vote_digests(
+        np.full(len(rows), participant.pk, dtype=np.int64),
+        np.asarray(statements, dtype=np.int64),
+        np.asarray(values, dtype=np.int64),
+    )
+    ids, published = digests
+    at = int(np.searchsorted(ids, participant.pk))
+    return at < len(ids) and int(ids[at]) == participant.pk and published[at] == mine[0]
 
 
 def relation(
@@ -677,7 +715,7 @@ def relation(
             Relation(
                 label=group.label,
                 size=group.size,
-                agreement=round(100 * matched / compared) if compared else 0,
+                agreement=round(100 * matched / compared) if compared else None,
                 compared=compared,
                 is_yours=own == group.number,
             )

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import random
 import tempfile
 import threading
 import zipfile
@@ -27,6 +28,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sayso.analysis.opinion_map import (
     Consensus,
@@ -51,6 +53,7 @@ from sayso.analysis.opinion_map.polis_io import (
 )
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.services import ServiceError, cite, find_citation, record, redeem_code
+from sayso.core.spreadsheet import guard_formula, unguard_formula
 
 from . import selectors
 from .models import (
@@ -65,6 +68,7 @@ from .models import (
     Vote,
     normalise_text,
 )
+from .personal_details import personal_details
 
 EVIDENCE_CONSENSUS = "deliberation.consensus"
 EVIDENCE_GROUP_STATEMENT = "deliberation.group_statement"
@@ -79,8 +83,20 @@ def recompute_seconds() -> int:
 # --- setting up ----------------------------------------------------------------------
 
 
+# Unicode's direction embeddings, overrides and isolates (U+202A to U+202E, U+2066 to
+# U+2069): invisible, they make text show in another order than it is written, so a
+# statement could read one way in the moderation queue and the report and say another.
+# Taken out rather than refused: the writer cannot see them (they come with pasted
+# text) and could not find what to remove; the letters they see stay as they are.
+_DIRECTION_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def without_direction_controls(text: str) -> str:
+    return text.translate(_DIRECTION_CONTROLS)
+
+
 def _clean_statement_text(text: str) -> str:
-    cleaned = " ".join(text.split())
+    cleaned = " ".join(without_direction_controls(text).split())
     if len(cleaned) < 3:
         raise ServiceError(_("Write a statement of at least 3 characters."))
     if len(cleaned) > STATEMENT_MAX_LENGTH:
@@ -153,13 +169,48 @@ def _check_settings(conversation: Conversation) -> None:
         raise ServiceError(_("That data practice belongs to another community."))
 
 
+# Settings that make a promise to the people who take part: who can (and so whether
+# one person can come back as a second participant) and whether their votes are linked
+# to them. Once anyone has joined, the promise they joined under must stay true.
+PROMISED_SETTINGS = ("anonymous", "access", "code_batch_id")
+PROMISE_FIXED = gettext_lazy(
+    "People have already joined, so who can take part and whether votes are anonymous"
+    " can no longer change: the promise made to them must stay true."
+)
+
+
+def anyone_joined(conversation: Conversation) -> bool:
+    return Participant.objects.filter(conversation=conversation).exists()
+
+
 @transaction.atomic
 def update_conversation(*, conversation: Conversation, actor: Any) -> Conversation:
+    """Save the conversation's settings. Once anyone has joined, `PROMISED_SETTINGS`
+    are refused if changed (read again under the conversation's lock, so that a join
+    just before cannot slip between the check and the save) and nothing is saved."""
+    _lock(conversation)
+    stored = (
+        Conversation.objects.filter(pk=conversation.pk).values(*PROMISED_SETTINGS).first() or {}
+    )
+    if any(getattr(conversation, name) != stored.get(name) for name in PROMISED_SETTINGS) and (
+        anyone_joined(conversation)
+    ):
+        raise ServiceError(str(PROMISE_FIXED))
     _check_settings(conversation)
     conversation.full_clean()
     conversation.save()
     _changed(conversation)
     return conversation
+
+
+def voters(conversation: Conversation) -> int:
+    """How many participants have voted at least once."""
+    return (
+        Vote.objects.filter(participant__conversation=conversation)
+        .values("participant_id")
+        .distinct()
+        .count()
+    )
 
 
 @transaction.atomic
@@ -231,8 +282,9 @@ def add_participant_statement(
     found = same_words(conversation, normalised)
     original = None if found is None else found.state
     if original is not None:
-        if original == Statement.State.PENDING and conversation.moderation == (
-            Conversation.Moderation.PRE
+        if original == Statement.State.HELD or (
+            original == Statement.State.PENDING
+            and conversation.moderation == Conversation.Moderation.PRE
         ):
             # Not shown yet, so there is nothing to vote on: say what will happen.
             raise ServiceError(
@@ -246,14 +298,21 @@ def add_participant_statement(
         )
     _lock(conversation)
     _changed(conversation)
-    pre = conversation.moderation == Conversation.Moderation.PRE
+    if conversation.moderation == Conversation.Moderation.PRE:
+        state = Statement.State.PENDING
+    elif personal_details(cleaned):
+        # Shown straight away, it could name a manager or a colleague to everyone before
+        # anyone checked it: an organiser sees it first (the hint is only a hint).
+        state = Statement.State.HELD
+    else:
+        state = Statement.State.ACCEPTED
     return Statement.objects.create(
         conversation=conversation,
         number=_next_number(conversation, Statement),
         text=cleaned,
         normalised=normalised,
         kind=Statement.Kind.PARTICIPANT,
-        state=Statement.State.PENDING if pre else Statement.State.ACCEPTED,
+        state=state,
         author=participant,
         created_on=timezone.localdate(),
     )
@@ -421,6 +480,21 @@ def cast_vote(
 
 
 @transaction.atomic
+def join_and_vote(
+    *, conversation: Conversation, user: Any, token: str, statement_id: int, value: int
+) -> Participant:
+    """A first vote: join (as `join`) and vote, all or nothing. A refused vote (the
+    statement rejected or the conversation closed since the page was loaded) leaves no
+    new participant, who would count among the people who joined with no vote.
+
+    In one transaction, where `_write_turn` is a nullcontext: on SQLite the write lock
+    is taken at BEGIN (transaction_mode IMMEDIATE) and held to the end."""
+    joined = join(conversation=conversation, user=user, token=token)
+    cast_vote(conversation=conversation, participant=joined, statement_id=statement_id, value=value)
+    return joined
+
+
+@transaction.atomic
 def add_statement_as(
     *, conversation: Conversation, participant_id: int | None, user: Any, text: str
 ) -> tuple[Statement, Participant | None]:
@@ -454,11 +528,20 @@ def ensure_map_current(*, conversation: Conversation, result: OpinionMapResult |
 
 @transaction.atomic
 def moderate(
-    *, conversation: Conversation, statement_ids: Iterable[int], accept: bool, actor: Any
+    *,
+    conversation: Conversation,
+    statement_ids: Iterable[int],
+    accept: bool,
+    actor: Any,
+    still: str | None = None,
 ) -> int:
-    changed = Statement.objects.filter(
-        conversation=conversation, pk__in=list(statement_ids)
-    ).update(state=Statement.State.ACCEPTED if accept else Statement.State.REJECTED)
+    """Accept or reject the statements; returns how many changed. `still`: only those
+    still in that state (the list the moderator ticked them in), so that a statement
+    someone else checked since the page was loaded is left as they left it."""
+    chosen = Statement.objects.filter(conversation=conversation, pk__in=list(statement_ids))
+    if still is not None:
+        chosen = chosen.filter(state=still)
+    changed = chosen.update(state=Statement.State.ACCEPTED if accept else Statement.State.REJECTED)
     if changed:
         _changed(conversation)
         _queue_recompute(conversation, force=True)
@@ -765,20 +848,23 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
         "over_time": over_time,
         "timings": data["timings"],
     }
-    with transaction.atomic():
-        stored_result, _created = OpinionMapResult.objects.update_or_create(
-            conversation=conversation,
-            defaults={
-                # Through JSON once, so the instance holds what the database holds (str keys).
-                "data": json.loads(json.dumps(summary)),
-                "priority": json.loads(json.dumps(data["priority"])),
-                "vote_count": len(votes),
-                "computed_at": timezone.now(),
-                "warm_start": _warm_start(result),
-                "error": "",
-            },
-        )
-    return stored_result
+    from .tasks import store_recomputed
+
+    # The priorities are stored every time; the rest only when published (readers see
+    # the map change only once enough people have voted: tasks.publication_due).
+    return store_recomputed(
+        conversation=conversation,
+        votes=votes,
+        published={
+            # Through JSON once, so the instance holds what the database holds (str keys).
+            "data": json.loads(json.dumps(summary)),
+            "priority": json.loads(json.dumps(data["priority"])),
+            "vote_count": len(votes),
+            "computed_at": timezone.now(),
+            "warm_start": _warm_start(result),
+            "error": "",
+        },
+    )
 
 
 # --- Polis export and import ----------------------------------------------------------
@@ -843,7 +929,9 @@ EXPORT_CHUNK_BYTES = 256 * 1024
 EXPORT_ROWS_PER_QUERY = 5000
 
 
-def stream_polis_export(*, conversation: Conversation, actor: Any) -> Iterator[bytes]:
+def stream_polis_export(
+    *, conversation: Conversation, actor: Any, rng: random.Random | None = None
+) -> Iterator[bytes]:
     """The conversation as a Polis export (comments.csv, participants-votes.csv,
     votes.csv, summary.csv) in a zip, as pieces of bytes for a streamed response.
 
@@ -856,7 +944,13 @@ def stream_polis_export(*, conversation: Conversation, actor: Any) -> Iterator[b
     frozen).
 
     Audit-logged when called, before a byte is sent: it is raw participation data
-    (pseudonymous; statements may name people), whoever then reads the stream."""
+    (pseudonymous; statements may name people), whoever then reads the stream.
+
+    In an anonymous conversation the participants are numbered in a new random order
+    each time (`rng`, a system random source unless a test gives one) and every vote
+    carries the day the conversation started (`_anonymous_votes`): numbers in the order
+    people joined, or the day of each vote, would let an organiser who knows when
+    someone took part find their row."""
     votes = Vote.objects.filter(participant__conversation=conversation)
     ceiling = votes.aggregate(n=Max("pk"))["n"] or 0
     record(
@@ -869,18 +963,25 @@ def stream_polis_export(*, conversation: Conversation, actor: Any) -> Iterator[b
         anonymous=conversation.anonymous,
         last_vote=ceiling,
     )
-    return _polis_zip(conversation, ceiling)
+    return _polis_zip(conversation, ceiling, rng or random.SystemRandom())
 
 
-def _polis_zip(conversation: Conversation, ceiling: int) -> Iterator[bytes]:
+def _polis_zip(conversation: Conversation, ceiling: int, rng: random.Random) -> Iterator[bytes]:
     sink = _Chunks()
     votes = Vote.objects.filter(participant__conversation=conversation, pk__lte=ceiling)
     counts = _Counts()
+    # Anonymous: one shuffled order, the same in both files of votes.
+    order = _shuffled_participants(conversation, rng) if conversation.anonymous else None
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, rows in (
             ("comments.csv", _comments_rows(conversation, votes, counts)),
-            ("participants-votes.csv", _participants_rows(conversation, votes, counts)),
-            ("votes.csv", _votes_rows(votes)),
+            ("participants-votes.csv", _participants_rows(conversation, votes, counts, order)),
+            (
+                "votes.csv",
+                _votes_rows(votes)
+                if order is None
+                else _anonymous_votes_rows(conversation, votes, order),
+            ),
             # Last: its counts are taken while the files above are written, so they
             # agree with them at no extra query (a generator runs when it is reached).
             (SUMMARY, _summary_rows(conversation, counts)),
@@ -924,7 +1025,7 @@ def _summary_rows(conversation: Conversation, counts: _Counts) -> Iterator[list[
     who joined, one row each in participants-votes.csv (Polis lists only voters there,
     Sayso also those who joined without voting, so that an import loses nobody), so
     that the file says why its `voters` can be fewer than those rows."""
-    yield [SUMMARY_TOPIC, conversation.topic]
+    yield [SUMMARY_TOPIC, guard_formula(conversation.topic)]
     yield ["url", ""]
     yield ["participants", str(counts.participants)]
     yield ["voters", str(counts.voters)]
@@ -935,7 +1036,7 @@ def _summary_rows(conversation: Conversation, counts: _Counts) -> Iterator[list[
         yield ["commenters", str(counts.commenters)]
     yield ["comments", str(counts.comments)]
     yield ["groups", str(len(counts.groups))]
-    yield [SUMMARY_DESCRIPTION, conversation.description]
+    yield [SUMMARY_DESCRIPTION, guard_formula(conversation.description)]
 
 
 def _authors_shown(conversation: Conversation) -> bool:
@@ -968,6 +1069,7 @@ def _comments_rows(conversation: Conversation, votes: Any, counts: _Counts) -> I
     moderated: dict[str, int] = {
         Statement.State.ACCEPTED.value: 1,
         Statement.State.PENDING.value: 0,
+        Statement.State.HELD.value: 0,
         Statement.State.REJECTED.value: -1,
     }
     authors: set[int] = set()
@@ -991,16 +1093,19 @@ def _comments_rows(conversation: Conversation, votes: Any, counts: _Counts) -> I
                 moderated[state],
                 is_meta,
                 kind == Statement.Kind.SEED,
-                text,
+                # A spreadsheet would run "=HYPERLINK(...)"; the import takes the
+                # apostrophe off again (import_polis), so the words come back the same.
+                guard_formula(text),
             )
         ]
 
 
 def _participants_rows(
-    conversation: Conversation, votes: Any, counts: _Counts
+    conversation: Conversation, votes: Any, counts: _Counts, order: list[int] | None = None
 ) -> Iterator[list[str]]:
     """participants-votes.csv: one row per participant, walking the participants and
-    their votes (both in participant order) side by side."""
+    their votes (both in participant order) side by side; or, in an anonymous
+    conversation, in the shuffled `order`, numbered by their place in it."""
     columns = list(
         Statement.objects.filter(conversation=conversation)
         .order_by("number")
@@ -1022,28 +1127,16 @@ def _participants_rows(
     groups = selectors.stored_groups(
         OpinionMapResult.objects.filter(conversation=conversation).first()
     )
-    cast = (
-        votes.order_by("participant__number", "statement__number")
-        .values_list("participant__number", "statement__number", "value")
-        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
-    )
-    pending = next(cast, None)
-    participants = (
-        Participant.objects.filter(conversation=conversation)
-        .order_by("number")
-        .values_list("pk", "number")
-        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
-    )
-    for pk, number in participants:
+    for pk, number, cast in (
+        _stored_order(conversation, votes) if order is None else _in_order(votes, order)
+    ):
         cells = [""] * len(columns)
         n_votes = n_agree = n_disagree = 0
-        while pending is not None and pending[0] == number:
-            _number, statement, value = pending
+        for statement, value in cast:
             cells[column_of[statement]] = str(value)
             n_votes += 1
             n_agree += value == 1
             n_disagree += value == -1
-            pending = next(cast, None)
         group = groups.group(pk)
         counts.participants += 1
         counts.voters += n_votes > 0
@@ -1061,8 +1154,80 @@ def _participants_rows(
         ]
 
 
+_ParticipantVotes = tuple[int, int, list[tuple[int, int]]]
+# Participants whose votes one query reads, in an anonymous export.
+EXPORT_PARTICIPANTS_PER_QUERY = 500
+
+
+def _stored_order(conversation: Conversation, votes: Any) -> Iterator[_ParticipantVotes]:
+    """(pk, number, [(statement number, value)]) for each participant, by their stored
+    number: the participants and their votes read side by side, in that order."""
+    cast = (
+        votes.order_by("participant__number", "statement__number")
+        .values_list("participant__number", "statement__number", "value")
+        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
+    )
+    pending = next(cast, None)
+    participants = (
+        Participant.objects.filter(conversation=conversation)
+        .order_by("number")
+        .values_list("pk", "number")
+        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
+    )
+    for pk, number in participants:
+        own: list[tuple[int, int]] = []
+        while pending is not None and pending[0] == number:
+            own.append((pending[1], pending[2]))
+            pending = next(cast, None)
+        yield pk, number, own
+
+
+def _shuffled_participants(conversation: Conversation, rng: random.Random) -> list[int]:
+    """The participants' keys in a random order: an anonymous export numbers them by
+    their place in it (8 bytes a participant held; the votes are read a batch at a time)."""
+    keys = list(
+        Participant.objects.filter(conversation=conversation)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
+    )
+    rng.shuffle(keys)
+    return keys
+
+
+def _in_order(votes: Any, order: list[int]) -> Iterator[_ParticipantVotes]:
+    """(pk, place in `order`, [(statement number, value)]) for each participant of
+    `order`, in that order, reading the votes of a batch of participants at a time."""
+    for start in range(0, len(order), EXPORT_PARTICIPANTS_PER_QUERY):
+        batch = order[start : start + EXPORT_PARTICIPANTS_PER_QUERY]
+        own: dict[int, list[tuple[int, int]]] = {pk: [] for pk in batch}
+        for pk, statement, value in (
+            votes.filter(participant_id__in=batch)
+            .order_by("statement__number")
+            .values_list("participant_id", "statement__number", "value")
+        ):
+            own[pk].append((statement, value))
+        for offset, pk in enumerate(batch):
+            yield pk, start + offset, own[pk]
+
+
+def _anonymous_votes_rows(
+    conversation: Conversation, votes: Any, order: list[int]
+) -> Iterator[list[str]]:
+    """votes.csv of an anonymous conversation: by the shuffled participant numbers, then
+    statement number, every vote stamped with the day the conversation started. The
+    day of each vote is left out: with what an organiser saw (someone taking part on
+    a given day), it would pick out their row."""
+    yield list(VOTES_HEADER)
+    day = timezone.localdate(conversation.created_at)
+    stamp, iso = str(_day_ms(day)), day.isoformat()
+    for _pk, number, own in _in_order(votes, order):
+        for statement, value in own:
+            yield [stamp, iso, str(statement), str(number), str(value)]
+
+
 def _votes_rows(votes: Any) -> Iterator[list[str]]:
-    """votes.csv, day by day. Times are dates (the privacy rule): each vote is stamped
+    """votes.csv of a conversation that is not anonymous, day by day. Times are dates (the privacy rule): each vote is stamped
     at midnight UTC of its day, and within a day the rows go by participant number,
     then statement number, never in the order the votes were cast: that order (who
     voted first, who voted just after a statement appeared) could be matched to
@@ -1080,10 +1245,12 @@ def _votes_rows(votes: Any) -> Iterator[list[str]]:
         yield [stamp[1], stamp[2], str(statement), str(participant), str(value)]
 
 
-def export_polis(*, conversation: Conversation, actor: Any) -> bytes:
+def export_polis(
+    *, conversation: Conversation, actor: Any, rng: random.Random | None = None
+) -> bytes:
     """The whole export zip at once, for callers without a response to stream into
     (commands and tests). Audit-logged as stream_polis_export is."""
-    return b"".join(stream_polis_export(conversation=conversation, actor=actor))
+    return b"".join(stream_polis_export(conversation=conversation, actor=actor, rng=rng))
 
 
 class ImportRefused(ServiceError):  # noqa: N818 (reads as the outcome)
@@ -1309,7 +1476,7 @@ def _topic_and_description(
                 % {"problem": problem},
                 file=SUMMARY,
             )
-        topic = " ".join(summary.topic.split()) if summary is not None else ""
+        topic = " ".join(unguard_formula(summary.topic).split()) if summary is not None else ""
         if not topic:
             raise ImportRefused(
                 _(
@@ -1337,7 +1504,7 @@ def _topic_and_description(
             % {"problem": problem}
         )
     if not description.strip() and summary is not None:
-        description = summary.description
+        description = unguard_formula(summary.description)
     return topic, description
 
 
@@ -1496,8 +1663,9 @@ def import_polis(
             Statement(
                 conversation=conversation,
                 number=s.statement_id,
-                text=s.body,
-                normalised=normalise_text(s.body),
+                # The apostrophe our export puts before a formula, taken off again.
+                text=unguard_formula(s.body),
+                normalised=normalise_text(unguard_formula(s.body)),
                 kind=Statement.Kind.SEED if s.is_seed else Statement.Kind.PARTICIPANT,
                 state=state_of[s.moderated],
                 is_meta=bool(s.is_meta),

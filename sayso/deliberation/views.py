@@ -80,7 +80,7 @@ def conversation_list(request: HttpRequest, community: Community) -> HttpRespons
         .annotate(
             n_participants=_count(Participant),
             n_statements=_count(Statement, state=Statement.State.ACCEPTED),
-            n_pending=_count(Statement, state=Statement.State.PENDING),
+            n_pending=_count(Statement, state__in=[Statement.State.PENDING, Statement.State.HELD]),
         )
     )
     return render(
@@ -166,8 +166,14 @@ def conversation_edit(
     request: HttpRequest, community: Community, conversation: int
 ) -> HttpResponse:
     found = _conversation(community, conversation)
+    joined = services.anyone_joined(found)
     form = ConversationForm(
-        request.POST or None, instance=found, community=community, creating=False
+        request.POST or None,
+        instance=found,
+        community=community,
+        creating=False,
+        joined=joined,
+        voters=services.voters(found) if joined else 0,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -182,7 +188,12 @@ def conversation_edit(
     return render(
         request,
         "deliberation/conversation_form.html",
-        {"community": community, "form": form, "conversation": found},
+        {
+            "community": community,
+            "form": form,
+            "conversation": found,
+            "promise_fixed": services.PROMISE_FIXED if joined else "",
+        },
     )
 
 
@@ -236,30 +247,45 @@ def conversation_state(
 @community_view("organiser")
 def moderate(request: HttpRequest, community: Community, conversation: int) -> HttpResponse:
     found = _conversation(community, conversation)
-    state = request.GET.get("show", Statement.State.PENDING)
+    state = request.GET.get("show", "")
     if state not in Statement.State.values:
-        state = Statement.State.PENDING
+        held = Statement.objects.filter(conversation=found, state=Statement.State.HELD)
+        state = Statement.State.HELD if held.exists() else Statement.State.PENDING
     queue = selectors.moderation_queue(found, state)
     form = ModerationForm(
         request.POST or None, choices=[(item.statement.pk, item.statement.text) for item in queue]
     )
     if request.method == "POST" and form.is_valid():
         accept = form.cleaned_data["action"] == "accept"
+        ticked = set(form.cleaned_data["statements"])
         changed = services.moderate(
-            conversation=found,
-            statement_ids=form.cleaned_data["statements"],
-            accept=accept,
-            actor=request.user,
+            conversation=found, statement_ids=ticked, accept=accept, actor=request.user, still=state
         )
-        messages.success(
-            request,
-            (
-                ngettext("%(n)s statement accepted.", "%(n)s statements accepted.", changed)
-                if accept
-                else ngettext("%(n)s statement rejected.", "%(n)s statements rejected.", changed)
+        if changed:
+            messages.success(
+                request,
+                (
+                    ngettext("%(n)s statement accepted.", "%(n)s statements accepted.", changed)
+                    if accept
+                    else ngettext(
+                        "%(n)s statement rejected.", "%(n)s statements rejected.", changed
+                    )
+                )
+                % {"n": changed},
             )
-            % {"n": changed},
-        )
+        if len(ticked) > changed:
+            left = len(ticked) - changed
+            messages.info(
+                request,
+                ngettext(
+                    "%(n)s statement had already been checked by someone else and was left"
+                    " as it was.",
+                    "%(n)s statements had already been checked by someone else and were left"
+                    " as they were.",
+                    left,
+                )
+                % {"n": left},
+            )
         return redirect(f"{request.path}?show={state}")
     counts = dict(
         Statement.objects.filter(conversation=found)
@@ -274,6 +300,10 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
             value == state,
         )
         for value, label in Statement.State.choices
+        # Statements are held only where they would be shown straight away.
+        if value != Statement.State.HELD
+        or found.moderation == Conversation.Moderation.POST
+        or counts.get(value)
     ]
     return render(
         request,
@@ -889,18 +919,22 @@ def _vote(
                     or conversation.access == Conversation.Access.MEMBERS
                     else None
                 )
-                joined = services.join(
+                # Join and vote all or nothing: a refused first vote joins nobody.
+                joined = services.join_and_vote(
                     conversation=conversation,
                     user=user,
                     token=_joining_key(request.POST.get("join", ""), conversation),
+                    statement_id=statement_id,
+                    value=value,
                 )
                 participant_id = joined.pk
-            services.cast_vote(
-                conversation=conversation,
-                participant=participant_id,
-                statement_id=statement_id,
-                value=value,
-            )
+            else:
+                services.cast_vote(
+                    conversation=conversation,
+                    participant=participant_id,
+                    statement_id=statement_id,
+                    value=value,
+                )
         except ServiceError as refused:
             error = str(refused)
             # The cached routing state may be what misled the participant: reload it.
@@ -960,12 +994,18 @@ def participant_statement(request: HttpRequest, public_token: str) -> HttpRespon
             except ServiceError as error:
                 form.add_error("text", str(error))
             else:
-                messages.success(
-                    request,
-                    _("Thank you. Your statement will appear once an organiser has checked it.")
-                    if statement.state == Statement.State.PENDING
-                    else _("Thank you. Your statement is now part of the conversation."),
-                )
+                if statement.state == Statement.State.HELD:
+                    said = _(
+                        "Thank you. Your statement may name a person, so an organiser will"
+                        " check it before it appears."
+                    )
+                elif statement.state == Statement.State.PENDING:
+                    said = _(
+                        "Thank you. Your statement will appear once an organiser has checked it."
+                    )
+                else:
+                    said = _("Thank you. Your statement is now part of the conversation.")
+                messages.success(request, said)
                 response = redirect(conversation.get_public_url())
     if response is None:
         response = render(
@@ -1013,8 +1053,8 @@ def you(request: HttpRequest, public_token: str) -> HttpResponse:
         # send them voting here, which they cannot (participate.html says the same).
         context["joined_elsewhere"] = True
         return render(request, "deliberation/you.html", context)
-    if gate in ("sign-in", "not-member"):
-        # Members only, and this reader cannot vote yet: say why, as participate.html.
+    if gate in ("sign-in", "not-member", "code"):
+        # Members only, or codes, and this reader cannot vote yet: say why, as participate.html.
         context["gate"] = gate
         return render(request, "deliberation/you.html", context)
     participant = (
@@ -1038,5 +1078,5 @@ def you(request: HttpRequest, public_token: str) -> HttpResponse:
             own = selectors.group_of(result, participant.pk)
             relations, own_hidden = selectors.relation(view, participant, own)
             context.update({"relations": relations, "own_hidden": own_hidden, "map": view})
-            context["not_mapped_yet"] = own is None
+            context["not_mapped_yet"] = not selectors.votes_published(result, participant)
     return render(request, "deliberation/you.html", context)

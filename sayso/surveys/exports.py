@@ -12,7 +12,8 @@ by bench/survey_results.py --formats (docs/benchmarks.md).
 
 The CSV is for opening in a spreadsheet, which runs a cell starting with "=", "+",
 "-" or "@" as a formula: a respondent could type =HYPERLINK(...) or worse. There such
-an answer gets an apostrophe in front (see `formula_guards`), as OWASP advises; the
+an answer gets an apostrophe in front (see `formula_guards`; the characters are
+`core.spreadsheet.FORMULA_STARTS`, shared with the Polis export), as OWASP advises; the
 spreadsheet then shows it as text. Numbers and choice names are left as they are, and
 the data package, read by analysis tools, keeps every answer exactly as given.
 """
@@ -37,6 +38,8 @@ from django.db.models import CharField, Max, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 
+from sayso.core.spreadsheet import FORMULA_STARTS
+
 from . import sav_stream
 from .models import Choice, Question, Response, Survey
 from .selectors import complete_responses
@@ -52,10 +55,6 @@ def columns(survey: Survey) -> list[Question]:
         .prefetch_related("choices")
         .order_by("section__order", "order", "pk")
     )
-
-
-# The first characters that make a spreadsheet read a cell as a formula (OWASP's list).
-FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 # Columns whose answers are strings (not numbers, not choice names): where a

@@ -50,6 +50,13 @@ VOTE_TEXT = {"1": 1, "-1": -1, "0": 0}
 BOOL_TEXT = {"true": True, "false": False}
 
 
+# What to do about agree and disagree swapped: Polis's database and vote API count -1
+# as agree, its exports 1 (see the module's docstring).
+_INTERNAL_CODING = (
+    "The export may come from Polis's internal tables: export it again from the Polis report page."
+)
+
+
 class PolisImportError(ValueError):
     """A Polis export file is malformed; the message says file, line and problem.
 
@@ -1108,9 +1115,9 @@ def read_participants_votes(
                 raise PolisImportError(
                     path,
                     line,
-                    f"mixed sign conventions: n-agree {record.n_agree} and n-disagree "
-                    f"{record.n_disagree} match the row's -1 and 1 cells swapped; this row "
-                    "uses Polis's internal coding (-1 = agree)",
+                    f"this row disagrees with itself about which number means agree "
+                    f"(n-agree counts {record.n_agree} agrees, but the row has "
+                    f"{counted[0]} votes of 1 and {counted[1]} of -1). {_INTERNAL_CODING}",
                 )
             raise PolisImportError(
                 path,
@@ -1173,11 +1180,11 @@ def _check_sign_against_comments(
         raise PolisImportError(
             path,
             2 + int(np.flatnonzero(position == worst)[0]) if (position == worst).any() else 1,
-            f"mixed sign conventions: the votes here count 1 as agree but {comments_path.name} "
-            f"agrees/disagrees match them with signs swapped (statement "
-            f"{id_list[worst]}: agrees {int(agrees[worst])}, "
-            f"1-votes {int(n_plus[worst])}, -1-votes {int(n_minus[worst])}); "
-            "the file looks like Polis's internal coding (-1 = agree)",
+            f"{comments_path.name} and {path.name} disagree about which number means agree "
+            f"(statement {id_list[worst]}: {comments_path.name} counts "
+            f"{int(agrees[worst])} agrees, but {path.name} has {int(n_plus[worst])} "
+            f"{'vote' if int(n_plus[worst]) == 1 else 'votes'} of 1 and "
+            f"{int(n_minus[worst])} of -1). {_INTERNAL_CODING}",
         )
 
 
@@ -1222,17 +1229,20 @@ def _check_same_votes(path: Path, matrix_votes: Votes, latest: Votes) -> None:
         if from_matrix.get(key) is not None and from_matrix[key] == -from_events.get(key, 0)
     )
     participant, statement = differing[0]
-    kind = (
-        "mixed sign conventions between votes.csv and participants-votes.csv"
-        if flipped and flipped * 2 >= len(differing)
-        else "participants-votes.csv disagrees with the latest votes in votes.csv"
-    )
-    raise PolisImportError(
-        path,
-        1,
-        f"{kind}: {len(differing)} cell(s) differ, first participant {participant} statement "
+    detail = (
+        f"{len(differing)} cell(s) differ, first participant {participant} statement "
         f"{statement} ({from_matrix.get((participant, statement))} vs "
-        f"{from_events.get((participant, statement))})",
+        f"{from_events.get((participant, statement))})"
+    )
+    if flipped and flipped * 2 >= len(differing):
+        raise PolisImportError(
+            path,
+            1,
+            "votes.csv and participants-votes.csv disagree about which number means agree "
+            f"({detail}). {_INTERNAL_CODING}",
+        )
+    raise PolisImportError(
+        path, 1, f"participants-votes.csv disagrees with the latest votes in votes.csv: {detail}"
     )
 
 

@@ -112,8 +112,8 @@ def test_votes_in_polis_internal_sign_are_rejected(tmp_path):
     with pytest.raises(PolisImportError) as error:
         read_polis_export(folder)
     assert "votes.csv" in str(error.value)
-    assert "mixed sign conventions" in str(error.value)
-    assert "internal coding (-1 = agree)" in str(error.value)
+    assert "comments.csv and votes.csv disagree about which number means agree" in str(error.value)
+    assert "export it again from the Polis report page" in str(error.value)
 
 
 MATRIX = (
@@ -130,7 +130,10 @@ def test_participants_votes_row_with_swapped_sign_is_rejected(tmp_path):
     with pytest.raises(PolisImportError) as error:
         read_polis_export(folder)
     assert error.value.line == 3
-    assert "participants-votes.csv, line 3: mixed sign conventions" in str(error.value)
+    assert (
+        "participants-votes.csv, line 3: this row disagrees with itself about which number"
+        " means agree" in str(error.value)
+    )
 
 
 def test_participants_votes_disagreeing_with_votes_csv(tmp_path):

@@ -301,15 +301,13 @@ def test_statements_are_listed_by_number_and_counted_from_1(
 
 
 def test_moderation_hints_at_an_email_address(community: Community, organiser: Any) -> None:
-    conversation = ConversationFactory.create(community=community)
-    author = ParticipantFactory.create(conversation=conversation)
-    services.add_participant_statement(
-        conversation=conversation,
-        participant=author,
-        text="Contact me at jo.bloggs@example.com about this.",
+    conversation = ConversationFactory.create(
+        community=community, moderation=Conversation.Moderation.PRE
     )
-    StatementFactory.create(conversation=conversation, text="Scanners should be off at night.")
-    html = signed_in(organiser).get(community_url(conversation, "moderate") + "?show=accepted")
+    author = ParticipantFactory.create(conversation=conversation)
+    for text in ("Contact me at jo.bloggs@example.com about this.", "Scanners off at night."):
+        services.add_participant_statement(conversation=conversation, participant=author, text=text)
+    html = signed_in(organiser).get(community_url(conversation, "moderate") + "?show=pending")
     rows = html.content.decode().split("<tbody>", 1)[1]
     email_row, plain_row = rows.split("</tr>")[:2]
     assert "jo.bloggs@example.com" in email_row

@@ -46,9 +46,16 @@ def test_round_trip_keeps_statements_votes_and_participants(tmp_path: Path) -> N
             for s in export.statements
         }
 
-    def votes(export: Any) -> set[tuple[int, int, int]]:
+    def votes(export: Any) -> list[list[tuple[int, int]]]:
+        """Each participant's votes, whoever they are numbered: an anonymous
+        conversation's export numbers people in a random order (services._in_order)."""
         v = export.votes
-        return set(zip(v.participant.tolist(), v.statement.tolist(), v.value.tolist(), strict=True))
+        by_participant: dict[int, list[tuple[int, int]]] = {}
+        for p, s, value in zip(
+            v.participant.tolist(), v.statement.tolist(), v.value.tolist(), strict=True
+        ):
+            by_participant.setdefault(p, []).append((s, value))
+        return sorted(sorted(own) for own in by_participant.values())
 
     # Polis's own agrees/disagrees can drift from the votes (openData issue #6); ours are
     # recounted, so compare the counts against the votes rather than the original column.
