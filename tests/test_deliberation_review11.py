@@ -698,3 +698,22 @@ def test_a_second_writer_of_a_held_statement_is_told_it_waits(community: Communi
             conversation=conversation, participant=second, text=NAMING
         )
     assert Statement.objects.filter(conversation=conversation).count() == 1
+
+
+def test_a_link_typed_in_small_letters_leads_to_the_conversation(community: Community) -> None:
+    conversation = ConversationFactory.create(community=community)
+    assert conversation.public_token == conversation.public_token.upper()
+    typed = public(conversation).replace(
+        conversation.public_token, conversation.public_token.lower()
+    )
+    response = Client().get(typed)
+    assert response.status_code == 301
+    assert response["Location"] == public(conversation)
+    # A made-up link is still not found, and leaves nothing behind in the process.
+    from sayso.deliberation import selectors
+
+    made_up = public(conversation).replace(conversation.public_token, "NOSUCHLINK2345")
+    assert Client().get(made_up).status_code == 404
+    assert Client().get(made_up.lower()).status_code == 404
+    assert "NOSUCHLINK2345" not in selectors._reloading
+    assert "nosuchlink2345" not in selectors._reloading

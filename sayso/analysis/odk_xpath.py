@@ -30,6 +30,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import re2
@@ -378,8 +379,20 @@ def _string(value: Value) -> str:
             return "NaN"
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
-        return str(int(value)) if value == int(value) else repr(value)
+        return _positional(value)
     return value
+
+
+def _positional(value: float) -> str:
+    """A number as text the way ODK writes it: digits only, never an exponent (Python's
+    repr gives "1e-07", which _number would read back as NaN, refusing 0.0000001 by
+    every number rule). The shortest digits that give the float back, so 0.1 is "0.1"."""
+    if value == 0:
+        return "0"
+    written = format(Decimal(repr(value)), "f")
+    if "." in written:
+        written = written.rstrip("0").rstrip(".")
+    return written
 
 
 def _boolean(value: Value) -> bool:

@@ -198,6 +198,11 @@ def load_routing(public_token: str) -> Routing | None:
         return _reload(public_token, now)
     finally:
         reloading.release()
+        if public_token not in _routing:
+            # No such conversation (or no longer): keep no lock for it, or every
+            # made-up link requested would leave one behind for the life of the process.
+            # A thread still waiting on this lock reloads once more: harmless.
+            _reloading.pop(public_token, None)
 
 
 _reloading: dict[str, threading.Lock] = {}

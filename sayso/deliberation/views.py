@@ -13,6 +13,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
@@ -800,6 +801,17 @@ def participate(request: HttpRequest, public_token: str) -> HttpResponse:
     skips the session and the full page, never that check."""
     routing = selectors.load_routing(public_token)
     if routing is None:
+        # Links are made of capitals and digits (models.new_public_token), but someone
+        # typing one off a poster may type it in small letters.
+        canonical = public_token.upper()
+        if (
+            request.method == "GET"
+            and canonical != public_token
+            and selectors.load_routing(canonical) is not None
+        ):
+            return HttpResponsePermanentRedirect(
+                reverse("deliberation_public:participate", kwargs={"public_token": canonical})
+            )
         raise Http404
     conversation = routing.conversation
     participant_id = _participant_id(request, conversation)

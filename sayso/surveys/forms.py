@@ -40,11 +40,18 @@ class SurveyForm(forms.ModelForm[Survey]):
         # Plain words for what the model calls a "convenience sample".
         labels = {"is_convenience_sample": _("Anyone could choose to answer")}
         help_texts = {
+            "one_response_per_member": _(
+                "Each member can send one set of answers. Sayso records that they answered"
+                " and the date, never which answers are theirs, and tells them so before"
+                " they start. On a survey anyone with the link can answer, this counts"
+                " only people signed in to Sayso once; people who are not signed in are"
+                " not limited."
+            ),
             "is_convenience_sample": _(
                 "Tick this unless you picked the people to ask at random. People who chose"
                 " to answer are not a random sample, so the results will be marked as"
                 " approximate."
-            )
+            ),
         }
         error_messages = {
             "title": {"required": _("Give the survey a title people will recognise.")}
@@ -228,7 +235,14 @@ class QuestionForm(forms.Form):
         ),
     )
     constraint_message = forms.CharField(
-        label=_("Message when it does not"), required=False, max_length=300
+        label=_("Message when it does not"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "Needed with a rule: what people read when their answer does not follow it,"
+            " like 'Give an age from 16 to 80.' Without one they would only be told that"
+            " the answer is not accepted."
+        ),
     )
     is_breakdown = forms.BooleanField(
         label=_("Use to break down results"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -355,10 +355,20 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
             return dt.date.fromisoformat(raw_text).isoformat(), None
         except ValueError:
             return None, _("Enter a date as year-month-day, like 2024-03-01.")
-    limit = 500 if question.type == Question.Type.SHORT_TEXT else 5000
+    limit = text_limit(question)
     if len(raw_text) > limit:
         return None, _("Keep the answer under %(n)s characters.") % {"n": limit}
     return raw_text, None
+
+
+SHORT_TEXT_LIMIT = 500
+LONG_TEXT_LIMIT = 5000
+
+
+def text_limit(question: Question) -> int:
+    """The most characters a text answer may have (the page's box says so too, with
+    maxlength, so that a browser stops there rather than the server refusing it)."""
+    return SHORT_TEXT_LIMIT if question.type == Question.Type.SHORT_TEXT else LONG_TEXT_LIMIT
 
 
 def is_relevant(question: Question, answers: Mapping[str, Any]) -> bool:
@@ -704,3 +714,79 @@ def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> 
 
 def valid_name(name: str) -> bool:
     return bool(NAME_RE.match(name))
+
+
+# --------------------------------------------------------------------------- answers in texts
+
+# "Years worked at ${site}": a question's label or hint may show the answer to an
+# earlier question, as in XLSForm (KoboToolbox forms use it often). Anything between
+# "${" and "}" is a reference; one that is not an earlier question's short name is
+# refused where the text is written (the builder, an import).
+REFERENCE_RE = re.compile(r"\$\{([^}]*)\}")
+
+
+def references_in(*texts: Any) -> list[str]:
+    """The names `texts` refer to with ${name}, in order, each once. A text is a str
+    or a {language: text} dict (all its languages)."""
+    found: dict[str, None] = {}
+    for text in texts:
+        values = text.values() if isinstance(text, dict) else [text]
+        for value in values:
+            for name in REFERENCE_RE.findall(str(value or "")):
+                found[name.strip()] = None
+    return list(found)
+
+
+def text_references(question: Question) -> list[str]:
+    """The names a question's label and hint refer to, in any of its languages."""
+    return references_in(question.label, question.hint)
+
+
+def reference_problem(names: Sequence[str], earlier: Collection[str]) -> str | None:
+    """Why the references `names` of a text cannot be filled in (None: they can): each
+    must be the short name of an earlier question."""
+    for name in names:
+        if name not in earlier:
+            return _(
+                "${%(name)s} is not the short name of an earlier question, so it cannot"
+                " show that answer here. Use the short name of a question asked before this"
+                " one, or take the ${ } out."
+            ) % {"name": name}
+    return None
+
+
+def answer_text(question: Question, value: Any, language: str, default_language: str) -> str:
+    """An answer as it fills a reference in a text: a choice's label in the
+    respondent's language, several choices joined with commas, a number or a date as
+    the check page writes it; "" when not answered."""
+    if value is None or value == "" or value == []:
+        return ""
+    if question.has_choices:
+        labels = {
+            c.name: shown(c.label, language, default_language, c.name)
+            for c in question.choices.all()
+        }
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(str(labels.get(str(v)) or v) for v in values)
+    return str(answer_shown(question, value, language))
+
+
+def filled(
+    text: Shown,
+    answers: Mapping[str, Any],
+    questions: Mapping[str, Question],
+    language: str,
+    default_language: str,
+) -> Shown:
+    """`text` with each ${name} replaced by the respondent's answer to that question
+    (answer_text; "" for a name that is no question). Plain text: the page escapes it."""
+    if "${" not in text:
+        return text
+
+    def answer(match: re.Match[str]) -> str:
+        question = questions.get(match.group(1).strip())
+        if question is None:
+            return ""
+        return answer_text(question, answers.get(question.name), language, default_language)
+
+    return Shown(REFERENCE_RE.sub(answer, str(text)), text.lang)

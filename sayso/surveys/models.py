@@ -131,6 +131,9 @@ class Survey(models.Model):
     # Decided when the survey closes, not when the page is read: a response sent just as
     # the survey closed must not hide figures that were safe to show.
     figures_withheld_since_shown = models.BooleanField(default=False, editable=False)
+    # The day the survey was last closed (None while open or never closed): unsent
+    # answers are deleted UNSENT_KEPT_DAYS after it (services.forget_unsent_responses).
+    closed_on = models.DateField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -122,6 +122,9 @@ class QuestionResult:
     # figures are all hidden (everyone in view gave the filter's answer; the rest would
     # be a breakdown by it). Its rows are still worked out, as follow_ups reads them.
     filter_note: str = ""
+    # A required consent statement everyone agreed to: said in words, as its table
+    # would only show "hidden" (nobody did not agree, a group of 0).
+    consent_note: str = ""
 
     @property
     def weighted_in_full(self) -> bool:
@@ -612,6 +615,10 @@ def results(
                 if joint is not None:
                     table = joint.frequency_table(question, [], table, only)
                 result.any_hidden = table.any_hidden
+                if question.required and total and agreed == total:
+                    result.consent_note = _(
+                        "Everyone who answered agreed: agreeing was required to take part."
+                    )
                 labels = {"yes": _("Agreed"), "no": _("Did not agree")}
                 for r in table.rows:
                     result.rows.append(

@@ -129,7 +129,7 @@ def section_delete_refusal(section: Section) -> ServiceError | None:
     used_by = [
         q.name
         for q in survey.questions.exclude(section=section)
-        if any(f"${{{name}}}" in q.relevant + q.constraint for name in names)
+        if any(_refers_to(q, name) for name in names)
     ]
     if used_by:
         return ServiceError(
@@ -152,7 +152,11 @@ def delete_section(*, section: Section) -> None:
 
 
 def _refers_to(question: Question, name: str) -> bool:
-    return f"${{{name}}}" in question.relevant + question.constraint
+    """Whether the question's logic, or its label or hint (showing the answer), uses
+    the answer to the question `name`."""
+    return f"${{{name}}}" in question.relevant + question.constraint or (
+        name in logic.text_references(question)
+    )
 
 
 @transaction.atomic
@@ -183,10 +187,15 @@ def move_question(*, question: Question, up: bool) -> Question:
 SURVEY_TEXTS = ("title", "welcome", "privacy_notice")
 
 
-def language_code_problem(code: str) -> str:
-    """What to tell someone who typed `code` where a language code goes; names the code
-    to use when they typed a language's name that Django knows ("english": en)."""
-    message = _("Give language codes like en, cy or pl, separated by spaces.")
+def language_code_problem(code: str, *, one: bool = False) -> str:
+    """What to tell someone who typed `code` where a language code goes (`one`: a box
+    for one code, as "Add a language" is); names the code to use when they typed a
+    language's name that Django knows ("english": en)."""
+    message = (
+        _("Give one language code, like cy for Welsh or pt-br for Brazilian Portuguese.")
+        if one
+        else _("Give language codes like en, cy or pl, separated by spaces.")
+    )
     from django.utils.translation import get_language_info
 
     meant = logic.html_lang(code).lower()
@@ -258,7 +267,9 @@ def add_language(*, survey: Survey, language: str) -> Survey:
     code = language.strip().lower()
     if not logic.is_language_code(code):
         raise ServiceError(
-            language_code_problem(code) if code else _("Give a language code, like pl or pt-br.")
+            language_code_problem(code, one=True)
+            if code
+            else _("Give a language code, like pl or pt-br.")
         )
     if code in survey.languages:
         raise ServiceError(_("The survey already has this language."))
@@ -500,8 +511,10 @@ def save_question(
     choices: list[tuple[str, str]] | None,
     language: str,
     exclusive: Sequence[str] | None = None,
+    require_message: bool = False,
 ) -> Question:
     """Create or update a question; its logic is checked against earlier questions.
+    `require_message` (the builder): a rule the answer must follow needs a message.
 
     `exclusive` names the options that are ticked on their own ("None of these"),
     for a multiple choice question; None keeps the options' marks as they are.
@@ -563,6 +576,10 @@ def save_question(
         )
         if problem:
             raise BuilderError(problem, field=about)
+    for texts, about in ((question.label, "label"), (question.hint, "hint")):
+        problem = logic.reference_problem(logic.references_in(texts), known)
+        if problem:
+            raise BuilderError(problem, field=about)
     choice_names = _choice_names(survey, question, choices, known)
     for expression, what, about in (
         (question.relevant, _("Show only if"), "relevant"),
@@ -571,6 +588,20 @@ def save_question(
         problem = logic.check_choice_texts(expression, choices=choice_names, what=what)
         if problem:
             raise BuilderError(problem, field=about)
+    if (
+        require_message
+        and question.constraint
+        and not any(str(text).strip() for text in (question.constraint_message or {}).values())
+    ):
+        # Checked after the rule itself, so that a mistake in it is said first. The
+        # builder asks (require_message); an imported rule keeps Sayso's general message.
+        raise BuilderError(
+            _(
+                "Write what people read when their answer does not follow the rule, like"
+                " 'Give an age from 16 to 80.'"
+            ),
+            field="constraint_message",
+        )
     if question.has_choices and not choices:
         raise BuilderError(_("Give at least two choices, one per line."), field="choices")
     if question.has_choices and choices is not None and len(choices) < 2:
@@ -762,12 +793,14 @@ def question_delete_refusal(question: Question) -> ServiceError | None:
         return BuilderError(
             ngettext(
                 "%(count)s person has answered '%(name)s', and deleting the question would"
-                " delete that answer. To stop asking it and keep the answer, edit it and set"
-                " 'Show only if' to false(). To start again without it, close the survey,"
+                " delete that answer. To stop asking it and keep the answer, edit it and, under"
+                " “Write the rule yourself”, write false() as the rule: then nobody is asked"
+                " it. To start again without it, close the survey,"
                 " download it as XLSForm and import that file as a new survey.",
                 "%(count)s people have answered '%(name)s', and deleting the question would"
-                " delete their answers. To stop asking it and keep the answers, edit it and"
-                " set 'Show only if' to false(). To start again without it, close the"
+                " delete their answers. To stop asking it and keep the answers, edit it and,"
+                " under “Write the rule yourself”, write false() as the rule: then nobody is"
+                " asked it. To start again without it, close the"
                 " survey, download it as XLSForm and import that file as a new survey.",
                 people,
             )
@@ -776,7 +809,7 @@ def question_delete_refusal(question: Question) -> ServiceError | None:
     used_by = [
         q.name
         for q in question.survey.questions.exclude(pk=question.pk)
-        if f"${{{question.name}}}" in q.relevant + q.constraint
+        if _refers_to(q, question.name)
     ]
     if used_by:
         return ServiceError(
@@ -826,6 +859,13 @@ def set_status(*, survey: Survey, status: str, actor: Any) -> Survey:
         # has no count yet, and the next closing compares with this one.
         survey.figures_shown_for = selectors.complete_responses(survey).count()
         fields.append("figures_shown_for")
+    if status == Survey.Status.CLOSED and previous != Survey.Status.CLOSED:
+        survey.closed_on = timezone.localdate()
+        fields.append("closed_on")
+        transaction.on_commit(_schedule_forgetting_unsent)
+    elif status != Survey.Status.CLOSED and survey.closed_on is not None:
+        survey.closed_on = None
+        fields.append("closed_on")
     if status == Survey.Status.CLOSED:
         # Members read the figures from now on, unless they last read them only a few
         # responses ago (selectors.withheld_because): then the earlier count stays, and
@@ -837,6 +877,47 @@ def set_status(*, survey: Survey, status: str, actor: Any) -> Survey:
         fields += ["figures_shown_for", "figures_withheld_since_shown"]
     survey.save(update_fields=fields)
     return survey
+
+
+# Unsent answers (a response started and never sent, kept under its private link)
+# are deleted this many days after their survey closed: long enough for an organiser
+# who closed it by mistake to open it again with people's answers in progress intact;
+# not for ever, as a shared phone's next user could otherwise open them. The task
+# worker does it (tasks.forget_unsent_responses, queued when a survey closes).
+UNSENT_KEPT_DAYS = 30
+
+
+def _schedule_forgetting_unsent() -> None:
+    """Ask the worker to delete unsent answers once UNSENT_KEPT_DAYS have passed since
+    this closing, where the task backend can run a task later (the database backend
+    can). Each run deletes those of every survey closed long enough ago."""
+    from .tasks import forget_unsent_responses
+
+    task = forget_unsent_responses
+    if task.get_backend().supports_defer:
+        run_after = timezone.now() + dt.timedelta(days=UNSENT_KEPT_DAYS, minutes=1)
+        task.using(run_after=run_after).enqueue()
+
+
+def forget_unsent_responses(*, today: dt.date | None = None) -> int:
+    """Delete the unsent responses (and previews) of every survey that has been closed
+    for UNSENT_KEPT_DAYS days or more; returns how many. A survey opened again since
+    keeps them (its closed_on is cleared)."""
+    today = today or timezone.localdate()
+    cutoff = today - dt.timedelta(days=UNSENT_KEPT_DAYS)
+    deleted, _by_model = Response.objects.filter(
+        status=Response.Status.PARTIAL,
+        survey__status=Survey.Status.CLOSED,
+        survey__closed_on__lte=cutoff,
+    ).delete()
+    return deleted
+
+
+def forget_response(*, response: Response) -> None:
+    """Delete an unsent response at its respondent's request ("Forget my answers"):
+    its private link ends at once. An invitation code that started it stays used
+    (nothing records which code started which response, so it cannot be given back)."""
+    Response.objects.filter(pk=response.pk, status=Response.Status.PARTIAL).delete()
 
 
 @transaction.atomic
@@ -882,6 +963,25 @@ def _new_response(survey: Survey, language: str, *, preview: bool) -> tuple[Resp
     return response, raw
 
 
+def start_refusal(*, survey: Survey, user: Any = None) -> ServiceError | None:
+    """Why `user` (signed in or not) cannot start answering `survey`, said on the start
+    page before any question (and checked again by start_response); None if they can.
+    A signed-in person who has sent their one answer to a survey taking one from each
+    is refused here, not after typing every answer again."""
+    if not survey.is_open:
+        return ServiceError(_("This survey is not taking answers at the moment."))
+    signed_in = getattr(user, "is_authenticated", False)
+    if survey.distribution == Survey.Distribution.MEMBERS and not signed_in:
+        return ServiceError(_("Sign in as a member to answer this survey."))
+    if (
+        survey.one_response_per_member
+        and signed_in
+        and MemberParticipation.objects.filter(survey=survey, user=user).exists()
+    ):
+        return ServiceError(_("You have already answered this survey. Thank you."))
+    return None
+
+
 def start_response(
     *, survey: Survey, language: str, user: Any = None, code: str = "", preview: bool = False
 ) -> tuple[Response, str]:
@@ -894,18 +994,8 @@ def start_response(
     if preview:
         with transaction.atomic():
             return _new_response(survey, language, preview=True)
-    if not survey.is_open:
-        raise ServiceError(_("This survey is not taking answers at the moment."))
-    if survey.distribution == Survey.Distribution.MEMBERS and not getattr(
-        user, "is_authenticated", False
-    ):
-        raise ServiceError(_("Sign in as a member to answer this survey."))
-    if (
-        survey.one_response_per_member
-        and getattr(user, "is_authenticated", False)
-        and MemberParticipation.objects.filter(survey=survey, user=user).exists()
-    ):
-        raise ServiceError(_("You have already answered this survey. Thank you."))
+    if refusal := start_refusal(survey=survey, user=user):
+        raise refusal
     with transaction.atomic():
         if survey.distribution == Survey.Distribution.CODES and not redeem_code_in(
             batch_ids=survey_code_batch_ids(survey), raw_code=code, activity=survey

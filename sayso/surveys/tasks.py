@@ -35,3 +35,13 @@ def recount_results(*, survey_id: int) -> int:
     survey = Survey.objects.filter(pk=survey_id).first()
     found = recount(survey) if survey is not None else None
     return found.total if found is not None else 0
+
+
+@task()
+def forget_unsent_responses() -> int:
+    """Delete the unsent answers of surveys closed services.UNSENT_KEPT_DAYS (30) days
+    ago or more (queued for then when a survey closes: services.set_status); returns
+    how many responses were deleted."""
+    from .services import forget_unsent_responses as forget
+
+    return forget()

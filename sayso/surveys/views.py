@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from django.utils.translation import ngettext
 from sayso.core.code_sheets import asked_sheet, keep_sheet
 from sayso.core.decorators import access_level, community_view, post_only
 from sayso.core.models import Community
+from sayso.core.permissions import access_for
 from sayso.core.selectors import batches_for, sheet_codes, sheet_page
 from sayso.core.services import ServiceError
 
@@ -360,6 +362,7 @@ def _edit_question(
                 choices=form.choices_given,
                 language=language,
                 exclusive=form.exclusive_given,
+                require_message=True,
             )
         except ServiceError as error:
             # Next to the field it is about (marked aria-invalid), else above the form.
@@ -540,6 +543,8 @@ def _code_sheet(
 @community_view("organiser")
 @post_only
 def preview(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    """Start an organiser's preview (from the start page as respondents see it, with
+    ?preview=1: views.start), at its first page of questions."""
     survey = _survey(community, pk, request)
     started, raw = services.start_response(
         survey=survey, language=survey.choose_language(request.POST.get("language")), preview=True
@@ -550,17 +555,16 @@ def preview(request: HttpRequest, community: Community, pk: int) -> HttpResponse
 @community_view("member")
 @post_only
 def take(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    """ "Answer this survey" on the survey's page: to its start page, as people with
+    the link or a code see it (welcome text, who sees the answers, language choice),
+    whose Start begins the response. A member who has already answered is told so
+    here, before any question."""
     survey = _survey(community, pk, request)
-    try:
-        started, raw = services.start_response(
-            survey=survey,
-            language=survey.choose_language(request.POST.get("language")),
-            user=request.user,
-        )
-    except ServiceError as error:
-        messages.error(request, str(error))
+    language = survey.choose_language(request.POST.get("language"))
+    if problem := services.start_refusal(survey=survey, user=request.user):
+        messages.error(request, str(problem))
         return redirect(survey)
-    return HttpResponseRedirect(_private_url("page", started.language, token=raw, page=0))
+    return HttpResponseRedirect(f"{survey.public_url()}?{urlencode({'lang': language})}")
 
 
 # --------------------------------------------------------------------------- results
@@ -618,7 +622,12 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
     ):
         services.record_unapproved_read(survey=survey, actor=request.user)
     chart_query = urlencode(
-        {"audience": audience, **({"only": request.GET["only"]} if only else {})}
+        {
+            "audience": audience,
+            **({"only": request.GET["only"]} if only else {}),
+            # The charts draw what the tables show: weighted figures when weighted.
+            **({"weighted": "1"} if weighted else {}),
+        }
     )
     language = survey.default_language
     # Only what would be shown to this reader (selectors._offers), in the words people
@@ -676,13 +685,23 @@ def chart(request: HttpRequest, community: Community, pk: int, question: int) ->
     if found is None:
         raise Http404
     audience, only, _ignored = _result_options(request, questions)
-    data = selectors.results(survey, audience=audience, only=only, question=found)
+    weighted = request.GET.get("weighted") == "1" and bool(survey.weighting_targets)
+    data = selectors.results(
+        survey, audience=audience, only=only, question=found, weighted=weighted
+    )
     if data.still_counting:
         # Not an empty chart: a browser would keep that for a minute (max-age below).
         unavailable = HttpResponse(_("Still counting."), status=503, content_type="text/plain")
         unavailable["Retry-After"] = "30"
         return unavailable
     rows = data.questions[0].rows if data.questions else []
+    if data.weighting is not None and data.questions and data.questions[0].weighted:
+        # The weighted shares, as the table's "Weighted %" column shows them; one it
+        # does not show is drawn as not shown, never as the unweighted figure.
+        rows = [
+            dataclasses.replace(row, share=row.weighted, hidden=row.hidden or row.weighted is None)
+            for row in rows
+        ]
     response = HttpResponse(charts.bar_chart_svg(rows), content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=60"
     return response
@@ -1087,9 +1106,13 @@ def _language_options(survey: Survey) -> list[tuple[str, str, str]]:
     ]
 
 
-def _respondent_texts(survey: Survey, language: str) -> dict[str, Any]:
+def _respondent_texts(
+    survey: Survey, language: str, request: HttpRequest | None = None
+) -> dict[str, Any]:
     """What the first pages show in the respondent's chosen language, and the choice.
-    Each text carries the language it is really in (logic.Shown), for lang attributes."""
+    Each text carries the language it is really in (logic.Shown), for lang attributes.
+    Given the request, also whether Sayso will record that this person answered
+    (_privacy.html says so)."""
     return {
         "survey": survey,
         "language": language,
@@ -1097,7 +1120,21 @@ def _respondent_texts(survey: Survey, language: str) -> dict[str, Any]:
         "title": logic.survey_text(survey, "title", language),
         "welcome": logic.survey_text(survey, "welcome", language),
         "privacy_notice": logic.survey_text(survey, "privacy_notice", language),
+        "records_participation": _records_participation(survey, request),
     }
+
+
+def _records_participation(survey: Survey, request: HttpRequest | None) -> str:
+    """Whether sending the answers records that this person answered (a
+    MemberParticipation, services._write_submission): "members" on a members-only
+    survey taking one answer each, "signed_in" where the survey takes one answer from
+    each signed-in person and this one is signed in; "" when nothing is recorded."""
+    if not survey.one_response_per_member:
+        return ""
+    if survey.distribution == Survey.Distribution.MEMBERS:
+        return "members"
+    user = getattr(request, "user", None)
+    return "signed_in" if user is not None and user.is_authenticated else ""
 
 
 def _chosen_language(request: HttpRequest, survey: Survey) -> str:
@@ -1105,25 +1142,67 @@ def _chosen_language(request: HttpRequest, survey: Survey) -> str:
     return survey.choose_language(request.POST.get("language") or request.GET.get("lang"))
 
 
+def _can_preview(request: HttpRequest, survey: Survey) -> bool:
+    """Whether this person may preview the survey (its community's organisers)."""
+    return request.user.is_authenticated and access_for(request.user, survey.community).can_organise
+
+
 @access_level("public")
 @respondent_page
 def start(request: HttpRequest, link: str) -> HttpResponse:
+    """The start page: welcome text, who sees the answers, the language choice, and
+    Start. Reached by the survey's link, by a member's "Answer this survey" (views.take)
+    and by an organiser's preview (?preview=1, whose Start posts to views.preview)."""
     survey = _open_survey(link)
     language = _chosen_language(request, survey)
     use_respondent_language(language)
-    if survey.distribution == Survey.Distribution.CODES and request.method != "POST":
+    preview = request.GET.get("preview") == "1" and _can_preview(request, survey)
+    if (
+        survey.distribution == Survey.Distribution.CODES
+        and request.method != "POST"
+        and not preview
+    ):
         target = reverse("surveys_public:code", kwargs={"link": link})
         return redirect(
             f"{target}?{urlencode({'lang': language})}" if "lang" in request.GET else target
         )
+    members_only = survey.distribution == Survey.Distribution.MEMBERS
+    is_member = (
+        members_only
+        and request.user.is_authenticated
+        and access_for(request.user, survey.community).is_member
+    )
+    problem = ""
+    if survey.is_open and not preview and (is_member or not members_only):
+        refusal = services.start_refusal(survey=survey, user=request.user)
+        problem = str(refusal) if refusal is not None else ""
     if (
         request.method == "POST"
         and survey.is_open
-        and survey.distribution == Survey.Distribution.LINK
+        and not preview
+        and not problem
+        and (survey.distribution == Survey.Distribution.LINK or is_member)
     ):
-        _response, raw = services.start_response(survey=survey, language=language)
-        return HttpResponseRedirect(_private_url("page", language, token=raw, page=0))
-    return render(request, "surveys/respond_start.html", _respondent_texts(survey, language))
+        try:
+            _response, raw = services.start_response(
+                survey=survey, language=language, user=request.user
+            )
+        except ServiceError as error:
+            problem = str(error)
+        else:
+            return HttpResponseRedirect(_private_url("page", language, token=raw, page=0))
+    return render(
+        request,
+        "surveys/respond_start.html",
+        {
+            **_respondent_texts(survey, language, request),
+            "preview": preview,
+            "is_member": is_member,
+            "problem": problem,
+            "community_name": survey.community.name,
+            "keep_query": "&preview=1" if preview else "",
+        },
+    )
 
 
 @access_level("public")
@@ -1133,10 +1212,11 @@ def code_entry(request: HttpRequest, link: str) -> HttpResponse:
     language = _chosen_language(request, survey)
     use_respondent_language(language)
     form = CodeEntryForm(request.POST or None)
+    refusal = services.start_refusal(survey=survey, user=request.user) if survey.is_open else None
     if request.method == "POST" and form.is_valid():
         try:
             _response, raw = services.start_response(
-                survey=survey, language=language, code=form.cleaned_data["code"]
+                survey=survey, language=language, code=form.cleaned_data["code"], user=request.user
             )
         except ServiceError as error:
             form.add_error("code", str(error))
@@ -1145,7 +1225,11 @@ def code_entry(request: HttpRequest, link: str) -> HttpResponse:
     return render(
         request,
         "surveys/respond_code.html",
-        {**_respondent_texts(survey, language), "form": form},
+        {
+            **_respondent_texts(survey, language, request),
+            "form": form,
+            "problem": str(refusal) if refusal is not None else "",
+        },
     )
 
 
@@ -1216,6 +1300,14 @@ def _visible_sections(response: Response) -> list[tuple[Section, list[Question]]
     return [(s, list(s.questions.all())) for s in sections]
 
 
+def _questions_by_name(response: Response, questions: list[Question]) -> dict[str, Question]:
+    """The survey's questions by name, for the answers `questions`' texts show
+    (${name}); only those of `questions` when none of them shows an answer."""
+    if not any(logic.text_references(q) for q in questions):
+        return {q.name: q for q in questions}
+    return {q.name: q for _s, qs in _visible_sections(response) for q in qs}
+
+
 def _render_questions(
     questions: list[Question],
     answers: dict[str, Any],
@@ -1227,12 +1319,20 @@ def _render_questions(
     default_language: str,
     applies: Collection[str],
     deciding: Collection[str],
+    everyone: Mapping[str, Question] | None = None,
 ) -> list[dict[str, Any]]:
     # Each text is a logic.Shown: the page marks it with the language it is really in
     # (a missing translation shows the main language's text, and says so). A question
     # that does not apply (not in `applies`) is there too, hidden: with JavaScript it
     # appears as soon as an answer brings it up (_questions_shown): asked on each
     # change of a question `deciding` whether another of the page shows.
+    # A label or hint may show an earlier answer ("Years at ${site}"): filled in from
+    # `answers`, with `everyone` (the survey's questions by name) for choices' labels.
+    named = everyone if everyone is not None else {q.name: q for q in questions}
+
+    def fill(text: logic.Shown) -> logic.Shown:
+        return logic.filled(text, answers, named, language, default_language)
+
     out = []
     for q in questions:
         shown = q.name in applies
@@ -1258,7 +1358,7 @@ def _render_questions(
             if q.type == Question.Type.RANKING
             else ""
         )
-        hint = logic.shown(q.hint, language, default_language)
+        hint = fill(logic.shown(q.hint, language, default_language))
         error = logic.message_shown(
             q, errors.get(q.name, "") if shown else "", language, default_language
         )
@@ -1272,7 +1372,7 @@ def _render_questions(
             {
                 "q": q,
                 "field": field,
-                "label": logic.shown(q.label, language, default_language, q.name),
+                "label": fill(logic.shown(q.label, language, default_language, q.name)),
                 "hint": hint,
                 "order": order,
                 "described_by": " ".join(described),
@@ -1285,6 +1385,7 @@ def _render_questions(
                 "new": q.name in new,
                 "applies": shown,
                 "decides": q.name in deciding,
+                "maxlength": logic.text_limit(q) if q.is_text else None,
             }
         )
     return out
@@ -1320,6 +1421,7 @@ def _questions_shown(
         default_language=survey.default_language,
         applies=applies,
         deciding=logic.deciding(questions),
+        everyone=_questions_by_name(response, changed),
     )
     appeared = [item for item in items if item["applies"]]
     return render(
@@ -1505,6 +1607,7 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 default_language=survey.default_language,
                 applies=logic.applying(questions, answers),
                 deciding=logic.deciding(questions),
+                everyone={q.name: q for _s, qs in sections for q in qs},
             ),
             "errors": errors,
             "unsaved": unsaved,
@@ -1522,6 +1625,13 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 else ""
             ),
             **language_links,
+            # On a shared phone the next person could open these answers from the
+            # browser's history: said once, on the first page, to those who came by
+            # the link or a code (a member's answers need their sign-in).
+            "shared_phone_warning": page == 0
+            and not response.is_preview
+            and survey.distribution != Survey.Distribution.MEMBERS,
+            "forget_url": _private_url("forget", response.language, token=token),
             # Shown again (a problem, a new question): the pages its changes brought up.
             "still_to_see": ",".join(str(i) for i in sorted(still)),
             "page": page,
@@ -1550,6 +1660,30 @@ def saved(request: HttpRequest, token: str) -> HttpResponse:
         "surveys/respond_saved.html",
         {"survey": response.survey, "link": link, **language_links},
     )
+
+
+@access_level("public")
+@respondent_page
+def forget(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Forget my answers": asks first (a page, no script), then deletes the unsent
+    response, so that the next person on a shared phone cannot open it. A code that
+    started it stays used (services.forget_response), and the page says so."""
+    response = services.find_response(token)
+    if response is None:
+        return _link_ended(request)
+    use_respondent_language(response.language)
+    survey = response.survey
+    context = {
+        "survey": survey,
+        "title": logic.survey_text(survey, "title", response.language),
+        "token": token,
+        "with_code": survey.distribution == Survey.Distribution.CODES and not response.is_preview,
+        "back": _private_url("page", response.language, token=token, page=response.page),
+    }
+    if request.method == "POST":
+        services.forget_response(response=response)
+        return render(request, "surveys/respond_forgotten.html", context)
+    return render(request, "surveys/respond_forget.html", context)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -1598,6 +1732,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
     # Judged in the survey's order, as the draft is kept: exactly what will be sent.
     answers = logic.still_applying([q for _s, qs in sections for q in qs], response.draft)
     applies = logic.applying([q for _s, qs in sections for q in qs], answers)
+    everyone = {q.name: q for _s, qs in sections for q in qs}
     for index, (section, questions) in enumerate(sections):
         for q in questions:
             if q.is_note or q.name not in applies:
@@ -1622,7 +1757,13 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             message = errors.get(q.name) or logic.check_answer(q, value, answers, language)
             summary.append(
                 {
-                    "label": logic.shown(q.label, language, default, q.name),
+                    "label": logic.filled(
+                        logic.shown(q.label, language, default, q.name),
+                        answers,
+                        everyone,
+                        language,
+                        default,
+                    ),
                     "answer": shown,
                     "page": index,
                     "error": logic.message_shown(q, message or "", language, default),

@@ -468,9 +468,19 @@ def inspect_workbook(data: bytes) -> Inspection:
                 )
             seen_choices.add(key)
             list_names.add(key[0])
+            for shown_name in logic.references_in(*_texts_of(cells)):
+                problems.append(
+                    _(
+                        "choices sheet, row %(n)s: the label shows ${%(name)s}, an answer;"
+                        " Sayso cannot show answers in the words of a choice. Take the ${ } out."
+                    )
+                    % {"n": number, "name": shown_name}
+                )
             _note_unkept_columns(_("choices sheet"), cells, number, not_kept)
     names: dict[str, int] = {}
-    depth = 0
+    open_groups: list[int] = []  # the rows of the groups begun and not yet ended
+    nested: list[str] = []  # groups begun inside another (or after one left open)
+    no_lists: list[int] = []  # rows of choice questions, when there is no choices sheet
     for number, cells in survey_rows:
         kind = _select_spelled_as_sayso(" ".join(cells.get("type", "").split()))
         name = cells.get("name", "")
@@ -486,13 +496,22 @@ def inspect_workbook(data: bytes) -> Inspection:
             reason = _("survey sheet, appearance '%(a)s': not used") % {"a": appearance}
             not_kept.setdefault(reason, []).append(number)
         if base == "begin_group":
-            depth += 1
-            if depth > 1:
-                problems.append(
+            if open_groups:
+                nested.append(
                     _(
                         "%(where)s: groups inside groups are not supported; use one level of groups as pages."
                     )
                     % {"where": where}
+                )
+            open_groups.append(number)
+            for shown_name in logic.references_in(*_texts_of(cells)):
+                problems.append(
+                    _(
+                        "%(where)s: the group's label shows ${%(name)s}, an answer; Sayso"
+                        " shows a group's label as its page's title, which cannot show"
+                        " answers. Take the ${ } out."
+                    )
+                    % {"where": where, "name": shown_name}
                 )
             # A group's condition is folded into each of its questions' on import.
             expression = cells.get("relevant", "")
@@ -510,7 +529,8 @@ def inspect_workbook(data: bytes) -> Inspection:
                     )
             continue
         if base == "end_group":
-            depth -= 1
+            if open_groups:
+                open_groups.pop()
             continue
         if base in ("begin_repeat", "end_repeat"):
             problems.append(
@@ -536,7 +556,9 @@ def inspect_workbook(data: bytes) -> Inspection:
             continue
         if base in ("select_one", "select_multiple", "rank"):
             parts = kind.split()
-            if len(parts) < 2 or parts[1] not in list_names:
+            if "choices" not in book.sheetnames:
+                no_lists.append(number)  # said once, below
+            elif len(parts) < 2 or parts[1] not in list_names:
                 problems.append(
                     _(
                         "%(where)s: the choice list for '%(type)s' is missing from the choices sheet."
@@ -581,6 +603,16 @@ def inspect_workbook(data: bytes) -> Inspection:
                 _("%(where)s: 'required' must be yes or no; expressions are not supported.")
                 % {"where": where}
             )
+        for shown_name in logic.references_in(*_texts_of(cells)):
+            if shown_name not in names:
+                problems.append(
+                    _(
+                        "%(where)s: the label or hint shows ${%(name)s}, but no question"
+                        " before this row has the name '%(name)s'. Refer only to questions"
+                        " asked earlier, by their name."
+                    )
+                    % {"where": where, "name": shown_name}
+                )
         for column, allow_current in (("relevant", False), ("constraint", True)):
             expression = cells.get(column, "")
             if not expression:
@@ -592,6 +624,27 @@ def inspect_workbook(data: bytes) -> Inspection:
             if problem:
                 problems.append(f"{where}: {problem}")
         names[name] = number
+    if open_groups:
+        # A group left open makes every later group look nested in it: say what is
+        # missing, where the group starts, rather than "groups inside groups".
+        problems.extend(
+            _(
+                "survey sheet, row %(n)s: the group that starts here has no end_group row."
+                " Add an end_group row after its last question."
+            )
+            % {"n": row}
+            for row in open_groups
+        )
+    else:
+        problems.extend(nested)
+    if no_lists:
+        problems.append(
+            _(
+                "The 'choices' sheet is missing: the choice questions (survey sheet, %(rows)s)"
+                " take their options from it."
+            )
+            % {"rows": _rows_text(no_lists)}
+        )
     if not names and not problems:
         problems.append(_("survey sheet: there are no questions to import."))
     notes = []
@@ -606,6 +659,15 @@ def inspect_workbook(data: bytes) -> Inspection:
     for reason, numbers in not_kept.items():
         notes.append(f"{reason} ({_rows_text(numbers)})." if numbers else f"{reason}.")
     return Inspection(problems, notes, has_title)
+
+
+def _texts_of(cells: dict[str, str]) -> list[str]:
+    """A row's labels and hints, in every language ("label::Welsh (cy)")."""
+    return [
+        value
+        for column, value in cells.items()
+        if column.split("::")[0].strip() in ("label", "hint") and value
+    ]
 
 
 def _pyxform_dict(data: bytes) -> dict[str, Any]:

@@ -125,6 +125,6 @@ def test_organiser_reaches_every_scrolling_table_by_keyboard(browse: BrowseFacto
     )
     person.submit("Show")
     found = [r["name"] for r in regions(person.page)]
-    by = [n for n in found if n.endswith(f" By {breakdown}")]
+    by = [n for n in found if n.endswith(f" Split by: {breakdown}")]
     assert by, found
     check_regions(person, expected=found)

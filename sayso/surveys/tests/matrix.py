@@ -84,6 +84,11 @@ def build(world: Any) -> None:
     )
     # Respondent pages are reached by the private link of a response in progress
     # (the world's `token` is a community invitation's).
-    for name in ("surveys_public:page", "surveys_public:check", "surveys_public:saved"):
+    for name in (
+        "surveys_public:page",
+        "surveys_public:check",
+        "surveys_public:saved",
+        "surveys_public:forget",
+    ):
         world.route_kwargs[name] = {"token": resume}
     world.route_kwargs["surveys_public:page"]["page"] = 0

@@ -109,7 +109,8 @@ def test_a_question_people_answered_cannot_be_deleted() -> None:
     message = str(refused.value)
     assert "2 people have answered 'age'" in message  # the third left it empty
     assert "delete their answers" in message
-    assert "'Show only if' to false()" in message
+    # In the builder's own words (review 11), not "set 'Show only if' to false()".
+    assert "under “Write the rule yourself”, write false() as the rule: then nobody" in message
     assert "close the survey, download it as XLSForm" in message
     assert state(survey) == before
     # A question nobody has answered yet may still go.

@@ -187,8 +187,9 @@ def test_adding_a_language_by_name_is_refused_and_names_the_code() -> None:
     survey = make_survey(CommunityFactory())
     with pytest.raises(ServiceError) as refused:
         services.add_language(survey=survey, language="Welsh")
+    # "Add a language" takes one code: not "codes ... separated by spaces" (review 11).
     assert str(refused.value) == (
-        "Give language codes like en, cy or pl, separated by spaces."
+        "Give one language code, like cy for Welsh or pt-br for Brazilian Portuguese."
         " “welsh” is not a code: for Welsh, give cy."
     )
     survey.refresh_from_db()

@@ -345,7 +345,8 @@ def test_the_organiser_previews_the_survey_in_a_language_they_choose() -> None:
     survey.save(update_fields=["status"])
     client = organiser_client(survey)
     detail = client.get(survey_url("detail", survey)).content.decode()
-    assert 'name="language" id="id_preview_language"' in detail  # a plain select, no script
+    # A plain select, no script: the preview begins at the start page (?preview=1&lang=).
+    assert 'name="lang" id="id_preview_language"' in detail
     assert '<option value="pl" lang="pl">' in detail
     started = client.post(survey_url("preview", survey), {"language": "pl"})
     assert started.status_code == 302
