@@ -41,6 +41,7 @@ from sayso.deliberation.tests.factories import (
     StatementFactory,
     VoteFactory,
 )
+from sayso.deliberation.tests.helpers import community_url, public, signed_in
 from sayso.deliberation.tests.helpers import token as vote_token
 
 pytestmark = pytest.mark.django_db
@@ -67,25 +68,6 @@ def community() -> Community:
 @pytest.fixture
 def organiser(community: Community) -> Any:
     return MembershipFactory.create(community=community, role=Role.ORGANISER).user
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def public(conversation: Conversation, name: str = "participate") -> str:
-    return reverse(
-        f"deliberation_public:{name}", kwargs={"public_token": conversation.public_token}
-    )
-
-
-def community_url(conversation: Conversation, name: str) -> str:
-    return reverse(
-        f"deliberation:{name}",
-        kwargs={"slug": conversation.community.slug, "conversation": conversation.pk},
-    )
 
 
 def settings_of(conversation: Conversation) -> tuple[Any, ...]:

@@ -19,9 +19,8 @@ from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Participant, Statement
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory, planted
-from .helpers import token
+from .helpers import community_url, public, signed_in, token
 from .test_report_disclosure import scenario, write_map
-from .test_views import community_url, public, signed_in
 
 pytestmark = pytest.mark.django_db
 

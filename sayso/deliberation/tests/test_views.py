@@ -32,29 +32,11 @@ from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
 
 from .factories import ConversationFactory, StatementFactory, planted
+from .helpers import community_url, public, signed_in
 from .helpers import token as vote_token
 
 pytestmark = pytest.mark.django_db
 FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def public(conversation: Conversation, name: str = "participate") -> str:
-    return reverse(
-        f"deliberation_public:{name}", kwargs={"public_token": conversation.public_token}
-    )
-
-
-def community_url(conversation: Conversation, name: str) -> str:
-    return reverse(
-        f"deliberation:{name}",
-        kwargs={"slug": conversation.community.slug, "conversation": conversation.pk},
-    )
 
 
 # --- participant voting ------------------------------------------------------------
