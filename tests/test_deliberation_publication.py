@@ -344,3 +344,26 @@ def test_you_page_asks_a_visitor_without_a_code_for_their_code(
     assert "Enter your invitation code first" in html
     assert "Vote on at least" not in html
     assert "You have voted on 0" not in html
+
+
+def test_someone_in_a_group_keeps_the_comparison_when_statements_are_added_then_it_closes(
+    community: Community,
+) -> None:
+    conversation = ConversationFactory.create(community=community)
+    planted(conversation, groups=2, size=10, statements=4)
+    _recompute(conversation)
+    statements = list(Statement.objects.filter(conversation=conversation).order_by("number"))
+    voters = [
+        _new_voter(conversation, {s: ("agree" if s.number % 2 else "disagree") for s in statements})
+        for _ in range(STEP)
+    ]
+    _recompute(conversation)  # enough people: published, and they are in it
+    for i in range(3):
+        StatementFactory.create(conversation=conversation, number=10 + i)
+    services.set_state(conversation=conversation, open=False, actor=None)
+    conversation.refresh_from_db()
+    assert not conversation.is_open
+    html = _page(voters[0], _you_url(conversation))
+    assert "How often you voted with each group" in html
+    assert "your group" in html
+    assert "Voting has ended" not in html

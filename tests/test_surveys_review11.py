@@ -343,6 +343,27 @@ def test_forget_my_answers_asks_first_then_deletes_the_unsent_response() -> None
     assert page.status_code == 404  # the link has ended
 
 
+def test_no_respondent_page_is_kept_in_the_browser_cache() -> None:
+    """On a shared phone, Back after "Forget my answers" showed the answers again from
+    the cache: every respondent page says no-store."""
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    client = Client()
+    start = client.get(survey.public_url())
+    first = client.post(survey.public_url(), {"language": "en"})["Location"]
+    client.post(first, {"q_shift": "night"})
+    token = first.split("/r/")[1].split("/")[0]
+    pages = [
+        start,
+        client.get(first),
+        client.get(reverse("surveys_public:check", kwargs={"token": token})),
+        client.get(reverse("surveys_public:forget", kwargs={"token": token})),
+    ]
+    for answered in pages:
+        assert answered.status_code == 200
+        assert "no-store" in answered["Cache-Control"]
+        assert "private" in answered["Cache-Control"]
+
+
 def test_forgetting_says_a_code_stays_used() -> None:
     survey = make_survey(CommunityFactory(), distribution=Survey.Distribution.CODES)
     _batch, codes = services.create_codes(survey=survey, actor=None, size=1)

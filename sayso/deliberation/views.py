@@ -1083,11 +1083,18 @@ def you(request: HttpRequest, public_token: str) -> HttpResponse:
     context.update({"votes": votes, "min_votes": _min_votes(total)})
     if not conversation.results_visible:
         context["hidden"] = True
-    elif participant is not None and votes >= context["min_votes"]:
+    elif participant is not None:
         result = OpinionMapResult.objects.filter(conversation=conversation).first()
-        view = selectors.map_view(result, threshold)
+        own = selectors.group_of(result, participant.pk)
+        # Someone already placed in a group keeps their comparison when statements are
+        # added since (fewer of all now voted on, and a closed conversation takes no
+        # more votes).
+        view = (
+            selectors.map_view(result, threshold)
+            if votes >= context["min_votes"] or own is not None
+            else None
+        )
         if view is not None:
-            own = selectors.group_of(result, participant.pk)
             relations, own_hidden = selectors.relation(view, participant, own)
             context.update({"relations": relations, "own_hidden": own_hidden, "map": view})
             context["not_mapped_yet"] = not selectors.votes_published(result, participant)

@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -1079,13 +1080,18 @@ def _private_url(
 def respondent_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A respondent page: once it knows the language the person answers in, it speaks
     it (use_respondent_language) for its messages and its page; the request's language
-    is put back afterwards. Content-Language says which language the page is in."""
+    is put back afterwards. Content-Language says which language the page is in.
+
+    No respondent page is kept by the browser or anything between (no-store): on a
+    shared phone, Back after "Forget my answers" or after sending would otherwise show
+    the answers again from the cache to whoever picks the phone up next."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         with translation.override(translation.get_language()):
             response = view(request, *args, **kwargs)
             response.headers["Content-Language"] = translation.get_language()
+        add_never_cache_headers(response)
         return response
 
     return wrapper
