@@ -699,3 +699,25 @@ def test_a_link_typed_in_small_letters_leads_to_the_conversation(community: Comm
     assert Client().get(made_up.lower()).status_code == 404
     assert "NOSUCHLINK2345" not in selectors._reloading
     assert "nosuchlink2345" not in selectors._reloading
+
+
+def test_the_moderation_list_hints_at_a_statement_much_like_an_earlier_one(
+    community: Community, organiser: Any
+) -> None:
+    conversation = ConversationFactory.create(
+        community=community, moderation=Conversation.Moderation.PRE
+    )
+    author = ParticipantFactory.create(conversation=conversation, number=1)
+    for text in (
+        "Supervisors should not time toilet breaks!!",
+        "Pay rises should follow the cost of living",
+        "Supervisors should not time toilet breaks (member)",
+    ):
+        services.add_participant_statement(conversation=conversation, participant=author, text=text)
+    html = signed_in(organiser).get(community_url(conversation, "moderate")).content.decode()
+    rows = html.split("<tbody>", 1)[1].split("</tr>")
+    first, pay, member = rows[:3]
+    assert "(member)" in member
+    assert "Much like statement 1" in member
+    assert "Much like" not in first
+    assert "Much like" not in pay

@@ -27,6 +27,7 @@ from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect
 from sayso.analysis.pooling import pool_small_rows
 
 from . import personal_details
+from .alike import most_alike_earlier
 from .models import (
     Conversation,
     MemberJoined,
@@ -747,12 +748,14 @@ class QueueItem:
 SHORT_CHARACTERS = 20  # a statement under this many characters is flagged "Very short"
 
 
-def spam_hints(text: str, duplicate_of: int | None) -> tuple[str, ...]:
+def spam_hints(text: str, duplicate_of: int | None, alike_to: int | None = None) -> tuple[str, ...]:
     from django.utils.translation import gettext as _
 
     hints = []
     if duplicate_of is not None:
         hints.append(_("Same words as statement %(n)s") % {"n": duplicate_of})
+    elif alike_to is not None:
+        hints.append(_("Much like statement %(n)s") % {"n": alike_to})
     lowered = text.lower()
     if "http://" in lowered or "https://" in lowered or "www." in lowered:
         hints.append(_("Contains a link"))
@@ -787,25 +790,28 @@ def moderation_queue(conversation: Conversation, state: str) -> list[QueueItem]:
         .order_by("number")
     )
     first_with_text: dict[str, int] = {}
-    for normalised, number in (
+    kept = list(
         Statement.objects.filter(conversation=conversation)
         .exclude(state=Statement.State.REJECTED)
         .order_by("number")
-        .values_list("normalised", "number")
-    ):
+        .values_list("number", "normalised")
+    )
+    for number, normalised in kept:
         first_with_text.setdefault(normalised, number)
+    alike = most_alike_earlier(kept) if statements else {}
     items = []
     for s in statements:
         earlier = first_with_text.get(s.normalised)
         # Shown numbers count from 1 (the detail page's, the labels here); stored ones
         # from 0, as Polis's comment ids do.
         duplicate = earlier + 1 if earlier is not None and earlier != s.number else None
+        like = alike.get(s.number)
         items.append(
             QueueItem(
                 statement=s,
                 votes=s.n_votes,
                 passes=s.n_passes,
-                hints=spam_hints(s.text, duplicate),
+                hints=spam_hints(s.text, duplicate, None if like is None else like + 1),
             )
         )
     return items
