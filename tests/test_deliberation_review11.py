@@ -670,15 +670,29 @@ def test_an_organiser_finds_a_held_statement_first_edits_it_and_accepts_it(
     assert held.pk in routing.statements
 
 
-def test_a_second_writer_of_a_held_statement_is_told_it_waits(community: Community) -> None:
+def test_a_second_writer_of_a_held_statement_learns_nothing_from_the_answer(
+    community: Community,
+) -> None:
+    """ "Someone has already written this" would confirm the words of a statement kept
+    back: the second writer is answered as the first was, and nothing is added."""
     conversation = ConversationFactory.create(community=community)
     first = ParticipantFactory.create(conversation=conversation, number=1)
     second = ParticipantFactory.create(conversation=conversation, number=2)
-    services.add_participant_statement(conversation=conversation, participant=first, text=NAMING)
-    with pytest.raises(ServiceError, match="waiting for an organiser to check it"):
-        services.add_participant_statement(
-            conversation=conversation, participant=second, text=NAMING
-        )
+    held = services.add_participant_statement(
+        conversation=conversation, participant=first, text=NAMING
+    )
+    again = services.add_participant_statement(
+        conversation=conversation, participant=second, text=NAMING
+    )
+    assert again.pk == held.pk
+    assert again.state == Statement.State.HELD
+    assert Statement.objects.filter(conversation=conversation).count() == 1
+    client = Client()
+    client.get(public(conversation))
+    page = client.post(public(conversation, "statement"), {"text": NAMING}, follow=True)
+    said = page.content.decode()
+    assert "Your statement may name a person, so an organiser will check it" in said
+    assert "already written" not in said
     assert Statement.objects.filter(conversation=conversation).count() == 1
 
 

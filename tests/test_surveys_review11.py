@@ -253,7 +253,7 @@ def test_an_imported_label_shows_the_earlier_answer_on_the_page_and_the_check_pa
     assert "Years worked at North &lt;depot&gt;, South depot" in page
     assert "Count your years at North &lt;depot&gt;, South depot." in page
     assert "${site}" not in page
-    assert "Anything about  years?" in page  # not answered yet: empty
+    assert "Anything about … years?" in page  # not answered yet: a gap, not "about  years"
     services.save_page(response=response, answers={"site": ["south"], "years": 4}, page=0)
     check = client.get(reverse("surveys_public:check", kwargs={"token": raw})).content.decode()
     assert "Years worked at South depot" in check
@@ -362,6 +362,8 @@ def test_no_respondent_page_is_kept_in_the_browser_cache() -> None:
         assert answered.status_code == 200
         assert "no-store" in answered["Cache-Control"]
         assert "private" in answered["Cache-Control"]
+    # The check page, the last before the phone is handed on, offers forgetting too.
+    assert 'id="forget-link"' in pages[2].content.decode()
 
 
 def test_forgetting_says_a_code_stays_used() -> None:
@@ -652,3 +654,34 @@ def test_an_organiser_previews_the_start_page() -> None:
     assert "this is the start page people see" not in ordinary
     assert survey_url("preview", survey) not in ordinary
     assert "not taking answers" in ordinary
+
+
+def test_a_label_showing_an_answer_on_the_same_page_follows_it_as_it_is_typed() -> None:
+    """With JavaScript, choosing the site fills in "Years worked at ${site}" on the same
+    page (the live request that shows follow-up questions); without, it reads "at …"
+    until the page is sent."""
+    data = workbook(
+        [
+            ["type", "name", "label"],
+            ["select_one site", "site", "Where do you work?"],
+            ["integer", "years", "Years worked at ${site}"],
+        ],
+        SITES,
+    )
+    survey = xlsform.import_xlsform(data=data, community=CommunityFactory(), actor=None)
+    Survey.objects.filter(pk=survey.pk).update(status=Survey.Status.OPEN)
+    survey.refresh_from_db()
+    _response, raw = services.start_response(survey=survey, language="en")
+    url = reverse("surveys_public:page", kwargs={"token": raw, "page": 0})
+    client = Client()
+    assert "Years worked at …" in client.get(url).content.decode()
+    live = client.post(
+        url,
+        {"live": "1", "q_site": "south", logic.SHOWN_FIELD: ["site", "years"]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert live.status_code == 200
+    html = live.content.decode()
+    assert "Years worked at South depot" in html
+    assert "appeared" not in html  # a label filled in is no new question
+    assert "no longer apply" not in html

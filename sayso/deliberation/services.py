@@ -280,19 +280,15 @@ def add_participant_statement(
     cleaned = _clean_statement_text(text)
     normalised = normalise_text(cleaned)
     found = same_words(conversation, normalised)
-    original = None if found is None else found.state
-    if original is not None:
-        if original == Statement.State.HELD or (
-            original == Statement.State.PENDING
+    if found is not None:
+        if found.state == Statement.State.HELD or (
+            found.state == Statement.State.PENDING
             and conversation.moderation == Conversation.Moderation.PRE
         ):
-            # Not shown yet, so there is nothing to vote on: say what will happen.
-            raise ServiceError(
-                _(
-                    "Someone has already written this statement. It is waiting for an "
-                    "organiser to check it, and you can vote on it once it appears."
-                )
-            )
+            # Not shown to anyone yet: answered as if it were new (it waits for an
+            # organiser all the same), since "someone has already written this" would
+            # let anyone confirm the words of a statement kept back, a name in it, say.
+            return found
         raise ServiceError(
             _("Someone has already written this statement. You can vote on it instead.")
         )

@@ -522,11 +522,15 @@ def page_as_typed(
 
 def deciding(questions: Iterable[Question]) -> set[str]:
     """The names of the questions whose answers decide whether another of the same
-    `questions` (a page) is shown: the ones whose changes are worth asking about."""
+    `questions` (a page) is shown, or what its label or hint says: the ones whose
+    changes are worth asking about."""
     page = list(questions)
     names = {q.name for q in page}
     named: set[str] = set()
     for question in page:
+        # A label or hint showing an answer given on this page ("Years at ${site}")
+        # is filled in again as that answer changes (views._questions_shown).
+        named.update(text_references(question))
         if question.relevant:
             try:
                 named |= parsed(question.relevant).references
@@ -779,7 +783,8 @@ def filled(
     default_language: str,
 ) -> Shown:
     """`text` with each ${name} replaced by the respondent's answer to that question
-    (answer_text; "" for a name that is no question). Plain text: the page escapes it."""
+    (answer_text; "…" when not answered; "" for a name that is no question). Plain
+    text: the page escapes it."""
     if "${" not in text:
         return text
 
@@ -787,6 +792,8 @@ def filled(
         question = questions.get(match.group(1).strip())
         if question is None:
             return ""
-        return answer_text(question, answers.get(question.name), language, default_language)
+        # Not answered (yet: on this page without JavaScript, or skipped): "at …?"
+        # reads as a gap to fill, where "at ?" read as a mistake.
+        return answer_text(question, answers.get(question.name), language, default_language) or "…"
 
     return Shown(REFERENCE_RE.sub(answer, str(text)), text.lang)

@@ -1414,7 +1414,15 @@ def _questions_shown(
     those of questions that do not apply."""
     applies, values, raw = logic.page_as_typed(questions, request.POST, response.draft)
     was_shown = set(request.POST.getlist(logic.SHOWN_FIELD))
-    changed = [q for q in questions if (q.name in applies) != (q.name in was_shown)]
+    toggled = {q.name for q in questions if (q.name in applies) != (q.name in was_shown)}
+    on_page = {q.name for q in questions}
+    changed = [
+        q
+        for q in questions
+        if q.name in toggled
+        # its label or hint shows an answer on this page: say it as now typed
+        or on_page.intersection(logic.text_references(q))
+    ]
     if not changed:
         return HttpResponse(status=204)  # htmx leaves the page as it is
     survey = response.survey
@@ -1429,14 +1437,16 @@ def _questions_shown(
         deciding=logic.deciding(questions),
         everyone=_questions_by_name(response, changed),
     )
-    appeared = [item for item in items if item["applies"]]
+    # The status line speaks of questions shown or hidden, not of labels filled in.
+    appeared = [item for item in items if item["applies"] and item["q"].name in toggled]
+    hidden = sum(1 for item in items if not item["applies"] and item["q"].name in toggled)
     return render(
         request,
         "surveys/respond_page.html#changes",
         {
             "questions": items,
             "appeared": appeared,
-            "hidden": len(items) - len(appeared),
+            "hidden": hidden,
             "answer_lang_attr": _answer_lang_attr(response),
         },
     )
@@ -1789,6 +1799,9 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             "preview": response.is_preview,
             # "Change" leads to the answer's page, whose Continue comes back here.
             "change_query": _lang_query(language, **{_FROM_CHECK: "check"}),
+            # The last page before a shared phone is handed on: forgetting is offered
+            # here too, as on every page of questions.
+            "forget_url": _private_url("forget", language, token=token),
             **language_links,
         },
     )

@@ -1,6 +1,6 @@
 """What a participant and a moderator are told about a statement is true: a duplicate
-still waiting for moderation cannot be voted on yet, and a long single word is not
-"Very short"."""
+of a shown statement can be voted on instead, one of a statement nobody sees yet gives
+nothing away, and a long single word is not "Very short"."""
 
 from __future__ import annotations
 
@@ -30,10 +30,6 @@ def _refusal(moderation: str, state: str) -> str:
     return str(refused.value)
 
 
-WAITING = (
-    "Someone has already written this statement. It is waiting for an organiser to "
-    "check it, and you can vote on it once it appears."
-)
 SHOWN = "Someone has already written this statement. You can vote on it instead."
 
 
@@ -41,18 +37,32 @@ def test_a_duplicate_is_told_it_can_vote_only_when_the_original_is_shown() -> No
     told = {
         (moderation, state): _refusal(moderation, state)
         for moderation, state in [
-            (Conversation.Moderation.PRE, Statement.State.PENDING),  # not shown yet
             (Conversation.Moderation.PRE, Statement.State.ACCEPTED),
             (Conversation.Moderation.POST, Statement.State.PENDING),  # shown while unchecked
             (Conversation.Moderation.POST, Statement.State.ACCEPTED),
         ]
     }
     assert told == {
-        ("pre", "pending"): WAITING,
         ("pre", "accepted"): SHOWN,
         ("post", "pending"): SHOWN,
         ("post", "accepted"): SHOWN,
     }
+
+
+def test_a_duplicate_of_one_nobody_sees_yet_is_answered_as_a_new_one() -> None:
+    """Telling the writer that someone wrote it already would confirm the words of a
+    statement not shown yet; the statement waiting is the answer, nothing is added."""
+    conversation = ConversationFactory.create(moderation=Conversation.Moderation.PRE)
+    waiting = StatementFactory.create(
+        conversation=conversation, text=TEXT, state=Statement.State.PENDING
+    )
+    participant = ParticipantFactory.create(conversation=conversation)
+    answered = services.add_participant_statement(
+        conversation=conversation, participant=participant, text=TEXT.upper()
+    )
+    assert answered.pk == waiting.pk
+    assert answered.state == Statement.State.PENDING
+    assert Statement.objects.filter(conversation=conversation).count() == 1
 
 
 def test_very_short_means_few_characters_not_few_words() -> None:
