@@ -735,3 +735,12 @@ def test_the_moderation_list_hints_at_a_statement_much_like_an_earlier_one(
     assert "Much like statement 1" in member
     assert "Much like" not in first
     assert "Much like" not in pay
+
+
+def test_a_conversation_code_typed_with_spaces_between_the_letters_fits_the_box() -> None:
+    from sayso.deliberation.forms import CodeForm
+
+    spaced = " ".join("ABCDEFGH23K")
+    assert len(spaced) > 20
+    form = CodeForm(data={"code": spaced})
+    assert form.is_valid(), form.errors

@@ -685,3 +685,26 @@ def test_a_label_showing_an_answer_on_the_same_page_follows_it_as_it_is_typed() 
     assert "Years worked at South depot" in html
     assert "appeared" not in html  # a label filled in is no new question
     assert "no longer apply" not in html
+
+
+def test_a_code_typed_with_a_space_between_every_letter_is_taken() -> None:
+    survey = make_survey(CommunityFactory(), distribution=Survey.Distribution.CODES)
+    _batch, codes = services.create_codes(survey=survey, actor=None, size=1)
+    services.set_status(survey=survey, status=Survey.Status.OPEN, actor=None)
+    spaced = " ".join(codes[0].lower())  # the dash too: "a b c d e - f g h 2 3"
+    assert len(spaced) > 20
+    code_page = reverse("surveys_public:code", kwargs={"link": survey.link_token})
+    answered = Client().post(code_page, {"code": spaced})
+    assert answered.status_code == 302
+    assert Response.objects.filter(survey=survey).count() == 1
+
+
+def test_exporting_one_response_is_logged_in_the_singular() -> None:
+    from sayso.core.models import AuditEvent
+
+    survey = make_survey(CommunityFactory())
+    services.audit_export(survey=survey, actor="Rosa", fmt="csv", rows=1)
+    services.audit_export(survey=survey, actor="Rosa", fmt="csv", rows=2)
+    summaries = list(AuditEvent.objects.order_by("pk").values_list("summary", flat=True))
+    assert "Rosa exported 1 response to" in summaries[-2]
+    assert "Rosa exported 2 responses to" in summaries[-1]

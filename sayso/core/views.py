@@ -329,9 +329,9 @@ def code_sheet(request: HttpRequest, community: Community) -> HttpResponse:
         messages.error(
             request,
             _(
-                "These codes can no longer be shown: the pages of a code sheet work for a day,"
-                " and only for the organiser who made the codes. If some were not printed,"
-                " make new ones."
+                "These codes can no longer be shown: a code sheet opens only from the page"
+                " where the codes were made, by the organiser who made them, for a day (Sayso"
+                " keeps no copy of the codes). If some were not printed, make new ones."
             ),
         )
         return redirect("core:codes", slug=community.slug)

@@ -269,8 +269,11 @@ def parse_vote(data: Mapping[str, Any]) -> tuple[int, int] | None:
 class CodeForm(forms.Form):
     code = forms.CharField(
         label=_("Your invitation code"),
-        max_length=20,
-        help_text=_("The code on your card, like ABCDE-FGH23. Capitals and dashes don't matter."),
+        max_length=40,  # room for spaces between the letters, taken out when checked
+        help_text=_(
+            "The code on your card, like ABCDE-FGH23. Capitals, spaces and dashes don't"
+            " matter. It works once, in this browser: keep using the same one to come back."
+        ),
         error_messages={"required": _("Type the code from your card.")},
     )
 

@@ -876,7 +876,9 @@ class CodeEntryForm(forms.Form):
 
     code = forms.CharField(
         label=_("Your invitation code"),
-        max_length=20,
+        # Room for a code typed with a space between every letter (the form takes
+        # spaces out): a shorter box would cut it off on the phone without a word.
+        max_length=40,
         widget=forms.TextInput(attrs={"aria-required": "true"}),
         help_text=format_lazy(
             _(

@@ -2054,7 +2054,11 @@ def audit_export(*, survey: Survey, actor: Any, fmt: str, rows: int) -> None:
         community=survey.community,
         actor=actor,
         action=AuditEvent.Action.EXPORT,
-        summary=_("%(actor)s exported %(n)s responses to '%(title)s' as %(fmt)s.")
+        summary=ngettext(
+            "%(actor)s exported %(n)s response to '%(title)s' as %(fmt)s.",
+            "%(actor)s exported %(n)s responses to '%(title)s' as %(fmt)s.",
+            rows,
+        )
         % {"actor": actor, "n": rows, "title": survey.title, "fmt": _format_name(fmt)},
         survey=survey.pk,
         format=fmt,

@@ -494,9 +494,9 @@ def code_sheet(request: HttpRequest, community: Community, pk: int) -> HttpRespo
         messages.error(
             request,
             _(
-                "These codes can no longer be shown: the pages of a code sheet work for a day,"
-                " and only for the organiser who made the codes. If some were not printed,"
-                " make new ones."
+                "These codes can no longer be shown: a code sheet opens only from the page"
+                " where the codes were made, by the organiser who made them, for a day (Sayso"
+                " keeps no copy of the codes). If some were not printed, make new ones."
             ),
         )
         if request.method == "POST":
