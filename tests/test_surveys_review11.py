@@ -708,3 +708,19 @@ def test_exporting_one_response_is_logged_in_the_singular() -> None:
     summaries = list(AuditEvent.objects.order_by("pk").values_list("summary", flat=True))
     assert "Rosa exported 1 response to" in summaries[-2]
     assert "Rosa exported 2 responses to" in summaries[-1]
+
+
+def test_a_survey_link_is_capitals_and_digits_and_opens_typed_in_small_letters() -> None:
+    from sayso.core.models import CODE_ALPHABET
+    from sayso.surveys.models import DefinitionRevision
+
+    survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
+    assert len(survey.link_token) == 18
+    assert set(survey.link_token) <= set(CODE_ALPHABET)
+    # The revision row a new survey gets from its trigger (kept through migration 0016).
+    assert DefinitionRevision.objects.filter(survey=survey).exists()
+    typed = survey.public_url().replace(survey.link_token, survey.link_token.lower())
+    assert Client().get(typed).status_code == 200
+    made_up = survey.public_url().replace(survey.link_token, "NOSUCHLINK23456789")
+    assert Client().get(made_up).status_code == 404
+    assert Client().get(made_up.lower()).status_code == 404

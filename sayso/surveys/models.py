@@ -28,6 +28,16 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_link_token() -> str:
+    """A survey's link: 18 characters of the invitation codes' alphabet (capitals and
+    digits, no 0/O or 1/I), 90 bits, so that it can be typed off a code sheet or a
+    poster, in small letters too (views._open_survey). Links made before (new_token)
+    keep working."""
+    from sayso.core.models import CODE_ALPHABET
+
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(18))
+
+
 def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -86,7 +96,9 @@ class Survey(models.Model):
     distribution = models.CharField(
         _("who can answer"), max_length=10, choices=Distribution.choices, default=Distribution.LINK
     )
-    link_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    link_token = models.CharField(
+        max_length=64, unique=True, default=new_link_token, editable=False
+    )
     code_batch = models.ForeignKey(
         "core.InvitationCodeBatch",
         on_delete=models.SET_NULL,

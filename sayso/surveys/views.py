@@ -1036,7 +1036,15 @@ def export_download(request: HttpRequest, community: Community, pk: int, job: in
 
 
 def _open_survey(link: str) -> Survey:
-    return get_object_or_404(Survey.objects.select_related("community"), link_token=link)
+    """The survey of a link, also when typed in small letters (links are capitals and
+    digits: models.new_link_token; older ones, mixed case, only as they are)."""
+    surveys = Survey.objects.select_related("community")
+    found = surveys.filter(link_token=link).first()
+    if found is None and link.upper() != link:
+        found = surveys.filter(link_token=link.upper()).first()
+    if found is None:
+        raise Http404
+    return found
 
 
 # Sayso's own words on the respondent pages (buttons, progress, checks, messages) come
