@@ -1,5 +1,5 @@
 """What readers see of a conversation changes only in steps of at least the small-group
-threshold of people (tasks.publication_due).
+threshold of people (services.publication_due).
 
 The defect: the report (and the organiser's report, and the participant's "you" page)
 showed the map recomputed a few seconds after each vote, so anyone who knew when a

@@ -371,7 +371,7 @@ class OpinionMapResult(models.Model):
     """A conversation's opinion map: the published version, and the latest priorities.
 
     The map is recomputed in the background after votes, but what readers see changes
-    only when it is published (tasks.store_recomputed): when at least the small-group
+    only when it is published (services.store_recomputed): when at least the small-group
     threshold of participants voted differently from the version published last. A map
     that moved with each vote would let anyone who knows when a colleague voted compare
     the report before and after and read that one person's votes.
@@ -404,7 +404,7 @@ class OpinionMapResult(models.Model):
     warm_start = models.BinaryField(default=b"", blank=True, editable=False)
     # Whose votes the published version holds: for each participant in it, a digest of
     # their votes (VOTE_DIGEST), so that the next recompute can count the participants
-    # who voted, or changed a vote, since (tasks.store_recomputed) without keeping a
+    # who voted, or changed a vote, since (services.store_recomputed) without keeping a
     # copy of the votes. Never shown: it only decides when a new version is published,
     # and tells a participant whether their latest votes are in it (selectors).
     published_votes = models.BinaryField(default=b"", blank=True, editable=False)

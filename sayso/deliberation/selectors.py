@@ -623,7 +623,7 @@ class Relation:
 class StoredGroups:
     """Who is in which group in the published map: participant ids (sorted) and their
     group (-1 when not clustered), read from the map's warm-start arrays (which, like
-    `data`, change only when a version is published: tasks.store_recomputed)."""
+    `data`, change only when a version is published: services.store_recomputed)."""
 
     ids: np.ndarray
     groups: np.ndarray
@@ -652,7 +652,7 @@ def group_of(result: OpinionMapResult | None, participant_id: int) -> int | None
 
 def publication_step(conversation: Conversation) -> int:
     """How many participants must have voted, or changed a vote, since the published
-    map before a new one is published (tasks.publication_due).
+    map before a new one is published (services.publication_due).
 
     The report hides small groups with the community's threshold for every audience
     that may read it (organisers, members, and anyone with the link for a link

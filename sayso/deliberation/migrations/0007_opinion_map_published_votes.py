@@ -1,5 +1,5 @@
 # OpinionMapResult.published_votes and held_back: a recompute publishes a new map only
-# when enough participants voted since the published one (tasks.publication_due). A map
+# when enough participants voted since the published one (services.publication_due). A map
 # stored before this is treated as published, holding the votes there are now: digests
 # of the current votes. A few votes cast since its last recompute are then counted as
 # in it, which can only make the next publication wait longer, never come sooner.

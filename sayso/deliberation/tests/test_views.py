@@ -151,7 +151,7 @@ def test_hidden_results_are_not_shown_until_closed(community: Community, organis
         assert "hidden until the conversation closes" in html
         assert "What group A thinks" not in html
     # Organisers neither: results that moved with each vote would give votes away
-    # (tasks.publication_due); they are worked out at closing, for everyone at once.
+    # (services.publication_due); they are worked out at closing, for everyone at once.
     html = signed_in(organiser).get(community_url(conversation, "report")).content.decode()
     assert "What group A thinks" not in html
     assert "No results until the conversation closes" in html
