@@ -373,7 +373,11 @@ def test_forgetting_says_a_code_stays_used() -> None:
     client = Client()
     code_page = reverse("surveys_public:code", kwargs={"link": survey.link_token})
     first = client.post(code_page, {"code": codes[0]})["Location"]
-    assert "until you send them" in client.get(first).content.decode()
+    html = client.get(first).content.decode()
+    assert "until you send them" in html
+    # The shared-phone warning does not point a code holder to forgetting as a way out.
+    assert "your code cannot start the survey again" in html
+    assert "close the tab when you stop, or use" not in html
     token = first.split("/r/")[1].split("/")[0]
     forget = reverse("surveys_public:forget", kwargs={"token": token})
     assert "Your invitation code stays used" in client.get(forget).content.decode()

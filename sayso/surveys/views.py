@@ -1651,10 +1651,16 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             **language_links,
             # On a shared phone the next person could open these answers from the
             # browser's history: said once, on the first page, to those who came by
-            # the link or a code (a member's answers need their sign-in).
-            "shared_phone_warning": page == 0
-            and not response.is_preview
-            and survey.distribution != Survey.Distribution.MEMBERS,
+            # the link or a code (a member's answers need their sign-in). "Forget my
+            # answers" is no way out for a code holder (their code stays used), so
+            # they are told so rather than pointed to it.
+            "shared_phone_warning": (
+                ("code" if survey.distribution == Survey.Distribution.CODES else "link")
+                if page == 0
+                and not response.is_preview
+                and survey.distribution != Survey.Distribution.MEMBERS
+                else ""
+            ),
             "forget_url": _private_url("forget", response.language, token=token),
             # Shown again (a problem, a new question): the pages its changes brought up.
             "still_to_see": ",".join(str(i) for i in sorted(still)),
