@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Exists, F, OuterRef
 from django.utils.crypto import salted_hmac
 
 from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect_table
@@ -439,11 +439,14 @@ HIDDEN = Figures(agree=None, disagree=None, votes=None)
 @dataclass(frozen=True)
 class StatementFigures:
     """What may be shown about one statement: everyone's figures and each shown group's
-    (by group number). `too_few` when fewer than the threshold voted on it at all."""
+    (by group number). `too_few` when fewer than the threshold voted on it at all.
+    `passed`: the share of everyone's votes that passed (whole per cent), the pass cell
+    of the same protected table, None when hidden; the moderation queue shows it."""
 
     overall: Figures
     groups: Mapping[int, Figures]
     too_few: bool
+    passed: int | None = None
 
 
 @dataclass
@@ -578,10 +581,14 @@ def statement_figures(view: MapView, statement: int) -> StatementFigures:
             votes=votes,
         )
 
+    overall = row(len(body), everyone)
     return StatementFigures(
-        overall=row(len(body), everyone),
+        overall=overall,
         groups={g.number: row(i, rows[i]) for i, g in enumerate(view.groups)},
         too_few=False,
+        passed=None
+        if overall.votes is None or hidden(len(body), 2)
+        else _percent(everyone[2], total),
     )
 
 
@@ -730,19 +737,83 @@ def relation(
     return relations, own_hidden
 
 
+# --- statements' votes on organisers' pages -----------------------------------------------
+#
+# The moderation queue and the conversation's page show organisers how many votes each
+# statement has and, in the queue, its pass rate. Counted live, those moved with every
+# vote: an organiser who knew when someone voted (they sent the link, or sat beside
+# them) could watch a statement's passes go from 3 to 4 and learn that this person
+# passed. So these figures are the published map's, as the report's are: they change
+# only when at least the threshold of people voted since the last version
+# (services.publication_due), and small counts are hidden by the report's own rules
+# (statement_figures), so the two pages never show what the report would not.
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A statement's votes and pass rate as organisers' pages show them.
+
+    `in_map`: the published map counted the statement (False: nothing is published yet,
+    or the statement was added since). `too_few`: fewer than the threshold had voted on
+    it. `votes` and `pass_rate` (whole per cent) are None when hidden to protect people."""
+
+    in_map: bool
+    too_few: bool = False
+    votes: int | None = None
+    pass_rate: int | None = None
+
+
+NOT_COUNTED = Counted(in_map=False)
+
+
+@dataclass(frozen=True)
+class PublishedCounts:
+    """The published map's figures for each statement; `counted_at` is when the map was
+    worked out, None when nothing is published (no votes yet, or results hidden until
+    the conversation closes)."""
+
+    view: MapView | None
+
+    @property
+    def counted_at(self) -> Any:
+        return self.view.computed_at if self.view is not None else None
+
+    def of(self, statement: int) -> Counted:
+        view = self.view
+        if view is None or statement not in view.statement_index:
+            return NOT_COUNTED
+        shown = view.figures(statement)
+        return Counted(
+            in_map=True,
+            too_few=shown.too_few,
+            votes=shown.overall.votes,
+            pass_rate=shown.passed,
+        )
+
+
+def published_counts(
+    conversation: Conversation, threshold: int, result: OpinionMapResult | None = None
+) -> PublishedCounts:
+    """Each statement's votes and pass rate from the published map: one query (the
+    stored map), however many statements and votes."""
+    if result is None:
+        result = stored_map(conversation)
+    return PublishedCounts(map_view(result, threshold))
+
+
 # --- the moderation queue ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class QueueItem:
     statement: Statement
-    votes: int
-    passes: int
+    # Votes and pass rate as published (published_counts), never the live count.
+    counted: Counted
     hints: tuple[str, ...]
-
-    @property
-    def pass_rate(self) -> int | None:
-        return round(100 * self.passes / self.votes) if self.votes else None
+    # Whether anyone has voted on it, now: its words may be changed only until then
+    # (services.edit_refusal), so the "Edit" link must follow the live votes. It says
+    # that someone voted, never how.
+    has_votes: bool
 
 
 SHORT_CHARACTERS = 20  # a statement under this many characters is flagged "Very short"
@@ -780,13 +851,14 @@ def spam_hints(text: str, duplicate_of: int | None, alike_to: int | None = None)
     return tuple(hints)
 
 
-def moderation_queue(conversation: Conversation, state: str) -> list[QueueItem]:
+def moderation_queue(
+    conversation: Conversation, state: str, counts: PublishedCounts
+) -> list[QueueItem]:
+    """The statements in `state` with their hints and their published figures
+    (`counts`, from published_counts): two queries, however many statements."""
     statements = list(
         Statement.objects.filter(conversation=conversation, state=state)
-        .annotate(
-            n_votes=Count("votes"),
-            n_passes=Count("votes", filter=Q(votes__value=Vote.Value.PASS)),
-        )
+        .annotate(has_votes=Exists(Vote.objects.filter(statement=OuterRef("pk"))))
         .order_by("number")
     )
     first_with_text: dict[str, int] = {}
@@ -809,9 +881,9 @@ def moderation_queue(conversation: Conversation, state: str) -> list[QueueItem]:
         items.append(
             QueueItem(
                 statement=s,
-                votes=s.n_votes,
-                passes=s.n_passes,
+                counted=counts.of(s.pk),
                 hints=spam_hints(s.text, duplicate, None if like is None else like + 1),
+                has_votes=s.has_votes,
             )
         )
     return items

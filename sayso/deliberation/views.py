@@ -126,35 +126,43 @@ def conversation_detail(
         community=community,
     )
     organiser = request.access.can_organise  # type: ignore[attr-defined]
-    # By number, said outright: Meta.ordering does not apply to a query that counts
-    # (GROUP BY), and an imported conversation's rows came back in file order.
+    # By number, said outright: an imported conversation's rows were written in its
+    # file's order, and organisers' pages count statements from 1 in number order.
     statements = Statement.objects.filter(conversation=found).order_by("number")
+    threshold = community.small_group_threshold
+    counts = None
+    rows: Any
     if organiser:
-        statements = statements.annotate(n_votes=Count("votes"))
+        # Each statement's votes as the report has them, never a live count, which
+        # would move with each vote (selectors.published_counts).
+        published = selectors.stored_map(found)
+        services.ensure_map_current(conversation=found, result=published)
+        counts = selectors.published_counts(found, threshold, published)
+        rows = [(s, counts.of(s.pk)) for s in statements]
     else:
         # Members see what participants see: a statement waiting for moderation or
         # rejected (it may name someone) is for the moderators only. Vote counts and
         # small numbers are in the report, with its protections.
-        statements = statements.filter(state=Statement.State.ACCEPTED)
+        rows = statements.filter(state=Statement.State.ACCEPTED)
     # As the Polis export counts them (services._Counts): everyone who joined, and, for
     # organisers, how many of them voted. Members see one figure, or "fewer than n":
     # the two side by side would give the number who joined without voting.
     voted = Exists(Vote.objects.filter(participant=OuterRef("pk")))
-    counts = Participant.objects.filter(conversation=found).aggregate(
+    joined = Participant.objects.filter(conversation=found).aggregate(
         joined=Count("pk"), **({"voted": Count("pk", filter=Q(voted))} if organiser else {})
     )
-    participants = counts["joined"]
-    threshold = community.small_group_threshold
+    participants = joined["joined"]
     return render(
         request,
         "deliberation/detail.html",
         {
             "community": community,
             "conversation": found,
-            "statements": statements,
+            "statements": rows,
+            "counts": counts,
             "organiser": organiser,
             "participants": participants if organiser or participants >= threshold else None,
-            "voters": counts.get("voted"),
+            "voters": joined.get("voted"),
             "threshold": threshold,
             "public_url": request.build_absolute_uri(found.get_public_url()),
             "seed_form": SeedStatementForm(),
@@ -252,7 +260,12 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
     if state not in Statement.State.values:
         held = Statement.objects.filter(conversation=found, state=Statement.State.HELD)
         state = Statement.State.HELD if held.exists() else Statement.State.PENDING
-    queue = selectors.moderation_queue(found, state)
+    threshold = community.small_group_threshold
+    published = selectors.stored_map(found)
+    services.ensure_map_current(conversation=found, result=published)
+    # Votes and pass rates as the report has them, not live (selectors.published_counts).
+    counted = selectors.published_counts(found, threshold, published)
+    queue = selectors.moderation_queue(found, state, counted)
     form = ModerationForm(
         request.POST or None, choices=[(item.statement.pk, item.statement.text) for item in queue]
     )
@@ -316,6 +329,8 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
             "form": form,
             "tabs": tabs,
             "state": state,
+            "counts": counted,
+            "threshold": threshold,
         },
     )
 

@@ -178,22 +178,44 @@ def test_moderation_queue_hints_duplicates_spam_and_pass_rates() -> None:
         text="BUY CHEAP WATCHES NOW https://x.example",
         state="pending",
     )
-    for value in (0, 0, 1, -1):
-        Vote.objects.create(
-            participant=ParticipantFactory.create(conversation=conversation),
-            statement=first,
-            value=value,
-            created_on=dt.date.today(),
-        )
-    pending = {
-        item.statement.pk: item for item in selectors.moderation_queue(conversation, "pending")
-    }
+
+    def vote(*values: int) -> None:
+        for value in values:
+            Vote.objects.create(
+                participant=ParticipantFactory.create(conversation=conversation),
+                statement=first,
+                value=value,
+                created_on=dt.date.today(),
+            )
+
+    def queue(state: str) -> list[selectors.QueueItem]:
+        counts = selectors.published_counts(conversation, threshold=5)
+        return selectors.moderation_queue(conversation, state, counts)
+
+    vote(0, 0, 1, -1)
+    pending = {item.statement.pk: item for item in queue("pending")}
     # Stored as number 0; shown to organisers as statement 1 (their pages count from 1).
     assert pending[dup.pk].hints == ("Same words as statement 1",)
     assert "Contains a link" in pending[spam.pk].hints
     assert "Mostly capital letters" in pending[spam.pk].hints
-    accepted = selectors.moderation_queue(conversation, "accepted")
-    assert [(i.votes, i.passes, i.pass_rate) for i in accepted] == [(4, 2, 50)]
+    # Votes and pass rates are the published map's, never the live votes: none yet.
+    assert [(i.counted, i.has_votes) for i in queue("accepted")] == [(selectors.NOT_COUNTED, True)]
+    assert not pending[dup.pk].has_votes
+    services.compute_now(conversation=conversation)
+    # Published, but only 4 votes: fewer than the threshold, as the report says.
+    assert [i.counted for i in queue("accepted")] == [selectors.Counted(in_map=True, too_few=True)]
+    # Six more people (5 agree, 1 passes): 3 passes of 10 is a count the report hides.
+    vote(1, 1, 1, 1, 1, 0)
+    services.compute_now(conversation=conversation)
+    assert [i.counted for i in queue("accepted")] == [
+        selectors.Counted(in_map=True, votes=10, pass_rate=None)
+    ]
+    # Five more who pass: 8 of 15 pass, shown; the one disagree vote is hidden (with the
+    # 6 agree votes, so that it cannot be worked out from the total), as on the report.
+    vote(0, 0, 0, 0, 0)
+    services.compute_now(conversation=conversation)
+    (item,) = queue("accepted")
+    assert (item.counted.votes, item.counted.pass_rate) == (15, 53)
 
 
 def test_votes_queue_one_recompute_per_window(
