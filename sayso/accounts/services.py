@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sayso.core.models import AuditEvent, Membership, Role
+from sayso.core.registry import registry
 from sayso.core.services import ServiceError, record
 
 from .models import ApiToken, User, hash_token
@@ -55,6 +56,22 @@ def personal_data(user: User) -> dict[str, Any]:
                 "revoked": t.revoked_at is not None,
             }
             for t in user.api_tokens.all()
+        ],
+        # What each capability holds that is linked to this person (conversations they
+        # took part in under their name, surveys they are recorded as having answered),
+        # from the module registry: accounts never imports the apps themselves.
+        **{
+            module.key: module.personal_data(user)
+            for module in registry
+            if module.personal_data is not None
+        },
+        "actions_recorded": [
+            {
+                "when": event.created_at.isoformat(),
+                "action": event.action,
+                "summary": event.summary,
+            }
+            for event in AuditEvent.objects.filter(actor=user).order_by("created_at")
         ],
     }
 

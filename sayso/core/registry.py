@@ -40,6 +40,9 @@ class Module:
     demo_seed: Callable[[Community, str], None] | None = None
     # HTML for the community's public page: only what the community chose to publish.
     public_section: Callable[[Community], str] | None = None
+    # What the module holds that is linked to a person, for their own data download
+    # (accounts.services.personal_data): plain values, ready to write as JSON.
+    personal_data: Callable[[Any], list[dict[str, Any]]] | None = None
     order: int = 100
 
 

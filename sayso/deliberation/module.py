@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from sayso.core.models import Community
 from sayso.core.registry import DashboardCard, Module, registry
 
-from .models import Conversation, Vote
+from .models import Conversation, MemberJoined, Participant, Statement, Vote
 from .seeds import seed_demo
 from .services import EVIDENCE_TYPES
 
@@ -34,6 +34,56 @@ def dashboard_card(community: Community, user: Any) -> DashboardCard:
     )
 
 
+def personal_data(user: Any) -> list[dict[str, Any]]:
+    """The conversations this person took part in under their name (not anonymous), with
+    their votes and statements; and the anonymous members-only ones Sayso records they
+    joined (MemberJoined), where nothing says which participant, vote or statement is
+    theirs, so there is nothing more to give."""
+    named = []
+    for participant in (
+        Participant.objects.filter(user=user)
+        .select_related("conversation__community")
+        .order_by("joined_on", "pk")
+    ):
+        conversation = participant.conversation
+        votes = (
+            Vote.objects.filter(participant=participant)
+            .order_by("statement__number")
+            .values_list("statement__text", "value")
+        )
+        named.append(
+            {
+                "conversation": conversation.topic,
+                "community": conversation.community.name,
+                "joined_on": participant.joined_on.isoformat(),
+                "votes": [
+                    {"statement": text, "vote": str(Vote.Value(value).label)}
+                    for text, value in votes
+                ],
+                "statements_written": list(
+                    Statement.objects.filter(author=participant)
+                    .order_by("number")
+                    .values_list("text", flat=True)
+                ),
+            }
+        )
+    anonymous = [
+        {
+            "conversation": joined.conversation.topic,
+            "community": joined.conversation.community.name,
+            "note": _(
+                "You joined this anonymous conversation. Sayso records only that you"
+                " joined, so that each member takes part once; nothing links you to your"
+                " votes or statements."
+            ),
+        }
+        for joined in MemberJoined.objects.filter(user=user).select_related(
+            "conversation__community"
+        )
+    ]
+    return named + anonymous
+
+
 registry.register(
     Module(
         key="deliberation",
@@ -45,6 +95,7 @@ registry.register(
         dashboard_card=dashboard_card,
         evidence_types=EVIDENCE_TYPES,
         demo_seed=seed_demo,
+        personal_data=personal_data,
         order=30,
     )
 )

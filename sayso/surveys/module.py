@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from sayso.core.models import Community
 from sayso.core.registry import DashboardCard, Module, registry
 
-from .models import Response, Survey
+from .models import MemberParticipation, Response, Survey
 from .seeds import seed_demo
 from .services import EVIDENCE_RESULT
 
@@ -32,6 +32,24 @@ def dashboard_card(community: Community, user: Any) -> DashboardCard:
     )
 
 
+def personal_data(user: Any) -> list[dict[str, Any]]:
+    """The surveys Sayso records this person answered (one answer per member). Which
+    answers are theirs is never recorded, so there are none to give."""
+    return [
+        {
+            "survey": str(taken.survey),
+            "community": taken.survey.community.name,
+            "note": _(
+                "Sayso records only that you answered, so that each member answers"
+                " once; nothing links you to your answers."
+            ),
+        }
+        for taken in MemberParticipation.objects.filter(user=user).select_related(
+            "survey__community"
+        )
+    ]
+
+
 registry.register(
     Module(
         key="surveys",
@@ -43,6 +61,7 @@ registry.register(
         dashboard_card=dashboard_card,
         evidence_types=(EVIDENCE_RESULT,),
         demo_seed=seed_demo,
+        personal_data=personal_data,
         order=30,
     )
 )

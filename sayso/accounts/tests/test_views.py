@@ -46,7 +46,15 @@ def test_export_includes_memberships_and_is_audited(sam: User, client: Client) -
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"] == 'attachment; filename="my-sayso-data.json"'
     data = json.loads(response.content)
-    assert set(data) == {"account", "email_addresses", "memberships", "api_tokens"}
+    assert set(data) == {
+        "account",
+        "email_addresses",
+        "memberships",
+        "api_tokens",
+        "deliberation",
+        "surveys",
+        "actions_recorded",
+    }
     assert data["account"]["email"] == "sam@example.org"
     assert data["account"]["name"] == "Sam"
     assert data["email_addresses"] == [
