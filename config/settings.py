@@ -329,9 +329,44 @@ SAYSO = {
     "INVITATION_DAYS": int(os.environ.get("SAYSO_INVITATION_DAYS", "14")),
 }
 
+# Every handler hides keys in the addresses it writes (sayso/log_masking.py): Django logs
+# "Not Found: /surveys/r/<token>/..." and the development server logs request lines,
+# and a survey response's private link, an invitation or a password reset link in a
+# log would let its readers use them. Django's own "django" and "django.server"
+# handlers (django.utils.log.DEFAULT_LOGGING) are set again here with that filter.
+# Django's mail_admins handler is left out: ADMINS is empty, and its report would
+# carry the request's whole address and parameters.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "hide_secrets": {"()": "sayso.log_masking.HideSecrets"},
+        "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["hide_secrets"]},
+        "django.console": {
+            "level": "INFO",
+            "filters": ["require_debug_true", "hide_secrets"],
+            "class": "logging.StreamHandler",
+        },
+        "django.server": {
+            "level": "INFO",
+            "filters": ["hide_secrets"],
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+        },
+    },
+    "loggers": {
+        "django": {"handlers": ["django.console"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("SAYSO_LOG_LEVEL", "WARNING")},
 }

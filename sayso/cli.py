@@ -43,6 +43,11 @@ def _serve_command(bind: str, workers: int) -> list[str]:
         # to a vote's time would undo anonymous participation.
         "--access-logformat",
         '%(t)s "%(r)s" %(s)s %(b)s %(M)sms',
+        # Hides the keys in logged addresses (a survey response's private link, an
+        # invitation, a password reset...) and never logs the client, whatever format
+        # GUNICORN_CMD_ARGS may ask for: anyone reading the logs could open a draft.
+        "--logger-class",
+        "sayso.log_masking.AccessLogger",
         "--graceful-timeout",
         "10",
         # One listening socket per worker (SO_REUSEPORT), so the kernel spreads new

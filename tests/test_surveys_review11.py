@@ -107,7 +107,7 @@ def test_the_privacy_notice_says_what_one_response_per_member_records() -> None:
     survey = members_survey(one_response_per_member=True)
     member = MembershipFactory(community=survey.community).user
     html = signed_in(member).get(survey.public_url()).content.decode()
-    assert "Sayso records that you answered and the date, but never which answers" in html
+    assert "Sayso records that you answered, but not when, and never which answers" in html
     assert "We do not record your name" not in html
     # Without the option nothing is recorded, and the notice says so.
     Survey.objects.filter(pk=survey.pk).update(one_response_per_member=False)

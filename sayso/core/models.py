@@ -382,8 +382,11 @@ class InvitationCodeUse(models.Model):
 
     Redeeming is inserting this row: the unique constraint lets exactly one of two
     attempts at once through (services.redeem_code_in). Nothing here says what the use
-    unlocked: no link to a response or participant, a date and never a time, and an id
-    drawn at random (new_code_use_id), so the order of uses matches nothing.
+    unlocked: no link to a response or participant, no date or time, and an id drawn at
+    random (new_code_use_id), so the order of uses matches nothing. No date on purpose:
+    a response or participant keeps the day it started, so on a day when one code was
+    used, the use's date would pick out its answers; and the codes' digests are not
+    keyed, so whoever knows which envelope got which code could find that code's use.
     """
 
     # A BigAutoField so that SQLite takes the id as the row's own key (INTEGER PRIMARY
@@ -394,8 +397,6 @@ class InvitationCodeUse(models.Model):
     activity_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     activity_id = models.PositiveBigIntegerField()
     activity = GenericForeignKey("activity_type", "activity_id")
-    # A date, never a time: a precise timestamp could be matched to a response.
-    used_on = models.DateField(default=timezone.localdate)
 
     class Meta:
         constraints = [

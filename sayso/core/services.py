@@ -436,7 +436,7 @@ def redeem_code_in(*, batch_ids: Iterable[int], raw_code: str, activity: models.
     for _attempt in range(2):
         try:
             with transaction.atomic():
-                InvitationCodeUse.objects.create(**use, used_on=timezone.localdate())
+                InvitationCodeUse.objects.create(**use)
         except IntegrityError:
             if InvitationCodeUse.objects.filter(**use).exists():
                 return False

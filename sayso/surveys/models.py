@@ -423,7 +423,9 @@ def random_participation_id() -> int:
 
 
 class MemberParticipation(models.Model):
-    """That a member answered a survey; deliberately says nothing about which response."""
+    """That a member answered a survey; deliberately says nothing about which response,
+    nor when: a response keeps the day it was sent, so on a day when one member
+    answered, the date here would pick out their answers."""
 
     # Not auto-increment: sequential ids would put participations and answers, created
     # in the same transaction, in the same order, linking members to what they said. A
@@ -432,8 +434,6 @@ class MemberParticipation(models.Model):
     id = models.BigAutoField(primary_key=True, default=random_participation_id, editable=False)
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    # A date, not a time, so it cannot be matched to a response's submission.
-    answered_on = models.DateField()
 
     class Meta:
         constraints = [

@@ -219,7 +219,7 @@ def _seed_closed_survey(community: Community) -> None:
         whole_number=True,
     )
     rng = random.Random(11)
-    answered_on = timezone.localdate() - timedelta(days=60)
+    sent_on = timezone.localdate() - timedelta(days=60)
     people = [areas[0]] * 40 + [areas[1]] * 30 + [areas[2]] * 4
     for where in people:
         change = rng.choices(changes, weights=[5, 3, 2] if where == areas[0] else [3, 3, 4])[0]
@@ -228,8 +228,8 @@ def _seed_closed_survey(community: Community) -> None:
             survey=survey,
             status=Response.Status.COMPLETE,
             language="en",
-            started_on=answered_on,
-            submitted_on=answered_on,
+            started_on=sent_on,
+            submitted_on=sent_on,
             draft={
                 "area": where.name,
                 "breaks_changed": change.name,

@@ -1427,9 +1427,7 @@ def _write_submission(
         if member:
             try:
                 with transaction.atomic():
-                    MemberParticipation.objects.create(
-                        survey_id=survey.pk, user=user, answered_on=today
-                    )
+                    MemberParticipation.objects.create(survey_id=survey.pk, user=user)
             except IntegrityError:
                 raise ServiceError(_("You have already answered this survey. Thank you.")) from None
         _insert_answers(survey.pk, response.pk, rows)

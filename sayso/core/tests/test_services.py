@@ -11,7 +11,7 @@ from unittest import mock
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 
@@ -400,11 +400,11 @@ def activities() -> tuple[Community, Community]:
     )
 
 
-def uses() -> list[tuple[str, int, dt.date]]:
-    return sorted(InvitationCodeUse.objects.values_list("code__digest", "activity_id", "used_on"))
+def uses() -> list[tuple[str, int]]:
+    return sorted(InvitationCodeUse.objects.values_list("code__digest", "activity_id"))
 
 
-def test_redeem_code_works_once_per_activity_and_records_only_a_date(
+def test_redeem_code_works_once_per_activity_and_records_no_date(
     depot: Community, rosa: Any, activities: tuple[Community, Community]
 ) -> None:
     survey, conversation = activities
@@ -418,13 +418,12 @@ def test_redeem_code_works_once_per_activity_and_records_only_a_date(
     assert services.redeem_code(batch=batch, raw_code="ZZZZZ-ZZZZZ", activity=survey) is False
     assert uses() == before
     digest = InvitationCode.digest_of(codes[0])
-    today = timezone.localdate()
-    assert before == sorted([(digest, survey.pk, today), (digest, conversation.pk, today)])
-    assert all(type(use.used_on) is dt.date for use in InvitationCodeUse.objects.all())
+    assert before == sorted([(digest, survey.pk), (digest, conversation.pk)])
     counted = InvitationCodeBatch.objects.with_used_counts(activity=survey).get()
     assert counted.used == 1  # type: ignore[attr-defined]  # annotated count
     # No link from a code to whatever it unlocked: a code is its batch and digest; a use
-    # is the code, the activity and a date.
+    # is the code and the activity. No date either: a response keeps the day it started,
+    # so on a day with one use the use's date would pick out the answers it unlocked.
     assert {f.name for f in InvitationCode._meta.get_fields()} == {"id", "batch", "digest", "uses"}
     assert {f.name for f in InvitationCodeUse._meta.get_fields()} == {
         "id",
@@ -432,8 +431,17 @@ def test_redeem_code_works_once_per_activity_and_records_only_a_date(
         "activity_type",
         "activity_id",
         "activity",
-        "used_on",
     }
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(
+            cursor, InvitationCodeUse._meta.db_table
+        )
+    assert sorted(column.name for column in columns) == [
+        "activity_id",
+        "activity_type_id",
+        "code_id",
+        "id",
+    ]
 
 
 def test_used_counts_are_for_the_activity_asked_about(
