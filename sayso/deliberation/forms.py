@@ -14,6 +14,7 @@ from sayso.core.models import Community, InvitationCodeBatch
 from sayso.organisations.models import DataPractice
 
 from .models import CODES_ARE_ANONYMOUS, STATEMENT_MAX_LENGTH, Conversation, normalise_text
+from .statement_text import MIN_WORD_CHARACTERS, has_words, visible_text
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
@@ -74,6 +75,16 @@ class ConversationForm(forms.ModelForm[Conversation]):
         }
         help_texts = {
             "data_practice": _("Optional. Links the results to what the organisation does."),
+            # Figures published while people vote change in steps of at least the
+            # small-group threshold of people, which a few people voting together around
+            # someone's vote can still defeat (docs/architecture.md); hidden until
+            # closing, there is one version to compare with nothing.
+            "results_hidden_until_closed": _(
+                "Participants and members see no results until you close the "
+                "conversation. Results that change while people vote can sometimes give "
+                "away how someone voted, so this is the safer choice for sensitive "
+                "questions."
+            ),
         }
         error_messages = {
             "topic": {
@@ -182,7 +193,9 @@ class ConversationForm(forms.ModelForm[Conversation]):
         first_line_with: dict[str, int] = {}
         typed = self.cleaned_data["seed_statements"].splitlines()
         for number, raw in enumerate(typed, start=1):
-            line = " ".join(raw.split())
+            # As services._clean_statement_text reads it: a line of nothing visible
+            # (zero-width spaces) is blank, and a statement needs words.
+            line = visible_text(raw)
             if not line:
                 continue
             if len(line) > STATEMENT_MAX_LENGTH:
@@ -192,8 +205,11 @@ class ConversationForm(forms.ModelForm[Conversation]):
                     )
                     % {"n": number, "max": STATEMENT_MAX_LENGTH}
                 )
-            elif len(line) < 3:
-                errors.append(_("Line %(n)s is too short to vote on.") % {"n": number})
+            elif not has_words(line):
+                errors.append(
+                    _("Line %(n)s needs words to vote on: at least %(min)s letters or numbers.")
+                    % {"n": number, "min": MIN_WORD_CHARACTERS}
+                )
             # The participants' duplicate rule (services.same_words): two statements
             # with the same words would split the votes between them.
             earlier = first_line_with.setdefault(normalise_text(line), number)

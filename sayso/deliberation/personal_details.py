@@ -71,17 +71,25 @@ def _holds_phone(run: str) -> bool:
 
 # --- names ----------------------------------------------------------------------------
 #
-# A name has no pattern of its own, so only three conservative signs count:
+# A name has no pattern of its own, so only a few conservative signs count:
 #   1. a title before a capitalised word: "Mr Patel", "Dr. Jones", "Mrs O'Brien",
-#      "Pani Nowak";
+#      "Pani Nowak"; and "mr", "mrs", "ms", "mx", "dr" before a word in small letters
+#      ("mr patel", "Dr jones"), since names typed on a phone often are;
 #   2. a role word before a capitalised word: "my manager Dave", "supervisor Karen
-#      Smith", "our boss, Jeff";
+#      Smith", "our boss, Jeff"; and after "my", "our", "the" (or at a sentence's
+#      start) before a word in small letters that is not one ordinary statements put
+#      there ("our shift manager priya patel watches", but not "my manager said no"
+#      nor "the supervisor role"): _small_name_after_role;
 #   3. two or three capitalised words in a row: "everyone knows Karen Smith reads
 #      them", and at a sentence's start too ("Tom Baker reads them", "Agnieszka
 #      Kowalska z nocnej zmiany") unless the first word is one that sentences often
 #      start with (_SENTENCE_OPENERS: "Since Black Friday ...", "Yesterday Karen ...",
 #      where only the words after it count). Particles inside a name ("Dylan ap Rhys",
 #      "Vincent van Gogh", "Maria de la Cruz") do not break the run.
+#   4. one capitalised word, even a sentence's first, then "from", "in", "on" or "at"
+#      and a particular place in a workplace: "Mohammed from aisle 12", "Tom on
+#      nights", "Karen in HR", "Sam from the night shift" (_named_by_place). A bare
+#      "from the warehouse" is not particular enough: "Noise in the warehouse".
 # Not names: days and months, "I'm", words written in capitals ("NHS"), runs of four or
 # more capitalised words (headings), runs after "the", "a" or "an" ("the Smart
 # Scanner"), and runs holding a word that organisations, places, laws and products are
@@ -241,6 +249,146 @@ def _joins(gap: str) -> bool:
     return gap.isspace() and "\n" not in gap
 
 
+# Titles as they are often typed on a phone, in small letters too ("mr patel"). Only
+# these: "miss", "sir", "lord" and the Polish "pan" are ordinary words in small letters.
+_SMALL_TITLES = frozenset({"mr", "mrs", "ms", "mx", "dr"})
+# Before a role word (up to three words before it: "our shift manager"), what makes
+# the word after the role a person rather than something the role does.
+_POSSESSIVES = frozenset({"my", "our", "the", "your", "their", "his", "her"})
+# Words in small letters that ordinary statements put after a role word or a title
+# ("my manager said no", "the supervisor role", "our boss never listens", "ms teams"),
+# besides those of _NOT_NAMES, _SENTENCE_OPENERS, _NAMING_WORDS and _ROLES.
+_NOT_NAMES_AFTER_ROLE = frozenset(
+    {
+        "was", "were", "been", "being", "had", "did", "may", "might", "shall", "cannot",
+        "cant", "can't", "won't", "wont", "doesn't", "doesnt", "didn't", "didnt",
+        "isn't", "isnt", "wasn't", "wasnt", "aren't", "arent", "don't", "dont",
+        "hasn't", "hasnt", "haven't", "havent", "wouldn't", "wouldnt", "shouldn't",
+        "shouldnt", "couldn't", "couldnt", "he's", "she's", "who's", "whose", "whom",
+        "i", "me", "him", "them", "us", "than", "about", "into", "onto", "up", "down",
+        "out", "off", "away", "back", "or", "nor", "yet", "either", "neither",
+        "whether", "rather", "like", "unlike", "always", "never", "often", "sometimes",
+        "already", "still", "again", "also", "ever", "soon", "later", "first", "said",
+        "told", "asked", "knew", "saw", "got", "made", "gave", "took", "sent", "kept",
+        "thought", "felt", "left", "let", "set", "put", "say", "tell", "know", "see",
+        "look", "check", "watch", "read", "want", "need", "think", "feel", "seem", "try",
+        "take", "decide", "care", "hate", "love", "role", "roles", "position",
+        "job", "jobs", "level", "levels", "title", "meeting", "meetings", "dashboard",
+        "account", "report", "reports", "review", "reviews", "screen", "view",
+        "decision", "decisions", "approval", "side", "training", "bonus", "rota",
+        "rotas", "role's", "himself", "herself", "themselves", "personally", "alone",
+        "only", "too", "etc", "what", "whatever", "whoever", "here", "there",
+        "executive", "assistant", "deputy", "secretary", "clerk", "worker", "staff",
+        "however", "therefore", "meanwhile", "anyway", "otherwise",
+    }
+)  # fmt: skip
+# A particular place in a workplace, after "from", "in", "on" or "at": a unit with its
+# number or letter ("aisle 12", "team B"), a named shift, team or crew ("the night
+# shift"), or a department ("nights", "HR", "accounts"). "From the warehouse" alone
+# says too little: "Noise in the warehouse", "Data from the depot".
+_PARTICULAR_PLACE = re.compile(
+    r",?\s+(?:from|in|on|at)\s+(?:(?:the|our|my)\s+)?(?:"
+    r"(?:aisle|bay|dock|door|gate|zone|line|section|unit|area|floor|team|shift|site"
+    r"|depot|store|branch|ward|desk|till|van|route|block|lane|pod|cell|station|room"
+    r"|crew|cage|belt)s?\s+(?:\d+[a-z]?|[a-z])\b"
+    r"|[^\W\d_]+\s+(?:shift|team|crew)\b"
+    r"|(?:nights|days|lates|earlies|weekends|hr|accounts|payroll|dispatch|despatch"
+    r"|reception|security|maintenance|goods[- ]in|goods[- ]out|packing|picking"
+    r"|returns|loading|admin|finance|upstairs|downstairs)\b)",
+    re.IGNORECASE,
+)
+# Capitalised words that open such a sentence and are no name ("Noise on nights",
+# "Feedback from the night shift"): common nouns a suffix does not already mark.
+_NOT_NAMES_BEFORE_PLACE = frozenset(
+    {
+        "work", "life", "overtime", "feedback", "input", "help", "noise", "safety",
+        "rules", "temps", "cover", "absence", "leave", "abuse", "stress", "heat",
+        "cold", "morale", "transparency", "equipment", "workload", "music", "lighting",
+        "food", "space", "time", "money", "monitoring", "surveillance",
+        "conditions", "everything", "anything", "nothing", "somebody", "anybody",
+        "visibility", "consistency", "accountability", "privacy", "fairness", "pressure",
+    }
+)  # fmt: skip
+# Endings of common nouns, seldom of first names: "Training on nights", "Management
+# in HR", "Pressure from the night shift". Plurals too ("Breaks on nights"), but for
+# "-is" and "-us" (Chris, Lewis, Marcus).
+_NOUN_ENDINGS = ("ing", "tion", "sion", "ment", "ness", "ity", "ure", "ship", "ism", "ance")
+
+
+def _small_name_like(word: str) -> bool:
+    """A word in small letters that could be a first name or a surname after a role
+    word or a title: not a word ordinary statements put there, nor a verb or adverb
+    by its ending ("watches" is judged by the word after it, in _small_name_after)."""
+    folded = word.casefold()
+    return (
+        len(word) > 1
+        and word.islower()
+        and folded not in _NOT_NAMES
+        and folded not in _SENTENCE_OPENERS
+        and folded not in _NAMING_WORDS
+        and folded not in _ROLES
+        and folded not in _NOT_NAMES_AFTER_ROLE
+        and not folded.endswith(("ly", "ed", "'s", *_NOUN_ENDINGS))
+    )
+
+
+def _small_name_after(
+    words: list[tuple[str, int, int]], gaps: list[str], i: int, *, title: bool = False
+) -> bool:
+    """Whether the word after words[i] (a role word or a title) reads as a name in small
+    letters: "priya patel", "dave". After a role word, one ending in "s" ("watches",
+    "james") counts only with a second name-like word after it ("james smith", not
+    "watches us"); after a title it is a surname ("dr jones")."""
+    if i + 1 >= len(words) or not re.fullmatch(r"[.,]?\s+", gaps[i + 1]):
+        return False
+    first = words[i + 1][0]
+    if not _small_name_like(first):
+        return False
+    if title or not first.endswith("s"):
+        return True
+    return (
+        i + 2 < len(words)
+        and _joins(gaps[i + 2])
+        and _small_name_like(words[i + 2][0])
+        and not words[i + 2][0].endswith("s")
+    )
+
+
+def _small_name_after_role(words: list[tuple[str, int, int]], gaps: list[str], i: int) -> bool:
+    """words[i] is a role word: "my/our/the [shift] manager priya patel", or a role
+    word opening a sentence ("Shift manager dave ...")."""
+    k = i
+    while True:
+        if k == 0 or _SENTENCE_BREAK.search(gaps[k]):
+            # The sentence starts at words[k]: "Manager dave", "Shift manager dave", but
+            # not "Scientists should lead federal agencies".
+            if i - k > 1:
+                return False
+            break
+        if not _joins(gaps[k]) or i - k >= 3:
+            return False
+        k -= 1
+        if words[k][0].casefold() in _POSSESSIVES:
+            break
+    return _small_name_after(words, gaps, i)
+
+
+def _named_by_place(word: str, after: str) -> bool:
+    """A capitalised word followed by a particular place: "Mohammed from aisle 12"."""
+    folded = word.casefold()
+    if (
+        not _capitalised(word)
+        or folded in _NAMING_WORDS
+        or folded in _SENTENCE_OPENERS
+        or folded in _ROLES
+        or folded in _NOT_NAMES_BEFORE_PLACE
+        or folded.endswith(_NOUN_ENDINGS)
+        or (folded.endswith("s") and not folded.endswith(("is", "us")))
+    ):
+        return False
+    return _PARTICULAR_PLACE.match(after) is not None
+
+
 def _names_someone(text: str) -> bool:
     text = text.translate(_APOSTROPHES)
     words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
@@ -248,6 +396,15 @@ def _names_someone(text: str) -> bool:
         text[words[i - 1][2] : start] if i else text[:start]
         for i, (_w, start, _e) in enumerate(words)
     ]
+    for i, (word, _start, end) in enumerate(words):
+        if word.casefold() in _SMALL_TITLES and _small_name_after(words, gaps, i, title=True):
+            # "mr patel", "Dr jones": a title then a name in small letters (not the
+            # Polish "Pan": the Welsh "Pan fydd ..." is "when ...").
+            return True
+        if word.casefold() in _ROLES and _small_name_after_role(words, gaps, i):
+            return True  # "our shift manager priya patel"
+        if _named_by_place(word, text[end : end + 60]):
+            return True  # "Mohammed from aisle 12"
     for i in range(1, len(words)):
         word, gap, before = words[i][0], gaps[i], words[i - 1][0]
         if not _capitalised(word) or word.casefold() in _NAMING_WORDS:

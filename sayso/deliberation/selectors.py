@@ -873,7 +873,9 @@ def moderation_queue(
     alike = most_alike_earlier(kept) if statements else {}
     items = []
     for s in statements:
-        earlier = first_with_text.get(s.normalised)
+        # An empty normalised text (emoji only, from before statements needed words, or
+        # imported) holds no words to be a duplicate of (services.same_words).
+        earlier = first_with_text.get(s.normalised) if s.normalised else None
         # Shown numbers count from 1 (the detail page's, the labels here); stored ones
         # from 0, as Polis's comment ids do.
         duplicate = earlier + 1 if earlier is not None and earlier != s.number else None

@@ -50,10 +50,12 @@ from sayso.analysis.opinion_map.polis_io import (
     PolisNotTextError,
     PolisSummary,
     read_summary,
+    statement_line,
 )
 from sayso.core.models import AuditEvent, Citation, Community
 from sayso.core.services import ServiceError, cite, find_citation, record, redeem_code
 from sayso.core.spreadsheet import guard_formula, unguard_formula
+from sayso.core.text import without_direction_controls
 
 from . import selectors
 from .models import (
@@ -71,6 +73,7 @@ from .models import (
     vote_digests,
 )
 from .personal_details import personal_details
+from .statement_text import MIN_WORD_CHARACTERS, has_words, visible_text
 
 EVIDENCE_CONSENSUS = "deliberation.consensus"
 EVIDENCE_GROUP_STATEMENT = "deliberation.group_statement"
@@ -85,22 +88,21 @@ def recompute_seconds() -> int:
 # --- setting up ----------------------------------------------------------------------
 
 
-# Unicode's direction embeddings, overrides and isolates (U+202A to U+202E, U+2066 to
-# U+2069): invisible, they make text show in another order than it is written, so a
-# statement could read one way in the moderation queue and the report and say another.
-# Taken out rather than refused: the writer cannot see them (they come with pasted
-# text) and could not find what to remove; the letters they see stay as they are.
-_DIRECTION_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+# Asked of every statement: a participant's, a seed, an organiser's edit (and of the
+# statements an import would show, _check_imported_statements).
+NEEDS_WORDS = gettext_lazy(
+    "Write your statement in words: use at least %(n)s letters or numbers. Emoji,"
+    " symbols and spaces alone cannot be voted on."
+)
 
 
-def without_direction_controls(text: str) -> str:
-    return text.translate(_DIRECTION_CONTROLS)
-
-
+# Direction controls (core.text) are taken out of a statement: they could make it read
+# one way in the moderation queue and the report and say another. So are characters
+# that show nothing (statement_text): a statement of them was a blank card.
 def _clean_statement_text(text: str) -> str:
-    cleaned = " ".join(without_direction_controls(text).split())
-    if len(cleaned) < 3:
-        raise ServiceError(_("Write a statement of at least 3 characters."))
+    cleaned = visible_text(without_direction_controls(text))
+    if not has_words(cleaned):
+        raise ServiceError(str(NEEDS_WORDS) % {"n": MIN_WORD_CHARACTERS})
     if len(cleaned) > STATEMENT_MAX_LENGTH:
         raise ServiceError(
             _("Keep a statement to %(n)s characters so it reads well on a phone.")
@@ -150,7 +152,8 @@ def create_conversation(
     conversation.save()
     OpinionMapResult.objects.create(conversation=conversation)
     for text in seed_statements:
-        if text.strip():
+        # A line of nothing visible (zero-width spaces pasted with a list) is blank.
+        if visible_text(text):
             add_seed_statement(conversation=conversation, text=text, actor=actor)
     return conversation
 
@@ -235,7 +238,12 @@ def set_state(*, conversation: Conversation, open: bool, actor: Any) -> Conversa
 def same_words(conversation: Conversation, normalised: str) -> Statement | None:
     """The earliest statement of the conversation with the same words (`normalise_text`:
     case, spacing and punctuation aside), rejected ones left out; None when there is
-    none. Two such statements would split the votes on one idea between them."""
+    none. Two such statements would split the votes on one idea between them.
+
+    An empty normalised text (a statement of emoji, stored before statements needed
+    words, or imported) is nobody's duplicate: it holds no words to compare."""
+    if not normalised:
+        return None
     return (
         Statement.objects.filter(conversation=conversation, normalised=normalised)
         .exclude(state=Statement.State.REJECTED)
@@ -1334,7 +1342,7 @@ def _save_uploads(files: Mapping[str, IO[bytes]], folder: Path) -> None:
 
 def _read_folder(folder: Path) -> PolisExport:
     try:
-        return read_polis_export(folder)
+        export = read_polis_export(folder)
     except PolisNotTextError as error:
         name = Path(error.file).name
         raise ImportRefused(
@@ -1353,6 +1361,52 @@ def _read_folder(folder: Path) -> PolisExport:
                 "problem": error.problem,
             }
         raise ImportRefused(message, file=name) from None
+    _check_imported_statements(export, folder / "comments.csv")
+    return export
+
+
+def _check_imported_statements(export: PolisExport, comments: Path) -> None:
+    """What a statement must hold here holds for an import too: a file of headers only
+    would make an empty conversation, and a statement people would see (accepted, or
+    waiting for an organiser to accept it) must not be blank. Accepted ones need words
+    as typed ones do (NEEDS_WORDS); waiting ones need only something visible, since
+    real Polis exports hold waiting rows such as "ok" or "?" (never shown unless an
+    organiser accepts them). Moderated-out rows are kept as they are: nobody sees them,
+    and the round trip keeps them."""
+    if not export.statements:
+        raise ImportRefused(
+            _(
+                "comments.csv holds no statements, so there is nothing to import. Check"
+                " that you chose the right file: a Polis export lists its statements under"
+                " the header line."
+            ),
+            file="comments.csv",
+        )
+    for s in export.statements:
+        if s.moderated == -1:
+            continue
+        shown = visible_text(without_direction_controls(unguard_formula(s.body)))
+        if s.moderated == 1 and not has_words(shown):
+            problem = _(
+                "statement %(id)s is shown to people (moderated 1) but has fewer than"
+                " %(n)s letters or numbers: only emoji, symbols, spaces or invisible"
+                " characters. Write it in words, or mark it moderated out (-1)."
+            ) % {"id": s.statement_id, "n": MIN_WORD_CHARACTERS}
+        elif not shown:
+            problem = _(
+                "statement %(id)s is blank: it holds only spaces or invisible characters."
+                " Write it in words, or mark it moderated out (-1)."
+            ) % {"id": s.statement_id}
+        else:
+            continue
+        line = statement_line(comments, s.statement_id)
+        where = {"file": comments.name, "line": line, "problem": problem}
+        raise ImportRefused(
+            _("%(file)s, line %(line)s: %(problem)s") % where
+            if line is not None
+            else _("%(file)s: %(problem)s") % where,
+            file=comments.name,
+        )
 
 
 def read_polis_upload(files: Mapping[str, IO[bytes]]) -> PolisExport:
@@ -1572,6 +1626,33 @@ def _topic_and_description(
 # A job still waiting or running after this long lost its worker (a restart, running out
 # of memory) or its place in the queue: it is marked failed and its files dropped.
 POLIS_IMPORT_EXPIRY = dt.timedelta(hours=1)
+# The largest export imports in a minute or two: after this long the page says the
+# import is taking longer than expected and offers to stop it and start again, rather
+# than "Importing…" until POLIS_IMPORT_EXPIRY.
+POLIS_IMPORT_LATE = dt.timedelta(minutes=5)
+
+
+def import_running_late(job: PolisImport) -> bool:
+    return job.is_pending and timezone.now() - job.created_at > POLIS_IMPORT_LATE
+
+
+def cancel_polis_import(*, community: Community, job_id: int) -> bool:
+    """Stop an import still waiting or running: marked failed, its files dropped. A
+    worker that takes it later finds no queued job; one running it finds it no longer
+    running when it is about to finish, and rolls back (run_polis_import), so a stopped
+    import never adds a conversation. False when it had already finished."""
+    return bool(
+        PolisImport.objects.filter(
+            pk=job_id,
+            community=community,
+            state__in=[PolisImport.State.QUEUED, PolisImport.State.RUNNING],
+        ).update(
+            state=PolisImport.State.FAILED,
+            files=b"",
+            finished_at=timezone.now(),
+            error=_("You stopped this import, so nothing was imported."),
+        )
+    )
 
 
 def expire_stale_imports(*, community: Community | None = None) -> int:
@@ -1611,6 +1692,8 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
     job = PolisImport.objects.select_related("community", "created_by", "data_practice").get(
         pk=job_id
     )
+    if job.state != PolisImport.State.RUNNING:
+        return job  # stopped in the instant since it was taken, its files gone
     try:
         with tempfile.TemporaryDirectory(prefix="sayso-polis-") as folder:
             with zipfile.ZipFile(io.BytesIO(bytes(job.files))) as archive:
@@ -1631,7 +1714,10 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
                 moderation=job.moderation,
                 data_practice=practice,
             )
-            _finish_import(job_id, PolisImport.State.DONE, conversation=conversation)
+            if not _finish_import(job_id, PolisImport.State.DONE, conversation=conversation):
+                raise _ImportStopped  # stopped meanwhile (cancel_polis_import): undo it
+    except _ImportStopped:
+        pass
     except ImportRefused as refused:
         _finish_import(job_id, PolisImport.State.FAILED, error=str(refused))
     except Exception:
@@ -1645,11 +1731,18 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
     return job
 
 
-def _finish_import(job_id: int, state: str, **changes: Any) -> None:
+class _ImportStopped(Exception):  # noqa: N818 (reads as what happened)
+    """The job was stopped by an organiser while the worker imported it."""
+
+
+def _finish_import(job_id: int, state: str, **changes: Any) -> bool:
     """Record the outcome and drop the uploaded files: raw participation data is not
-    kept once it is imported or refused."""
-    PolisImport.objects.filter(pk=job_id).update(
-        state=state, files=b"", finished_at=timezone.now(), **changes
+    kept once it is imported or refused. Only a job still running: one stopped
+    meanwhile (cancel_polis_import) keeps saying so. False when it was stopped."""
+    return bool(
+        PolisImport.objects.filter(pk=job_id, state=PolisImport.State.RUNNING).update(
+            state=state, files=b"", finished_at=timezone.now(), **changes
+        )
     )
 
 

@@ -1,5 +1,11 @@
 """The opinion map as inline SVG: presentation attributes only (the CSP forbids inline
-style), a <title> and <desc> for screen readers, and a table alternative in the page."""
+style), a <title> and <desc> for screen readers, and a table alternative in the page.
+
+Each group is a link to its section of the report (`Group.anchor`), named "Group A, 12
+people", so that Tab moves from group to group on the map and Enter opens what that
+group thinks. The picture scales to the width it is given (sayso.css, `.opinion-map`):
+on a 360 px phone about 330 px of 400, so the labels are drawn large enough to stay at
+least 12 px there."""
 
 from __future__ import annotations
 
@@ -16,7 +22,9 @@ from .selectors import MapView
 WIDTH, HEIGHT = 400, 260
 EDGE = 6  # clear space between the outermost circle or label and the edge of the map
 CROSS_INSET = 10  # the origin cross stops this far from the edges
-LABEL_GAP, LABEL_SIZE = 16, 13  # the "n people" label: baseline below the circle, font size
+# The "n people" label: baseline below the circle, font size. 15 of 400 is 12 px or more
+# once the map is 320 px wide (a 360 px phone, less the page's margins).
+LABEL_GAP, LABEL_SIZE = 17, 15
 # Fills with at least 3:1 contrast against white (WCAG non-text contrast).
 PALETTE = ("#14505c", "#a4161a", "#1f6b3a", "#6b3fa0", "#8a5a00", "#4a4a55")
 
@@ -119,13 +127,21 @@ def opinion_map_svg(view: MapView) -> SafeString:
     labels = [ngettext("%(n)s person", "%(n)s people", g.size) % {"n": g.size} for g in groups]
     where = placement([g.centre for g in groups], radii, labels)
     placed = [where.place(*g.centre) for g in groups]
+    names = [
+        ngettext("Group %(label)s, %(n)s person", "Group %(label)s, %(n)s people", g.size)
+        % {"label": g.label, "n": g.size}
+        for g in groups
+    ]
     bubbles = format_html_join(
         "",
-        '<g><circle cx="{}" cy="{}" r="{}" fill="{}" fill-opacity="0.85" stroke="#1d1d1f" stroke-width="1"/>'
-        '<text x="{}" y="{}" text-anchor="middle" fill="#ffffff" font-weight="700" font-size="16">{}</text>'
-        '<text x="{}" y="{}" text-anchor="middle" fill="#1d1d1f" font-size="{}">{}</text></g>',
+        '<a href="#{}" aria-label="{}" class="opinion-map__group">'
+        '<circle cx="{}" cy="{}" r="{}" fill="{}" fill-opacity="0.85" stroke="#1d1d1f" stroke-width="1"/>'
+        '<text x="{}" y="{}" text-anchor="middle" fill="#ffffff" font-weight="700" font-size="18">{}</text>'
+        '<text x="{}" y="{}" text-anchor="middle" fill="#1d1d1f" font-size="{}">{}</text></a>',
         (
             (
+                g.anchor,
+                name,
                 f"{x:.1f}",
                 f"{y:.1f}",
                 f"{r:.1f}",
@@ -138,13 +154,15 @@ def opinion_map_svg(view: MapView) -> SafeString:
                 LABEL_SIZE,
                 label,
             )
-            for i, (g, (x, y), r, label) in enumerate(
-                zip(groups, placed, radii, labels, strict=True)
+            for i, (g, (x, y), r, label, name) in enumerate(
+                zip(groups, placed, radii, labels, names, strict=True)
             )
         ),
     )
     return format_html(
-        '<svg class="opinion-map" role="img" viewBox="0 0 {} {}" width="{}" height="{}" aria-labelledby="map-title map-desc">'
+        # A group of links, not role="img": an image's parts are hidden from screen
+        # readers, and the links must be found and named.
+        '<svg class="opinion-map" role="group" viewBox="0 0 {} {}" width="{}" height="{}" aria-labelledby="map-title" aria-describedby="map-desc">'
         '<title id="map-title">{}</title><desc id="map-desc">{}</desc>'
         '<rect x="0" y="0" width="{}" height="{}" fill="#f4f3ef"/>'
         "{}{}</svg>",

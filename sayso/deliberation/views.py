@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import functools
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
@@ -266,9 +268,20 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
     # Votes and pass rates as the report has them, not live (selectors.published_counts).
     counted = selectors.published_counts(found, threshold, published)
     queue = selectors.moderation_queue(found, state, counted)
+    # "Select all on this page" (select=all) and "Clear the selection" (select=none)
+    # only show the list again with its boxes ticked or not: no script, and nothing
+    # changes until Accept or Reject.
+    selecting = request.POST.get("select") if request.method == "POST" else None
     form = ModerationForm(
-        request.POST or None, choices=[(item.statement.pk, item.statement.text) for item in queue]
+        None if selecting else request.POST or None,
+        choices=[(item.statement.pk, item.statement.text) for item in queue],
     )
+    if selecting == "all":
+        ticked_now = {item.statement.pk for item in queue}
+    elif selecting or request.method != "POST":
+        ticked_now = set()
+    else:  # refused (no action): keep what was ticked
+        ticked_now = {_job_number(v) for v in request.POST.getlist("statements")}
     if request.method == "POST" and form.is_valid():
         accept = form.cleaned_data["action"] == "accept"
         ticked = set(form.cleaned_data["statements"])
@@ -331,6 +344,8 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
             "state": state,
             "counts": counted,
             "threshold": threshold,
+            "ticked": ticked_now,
+            "selecting": selecting,
         },
     )
 
@@ -436,17 +451,10 @@ def cite(request: HttpRequest, community: Community, conversation: int) -> HttpR
     except ServiceError as refused:
         messages.error(request, str(refused))
         return redirect(report_url)
-    # No full stop after the closing quote: the statement usually ends with its own.
-    title = citation.snapshot["title"]
-    if created:
-        messages.success(request, _("Cited as evidence: “%(title)s”") % {"title": title})
-    else:
-        messages.info(
-            request,
-            _("Already cited with these figures, so it is listed once: “%(title)s”")
-            % {"title": title},
-        )
-    return redirect(report_url + "#citations")
+    # The confirmation is shown beside the list of citations the page goes to (the
+    # report, `cited`), not in the messages at the top of a long page, out of view.
+    again = "" if created else "&again=1"
+    return redirect(f"{report_url}?cited={citation.pk}{again}#citations")
 
 
 @community_view("organiser")
@@ -466,17 +474,28 @@ def export(request: HttpRequest, community: Community, conversation: int) -> Htt
     return cast(HttpResponse, response)
 
 
+def _job_number(raw: str) -> int:
+    """A record's number (an import job, a statement) from the address or a form; 0
+    (none) for anything else, a number too large for the database included."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
+
+
 @community_view("organiser")
 def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
     """POST checks the upload and queues the import; GET ?job= shows how it is going
     (a page to reload, no script needed) and goes on to the conversation once done."""
     job = None
+    if request.method == "POST" and "cancel" in request.POST:
+        # "Stop and start again" on a late import: the page then shows it stopped, with
+        # the form (or the conversation, had it just finished).
+        number = _job_number(request.POST["cancel"])
+        services.cancel_polis_import(community=community, job_id=number)
+        return redirect(f"{request.path}?job={number}")
     if request.method != "POST" and "job" in request.GET:
-        job_id = request.GET["job"]
         services.expire_stale_imports(community=community)  # never "Importing..." forever
         job = get_object_or_404(
             PolisImport.objects.select_related("conversation"),
-            pk=int(job_id) if job_id.isdigit() else 0,
+            pk=_job_number(request.GET["job"]),
             community=community,
         )
         if job.state == PolisImport.State.DONE and job.conversation is not None:
@@ -488,7 +507,15 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
                 ),
             )
             return redirect(job.conversation)
-    form = ImportForm(request.POST or None, request.FILES or None, community=community)
+    # Starting again after a failed or stopped import: what was typed comes back.
+    again = (
+        {"topic": job.topic, "description": job.description, "moderation": job.moderation}
+        if job is not None and job.state == PolisImport.State.FAILED
+        else None
+    )
+    form = ImportForm(
+        request.POST or None, request.FILES or None, community=community, initial=again
+    )
     if request.method == "POST" and form.is_valid():
         try:
             job = services.start_polis_import(
@@ -511,7 +538,14 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
     if form.errors:
         form.ask_for_files_again()
     return render(
-        request, "deliberation/import.html", {"community": community, "form": form, "job": job}
+        request,
+        "deliberation/import.html",
+        {
+            "community": community,
+            "form": form,
+            "job": job,
+            "late": job is not None and services.import_running_late(job),
+        },
     )
 
 
@@ -529,6 +563,25 @@ def _public(public_token: str) -> Conversation:
     # Lets the vote service skip the debounce UPDATE while a recompute is already queued.
     found._opinion_map_requested_at = found.map_requested_at  # type: ignore[attr-defined]
     return found
+
+
+# Participant pages are never kept by the browser or anything between: on a shared phone
+# Back, or an address from the history such as ?change=<token> ("You voted 'Agree'"),
+# would otherwise show the last person's page to the next one, even after "Forget me on
+# this device" (views.forget). The header is set as it is, not through Django's
+# add_never_cache_headers, whose parsing and date cost a vote a twentieth of its time;
+# no-store alone says it to every browser in use.
+NOT_KEPT = "private, no-store"
+
+
+def _not_kept(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = view(request, *args, **kwargs)
+        response.headers["Cache-Control"] = NOT_KEPT
+        return response
+
+    return wrapper
 
 
 # A participant is known by a signed cookie, not a database session: a vote is the
@@ -690,6 +743,7 @@ def _card(routing: selectors.Routing, participant_id: int | None, **extra: Any) 
                 "text": conditional_escape(statement["text"]),
                 "number": str(progress.number),
                 "total": str(progress.total),
+                "voted": str(progress.voted),
                 "previous": str(extra["previous"]),
             },
         )
@@ -714,7 +768,11 @@ def _next_card(public_url: str, announce: str, values: dict[str, str]) -> str:
                 "conversation": {"is_open": True},
                 "public_url": public_url,
                 "statement": {"token": _MARK.format("token"), "text": _MARK.format("text")},
-                "progress": {"number": _MARK.format("number"), "total": _MARK.format("total")},
+                "progress": {
+                    "number": _MARK.format("number"),
+                    "total": _MARK.format("total"),
+                    "voted": _MARK.format("voted"),
+                },
                 "announce": announce,
                 "previous": _MARK.format("previous"),
                 "swapped": True,
@@ -770,6 +828,11 @@ def _page(
             "join_token": _join_token(request, routing.conversation)
             if gate == "yes" and participant_id is None
             else "",
+            # Offered to anyone who can vote here, before their first vote too: with
+            # htmx the page is not loaded again after it, and the first person on a
+            # shared phone needs the link as much as the others.
+            "forgettable": gate == "yes"
+            and (participant_id is not None or routing.conversation.is_open),
         }
     )
     return render(request, "deliberation/participate.html", context)
@@ -806,6 +869,7 @@ def _joining_key(token: str, conversation: Conversation) -> str:
 
 
 @access_level("public")
+@_not_kept
 def participate(request: HttpRequest, public_token: str) -> HttpResponse:
     """One statement at a time. Without JavaScript each vote is a form post answered
     with 303 See Other back to this page; with htmx, the post is answered with the next
@@ -1000,6 +1064,7 @@ def _min_votes(total: int) -> int:
 
 
 @access_level("public")
+@_not_kept
 def participant_statement(request: HttpRequest, public_token: str) -> HttpResponse:
     conversation = _public(public_token)
     participant_id = _participant_id(request, conversation)
@@ -1054,6 +1119,7 @@ def _may_read_results(request: HttpRequest, conversation: Conversation) -> bool:
 
 
 @access_level("public")
+@_not_kept
 def public_report(request: HttpRequest, public_token: str) -> HttpResponse:
     conversation = _public(public_token)
     community = conversation.community
@@ -1067,7 +1133,14 @@ def public_report(request: HttpRequest, public_token: str) -> HttpResponse:
     return render(request, "deliberation/report.html", context)
 
 
+# A share of agreement with a group is shown only over at least this many statements:
+# from one or two, a single vote moves it between 0 and 100%, which says nothing about
+# how close the two views are (the reviewer's "100%" from one statement).
+MIN_COMPARED = 3
+
+
 @access_level("public")
+@_not_kept
 def you(request: HttpRequest, public_token: str) -> HttpResponse:
     """How the participant's votes relate to each opinion group."""
     conversation = _public(public_token)
@@ -1090,6 +1163,7 @@ def you(request: HttpRequest, public_token: str) -> HttpResponse:
         else None
     )
     votes = Vote.objects.filter(participant=participant).count() if participant else 0
+    context["forgettable"] = participant is not None
     total = (
         Statement.objects.filter(conversation=conversation)
         .filter(conversation.shown_statements_filter())
@@ -1111,6 +1185,45 @@ def you(request: HttpRequest, public_token: str) -> HttpResponse:
         )
         if view is not None:
             relations, own_hidden = selectors.relation(view, participant, own)
-            context.update({"relations": relations, "own_hidden": own_hidden, "map": view})
+            context.update(
+                {
+                    "relations": relations,
+                    "own_hidden": own_hidden,
+                    "map": view,
+                    "min_compared": MIN_COMPARED,
+                }
+            )
             context["not_mapped_yet"] = not selectors.votes_published(result, participant)
     return render(request, "deliberation/you.html", context)
+
+
+@access_level("public")
+@_not_kept
+def forget(request: HttpRequest, public_token: str) -> HttpResponse:
+    """ "Forget me on this device", for a shared phone or computer: GET asks (a page, no
+    script needed), POST deletes the participant cookie, so that the next person who
+    opens the link starts afresh instead of carrying on as this one. The votes stay:
+    they are counted, and in an anonymous conversation nothing could find them to
+    delete. Someone whose votes are linked to their account is found again from it while
+    signed in (_participant_id), so they are told to sign out too."""
+    conversation = _public(public_token)
+    name, _signer = _cookie(conversation)
+    participant_id = _participant_id(request, conversation)
+    context = {
+        "conversation": conversation,
+        # A cookie another account signed for counts too: it is this device's to forget.
+        "known": participant_id is not None or name in request.COOKIES,
+        "kept": _participation_note(request, conversation, participant_id),
+        "with_code": conversation.access == Conversation.Access.CODES,
+    }
+    if request.method != "POST":
+        return render(request, "deliberation/forget.html", context)
+    response = render(request, "deliberation/forgotten.html", context)
+    response.delete_cookie(name, path=conversation.get_public_url(), samesite="Lax")
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        # Participants remembered in the session before the cookie (LEGACY_SESSION_KEY).
+        remembered = request.session.get(LEGACY_SESSION_KEY)
+        if isinstance(remembered, dict) and str(conversation.pk) in remembered:
+            del remembered[str(conversation.pk)]
+            request.session.modified = True
+    return response

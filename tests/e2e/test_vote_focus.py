@@ -47,7 +47,7 @@ def test_enter_on_agree_leaves_focus_on_the_new_card(browse: BrowseFactory) -> N
     focused = page.evaluate("() => document.activeElement.id")
     assert focused == "statement-text"
     assert page.locator("#statement-text").inner_text() != first
-    assert page.locator("#card-status").inner_text() == "Vote recorded."
+    assert page.locator("#card-status").inner_text() == "Vote recorded. 1 of 2 done."
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent") == "Agree"
     assert page.evaluate(IN_CARD)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 ANONYMOUS = "Your votes are anonymous: nobody, organisers included, can see how you voted."
 CODE = "Your code is not linked to your votes, so nobody, organisers included, can see"
-LINKED = "Your votes are linked to your account, so organisers know who took part."
+LINKED = "Your votes are linked to your account. No page or export names who voted"
 UNLINKED = "Your votes are not linked to an account."
 CODES_ARE_ANONYMOUS = "People who take part with an invitation code are always anonymous"
 

@@ -28,7 +28,7 @@ from scipy.optimize import linprog
 
 from sayso.core.models import Citation, Community
 from sayso.core.services import ServiceError
-from sayso.deliberation import selectors, services
+from sayso.deliberation import selectors, services, views
 from sayso.deliberation.models import Conversation, OpinionMapResult, Participant, Statement, Vote
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory, planted
@@ -770,7 +770,12 @@ def _you(client: Client, conversation: Conversation) -> str:
     return table.group(1)
 
 
-def test_the_you_page_compares_only_figures_the_report_shows(depot: Community) -> None:
+def test_the_you_page_compares_only_figures_the_report_shows(
+    depot: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One statement compared per group here: shown, for this test, though the page
+    # normally waits for views.MIN_COMPARED.
+    monkeypatch.setattr(views, "MIN_COMPARED", 1)
     plan = scenario()
     conversation = ConversationFactory.create(community=depot)
     statements = write_map(conversation, plan)

@@ -102,7 +102,7 @@ def test_different_lines_are_all_created_in_order(depot_organiser: Client) -> No
         # the 7th non-blank line (what the old message counted).
         (
             "\n\nFirst statement here.\n\nSecond one.\nThird one.\nFourth.\nFifth.\nok\n",
-            "Line 9 is too short to vote on.",
+            "Line 9 needs words to vote on: at least 3 letters or numbers.",
         ),
         ("One statement.\n\n\n" + "x" * 281 + "\n", "Line 4 is longer than 280 characters."),
     ],

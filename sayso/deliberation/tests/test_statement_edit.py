@@ -175,7 +175,11 @@ def test_a_statement_that_cannot_change_says_why_and_stays_as_it_was(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("ok", "Write a statement of at least 3 characters."),
+        (
+            "ok",
+            "Write your statement in words: use at least 3 letters or numbers. Emoji,"
+            " symbols and spaces alone cannot be voted on.",
+        ),
         ("x" * 281, "Keep it to 280 characters so it reads well on a phone."),
         ("", "Write the statement&#x27;s words."),
         # Another statement's words (case and punctuation aside) would split its votes.

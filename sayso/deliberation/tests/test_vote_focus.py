@@ -37,7 +37,9 @@ def test_the_next_card_takes_focus_and_the_page_does_not() -> None:
         {"statement": token(first), "vote": "agree"},
         headers={"HX-Request": "true"},
     ).content.decode()
-    assert '<span id="card-status" hx-swap-oob="innerHTML">Vote recorded.</span>' in card
+    assert (
+        '<span id="card-status" hx-swap-oob="innerHTML">Vote recorded. 1 of 2 done.</span>' in card
+    )
     assert (
         '<h2 id="statement-text" tabindex="-1" autofocus aria-describedby="statement-progress">'
         f"{second.text}</h2>"
