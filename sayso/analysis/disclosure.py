@@ -33,6 +33,10 @@ The rules (DESIGN.md section 6 and the research note on disclosure control):
   (:func:`check_combined_partition`). Then every table shown is a sum of whole groups
   of at least the threshold, and so is any difference between shown tables. The same
   check is made per question, over the people who answered that question.
+* **Not answering is a group too.** Beside a group's size (shown), "5 people answered"
+  says how many of the group did not; that number must be 0 or at least the threshold
+  in every group of the view, or the question's figures are not shown
+  (:func:`check_unanswered`).
 * **Joint protection.** Whole groups being big is not enough for single cells: "a"
   shown as 7 for everyone and 5 for the day shift gives the night shift's hidden 2.
   :func:`protect_joint` suppresses a question's unfiltered counts, every filter's
@@ -74,8 +78,10 @@ __all__ = [
     "check_filter",
     "check_filters",
     "check_partition",
+    "check_unanswered",
     "frequency_table",
     "frequency_table_from_counts",
+    "protect_family",
     "protect_joint",
     "protect_table",
     "threshold_for",
@@ -347,6 +353,41 @@ def check_combined_partition(
             "questions, so comparing these results with others could give their answers "
             "away; the filter and the breakdown cannot be combined.",
         )
+    return None
+
+
+def check_unanswered(
+    people: Mapping[Any, int], answered: Mapping[Any, int], *, threshold: int
+) -> Refusal | None:
+    """Whether how many answered one question may be shown for every group of a view.
+
+    ``people`` is each group's size (one group, everyone, for unfiltered results; for
+    a filter or breakdown, every group of its questions' partition, as
+    :func:`check_combined_partition` takes them) and ``answered`` how many of each group
+    answered the question (missing: none). A group's size is shown ("8 responses"), so
+    beside "5 people answered" the people who did not answer are a figure too (8 - 5 =
+    3 in department B skipped it): like any count, it must be 0 or at least
+    ``threshold``. Checking every group, not only the one shown, means that no
+    difference between views (everyone's count less one group's) gives a small number
+    either: each is a sum of whole groups. When it fails, the question's counts (and
+    the percentages, averages and intervals worked out from them) are not shown.
+    """
+    _check_threshold(threshold)
+    if any(n < 0 for n in people.values()) or any(n < 0 for n in answered.values()):
+        raise ValueError("group sizes cannot be negative")
+    if any(n > 0 and group not in people for group, n in answered.items()):
+        raise ValueError("more people answered than are in the group")
+    for group, size in people.items():
+        skipped = size - answered.get(group, 0)
+        if skipped < 0:
+            raise ValueError("more people answered than are in the group")
+        if 0 < skipped < threshold:
+            return Refusal(
+                RefusalCode.TOO_FEW,
+                f"Fewer than {threshold} people did not answer this question, so its "
+                "results are not shown: the number who answered would tell how many did "
+                "not, and with so few they could be picked out.",
+            )
     return None
 
 
@@ -887,6 +928,7 @@ def protect_joint(
     tables: Iterable[Sequence[int]] | None = None,
     group_sizes_shown: bool = True,
     zeros_disclosive: bool = True,
+    shown: Collection[Sequence[int]] = (),
 ) -> JointTable:
     """Suppress a family of tables cut from the same people as one table.
 
@@ -920,6 +962,12 @@ def protect_joint(
       (:func:`check_combined_partition`) has already made each of them 0 or at least
       the threshold, and the page shows them as "n people answered". The grand total
       is never hidden. If one of them is 1 to ``threshold - 1`` the family is refused.
+    * **Shown elsewhere.** The keys in ``shown`` are figures the reader sees in other
+      tables anyway, so hiding them would protect nothing: they are never hidden and
+      count as known, like group sizes. A question that results are split by has its
+      answers' counts there: each is the size of one of its groups, which the page
+      gives as a filter's number of responses and as a breakdown's row totals. Keys
+      that are in none of the released tables are ignored.
     * **Complementary.** Repeated until nothing changes: a line with exactly one
       hidden cell gets the cheapest other cell of the line hidden too. A line whose
       total is shown and whose hidden cells are all zero would pin them at zero
@@ -1002,6 +1050,12 @@ def protect_joint(
         for cell_key, cell in ids.items():
             if cell_key[0] == shape[0]:
                 eligible[cell] = False
+    for figure in shown:
+        # A figure the page shows in another table: hiding it here would hide nothing,
+        # and counting it as unknown would let protection lean on it.
+        at = ids.get(tuple(int(k) for k in figure))
+        if at is not None:
+            eligible[at] = False
     fixed_small = (~eligible[:n]) & (grid[:n] > 0) & (grid[:n] < threshold)
     if np.any(fixed_small):
         raise DisclosureRefused(
@@ -1084,6 +1138,67 @@ def protect_joint(
         status={key: _STATUSES[status[i]] for key, i in ids.items()},
         threshold=threshold,
     )
+
+
+def protect_family(
+    cells: Mapping[Any, int],
+    sizes: Sequence[int],
+    *,
+    threshold: int,
+    tables: Sequence[Sequence[int]],
+    shown: Collection[Sequence[int]] = (),
+    zeros_disclosive: bool = True,
+) -> JointTable:
+    """:func:`protect_joint` over as many of ``tables`` as can be protected together.
+
+    A family that cannot be protected as a whole (some line of a narrow table, such as
+    the answers of one department's weekend workers by a third question, has nothing
+    left to hide) used to refuse every view of the question, its plain counts included,
+    which had no small number at all ("This table cannot be shown … try a broader
+    breakdown" with no breakdown chosen). It is the narrow views that cannot be shown,
+    so they are the ones left out: first every table cut by two splits; if that is not
+    enough, the tables cut by one split are taken back one at a time, in order, each
+    kept when it can still be protected with those kept before it. A table left out
+    is never shown: its cells are missing from the result (:meth:`JointTable.cell`
+    keys not in ``status``), and the views cut from it say they cannot be shown.
+
+    Deterministic like :func:`protect_joint`: the same counts always keep the same
+    tables. Raises :class:`DisclosureRefused` only when the plain counts cannot be
+    protected on their own (the same refusal :func:`protect_joint` gives them).
+    """
+    released = [tuple(t) for t in tables]
+
+    def attempt(chosen: list[tuple[int, ...]]) -> JointTable:
+        return protect_joint(
+            cells,
+            sizes,
+            threshold=threshold,
+            tables=chosen,
+            shown=shown,
+            zeros_disclosive=zeros_disclosive,
+        )
+
+    try:
+        return attempt(released)
+    except DisclosureRefused:
+        pass
+    singles = [t for t in released if len(t) <= 1]
+    if len(singles) < len(released):
+        try:
+            return attempt(singles)
+        except DisclosureRefused:
+            pass
+    kept: list[tuple[int, ...]] = []
+    best = attempt([])  # the plain counts alone; their refusal is the question's
+    for table in singles:
+        if not table:
+            continue
+        try:
+            best = attempt([*kept, table])
+        except DisclosureRefused:
+            continue
+        kept.append(table)
+    return best
 
 
 def _mend_lines(

@@ -111,6 +111,11 @@ class QuestionResult:
     # their approved answers are held back because they are fewer than the threshold.
     text_answered: int = 0
     texts_withheld: bool = False
+    # Fewer than the threshold (but some) of the respondents did not answer it: members
+    # do not see the list, whose length would say how many (disclosure.check_unanswered).
+    texts_few_skipped: bool = False
+    # Filtered results list no written answers, for anyone (see results).
+    texts_filtered: bool = False
     # Why members won't see a follow-up question's answers that an organiser reads
     # (follow_ups.py); the figures of other follow-ups are refused instead.
     follow_up_note: str = ""
@@ -481,8 +486,14 @@ def results(
         ):
             cross[question_id][(group_id, choice_id)] = n
 
-    texts, text_answered = _texts(
-        answers, [q.pk for q in questions if q.is_text], approved_only=not can_see_all_text
+    # Each group of the splits, everyone in it: beside the people who answered a question
+    # in each (per_question), those who did not (disclosure.check_unanswered).
+    people = _people(survey, splits, language, joint=joint) if splits else {}
+    # Written answers are listed only for everyone (QuestionResult.texts_filtered).
+    texts, text_answered = (
+        _texts(answers, [q.pk for q in questions if q.is_text], approved_only=not can_see_all_text)
+        if only is None
+        else ({}, {})
     )
     weights = None
     if weighted:
@@ -499,6 +510,16 @@ def results(
 
     for question in questions:
         result = QuestionResult(question=question, label=question.text(language))
+        if only is not None and question.is_text:
+            # Not listed, for anyone: the list for one filter and the list for another
+            # share the answers of the people in both groups, so two lists could pin an
+            # answer to a group of one (the comment in both "weekend" and "department
+            # B"), however big each group is. Figures are protected across views; a
+            # written answer is the same words in every view, so it is listed only in
+            # the results for everyone.
+            result.texts_filtered = True
+            out.questions.append(result)
+            continue
         choices = list(question.choices.all())
         cells = per_question.get(question.pk, {})
         if question.type == Question.Type.CONSENT and joint is not None and splits:
@@ -511,16 +532,19 @@ def results(
                 split = disclosure.check_partition(
                     margin, threshold=threshold, question=only[0].text(language)
                 )
-                if split is not None and question.is_text:
-                    # Said of the written answers: the filter applies to them as to the
-                    # rest ("cannot be filtered" read as if it did not).
-                    raise disclosure.DisclosureRefused(
-                        disclosure.Refusal(
-                            split.code, _texts_not_filtered(only[0], margin, threshold, language)
-                        )
-                    )
                 if split is not None:
                     raise disclosure.DisclosureRefused(_named(split))
+                if question.type != Question.Type.CONSENT:
+                    # "8 responses", "5 people answered": 3 of the group skipped it. Every
+                    # group of the filter's question is checked, so that the unfiltered
+                    # count less the other groups' gives no small number either.
+                    skipped = disclosure.check_unanswered(
+                        _margin(people, position), margin, threshold=threshold
+                    )
+                    if skipped is not None:
+                        raise disclosure.DisclosureRefused(
+                            _unanswered_in_groups([only[0]], threshold, language)
+                        )
             if question.type in (
                 Question.Type.SINGLE,
                 Question.Type.RATING,
@@ -558,6 +582,17 @@ def results(
                     and not multiple
                     and question.type != Question.Type.RANKING
                 ):
+                    by_groups = _named(
+                        disclosure.check_combined_partition(
+                            cells, threshold=threshold, questions=[q.text(language) for q in splits]
+                        )
+                    )
+                    if by_groups is None and disclosure.check_unanswered(
+                        people, cells, threshold=threshold
+                    ):
+                        # A row's total beside its group's size says how many of the
+                        # group skipped the question.
+                        by_groups = _unanswered_in_groups(splits, threshold, language)
                     result.crosstab = (
                         CrossTab([], [], [], refusal=out.breakdown_refusal)
                         if out.breakdown_refusal
@@ -567,13 +602,7 @@ def results(
                             out.breakdown,
                             only,
                             language,
-                            _named(
-                                disclosure.check_combined_partition(
-                                    cells,
-                                    threshold=threshold,
-                                    questions=[q.text(language) for q in splits],
-                                )
-                            ),
+                            by_groups,
                         )
                         if joint is not None
                         else _crosstab(
@@ -583,13 +612,7 @@ def results(
                             by_choice,
                             threshold,
                             language,
-                            _named(
-                                disclosure.check_combined_partition(
-                                    cells,
-                                    threshold=threshold,
-                                    questions=[q.text(language) for q in splits],
-                                )
-                            ),
+                            by_groups,
                             out.breakdown.type in (Question.Type.SINGLE, Question.Type.RATING),
                         )
                     )
@@ -637,14 +660,34 @@ def results(
                     # The list's length says how many people answered. A question shown
                     # only to some (skip logic) would give away the size of a group the
                     # tables hide (2 night workers), so below the threshold nobody but an
-                    # organiser reading every answer sees them, approved or not.
-                    result.texts_withheld = (
-                        not can_see_all_text and result.text_answered < threshold
+                    # organiser reading every answer sees them, approved or not. Beside
+                    # the number of responses it says how many did not answer, a group
+                    # too (disclosure.check_unanswered).
+                    result.texts_few_skipped = (
+                        disclosure.check_unanswered(
+                            {None: total}, {None: result.text_answered}, threshold=threshold
+                        )
+                        is not None
+                    )
+                    result.texts_withheld = not can_see_all_text and (
+                        result.text_answered < threshold or result.texts_few_skipped
                     )
                     result.texts = [] if result.texts_withheld else texts.get(question.pk, [])
+            if only is None and question.type in SKIPPABLE:
+                # Everyone's count beside the number of responses: those who did not
+                # answer must be 0 or at least the threshold, as in every group of a
+                # filter (above). Their figures are refused in every view then, since
+                # some group of any filter has that few too.
+                skipped = disclosure.check_unanswered(
+                    {None: total}, {None: result.respondents}, threshold=threshold
+                )
+                if skipped is not None:
+                    raise disclosure.DisclosureRefused(skipped)
         except disclosure.DisclosureRefused as refused:
             result.refusal = refused.refusal.reason
             result.rows = []
+            result.mean = None
+            result.crosstab = None
         if only is not None and question.pk == only[0].pk:
             result.filter_note = _filter_note(question, only[1], language)
         if weights is not None and result.rows and not result.weighted:
@@ -769,27 +812,41 @@ def _filter_note(question: Question, choice_name: str, language: str) -> str:
     return _("Everyone here answered “%(answer)s”: this is the filter.") % {"answer": answer}
 
 
-def _texts_not_filtered(
-    split: Question, groups: dict[Any, int], threshold: int, language: str
-) -> str:
-    """Why a text question shows no answers with a filter on (the answers it shows are
-    the filter's group's). `groups`: the people who answered it by their group of the
-    filter's question. Whether they are fewer than the threshold the unfiltered page
-    says already; like the survey-wide note, neither sentence says which group is the
-    small one, or that all of them are in one."""
-    if sum(groups.values()) < threshold:
-        return _(
-            "With this filter on, no written answers to this question are shown: fewer "
-            "than %(threshold)s people answered it, so even narrowed down their answers "
-            "could point to who wrote them."
-        ) % {"threshold": threshold}
-    return _(
-        "With this filter on, no written answers to this question are shown: of the "
-        "people who answered it, fewer than %(threshold)s, or all of them, gave one of the "
-        "answers to “%(question)s” (or did not answer it), so the answers shown for one "
-        "group would tell which of the others came from a small group. Choose “Everyone” "
-        "to read the answers without the filter."
-    ) % {"threshold": threshold, "question": split.text(language)}
+def _unanswered_in_groups(
+    splits: list[Question], threshold: int, language: str
+) -> disclosure.Refusal:
+    """Why a question's figures are not shown filtered or broken down by `splits` (the
+    filter's question, the breakdown, or both): in one of their groups, fewer than the
+    threshold did not answer it. Never which group, as the other refusals."""
+    names = [s.text(language) for s in splits]
+    by = (
+        _("“%(question)s”") % {"question": names[0]}
+        if len(names) == 1
+        else _("“%(first)s” and “%(second)s”") % {"first": names[0], "second": names[-1]}
+    )
+    return disclosure.Refusal(
+        disclosure.RefusalCode.TOO_FEW,
+        _(
+            "In one of the groups of %(questions)s, fewer than %(threshold)s people did "
+            "not answer this question, so its results are not shown narrowed or split "
+            "this way: the number who answered would tell how many did not, and with so "
+            "few they could be picked out."
+        )
+        % {"questions": by, "threshold": threshold},
+    )
+
+
+# The questions whose number of answers is shown ("n people answered", "from n
+# answers") beside the number of responses. A consent statement counts everyone; a text
+# question's list is checked where it is made.
+SKIPPABLE = (
+    Question.Type.SINGLE,
+    Question.Type.RATING,
+    Question.Type.MULTIPLE,
+    Question.Type.RANKING,
+    Question.Type.NUMBER,
+    Question.Type.DATE,
+)
 
 
 class _FollowUps:
@@ -1158,10 +1215,15 @@ class _JointCounts:
                 chosen[(position[choice_id], *group)] += n
         released = self._released(question, by_masks)
         sizes = tuple(a.size for a in self.axes)
+        shown = self._shown_elsewhere(question, choices)
         if not multiple:
             return [
-                disclosure.protect_joint(
-                    chosen, (len(choices), *sizes), threshold=self.threshold, tables=released
+                disclosure.protect_family(
+                    chosen,
+                    (len(choices), *sizes),
+                    threshold=self.threshold,
+                    tables=released,
+                    shown=[(i, *sizes) for i in shown],
                 )
             ]
         out = []
@@ -1172,11 +1234,49 @@ class _JointCounts:
                 cells[(0, *group)] = ticked
                 cells[(1, *group)] = n - ticked
             out.append(
-                disclosure.protect_joint(
-                    cells, (2, *sizes), threshold=self.threshold, tables=released
+                disclosure.protect_family(
+                    cells,
+                    (2, *sizes),
+                    threshold=self.threshold,
+                    tables=released,
+                    # Those who did not tick it: the people who answered (shown) less those
+                    # who did.
+                    shown=[(0, *sizes), (1, *sizes)] if i in shown else [],
                 )
             )
         return out
+
+    def _shown_elsewhere(self, question: Question, choices: list[Any]) -> set[int]:
+        """The answers of a question results can be split by whose counts the page
+        shows as the sizes of its groups: "6 responses · only Shift: Weekend", and the
+        row totals of a breakdown by it. Those are the answers of an offered filter
+        (the question passes the partition rule, and the answer disclosure.check_filter;
+        see _offers). Hiding such a count in the question's own table hid nothing (a
+        plain "Shift?" table with its weekend row hidden, 6 shown beside it in every
+        breakdown by shift), and counting it as unknown let that table's protection
+        lean on a figure anyone can read."""
+        k = next((i for i, q in enumerate(self.splits) if q.pk == question.pk), None)
+        if k is None:
+            return set()
+        groups: dict[Any, int] = defaultdict(int)
+        ticked: dict[int, int] = defaultdict(int)
+        for masks, n in self.groups.items():
+            groups[masks[k] or None] += n
+            for bit in range(min(len(choices), MASK_BITS)):
+                if (masks[k] or 0) >> bit & 1:
+                    ticked[bit] += n
+        groups[None] += self.total - sum(self.groups.values())
+        if disclosure.check_partition(groups, threshold=self.threshold) is not None:
+            return set()
+        return {
+            i
+            for i in range(min(len(choices), MASK_BITS))
+            if ticked[i] == 0
+            or disclosure.check_filter(
+                selected=ticked[i], parent=self.total, threshold=self.threshold
+            )
+            is None
+        }
 
     def own_months(self, question: Question) -> list[date]:
         """The months of a date question that get a row of their own, in every view:
@@ -1214,7 +1314,7 @@ class _JointCounts:
             cells[(own.get(month, len(own)), *self._coords(masks))] += n
             by_masks[masks] += n
         sizes = tuple(a.size for a in self.axes)
-        return disclosure.protect_joint(
+        return disclosure.protect_family(
             cells,
             (len(own) + 1, *sizes),
             threshold=self.threshold,
@@ -1242,7 +1342,7 @@ class _JointCounts:
             cells[(1, *group)] = n - agreed.get(group, 0)
         sizes = tuple(a.size for a in self.axes)
         released = self._released(question, everyone)
-        return disclosure.protect_joint(
+        return disclosure.protect_family(
             cells, (2, *sizes), threshold=self.threshold, tables=released
         )
 
@@ -1926,6 +2026,19 @@ def _partition_refusal(
     if combined or len(splits) > 1:
         return disclosure.check_combined_partition(cells, threshold=threshold, questions=names)
     return disclosure.check_partition(_margin(cells, 0), threshold=threshold, question=names[0])
+
+
+def _people(
+    survey: Survey, splits: list[Question], language: str, *, joint: _JointCounts | None
+) -> dict[tuple[Any, ...], int]:
+    """Completed responses by their groups of `splits`, keyed as _partitions_per_question
+    keys the people who answered each question: from `joint`'s snapshot when it is split
+    by them, else one GROUP BY."""
+    if any(_too_many_choices(q) for q in splits):
+        return {}  # refused as a whole by _partition_refusal
+    if joint is not None and joint.has(*splits):
+        return joint.partition(splits, language)
+    return _partition_cells(survey, splits, language)
 
 
 def _partition_cells(
