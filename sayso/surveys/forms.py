@@ -10,6 +10,7 @@ from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sayso.core.fields import CODE_EXAMPLE, GROUPED_NUMBER, NUMBER_SEPARATORS, code_count_field
+from sayso.core.text import ascii_forms
 
 from . import logic, services
 from .models import Answer, Question, Section, Survey, pick_label
@@ -889,6 +890,11 @@ class CodeEntryForm(forms.Form):
         ),
         error_messages={
             "required": _("Enter the code from your card or letter."),
+            # Django's own "Null characters are not allowed." (a "%00" sent as part of a
+            # code) would speak of something the person never typed.
+            "null_characters_not_allowed": _(
+                "That code is not valid or has already been used. Check it and try again."
+            ),
             "max_length": format_lazy(
                 _(
                     "This is longer than an invitation code. Enter the code from your card or"
@@ -898,6 +904,12 @@ class CodeEntryForm(forms.Form):
             ),
         },
     )
+
+    def clean_code(self) -> str:
+        # A code typed with a full-width keyboard (Japanese, Chinese) is the same code:
+        # its letters and digits in their ASCII forms, which InvitationCode reads (it
+        # takes out anything else, such as spaces, itself).
+        return ascii_forms(self.cleaned_data["code"])
 
 
 class ImportForm(forms.Form):

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from sayso.analysis import odk_xpath
+from sayso.core.text import ascii_forms, has_nul, without_direction_controls
 
 from .models import Question, Survey, pick_label
 
@@ -322,6 +323,8 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
     if not raw_text:
         return None, None
     if question.type == Question.Type.NUMBER:
+        # 12.5 typed with a full-width keyboard (Japanese, Chinese) is 12.5.
+        raw_text = ascii_forms(raw_text)
         # A comma is read only as a thousands separator (1,000 or 12,500.5). Elsewhere it
         # is most likely a decimal comma ("3,5" in Polish, Welsh or French habits), and
         # reading it as a separator would store 35: refused instead.
@@ -352,13 +355,51 @@ def read_answer(question: Question, data: Mapping[str, Any]) -> tuple[Any, str |
         return (int(number) if number.is_integer() else number), None
     if question.type == Question.Type.DATE:
         try:
-            return dt.date.fromisoformat(raw_text).isoformat(), None
+            # A date typed with a full-width keyboard (Japanese, Chinese) is that date.
+            day = dt.date.fromisoformat(ascii_forms(raw_text))
         except ValueError:
             return None, _("Enter a date as year-month-day, like 2024-03-01.")
+        return (None, problem) if (problem := date_problem(day)) else (day.isoformat(), None)
+    if has_nul(raw_text):
+        # No database column of PostgreSQL can hold it (a crash, before), and nobody
+        # types it on purpose: it comes with pasted text. The page shows the answer
+        # again with it made visible (typed_answer), so it can be found and deleted.
+        return None, _(
+            "This answer holds a character that cannot be kept, shown as �. Delete it and"
+            " try again."
+        )
+    raw_text = without_direction_controls(raw_text).strip()
+    if not raw_text:
+        return None, None
     limit = text_limit(question)
     if len(raw_text) > limit:
         return None, _("Keep the answer under %(n)s characters.") % {"n": limit}
     return raw_text, None
+
+
+# The dates a date question takes, whatever its own rule. Year 1 or 9999 is a slip of
+# the keyboard, not a day anyone means, and a spreadsheet cannot show it (the XLSX
+# export wrote year 1 as -693593, shown as #####). The survey's own rule (constraint)
+# applies on top.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+
+
+def date_problem(value: Any) -> str | None:
+    """Why a date answer (a date, or the ISO text a draft keeps) is outside the dates
+    a survey takes; None when it is inside them, or is no date at all (a number kept
+    before the question became a date, say: said elsewhere, or not at all)."""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dt.date) or EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return _("Check the year: enter a date from %(first)s to %(last)s.") % {
+        "first": EARLIEST_DATE.year,
+        "last": LATEST_DATE.year,
+    }
 
 
 SHORT_TEXT_LIMIT = 500
@@ -428,6 +469,8 @@ def check_answer(
         problem = exclusive_problem(value, exclusive_options(question), language)
         if problem:
             return problem
+    if question.type == Question.Type.DATE and (problem := date_problem(value)):
+        return problem  # a draft kept before dates were held to the range
     if question.constraint:
         try:
             ok = parsed(question.constraint).is_true(answers, current=value)
@@ -449,7 +492,12 @@ def typed_answer(question: Question, data: Mapping[str, Any]) -> Any:
         return {
             c.name: (data.get(f"{key}__{c.name}") or "").strip() for c in question.choices.all()
         }
-    return data.get(key)
+    typed = data.get(key)
+    if isinstance(typed, str) and has_nul(typed):
+        # Shown as the replacement character (what a browser would show in its place),
+        # so that the person can find it; a page never carries the character itself.
+        return typed.replace("\x00", "\ufffd")
+    return typed
 
 
 def posted(question: Question, data: Mapping[str, Any]) -> bool:
@@ -561,6 +609,43 @@ def still_applying(questions: Iterable[Question], answers: Mapping[str, Any]) ->
     keep = applying(ordered, answers)
     known = {q.name for q in ordered}
     return {name: value for name, value in answers.items() if name not in known or name in keep}
+
+
+def pages_to_go_through(
+    pages: Sequence[Sequence[Question]], current: int, answers: Mapping[str, Any]
+) -> list[int]:
+    """The indexes of the pages (the survey's, in order) that the person on page
+    `current` goes through, as far as `answers` (the answers so far) tell: the page
+    itself, each page with a question that applies (views.page's Continue skips the
+    others), and each later page with a question that an answer still to give may
+    bring up (its rule names a question on this page or after it that is unanswered
+    and may itself be asked). What the progress counts: a page the answers skip is
+    left out, or "Page 2 of 3" would lead straight to the check page; one they may
+    still bring up is counted, or "Page 1 of 1" would lead to a page 2."""
+    applies = applying([q for page in pages for q in page], answers)
+    still_open: set[str] = set()  # unanswered questions still to come that may be asked
+    out = []
+    for index, page in enumerate(pages):
+        asked = False
+        for question in page:
+            if question.name in applies or (
+                index >= current and question.relevant and _references(question) & still_open
+            ):
+                asked = True
+                if index >= current and question.name not in answers:
+                    still_open.add(question.name)
+        if asked or index == current:
+            out.append(index)
+    return out
+
+
+def _references(question: Question) -> set[str]:
+    """The names a question's rule for being shown refers to (none if it is broken:
+    is_relevant then shows the question to everyone)."""
+    try:
+        return set(parsed(question.relevant).references)
+    except odk_xpath.XPathError:
+        return set()
 
 
 def pages_brought_up(
@@ -704,6 +789,9 @@ def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> 
             if problem:
                 errors[name] = problem
                 continue
+        if rule.type == Question.Type.DATE and (problem := date_problem(value)):
+            errors[name] = problem  # a draft kept before dates were held to the range
+            continue
         if rule.constraint is not None:
             try:
                 ok = rule.constraint.is_true(answers, current=value)

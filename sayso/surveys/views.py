@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -1035,9 +1036,18 @@ def export_download(request: HttpRequest, community: Community, pk: int, job: in
 # --------------------------------------------------------------------------- respondents
 
 
+# Every survey link there is or was: capitals and digits (models.new_link_token), or
+# letters, digits, "-" and "_" (the older models.new_token), at most the column's 64.
+_LINK_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _open_survey(link: str) -> Survey:
     """The survey of a link, also when typed in small letters (links are capitals and
-    digits: models.new_link_token; older ones, mixed case, only as they are)."""
+    digits: models.new_link_token; older ones, mixed case, only as they are). A link
+    that no survey can have is not looked up: one with a null character ("%00" in
+    the address) failed the query on PostgreSQL, a 500 instead of "not found"."""
+    if not _LINK_RE.fullmatch(link):
+        raise Http404
     surveys = Survey.objects.select_related("community")
     found = surveys.filter(link_token=link).first()
     if found is None and link.upper() != link:
@@ -1322,6 +1332,20 @@ def _questions_by_name(response: Response, questions: list[Question]) -> dict[st
     return {q.name: q for _s, qs in _visible_sections(response) for q in qs}
 
 
+def _first_box(question: Question) -> str:
+    """The id of what a question is answered with first, for the links to it (the
+    error summary, the new questions): the box itself, or a group's first option or
+    select. A link to a group's fieldset moved the view but left focus on the page,
+    so that Tab started again from its top (respond_page.html sets these ids)."""
+    field = logic.field_name(question)
+    choices = list(question.choices.all()) if question.has_choices else []
+    if not choices:
+        return field
+    if question.type == Question.Type.RANKING:
+        return f"{field}__{choices[0].name}"
+    return f"{field}-1"
+
+
 def _render_questions(
     questions: list[Question],
     answers: dict[str, Any],
@@ -1386,6 +1410,7 @@ def _render_questions(
             {
                 "q": q,
                 "field": field,
+                "first_box": _first_box(q),
                 "label": fill(logic.shown(q.label, language, default_language, q.name)),
                 "hint": hint,
                 "order": order,
@@ -1400,6 +1425,12 @@ def _render_questions(
                 "applies": shown,
                 "decides": q.name in deciding,
                 "maxlength": logic.text_limit(q) if q.is_text else None,
+                # The dates a date question takes (logic.date_problem), for the picker.
+                "date_range": (
+                    (logic.EARLIEST_DATE.isoformat(), logic.LATEST_DATE.isoformat())
+                    if q.type == Question.Type.DATE
+                    else None
+                ),
             }
         )
     return out
@@ -1568,7 +1599,7 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             errors = {name: errors[name] for name in typed}
             unsaved = [
                 {
-                    "field": logic.field_name(q),
+                    "first_box": _first_box(q),
                     "text": _about_answer(
                         _("Your answer to “%(question)s” could not be saved: %(reason)s"),
                         logic.shown(q.label, response.language, default, q.name),
@@ -1611,6 +1642,7 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
                 _private_url("page", response.language, query, token=token, page=target)
             )
         services.save_page(response=response, answers=answers, page=page)
+    place, pages_to_see = _progress([qs for _s, qs in sections], page, answers)
     return render(
         request,
         "surveys/respond_page.html",
@@ -1637,13 +1669,15 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             "unsaved": unsaved,
             "new_questions": len(new),
             # Someone who started with an invitation code cannot start again: until they
-            # save, the address of this page is their only way back to their answers.
+            # send their answers, this page's address is their only way back to them.
+            # Said on the first page every time it is shown, not only until something is
+            # saved: shown again with a problem, or in another language, the notice went
+            # before the person had read it.
             "keep_link": (
                 request.build_absolute_uri(
                     _private_url("page", response.language, token=token, page=0)
                 )
                 if page == 0
-                and not response.draft
                 and not response.is_preview
                 and survey.distribution == Survey.Distribution.CODES
                 else ""
@@ -1665,11 +1699,18 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             # Shown again (a problem, a new question): the pages its changes brought up.
             "still_to_see": ",".join(str(i) for i in sorted(still)),
             "page": page,
-            "page_number": page + 1,
-            "pages": len(sections),
-            "percent_done": int(page * 100 / max(len(sections), 1)),
+            "page_number": place,
+            "pages": pages_to_see,
+            "percent_done": int((place - 1) * 100 / pages_to_see),
         },
     )
+
+
+def _progress(pages: list[list[Question]], page: int, answers: dict[str, Any]) -> tuple[int, int]:
+    """Where `page` stands among the pages the person goes through given the answers
+    so far (logic.pages_to_go_through), counted from 1, and how many they are."""
+    counted = logic.pages_to_go_through(pages, page, answers)
+    return counted.index(page) + 1, len(counted)
 
 
 @access_level("public")
@@ -1688,7 +1729,12 @@ def saved(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "surveys/respond_saved.html",
-        {"survey": response.survey, "link": link, **language_links},
+        {
+            "survey": response.survey,
+            "title": logic.survey_text(response.survey, "title", response.language),
+            "link": link,
+            **language_links,
+        },
     )
 
 
@@ -1810,6 +1856,8 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
             "title": logic.survey_text(survey, "title", language),
             "token": token,
             "summary": summary,
+            # The page's title starts "Error:" while an answer needs attention.
+            "has_problem": any(item["error"] for item in summary),
             "preview": response.is_preview,
             # "Change" leads to the answer's page, whose Continue comes back here.
             "change_query": _lang_query(language, **{_FROM_CHECK: "check"}),

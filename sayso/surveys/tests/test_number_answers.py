@@ -184,7 +184,7 @@ def test_a_tiny_number_comes_back_as_typed_and_is_accepted_again() -> None:
     assert sent.status_code == 302
     assert "/check/" in sent["Location"]
     assert Response.objects.get().draft == {"dose": 1e-05}
-    assert "<dd>0.00001 <a" in client.get(sent["Location"]).content.decode()
+    assert "<dd><bdi>0.00001</bdi> <a" in client.get(sent["Location"]).content.decode()
     html = client.get(first).content.decode()  # "Change", or Back: typed in again
     assert 'name="q_dose" id="q_dose" value="0.00001"' in html
     again = client.post(first, {"q_dose": "0.00001", "next": "1"})

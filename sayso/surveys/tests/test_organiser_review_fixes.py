@@ -216,7 +216,8 @@ def _check_page(draft: dict[str, Any]) -> str:
 
 def answers_shown(html: str) -> dict[str, str]:
     pairs = re.findall(r"<dt[^>]*>(.*?)</dt>\s*<dd>(.*?) <a ", html, re.S)
-    return dict(pairs)
+    # Each answer is isolated in a <bdi> (its own direction): the words inside it.
+    return {label: re.sub(r"</?bdi[^>]*>", "", shown) for label, shown in pairs}
 
 
 def test_the_check_page_shows_consent_and_dates_in_words() -> None:

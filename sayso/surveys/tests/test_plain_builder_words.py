@@ -216,8 +216,8 @@ def test_a_ranking_says_what_its_numbers_mean_on_the_page_and_the_check_page() -
     )["Location"]
     summary = client.get(check).content.decode()
     assert (
-        'In order, from the most important (1):<ol class="ranked"><li>Privacy</li><li>Pay</li>'
-        "<li>Breaks</li></ol>"
+        'In order, from the most important (1):<ol class="ranked"><li><bdi>Privacy</bdi></li>'
+        "<li><bdi>Pay</bdi></li><li><bdi>Breaks</bdi></li></ol>"
     ) in summary
 
 

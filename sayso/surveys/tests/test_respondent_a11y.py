@@ -290,9 +290,19 @@ def test_every_refused_answer_is_marked_invalid_and_described_by_its_own_error()
         assert page.by_id(field).get("aria-invalid") is None
         assert page.by_id(field).described_by in ([], [f"{field}-hint"])
     assert [e.get("aria-invalid") for e in page.named("q_fair")] == [None, None]
-    # The error summary links to each question.
+    # The error summary links to each question's first box (a group's first option or
+    # select), where following the link puts focus.
     links = [e.get("href") for e in page.elements if e.tag == "a"]
-    assert {f"#{field}" for field in expected} <= set(links)
+    first_boxes = {
+        "q_role": "q_role",
+        "q_years": "q_years",
+        "q_shift": "q_shift-1",
+        "q_worries": "q_worries-1",
+        "q_priorities": "q_priorities__pay",
+        "q_agree": "q_agree",
+    }
+    assert {f"#{box}" for box in first_boxes.values()} <= set(links)
+    assert all(page.by_id(box).tag in ("input", "select") for box in first_boxes.values())
 
 
 def test_a_corrected_answer_is_no_longer_invalid() -> None:

@@ -287,9 +287,11 @@ def test_the_first_page_after_a_code_shows_the_private_link_to_keep() -> None:
     assert "Your code is now used. Keep this private link" in html
     assert f'<a href="http://testserver{first}">' in html
     assert InvitationCodeUse.objects.filter(activity_id=survey.pk).count() == 1
-    # Once something is saved the notice goes: "Save and continue later" gives the link.
+    # It stays on the first page until the answers are sent (a page shown again with
+    # a problem, or once something is saved, still needs it); not on the next pages.
     client.post(first, {"q_shift": "day"})
-    assert "Keep this private link" not in client.get(first).content.decode()
+    assert "Keep this private link" in client.get(first).content.decode()
+    assert "Keep this private link" not in client.get(page_url(first, 1)).content.decode()
 
 
 def test_a_sent_response_link_says_it_has_ended_without_showing_answers() -> None:
