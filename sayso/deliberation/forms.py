@@ -11,6 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from sayso.core.models import Community, InvitationCodeBatch
+from sayso.core.text import ascii_forms
 from sayso.organisations.models import DataPractice
 
 from .models import CODES_ARE_ANONYMOUS, STATEMENT_MAX_LENGTH, Conversation, normalise_text
@@ -290,8 +291,20 @@ class CodeForm(forms.Form):
             "The code on your card, like ABCDE-FGH23. Capitals, spaces and dashes don't"
             " matter. It works once, in this browser: keep using the same one to come back."
         ),
-        error_messages={"required": _("Type the code from your card.")},
+        error_messages={
+            "required": _("Type the code from your card."),
+            # Django's own "Null characters are not allowed." (a "%00" sent with a code)
+            # would speak of something the person never typed.
+            "null_characters_not_allowed": _(
+                "This code is not valid or has already been used. Check it against your card."
+            ),
+        },
     )
+
+    def clean_code(self) -> str:
+        # A code typed on a full-width keyboard (Japanese, Chinese) is the same code: its
+        # letters and digits in ASCII, which InvitationCode reads (it drops the rest).
+        return ascii_forms(self.cleaned_data["code"])
 
 
 class _TickedStatements(forms.TypedMultipleChoiceField):

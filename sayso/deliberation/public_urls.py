@@ -5,9 +5,9 @@ from . import views
 app_name = "deliberation_public"
 
 urlpatterns = [
-    path("<str:public_token>/", views.participate, name="participate"),
-    path("<str:public_token>/statements/new/", views.participant_statement, name="statement"),
-    path("<str:public_token>/report/", views.public_report, name="report"),
-    path("<str:public_token>/you/", views.you, name="you"),
-    path("<str:public_token>/forget/", views.forget, name="forget"),
+    path("<slug:public_token>/", views.participate, name="participate"),
+    path("<slug:public_token>/statements/new/", views.participant_statement, name="statement"),
+    path("<slug:public_token>/report/", views.public_report, name="report"),
+    path("<slug:public_token>/you/", views.you, name="you"),
+    path("<slug:public_token>/forget/", views.forget, name="forget"),
 ]
