@@ -22,6 +22,7 @@ from sayso.core.models import InvitationCodeUse
 from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
 from sayso.surveys import logic, services
 from sayso.surveys.models import Answer, Choice, Question, Response, Section, Survey
+from sayso.surveys.tests.factories import make_survey
 
 pytestmark = pytest.mark.django_db
 
@@ -648,3 +649,25 @@ def test_read_answer_refuses_a_null_character_in_any_typed_answer() -> None:
         value, error = logic.read_answer(by_name[name], {f"q_{name}": typed})
         assert value is None, name
         assert error, name
+
+
+# --------------------------------------------------------------------------- the default notice
+
+
+def test_a_survey_without_its_own_notice_still_says_who_sees_the_answers() -> None:
+    """A survey opened with an empty privacy notice said nothing on its start page about
+    who sees what: Sayso's own guarantees are said instead."""
+    community = CommunityFactory(name="Depot workers", small_group_threshold=6)
+    bare = make_survey(community, status=Survey.Status.OPEN, privacy_notice="")
+    page = Client().get(bare.public_url()).content.decode()
+    assert "Who sees your answers" in page
+    assert (
+        "The organisers of Depot workers see each answer. Everyone else sees only totals,"
+        " for groups of at least 6 people" in page
+    )
+    own = make_survey(
+        community, status=Survey.Status.OPEN, privacy_notice="Only the organisers read them."
+    )
+    page = Client().get(own.public_url()).content.decode()
+    assert "Only the organisers read them." in page
+    assert 'id="default-privacy"' not in page

@@ -814,6 +814,8 @@ RESPONDENT_MESSAGES = [
     "Check the year: enter a date from %(first)s to %(last)s.",
     "This answer holds a character that cannot be kept, shown as �. Delete it and try again.",
     "Error:",
+    "The organisers of %(community)s see each answer. Everyone else sees only totals, for groups"
+    " of at least %(n)s people, and a written answer only once an organiser has approved it.",
     "Keep the answer under %(n)s characters.",
     "Tick the box to agree before you go on.",
     "Answer this question.",
