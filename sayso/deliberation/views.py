@@ -281,7 +281,7 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
     elif selecting or request.method != "POST":
         ticked_now = set()
     else:  # refused (no action): keep what was ticked
-        ticked_now = {_job_number(v) for v in request.POST.getlist("statements")}
+        ticked_now = {_token_in(v) or 0 for v in request.POST.getlist("statements")}
     if request.method == "POST" and form.is_valid():
         accept = form.cleaned_data["action"] == "accept"
         ticked = set(form.cleaned_data["statements"])
@@ -474,12 +474,6 @@ def export(request: HttpRequest, community: Community, conversation: int) -> Htt
     return cast(HttpResponse, response)
 
 
-def _job_number(raw: str) -> int:
-    """A record's number (an import job, a statement) from the address or a form; 0
-    (none) for anything else, a number too large for the database included."""
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
-
-
 @community_view("organiser")
 def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
     """POST checks the upload and queues the import; GET ?job= shows how it is going
@@ -488,14 +482,14 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
     if request.method == "POST" and "cancel" in request.POST:
         # "Stop and start again" on a late import: the page then shows it stopped, with
         # the form (or the conversation, had it just finished).
-        number = _job_number(request.POST["cancel"])
+        number = _token_in(request.POST["cancel"]) or 0
         services.cancel_polis_import(community=community, job_id=number)
         return redirect(f"{request.path}?job={number}")
     if request.method != "POST" and "job" in request.GET:
         services.expire_stale_imports(community=community)  # never "Importing..." forever
         job = get_object_or_404(
             PolisImport.objects.select_related("conversation"),
-            pk=_job_number(request.GET["job"]),
+            pk=_token_in(request.GET["job"]) or 0,
             community=community,
         )
         if job.state == PolisImport.State.DONE and job.conversation is not None:
@@ -903,8 +897,9 @@ def participate(request: HttpRequest, public_token: str) -> HttpResponse:
 
 
 def _token_in(raw: object) -> int | None:
-    """A statement token as forms.parse_vote reads one (ASCII digits, at most 18, not
-    0), from a query string."""
+    """A number from an address or a form as forms.parse_vote reads a statement token
+    (ASCII digits, at most 18, so never too large for the database; not 0): a token,
+    an import job's or a statement's number. None for anything else."""
     if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         return None
     return int(raw) or None
