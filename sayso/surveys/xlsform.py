@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import functools
 import io
+import posixpath
 import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from sayso.core.models import Community
@@ -366,13 +369,454 @@ def _labels(value: Any, main: str = "en") -> dict[str, str]:
     return {k: v for k, v in out.items() if k == main or v != first}
 
 
+# ------------------------------------------------------------ what an import reads, at most
+#
+# An .xlsx file is a zip of XML parts, and a small one can be built to become huge once
+# read: a sheet that says it spans every column and row, hundreds of thousands of rows,
+# a part that unpacks to gigabytes. So an import first copies only what a form is read
+# from (the list of sheets, the sheets an XLSForm has, their shared texts and the
+# formatting that tells a date from a number) into a new workbook, counting as it
+# unpacks, and refuses a file past any of these limits before openpyxl or pyxform reads
+# it; the other parts (pictures, comments, other sheets) are not unpacked at all. The
+# limits are far above any real Kobo or ODK form (a large one has a few hundred
+# questions and a few thousand choices), and keep an import to tens of MB and seconds.
+MAX_FILLED_ROWS = 5_000  # rows with something in them below the headings, per sheet
+MAX_SHEET_ROWS = 50_000  # rows of any kind in a sheet, empty or formatted ones too
+MAX_COLUMNS = 500  # columns, up to the last heading
+MAX_ROW_CELLS = 16_384  # cells in one row (Excel's own number of columns)
+MAX_ROW_NUMBER = 1_048_576  # Excel's last row
+MAX_ZIP_PARTS = 1_000  # parts the file is made of (a spreadsheet has a few dozen)
+MAX_PART_BYTES = 20 * 1024 * 1024  # one part that is read, unpacked
+MAX_READ_BYTES = 50 * 1024 * 1024  # all the parts that are read, unpacked
+MAX_PIECES = 500_000  # XML elements read in all: rows, cells, values, texts, formatting
+# XML elements that openpyxl holds at once: a part it reads whole (the formatting, the
+# list of sheets), what a sheet has outside its rows (widths, merged cells), one row,
+# one shared text.
+MAX_HELD_PIECES = 20_000
+MAX_RECORD_PIECES = 40_000
+MAX_STRINGS = 100_000  # shared texts
+
+_ZIP_CENTRAL_ENTRY = b"PK\x01\x02"  # each part's entry in the zip's directory starts so
+
+
+class _OverLimitError(Exception):
+    """A part goes past a limit; `what` says which, `number` by how much or where."""
+
+    def __init__(self, what: str, number: int = 0) -> None:
+        super().__init__(what)
+        self.what = what
+        self.number = number
+
+
+class _Scan:
+    """Counts a part's XML as it is unpacked, in constant memory, and stops it past a
+    limit. `records` names the element openpyxl reads and lets go of one at a time
+    ("row" in a sheet, "si" in the shared texts); anything else in the part it holds."""
+
+    def __init__(self, records: str, budget: list[int]) -> None:
+        from xml.parsers import expat
+
+        self.records = records
+        self.budget = budget  # XML elements the whole file may still have, shared
+        self.held = self.rows = self.filled = 0
+        self.depth = self.record_depth = self.text_depth = 0
+        self.record_pieces = self.record_cells = self.row_number = 0
+        self.record_filled = False
+        self.parser = expat.ParserCreate()
+        self.parser.buffer_text = True
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        self.parser.EntityDeclHandler = self._entity
+        if records == "row":
+            self.parser.CharacterDataHandler = self._text
+
+    def feed(self, chunk: bytes, last: bool = False) -> None:
+        self.parser.Parse(chunk, last)
+
+    def _entity(self, *_args: Any) -> None:
+        raise _OverLimitError("entity")  # no spreadsheet declares entities; a billion laughs does
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        local = name[name.rfind(":") + 1 :]
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            raise _OverLimitError("pieces")
+        if self.record_depth:
+            self.record_pieces += 1
+            if local == "c":
+                self.record_cells += 1
+            if self.record_pieces > MAX_RECORD_PIECES or self.record_cells > MAX_ROW_CELLS:
+                raise _OverLimitError("record", self.row_number)
+            if local in ("v", "t") and not self.text_depth:
+                self.text_depth = self.depth
+        elif local == self.records:
+            self.record_depth = self.depth
+            self.record_pieces = self.record_cells = 0
+            self.record_filled = False
+            self.rows += 1
+            if self.records == "row":
+                self.row_number = _row_number(attrs.get("r"), self.row_number)
+                if self.row_number > MAX_ROW_NUMBER:
+                    raise _OverLimitError("row_number", self.row_number)
+            if self.records == "row" and self.rows > MAX_SHEET_ROWS:
+                raise _OverLimitError("rows")
+            if self.records == "si" and self.rows > MAX_STRINGS:
+                raise _OverLimitError("strings")
+        else:
+            self.held += 1
+            if self.held > MAX_HELD_PIECES:
+                raise _OverLimitError("held")
+
+    def _end(self, _name: str) -> None:
+        if self.depth == self.text_depth:
+            self.text_depth = 0
+        if self.depth == self.record_depth:
+            self.record_depth = 0
+            if self.record_filled and self.row_number != 1:
+                self.filled += 1
+                if self.filled > MAX_FILLED_ROWS:
+                    raise _OverLimitError("filled")
+        self.depth -= 1
+
+    def _text(self, data: str) -> None:
+        if self.text_depth and not self.record_filled and data.strip():
+            self.record_filled = True
+
+
+def _row_number(given: str | None, previous: int) -> int:
+    """A row's number, as openpyxl reads it: its `r`, or the one after the last."""
+    if given is None:
+        return previous + 1
+    try:
+        return int(float(given))
+    except (ValueError, OverflowError):
+        return previous + 1  # openpyxl refuses it, when it reads the sheet
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _rels_path(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", f"{name}.rels")
+
+
+def _form_parts(data: bytes) -> bytes:
+    """The workbook made again of the parts an XLSForm is read from, each checked
+    against the limits as it is unpacked. Refused (XLSFormError) past a limit, or when
+    the file is not an .xlsx spreadsheet."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    from defusedxml.ElementTree import fromstring
+    from openpyxl.xml.constants import XLSM, XLSX, XLTM, XLTX
+    from pyxform.constants import SUPPORTED_SHEET_NAMES
+
+    not_xlsx = XLSFormError([_not_xlsx()])
+    parts = data.count(_ZIP_CENTRAL_ENTRY)  # zipfile reads no more entries than these
+    if parts > MAX_ZIP_PARTS:
+        raise XLSFormError(
+            [
+                _(
+                    "The file is made of %(parts)s parts; a spreadsheet has a few dozen, and"
+                    " Sayso reads files of at most %(max)s. Is this the right file?"
+                )
+                % {"parts": _count(parts), "max": _count(MAX_ZIP_PARTS)}
+            ]
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise not_xlsx from None
+    budget = [MAX_PIECES]
+    unpacked = [0]
+
+    def where(part: str, sheet: str | None) -> str:
+        if sheet is not None:
+            return _("the %(sheet)s sheet") % {"sheet": sheet}
+        return _("part %(part)s of the file") % {"part": part}
+
+    def refusal(over: _OverLimitError, part: str, sheet: str | None) -> XLSFormError:
+        place = where(part, sheet)
+        if over.what == "entity":
+            return not_xlsx
+        if over.what == "pieces":
+            text = _(
+                "There is more in %(where)s than Sayso reads: a file may hold at most"
+                " %(max)s cells, rows and other pieces in all. Is this the right file?"
+            ) % {"where": place, "max": _count(MAX_PIECES)}
+        elif over.what == "held":
+            text = _(
+                "%(where)s holds more formatting and other settings than Sayso reads (at"
+                " most %(max)s pieces). Copy the form into a new spreadsheet, save it and"
+                " try again."
+            ) % {"where": capfirst(place), "max": _count(MAX_HELD_PIECES)}
+        elif over.what == "record" and sheet is not None:
+            text = _(
+                "Row %(row)s of the %(sheet)s sheet holds more than Sayso reads in a row"
+                " (at most %(max)s cells). Is this the right file?"
+            ) % {"row": _count(over.number), "sheet": sheet, "max": _count(MAX_ROW_CELLS)}
+        elif over.what == "record":
+            text = _(
+                "A text in %(where)s holds more than Sayso reads (at most %(max)s pieces)."
+                " Is this the right file?"
+            ) % {"where": place, "max": _count(MAX_RECORD_PIECES)}
+        elif over.what == "filled":
+            text = _(
+                "The %(sheet)s sheet has more than %(max)s rows of questions or choices;"
+                " Sayso reads at most %(max)s per sheet. Is this the right file?"
+            ) % {"sheet": sheet, "max": _count(MAX_FILLED_ROWS)}
+        elif over.what == "rows":
+            text = _(
+                "The %(sheet)s sheet goes on for more than %(max)s rows, counting empty or"
+                " formatted ones; Sayso reads at most %(max)s rows in a sheet. Delete the"
+                " rows below the form (or copy the form into a new spreadsheet) and try"
+                " again."
+            ) % {"sheet": sheet, "max": _count(MAX_SHEET_ROWS)}
+        elif over.what == "strings":
+            text = _(
+                "%(where)s holds more than %(max)s texts; Sayso reads at most that many."
+                " Is this the right file?"
+            ) % {"where": capfirst(place), "max": _count(MAX_STRINGS)}
+        else:  # "row_number"
+            text = _(
+                "The %(sheet)s sheet has a row %(row)s, past the last row a spreadsheet"
+                " can have (%(max)s). Is this the right file?"
+            ) % {"sheet": sheet, "row": _count(over.number), "max": _count(MAX_ROW_NUMBER)}
+        return XLSFormError([text])
+
+    def take(part: str, records: str, sheet: str | None, sink: Any = None) -> _Scan:
+        """Unpack `part` (into `sink`, a file in the new workbook, when given),
+        scanning it; refused past a limit."""
+        size = archive.getinfo(part).file_size  # zipfile unpacks no more than this
+        unpacked[0] += size
+        if size > MAX_PART_BYTES:
+            raise XLSFormError(
+                [
+                    _(
+                        "%(where)s takes up %(mb).1f MB once unpacked; Sayso reads at most"
+                        " %(max)s MB of any one part of a file. Is this the right file?"
+                    )
+                    % {
+                        "where": capfirst(where(part, sheet)),
+                        "mb": size / 1e6,
+                        "max": MAX_PART_BYTES // (1024 * 1024),
+                    }
+                ]
+            )
+        if unpacked[0] > MAX_READ_BYTES:
+            raise XLSFormError(
+                [
+                    _(
+                        "The sheets of this file take up more than %(max)s MB once unpacked;"
+                        " Sayso reads at most that. Is this the right file?"
+                    )
+                    % {"max": MAX_READ_BYTES // (1024 * 1024)}
+                ]
+            )
+        scan = _Scan(records, budget)
+        try:
+            with archive.open(part) as source:
+                while chunk := source.read(64 * 1024):
+                    scan.feed(chunk)
+                    if sink is not None:
+                        sink.write(chunk)
+            scan.feed(b"", last=True)
+        except _OverLimitError as over:
+            raise refusal(over, part, sheet) from None
+        except Exception:  # not XML, or not unpacked: openpyxl could not read it either
+            raise not_xlsx from None
+        return scan
+
+    def read_whole(part: str) -> ElementTree.Element:
+        sink = io.BytesIO()
+        take(part, "", None, sink)
+        try:
+            return cast(ElementTree.Element, fromstring(sink.getvalue()))
+        except Exception:
+            raise not_xlsx from None
+
+    with archive:
+        names = set(archive.namelist())
+        if "[Content_Types].xml" not in names:
+            raise not_xlsx
+        # The workbook part, the shared texts and the formatting, where openpyxl looks.
+        book_part, strings_part = "", ""
+        for item in read_whole("[Content_Types].xml"):
+            name = item.get("PartName", "").lstrip("/")
+            kind = item.get("ContentType", "")
+            if kind in (XLTM, XLTX, XLSM, XLSX) and not book_part:
+                book_part = name
+            elif kind.endswith("spreadsheetml.sharedStrings+xml"):
+                strings_part = name
+        book_part = book_part or "xl/workbook.xml"
+        if book_part not in names:
+            raise not_xlsx
+        book = read_whole(book_part)
+        targets: dict[str, tuple[str, str]] = {}
+        rels_part = _rels_path(book_part)
+        if rels_part in names:
+            parent = posixpath.dirname(book_part)
+            for rel in read_whole(rels_part):
+                target = rel.get("Target", "")
+                if rel.get("TargetMode") == "External" or not target:
+                    continue
+                path = (
+                    target[1:]
+                    if target.startswith("/")
+                    else posixpath.normpath(posixpath.join(parent, target))
+                )
+                targets[rel.get("Id", "")] = (rel.get("Type", ""), path)
+        rel_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+        sheets: list[tuple[str, str]] = []
+        date1904 = False
+        for element in book.iter():
+            if _local(element.tag) == "workbookPr":
+                date1904 = element.get("date1904", "") in ("1", "true")
+            if _local(element.tag) != "sheet":
+                continue
+            kind, path = targets.get(element.get(rel_id, ""), ("", ""))
+            if path in names and not kind.endswith("/chartsheet"):
+                sheets.append((element.get("name", ""), path))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as made:
+            overrides = []
+            for number, (sheet, path) in enumerate(sheets, start=1):
+                name = f"xl/worksheets/sheet{number}.xml"
+                overrides.append((name, "spreadsheetml.worksheet+xml"))
+                with made.open(name, "w") as sink:
+                    # Only the sheets an XLSForm has are read; others keep their name,
+                    # for pyxform's "did you mean" (a misspelt "survey" sheet).
+                    if sheet.lower() in SUPPORTED_SHEET_NAMES or len(sheets) == 1:
+                        take(path, "row", sheet, sink)
+                    else:
+                        sink.write(_EMPTY_SHEET)
+            if strings_part in names:
+                overrides.append(("xl/sharedStrings.xml", "spreadsheetml.sharedStrings+xml"))
+                with made.open("xl/sharedStrings.xml", "w") as sink:
+                    take(strings_part, "si", None, sink)
+            if "xl/styles.xml" in names:
+                overrides.append(("xl/styles.xml", "spreadsheetml.styles+xml"))
+                with made.open("xl/styles.xml", "w") as sink:
+                    take("xl/styles.xml", "", None, sink)
+            _write_workbook(made, sheets, overrides, date1904)
+        return out.getvalue()
+
+
+_EMPTY_SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="'
+    b'http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+)
+
+
+def _write_workbook(
+    made: Any, sheets: list[tuple[str, str]], overrides: list[tuple[str, str]], date1904: bool
+) -> None:
+    """The new workbook's own parts: its list of sheets, and what each part is."""
+    from xml.sax.saxutils import quoteattr
+
+    head = '<?xml version="1.0" encoding="UTF-8"?>'
+    office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    kinds = "application/vnd.openxmlformats-officedocument."
+    types = "".join(
+        f'<Override PartName="/{name}" ContentType="{kinds}{kind}"/>' for name, kind in overrides
+    )
+    made.writestr(
+        "[Content_Types].xml",
+        f'{head}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{kinds}spreadsheetml.sheet.'
+        f'main+xml"/>{types}</Types>',
+    )
+    made.writestr(
+        "_rels/.rels",
+        f'{head}<Relationships xmlns="{package}"><Relationship Id="rId1" Type="{office}/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    )
+    listed = "".join(
+        f'<sheet name={quoteattr(sheet)} sheetId="{n}" r:id="rId{n}"/>'
+        for n, (sheet, _path) in enumerate(sheets, start=1)
+    )
+    made.writestr(
+        "xl/workbook.xml",
+        f'{head}<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        f' xmlns:r="{office}"><workbookPr date1904="{int(date1904)}"/>'
+        f"<sheets>{listed}</sheets></workbook>",
+    )
+    rels = [
+        f'<Relationship Id="rId{n}" Type="{office}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+        for n in range(1, len(sheets) + 1)
+    ]
+    for name, kind in overrides:
+        if "worksheet" not in kind:
+            short = "sharedStrings" if "sharedStrings" in kind else "styles"
+            rels.append(
+                f'<Relationship Id="rId{short}" Type="{office}/{short}"'
+                f' Target="{posixpath.basename(name)}"/>'
+            )
+    made.writestr(
+        "xl/_rels/workbook.xml.rels",
+        f'{head}<Relationships xmlns="{package}">{"".join(rels)}</Relationships>',
+    )
+
+
+def _not_xlsx() -> str:
+    return _("The file is not an .xlsx spreadsheet. Save it as Excel (.xlsx) and try again.")
+
+
+def _count(number: int) -> str:
+    """A number as the organiser reads it: 200,000."""
+    return str(number_format(number, force_grouping=True))
+
+
 def _rows(sheet: Any) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    values = list(sheet.iter_rows(values_only=True))
-    if not values:
-        return [], []
-    head = [str(h).strip() if h is not None else "" for h in values[0]]
-    out = []
-    for number, row in enumerate(values[1:], start=2):
+    try:
+        return _read_rows(sheet)
+    except XLSFormError:
+        raise
+    except Exception:  # a cell openpyxl cannot read (a broken reference, a missing text)
+        raise XLSFormError([_not_xlsx()]) from None
+
+
+def _read_rows(sheet: Any) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The sheet's headings (row 1) and, by row number, each later row's cells that have
+    a heading and something in them. Read a row at a time, as far as the last heading:
+    nothing right of it, nor the size the sheet says it has (which can say anything)."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.reset_dimensions()
+    first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    head = [str(h).strip() if h is not None else "" for h in first]
+    while head and not head[-1]:
+        head.pop()
+    if len(head) > MAX_COLUMNS:
+        raise XLSFormError(
+            [
+                _(
+                    "Row 1 of the %(sheet)s sheet has headings as far as column %(column)s"
+                    " (%(count)s columns); Sayso reads at most %(max)s columns. Delete what"
+                    " is right of the form's headings and try again."
+                )
+                % {
+                    "sheet": sheet.title,
+                    "column": get_column_letter(len(head)),
+                    "count": _count(len(head)),
+                    "max": _count(MAX_COLUMNS),
+                }
+            ]
+        )
+    out: list[tuple[int, dict[str, str]]] = []
+    if not head:
+        return head, out
+    width = len(head)
+    rows = sheet.iter_rows(min_row=2, max_col=width, values_only=True)
+    for number, row in enumerate(rows, start=2):
+        if row.count(None) == width:
+            continue  # an empty row (or one of the gaps between rows openpyxl fills in)
         cells = {
             h: str(v).strip()
             for h, v in zip(head, row, strict=False)
@@ -400,16 +844,20 @@ def check_workbook(data: bytes) -> list[str]:
 
 def inspect_workbook(data: bytes) -> Inspection:
     """The reasons to refuse the workbook, and what an import would leave out."""
+    try:
+        return _inspect(_form_parts(data))
+    except XLSFormError as error:
+        return Inspection(error.problems, [], False)
+
+
+def _inspect(data: bytes) -> Inspection:
+    """`inspect_workbook` for a workbook that `_form_parts` made, within the limits."""
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        return Inspection(
-            [_("The file is not an .xlsx spreadsheet. Save it as Excel (.xlsx) and try again.")],
-            [],
-            False,
-        )
+        return Inspection([_not_xlsx()], [], False)
     problems: list[str] = []
     if "survey" not in book.sheetnames:
         return Inspection(
@@ -721,7 +1169,8 @@ def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
 
 def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
     """Create a draft survey from the workbook, with the notes on what it left out."""
-    inspection = inspect_workbook(data)
+    data = _form_parts(data)  # pyxform, too, reads only what is within the limits
+    inspection = _inspect(data)
     if inspection.problems:
         raise XLSFormError(inspection.problems)
     form = _pyxform_dict(data)
