@@ -33,4 +33,6 @@ def test_the_code_box_reads_full_width_codes_and_refuses_a_null_plainly() -> Non
     assert not null.is_valid()
     assert null.errors["code"] == [
         "This code is not valid or has already been used. Check it against your card."
+        " If you used it already on another phone or computer, carry on there: each code"
+        " works in one browser only."
     ]

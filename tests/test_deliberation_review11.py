@@ -308,6 +308,8 @@ def _joined_in_order(conversation: Conversation, n: int) -> list[Statement]:
             value=1,
             created_on=start + dt.timedelta(days=i),
         )
+    # The recompute the votes would queue: the export holds the published votes only.
+    services.compute_now(conversation=conversation)
     return statements
 
 

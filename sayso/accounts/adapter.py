@@ -23,6 +23,12 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         user = super().save_user(request, user, form, commit=False)
         user.name = form.cleaned_data.get("name", "")
+        # An address stashed as confirmed (an invitation link was opened, core.views)
+        # confirms only itself. allauth would add it to any new account, whatever address
+        # was typed; when another was typed, forget it instead.
+        stashed = request.session.get("account_verified_email")
+        if stashed and stashed.lower() != (user.email or "").lower():
+            self.unstash_verified_email(request)
         if commit:
             user.save()
         return user

@@ -26,6 +26,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         except NoReverseMatch:
             continue
         items.append({"label": module.label, "url": url, "current": path.startswith(url)})
+    # Core's own page gathering every module's citations (views.evidence): everyone
+    # inside sees it, each what the sources show them.
+    url = reverse("core:evidence", kwargs={"slug": community.slug})
+    items.append({"label": _("Evidence"), "url": url, "current": path.startswith(url)})
     if access.can_organise:
         url = reverse("core:members", kwargs={"slug": community.slug})
         items.append({"label": _("People"), "url": url, "current": path.startswith(url)})

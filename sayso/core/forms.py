@@ -90,6 +90,18 @@ class InvitationForm(forms.ModelForm[Invitation]):
         }
         widgets = {"role": forms.RadioSelect}
 
+    def __init__(self, *args: Any, roles: list[Role], **kwargs: Any) -> None:
+        """`roles`: what this inviter may invite people as (services.invitable_roles);
+        only those are offered, and any other is refused in words."""
+        super().__init__(*args, **kwargs)
+        role = self.fields["role"]
+        role.choices = [(r.value, r.label) for r in roles]  # type: ignore[attr-defined]
+        if Role.ORGANISER not in roles:
+            role.help_text = _("You can invite members. Only the owner can invite organisers.")
+            role.error_messages["invalid_choice"] = _(
+                "You can invite people as members. Only the owner can invite organisers."
+            )
+
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(

@@ -243,6 +243,7 @@ class AuditEvent(models.Model):
         ANSWERS_READ = "answers.read", _("Unapproved answers read")
         ORGANISATION_PUBLISHED = "organisation.published", _("Organisation published")
         STATEMENT_EDITED = "statement.edited", _("Statement edited in moderation")
+        CITATION_REMOVED = "citation.removed", _("Evidence removed")
 
     community = models.ForeignKey(
         Community, on_delete=models.CASCADE, related_name="audit_events", null=True
@@ -262,12 +263,23 @@ class AuditEvent(models.Model):
         return self.summary
 
 
+class CitationQuerySet(models.QuerySet["Citation"]):
+    def listed(self) -> CitationQuerySet:
+        """Citations not removed: what the Evidence page and the source pages list."""
+        return self.filter(removed_at__isnull=True)
+
+
 class Citation(models.Model):
     """Evidence cited by a later module: a link to the source plus a frozen snapshot.
 
     The snapshot keeps what the evidence said when it was cited (a figure with n and
     interval, a quote, a consensus statement), so an ask or briefing stays truthful
     even if the source later changes; `source` links back to the living object.
+
+    Removing a citation (services.remove_citation) hides it from every list but keeps
+    the row: what was once cited may already be in someone's hands, and the modules'
+    checks against citing figures a few people apart (surveys.services.cite_result,
+    a survey's closing) must still see it.
     """
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="citations")
@@ -281,9 +293,20 @@ class Citation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     cited_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    objects = CitationQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-cited_at"]
+        ordering = ["-cited_at", "-pk"]
         indexes = [models.Index(fields=["source_type", "source_id"])]
 
     def __str__(self) -> str:

@@ -7,14 +7,16 @@ never imports an app (import-linter rule 4).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django_stubs_ext import StrOrPromise
 
 if TYPE_CHECKING:
-    from .models import Community
+    from django.db.models import Q
+
+    from .models import Citation, Community
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,17 @@ class Module:
     min_role: str = "member"
     dashboard_card: Callable[[Community, Any], DashboardCard | None] | None = None
     evidence_types: tuple[str, ...] = ()
+    # The community's Evidence page (core/evidence.html) asks the module about its own
+    # citations: where each came from, as (words, URL of the living source) by citation
+    # pk for a page of them at once (a citation whose source is gone is left out);
+    evidence_links: Callable[[Sequence[Citation]], Mapping[int, tuple[str, str]]] | None = None
+    # a template showing one citation's snapshot in words (given `citation`), else its
+    # title is shown;
+    evidence_template: str = ""
+    # and which of them members and advisors may read now, as a filter on Citation:
+    # those whose figures the source's own page shows them. Without it, only organisers
+    # see the module's citations there.
+    evidence_shown: Callable[[Community], Q] | None = None
     # Creates the module's demo records for a demo community; must be idempotent.
     demo_seed: Callable[[Community, str], None] | None = None
     # HTML for the community's public page: only what the community chose to publish.
@@ -63,6 +76,10 @@ class Registry:
 
     def evidence_types(self) -> dict[str, str]:
         return {etype: module.key for module in self for etype in module.evidence_types}
+
+    def evidence_modules(self) -> list[Module]:
+        """The modules whose results can be cited, in navigation order."""
+        return [module for module in self if module.evidence_types]
 
 
 registry = Registry()

@@ -1,14 +1,28 @@
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 import segno
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django_stubs_ext import StrOrPromise
 
-from .models import Community, InvitationCodeBatch, InvitationCodeBatchQuerySet, InvitationCodeUse
+from .models import (
+    Citation,
+    CitationQuerySet,
+    Community,
+    InvitationCodeBatch,
+    InvitationCodeBatchQuerySet,
+    InvitationCodeUse,
+)
+from .permissions import Access
+from .registry import Module, registry
 
 
 def qr_svg(text: str) -> str:
@@ -151,3 +165,81 @@ def sheet_page(
         total=len(codes),
         token=sheet_token(batch_id=batch_id, user_id=user_id, codes=codes),
     )
+
+
+# --------------------------------------------------------------------------- evidence
+# The community's Evidence page lists every citation, whichever module it came from.
+# Core knows citations only as rows with a snapshot: each module says, through the
+# registry, where its citations came from, how their snapshots read and which of them
+# someone who is not an organiser may see.
+
+
+def evidence_kinds() -> list[tuple[str, StrOrPromise]]:
+    """The kinds of evidence to filter by: each citable module's key and name."""
+    return [(module.key, module.label) for module in registry.evidence_modules()]
+
+
+def evidence_sources(community: Community) -> list[tuple[StrOrPromise, str]]:
+    """Where evidence is cited from (each citable module's page), for the empty page."""
+    found = []
+    for module in registry.evidence_modules():
+        try:
+            url = reverse(module.nav_url_name, kwargs={"slug": community.slug})
+        except NoReverseMatch:
+            continue  # as in the navigation (context_processors.navigation)
+        found.append((module.label, url))
+    return found
+
+
+def evidence(*, community: Community, access: Access, kind: str = "") -> CitationQuerySet:
+    """The community's citations this reader may see, newest first; `kind`, a module's
+    key, narrows them to that module's (any other value is ignored).
+
+    Organisers see every one. Members and advisors see only those whose source shows
+    its figures to them now (`Module.evidence_shown`): an open survey's results, say,
+    reach only organisers, and a citation of them is those results."""
+    found = Citation.objects.listed().filter(community=community)
+    modules = registry.evidence_modules()
+    chosen = next((m for m in modules if m.key == kind), None)
+    if chosen is not None:
+        found = found.filter(evidence_type__in=chosen.evidence_types)
+    if not access.can_organise:
+        shown = [m.evidence_shown(community) for m in modules if m.evidence_shown]
+        found = found.filter(reduce(operator.or_, shown)) if shown else found.none()
+    return found.select_related("cited_by")
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One citation as the Evidence page shows it. `source` is (words, URL) of the
+    living source, None once it is gone; `template` shows the snapshot in words ("" for
+    a kind no module describes: the snapshot's title is shown)."""
+
+    citation: Citation
+    kind: StrOrPromise
+    source: tuple[str, str] | None
+    template: str
+
+
+def evidence_items(citations: Sequence[Citation]) -> list[EvidenceItem]:
+    """A page of citations with where each came from: each module is asked once about
+    all of its citations on the page (Module.evidence_links)."""
+    owners = registry.evidence_types()
+    modules = {module.key: module for module in registry.evidence_modules()}
+    links: dict[int, tuple[str, str]] = {}
+    for key, module in modules.items():
+        mine = [c for c in citations if owners.get(c.evidence_type) == key]
+        if mine and module.evidence_links is not None:
+            links.update(module.evidence_links(mine))
+    items = []
+    for citation in citations:
+        owner: Module | None = modules.get(owners.get(citation.evidence_type, ""))
+        items.append(
+            EvidenceItem(
+                citation=citation,
+                kind=owner.label if owner else "",
+                source=links.get(citation.pk),
+                template=owner.evidence_template if owner else "",
+            )
+        )
+    return items

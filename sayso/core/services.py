@@ -20,6 +20,7 @@ from django.utils.text import Truncator, get_text_list
 from django.utils.translation import gettext as _
 
 from .models import (
+    ROLE_RANK,
     AdvisorGrant,
     AuditEvent,
     Citation,
@@ -126,17 +127,44 @@ def _setting_change(field: str, old: Any, new: Any) -> str:
     }
 
 
+def _fit_summary(summary: str) -> str:
+    """A long name and a long address may not fit in a summary: cut short, with an
+    ellipsis (PostgreSQL refuses what is too long)."""
+    return Truncator(summary).chars(AuditEvent._meta.get_field("summary").max_length or 300)
+
+
 def invitation_url(raw_token: str) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("accept-invitation", args=[raw_token])
+
+
+def invitable_roles(role: str | None) -> list[Role]:
+    """The roles someone with `role` may invite people as: no more than they could give
+    by changing a role. The owner changes roles (to member or organiser); organisers
+    change none, so they invite members only. Nobody is invited as owner: ownership is
+    transferred."""
+    if role == Role.OWNER:
+        return [Role.MEMBER, Role.ORGANISER]
+    if role == Role.ORGANISER:
+        return [Role.MEMBER]
+    return []
 
 
 @transaction.atomic
 def invite(*, community: Community, inviter: Any, email: str, role: str) -> Invitation:
     email = email.strip().lower()
-    if Membership.objects.filter(community=community, user__email__iexact=email).exists():
-        raise ServiceError(_("%(email)s is already in this community.") % {"email": email})
     if role not in (Role.MEMBER, Role.ORGANISER):
         raise ServiceError(_("Invitations can make people members or organisers."))
+    allowed = invitable_roles(
+        Membership.objects.filter(community=community, user_id=inviter.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if not allowed:
+        raise ServiceError(_("Only organisers and the owner can invite people."))
+    if role not in allowed:
+        raise ServiceError(_("Only the owner can invite organisers. You can invite members."))
+    if Membership.objects.filter(community=community, user__email__iexact=email).exists():
+        raise ServiceError(_("%(email)s is already in this community.") % {"email": email})
     # A new invitation to the same address replaces any still pending.
     Invitation.objects.pending().filter(community=community, email=email).update(
         cancelled_at=timezone.now()
@@ -154,8 +182,10 @@ def invite(*, community: Community, inviter: Any, email: str, role: str) -> Invi
         community=community,
         actor=inviter,
         action=AuditEvent.Action.MEMBER_INVITED,
-        summary=_("%(person)s invited %(email)s as %(role)s.")
-        % {"person": inviter, "email": email, "role": Role(role).label},
+        summary=_fit_summary(
+            _("%(person)s invited %(email)s as %(role)s.")
+            % {"person": inviter, "email": email, "role": Role(role).label}
+        ),
     )
     context = {
         "community": community,
@@ -212,9 +242,40 @@ def find_invitation(raw_token: str) -> Invitation:
     return invitation
 
 
+class WrongAccountError(InvitationError):
+    """The signed-in account does not hold the invited address, confirmed."""
+
+
+def holds_invited_address(*, invitation: Invitation, user: Any) -> bool:
+    """True when `user` has the address the invitation was sent to, confirmed.
+
+    Sayso makes every account confirm its address (allauth's mandatory verification),
+    and an address added to an account later counts only once it is confirmed: a
+    forwarded email, a shared mailbox or a leaked link must not let someone signed in
+    as another person take the invitation (and the role it gives)."""
+    from allauth.account.models import EmailAddress
+
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and EmailAddress.objects.filter(
+            user=user, email__iexact=invitation.email, verified=True
+        ).exists()
+    )
+
+
 @transaction.atomic
 def accept_invitation(*, raw_token: str, user: Any) -> Membership:
+    """Make `user`, who must hold the invited address confirmed, a member at the
+    invitation's role. Someone already in the community keeps a higher role: an
+    invitation raises a role, never lowers it."""
     invitation = find_invitation(raw_token)
+    if not holds_invited_address(invitation=invitation, user=user):
+        raise WrongAccountError(
+            _(
+                "This invitation was sent to another email address. Sign in with that"
+                " address to accept it."
+            )
+        )
     # Claim the invitation with a conditional update so two tabs cannot both use it.
     claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
         accepted_at=timezone.now()
@@ -222,18 +283,38 @@ def accept_invitation(*, raw_token: str, user: Any) -> Membership:
     if not claimed:
         raise InvitationError(_("This invitation has already been used. Each link works once."))
     community = invitation.community
-    membership, created = Membership.objects.get_or_create(
-        community=community, user=user, defaults={"role": invitation.role}
+    invited = Role(invitation.role)
+    membership = (
+        Membership.objects.select_for_update().filter(community=community, user=user).first()
     )
-    if not created and membership.rank < Membership(role=invitation.role).rank:
-        membership.role = invitation.role
+    said = {"person": user, "role": invited.label, "email": invitation.email}
+    if membership is None:
+        membership = Membership.objects.create(community=community, user=user, role=invited)
+        action = AuditEvent.Action.MEMBER_JOINED
+        summary = _("%(person)s accepted an invitation as %(role)s, sent to %(email)s, and joined.")
+    elif membership.rank < ROLE_RANK[invited]:
+        old = Role(membership.role)
+        membership.role = invited
         membership.save(update_fields=["role"])
+        action = AuditEvent.Action.ROLE_CHANGED
+        summary = _(
+            "%(person)s accepted an invitation as %(role)s, sent to %(email)s: raised from"
+            " %(old)s to %(role)s."
+        )
+        said["old"] = old.label
+    else:
+        action = AuditEvent.Action.MEMBER_JOINED
+        summary = _(
+            "%(person)s accepted an invitation as %(role)s, sent to %(email)s, and stays %(kept)s."
+        )
+        said["kept"] = Role(membership.role).label
     record(
         community=community,
         actor=user,
-        action=AuditEvent.Action.MEMBER_JOINED,
-        summary=_("%(person)s joined as %(role)s.")
-        % {"person": user, "role": Role(membership.role).label},
+        action=action,
+        summary=_fit_summary(summary % said),
+        invitation=invitation.pk,
+        role=membership.role,
     )
     return membership
 
@@ -457,18 +538,23 @@ def find_citation(
     """The first citation of `source` as `evidence_type` with the same frozen figures,
     leaving out the keys in `ignoring` (when it was cited, when the figures were worked
     out), or None. Citing it again (a double submit, the same figures another day)
-    would list the same evidence twice."""
+    would list the same evidence twice. A removed citation does not count: citing the
+    same figures again lists them again."""
 
     def kept(frozen: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in frozen.items() if k not in ignoring}
 
     wanted = kept(snapshot)
-    earlier = Citation.objects.filter(
-        community=community,
-        source_type=ContentType.objects.get_for_model(source),
-        source_id=source.pk,
-        evidence_type=evidence_type,
-    ).order_by("pk")
+    earlier = (
+        Citation.objects.listed()
+        .filter(
+            community=community,
+            source_type=ContentType.objects.get_for_model(source),
+            source_id=source.pk,
+            evidence_type=evidence_type,
+        )
+        .order_by("pk")
+    )
     return next((c for c in earlier if kept(c.snapshot) == wanted), None)
 
 
@@ -495,4 +581,40 @@ def cite(
         snapshot=snapshot,
         note=note,
         cited_by=actor,
+    )
+
+
+@transaction.atomic
+def remove_citation(*, citation: Citation, actor: Any) -> None:
+    """Take a citation off the community's Evidence page and its source's page, as an
+    organiser asked. The row is kept, marked removed (models.Citation says why), and
+    the removal is in the audit log. Refused, changing nothing, when `actor` is not an
+    organiser of the community or the citation was removed already (two tabs, say)."""
+    community = citation.community
+    role = (
+        Membership.objects.filter(community=community, user__pk=actor.pk)
+        .values_list("role", flat=True)
+        .first()
+        if getattr(actor, "pk", None) is not None
+        else None
+    )
+    if role not in (Role.ORGANISER, Role.OWNER):
+        raise ServiceError(_("Only organisers can remove evidence."))
+    removed = (
+        Citation.objects.listed()
+        .filter(pk=citation.pk, community=community)
+        .update(removed_at=timezone.now(), removed_by=actor)
+    )
+    if not removed:
+        raise ServiceError(_("This evidence was removed already."))
+    title = str(citation.snapshot.get("title") or citation.evidence_type)
+    record(
+        community=community,
+        actor=actor,
+        action=AuditEvent.Action.CITATION_REMOVED,
+        summary=Truncator(
+            _("%(person)s removed evidence: “%(title)s”") % {"person": actor, "title": title}
+        ).chars(AuditEvent._meta.get_field("summary").max_length or 300),
+        citation=citation.pk,
+        evidence_type=citation.evidence_type,
     )

@@ -27,4 +27,6 @@ urlpatterns = [
     path("<slug:slug>/codes/", views.codes, name="codes"),
     path("<slug:slug>/codes/new/", views.code_batch_new, name="code-batch-new"),
     path("<slug:slug>/codes/sheet/", views.code_sheet, name="code-sheet"),
+    path("<slug:slug>/evidence/", views.evidence, name="evidence"),
+    path("<slug:slug>/evidence/<int:pk>/remove/", views.evidence_remove, name="evidence-remove"),
 ]

@@ -29,7 +29,15 @@ from .forms import (
     RoleForm,
     TransferForm,
 )
-from .models import AdvisorGrant, AuditEvent, Community, Invitation, InvitationCodeBatch, Membership
+from .models import (
+    AdvisorGrant,
+    AuditEvent,
+    Community,
+    Invitation,
+    InvitationCodeBatch,
+    Membership,
+    Role,
+)
 from .permissions import access_for
 from .registry import registry
 from .selectors import sheet_codes, sheet_page, uses_by_activity
@@ -139,7 +147,10 @@ def members(request: HttpRequest, community: Community) -> HttpResponse:
 
 @community_view("organiser")
 def invite(request: HttpRequest, community: Community) -> HttpResponse:
-    form = InvitationForm(request.POST or None)
+    form = InvitationForm(
+        request.POST or None,
+        roles=services.invitable_roles(request.access.role),  # type: ignore[attr-defined]
+    )
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invite(
@@ -362,30 +373,82 @@ def _code_sheet(
 
 @access_level("public")
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """Only an account holding the invited address, confirmed, may accept: anyone
+    else signed in is told so (and how to go on) and nothing changes."""
     try:
         invitation = services.find_invitation(token)
     except services.InvitationError as problem:
         return render(
             request, "core/invitation_problem.html", {"problem": str(problem)}, status=410
         )
-    if request.method == "POST" and request.user.is_authenticated:
+    here = reverse("accept-invitation", args=[token])
+    if not request.user.is_authenticated:
+        # Following the emailed link proves the address is theirs: signing up with it
+        # from here needs no second email to confirm it (allauth's verified stash; an
+        # account made with any other address must still confirm it).
+        get_account_adapter(request).stash_verified_email(request, invitation.email)
+        return render(request, "core/invitation.html", {"invitation": invitation, "next": here})
+    refused = 403 if request.method == "POST" else 200
+    if not services.holds_invited_address(invitation=invitation, user=request.user):
+        return _wrong_account(request, invitation, here, status=refused)
+    if request.method == "POST":
+        community = invitation.community
+        before = (
+            Membership.objects.filter(community=community, user=request.user)
+            .values_list("role", flat=True)
+            .first()
+        )
         try:
-            services.accept_invitation(raw_token=token, user=request.user)
+            membership = services.accept_invitation(raw_token=token, user=request.user)
+        except services.WrongAccountError:
+            return _wrong_account(request, invitation, here, status=403)
         except services.InvitationError as problem:
             return render(
                 request, "core/invitation_problem.html", {"problem": str(problem)}, status=410
             )
-        messages.success(request, _("Welcome to %(name)s.") % {"name": invitation.community.name})
-        return redirect(invitation.community)
-    if not request.user.is_authenticated:
-        # Following the emailed link proves the address is theirs: signing up with it
-        # from here needs no second email to confirm it (allauth's verified stash).
-        get_account_adapter(request).stash_verified_email(request, invitation.email)
+        name = {"name": community.name}
+        if before is None:
+            messages.success(request, _("Welcome to %(name)s.") % name)
+        elif membership.role != before:  # an invitation raises a member to organiser only
+            messages.success(request, _("You are now an organiser of %(name)s.") % name)
+        else:
+            already = {
+                Role.MEMBER: _("You are already a member of %(name)s."),
+                Role.ORGANISER: _("You are already an organiser of %(name)s."),
+                Role.OWNER: _("You are already the owner of %(name)s."),
+            }[Role(membership.role)]
+            messages.info(request, f"{already % name} {_('Your role stays the same.')}")
+        return redirect(community)
+    return render(request, "core/invitation.html", {"invitation": invitation, "next": here})
+
+
+def _wrong_account(
+    request: HttpRequest, invitation: Invitation, here: str, *, status: int
+) -> HttpResponse:
+    """The signed-in account lacks the invited address, or has it unconfirmed."""
+    from allauth.account.models import EmailAddress
+
+    unconfirmed = EmailAddress.objects.filter(
+        user=request.user, email__iexact=invitation.email, verified=False
+    ).exists()
     return render(
         request,
-        "core/invitation.html",
-        {"invitation": invitation, "next": reverse("accept-invitation", args=[token])},
+        "core/invitation_wrong_account.html",
+        {
+            # The invited address in full only to an account that has it already.
+            "invited": invitation.email if unconfirmed else _masked(invitation.email),
+            "unconfirmed": unconfirmed,
+            "next": here,
+        },
+        status=status,
     )
+
+
+def _masked(email: str) -> str:
+    """Enough of an address for its owner to recognise it ("n•••@elsewhere.example"),
+    too little for anyone else to write to it."""
+    local, _at, domain = email.rpartition("@")
+    return f"{local[:1]}•••@{domain}"
 
 
 @access_level("public")
@@ -405,3 +468,88 @@ def readyz(request: HttpRequest) -> HttpResponse:
     if pending:
         return JsonResponse({"status": "unavailable", "database": "migrations pending"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+# --------------------------------------------------------------------------- evidence
+EVIDENCE_PAGE = 20
+
+
+def _evidence_place(request: HttpRequest, kinds: list[str]) -> dict[str, str]:
+    """The Evidence page's kind and page number as asked (GET, or POST from the remove
+    form), kept only when they are one of the kinds and a number."""
+    asked = request.POST if request.method == "POST" else request.GET
+    place = {}
+    if asked.get("kind", "") in kinds:
+        place["kind"] = asked["kind"]
+    if asked.get("page", "").isdigit():
+        place["page"] = asked["page"]
+    return place
+
+
+@community_view("viewer")
+def evidence(request: HttpRequest, community: Community) -> HttpResponse:
+    """Every citation of the community, newest first, a page at a time; members and
+    advisors see those whose source shows its figures to them (selectors.evidence)."""
+    from .selectors import evidence as readable
+    from .selectors import evidence_items, evidence_kinds, evidence_sources
+
+    kinds = evidence_kinds()
+    kind = _evidence_place(request, [key for key, _label in kinds]).get("kind", "")
+    citations = readable(
+        community=community,
+        access=request.access,  # type: ignore[attr-defined]
+        kind=kind,
+    )
+    page = Paginator(citations, EVIDENCE_PAGE).get_page(request.GET.get("page"))
+    kept = {"kind": kind} if kind else {}
+    return render(
+        request,
+        "core/evidence.html",
+        {
+            "community": community,
+            "page_obj": page,
+            "items": evidence_items(list(page)),
+            "kinds": kinds,
+            "kind": kind,
+            "kind_label": dict(kinds).get(kind, ""),
+            "sources": evidence_sources(community),
+            # The filter carried by the page links and the remove forms.
+            "kind_query": f"{urlencode(kept)}&" if kept else "",
+            "place_query": urlencode({**kept, "page": str(page.number)}),
+        },
+    )
+
+
+@community_view("organiser")
+def evidence_remove(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
+    """GET asks to confirm (a page, so it works without JavaScript); POST removes."""
+    from .selectors import evidence_items, evidence_kinds
+
+    citation = get_object_or_404(community.citations.select_related("cited_by"), pk=pk)
+    place = _evidence_place(request, [key for key, _label in evidence_kinds()])
+    back = reverse("core:evidence", kwargs={"slug": community.slug})
+    if place:
+        back += f"?{urlencode(place)}"
+    title = str(citation.snapshot.get("title") or "")
+    if citation.removed_at is not None:
+        messages.info(request, _("This evidence was removed already."))
+        return redirect(back)
+    if request.method == "POST":
+        try:
+            services.remove_citation(citation=citation, actor=request.user)
+        except services.ServiceError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Evidence removed: “%(title)s”") % {"title": title})
+        return redirect(back)
+    return render(
+        request,
+        "core/evidence_remove.html",
+        {
+            "community": community,
+            "item": evidence_items([citation])[0],
+            "title": title,
+            "place": place,
+            "back": back,
+        },
+    )

@@ -284,20 +284,26 @@ def parse_vote(data: Mapping[str, Any]) -> tuple[int, int] | None:
 
 
 class CodeForm(forms.Form):
+    # One message for a code that does not exist and one used already, so that a guesser
+    # learns nothing; it helps the honest case, someone who used it on another device.
+    REFUSED = _(
+        "This code is not valid or has already been used. Check it against your card."
+        " If you used it already on another phone or computer, carry on there: each code"
+        " works in one browser only."
+    )
     code = forms.CharField(
         label=_("Your invitation code"),
         max_length=40,  # room for spaces between the letters, taken out when checked
         help_text=_(
             "The code on your card, like ABCDE-FGH23. Capitals, spaces and dashes don't"
-            " matter. It works once, in this browser: keep using the same one to come back."
+            " matter. It works once, in one browser: to come back, use the same phone or"
+            " computer and the same browser."
         ),
         error_messages={
             "required": _("Type the code from your card."),
             # Django's own "Null characters are not allowed." (a "%00" sent with a code)
             # would speak of something the person never typed.
-            "null_characters_not_allowed": _(
-                "This code is not valid or has already been used. Check it against your card."
-            ),
+            "null_characters_not_allowed": REFUSED,
         },
     )
 

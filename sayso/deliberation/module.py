@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sayso.core.models import Community
+from sayso.core.models import Citation, Community
 from sayso.core.registry import DashboardCard, Module, registry
 
 from .models import Conversation, MemberJoined, Participant, Statement, Vote
@@ -84,6 +86,46 @@ def personal_data(user: Any) -> list[dict[str, Any]]:
     return named + anonymous
 
 
+def evidence_links(citations: Sequence[Citation]) -> dict[int, tuple[str, str]]:
+    """Each cited statement's conversation report, where its figures live."""
+    statement_type = ContentType.objects.get_for_model(Statement)
+    statements = Statement.objects.filter(
+        pk__in={c.source_id for c in citations if c.source_type_id == statement_type.pk}
+    ).select_related("conversation__community")
+    found = {s.pk: s for s in statements}
+    links = {}
+    for citation in citations:
+        statement = found.get(citation.source_id)
+        if citation.source_type_id != statement_type.pk or statement is None:
+            continue
+        conversation = statement.conversation
+        url = reverse(
+            "deliberation:report",
+            kwargs={"slug": conversation.community.slug, "conversation": conversation.pk},
+        )
+        links[citation.pk] = (
+            _("Conversation “%(topic)s”: report") % {"topic": conversation.topic},
+            url,
+        )
+    return links
+
+
+def evidence_shown(community: Community) -> Q:
+    """The cited statements members and advisors may read on the Evidence page: those
+    of conversations whose report shows them its results (Conversation.results_visible:
+    not an open one whose results are hidden until it closes)."""
+    return Q(
+        evidence_type__in=EVIDENCE_TYPES,
+        source_type=ContentType.objects.get_for_model(Statement),
+        source_id__in=Statement.objects.filter(conversation__community=community)
+        .exclude(
+            conversation__results_hidden_until_closed=True,
+            conversation__state=Conversation.State.OPEN,
+        )
+        .values("pk"),
+    )
+
+
 registry.register(
     Module(
         key="deliberation",
@@ -94,6 +136,9 @@ registry.register(
         ),
         dashboard_card=dashboard_card,
         evidence_types=EVIDENCE_TYPES,
+        evidence_links=evidence_links,
+        evidence_template="deliberation/evidence_item.html",
+        evidence_shown=evidence_shown,
         demo_seed=seed_demo,
         personal_data=personal_data,
         order=30,

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -28,7 +28,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from sayso.analysis.opinion_map import (
     Consensus,
@@ -45,10 +45,13 @@ from sayso.analysis.opinion_map.polis_io import (
     PARTICIPANTS_FIXED,
     SUMMARY,
     SUMMARY_DESCRIPTION,
+    SUMMARY_MAX_BYTES,
     SUMMARY_TOPIC,
     VOTES_HEADER,
     PolisNotTextError,
+    PolisStatement,
     PolisSummary,
+    check_export_start,
     read_summary,
     statement_line,
 )
@@ -996,6 +999,167 @@ class _Chunks:
 
 EXPORT_CHUNK_BYTES = 256 * 1024
 EXPORT_ROWS_PER_QUERY = 5000
+# Votes read and checked at once before an export starts (_published_votes).
+EXPORT_VOTES_PER_CHECK = 20_000
+
+
+class ExportRefused(ServiceError):  # noqa: N818 (reads as the outcome)
+    """The export would tell more than the published results do: nothing is sent."""
+
+
+class ExportInterrupted(Exception):  # noqa: N818 (reads as what happened)
+    """The votes of someone in the published results changed while the export was being
+    written. It stops there, unfinished (the zip never gets its directory), rather than
+    write a vote the published results do not hold."""
+
+
+EXPORT_HIDDEN = gettext_lazy(
+    "You chose to hide the results until the conversation closes, so the export waits"
+    " until then too. It holds people's votes: it would show the results early, and two"
+    " exports a little apart would show how the people who voted in between voted."
+)
+EXPORT_NOT_READY = gettext_lazy(
+    "The results are still being worked out, and the export holds the same votes as the"
+    " results. Try again in a minute."
+)
+
+
+def export_refusal(conversation: Conversation) -> str | None:
+    """Why the export is refused before anything is read (the conversation page shows
+    it in place of the export button), or None: results hidden until the conversation
+    closes are hidden from the export too, as from the report (publication_due)."""
+    if conversation.results_hidden_until_closed and conversation.is_open:
+        return str(EXPORT_HIDDEN)
+    return None
+
+
+def _voted_again(conversation: Conversation) -> str:
+    n = selectors.publication_step(conversation)
+    if conversation.is_open:
+        return ngettext(
+            "The export is not available right now. It holds only the votes in the"
+            " published results, and someone in them has voted again since: leaving"
+            " them out would show which row was theirs. It is available again when the"
+            " results are next updated, once at least %(n)d person has voted since the"
+            " last update.",
+            "The export is not available right now. It holds only the votes in the"
+            " published results, and someone in them has voted again since: leaving"
+            " them out would show which row was theirs. It is available again when the"
+            " results are next updated, once at least %(n)d people have voted since the"
+            " last update.",
+            n,
+        ) % {"n": n}
+    return ngettext(
+        "The export is not available. It holds only the votes in the published results,"
+        " and someone in them voted again before the conversation closed: leaving them"
+        " out would show which row was theirs. To get the results updated, reopen the"
+        " conversation until at least %(n)d person has voted since the last update, then"
+        " close it again.",
+        "The export is not available. It holds only the votes in the published results,"
+        " and someone in them voted again before the conversation closed: leaving them"
+        " out would show which row was theirs. To get the results updated, reopen the"
+        " conversation until at least %(n)d people have voted since the last update, then"
+        " close it again.",
+        n,
+    ) % {"n": n}
+
+
+def _published_mask(ids: np.ndarray, participants: np.ndarray) -> np.ndarray:
+    """Which of `participants` are among `ids` (sorted)."""
+    if len(ids) == 0:
+        return np.zeros(len(participants), dtype=bool)
+    at = np.minimum(np.searchsorted(ids, participants), len(ids) - 1)
+    return np.asarray(ids[at] == participants, dtype=bool)
+
+
+@dataclasses.dataclass
+class _Published:
+    """Whose votes the published results hold: participant ids (sorted) and a digest of
+    each one's votes (models.vote_digests), as kept with the published version; and
+    those votes' agrees and disagrees by statement (pk -> (agree, disagree))."""
+
+    ids: np.ndarray
+    digests: np.ndarray
+    tallies: dict[int, tuple[int, int]]
+
+    def held(self, participants: list[int]) -> list[int]:
+        """Those of `participants` whose votes the published results hold."""
+        mask = _published_mask(self.ids, np.asarray(participants, dtype=np.int64))
+        return [pk for pk, held in zip(participants, mask.tolist(), strict=True) if held]
+
+    def check(self, held: list[int], read: list[tuple[Any, ...]]) -> None:
+        """That `read`, the votes of the participants `held` as (participant, statement
+        pk, statement number, value, day), are still the ones published: an export
+        that would write a vote changed since it started stops (ExportInterrupted)."""
+        if not held:
+            return
+        cast = np.array([(p, s, v) for p, s, _n, v, _d in read], dtype=np.int64).reshape(-1, 3)
+        people, sums = vote_digests(cast[:, 0], cast[:, 1], cast[:, 2])
+        now = dict(zip(people.tolist(), sums.tolist(), strict=True))
+        kept = self.digests[np.searchsorted(self.ids, np.asarray(held, dtype=np.int64))]
+        for pk, digest in zip(held, kept.tolist(), strict=True):
+            if now.get(pk) != digest:
+                raise ExportInterrupted(pk)
+
+
+def _published_votes(
+    conversation: Conversation, votes: Any, result: OpinionMapResult | None
+) -> _Published:
+    """The votes of `votes` (the conversation's, up to the export's last one) that the
+    published results hold; ExportRefused when the export cannot hold just those.
+
+    The rule is selectors.votes_published's, the one the report, the "you" page and the
+    organisers' counts (published_counts) follow: a participant's votes are in the
+    results when the digest kept for the published version (OpinionMapResult.
+    published_votes) is the digest of their votes now. People who voted since are left
+    out (their rows stay empty) until a version holds them, as the report leaves them
+    out. Someone in the published results who has voted again since cannot be written
+    as published, since their earlier votes are not kept; and leaving them out would
+    show, against an earlier export, which row had been theirs. So the export waits
+    for the next version. Before the first version is worked out (or when the stored one
+    kept no digests) it waits too, and the recompute is queued.
+
+    Reads every vote once, a batch at a time (flat memory; 24 bytes held for each
+    participant in the published results)."""
+    kept = result.published_digests() if result is not None and result.is_current else None
+    if kept is None:
+        if votes.exists():
+            _queue_recompute(conversation)
+            raise ExportRefused(str(EXPORT_NOT_READY))
+        return _Published(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64), {})
+    ids, digests = kept
+    now = np.zeros(len(ids), dtype=np.uint64)
+    agree: dict[int, int] = {}
+    disagree: dict[int, int] = {}
+
+    def add(batch: list[tuple[int, int, int]]) -> None:
+        cast = np.array(batch, dtype=np.int64).reshape(-1, 3)
+        cast = cast[_published_mask(ids, cast[:, 0])]
+        people, sums = vote_digests(cast[:, 0], cast[:, 1], cast[:, 2])
+        np.add.at(now, np.searchsorted(ids, people), sums)
+        for value, tally in ((1, agree), (-1, disagree)):
+            statements, n = np.unique(cast[cast[:, 2] == value, 1], return_counts=True)
+            for pk, count in zip(statements.tolist(), n.tolist(), strict=True):
+                tally[pk] = tally.get(pk, 0) + count
+
+    batch: list[tuple[int, int, int]] = []
+    for row in (
+        votes.order_by()
+        .values_list("participant_id", "statement_id", "value")
+        .iterator(chunk_size=EXPORT_VOTES_PER_CHECK)
+    ):
+        batch.append(row)
+        if len(batch) == EXPORT_VOTES_PER_CHECK:
+            add(batch)
+            batch = []
+    add(batch)
+    if not np.array_equal(now, digests):
+        raise ExportRefused(_voted_again(conversation))
+    return _Published(
+        ids,
+        digests,
+        {pk: (agree.get(pk, 0), disagree.get(pk, 0)) for pk in agree.keys() | disagree.keys()},
+    )
 
 
 def stream_polis_export(
@@ -1004,24 +1168,38 @@ def stream_polis_export(
     """The conversation as a Polis export (comments.csv, participants-votes.csv,
     votes.csv, summary.csv) in a zip, as pieces of bytes for a streamed response.
 
+    It never tells more than the published results do (ExportRefused, before anything
+    is sent or logged, when it would): nothing while results are hidden until the
+    conversation closes (export_refusal); otherwise the votes the published results
+    hold and no others (_published_votes), with comments.csv's counts taken from the
+    same votes. Everyone who joined has a row in participants-votes.csv (the
+    conversation page counts them too); the rows of people whose votes are not
+    published yet are empty. The same in a named conversation: its results are
+    published in the same steps, and an export compared with the last must not show
+    one person's votes there either.
+
     Memory stays flat whatever the number of votes: rows are read from the database in
-    batches and zipped as they come; only one participant's row (one cell per
-    statement) and the participants' groups (10 bytes each) are held at once. Votes
-    cast after the export started are left out, so the files count the same votes (a
-    vote changed mid-export can still differ between files: no snapshot is held open,
-    because on SQLite a transaction takes the write lock; a closed conversation is
-    frozen).
+    batches and zipped as they come; only a batch of participants' votes, the
+    participants' order (8 bytes each) and the published participants' digests and
+    groups are held at once. Votes cast after the export started are left out; a vote
+    changed while it streams stops it (ExportInterrupted) rather than be written.
 
     Audit-logged when called, before a byte is sent: it is raw participation data
     (pseudonymous; statements may name people), whoever then reads the stream.
 
     In an anonymous conversation the participants are numbered in a new random order
     each time (`rng`, a system random source unless a test gives one) and every vote
-    carries the day the conversation started (`_anonymous_votes`): numbers in the order
+    carries the day the conversation started (`_votes_rows`): numbers in the order
     people joined, or the day of each vote, would let an organiser who knows when
     someone took part find their row."""
+    refusal = export_refusal(conversation)
+    if refusal is not None:
+        raise ExportRefused(refusal)
     votes = Vote.objects.filter(participant__conversation=conversation)
     ceiling = votes.aggregate(n=Max("pk"))["n"] or 0
+    votes = votes.filter(pk__lte=ceiling)
+    result = OpinionMapResult.objects.filter(conversation=conversation).first()
+    published = _published_votes(conversation, votes, result)
     record(
         community=conversation.community,
         actor=actor,
@@ -1031,26 +1209,38 @@ def stream_polis_export(
         conversation=conversation.pk,
         anonymous=conversation.anonymous,
         last_vote=ceiling,
+        published_participants=len(published.ids),
     )
-    return _polis_zip(conversation, ceiling, rng or random.SystemRandom())
+    groups = selectors.stored_groups(result)
+    return _polis_zip(conversation, votes, published, groups, rng or random.SystemRandom())
 
 
-def _polis_zip(conversation: Conversation, ceiling: int, rng: random.Random) -> Iterator[bytes]:
+def _polis_zip(
+    conversation: Conversation,
+    votes: Any,
+    published: _Published,
+    groups: selectors.StoredGroups,
+    rng: random.Random,
+) -> Iterator[bytes]:
     sink = _Chunks()
-    votes = Vote.objects.filter(participant__conversation=conversation, pk__lte=ceiling)
     counts = _Counts()
-    # Anonymous: one shuffled order, the same in both files of votes.
-    order = _shuffled_participants(conversation, rng) if conversation.anonymous else None
+    # Anonymous: one shuffled order, the same in both files of votes. Named: by number.
+    if conversation.anonymous:
+        order, numbers = _shuffled_participants(conversation, rng), None
+    else:
+        order, numbers = _numbered_participants(conversation)
+
+    def participants() -> Iterator[_ParticipantVotes]:
+        return _in_order(votes, order, published, numbers)
+
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, rows in (
-            ("comments.csv", _comments_rows(conversation, votes, counts)),
-            ("participants-votes.csv", _participants_rows(conversation, votes, counts, order)),
+            ("comments.csv", _comments_rows(conversation, published, counts)),
             (
-                "votes.csv",
-                _votes_rows(votes)
-                if order is None
-                else _anonymous_votes_rows(conversation, votes, order),
+                "participants-votes.csv",
+                _participants_rows(conversation, participants(), counts, groups),
             ),
+            ("votes.csv", _votes_rows(conversation, participants())),
             # Last: its counts are taken while the files above are written, so they
             # agree with them at no extra query (a generator runs when it is reached).
             (SUMMARY, _summary_rows(conversation, counts)),
@@ -1071,10 +1261,11 @@ def _polis_zip(conversation: Conversation, ceiling: int, rng: random.Random) -> 
 @dataclasses.dataclass
 class _Counts:
     """summary.csv's counts, as Polis means them, tallied while the other files are
-    written: statements, distinct authors, participants who voted, participants in the
-    opinion map's groups, and groups; and, which Polis's summary does not have, everyone
-    who joined (the rows of participants-votes.csv, the conversation page's "People who
-    joined"), who may not all have voted."""
+    written: statements, distinct authors, participants whose votes it holds (those in
+    the published results), participants in the published map's groups, and groups;
+    and, which Polis's summary does not have, everyone who joined (the rows of
+    participants-votes.csv, the conversation page's "People who joined"), who may not
+    all have voted or be in the published results yet."""
 
     comments: int = 0
     commenters: int = 0
@@ -1118,16 +1309,14 @@ def _authors_shown(conversation: Conversation) -> bool:
     return not conversation.anonymous
 
 
-def _comments_rows(conversation: Conversation, votes: Any, counts: _Counts) -> Iterator[list[str]]:
+def _comments_rows(
+    conversation: Conversation, published: _Published, counts: _Counts
+) -> Iterator[list[str]]:
+    """comments.csv: every statement, with the agrees and disagrees of the published
+    votes (those the other files hold), never a live count."""
     yield list(COMMENTS_HEADER)
     authors_shown = _authors_shown(conversation)
-    counted = (
-        votes.order_by()
-        .values("statement_id")
-        .annotate(agree=Count("pk", filter=Q(value=1)), disagree=Count("pk", filter=Q(value=-1)))
-        .values_list("statement_id", "agree", "disagree")
-    )
-    tallies = {pk: (agree, disagree) for pk, agree, disagree in counted}
+    tallies = published.tallies
     statements = (
         Statement.objects.filter(conversation=conversation)
         .order_by("number")
@@ -1170,11 +1359,14 @@ def _comments_rows(conversation: Conversation, votes: Any, counts: _Counts) -> I
 
 
 def _participants_rows(
-    conversation: Conversation, votes: Any, counts: _Counts, order: list[int] | None = None
+    conversation: Conversation,
+    participants: Iterator[_ParticipantVotes],
+    counts: _Counts,
+    groups: selectors.StoredGroups,
 ) -> Iterator[list[str]]:
-    """participants-votes.csv: one row per participant, walking the participants and
-    their votes (both in participant order) side by side; or, in an anonymous
-    conversation, in the shuffled `order`, numbered by their place in it."""
+    """participants-votes.csv: one row per participant, in the order `participants`
+    gives (by number, or shuffled in an anonymous conversation), with their published
+    votes and their group in the published map."""
     columns = list(
         Statement.objects.filter(conversation=conversation)
         .order_by("number")
@@ -1193,15 +1385,10 @@ def _participants_rows(
         if _authors_shown(conversation)
         else {}  # a count of statements written would pick out the writers
     )
-    groups = selectors.stored_groups(
-        OpinionMapResult.objects.filter(conversation=conversation).first()
-    )
-    for pk, number, cast in (
-        _stored_order(conversation, votes) if order is None else _in_order(votes, order)
-    ):
+    for pk, number, cast in participants:
         cells = [""] * len(columns)
         n_votes = n_agree = n_disagree = 0
-        for statement, value in cast:
+        for statement, value, _day in cast:
             cells[column_of[statement]] = str(value)
             n_votes += 1
             n_agree += value == 1
@@ -1223,37 +1410,15 @@ def _participants_rows(
         ]
 
 
-_ParticipantVotes = tuple[int, int, list[tuple[int, int]]]
-# Participants whose votes one query reads, in an anonymous export.
+# (pk, number in the export, [(statement number, value, day)])
+_ParticipantVotes = tuple[int, int, list[tuple[int, int, dt.date]]]
+# Participants whose votes one query reads.
 EXPORT_PARTICIPANTS_PER_QUERY = 500
-
-
-def _stored_order(conversation: Conversation, votes: Any) -> Iterator[_ParticipantVotes]:
-    """(pk, number, [(statement number, value)]) for each participant, by their stored
-    number: the participants and their votes read side by side, in that order."""
-    cast = (
-        votes.order_by("participant__number", "statement__number")
-        .values_list("participant__number", "statement__number", "value")
-        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
-    )
-    pending = next(cast, None)
-    participants = (
-        Participant.objects.filter(conversation=conversation)
-        .order_by("number")
-        .values_list("pk", "number")
-        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
-    )
-    for pk, number in participants:
-        own: list[tuple[int, int]] = []
-        while pending is not None and pending[0] == number:
-            own.append((pending[1], pending[2]))
-            pending = next(cast, None)
-        yield pk, number, own
 
 
 def _shuffled_participants(conversation: Conversation, rng: random.Random) -> list[int]:
     """The participants' keys in a random order: an anonymous export numbers them by
-    their place in it (8 bytes a participant held; the votes are read a batch at a time)."""
+    their place in it (a key held per participant; the votes are read a batch at a time)."""
     keys = list(
         Participant.objects.filter(conversation=conversation)
         .order_by("pk")
@@ -1264,54 +1429,72 @@ def _shuffled_participants(conversation: Conversation, rng: random.Random) -> li
     return keys
 
 
-def _in_order(votes: Any, order: list[int]) -> Iterator[_ParticipantVotes]:
-    """(pk, place in `order`, [(statement number, value)]) for each participant of
-    `order`, in that order, reading the votes of a batch of participants at a time."""
+def _numbered_participants(conversation: Conversation) -> tuple[list[int], list[int]]:
+    """The participants' keys and stored numbers, by number: a named export keeps them."""
+    keys: list[int] = []
+    numbers: list[int] = []
+    for pk, number in (
+        Participant.objects.filter(conversation=conversation)
+        .order_by("number")
+        .values_list("pk", "number")
+        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
+    ):
+        keys.append(pk)
+        numbers.append(number)
+    return keys, numbers
+
+
+def _in_order(
+    votes: Any, order: list[int], published: _Published, numbers: list[int] | None = None
+) -> Iterator[_ParticipantVotes]:
+    """(pk, number, [(statement number, value, day)]) for each participant of `order`,
+    in that order, numbered by their place in it or, given `numbers`, by those. Only
+    the votes the published results hold are given (the others' lists are empty),
+    checked against the published digests as they are read (_Published.check); the
+    votes of a batch of participants are read at a time."""
     for start in range(0, len(order), EXPORT_PARTICIPANTS_PER_QUERY):
         batch = order[start : start + EXPORT_PARTICIPANTS_PER_QUERY]
-        own: dict[int, list[tuple[int, int]]] = {pk: [] for pk in batch}
-        for pk, statement, value in (
-            votes.filter(participant_id__in=batch)
-            .order_by("statement__number")
-            .values_list("participant_id", "statement__number", "value")
-        ):
-            own[pk].append((statement, value))
+        held = published.held(batch)
+        read = (
+            list(
+                votes.filter(participant_id__in=held)
+                .order_by("statement__number")
+                .values_list(
+                    "participant_id", "statement_id", "statement__number", "value", "created_on"
+                )
+            )
+            if held
+            else []
+        )
+        published.check(held, read)
+        own: dict[int, list[tuple[int, int, dt.date]]] = {pk: [] for pk in batch}
+        for pk, _statement, number, value, day in read:
+            own[pk].append((number, value, day))
         for offset, pk in enumerate(batch):
-            yield pk, start + offset, own[pk]
+            yield pk, start + offset if numbers is None else numbers[start + offset], own[pk]
 
 
-def _anonymous_votes_rows(
-    conversation: Conversation, votes: Any, order: list[int]
+def _votes_rows(
+    conversation: Conversation, participants: Iterator[_ParticipantVotes]
 ) -> Iterator[list[str]]:
-    """votes.csv of an anonymous conversation: by the shuffled participant numbers, then
-    statement number, every vote stamped with the day the conversation started. The
-    day of each vote is left out: with what an organiser saw (someone taking part on
-    a given day), it would pick out their row."""
+    """votes.csv, by participant (as participants-votes.csv), then day, then statement
+    number: never in the order the votes were cast, which (who voted first, who voted
+    just after a statement appeared) could be matched to people someone watched taking
+    part. Times are dates (the privacy rule): a vote is stamped at midnight UTC of its
+    day. In an anonymous conversation every vote is stamped with the day the
+    conversation started: with what an organiser saw (someone taking part on a given
+    day), the day of each vote would pick out their row."""
     yield list(VOTES_HEADER)
-    day = timezone.localdate(conversation.created_at)
-    stamp, iso = str(_day_ms(day)), day.isoformat()
-    for _pk, number, own in _in_order(votes, order):
-        for statement, value in own:
-            yield [stamp, iso, str(statement), str(number), str(value)]
-
-
-def _votes_rows(votes: Any) -> Iterator[list[str]]:
-    """votes.csv of a conversation that is not anonymous, day by day. Times are dates (the privacy rule): each vote is stamped
-    at midnight UTC of its day, and within a day the rows go by participant number,
-    then statement number, never in the order the votes were cast: that order (who
-    voted first, who voted just after a statement appeared) could be matched to
-    people someone watched taking part."""
-    yield list(VOTES_HEADER)
-    rows = (
-        votes.order_by("created_on", "participant__number", "statement__number")
-        .values_list("created_on", "statement__number", "participant__number", "value")
-        .iterator(chunk_size=EXPORT_ROWS_PER_QUERY)
-    )
-    stamp: tuple[dt.date, str, str] | None = None
-    for day, statement, participant, value in rows:
-        if stamp is None or stamp[0] != day:
-            stamp = (day, str(_day_ms(day)), day.isoformat())
-        yield [stamp[1], stamp[2], str(statement), str(participant), str(value)]
+    if conversation.anonymous:
+        day = timezone.localdate(conversation.created_at)
+        stamp, iso = str(_day_ms(day)), day.isoformat()
+        for _pk, number, own in participants:
+            for statement, value, _day in own:
+                yield [stamp, iso, str(statement), str(number), str(value)]
+        return
+    for _pk, number, own in participants:
+        for statement, value, day in sorted(own, key=lambda vote: (vote[2], vote[0])):
+            yield [str(_day_ms(day)), day.isoformat(), str(statement), str(number), str(value)]
 
 
 def export_polis(
@@ -1335,37 +1518,72 @@ class ImportRefused(ServiceError):  # noqa: N818 (reads as the outcome)
 
 def _save_uploads(files: Mapping[str, IO[bytes]], folder: Path) -> None:
     for name, upload in files.items():
+        written = 0
         with (folder / name).open("wb") as handle:
             for chunk in iter(lambda upload=upload: upload.read(1 << 20), b""):  # type: ignore[misc]
+                written += len(chunk)
+                if written > POLIS_MAX_FILE_BYTES:
+                    raise ImportRefused(
+                        _("%(file)s is larger than 200 MB.") % {"file": name}, file=name
+                    )
                 handle.write(chunk)
 
 
-def _read_folder(folder: Path) -> PolisExport:
-    try:
-        export = read_polis_export(folder)
-    except PolisNotTextError as error:
-        name = Path(error.file).name
-        raise ImportRefused(
+def _refused(error: PolisImportError) -> ImportRefused:
+    """What the organiser is told about a file polis_io refused: file, line, problem."""
+    name = Path(error.file).name
+    if isinstance(error, PolisNotTextError):
+        return ImportRefused(
             _("%(file)s could not be read as text (UTF-8). Save it as CSV UTF-8 and try again.")
             % {"file": name},
             file=name,
-        ) from None
+        )
+    if error.line is None:
+        message = _("%(file)s: %(problem)s") % {"file": name, "problem": error.problem}
+    else:
+        message = _("%(file)s, line %(line)s: %(problem)s") % {
+            "file": name,
+            "line": error.line,
+            "problem": error.problem,
+        }
+    return ImportRefused(message, file=name)
+
+
+def _read_folder(folder: Path) -> PolisExport:
+    """Read and check an export folder in full (ImportRefused naming file, line and
+    problem). Memory stays within what polis_io's limits allow (MAX_VOTES and the
+    rest): files are read a piece or a row at a time, never as Python rows."""
+    try:
+        export = read_polis_export(folder)
     except PolisImportError as error:
-        name = Path(error.file).name
-        if error.line is None:
-            message = _("%(file)s: %(problem)s") % {"file": name, "problem": error.problem}
-        else:
-            message = _("%(file)s, line %(line)s: %(problem)s") % {
-                "file": name,
-                "line": error.line,
-                "problem": error.problem,
-            }
-        raise ImportRefused(message, file=name) from None
-    _check_imported_statements(export, folder / "comments.csv")
+        raise _refused(error) from None
+    _check_imported_statements(export.statements, folder / "comments.csv")
     return export
 
 
-def _check_imported_statements(export: PolisExport, comments: Path) -> None:
+# An upload this small (its CSV files together, unpacked) is checked in full while the
+# organiser waits, so that a problem is shown on the form at once: every openData export
+# is (the largest is 4 MB), and even a file of the slowest kind to read (every value in
+# quotes) takes a few seconds at most. A larger one is checked here as far as can be
+# done quickly (check_export_start: comments.csv in full, the other files' headers, first
+# rows and number of lines), then in full by the task worker before it writes anything;
+# a problem found there is shown on the import's page, as the same message.
+POLIS_CHECK_NOW_BYTES = 8 * 1024 * 1024
+
+
+def _check_upload(folder: Path) -> None:
+    size = sum((folder / name).stat().st_size for name in POLIS_FILES if (folder / name).is_file())
+    if size <= POLIS_CHECK_NOW_BYTES:
+        _read_folder(folder)
+        return
+    try:
+        statements, _header = check_export_start(folder)
+    except PolisImportError as error:
+        raise _refused(error) from None
+    _check_imported_statements(statements, folder / "comments.csv")
+
+
+def _check_imported_statements(statements: Sequence[PolisStatement], comments: Path) -> None:
     """What a statement must hold here holds for an import too: a file of headers only
     would make an empty conversation, and a statement people would see (accepted, or
     waiting for an organiser to accept it) must not be blank. Accepted ones need words
@@ -1373,7 +1591,7 @@ def _check_imported_statements(export: PolisExport, comments: Path) -> None:
     real Polis exports hold waiting rows such as "ok" or "?" (never shown unless an
     organiser accepts them). Moderated-out rows are kept as they are: nobody sees them,
     and the round trip keeps them."""
-    if not export.statements:
+    if not statements:
         raise ImportRefused(
             _(
                 "comments.csv holds no statements, so there is nothing to import. Check"
@@ -1382,7 +1600,7 @@ def _check_imported_statements(export: PolisExport, comments: Path) -> None:
             ),
             file="comments.csv",
         )
-    for s in export.statements:
+    for s in statements:
         if s.moderated == -1:
             continue
         shown = visible_text(without_direction_controls(unguard_formula(s.body)))
@@ -1421,8 +1639,18 @@ POLIS_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
 # Taken from a zip besides POLIS_FILES: the question and background, when it has them.
 ARCHIVE_FILES = (*POLIS_FILES, SUMMARY)
 # The most one file of an export may hold once unzipped: the upload limit, so that a
-# small zip that unpacks to gigabytes is refused rather than filling the disk.
+# small zip that unpacks to gigabytes is refused rather than filling the disk. (What a
+# file may hold is bounded too, by rows: polis_io.MAX_VOTES and the rest.)
 POLIS_MAX_FILE_BYTES = 200 * 1024 * 1024
+# How many times a .zip file may have shrunk comments.csv or votes.csv, once either is
+# over a megabyte: real ones shrink 3 to 20 times (Sayso's own exports, in which every
+# vote of an anonymous conversation has the same date, about 16 times). A file that
+# shrinks far more is one line repeated over and over, made to be large once unpacked,
+# and is refused before it is read. participants-votes.csv, mostly empty cells, shrinks
+# hundreds of times when real, so it is bounded by its rows instead.
+POLIS_MAX_SHRINK = 100
+POLIS_SHRINK_FROM_BYTES = 1024 * 1024
+_SHRINK_CHECKED = ("comments.csv", "votes.csv")
 
 
 def _unpack_archive(archive: IO[bytes], folder: Path) -> None:
@@ -1487,17 +1715,51 @@ def _unpack_archive(archive: IO[bytes], folder: Path) -> None:
 
 
 def _copy_limited(opened: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
-    # Counted while reading: the sizes a zip declares can lie.
+    """Unpack one file, refusing it (before it is read, when the zip says so) if it is
+    too large or shrunk too much to be an export's. summary.csv is cut off just past
+    the size a summary may have, which read_summary then reports."""
+    name = target.name
+    limit = SUMMARY_MAX_BYTES + 1 if name == SUMMARY else POLIS_MAX_FILE_BYTES
+    if name != SUMMARY and info.file_size > limit:
+        raise _too_large(name)
+    _check_shrink(name, info.file_size, info.compress_size)
+    # Counted while reading: the sizes a zip declares can lie. The compressed size it
+    # declares is the most that is read of it, so the shrink found is at least the real one.
     written = 0
     with opened.open(info) as source, target.open("wb") as handle:
         for chunk in iter(lambda: source.read(1 << 20), b""):
+            if written + len(chunk) > limit:
+                if name == SUMMARY:
+                    handle.write(chunk[: limit - written])
+                    return
+                raise _too_large(name)
             written += len(chunk)
-            if written > POLIS_MAX_FILE_BYTES:
-                raise ImportRefused(
-                    _("%(file)s is larger than 200 MB once unzipped.") % {"file": target.name},
-                    file="archive",
-                )
+            _check_shrink(name, written, info.compress_size)
             handle.write(chunk)
+
+
+def _too_large(name: str) -> ImportRefused:
+    return ImportRefused(
+        _("%(file)s is larger than 200 MB once unzipped.") % {"file": name}, file="archive"
+    )
+
+
+def _check_shrink(name: str, unpacked: int, packed: int) -> None:
+    if (
+        name in _SHRINK_CHECKED
+        and unpacked > POLIS_SHRINK_FROM_BYTES
+        and unpacked > POLIS_MAX_SHRINK * max(packed, 1)
+    ):
+        raise ImportRefused(
+            _(
+                "%(file)s in the .zip file cannot be a real export's file: it unpacks to"
+                " more than %(n)s times its packed size (a real one, at most about 20"
+                " times), as a file of one line repeated over and over does. Check that"
+                " you chose the right file, or export the conversation again."
+            )
+            % {"file": name, "n": POLIS_MAX_SHRINK},
+            file="archive",
+        )
 
 
 def start_polis_import(
@@ -1536,12 +1798,14 @@ def start_polis_import(
         if archive is not None:
             _unpack_archive(archive, Path(folder))
         _save_uploads(files, Path(folder))
-        _read_folder(Path(folder))
+        _check_upload(Path(folder))
         topic, description = _topic_and_description(
             Path(folder) / SUMMARY, topic, description, on_notice
         )
+        # Kept only until the worker has read it: the quickest compression, which
+        # costs the request under 2 seconds for the largest upload (200 MB), not 6.
         packed = io.BytesIO()
-        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as kept:
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as kept:
             for path in sorted(Path(folder).iterdir()):
                 if path.name in POLIS_FILES:
                     kept.write(path, arcname=path.name)

@@ -168,6 +168,7 @@ def conversation_detail(
             "threshold": threshold,
             "public_url": request.build_absolute_uri(found.get_public_url()),
             "seed_form": SeedStatementForm(),
+            "export_refusal": services.export_refusal(found) if organiser else None,
         },
     )
 
@@ -250,8 +251,19 @@ def conversation_state(
             else _("The conversation is closed. Its final results are being worked out."),
         )
         return redirect(found)
+    # Closing publishes only what publication_due allows: with nothing published yet
+    # every vote is counted; otherwise the last few may wait, and the page says so first.
+    result = selectors.stored_map(found)
     return render(
-        request, "deliberation/state_confirm.html", {"community": community, "conversation": found}
+        request,
+        "deliberation/state_confirm.html",
+        {
+            "community": community,
+            "conversation": found,
+            "threshold": selectors.publication_step(found),
+            "published": selectors.map_view(result, community.small_group_threshold) is not None,
+            "waiting": result is not None and result.held_back,
+        },
     )
 
 
@@ -411,11 +423,15 @@ def report(request: HttpRequest, community: Community, conversation: int) -> Htt
     context: dict[str, Any] = {"community": community, "conversation": found, "hidden": False}
     if found.results_visible or can_organise:
         context.update(_report_context(found, community))
-        context["citations"] = Citation.objects.filter(
-            community=community,
-            source_id__in=Statement.objects.filter(conversation=found).values("pk"),
-            evidence_type__in=services.EVIDENCE_TYPES,
-        ).select_related("cited_by")
+        context["citations"] = (
+            Citation.objects.listed()
+            .filter(
+                community=community,
+                source_id__in=Statement.objects.filter(conversation=found).values("pk"),
+                evidence_type__in=services.EVIDENCE_TYPES,
+            )
+            .select_related("cited_by")
+        )
         context["can_cite"] = can_organise
     else:
         context["hidden"] = True
@@ -459,12 +475,16 @@ def cite(request: HttpRequest, community: Community, conversation: int) -> HttpR
 
 @community_view("organiser")
 def export(request: HttpRequest, community: Community, conversation: int) -> HttpResponse:
-    """The Polis files as a zip, streamed as it is built (flat memory, any size)."""
+    """The Polis files as a zip, streamed as it is built (flat memory, any size). When
+    it would tell more than the published results (services.ExportRefused), back to
+    the conversation with the reason instead."""
     found = _conversation(community, conversation)
-    response = StreamingHttpResponse(
-        services.stream_polis_export(conversation=found, actor=request.user),
-        content_type="application/zip",
-    )
+    try:
+        stream = services.stream_polis_export(conversation=found, actor=request.user)
+    except services.ExportRefused as refused:
+        messages.error(request, str(refused))
+        return redirect(found)
+    response = StreamingHttpResponse(stream, content_type="application/zip")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = (
         f'attachment; filename="conversation-{found.pk}-polis-{stamp}.zip"'
@@ -972,10 +992,7 @@ def _redeem(request: HttpRequest, routing: selectors.Routing) -> HttpResponse:
             if participant is not None:
                 response = redirect(routing.public_url)
                 return _remember(request, response, conversation, participant)
-            code_form.add_error(
-                "code",
-                _("This code is not valid or has already been used. Check it against your card."),
-            )
+            code_form.add_error("code", str(CodeForm.REFUSED))
     return _page(request, routing, None, "code", error=error, code_form=code_form)
 
 

@@ -28,7 +28,7 @@ import math
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -417,6 +417,9 @@ def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
         "variable_format": {"response_id": "F15.0", "submitted_on": SPSS_DATE_FORMAT}
         | {q.name: SPSS_DATE_FORMAT for q in questions if q.type == Question.Type.DATE}
         | {q.name: SPSS_CODE_FORMAT for q in questions if q.type in CODED}
+        # Whole-number questions as whole numbers, widened to their longest answer as
+        # the data is read (note_number_formats); decimal ones keep pyreadstat's F8.2.
+        | {q.name: SPSS_CODE_FORMAT for q in whole_number_columns(questions)}
         | {name: SPSS_TICKED_FORMAT for name, _label in ticked},
         # Text columns' widths are added as the data is read (note_text_widths).
         "variable_display_width": {"response_id": RESPONSE_ID_WIDTH},
@@ -425,6 +428,37 @@ def sav_options(survey: Survey, questions: list[Question]) -> dict[str, Any]:
         | {q.name: SPSS_MEASURE.get(Question.Type(q.type), "nominal") for q in questions}
         | {name: "nominal" for name, _label in ticked},
     }
+
+
+def whole_number_columns(questions: list[Question]) -> list[Question]:
+    """The number questions that take whole numbers only (XLSForm's integer)."""
+    return [q for q in questions if q.type == Question.Type.NUMBER and q.whole_number]
+
+
+SPSS_DECIMAL_FORMAT = "F8.2"  # pyreadstat's own for a number
+SPSS_WIDEST_NUMBER = 40  # the widest F format SPSS takes
+
+
+def note_number_formats(formats: dict[str, str], frame: Any, names: Collection[str]) -> None:
+    """Widen each whole-number column's format in `formats` (variable_format) to fit
+    its longest answer in `frame` (F8.0 at least: a 10-digit count shown as 1.2E+09
+    would hide its digits), or give it decimals when an answer has them: one given
+    before the question took whole numbers only (services refuses that change while
+    such answers exist, but an export may run beside it)."""
+    import numpy as np
+
+    for name in names:
+        values = np.asarray(frame[name], dtype=np.float64)
+        values = values[np.isfinite(values)]
+        if not values.size or formats.get(name, "").endswith(".2"):
+            continue
+        if not np.all(values == np.floor(values)):
+            formats[name] = SPSS_DECIMAL_FORMAT
+            continue
+        digits = max(len(f"{np.max(values):.0f}"), len(f"{np.min(values):.0f}"))
+        width = int(formats.get(name, SPSS_CODE_FORMAT)[1:].split(".")[0])
+        if digits > width:
+            formats[name] = f"F{min(digits, SPSS_WIDEST_NUMBER)}.0"
 
 
 def note_text_widths(widths: dict[str, int], frame: Any) -> None:
@@ -441,15 +475,21 @@ def note_text_widths(widths: dict[str, int], frame: Any) -> None:
 
 
 def _measuring(
-    frames: Callable[[], Iterator[Any]], widths: dict[str, int]
+    frames: Callable[[], Iterator[Any]],
+    widths: dict[str, int],
+    formats: dict[str, str] | None = None,
+    whole: Collection[str] = (),
 ) -> Callable[[], Iterator[Any]]:
-    """`frames`, noting the text columns' widths in `widths` as they go by. sav_stream
-    reads every chunk once before pyreadstat writes the dictionary from the options
-    `widths` is in: by then every width is noted."""
+    """`frames`, noting the text columns' widths in `widths` (and the whole-number
+    columns' formats in `formats`) as they go by. sav_stream reads every chunk once
+    before pyreadstat writes the dictionary from the options these are in: by then
+    every width is noted."""
 
     def measured() -> Iterator[Any]:
         for frame in frames():
             note_text_widths(widths, frame)
+            if formats is not None:
+                note_number_formats(formats, frame, whole)
             yield frame
 
     return measured
@@ -461,7 +501,12 @@ def write_sav(survey: Survey, path: Path, *, attempts: int = 3) -> int:
     questions = columns(survey)
     for attempt in range(1, attempts + 1):
         options = sav_options(survey, questions)
-        frames = _measuring(sav_chunks(survey, questions), options["variable_display_width"])
+        frames = _measuring(
+            sav_chunks(survey, questions),
+            options["variable_display_width"],
+            options["variable_format"],
+            [q.name for q in whole_number_columns(questions)],
+        )
         try:
             return sav_stream.write_sav(path, frames, **options)
         except sav_stream.SavDataChanged:

@@ -10,10 +10,29 @@ from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sayso.core.fields import CODE_EXAMPLE, GROUPED_NUMBER, NUMBER_SEPARATORS, code_count_field
-from sayso.core.text import ascii_forms
+from sayso.core.text import ascii_forms, has_nul, without_direction_controls
 
 from . import logic, services
 from .models import Answer, Question, Section, Survey, pick_label
+
+
+def shown_text(text: str) -> str:
+    """A text an organiser writes for people to read (a title, a question, a choice, a
+    hint, a message, a translation) as Sayso keeps it: without direction controls
+    (core.text), which could make it read one way where it is written and another where
+    it is shown, as answers and imported forms are kept (xlsform); spaces at its ends
+    trimmed."""
+    return without_direction_controls(text).strip()
+
+
+class ShownTextField(forms.CharField):
+    """A CharField for a text people read: kept as `shown_text` keeps it, and its
+    length counted once the direction controls are out (the null character is refused,
+    as by any CharField)."""
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        return shown_text(text) if isinstance(text, str) and self.strip else text
 
 
 class SurveyForm(forms.ModelForm[Survey]):
@@ -40,6 +59,11 @@ class SurveyForm(forms.ModelForm[Survey]):
         ]
         # Plain words for what the model calls a "convenience sample".
         labels = {"is_convenience_sample": _("Anyone could choose to answer")}
+        field_classes = {
+            "title": ShownTextField,
+            "welcome": ShownTextField,
+            "privacy_notice": ShownTextField,
+        }
         help_texts = {
             "one_response_per_member": _(
                 "Each member can send one set of answers. Sayso records that they answered"
@@ -102,11 +126,11 @@ QUESTION_TYPE_CHOICES = [
 
 class SectionForm(forms.Form):
     # Respondents see pages, so organisers read "page" too (the model says section).
-    title = forms.CharField(label=_("Page title"), max_length=200, required=False)
+    title = ShownTextField(label=_("Page title"), max_length=200, required=False)
 
 
 class QuestionForm(forms.Form):
-    label = forms.CharField(
+    label = ShownTextField(
         label=_("Question"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -126,8 +150,8 @@ class QuestionForm(forms.Form):
         required=False,
         help_text=_("For a number question: answers like 2.5 are refused."),
     )
-    hint = forms.CharField(label=_("Hint"), max_length=300, required=False)
-    choices = forms.CharField(
+    hint = ShownTextField(label=_("Hint"), max_length=300, required=False)
+    choices = ShownTextField(
         label=_("Choices"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -137,7 +161,7 @@ class QuestionForm(forms.Form):
             " A choice without a name is named by its place: 1, 2, 3."
         ),
     )
-    exclusive = forms.CharField(
+    exclusive = ShownTextField(
         label=_("Can't be ticked with other options (for example “None of these”)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -148,7 +172,7 @@ class QuestionForm(forms.Form):
         ),
     )
     required = forms.BooleanField(label=_("An answer is required"), required=False)
-    required_message = forms.CharField(
+    required_message = ShownTextField(
         label=_("Message when it is missing"),
         required=False,
         max_length=300,
@@ -235,7 +259,7 @@ class QuestionForm(forms.Form):
             " 16 to 80; string-length(.) <= 200 accepts up to 200 characters."
         ),
     )
-    constraint_message = forms.CharField(
+    constraint_message = ShownTextField(
         label=_("Message when it does not"),
         required=False,
         max_length=300,
@@ -747,7 +771,9 @@ class PopulationField(forms.Field):
     """A number of people, typed as organisers type it ("3,000", "12 500"), as an int.
 
     Refused, each with its own message: scientific notation (1e9), negative numbers,
-    fractions, zero, and sizes beyond any population."""
+    fractions, and sizes beyond any population. Zero is a figure (nobody in the
+    population would give that answer): whether it can be used depends on the answers
+    (services.set_weighting_targets)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("error_messages", {})
@@ -782,14 +808,6 @@ class PopulationField(forms.Field):
                 _("Give the number of people in digits, like 3,000 or 3000."), code="invalid"
             )
         number = int(digits)
-        if number == 0:
-            raise forms.ValidationError(
-                _(
-                    "Give a number above zero: weighting by this question needs at least"
-                    " one person in the population for each answer."
-                ),
-                code="zero",
-            )
         if number > MOST_PEOPLE:
             raise forms.ValidationError(
                 _("%(typed)s is more people than live on Earth. Check the number.")
@@ -938,8 +956,15 @@ def translation_errors(texts: dict[str, str]) -> dict[str, str]:
     original may be is refused, as the original would be."""
     errors = {}
     for key, text in texts.items():
+        if has_nul(text):
+            errors[key] = str(
+                _(
+                    "This holds a character that cannot be kept, shown as �. Delete it and try again."
+                )
+            )
+            continue
         limit = translation_limit(key)
-        length = len(text.strip())
+        length = len(shown_text(text))
         if limit is not None and length > limit:
             errors[key] = _(
                 "Use at most %(max)s characters, as for the original (this has %(count)s)."

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from sayso.core.models import Community
+from sayso.core.models import Citation, Community
 from sayso.core.registry import DashboardCard, Module, registry
 
-from .models import MemberParticipation, Response, Survey
+from .models import MemberParticipation, Question, Response, Survey
 from .seeds import seed_demo
 from .services import EVIDENCE_RESULT
 
@@ -50,6 +53,47 @@ def personal_data(user: Any) -> list[dict[str, Any]]:
     ]
 
 
+def evidence_links(citations: Sequence[Citation]) -> dict[int, tuple[str, str]]:
+    """Each cited result's survey results, at its question, in the view it was cited
+    from (as published; weighted if it was)."""
+    question_type = ContentType.objects.get_for_model(Question)
+    questions = Question.objects.filter(
+        pk__in={c.source_id for c in citations if c.source_type_id == question_type.pk}
+    ).select_related("survey__community")
+    found = {q.pk: q for q in questions}
+    links = {}
+    for citation in citations:
+        question = found.get(citation.source_id)
+        if citation.source_type_id != question_type.pk or question is None:
+            continue
+        survey = question.survey
+        query = {"audience": "published"}
+        if citation.snapshot.get("weighted"):
+            query["weighted"] = "1"
+        url = reverse("surveys:results", kwargs={"slug": survey.community.slug, "pk": survey.pk})
+        links[citation.pk] = (
+            _("Survey “%(title)s”: results") % {"title": survey.title},
+            f"{url}?{urlencode(query)}#q-{question.pk}",
+        )
+    return links
+
+
+def evidence_shown(community: Community) -> Q:
+    """The cited results members and advisors may read on the Evidence page: those of
+    closed surveys whose figures they read on the results page too. Everything else
+    is kept from them there (selectors.withheld_because: an open survey's figures, or
+    figures a few responses from those they saw or were cited); drafts have none."""
+    return Q(
+        evidence_type=EVIDENCE_RESULT,
+        source_type=ContentType.objects.get_for_model(Question),
+        source_id__in=Question.objects.filter(
+            survey__community=community,
+            survey__status=Survey.Status.CLOSED,
+            survey__figures_withheld_since_shown=False,
+        ).values("pk"),
+    )
+
+
 registry.register(
     Module(
         key="surveys",
@@ -60,6 +104,9 @@ registry.register(
         ),
         dashboard_card=dashboard_card,
         evidence_types=(EVIDENCE_RESULT,),
+        evidence_links=evidence_links,
+        evidence_template="surveys/evidence_item.html",
+        evidence_shown=evidence_shown,
         demo_seed=seed_demo,
         personal_data=personal_data,
         order=30,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +107,18 @@ class QuestionResult:
     mean: float | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # A number question's average with its 95% interval (none when every answer is the
+    # same: an interval of no width would say so), the middle value estimated from the
+    # shown ranges when they give it (_median_from_rows), and, weighted, the weighted
+    # average and its interval when every weighting cell's answers could be shown. Its
+    # ranges of answers are its `rows`.
+    mean_low: float | None = None
+    mean_high: float | None = None
+    median: float | None = None
+    whole_numbers: bool = False  # a whole-number question: its middle value as one
+    weighted_mean: float | None = None
+    weighted_mean_low: float | None = None
+    weighted_mean_high: float | None = None
     texts: list[Answer] = field(default_factory=list)
     # People who wrote an answer to a text question (in the filter's group), and whether
     # their approved answers are held back because they are fewer than the threshold.
@@ -135,8 +148,18 @@ class QuestionResult:
     def weighted_in_full(self) -> bool:
         """Whether every figure shown has its weighted share beside it: only then can
         the weighted figures be cited (views.cite_result) as they are shown."""
+        if self.question.type == Question.Type.NUMBER:
+            return self.weighted_mean is not None  # its ranges are never weighted
         shown = [row for row in self.rows if not row.hidden]
         return self.weighted and bool(shown) and all(row.weighted is not None for row in shown)
+
+    def clear_figures(self) -> None:
+        """Nothing shown but the reason (a refusal set beside it)."""
+        self.rows = []
+        self.mean = self.mean_low = self.mean_high = self.median = None
+        self.weighted_mean = self.weighted_mean_low = self.weighted_mean_high = None
+        self.crosstab = None
+        self.any_hidden = False
 
 
 @dataclass
@@ -507,6 +530,8 @@ def results(
     date_ids = [q.pk for q in questions if q.type == Question.Type.DATE]
     # With a joint table the months come from its snapshot, never counted beside it.
     months = _months(answers, date_ids) if date_ids and joint is None else {}
+    # The number questions' answers, likewise (_NumberView).
+    numbers = _number_view(answers, questions, joint, only, thresholds(survey).published, threshold)
 
     for question in questions:
         result = QuestionResult(question=question, label=question.text(language))
@@ -529,6 +554,10 @@ def results(
             if only is not None:
                 position = next(i for i, q in enumerate(splits) if q.pk == only[0].pk)
                 margin = _margin(cells, position)
+                if sum(margin.values()) < threshold:
+                    # Fewer than the threshold answered it at all: said as in the
+                    # results for everyone, not as a refused group ("The group has ...").
+                    raise disclosure.DisclosureRefused(_too_few(threshold))
                 split = disclosure.check_partition(
                     margin, threshold=threshold, question=only[0].text(language)
                 )
@@ -617,12 +646,16 @@ def results(
                         )
                     )
             elif question.type == Question.Type.NUMBER:
-                found = counted.get(question.pk, Tally())
-                result.respondents = found.numbers
-                if result.respondents < threshold:
-                    raise disclosure.DisclosureRefused(_too_few(threshold))
-                result.mean = found.number_sum / found.numbers
                 # No minimum or maximum: an extreme singles out the one person who gave it.
+                _number_figures(
+                    result,
+                    question,
+                    numbers.counted.get(question.pk),
+                    numbers,
+                    only,
+                    threshold,
+                    weights,
+                )
             elif question.type == Question.Type.DATE and joint is not None:
                 _joint_date_rows(result, joint, question, only, threshold)
             elif question.type == Question.Type.DATE:
@@ -685,12 +718,16 @@ def results(
                     raise disclosure.DisclosureRefused(skipped)
         except disclosure.DisclosureRefused as refused:
             result.refusal = refused.refusal.reason
-            result.rows = []
-            result.mean = None
-            result.crosstab = None
+            result.clear_figures()
+            result.weighting_note = ""
         if only is not None and question.pk == only[0].pk:
             result.filter_note = _filter_note(question, only[1], language)
-        if weights is not None and result.rows and not result.weighted:
+        if (
+            weights is not None
+            and result.rows
+            and not result.weighted
+            and question.type != Question.Type.NUMBER  # says its own (_number_figures)
+        ):
             result.weighting_note = _(
                 "This question is not weighted: only answers chosen from a list are. "
                 "The figures are the unweighted counts."
@@ -877,6 +914,8 @@ class _FollowUps:
         return self.known[name]
 
     def _hides(self, earlier: Question, expression: odk_xpath.Expression) -> bool:
+        if earlier.type == Question.Type.NUMBER:
+            return self._number_hides(earlier)
         if earlier.type not in follow_ups.COUNTED:
             return False
         choices = list(earlier.choices.all())
@@ -896,6 +935,23 @@ class _FollowUps:
                 return True
             lines = [frozenset(i for i, row in enumerate(found.rows) if row.hidden)]
         return follow_ups.splits_hidden(follow_ups.shown_for(expression, earlier, choices), lines)
+
+    def _number_hides(self, earlier: Question) -> bool:
+        """A question shown by a number's answer ("${age} >= 50"): how many answered it
+        is how many gave such a number, which, with the condition on a range's edge,
+        is a range's count. Which ranges a condition covers is not worked out, so it is
+        withheld whenever a range of that number is hidden in any view."""
+        if self.joint is not None:
+            if self.joint.number_bins(earlier) is None:
+                return False  # no ranges are shown
+            try:
+                return any(t.any_hidden for t in self.joint.tables(earlier, []))
+            except disclosure.DisclosureRefused:
+                return True
+        found = self.computed.get(earlier.name)
+        if found is None:
+            found = results(self.survey, audience=self.audience, question=earlier).questions[0]
+        return bool(found.refusal) or found.any_hidden
 
     def reason(self, question: Question) -> str:
         """Why the question's figures are withheld; "" when they are not."""
@@ -928,10 +984,9 @@ class _FollowUps:
                 result.follow_up_note = reason
                 continue
             result.refusal = reason
-            result.rows = []
+            result.clear_figures()
+            result.weighting_note = ""
             result.texts = []
-            result.crosstab = None
-            result.mean = None
             result.respondents = 0
             result.text_answered = 0
 
@@ -1100,6 +1155,13 @@ class _JointCounts:
     months: dict[int, list[tuple[date, tuple[int | None, ...], int]]] = field(default_factory=dict)
     month_rows: dict[int, list[date]] = field(default_factory=dict)
     weight_rows: list[WeightRow] | None = None  # see _count_weight_rows
+    # The number questions' counts by group, the threshold their ranges are chosen at
+    # (the published one, for every audience: see _Bins) and the ranges once chosen,
+    # and their answers by weighting cell (see _count_weight_rows).
+    numbers: dict[int, NumberCounts] = field(default_factory=dict)
+    bins_threshold: int = disclosure.PUBLISHED_THRESHOLD
+    number_bins_chosen: dict[int, _Bins | None] = field(default_factory=dict)
+    number_weight_rows: list[NumberWeightRow] | None = None
 
     def has(self, *questions: Question) -> bool:
         """Whether the counts are split by each of `questions`."""
@@ -1174,6 +1236,47 @@ class _JointCounts:
                 _fold(out[question_id], choice_id, rank, int(n), int(numbers), number_sum)
         return out
 
+    def keeps(self, only: tuple[Question, str] | None) -> Any:
+        """Whether people with given masks are in the view: everyone, or the filter's
+        group."""
+        if only is None:
+            return _everyone
+        k, bit = self._bit(*only)
+        if bit is None:
+            return lambda masks: False
+        return lambda masks: bool((masks[k] or 0) >> bit & 1)
+
+    def number_bins(self, question: Question) -> _Bins | None:
+        """A number question's ranges, chosen once over everyone (see _Bins)."""
+        if question.pk not in self.number_bins_chosen:
+            counted = self.numbers.get(question.pk)
+            self.number_bins_chosen[question.pk] = (
+                None
+                if counted is None
+                else _number_bins(counted, self.bins_threshold, question.whole_number)
+            )
+        return self.number_bins_chosen[question.pk]
+
+    def _protect_numbers(self, question: Question) -> disclosure.JointTable:
+        """A number question as a question whose answers are its ranges, protected
+        across every view like a single choice."""
+        bins = self.number_bins(question)
+        counted = self.numbers.get(question.pk)
+        if bins is None or counted is None:  # pragma: no cover - no ranges are shown
+            raise disclosure.DisclosureRefused(_cannot_show())
+        cells: dict[tuple[int, ...], int] = defaultdict(int)
+        by_masks: dict[tuple[Any, ...], int] = defaultdict(int)
+        for j, masks, n in counted.bins:
+            cells[(bins.row_of(j), *self._coords(masks))] += n
+            by_masks[masks] += n
+        sizes = tuple(a.size for a in self.axes)
+        return disclosure.protect_family(
+            cells,
+            (len(bins.rows), *sizes),
+            threshold=self.threshold,
+            tables=self._released(question, by_masks),
+        )
+
     def _coords(self, masks: tuple[Any, ...]) -> tuple[int, ...]:
         by_question = {q.pk: m for q, m in zip(self.splits, masks, strict=True)}
         return tuple(a.group(by_question[a.question.pk]) for a in self.axes)
@@ -1198,6 +1301,8 @@ class _JointCounts:
             return [self._protect_consent(question)]
         if question.type == Question.Type.DATE:
             return [self._protect_months(question)]
+        if question.type == Question.Type.NUMBER:
+            return [self._protect_numbers(question)]
         position = {c.pk: i for i, c in enumerate(choices)}
         multiple = question.type == Question.Type.MULTIPLE
         ranking = question.type == Question.Type.RANKING
@@ -1557,6 +1662,9 @@ def _joint_counts(
         as_of=None if fresh else data.made_at,
         months=data.months,
         weight_rows=data.weight_rows,
+        numbers=data.numbers,
+        bins_threshold=thresholds(survey).published,
+        number_weight_rows=data.number_weight_rows,
     )
 
 
@@ -1592,13 +1700,16 @@ class _JointData:
     # by the respondent's answers to them and groups (see _count_weight_rows).
     weighting: tuple[str, ...] = ()
     weight_rows: list[WeightRow] | None = None
+    # The number questions' counts by group (NumberCounts) and by weighting cell.
+    numbers: dict[int, NumberCounts] = field(default_factory=dict)
+    number_weight_rows: list[NumberWeightRow] | None = None
 
 
 def _joint_key(survey: Survey) -> str:
     # The link token too: a test database that rolls back gives the next survey the
     # same id, never the same token (the cache may not roll back with it).
-    # "v2": snapshots with date months; one kept by an older release is not read.
-    return f"sayso:survey-results:v2:{survey.pk}:{survey.link_token}"
+    # "v3": snapshots with number ranges; one kept by an older release is not read.
+    return f"sayso:survey-results:v3:{survey.pk}:{survey.link_token}"
 
 
 def _shape(splits: list[Question]) -> tuple[tuple[int, tuple[int, ...]], ...]:
@@ -1813,14 +1924,22 @@ def _count_joint(
         ("question_id", "choice_id", "rank"),
         masks,
         len(splits),
-        f"COUNT(*), COUNT(a.{number}), SUM(a.{number})",
+        # The sum of squares too, for the number questions' intervals (NumberCounts).
+        f"COUNT(*), COUNT(a.{number}), SUM(a.{number}), SUM(a.{number} * a.{number})",
     )
     rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    moments: dict[int, list[tuple[Masks, int, float, float]]] = defaultdict(list)
     width = len(splits)
     for question_id, choice_id, rank, *rest in found:
         masks_found = tuple(int(m) if m else None for m in rest[:width])
-        n, numbers, number_sum = rest[width:]
+        n, numbers, number_sum, squares = rest[width:]
         rows[question_id].append((choice_id, rank, masks_found, n, numbers, number_sum))
+        if choice_id is None and numbers:
+            moments[question_id].append(
+                (masks_found, int(numbers), float(number_sum or 0), float(squares or 0))
+            )
+    weight_rows, number_weight_rows = _count_weight_rows(survey, masks, width)
+    numbers = _count_numbers(survey, masks, width, moments)
     groups: dict[tuple[int | None, ...], int] = defaultdict(int)
     for k, split in enumerate(splits):
         for _choice, rank, masks_found, n, _numbers, _sum in rows.get(split.pk, []):
@@ -1839,7 +1958,9 @@ def _count_joint(
         seconds=time.perf_counter() - started,
         months=_count_months(survey, masks, width) if version[-1] else {},
         weighting=_weighting_names(survey),
-        weight_rows=_count_weight_rows(survey, masks, width),
+        weight_rows=weight_rows,
+        numbers=numbers,
+        number_weight_rows=number_weight_rows,
     )
 
 
@@ -1849,12 +1970,73 @@ WeightRow = tuple[int, int, tuple[int, ...], tuple[int | None, ...], int, int]
 
 def _count_weight_rows(
     survey: Survey, masks: QuerySet[Answer, Any], width: int
-) -> list[WeightRow] | None:
+) -> tuple[list[WeightRow] | None, list[NumberWeightRow] | None]:
     """For the survey's weighting, if it has one: every choice answer counted by the
-    respondent's answers to the weighting's questions and by each split's group (one
-    GROUP BY, as _weight_counts_sql), so that weighted results, filtered or not, are
-    read from the snapshot too. None without a weighting or when one of its questions
-    is gone."""
+    respondent's answers to the weighting's questions and by each split's group, and
+    the number answers' count, sum and sum of squares by the same (one GROUP BY, as
+    _weight_counts_sql), so that weighted results, filtered or not, are read from the
+    snapshot too. None without a weighting or when one of its questions is gone."""
+    targets = _weighting_target_ids(survey)
+    if targets is None:
+        return None, None
+    answers = Answer.objects.filter(survey=survey).filter(
+        Q(choice__isnull=False) | Q(number__isnull=False)
+    )
+    sql, params = _weight_counts_sql(answers, targets, masks, width, numbers=True)
+    with connections[answers.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        counted = cursor.fetchall()
+    out: list[WeightRow] = []
+    numbers: list[NumberWeightRow] = []
+    for question_id, choice_id, *rest in counted:
+        cell = tuple(int(c) for c in rest[: len(targets)])
+        groups = tuple(int(m) if m else None for m in rest[len(targets) : len(targets) + width])
+        n, firsts, total, squares = rest[-4:]
+        if choice_id is None:
+            numbers.append(
+                (question_id, cell, groups, int(n), float(total or 0), float(squares or 0))
+            )
+        else:
+            out.append((question_id, choice_id, cell, groups, int(n), int(firsts)))
+    return out, numbers
+
+
+# (question, the respondent's choice at each weighting question, masks, n, sum, squares)
+NumberWeightRow = tuple[int, tuple[int, ...], tuple[int | None, ...], int, float, float]
+
+
+def _count_numbers(
+    survey: Survey,
+    masks: QuerySet[Answer, Any],
+    width: int,
+    moments: dict[int, list[tuple[Masks, int, float, float]]],
+) -> dict[int, NumberCounts]:
+    """The number questions' counts (see NumberCounts) by each split's group: their
+    count, sum and sum of squares (`moments`, from the snapshot's GROUP BY), then, at
+    widths chosen from those, their fine ranges: one more GROUP BY, inside the
+    snapshot's read transaction, when the survey has number answers."""
+
+    def count_bins(exponents: dict[int, int]) -> Iterator[tuple[int, int, Masks, int]]:
+        numbers = Answer.objects.filter(
+            survey=survey, question_id__in=list(exponents), number__isnull=False
+        ).order_by()
+        for question_id, j, *rest in _count_by_groups(
+            numbers.annotate(fine=_fine_bin(exponents)).values(
+                "response_id", "question_id", "fine"
+            ),
+            ("question_id", "fine"),
+            masks,
+            width,
+            "COUNT(*)",
+        ):
+            yield question_id, int(j), tuple(int(m) if m else None for m in rest[:width]), rest[-1]
+
+    return _number_counts(moments, count_bins)
+
+
+def _weighting_target_ids(survey: Survey) -> list[int] | None:
+    """The weighting's questions' ids, in order; None without a weighting or when one
+    of them is gone or no longer a single choice."""
     names = _weighting_names(survey)
     if not names:
         return None
@@ -1865,18 +2047,7 @@ def _count_weight_rows(
     )
     if len(found) != len(names):
         return None
-    targets = [found[name] for name in names]
-    answers = Answer.objects.filter(survey=survey, choice__isnull=False)
-    sql, params = _weight_counts_sql(answers, targets, masks, width)
-    with connections[answers.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        counted = cursor.fetchall()
-    out: list[WeightRow] = []
-    for question_id, choice_id, *rest in counted:
-        cell = tuple(int(c) for c in rest[: len(targets)])
-        groups = tuple(int(m) if m else None for m in rest[len(targets) : len(targets) + width])
-        out.append((question_id, choice_id, cell, groups, int(rest[-2]), int(rest[-1])))
-    return out
+    return [found[name] for name in names]
 
 
 def _count_by_groups(
@@ -2189,6 +2360,427 @@ def _too_few(threshold: int) -> disclosure.Refusal:
     return disclosure.too_few_refusal(threshold)
 
 
+# --- number questions: the average with its interval, and ranges of answers -----------
+#
+# A number question shows how many answered, their average with a 95% interval, and
+# how the answers spread, as counts in ranges of one rounded width ("25 to 29"). The
+# database sums what the average and interval need (count, sum, sum of squares) and
+# counts the answers in fine ranges of a width 10 ** exponent chosen from everyone's
+# spread; the page's ranges are whole numbers of those (_Bins), chosen over everyone at
+# the published threshold, so that they are the same in every view and for every
+# audience (ranges that moved with a filter would say how many gave the answers they
+# moved past). Edges are multiples of the width, never an answer: no minimum or
+# maximum, and a first or last range of fewer than the threshold is merged into an
+# open-ended one ("Under 25", "65 or more") until it is not, so an outlier's value is
+# never shown. The counts are then protected like a single-choice question's, across
+# every view (_JointCounts._protect_numbers), and the middle value is worked out from
+# the counts shown only (_median_from_rows).
+
+Masks = tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class NumberCounts:
+    """One number question's answers as the database counted them, by each split's
+    groups (`masks`; () when the results are not split): how many, their sum and sum
+    of squares, and how many in each fine range [j, j + 1) * 10 ** exponent."""
+
+    exponent: int
+    moments: tuple[tuple[Masks, int, float, float], ...]  # (masks, n, sum, sum of squares)
+    bins: tuple[tuple[int, Masks, int], ...]  # (j, masks, n)
+
+
+def _everyone(_masks: Masks) -> bool:
+    return True
+
+
+def _moments(counted: NumberCounts | None, keeps: Any = _everyone) -> tuple[int, float, float]:
+    n, total, squares = 0, 0.0, 0.0
+    for masks, m, s1, s2 in counted.moments if counted is not None else ():
+        if keeps(masks):
+            n, total, squares = n + m, total + s1, squares + s2
+    return n, total, squares
+
+
+def _fine_exponent(n: int, total: float, squares: float) -> int:
+    """The fine ranges' width, a power of ten about a fifth of the answers' spread (or
+    of their size, when every answer is the same): fine enough to make the page's
+    ranges from, whatever the threshold."""
+    if n <= 0:
+        return 0
+    mean = total / n
+    spread = math.sqrt(max(0.0, squares / n - mean * mean))
+    base = spread / 5 if spread > 1e-12 * max(1.0, abs(mean)) else abs(mean) / 10
+    exponent = math.floor(math.log10(base)) if base > 0 else 0
+    return min(max(exponent, -6), 15)
+
+
+# Whole numbers of fine ranges the page's ranges may be: 1, 2, 2.5, 5 times a power of
+# ten (2.5 only as a whole number of fine ranges).
+RANGE_STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000)
+RANGES_AT_MOST = 8  # ranges across the middle of the answers (about four spreads)
+RANGES_LISTED = 12  # closed ranges listed at most, while a wider width is left
+
+
+@dataclass(frozen=True)
+class _Bins:
+    """The ranges a number question's answers are counted in on the page: fine ranges
+    `step` at a time, those below `low` in "Under" and those from `high` on in "or
+    more" (each only when anyone is in it)."""
+
+    exponent: int
+    step: int
+    low: int  # the first closed range, in ranges of step * 10 ** exponent
+    high: int  # one past the last
+    below: bool
+    above: bool
+
+    @property
+    def rows(self) -> list[tuple[Any, Any]]:
+        """Each range's edges (Decimal, or None where it is open), in order."""
+        from decimal import Decimal
+
+        width = Decimal(self.step).scaleb(self.exponent)
+        out: list[tuple[Any, Any]] = [(None, self.low * width)] if self.below else []
+        out += [(i * width, (i + 1) * width) for i in range(self.low, self.high)]
+        if self.above:
+            out.append((self.high * width, None))
+        return out
+
+    def row_of(self, fine: int) -> int:
+        coarse = fine // self.step
+        first = 1 if self.below else 0
+        if coarse < self.low:
+            return 0
+        if coarse >= self.high:
+            return first + self.high - self.low
+        return first + coarse - self.low
+
+
+def _number_bins(counted: NumberCounts, threshold: int, whole: bool) -> _Bins | None:
+    """The ranges for a number question, chosen over everyone's answers (see above);
+    None when they would be one range."""
+    n, total, squares = _moments(counted)
+    mean = total / n if n else 0.0
+    spread = math.sqrt(max(0.0, squares / n - mean * mean)) if n else 0.0
+    fine = 10.0**counted.exponent
+    # About four spreads across at most RANGES_AT_MOST ranges, fewer when few answered.
+    wanted = 4 * spread / max(3, min(RANGES_AT_MOST, n // max(threshold, 1)))
+    # Whole numbers in whole-number ranges: 2.5 fine ranges of 1 would be "0 to 1",
+    # "2.5 to 4"; ten of 0.1 are one.
+    steps = [s for s in RANGE_STEPS if not whole or _whole_width(s, counted.exponent)] or [
+        10 ** max(0, -counted.exponent)
+    ]
+    first = next((i for i, s in enumerate(steps) if s * fine >= wanted * (1 - 1e-9)), -1)
+    if not counted.bins:
+        return None
+    for step in steps[first:] if first >= 0 else steps[-1:]:
+        coarse: dict[int, int] = defaultdict(int)
+        for j, _masks, m in counted.bins:
+            coarse[j // step] += m
+        low, high = min(coarse), max(coarse) + 1
+        below = above = 0
+        # A first range of fewer than the threshold goes into "Under ...", and the next
+        # with it until that has at least the threshold; the same at the top.
+        while low < high and (below or coarse.get(low, 0) < threshold) and below < threshold:
+            below += coarse.get(low, 0)
+            low += 1
+        while high > low and (above or coarse.get(high - 1, 0) < threshold) and above < threshold:
+            above += coarse.get(high - 1, 0)
+            high -= 1
+        # Answers far apart (two groups at each end, at least the threshold each) would
+        # leave many empty ranges between them: wider ranges then.
+        if high - low <= RANGES_LISTED:
+            break
+    bins = _Bins(counted.exponent, step, low, high, below > 0, above > 0)
+    # One range holding everyone (every answer alike, or too few to make two ranges
+    # of the threshold) would only say that they all gave an answer in it.
+    return bins if len(bins.rows) >= 2 else None
+
+
+def _whole_width(step: int, exponent: int) -> bool:
+    from decimal import Decimal
+
+    width = Decimal(step).scaleb(exponent)
+    return width >= 1 and width == width.to_integral_value()
+
+
+def _number_text(value: Any) -> str:
+    """An edge as people write it: 1,000, 2.5, -10 (never 1E+3 or 2.50)."""
+    text = format(value.normalize(), ",f")
+    return text.replace("-", "\u2212")
+
+
+def _range_label(low: Any, high: Any, whole: bool) -> str:
+    if low is None:
+        return _("Under %(number)s") % {"number": _number_text(high)}
+    if high is None:
+        return _("%(number)s or more") % {"number": _number_text(low)}
+    if whole:
+        last = high - 1
+        if last == low:
+            return _number_text(low)
+        return _("%(low)s to %(high)s") % {"low": _number_text(low), "high": _number_text(last)}
+    return _("%(low)s to under %(high)s") % {
+        "low": _number_text(low),
+        "high": _number_text(high),
+    }
+
+
+def _median_from_rows(
+    rows: list[Row], edges: list[tuple[Any, Any]], total: int, whole: bool
+) -> float | None:
+    """The middle value estimated from the ranges' counts (the usual interpolation
+    within the range holding it), or None. Only from figures the page shows: the
+    range holding the middle must be shown and closed, and every range below it, or
+    every range above it, shown too; the estimate then follows from shown figures
+    alone and gives nothing away that they do not."""
+    half = total / 2
+    counts = [None if r.hidden else r.count for r in rows]
+
+    def estimate(i: int, before: int) -> float | None:
+        low, high = edges[i]
+        count = counts[i]
+        if low is None or high is None or not count:
+            return None
+        start, width = float(low), float(high - low)
+        if whole:
+            start -= 0.5  # the range 25 to 29 holds whole numbers from 24.5 to 29.5
+        return start + (half - before) / count * width
+
+    before = 0
+    for i, count in enumerate(counts):
+        if count is None:
+            break
+        if before < half <= before + count:
+            return estimate(i, before)
+        before += count
+    after = 0
+    for i in range(len(counts) - 1, -1, -1):
+        count = counts[i]
+        if count is None:
+            return None
+        before = total - count - after
+        if before < half <= before + count:
+            return estimate(i, before)
+        after += count
+    return None
+
+
+def _mean_estimate(
+    cells: list[tuple[float, int, float, float]],
+) -> tuple[float | None, float | None, float | None]:
+    """The mean, weighted (each cell's people sharing one weight), and its 95%
+    interval (Student's t on n - 1), from each cell's count, sum and sum of squares.
+
+    survey_stats.mean takes answers, each standing for `counts` people: a cell is
+    given as two rows that have its count, mean and sum of squared deviations (n - 1
+    people at one value, one at another), which every estimate it makes depends on
+    alone, so no answer need leave the database. The interval is left out when it
+    would have no width: every answer the same."""
+    values: list[float] = []
+    weights: list[float] = []
+    counts: list[int] = []
+    people = 0
+    for weight, n, total, squares in cells:
+        if n <= 0 or weight <= 0:
+            continue
+        people += n
+        mean = total / n
+        deviations = squares - total * total / n
+        if n == 1 or deviations <= 1e-12 * max(squares, 1e-300):
+            values.append(mean)
+            weights.append(weight)
+            counts.append(n)
+            continue
+        d = math.sqrt(deviations * (n - 1) / n)
+        values += [mean - d / (n - 1), mean + d]
+        weights += [weight, weight]
+        counts += [n - 1, 1]
+    if not people:
+        return None, None, None
+    found = survey_stats.mean(values, weights=weights, counts=counts)
+    if people < 2 or not found.se > 1e-12 * max(1.0, abs(found.value)):
+        return found.value, None, None
+    from scipy.special import stdtrit
+
+    margin = float(stdtrit(people - 1, 0.975)) * found.se
+    return found.value, found.value - margin, found.value + margin
+
+
+@dataclass
+class _NumberView:
+    """What one view of the results reads for its number questions: each question's
+    counts, which of them are in the view, and how its ranges are protected (across
+    every view with the snapshot's joint tables; counted now, only everyone's)."""
+
+    counted: dict[int, NumberCounts]
+    keeps: Any  # masks -> whether those people are in the view
+    joint: _JointCounts | None
+    only: tuple[Question, str] | None
+    bins_threshold: int
+    ranges: bool
+
+    def bins(self, question: Question) -> _Bins | None:
+        if self.joint is not None:
+            return self.joint.number_bins(question)
+        return _number_bins(self.counted[question.pk], self.bins_threshold, question.whole_number)
+
+
+def _number_view(
+    answers: QuerySet[Answer],
+    questions: list[Question],
+    joint: _JointCounts | None,
+    only: tuple[Question, str] | None,
+    bins_threshold: int,
+    threshold: int,
+) -> _NumberView:
+    if joint is not None and (only is None or joint.has(only[0])):
+        return _NumberView(joint.numbers, joint.keeps(only), joint, only, bins_threshold, True)
+    ids = [q.pk for q in questions if q.type == Question.Type.NUMBER]
+    # Ranges are chosen over everyone: a filter counted now shows only the average.
+    counted = _count_numbers_now(answers, ids) if ids else {}
+    return _NumberView(counted, _everyone, None, only, bins_threshold, only is None)
+
+
+def _number_figures(
+    result: QuestionResult,
+    question: Question,
+    counted: NumberCounts | None,
+    view: _NumberView,
+    only: tuple[Question, str] | None,
+    threshold: int,
+    weights: Weighting | None,
+) -> None:
+    result.whole_numbers = question.whole_number
+    n, total, squares = _moments(counted, view.keeps)
+    result.respondents = n
+    if n < threshold:
+        raise disclosure.DisclosureRefused(_too_few(threshold))
+    result.mean, result.mean_low, result.mean_high = _mean_estimate([(1.0, n, total, squares)])
+    if weights is not None:
+        _weighted_mean(result, question, weights, threshold)
+    if counted is None or not view.ranges:
+        return
+    bins = view.bins(question)
+    if bins is None:
+        return
+    by_row = [0] * len(bins.rows)
+    for j, masks, m in counted.bins:
+        if view.keeps(masks):
+            by_row[bins.row_of(j)] += m
+    if sum(by_row) != n:  # pragma: no cover - counted in one snapshot
+        return
+    table = disclosure.frequency_table_from_counts(dict(enumerate(by_row)), threshold=threshold)
+    if view.joint is not None:
+        table = view.joint.frequency_table(question, [], table, only)
+    result.any_hidden = table.any_hidden
+    edges = bins.rows
+    for i, ((low, high), row) in enumerate(zip(edges, table.rows, strict=True)):
+        item = Row(
+            _range_label(low, high, question.whole_number),
+            f"range{i}",
+            row.count,
+            row.share,
+            hidden=row.status.hidden,
+        )
+        if row.share is not None:
+            item.low, item.high = survey_stats.wilson_interval(row.share, n)
+        result.rows.append(item)
+    result.median = _median_from_rows(result.rows, edges, n, question.whole_number)
+
+
+def _weighted_mean(
+    result: QuestionResult, question: Question, weights: Weighting, threshold: int
+) -> None:
+    """The question's weighted average, when the answers in every weighting cell (in
+    every group of the filter's question) number 0 or at least the threshold: beside
+    the unweighted average, a weighted one is a sum over the cells' averages, which a
+    small cell's would be read from."""
+    if not weights.numbers_safe.get(question.pk, True):
+        result.weighting_note = _(
+            "The weighted average is not shown: in a group the weighting uses, fewer than "
+            "%(threshold)s people answered this question, and a weighted average could "
+            "reveal their answers. The figures are unweighted."
+        ) % {"threshold": threshold}
+        return
+    cells = weights.numbers.get(question.pk, [])
+    mean, low, high = _mean_estimate(cells)
+    if mean is None:
+        return
+    result.weighted_mean, result.weighted_mean_low, result.weighted_mean_high = mean, low, high
+    result.weighting_note = _(
+        "Only the average is weighted: the ranges and the middle value are unweighted counts."
+    )
+
+
+def _fine_bin(exponents: dict[int, int]) -> Any:
+    """SQL for each answer's fine range, j with j * 10 ** exponent <= number <
+    (j + 1) * 10 ** exponent, per question. Below 1 the width is not exact in binary,
+    so the number is multiplied by its inverse (exact) and nudged past the rounding of
+    a number on an edge (0.29 * 100 = 28.999999999999996)."""
+    from django.db.models import FloatField
+    from django.db.models.functions import Floor
+
+    cases = []
+    for question_id, exponent in exponents.items():
+        if exponent >= 0:
+            fine = Floor(F("number") / Value(float(10**exponent)))
+        else:
+            fine = Floor(F("number") * Value(float(10 ** (-exponent))) + Value(1e-7))
+        cases.append(When(question_id=question_id, then=fine))
+    return Case(*cases, default=None, output_field=FloatField())
+
+
+def _number_counts(
+    moments: dict[int, list[tuple[Masks, int, float, float]]],
+    count_bins: Any,
+) -> dict[int, NumberCounts]:
+    """NumberCounts from each question's moments by group and `count_bins`, which
+    counts the answers in fine ranges of the widths given (question: exponent)."""
+    exponents = {}
+    for question_id, found in moments.items():
+        n = sum(m for _masks, m, _s1, _s2 in found)
+        total = sum(s1 for _masks, _m, s1, _s2 in found)
+        squares = sum(s2 for _masks, _m, _s1, s2 in found)
+        exponents[question_id] = _fine_exponent(n, total, squares)
+    bins: dict[int, list[tuple[int, Masks, int]]] = defaultdict(list)
+    if exponents:
+        for question_id, j, masks, n in count_bins(exponents):
+            bins[question_id].append((int(j), masks, int(n)))
+    return {
+        question_id: NumberCounts(exponent, tuple(moments[question_id]), tuple(bins[question_id]))
+        for question_id, exponent in exponents.items()
+    }
+
+
+def _count_numbers_now(answers: QuerySet[Answer], ids: list[int]) -> dict[int, NumberCounts]:
+    """The number questions' counts (see NumberCounts) among `answers`, not split: two
+    GROUP BYs over the covering index, in one read transaction so that both are of the
+    same moment."""
+    from django.db.models import ExpressionWrapper, FloatField
+
+    numbers = answers.filter(question_id__in=ids, number__isnull=False).order_by()
+    square = ExpressionWrapper(F("number") * F("number"), output_field=FloatField())
+    with _one_snapshot():
+        moments: dict[int, list[tuple[Masks, int, float, float]]] = defaultdict(list)
+        for question_id, n, total, squares in numbers.values_list("question_id").annotate(
+            n=Count("number"), total=Sum("number"), squares=Sum(square)
+        ):
+            moments[question_id].append(((), int(n), float(total or 0), float(squares or 0)))
+
+        def count_bins(exponents: dict[int, int]) -> Iterator[tuple[int, int, Masks, int]]:
+            for question_id, j, n in (
+                numbers.filter(question_id__in=list(exponents))
+                .annotate(fine=_fine_bin(exponents))
+                .values_list("question_id", "fine")
+                .annotate(n=Count("*"))
+            ):
+                yield question_id, int(j), (), n
+
+        return _number_counts(moments, count_bins)
+
+
 def _crosstab(
     cells: dict[tuple[int, int], int],
     groups: list[tuple[int, str]],
@@ -2263,6 +2855,10 @@ class Weighting:
     # may be shown (disclosure.weighted_columns_safe); a question absent is safe.
     safe: dict[int, tuple[bool, ...]]
     by: list[Question] = field(default_factory=list)  # the questions weighted by, in order
+    # Per number question, over the selection: (weight, count, sum, sum of squares) per
+    # cell; and whether its weighted average may be shown (see _weighted_mean).
+    numbers: dict[int, list[tuple[float, int, float, float]]] = field(default_factory=dict)
+    numbers_safe: dict[int, bool] = field(default_factory=dict)
 
 
 def _weight_counts_sql(
@@ -2270,6 +2866,8 @@ def _weight_counts_sql(
     targets: list[int],
     masks: QuerySet[Any] | None = None,
     width: int = 1,
+    *,
+    numbers: bool = False,
 ) -> tuple[str, list[Any]]:
     """One GROUP BY: the answers counted by question, choice and the respondent's
     choice at each target question (and, with `masks`, the respondent's group of the
@@ -2285,11 +2883,16 @@ def _weight_counts_sql(
     looking the target up for each measured twice as slow); PostgreSQL plans it as an
     ordinary inner join. `answers` (the survey's, perhaps narrowed by a filter) comes in
     as a subquery, which both databases flatten into the join.
+
+    With `numbers`, `answers` may hold number answers too (no choice: one row per
+    question, cells and groups), and each row ends with the sum and sum of squares of
+    their numbers: (question, choice, cells, groups, count, firsts, sum, squares).
     """
     db = connections[answers.db]
     table = db.ops.quote_name(Answer._meta.db_table)
+    read = ("choice_id", "rank", "number") if numbers else ("choice_id", "rank")
     inner, inner_params = (
-        answers.values_list("response_id", "question_id", "choice_id", "rank").order_by().query
+        answers.values_list("response_id", "question_id", *read).order_by().query
     ).sql_with_params()
     joins = "".join(f" CROSS JOIN {table} t{i}" for i in range(1, len(targets)))
     conditions = ["t0.question_id = %s", "t0.choice_id IS NOT NULL"]
@@ -2309,9 +2912,12 @@ def _weight_counts_sql(
     columns = len(targets) + 2 + (width if masks is not None else 0)
     groups = ", ".join(str(i) for i in range(1, columns + 1))
     rank = db.ops.quote_name("rank")
+    counted = f"COUNT(*), SUM(CASE WHEN a.{rank} = 1 THEN 1 ELSE 0 END)"
+    if numbers:
+        number = f"a.{db.ops.quote_name('number')}"
+        counted += f", SUM({number}), SUM({number} * {number})"
     sql = (
-        f"SELECT a.question_id, a.choice_id, {cells}{group}, COUNT(*),"  # noqa: S608 - names, not values
-        f" SUM(CASE WHEN a.{rank} = 1 THEN 1 ELSE 0 END)"
+        f"SELECT a.question_id, a.choice_id, {cells}{group}, {counted}"  # noqa: S608 - names, not values
         f" FROM {table} t0{joins} CROSS JOIN ({inner}) a{mask_join}"
         f" WHERE {' AND '.join(conditions)} AND a.response_id = t0.response_id"
         f" GROUP BY {groups}"
@@ -2350,6 +2956,13 @@ def _weights(
     if not targets:
         return None
     by_name = {q.name: q for q in questions}
+    if any(name not in by_name for name in targets):
+        # One question's results (its chart): the weighting's questions are read too,
+        # for their cells.
+        by_name |= {
+            q.name: q
+            for q in survey.questions.filter(name__in=list(targets)).prefetch_related("choices")
+        }
     target_questions = [by_name.get(name) for name in targets]
     if any(t is None or t.type not in WEIGHTED_BY for t in target_questions):
         # Deleted, or changed into another kind of question after the figures were set:
@@ -2362,6 +2975,7 @@ def _weights(
             )
         )
     weighable = [q for q in questions if q.type in WEIGHABLE]
+    weighable += [t for t in target_questions if t is not None and t not in weighable]
     names = {c.pk: c.name for q in weighable for c in q.choices.all()}
     bit = 0
     if only is not None:
@@ -2415,6 +3029,14 @@ def _weights(
         missing = [name for name, size in margin.items() if size > 0 and name not in set(group)]
         if missing:
             raise CannotWeight(_nobody_in(target, missing, survey.default_language))  # type: ignore[arg-type]
+        # An answer nobody in the population gives (a figure of 0) that people here
+        # gave: they cannot be weighted to nothing (services.set_weighting_targets
+        # refuses it; people may have given it since).
+        counted_as_nobody = [name for name, size in margin.items() if size <= 0 and name in group]
+        if counted_as_nobody:
+            raise CannotWeight(
+                _answered_but_none(target, counted_as_nobody, survey.default_language)  # type: ignore[arg-type]
+            )
     ones = np.ones(len(cells))
     # Trimming (survey_stats.trim_weights, inside post_stratify and rake): nobody counts
     # for more than `weight_limit` average respondents.
@@ -2453,7 +3075,92 @@ def _weights(
         for q in weighable
         if q.pk not in targeted  # its weighted shares are the population figures
     }
-    return Weighting(reweighting, dict(out), safe, [t for t in target_questions if t is not None])
+    numbers, numbers_safe = _weighted_numbers(
+        survey, questions, target_questions, only, joint, names, weight_of, selected, threshold
+    )
+    return Weighting(
+        reweighting,
+        dict(out),
+        safe,
+        [t for t in target_questions if t is not None],
+        numbers,
+        numbers_safe,
+    )
+
+
+def _weighted_numbers(
+    survey: Survey,
+    questions: list[Question],
+    target_questions: list[Question | None],
+    only: tuple[Question, str] | None,
+    joint: _JointCounts | None,
+    names: dict[int, str],
+    weight_of: dict[tuple[str, ...], float],
+    selected: Any,
+    threshold: int,
+) -> tuple[dict[int, list[tuple[float, int, float, float]]], dict[int, bool]]:
+    """The number questions' answers per weighting cell (weight, count, sum, sum of
+    squares) over the selection, and whether each one's weighted average may be shown:
+    when in every cell, in every group of the filter's question, 0 or at least the
+    threshold answered it (as a breakdown of its average by the cells would show it)."""
+    number_ids = [q.pk for q in questions if q.type == Question.Type.NUMBER]
+    if not number_ids:
+        return {}, {}
+    counted: list[tuple[int, tuple[int, ...], int | None, int, float, float]]
+    if (
+        joint is not None
+        and joint.number_weight_rows is not None
+        and (only is None or joint.has(only[0]))
+    ):
+        k = next(i for i, q in enumerate(joint.splits) if q.pk == only[0].pk) if only else None
+        counted = [
+            (question_id, cell, None if k is None else masks[k], n, total, squares)
+            for question_id, cell, masks, n, total, squares in joint.number_weight_rows
+        ]
+    else:
+        answers = Answer.objects.filter(
+            survey=survey, question_id__in=number_ids, number__isnull=False
+        )
+        masks = _masks(survey, [only[0]]) if only is not None else None
+        targets = [t.pk for t in target_questions if t is not None]
+        sql, params = _weight_counts_sql(answers, targets, masks, numbers=True)
+        with connections[answers.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        counted = []
+        for question_id, _choice, *rest in found:
+            mask = int(rest[len(targets)]) if masks is not None and rest[len(targets)] else None
+            cell = tuple(int(c) for c in rest[: len(targets)])
+            n, _firsts, total, squares = rest[-4:]
+            counted.append(
+                (question_id, cell, mask, int(n), float(total or 0), float(squares or 0))
+            )
+    by_group: dict[int, dict[tuple[int | None, tuple[str, ...]], int]] = defaultdict(dict)
+    summed: dict[int, dict[tuple[str, ...], list[float]]] = defaultdict(dict)
+    for question_id, cell_ids, mask, n, total, squares in counted:
+        if question_id not in number_ids:
+            continue
+        named = tuple(names.get(c, "") for c in cell_ids)
+        groups = by_group[question_id]
+        groups[(mask, named)] = groups.get((mask, named), 0) + n
+        if selected(mask) and named in weight_of:
+            entry = summed[question_id].setdefault(named, [0, 0.0, 0.0])
+            entry[0] += n
+            entry[1] += total
+            entry[2] += squares
+    numbers = {
+        question_id: [
+            (weight_of[cell], int(n), total, squares) for cell, (n, total, squares) in cells.items()
+        ]
+        for question_id, cells in summed.items()
+    }
+    safe = {
+        question_id: disclosure.weighting_cells_safe(
+            by_group.get(question_id, {}).values(), threshold=threshold
+        )
+        for question_id in number_ids
+    }
+    return numbers, safe
 
 
 def common_total(margins: list[dict[str, float]]) -> list[dict[str, float]]:
@@ -2600,6 +3307,30 @@ def citation_snapshot(survey: Survey, data: Results, result: QuestionResult) -> 
         ],
         "threshold": data.threshold,
     }
+    if result.mean is not None:
+        # A number question: its average, with the interval and the middle value as
+        # shown, and its ranges only when none of them is hidden (a citation of some
+        # of them would not show how the answers spread).
+        snapshot["average"] = {
+            "value": result.mean,
+            "ci_low": result.mean_low,
+            "ci_high": result.mean_high,
+            "median": result.median,
+            "whole_numbers": result.whole_numbers,
+        }
+        if result.any_hidden:
+            snapshot["figures"] = []
+        if data.weighting is not None and result.weighted_in_full:
+            snapshot["average"] |= {
+                "weighted": result.weighted_mean,
+                "weighted_low": result.weighted_mean_low,
+                "weighted_high": result.weighted_mean_high,
+            }
+            snapshot["weighted"] = True
+            snapshot["weighted_by"] = list(data.weighted_by)
+            snapshot["effective_n"] = round(data.weighting.n_eff)
+            snapshot["weight_limit"] = survey.weight_limit
+        return snapshot
     if data.weighting is not None and result.weighted_in_full:
         # Keys only for weighted citations: an unweighted one reads as it always did.
         snapshot["weighted"] = True
@@ -2675,6 +3406,18 @@ def _nobody_in(question: Question, missing: list[str], language: str) -> str:
     return _(
         "These results cannot be weighted: nobody in this selection answered %(answers)s "
         "to '%(question)s', which the weighting needs. The figures below are not weighted."
+    ) % {"answers": listed, "question": question.text(language)}
+
+
+def _answered_but_none(question: Question, answers: list[str], language: str) -> str:
+    labels = {c.name: c.text(language) for c in question.choices.all()}
+    named = [labels.get(name, name) for name in answers]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + _(" or ") + named[-1]
+    return _(
+        "These results cannot be weighted: people here answered %(answers)s to "
+        "'%(question)s', but the population figures say nobody in the population would, "
+        "and weighting cannot count them as nobody. Change the figures on the weighting "
+        "page. The figures below are not weighted."
     ) % {"answers": listed, "question": question.text(language)}
 
 

@@ -1795,6 +1795,15 @@ def approve_answer(*, answer: Answer, approved: bool = True) -> Answer:
     return answer
 
 
+class FiguresRefused(ServiceError):  # noqa: N818 - a refusal shown to people, not a bug
+    """Population figures that cannot be used, named by their answers (`choices`, the
+    choices' names), so that the form can say so next to each."""
+
+    def __init__(self, message: str, *, choices: list[str]) -> None:
+        super().__init__(message)
+        self.choices = choices
+
+
 @transaction.atomic
 def set_weighting_targets(
     *, survey: Survey, question: Question, population: dict[str, float]
@@ -1804,14 +1813,21 @@ def set_weighting_targets(
     post-stratified, with several raked (selectors._weights).
 
     Refused, with nothing saved, when the results could never be weighted this way:
-    a figure missing or not above zero; one of the question's answers given by fewer
-    than the members' threshold of people; or, with other questions, a combination of
-    answers to all of them given by fewer. The refusals name no answer (which group is
-    small is hidden on the results too)."""
+    a figure missing or below zero, or every figure zero; one of the question's
+    answers given by fewer than the members' threshold of people; an answer people
+    gave with a figure of zero (nobody in the population: they cannot be weighted to
+    nothing; FiguresRefused names it); or, with other questions, a combination of
+    answers to all of them given by fewer than the threshold. The refusals for small
+    groups name no answer (which group is small is hidden on the results too)."""
     names = {c.name for c in question.choices.all()}
-    if set(population) != names or any(v <= 0 for v in population.values()):
+    if set(population) != names or any(v < 0 for v in population.values()):
+        raise ServiceError(_("Give a population count for every option of the question."))
+    if not any(v > 0 for v in population.values()):
         raise ServiceError(
-            _("Give a population count above zero for every option of the question.")
+            _(
+                "Give a number above zero for at least one answer: weighting needs people "
+                "in the population to weight to."
+            )
         )
     # The results weight only when every group of the question (each answer) is empty or
     # at least the threshold (selectors._weights): weighting a handful up to a large
@@ -1819,25 +1835,38 @@ def set_weighting_targets(
     # results page would then refuse. The reason names no answer (which one is small
     # is hidden on the results too).
     threshold = selectors.thresholds(survey).members
-    sizes = (
+    sizes = dict(
         Answer.objects.filter(
             question=question, choice__isnull=False, response__status=Response.Status.COMPLETE
         )
         .values("choice_id")
         .annotate(n=Count("response_id", distinct=True))
-        .values_list("n", flat=True)
+        .values_list("choice_id", "n")
     )
     way_out = (
         _("Choose another question.")
         if survey.status == Survey.Status.CLOSED
         else _("Choose another question, or wait until more people have answered.")
     )
-    if any(0 < n < threshold for n in sizes):
+    if any(0 < n < threshold for n in sizes.values()):
         refusal = _(
             "Results can't be weighted by this question: fewer than %(n)s people gave one"
             " of its answers, and weighting them up would make the results theirs."
         ) % {"n": threshold}
         raise ServiceError(refusal + " " + way_out)
+    # Only now may an answer be named: every answer given has at least the threshold.
+    given_but_none = [
+        c.name for c in question.choices.all() if sizes.get(c.pk) and population[c.name] <= 0
+    ]
+    if given_but_none:
+        raise FiguresRefused(
+            _(
+                "People who answered the survey gave this answer, so its figure cannot be 0:"
+                " weighting cannot count them as nobody. Give the number of people in the"
+                " population who would give it."
+            ),
+            choices=given_but_none,
+        )
     # Locked, so two organisers adding a question each keep both.
     current = _locked_weighting_targets(survey)
     targets = {**current, question.name: population}  # a question set before keeps its place

@@ -38,6 +38,7 @@ from .forms import (
     SurveyForm,
     WeightingForm,
     WeightLimitForm,
+    shown_text,
     translation_errors,
     translation_limit,
 )
@@ -322,7 +323,7 @@ def translations(
     texts: dict[str, str] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        texts = {e.key: request.POST[e.key] for e in entries if e.key in request.POST}
+        texts = {e.key: shown_text(request.POST[e.key]) for e in entries if e.key in request.POST}
         errors = translation_errors(texts)
         if not errors:
             services.save_translations(survey=survey, language=language, texts=texts)
@@ -661,7 +662,8 @@ def results(request: HttpRequest, community: Community, pk: int) -> HttpResponse
             # Sent with a citation of weighted figures: refused if the weighting changed.
             "weighting_key": selectors.weighting_key(survey) if weighted else "",
             "chart_query": chart_query,
-            "citations": selectors.citations(survey),
+            # Listed unless removed (core's Evidence page); the checks count them all.
+            "citations": selectors.citations(survey).filter(removed_at__isnull=True),
         },
     )
 
@@ -759,10 +761,13 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
         )
         return redirect(back)
     result = next((r for r in data.questions if r.question.pk == found.pk), None)
-    if result is None or result.refusal or not result.rows:
+    # A number question's figure is its average (with n and the interval), cited with
+    # or without its ranges (selectors.citation_snapshot); others, their table.
+    average = result is not None and result.mean is not None
+    if result is None or result.refusal or not (result.rows or average):
         messages.error(request, _("This result cannot be cited: too few people answered it."))
         return redirect(back)
-    if result.any_hidden:
+    if result.any_hidden and not average:
         # Not offered on the page either: a citation would leave out, or be nothing but,
         # figures hidden to protect people.
         messages.error(
@@ -864,6 +869,9 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
             services.set_weighting_targets(
                 survey=survey, question=form.chosen, population=form.population()
             )
+        except services.FiguresRefused as problem:
+            for name in problem.choices:  # next to each figure it is about
+                form.add_error(f"pop_{name}", str(problem))
         except ServiceError as problem:
             form.add_error(None, str(problem))  # the form checks each count first
         else:

@@ -12,7 +12,9 @@ import posixpath
 import re
 import tempfile
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, cast
 
 from django.db import transaction
@@ -20,8 +22,10 @@ from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from sayso.core.models import Community
+from sayso.core.text import has_nul, without_direction_controls
 
 from . import logic
 from .models import Choice, Question, Section, Survey, pick_label
@@ -214,6 +218,17 @@ def split_exclusive(constraint: str) -> tuple[str, list[str]]:
     return constraint, []
 
 
+def split_kept_exclusive(constraint: str, options: Collection[str]) -> tuple[str, list[str]]:
+    """`constraint` as an import stores it, and the options of `options` (a question's
+    choice names) that it marks as ticked on their own: the clauses are read as marks
+    only when each names one of the options and they do not mark every option;
+    otherwise the constraint is kept whole, with none."""
+    rest, names = split_exclusive(constraint)
+    if not names or any(n not in options for n in names) or set(names) >= set(options):
+        return constraint, []
+    return rest, names
+
+
 def exclusive_message(labels: list[Any], language: str) -> str:
     """What ODK and Kobo say when options that stand on their own (their `labels`) are
     ticked with others: Sayso's words in `language` where Sayso has them."""
@@ -238,6 +253,10 @@ class Inspection:
     problems: list[str]  # reasons to refuse the form: nothing is created
     notes: list[str]  # what is imported without (said to the organiser)
     has_title: bool  # the settings sheet gives a form_title
+    # By question name, reasons to refuse that hold only if the import keeps the
+    # question's constraint message (see _exclusive_from): a too long message that is
+    # only the one an export wrote for options ticked on their own is not kept.
+    if_message_kept: dict[str, list[str]] = dataclass_field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -359,11 +378,12 @@ def _labels(value: Any, main: str = "en") -> dict[str, str]:
     (and Sayso's exports before it left such cells empty) repeat the main text where a
     translation is missing, and Sayso shows the main text there anyway."""
     if not isinstance(value, dict):
-        return {main: str(value)} if value else {}
+        text = _shown(str(value)) if value else ""
+        return {main: text} if text else {}
     out = {
-        (main if k == "default" else _code_of(k)): str(v)
+        (main if k == "default" else _code_of(k)): _shown(str(v))
         for k, v in value.items()
-        if v is not None and str(v) != ""
+        if v is not None and _shown(str(v)) != ""
     }
     first = out.get(main)
     return {k: v for k, v in out.items() if k == main or v != first}
@@ -879,10 +899,21 @@ def _inspect(data: bytes) -> Inspection:
     not_kept: dict[str, list[int]] = {}
     dropped_metadata: list[str] = []
     has_title = False
+    collapse_spaces = True  # pyxform's clean_text_values, on unless the settings say no
     if "settings" in book.sheetnames:
         settings_head, settings_rows = _rows(book["settings"])
         given = settings_rows[0][1] if settings_rows else {}
         problems.extend(_language_problems("settings", settings_head))
+        if settings_rows:
+            where = _("settings sheet, row %(n)s") % {"n": settings_rows[0][0]}
+            problems.extend(_nul_problems(where, given))
+            settings_bases = _column_bases(settings_head)
+            for column, value in given.items():
+                if settings_bases.get(column) in ("form_title", "set_form_title"):
+                    problem = _too_long(where, column, value, "title")
+                    if problem is not None:
+                        problems.append(problem)
+        collapse_spaces = _pyxform_yes_no(given.get("clean_text_values", "yes"))
         default = given.get("default_language", "")
         if default and default != "default" and language_code(default) is None:
             problems.append(
@@ -901,12 +932,23 @@ def _inspect(data: bytes) -> Inspection:
                 unused = _("settings sheet: '%(c)s' is not used") % {"c": column}
                 not_kept.setdefault(unused, [])
     list_names: set[str] = set()
+    options_by_list: dict[str, list[str]] = {}
+    # By list, the choices whose names are longer than the builder takes: refused when
+    # a question imports the list.
+    long_names: dict[str, list[str]] = {}
     if "choices" in book.sheetnames:
         choices_head, choice_rows = _rows(book["choices"])
         problems.extend(_language_problems("choices", choices_head))
         seen_choices: set[tuple[str, str]] = set()
         for number, cells in choice_rows:
             key = (cells.get("list_name", cells.get("list name", "")), cells.get("name", ""))
+            where = _("choices sheet, row %(n)s") % {"n": number}
+            problems.extend(_nul_problems(where, cells))
+            options_by_list.setdefault(key[0], []).append(key[1])
+            if "name" in cells:
+                problem = _too_long(where, "name", cells["name"], "choice_name")
+                if problem is not None:
+                    long_names.setdefault(key[0], []).append(problem)
             if key in seen_choices:
                 problems.append(
                     _(
@@ -926,6 +968,13 @@ def _inspect(data: bytes) -> Inspection:
                 )
             _note_unkept_columns(_("choices sheet"), cells, number, not_kept)
     names: dict[str, int] = {}
+    bases = _column_bases(head)
+    if_message_kept: dict[str, list[str]] = {}
+    used_lists: dict[str, None] = {}  # the choice lists questions take, in order
+    # Whether a question or a group came before: until one does, a note named as in
+    # SURVEY_NOTES holds one of the survey's own texts (import_form).
+    started = False
+    groups: list[tuple[int, str]] = []  # the row and condition of each group left open
     open_groups: list[int] = []  # the rows of the groups begun and not yet ended
     nested: list[str] = []  # groups begun inside another (or after one left open)
     no_lists: list[int] = []  # rows of choice questions, when there is no choices sheet
@@ -938,6 +987,9 @@ def _inspect(data: bytes) -> Inspection:
             what = "group" if control["what"] == "group" else "repeat"
             base = f"{control['edge']}_{what}"
         where = _("survey sheet, row %(n)s") % {"n": number}
+        problems.extend(_nul_problems(where, cells))
+        # The row's texts as pyxform passes them on, to be counted as they are kept.
+        sized = {c: _SPACES.sub(" ", v) for c, v in cells.items()} if collapse_spaces else cells
         _note_unkept_columns(_("survey sheet"), cells, number, not_kept)
         appearance = cells.get("appearance", "").strip()
         if appearance not in KEPT_APPEARANCES:
@@ -952,6 +1004,16 @@ def _inspect(data: bytes) -> Inspection:
                     % {"where": where}
                 )
             open_groups.append(number)
+            groups.append((number, sized.get("relevant") or sized.get("relevance", "")))
+            if name != "meta":  # a group of ODK's metadata, not a page (import_form)
+                started = True
+                for column, value in sized.items():
+                    field_name = _QUESTION_COLUMNS.get(bases.get(column, ""))
+                    if field_name in ("label", "relevant"):
+                        kind_of_text = "page" if field_name == "label" else "relevant"
+                        problem = _too_long(where, column, value, kind_of_text)
+                        if problem is not None:
+                            problems.append(problem)
             for shown_name in logic.references_in(*_texts_of(cells)):
                 problems.append(
                     _(
@@ -979,6 +1041,7 @@ def _inspect(data: bytes) -> Inspection:
         if base == "end_group":
             if open_groups:
                 open_groups.pop()
+                groups.pop()
             continue
         if base in ("begin_repeat", "end_repeat"):
             problems.append(
@@ -1013,11 +1076,51 @@ def _inspect(data: bytes) -> Inspection:
                     )
                     % {"where": where, "type": kind}
                 )
-            if len(parts) > 2 or "or_other" in kind:
+            else:
+                used_lists.setdefault(parts[1])
+            if "or_other" in parts[1:]:
                 problems.append(
-                    _("%(where)s: 'or_other' and choices from a file are not supported.")
-                    % {"where": where}
+                    _(
+                        "%(where)s: 'or_other' (an 'Other' choice with a box to write in) is"
+                        " not supported. Instead, add an 'Other' choice named other to the"
+                        " list, and a text question shown only to people who chose it"
+                        " (relevant: selected(${%(name)s}, 'other'))."
+                    )
+                    % {"where": where, "name": name if logic.valid_name(name) else "question"}
                 )
+            elif len(parts) > 2:
+                problems.append(
+                    _(
+                        "%(where)s: the type '%(type)s' has more after the list's name than"
+                        " Sayso reads. Write the type and the list's name only, like"
+                        " '%(short)s'."
+                    )
+                    % {"where": where, "type": kind, "short": " ".join(parts[:2])}
+                )
+        survey_note = base == "note" and name in SURVEY_NOTES and not started
+        if survey_note:
+            # The survey's own title, welcome or privacy notice, from its labels.
+            if SURVEY_NOTES[name] == "title":
+                for column, value in sized.items():
+                    if _QUESTION_COLUMNS.get(bases.get(column, "")) == "label":
+                        problem = _too_long(where, column, value, "title")
+                        if problem is not None:
+                            problems.append(problem)
+        else:
+            started = True
+            always, if_kept = _question_text_problems(
+                where,
+                sized,
+                bases,
+                base,
+                groups[-1] if groups else None,
+                options_by_list.get(kind.split()[1], [])
+                if base == "select_multiple" and len(kind.split()) > 1
+                else None,
+            )
+            problems.extend(always)
+            if if_kept:
+                if_message_kept[name] = if_kept
         if not logic.valid_name(name):
             problems.append(
                 _(
@@ -1085,6 +1188,8 @@ def _inspect(data: bytes) -> Inspection:
         )
     else:
         problems.extend(nested)
+    for list_name in used_lists:
+        problems.extend(long_names.get(list_name, []))
     if no_lists:
         problems.append(
             _(
@@ -1106,7 +1211,219 @@ def _inspect(data: bytes) -> Inspection:
         )
     for reason, numbers in not_kept.items():
         notes.append(f"{reason} ({_rows_text(numbers)})." if numbers else f"{reason}.")
-    return Inspection(problems, notes, has_title)
+    return Inspection(problems, notes, has_title, if_message_kept)
+
+
+# ------------------------------------------------------------ texts, as the builder takes them
+#
+# An import keeps what the builder's forms would let an organiser type into the same
+# place (forms.QuestionForm, SectionForm, SurveyForm, and the translations page): a
+# text longer than the builder allows is refused, by sheet, row and column, since
+# the question could not be saved again without shortening it; direction controls
+# are taken out, as the builder and the respondent's answers do (core.text).
+
+
+def _shown(text: str) -> str:
+    """A text as Sayso keeps it, from a form as from the builder (forms.ShownTextField):
+    without direction controls, without spaces at its ends."""
+    return without_direction_controls(text).strip()
+
+
+# The survey sheet's columns an import keeps as a question's texts, as pyxform names
+# them (lower case), and the builder's field each fills.
+_QUESTION_COLUMNS = {
+    "label": "label",
+    "caption": "label",
+    "hint": "hint",
+    "required_message": "required_message",
+    "requiredmsg": "required_message",
+    "jr:requiredmsg": "required_message",
+    "constraint_message": "constraint_message",
+    "constraining_message": "constraint_message",
+    "jr:constraintmsg": "constraint_message",
+    "name": "name",
+    "relevant": "relevant",
+    "relevance": "relevant",
+    "constraint": "constraint",
+}
+# What each kind of text is, for the organiser: "...; a question can have at most 500."
+_TOO_LONG = {
+    "label": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a question can have at most %(max)s."
+    ),
+    "note": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a note can have at most %(max)s."
+    ),
+    "hint": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a hint can have at most %(max)s."
+    ),
+    "required_message": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; the message shown when an answer is"
+        " missing can have at most %(max)s."
+    ),
+    "constraint_message": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; the message shown when an answer is"
+        " not accepted can have at most %(max)s."
+    ),
+    "name": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a short name can have at most %(max)s."
+    ),
+    "relevant": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a rule for who is asked (show only"
+        " if) can have at most %(max)s."
+    ),
+    "constraint": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a rule the answer must satisfy can"
+        " have at most %(max)s."
+    ),
+    "page": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a group is a page in Sayso, and a"
+        " page's title can have at most %(max)s."
+    ),
+    "title": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a survey's title can have at most %(max)s."
+    ),
+    "choice_name": gettext_noop(
+        "%(where)s, %(column)s: %(count)s characters; a choice's short name can have at"
+        " most %(max)s."
+    ),
+}
+
+
+def _limit(kind: str) -> int | None:
+    """The most characters the builder takes for a text of `kind` (None: no limit)."""
+    from .forms import translation_limit
+
+    if kind == "choice_name":
+        return Choice._meta.get_field("name").max_length
+    if kind == "title":
+        return translation_limit("survey.title")
+    if kind == "page":
+        return translation_limit("section.0")
+    field_name = "label" if kind == "note" else kind
+    return translation_limit(f"question.0.{field_name}")
+
+
+def _too_long(where: str, column: str, text: str, kind: str) -> str | None:
+    """Why `text`, from `column` of the row `where`, is refused as longer than the
+    builder takes for a text of `kind`; None when it is not."""
+    limit = _limit(kind)
+    count = len(_shown(text)) if kind in _SHOWN_KINDS else len(text.strip())
+    if limit is None or count <= limit:
+        return None
+    return _(_TOO_LONG[kind]) % {
+        "where": where,
+        "column": column,
+        "count": _count(count),
+        "max": _count(limit),
+    }
+
+
+# The kinds of text that people read (direction controls are taken out, so they do not
+# count); names and rules are kept as written.
+_SHOWN_KINDS = {
+    "label",
+    "note",
+    "hint",
+    "required_message",
+    "constraint_message",
+    "page",
+    "title",
+}
+
+
+# pyxform makes each run of spaces in a survey sheet's cell one space (its
+# clean_text_values setting, on unless the settings sheet says no).
+_SPACES = re.compile(" +")
+
+
+def _pyxform_yes_no(value: str) -> bool:
+    from pyxform.aliases import yes_no
+
+    return bool(yes_no.get(value, True))
+
+
+def _nul_problems(where: str, cells: dict[str, str]) -> list[str]:
+    """A reason to refuse for each cell of a row that holds the null character, which
+    no text can keep (core.text)."""
+    return [
+        _(
+            "%(where)s, %(column)s: this holds a character that cannot be kept (the null"
+            " character). Delete it and import the file again."
+        )
+        % {"where": where, "column": column}
+        for column, value in cells.items()
+        if has_nul(value)
+    ]
+
+
+def _column_bases(head: list[str]) -> dict[str, str]:
+    """Each heading's column, as pyxform reads it (lower case, "jr:constraintMsg" whole),
+    without its language: "label::Welsh (cy)" is "label"."""
+    delimiter = "::" if any("::" in column for column in head) else ":"
+    out: dict[str, str] = {}
+    for column in head:
+        tokens = [t.strip() for t in column.split(delimiter)]
+        if delimiter == ":" and tokens[0].lower() == "jr" and len(tokens) > 1:
+            tokens = [f"jr:{tokens[1]}", *tokens[2:]]
+        if len(tokens) <= 2:
+            out[column] = "_".join(tokens[0].split()).lower()
+    return out
+
+
+def _question_text_problems(
+    where: str,
+    cells: dict[str, str],
+    bases: dict[str, str],
+    kind: str,
+    group: tuple[int, str] | None,
+    options: Collection[str] | None,
+) -> tuple[list[str], list[str]]:
+    """The reasons to refuse a question's row for texts longer than the builder takes:
+    those that always hold, and those that hold only if the constraint message is kept
+    (a multiple choice question's whose constraint marks options ticked on their own;
+    see _exclusive_from). `group` is the row and condition of the group it is in;
+    `options` its choices' names."""
+    problems: list[str] = []
+    if_kept: list[str] = []
+    marks_options = False
+    for column, value in cells.items():
+        field_name = _QUESTION_COLUMNS.get(bases.get(column, ""))
+        if field_name is None:
+            continue
+        text = value
+        if field_name == "constraint" and options is not None:
+            text, names = split_kept_exclusive(value, options)
+            marks_options = bool(names)
+        if field_name == "relevant" and group is not None and group[1]:
+            # Stored with the group's condition joined to it (import_form).
+            joined = f"({group[1]}) and ({value})"
+            limit = _limit("relevant")
+            if limit is not None and len(joined) > limit >= max(len(group[1]), len(value)):
+                problems.append(
+                    _(
+                        "%(where)s, %(column)s: %(count)s characters with the condition of"
+                        " the group it is in (row %(group)s); a rule for who is asked (show"
+                        " only if) can have at most %(max)s."
+                    )
+                    % {
+                        "where": where,
+                        "column": column,
+                        "count": _count(len(joined)),
+                        "group": group[0],
+                        "max": _count(limit),
+                    }
+                )
+                continue
+        problem = _too_long(
+            where, column, text, "note" if kind == "note" and field_name == "label" else field_name
+        )
+        if problem is not None:
+            (if_kept if field_name == "constraint_message" else problems).append(problem)
+    if not marks_options:
+        problems.extend(if_kept)
+        if_kept = []
+    return problems, if_kept
 
 
 def _texts_of(cells: dict[str, str]) -> list[str]:
@@ -1223,6 +1540,10 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
                 constraint, alone, constraint_message = _exclusive_from(
                     constraint, constraint_message, choices, labels_of, languages
                 )
+                if constraint_message and child["name"] in inspection.if_message_kept:
+                    # Refused by the inspection's rule, now that the message is kept (the
+                    # transaction undoes what was created).
+                    raise XLSFormError(inspection.if_message_kept[child["name"]])
             question = Question.objects.create(
                 survey=survey,
                 section=current,
@@ -1298,9 +1619,9 @@ def _exclusive_from(
     their own, the names of those options, and the message without the one the export
     wrote for them (a message of the form's own is kept). Clauses naming something that
     is not an option, or marking every option, stay in the constraint."""
-    rest, names = split_exclusive(constraint)
     options = {str(c["name"]): c for c in choices}
-    if not names or any(n not in options for n in names) or set(names) >= set(options):
+    rest, names = split_kept_exclusive(constraint, options)
+    if not names:
         return constraint, [], message
     labels = [labels_of(options[n].get("label")) or {languages[0]: n} for n in names]
     written = {code: _plain(exclusive_message(labels, code)) for code in languages}

@@ -46,6 +46,9 @@ def _conversation(community: Community) -> Conversation:
                 created_on=day,
             )
     Statement.objects.filter(pk=statements[1].pk).update(state=Statement.State.REJECTED)
+    # The recompute the votes would queue: the export holds the published votes, all of
+    # them in the first version.
+    services.compute_now(conversation=conversation)
     return conversation
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,22 @@ PARTICIPANTS_FIXED = ("participant", "group-id", "n-comments", "n-votes", "n-agr
 
 VOTE_TEXT = {"1": 1, "-1": -1, "0": 0}
 BOOL_TEXT = {"true": True, "false": False}
+
+# What one export may hold. Far beyond the largest real Polis conversations (openData's
+# largest: 2,168 statements, 62,000 votes; the largest anywhere hold a few million
+# votes), and low enough that reading a file made to look like an export never holds
+# more than a few hundred megabytes. Every file is read a line or a few megabytes at a
+# time, its rows checked as they come, so a bad file is refused at its first bad line.
+MAX_STATEMENTS = 50_000
+MAX_COMMENTS_BYTES = 20 * 1024 * 1024  # comments.csv is read whole: 50,000 long statements
+MAX_VOTES = 5_000_000  # rows of votes.csv; votes in participants-votes.csv
+MAX_PARTICIPANTS = 500_000  # rows of participants-votes.csv
+MAX_LINE_BYTES = 1_000_000  # a row of 50,000 statements' votes is at most 150,000
+# The fast paths read a file in pieces of about this many bytes, each of whole lines;
+# the careful paths parse this many rows at a time, or fewer when rows are wide.
+PIECE_BYTES = 4 * 1024 * 1024
+BATCH_ROWS = 4096
+BATCH_FIELDS = 1_000_000
 
 
 # What to do about agree and disagree swapped: Polis's database and vote API count -1
@@ -191,31 +209,162 @@ def _text_of(path: Path) -> str:
         raise PolisNotTextError(path) from None
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Header, rows and the physical line each row starts on (bodies may span lines)."""
-    text = _text_of(path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _text_lines(path: Path) -> Iterator[str]:
+    """The file's lines as text (UTF-8, a byte-order mark dropped), each with its line
+    break (\n, \r\n or \r, as the csv module wants them), decoded a megabyte at a time.
+    Raises PolisNotTextError for bytes that are not UTF-8 text, and PolisImportError
+    naming a line longer than MAX_LINE_BYTES, before it is held whole."""
+    encoding, lines, rest = "utf-8-sig", 0, b""
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(1 << 20)
+            data = rest + block if rest else block
+            if not data:
+                return
+            if block:
+                # Cut after the last line break that is surely whole: a \n, or else a \r
+                # with something after it (a \r at the end may be half of a \r\n).
+                cut = data.rfind(b"\n") + 1 or data.rfind(b"\r", 0, len(data) - 1) + 1
+                if not cut:
+                    if len(data) > MAX_LINE_BYTES:
+                        raise PolisImportError(
+                            path,
+                            lines + 1,
+                            "the line is longer than a million characters, far longer than"
+                            " any line of a Polis export",
+                        )
+                    rest = data
+                    continue
+                piece, rest = data[:cut], data[cut:]
+            else:
+                piece, rest = data, b""
+            # A NUL byte never occurs in text; the csv module would read it as a character.
+            if b"\x00" in piece:
+                raise PolisNotTextError(path)
+            try:
+                text = piece.decode(encoding)  # whole characters: cut at a line break
+            except UnicodeDecodeError:
+                raise PolisNotTextError(path) from None
+            encoding = "utf-8"
+            lines += text.count("\n") + text.count("\r") - text.count("\r\n")
+            yield from io.StringIO(text, newline="")
+            if not block:
+                return
+
+
+def _row_batches(path: Path) -> Iterator[tuple[list[list[str]], list[int]]]:
+    """The header alone, then the rows in batches of some thousand rows or a million
+    fields, each row with the physical line it starts on (bodies may span lines). A row
+    that is not valid CSV, or not as wide as the header, raises PolisImportError once
+    the rows before it are given."""
+    reader = csv.reader(_text_lines(path), strict=True)
     try:
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise PolisImportError(path, 1, "file is empty (no header)") from None
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        start = reader.line_num + 1
-        for row in reader:
-            rows.append(row)
-            lines.append(start)
-            start = reader.line_num + 1
+        header = next(reader)
+    except StopIteration:
+        raise PolisImportError(path, 1, "file is empty (no header)") from None
     except csv.Error as error:
         raise PolisImportError(path, reader.line_num or None, _plain_csv_error(error)) from None
+    yield [header], [1]
     width = len(header)
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) != width:
-            raise PolisImportError(
-                path, line, f"expected {width} fields as in the header, found {len(row)}"
+    size = max(1, min(BATCH_ROWS, BATCH_FIELDS // max(width, 1)))
+    start = reader.line_num + 1
+    while True:
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        problem: PolisImportError | None = None
+        try:
+            for row in reader:
+                rows.append(row)
+                lines.append(start)
+                start = reader.line_num + 1
+                if len(rows) == size:
+                    break
+        except csv.Error as error:
+            problem = PolisImportError(path, reader.line_num or None, _plain_csv_error(error))
+        except PolisImportError as error:  # not text, or a line too long
+            problem = error
+        complete = len(rows) == size
+        if rows and (len(rows[0]) != width or len(set(map(len, rows))) > 1):
+            bad = next(index for index, row in enumerate(rows) if len(row) != width)
+            problem = PolisImportError(
+                path,
+                lines[bad],
+                f"expected {width} fields as in the header, found {len(rows[bad])}",
             )
+            del rows[bad:], lines[bad:]
+        if rows:
+            yield rows, lines
+        if problem is not None:
+            raise problem
+        if not complete:
+            return
+
+
+def _iter_rows(path: Path) -> Iterator[tuple[list[str], int]]:
+    """The header, then each row with the physical line it starts on, as _row_batches
+    gives them."""
+    batches = _row_batches(path)
+    (header,), _ = next(batches)
+    yield header, 1
+    for rows, lines in batches:
+        yield from zip(rows, lines, strict=True)
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, rows and the physical line each row starts on."""
+    rows_of = _iter_rows(path)
+    header, _ = next(rows_of)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for row, line in rows_of:
+        rows.append(row)
+        lines.append(line)
     return header, rows, lines
+
+
+def _too_many_statements() -> str:
+    return (
+        f"more than {MAX_STATEMENTS:,} statements: Sayso imports conversations of up to"
+        f" {MAX_STATEMENTS:,} statements"
+    )
+
+
+def _too_many_votes() -> str:
+    return (
+        f"more than {MAX_VOTES:,} votes: Sayso imports conversations of up to {MAX_VOTES:,} votes"
+    )
+
+
+def _too_many_participants() -> str:
+    return (
+        f"more than {MAX_PARTICIPANTS:,} participants: Sayso imports conversations of up to"
+        f" {MAX_PARTICIPANTS:,} participants"
+    )
+
+
+def _pieces(path: Path) -> Iterator[bytes]:
+    """The file in pieces of about PIECE_BYTES, each ending at the end of a line but for
+    the file's last. Raises _LongLine for a line longer than a few pieces (the careful
+    path then names it)."""
+    with path.open("rb") as handle:
+        rest = b""
+        while block := handle.read(PIECE_BYTES):
+            if rest:
+                block = rest + block
+            end = block.rfind(b"\n")
+            if end < 0:
+                if len(block) > 4 * PIECE_BYTES:
+                    raise _LongLine
+                rest = block
+                continue
+            rest = block[end + 1 :]
+            yield block[: end + 1] if rest else block
+        if rest:
+            yield rest
+
+
+class _LongLine(Exception):  # noqa: N818 (reads as what was found)
+    """A line longer than the fast path reads at once."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -246,17 +395,25 @@ class _Table:
         return int(self.starts.shape[0])
 
 
-def _fast_body(data: bytes) -> tuple[list[str], bytes] | None:
-    """Header fields and the rows of a file the fast path may split, or None."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
+def _fast_clean(data: bytes) -> bool:
+    """Whether the fast path may split these bytes: no quotes, CR or NUL, and UTF-8."""
     if b'"' in data or b"\r" in data or b"\x00" in data:
-        return None
+        return False
     if not data.isascii():
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            return None
+            return False
+    return True
+
+
+def _fast_body(data: bytes) -> tuple[list[str], bytes] | None:
+    """Header fields and the rows of a file's first piece the fast path may split, or
+    None."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if not _fast_clean(data):
+        return None
     end = data.find(b"\n")
     if end <= 0:
         return None
@@ -267,11 +424,40 @@ def _fast_body(data: bytes) -> tuple[list[str], bytes] | None:
     return header, body
 
 
-def _fast_table(data: bytes) -> _Table | None:
-    prepared = _fast_body(data)
-    if prepared is None:
+def _fast_rest(data: bytes) -> bytes | None:
+    """A later piece of a file (whole lines) as the fast path splits it, or None."""
+    if not _fast_clean(data):
         return None
-    header, body = prepared
+    return data if data.endswith(b"\n") else data + b"\n"
+
+
+def _fast_bodies(path: Path) -> Iterator[tuple[list[str], bytes] | None]:
+    """The header and each piece's rows for the fast path, a piece at a time; None (and
+    nothing after it) when a piece is not for the fast path."""
+    header: list[str] | None = None
+    try:
+        for piece in _pieces(path):
+            if header is None:
+                prepared = _fast_body(piece)
+                if prepared is None:
+                    yield None
+                    return
+                header, body = prepared
+            else:
+                rest = _fast_rest(piece)
+                if rest is None:
+                    yield None
+                    return
+                body = rest
+            yield header, body
+    except _LongLine:
+        yield None
+        return
+    if header is None:
+        yield None  # an empty file: the careful path says so
+
+
+def _fast_split(header: list[str], body: bytes) -> _Table | None:
     width = len(header)
     buf = np.frombuffer(body, dtype=np.uint8)
     # Few and in-place temporaries: arrays of the file's size are freed back to the
@@ -469,7 +655,7 @@ class TextColumn(_LazyTuple[str]):
 
     __slots__ = ("_body", "_ends", "_starts", "_values")
 
-    def __init__(self, body: bytes, starts: IntArray, ends: IntArray) -> None:
+    def __init__(self, body: bytes | bytearray, starts: IntArray, ends: IntArray) -> None:
         self._body = body
         self._starts = starts
         self._ends = ends
@@ -594,21 +780,6 @@ def _check_header(
         raise PolisImportError(path, 1, "wrong header: " + "; ".join(problems))
 
 
-def _int_column(path: Path, column: str, values: Sequence[str], lines: Sequence[int]) -> IntArray:
-    """Parse a column of integers at C speed, falling back to a loop to name the bad line."""
-    try:
-        return np.asarray(values, dtype=np.int64) if values else np.zeros(0, dtype=np.int64)
-    except (ValueError, OverflowError):
-        for value, line in zip(values, lines, strict=True):
-            try:
-                int(value)
-            except ValueError:
-                raise PolisImportError(
-                    path, line, f"{column} {value!r} is not an integer"
-                ) from None
-        raise  # unreachable: numpy and int() agree on what an integer is
-
-
 def _int(path: Path, column: str, value: str, line: int) -> int:
     try:
         return int(value)
@@ -668,7 +839,9 @@ def _comment_columns(
 def _read_statements(path: Path) -> tuple[Sequence[PolisStatement], tuple[str, ...]]:
     """read_comments, the records left to StatementRows. The rows are read without
     counting lines; any file this path does not accept (not valid CSV, ragged, a bad
-    value) is read again by read_comments, which names the problem and its line."""
+    value, too many rows) is read again by read_comments, which names the problem and
+    its line."""
+    _check_comments_size(path)
     data = path.read_bytes()
     if b"\x00" not in data:
         try:
@@ -677,8 +850,13 @@ def _read_statements(path: Path) -> tuple[Sequence[PolisStatement], tuple[str, .
             text = None
         if text is not None:
             del data
+            rows: list[list[str]] = []
             try:
-                rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+                for row in csv.reader(io.StringIO(text, newline=""), strict=True):
+                    rows.append(row)
+                    if len(rows) > MAX_STATEMENTS + 1:  # and a header
+                        rows = []
+                        break
             except csv.Error:
                 rows = []
             if rows and len(set(map(len, rows))) == 1:
@@ -688,6 +866,16 @@ def _read_statements(path: Path) -> tuple[Sequence[PolisStatement], tuple[str, .
                 if columns is not None:
                     return StatementRows(columns), tuple(header)
     return read_comments(path)
+
+
+def _check_comments_size(path: Path) -> None:
+    if path.stat().st_size > MAX_COMMENTS_BYTES:
+        raise PolisImportError(
+            path,
+            None,
+            f"larger than {MAX_COMMENTS_BYTES // (1024 * 1024)} MB, far more than the"
+            " statements of any conversation",
+        )
 
 
 def statement_line(path: Path | str, statement_id: int) -> int | None:
@@ -708,8 +896,17 @@ def statement_line(path: Path | str, statement_id: int) -> int | None:
 
 
 def read_comments(path: Path) -> tuple[tuple[PolisStatement, ...], tuple[str, ...]]:
-    header, rows, lines = _read_rows(path)
+    _check_comments_size(path)
+    rows_of = _iter_rows(path)
+    header, _ = next(rows_of)
     _check_header(path, header, COMMENTS_REQUIRED, COMMENTS_OPTIONAL)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for row, line in rows_of:
+        if len(rows) == MAX_STATEMENTS:
+            raise PolisImportError(path, line, _too_many_statements())
+        rows.append(row)
+        lines.append(line)
     fast = _comment_columns(header, rows)
     if fast is not None:
         return tuple(map(PolisStatement, *fast)), tuple(header)
@@ -760,22 +957,15 @@ def read_comments(path: Path) -> tuple[tuple[PolisStatement, ...], tuple[str, ..
     return tuple(statements), tuple(header)
 
 
-def _vote_values(path: Path, values: Sequence[str], lines: Sequence[int]) -> np.ndarray:
-    unknown = set(values) - VOTE_TEXT.keys()
-    if unknown:
-        for value, line in zip(values, lines, strict=True):
-            if value in unknown:
-                raise PolisImportError(
-                    path, line, f"vote {value!r} is not 1 (agree), -1 (disagree) or 0 (pass)"
-                )
-    # "-1" is the only two-character code, so the first character and the length decide.
-    text = np.asarray(values, dtype="<U2")
-    return np.where(text == "1", 1, np.where(text == "-1", -1, 0)).astype(np.int8)
-
-
 def _check_known_statements(
-    path: Path, statement: IntArray, known: frozenset[int], lines: Sequence[int] | None
+    path: Path,
+    statement: IntArray,
+    known: frozenset[int],
+    lines: Sequence[int] | None,
+    first_line: int = 2,
 ) -> None:
+    """Every vote is for a statement of comments.csv. Without `lines`, row i is on line
+    `first_line` + i."""
     known_array = np.fromiter(known, dtype=np.int64, count=len(known))
     if len(known_array) and len(statement) and int(known_array.min()) >= 0:
         # Polis ids are small non-negative ints: a lookup table instead of np.isin,
@@ -791,7 +981,7 @@ def _check_known_statements(
         unknown = ~np.isin(statement, known_array)
     if unknown.any():
         index = int(np.flatnonzero(unknown)[0])
-        line = lines[index] if lines is not None else index + 2
+        line = lines[index] if lines is not None else first_line + index
         raise PolisImportError(
             path, line, f"vote for statement {int(statement[index])}, which is not in {COMMENTS}"
         )
@@ -802,30 +992,202 @@ def read_votes(path: Path, known_statements: frozenset[int]) -> tuple[Votes, Seq
     fast = _fast_read_votes(path, known_statements)
     if fast is not None:
         return fast
-    header, rows, lines = _read_rows(path)
+    return _careful_read_votes(path, known_statements)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _int64(path: Path, column: str, value: str, line: int) -> int:
+    number = _int(path, column, value, line)
+    if not _INT64[0] <= number <= _INT64[1]:
+        raise PolisImportError(path, line, f"{column} {value!r} is too large a number")
+    return number
+
+
+def _careful_read_votes(
+    path: Path, known_statements: frozenset[int], first: int | None = None
+) -> tuple[Votes, Sequence[str] | None]:
+    """read_votes with the csv module, some thousand rows at a time: each batch is
+    checked as it is read (the first bad row named before the rest is read), and its
+    votes kept as packed numbers rather than Python strings. With `first`, only the
+    first rows."""
+    batches = _row_batches(path)
+    (header,), _ = next(batches)
     _check_header(path, header, VOTES_REQUIRED, ("datetime",))
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     at = {name: index for index, name in enumerate(header)}
-    events = Votes(
-        participant=_int_column(path, "voter-id", columns[at["voter-id"]], lines),
-        statement=_int_column(path, "comment-id", columns[at["comment-id"]], lines),
-        value=_vote_values(path, columns[at["vote"]], lines),
-        time=_int_column(path, "timestamp", columns[at["timestamp"]], lines),
+    voter, comment, vote, stamp = (
+        at[name] for name in ("voter-id", "comment-id", "vote", "timestamp")
     )
-    _check_known_statements(path, events.statement, known_statements, lines)
-    datetimes = tuple(columns[at["datetime"]]) if "datetime" in at else None
+    text_at = at.get("datetime")
+    participant, statement, time, value = array("q"), array("q"), array("q"), array("b")
+    texts = bytearray()
+    text_bounds = array("q", [0])
+
+    def add(rows: list[list[str]], lines: list[int]) -> None:
+        # A column at a time, at C speed; a batch with a bad value is gone through again
+        # a row at a time, to name the first bad row and field.
+        columns = list(zip(*rows, strict=True))
+        try:
+            new_participant = array("q", map(int, columns[voter]))
+            new_statement = array("q", map(int, columns[comment]))
+            new_time = array("q", map(int, columns[stamp]))
+            new_value = array("b", map(VOTE_TEXT.__getitem__, columns[vote]))
+            valid = known_statements.issuperset(new_statement)
+        except (ValueError, OverflowError, KeyError):
+            valid = False
+        if not valid:
+            for row, line in zip(rows, lines, strict=True):
+                _check_vote_row(path, row, line, at, known_statements)
+            raise AssertionError("a bad row not found")  # _check_vote_row names it
+        participant.extend(new_participant)
+        statement.extend(new_statement)
+        time.extend(new_time)
+        value.extend(new_value)
+        if text_at is not None:
+            encoded = [text.encode("utf-8") for text in columns[text_at]]
+            bounds = itertools.accumulate(map(len, encoded), initial=len(texts))
+            next(bounds)  # the initial one, already there
+            text_bounds.extend(bounds)
+            texts.extend(b"".join(encoded))
+
+    for rows, lines in batches:
+        if first is not None and len(value) + len(rows) >= first:
+            add(rows[: first - len(value)], lines[: first - len(value)])
+            break
+        room = MAX_VOTES - len(value)
+        if len(rows) > room:
+            add(rows[:room], lines[:room])
+            raise PolisImportError(path, lines[room], _too_many_votes())
+        add(rows, lines)
+    events = Votes(
+        participant=_packed(participant, np.int64),
+        statement=_packed(statement, np.int64),
+        value=_packed(value, np.int8),
+        time=_packed(time, np.int64),
+    )
+    datetimes = None
+    if text_at is not None:
+        bounds = _packed(text_bounds, np.int64)
+        datetimes = TextColumn(texts, bounds[:-1], bounds[1:])
     return events, datetimes
+
+
+def _check_vote_row(
+    path: Path, row: Sequence[str], line: int, at: dict[str, int], known: frozenset[int]
+) -> None:
+    """Raise for the first field of a votes.csv row that is not as it must be."""
+    for column in ("voter-id", "comment-id"):
+        _int64(path, column, row[at[column]], line)
+    if row[at["vote"]] not in VOTE_TEXT:
+        raise PolisImportError(
+            path, line, f"vote {row[at['vote']]!r} is not 1 (agree), -1 (disagree) or 0 (pass)"
+        )
+    _int64(path, "timestamp", row[at["timestamp"]], line)
+    statement = int(row[at["comment-id"]])
+    if statement not in known:
+        raise PolisImportError(
+            path, line, f"vote for statement {statement}, which is not in {COMMENTS}"
+        )
+
+
+def _packed(values: array[int], dtype: type[np.generic]) -> NDArray[Any]:
+    """An array module's array as a numpy array of the same memory (no copy)."""
+    if not values:
+        return np.zeros(0, dtype=dtype)
+    return np.frombuffer(values, dtype=dtype)
 
 
 def _fast_read_votes(
     path: Path, known_statements: frozenset[int]
 ) -> tuple[Votes, Sequence[str] | None] | None:
-    """read_votes without the csv module, or None when the file needs the careful path."""
-    table = _fast_table(path.read_bytes())
-    if table is None:
-        return None
-    _check_header(path, table.header, VOTES_REQUIRED, ("datetime",))
-    at = {name: index for index, name in enumerate(table.header)}
+    """read_votes without the csv module, a piece of the file at a time, or None when
+    the file needs the careful path. A file of one piece is kept as numpy split it;
+    the pieces of a larger one are appended to packed arrays, the datetimes without the
+    rest of their piece, so that memory holds the votes and not the file."""
+    first: tuple[_VotePart, _TextPart | None] | None = None
+    packed = _PackedVotes()
+    count = 0
+    at: dict[str, int] = {}
+    for prepared in _fast_bodies(path):
+        if prepared is None:
+            return None
+        header, body = prepared
+        if not at:
+            _check_header(path, header, VOTES_REQUIRED, ("datetime",))
+            at = {name: index for index, name in enumerate(header)}
+        table = _fast_split(header, body)
+        if table is None:
+            return None
+        part = _fast_votes_of(table, at)
+        if part is None:
+            return None
+        # No field spans lines here, so row i of this piece is on line count + i + 2.
+        allowed = MAX_VOTES - count
+        _check_known_statements(path, part[1][:allowed], known_statements, None, count + 2)
+        if table.n_rows > allowed:
+            raise PolisImportError(path, MAX_VOTES + 2, _too_many_votes())
+        text: _TextPart | None = None
+        if "datetime" in at:
+            column = at["datetime"]
+            text = (table.body, table.starts[:, column], table.ends[:, column])
+        if count == 0 and first is None:
+            first = (part, text)
+        else:
+            if first is not None:
+                packed.add(*first)
+                first = None
+            packed.add(part, text)
+        count += table.n_rows
+    if first is not None:
+        (participant, statement, value, when), text = first
+        events = Votes(participant=participant, statement=statement, value=value, time=when)
+        if text is None:
+            return events, None
+        body, starts, ends = text
+        return events, TextColumn(body, starts.copy(), ends.copy())
+    return packed.result("datetime" in at)
+
+
+_VotePart = tuple[IntArray, IntArray, NDArray[np.int8], IntArray]
+_TextPart = tuple[bytes, IntArray, IntArray]
+
+
+class _PackedVotes:
+    """votes.csv's columns a piece at a time, in packed arrays (no copy at the end)."""
+
+    def __init__(self) -> None:
+        self.columns = (array("q"), array("q"), array("b"), array("q"))
+        self.texts = bytearray()
+        self.text_bounds = array("q", [0])
+
+    def add(self, part: _VotePart, text: _TextPart | None) -> None:
+        for packed, column in zip(self.columns, part, strict=True):
+            packed.frombytes(np.ascontiguousarray(column).view(np.uint8))
+        if text is not None:
+            column_bytes, lengths = _only_text(*text)
+            bounds = np.cumsum(lengths) + len(self.texts)
+            self.text_bounds.frombytes(bounds.view(np.uint8))
+            self.texts += column_bytes
+
+    def result(self, with_text: bool) -> tuple[Votes, Sequence[str] | None]:
+        participant, statement, value, time = self.columns
+        events = Votes(
+            participant=_packed(participant, np.int64),
+            statement=_packed(statement, np.int64),
+            value=_packed(value, np.int8),
+            time=_packed(time, np.int64),
+        )
+        if not with_text:
+            return events, None
+        bounds = _packed(self.text_bounds, np.int64)
+        return events, TextColumn(self.texts, bounds[:-1], bounds[1:])
+
+
+def _fast_votes_of(
+    table: _Table, at: dict[str, int]
+) -> tuple[IntArray, IntArray, NDArray[np.int8], IntArray] | None:
+    """Participant, statement, vote and time of each row of a piece of votes.csv."""
     buf, starts, ends = table.buf, table.starts, table.ends
     # Both id columns in one parse: each numpy step once rather than twice (ids are a
     # few digits each, so the wider of the two costs little).
@@ -836,14 +1198,17 @@ def _fast_read_votes(
     if both is None or value is None or when is None:
         return None
     participant, statement = both.reshape(2, -1)
-    events = Votes(participant=participant, statement=statement, value=value, time=when)
-    # No field spans lines here, so row i is on line i + 2.
-    _check_known_statements(path, events.statement, known_statements, None)
-    datetimes = None
-    if "datetime" in at:
-        column = at["datetime"]
-        datetimes = TextColumn(table.body, starts[:, column].copy(), ends[:, column].copy())
-    return events, datetimes
+    return participant, statement, value, when
+
+
+def _only_text(body: bytes, starts: IntArray, ends: IntArray) -> tuple[bytes, IntArray]:
+    """One text column of a piece, its values one after the other, and their lengths."""
+    # A byte is in the column when more of its fields have started than ended before it.
+    inside = np.zeros(len(body) + 1, dtype=np.int8)
+    inside[starts] += 1
+    inside[ends] -= 1
+    keep = np.cumsum(inside[:-1], dtype=np.int8).view(np.bool_)
+    return np.frombuffer(body, dtype=np.uint8)[keep].tobytes(), ends - starts
 
 
 def latest_votes(events: Votes) -> Votes:
@@ -1005,14 +1370,98 @@ def _field_bounds(
 def _fast_read_participants_votes(
     path: Path, known_statements: frozenset[int]
 ) -> tuple[Sequence[PolisParticipant], tuple[int, ...], Votes, bool] | None:
-    """read_participants_votes without the csv module, or None when the file needs the
-    careful path (which then names the problem's line)."""
-    prepared = _fast_body(path.read_bytes())
-    if prepared is None:
+    """read_participants_votes without the csv module, a piece of the file at a time, or
+    None when the file needs the careful path (which then names the problem's line)."""
+    parts: list[_MatrixPiece] = []
+    statement_columns: list[int] = []
+    has_xid, offset = False, 0
+    n_rows = n_votes = 0
+    for prepared in _fast_bodies(path):
+        if prepared is None:
+            return None
+        header, body = prepared
+        if not parts:
+            has_xid, offset, statement_columns = _participants_header(
+                path, header, known_statements
+            )
+        part = _fast_matrix_piece(body, len(header), offset, has_xid)
+        if part is None:
+            return None
+        # No field spans lines here, so row i of this piece is on line n_rows + i + 2.
+        too_many = None
+        if n_rows + len(part.ids) > MAX_PARTICIPANTS:
+            too_many = (MAX_PARTICIPANTS + 2, _too_many_participants())
+        if n_votes + len(part.flat) > MAX_VOTES:
+            row = int(part.flat[MAX_VOTES - n_votes]) // max(len(statement_columns), 1)
+            if too_many is None or n_rows + row + 2 < too_many[0]:
+                too_many = (n_rows + row + 2, _too_many_votes())
+        if too_many is not None:
+            ids = np.concatenate([p.ids for p in (*parts, part)])
+            if len(np.unique(ids)) != len(ids):
+                return None  # a repeated participant, perhaps before: the csv path says
+            raise PolisImportError(path, *too_many)
+        n_rows += len(part.ids)
+        n_votes += len(part.flat)
+        parts.append(part)
+    if not parts:
         return None
-    header, body = prepared
-    has_xid, offset, statement_columns = _participants_header(path, header, known_statements)
-    width, n_columns = len(header), len(statement_columns)
+
+    def joined(name: str) -> Any:
+        columns = [getattr(part, name) for part in parts]
+        return columns[0] if len(columns) == 1 else np.concatenate(columns)
+
+    participant_ids = joined("ids")
+    if len(np.unique(participant_ids)) != n_rows:
+        return None  # a repeated participant
+    n_columns = max(len(statement_columns), 1)
+    cell_row = np.concatenate(
+        [
+            part.flat // n_columns + sum(len(p.ids) for p in parts[:i])
+            for i, part in enumerate(parts)
+        ]
+    )
+    xids: list[str | None] | None = None
+    if has_xid:
+        xids = [xid for part in parts for xid in part.xids or ()]
+    participants = ParticipantRows(
+        (
+            participant_ids,
+            joined("groups"),
+            joined("n_comments"),
+            joined("n_votes"),
+            joined("n_agree"),
+            joined("n_disagree"),
+        ),
+        xids,
+    )
+    votes = Votes(
+        participant=participant_ids[cell_row],
+        statement=np.asarray(statement_columns, dtype=np.int64)[
+            np.concatenate([part.flat % n_columns for part in parts])
+        ],
+        value=joined("values"),
+        time=None,
+    )
+    return participants, tuple(statement_columns), votes, has_xid
+
+
+@dataclass(frozen=True, slots=True)
+class _MatrixPiece:
+    """The rows of one piece of participants-votes.csv, checked."""
+
+    ids: IntArray
+    groups: IntArray  # -1: none
+    n_comments: IntArray
+    n_votes: IntArray
+    n_agree: IntArray
+    n_disagree: IntArray
+    xids: list[str | None] | None
+    flat: IntArray  # the voted cells, row-major over the piece's vote columns
+    values: NDArray[np.int8]
+
+
+def _fast_matrix_piece(body: bytes, width: int, offset: int, has_xid: bool) -> _MatrixPiece | None:
+    n_columns = width - offset
     separator, newline, codes = _separator_codes(body)
     n_rows = len(codes) // width
     if len(codes) != n_rows * width:
@@ -1048,8 +1497,6 @@ def _fast_read_participants_votes(
     if participant_ids is None or any(c is None for c in counts):
         return None
     n_comments, n_votes, n_agree, n_disagree = (c for c in counts if c is not None)
-    if len(np.unique(participant_ids)) != n_rows:
-        return None  # a repeated participant
     if not (
         np.array_equal(n_agree, agree.sum(axis=1))
         and np.array_equal(n_disagree, disagree.sum(axis=1))
@@ -1062,17 +1509,18 @@ def _fast_read_participants_votes(
             body[start:end].decode("utf-8")
             for start, end in zip(starts[:, 1].tolist(), ends[:, 1].tolist(), strict=True)
         ]
-    participants = ParticipantRows(
-        (participant_ids, group_ids, n_comments, n_votes, n_agree, n_disagree), xids
+    flat = np.flatnonzero(voted)  # row-major, as the csv path's order
+    return _MatrixPiece(
+        ids=participant_ids,
+        groups=group_ids,
+        n_comments=n_comments,
+        n_votes=n_votes,
+        n_agree=n_agree,
+        n_disagree=n_disagree,
+        xids=xids,
+        flat=flat,
+        values=cell.ravel()[flat],
     )
-    flat = np.flatnonzero(voted)  # row-major, as the csv path's np.nonzero
-    votes = Votes(
-        participant=participant_ids[flat // max(n_columns, 1)],
-        statement=np.asarray(statement_columns, dtype=np.int64)[flat % max(n_columns, 1)],
-        value=cell.ravel()[flat],
-        time=None,
-    )
-    return participants, tuple(statement_columns), votes, has_xid
 
 
 def read_participants_votes(
@@ -1081,34 +1529,42 @@ def read_participants_votes(
     fast = _fast_read_participants_votes(path, known_statements)
     if fast is not None:
         return fast
-    header, rows, lines = _read_rows(path)
-    has_xid, offset, statement_columns = _participants_header(path, header, known_statements)
-    n_rows, n_columns = len(rows), len(statement_columns)
-    # Wide enough for the longest cell: a narrower string type would cut "-1x" to "-1".
-    longest = max((len(cell) for row in rows for cell in row[offset:]), default=0)
-    cells = np.asarray([row[offset:] for row in rows], dtype=f"<U{max(longest, 2)}").reshape(
-        n_rows, n_columns
-    )
-    allowed = np.isin(cells, ["", "1", "-1", "0"])
-    if not allowed.all():
-        r, c = (int(i) for i in np.argwhere(~allowed)[0])
-        raise PolisImportError(
-            path,
-            lines[r],
-            f"vote {str(cells[r, c])!r} for statement {statement_columns[c]} is not 1 (agree), "
-            "-1 (disagree), 0 (pass) or empty",
-        )
-    agree_cells = cells == "1"
-    disagree_cells = cells == "-1"
-    voted = cells != ""
-    n_agree_cells = agree_cells.sum(axis=1)
-    n_disagree_cells = disagree_cells.sum(axis=1)
-    n_voted_cells = voted.sum(axis=1)
+    return _careful_read_participants_votes(path, known_statements)
 
+
+_CELLS = frozenset(("", "1", "-1", "0"))
+
+
+def _careful_read_participants_votes(
+    path: Path, known_statements: frozenset[int], first: int | None = None
+) -> tuple[Sequence[PolisParticipant], tuple[int, ...], Votes, bool]:
+    """read_participants_votes with the csv module, a row at a time: each row is
+    checked as it is read, and its votes kept as packed numbers. With `first`, only the
+    first rows."""
+    rows = _iter_rows(path)
+    header, _ = next(rows)
+    has_xid, offset, statement_columns = _participants_header(path, header, known_statements)
+    n_columns = len(statement_columns)
     participants: list[PolisParticipant] = []
     seen: dict[int, int] = {}
-    for index, (row, line) in enumerate(zip(rows, lines, strict=True)):
-        participant_id = _int(path, "participant", row[0], line)
+    vote_participant, vote_column, vote_value = array("q"), array("q"), array("b")
+    for count, (row, line) in enumerate(rows):
+        if count == MAX_PARTICIPANTS:
+            raise PolisImportError(path, line, _too_many_participants())
+        if count == first:
+            break
+        cells = row[offset:]
+        counted = (cells.count("1"), cells.count("-1"))
+        n_voted = n_columns - cells.count("")
+        if counted[0] + counted[1] + cells.count("0") != n_voted:
+            at = next(index for index, cell in enumerate(cells) if cell not in _CELLS)
+            raise PolisImportError(
+                path,
+                line,
+                f"vote {cells[at]!r} for statement {statement_columns[at]} is not 1 (agree), "
+                "-1 (disagree), 0 (pass) or empty",
+            )
+        participant_id = _int64(path, "participant", row[0], line)
         if participant_id in seen:
             raise PolisImportError(
                 path,
@@ -1126,7 +1582,6 @@ def read_participants_votes(
             n_agree=_int(path, "n-agree", row[offset - 2], line),
             n_disagree=_int(path, "n-disagree", row[offset - 1], line),
         )
-        counted = (int(n_agree_cells[index]), int(n_disagree_cells[index]))
         if (record.n_agree, record.n_disagree) != counted:
             if (record.n_disagree, record.n_agree) == counted:
                 raise PolisImportError(
@@ -1142,23 +1597,25 @@ def read_participants_votes(
                 f"n-agree/n-disagree {record.n_agree}/{record.n_disagree} do not match the "
                 f"row's votes {counted[0]}/{counted[1]}",
             )
-        if record.n_votes != int(n_voted_cells[index]):
+        if record.n_votes != n_voted:
             raise PolisImportError(
                 path,
                 line,
-                f"n-votes {record.n_votes} does not match the row's {int(n_voted_cells[index])} votes",
+                f"n-votes {record.n_votes} does not match the row's {n_voted} votes",
             )
+        if len(vote_value) + n_voted > MAX_VOTES:
+            raise PolisImportError(path, line, _too_many_votes())
+        for index, cell in enumerate(cells):
+            if cell:
+                vote_column.append(index)
+                vote_value.append(VOTE_TEXT[cell])
+        vote_participant.extend([participant_id] * n_voted)
         participants.append(record)
 
-    r_index, c_index = np.nonzero(voted)
-    participant_ids = np.asarray([p.participant_id for p in participants], dtype=np.int64)
-    values = np.where(
-        agree_cells[r_index, c_index], 1, np.where(disagree_cells[r_index, c_index], -1, 0)
-    )
     votes = Votes(
-        participant=participant_ids[r_index] if n_rows else np.zeros(0, dtype=np.int64),
-        statement=np.asarray(statement_columns, dtype=np.int64)[c_index],
-        value=values.astype(np.int8),
+        participant=_packed(vote_participant, np.int64),
+        statement=np.asarray(statement_columns, dtype=np.int64)[_packed(vote_column, np.int64)],
+        value=_packed(vote_value, np.int8),
         time=None,
     )
     return tuple(participants), tuple(statement_columns), votes, has_xid
@@ -1262,35 +1719,54 @@ def _same_vote_sets(a: Votes, b: Votes) -> bool:
 
 def _check_same_votes(path: Path, matrix_votes: Votes, latest: Votes) -> None:
     """participants-votes.csv must hold exactly the latest votes of votes.csv."""
-
-    def as_map(v: Votes) -> dict[tuple[int, int], int]:
-        return dict(
-            zip(
-                zip(v.participant.tolist(), v.statement.tolist(), strict=True),
-                v.value.tolist(),
-                strict=True,
-            )
-        )
-
     if _same_vote_sets(matrix_votes, latest):
         return
-    from_matrix, from_events = as_map(matrix_votes), as_map(latest)
-    if from_matrix == from_events:
+    # Each (participant, statement) as one number, then each vote of either list found
+    # in the other by a binary search: a few arrays, however many votes there are.
+    n_latest = len(latest)
+    participant, _ = _codes(np.concatenate([latest.participant, matrix_votes.participant]))
+    statement, n_statements = _codes(np.concatenate([latest.statement, matrix_votes.statement]))
+    key = participant * max(n_statements, 1) + statement
+    key_latest, key_matrix = key[:n_latest], key[n_latest:]
+
+    def found_in(keys: IntArray, other: IntArray) -> tuple[NDArray[np.bool_], IntArray]:
+        """Whether each key is among `other`, and where (the last such, as a dict would)."""
+        order = np.argsort(other, kind="stable")
+        ordered = other[order]
+        at = np.searchsorted(ordered, keys, side="right") - 1
+        at_clipped = np.maximum(at, 0)
+        found = (
+            (at >= 0) & (ordered[at_clipped] == keys) if len(other) else np.zeros(len(keys), bool)
+        )
+        return found, order[at_clipped] if len(other) else np.zeros(len(keys), np.int64)
+
+    in_matrix, where = found_in(key_latest, key_matrix)
+    matrix_value = np.where(in_matrix, matrix_votes.value[where] if len(key_matrix) else 0, 0)
+    differ = ~in_matrix | (matrix_value != latest.value)
+    in_latest, _ = found_in(key_matrix, key_latest)
+    only_matrix = ~in_latest
+    n_differ = int(np.count_nonzero(differ)) + int(np.count_nonzero(only_matrix))
+    if n_differ == 0:
         return
-    differing = [key for key in from_events if from_matrix.get(key) != from_events[key]]
-    differing += [key for key in from_matrix if key not in from_events]
-    flipped = sum(
-        1
-        for key in differing
-        if from_matrix.get(key) is not None and from_matrix[key] == -from_events.get(key, 0)
-    )
-    participant, statement = differing[0]
+    # A cell counts as flipped when the matrix holds the opposite of the latest vote (a
+    # vote only the matrix has, as the opposite of none: a pass).
+    flipped = int(np.count_nonzero(differ & in_matrix & (matrix_value == -latest.value)))
+    flipped += int(np.count_nonzero(only_matrix & (matrix_votes.value == 0)))
+    if differ.any():
+        first = int(np.flatnonzero(differ)[0])
+        participant_id, statement_id = int(latest.participant[first]), int(latest.statement[first])
+        in_file = int(matrix_value[first]) if in_matrix[first] else None
+        from_events: int | None = int(latest.value[first])
+    else:
+        first = int(np.flatnonzero(only_matrix)[0])
+        participant_id = int(matrix_votes.participant[first])
+        statement_id = int(matrix_votes.statement[first])
+        in_file, from_events = int(matrix_votes.value[first]), None
     detail = (
-        f"{len(differing)} cell(s) differ, first participant {participant} statement "
-        f"{statement} ({from_matrix.get((participant, statement))} vs "
-        f"{from_events.get((participant, statement))})"
+        f"{n_differ} cell(s) differ, first participant {participant_id} statement "
+        f"{statement_id} ({in_file} vs {from_events})"
     )
-    if flipped and flipped * 2 >= len(differing):
+    if flipped and flipped * 2 >= n_differ:
         raise PolisImportError(
             path,
             1,
@@ -1302,6 +1778,18 @@ def _check_same_votes(path: Path, matrix_votes: Votes, latest: Votes) -> None:
     )
 
 
+def _comments_of(
+    folder: Path,
+) -> tuple[Sequence[PolisStatement], tuple[str, ...], frozenset[int]]:
+    """comments.csv's statements, its header, and the statement ids votes may name."""
+    comments_path = folder / COMMENTS
+    if not comments_path.is_file():
+        raise PolisImportError(comments_path, 0, "file not found")
+    statements, comments_header = _read_statements(comments_path)
+    (ids,) = _column(statements, "statement_id")
+    return statements, comments_header, frozenset(ids)
+
+
 def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> PolisExport:
     """Read and validate a Polis export folder.
 
@@ -1311,12 +1799,7 @@ def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> 
     absent: it is the largest file and only adds Polis's own groups.
     """
     folder = Path(folder)
-    comments_path = folder / COMMENTS
-    if not comments_path.is_file():
-        raise PolisImportError(comments_path, 0, "file not found")
-    statements, comments_header = _read_statements(comments_path)
-    (ids,) = _column(statements, "statement_id")
-    known = frozenset(ids)
+    statements, comments_header, known = _comments_of(folder)
 
     votes_path, matrix_path = folder / VOTES, folder / PARTICIPANTS_VOTES
     events: Votes | None = None
@@ -1328,18 +1811,18 @@ def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> 
     if votes_path.is_file():
         events, datetimes = read_votes(votes_path, known)
         latest = latest_votes(events)
-        _check_sign_against_comments(votes_path, latest, statements, comments_path, events)
+        _check_sign_against_comments(votes_path, latest, statements, folder / COMMENTS, events)
     if (with_participants or latest is None) and matrix_path.is_file():
         participants, columns, matrix_votes, has_xid = read_participants_votes(matrix_path, known)
         if latest is None:
-            _check_sign_against_comments(matrix_path, matrix_votes, statements, comments_path)
+            _check_sign_against_comments(matrix_path, matrix_votes, statements, folder / COMMENTS)
             latest = matrix_votes
         else:
             _check_same_votes(matrix_path, matrix_votes, latest)
     if latest is None:
         raise PolisImportError(folder / VOTES, 0, f"file not found (nor {PARTICIPANTS_VOTES})")
-    for array in (latest.participant, latest.statement, latest.value):
-        readonly(array)
+    for column in (latest.participant, latest.statement, latest.value):
+        readonly(column)
     return PolisExport(
         statements=statements,
         comments_header=comments_header,
@@ -1350,6 +1833,44 @@ def read_polis_export(folder: Path | str, *, with_participants: bool = True) -> 
         participants_statement_columns=columns,
         participants_have_xid=has_xid,
     )
+
+
+def check_export_start(
+    folder: Path | str, rows: int = 1000
+) -> tuple[Sequence[PolisStatement], tuple[str, ...]]:
+    """What of an export folder can be checked quickly, however large its files:
+    comments.csv in full (MAX_COMMENTS_BYTES at most), and the header and first `rows`
+    rows of votes.csv and participants-votes.csv, and that neither holds more lines
+    than it may. Raises PolisImportError as read_polis_export would for a problem found
+    there; read_polis_export checks the rest. Returns comments.csv's statements and
+    header."""
+    folder = Path(folder)
+    statements, comments_header, known = _comments_of(folder)
+    votes_path, matrix_path = folder / VOTES, folder / PARTICIPANTS_VOTES
+    if not votes_path.is_file() and not matrix_path.is_file():
+        raise PolisImportError(folder / VOTES, 0, f"file not found (nor {PARTICIPANTS_VOTES})")
+    if votes_path.is_file():
+        _careful_read_votes(votes_path, known, first=rows)
+        if _more_lines_than(votes_path, MAX_VOTES + 1):
+            raise PolisImportError(votes_path, None, _too_many_votes())
+    if matrix_path.is_file():
+        _careful_read_participants_votes(matrix_path, known, first=rows)
+        if _more_lines_than(matrix_path, MAX_PARTICIPANTS + 1):
+            raise PolisImportError(matrix_path, None, _too_many_participants())
+    return statements, comments_header
+
+
+def _more_lines_than(path: Path, limit: int) -> bool:
+    """Whether the file has more than `limit` lines (one a row in these files), counted
+    a megabyte at a time."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+            if lines > limit:
+                return True
+    return lines + (last != b"\n") > limit
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 
-from sayso.accounts.tests.factories import AdvisorFactory, UserFactory
+from sayso.accounts.tests.factories import AdvisorFactory, UserFactory, verified
 from sayso.core import services
 from sayso.core.demo import load_demo
 from sayso.core.forms import CommunityForm
@@ -136,7 +136,7 @@ def test_invite_sends_a_working_link_through_smtp(
     assert invitation.email == "sam@example.org"
     assert audit_events(depot) == [("member.invited", "Rosa invited sam@example.org as Organiser.")]
 
-    sam = person("Sam")
+    sam = verified(person("Sam"))  # the invited address, confirmed
     client.force_login(sam)
     response = client.post(reverse("accept-invitation", args=[raw]))
     assert response.status_code == 302
@@ -183,14 +183,21 @@ def test_invite_refuses_existing_members_and_owner_role(depot: Community, rosa: 
 
 
 def test_accept_invitation_is_single_use(depot: Community) -> None:
-    InvitationFactory.create(community=depot, raw_token="tok", role=Role.MEMBER)
-    sam = person("Sam")
+    InvitationFactory.create(
+        community=depot, raw_token="tok", role=Role.MEMBER, email="sam@example.org"
+    )
+    sam = verified(person("Sam"))
     membership = services.accept_invitation(raw_token="tok", user=sam)
     assert (membership.community, membership.user, membership.role) == (depot, sam, "member")
-    assert audit_events(depot) == [("member.joined", "Sam joined as Member.")]
+    assert audit_events(depot) == [
+        (
+            "member.joined",
+            "Sam accepted an invitation as Member, sent to sam@example.org, and joined.",
+        )
+    ]
 
     with pytest.raises(services.InvitationError, match="already been used"):
-        services.accept_invitation(raw_token="tok", user=person("Tom"))
+        services.accept_invitation(raw_token="tok", user=sam)
     assert Membership.objects.count() == 1
     assert AuditEvent.objects.count() == 1
 
@@ -217,20 +224,26 @@ def test_accept_invitation_refuses_expired_cancelled_and_unknown_links(
 
 def test_concurrent_claims_leave_one_membership(depot: Community) -> None:
     """Two tabs both pass the first check; the conditional update lets one through."""
-    InvitationFactory.create(community=depot, raw_token="tok")
+    InvitationFactory.create(community=depot, raw_token="tok", email="sam@example.org")
+    sam = verified(person("Sam"))
     stale = services.find_invitation("tok")  # read by the second tab before the first commits
-    services.accept_invitation(raw_token="tok", user=person("Sam"))
+    services.accept_invitation(raw_token="tok", user=sam)
     with (
         mock.patch.object(services, "find_invitation", return_value=stale),
         pytest.raises(services.InvitationError, match="already been used"),
     ):
-        services.accept_invitation(raw_token="tok", user=person("Tom"))
+        services.accept_invitation(raw_token="tok", user=sam)
     assert list(Membership.objects.values_list("user__name", flat=True)) == ["Sam"]
+    assert AuditEvent.objects.count() == 1
 
 
 def test_accepting_an_organiser_invitation_promotes_an_existing_member(depot: Community) -> None:
-    sam = MembershipFactory.create(community=depot, user=person("Sam")).user
-    InvitationFactory.create(community=depot, raw_token="tok", role=Role.ORGANISER)
+    """Only an invitation to an address the member holds, confirmed (see
+    test_invitation_acceptance.py for everyone else)."""
+    sam = MembershipFactory.create(community=depot, user=verified(person("Sam"))).user
+    InvitationFactory.create(
+        community=depot, raw_token="tok", role=Role.ORGANISER, email="sam@example.org"
+    )
     assert services.accept_invitation(raw_token="tok", user=sam).role == Role.ORGANISER
     assert Membership.objects.get(user=sam).role == Role.ORGANISER
 

@@ -46,6 +46,8 @@ def _conversation(community: Community, *, voters: int, silent: int) -> Conversa
             )
         else:
             services.join(conversation=conversation)  # a code redeemed, say
+    # The recompute the votes queue: the export holds the published votes only.
+    services.compute_now(conversation=conversation)
     return conversation
 
 

@@ -107,19 +107,20 @@ def test_the_export_writes_a_polis_summary_without_the_link(
     )
     for person in people[:3]:
         VoteFactory.create(participant=person, statement=seed)
+    services.compute_now(conversation=conversation)  # the export holds published votes
     archive = _export(depot_organiser, conversation)
     # Polis's key,value rows, in its order, and Sayso's "participants": four people
-    # joined (four rows of participants-votes.csv), three of them voted; no opinion map
-    # has been worked out, so nobody is in a group yet.
+    # joined (four rows of participants-votes.csv), three of them voted, and the map
+    # placed those three in one group.
     expected = [
         ["topic", "Scanner data, yes or no?"],
         ["url", ""],
         ["participants", "4"],
         ["voters", "3"],
-        ["voters-in-conv", "0"],
+        ["voters-in-conv", "3"],
         *([] if anonymous else [["commenters", "1"]]),
         ["comments", "3"],
-        ["groups", "0"],
+        ["groups", "1"],
         ["conversation-description", 'Since May, "for safety".\nAsk us anything.'],
     ]
     assert _summary(archive) == expected

@@ -589,7 +589,10 @@ def test_the_citation_is_confirmed_beside_the_citations(
     )
     page = client.get(done["Location"]).content.decode()
     heading = page.index('<h2 id="citations" tabindex="-1">Cited as evidence</h2>')
-    confirmation = page.index(f"Cited as evidence: “{last.text}”</p>")
+    confirmation = page.index(
+        f'Cited as evidence: “{last.text}” <a href="/c/{conversation.community.slug}/evidence/">'
+        "See all your community's evidence</a></p>"
+    )
     assert heading < confirmation < page.index(f"<li>“{last.text}” —")
     assert 'class="messages"' not in page  # not also at the top, out of view
     # Without ?cited= (a later visit) there is no confirmation.

@@ -425,7 +425,9 @@ def test_cite_a_consensus_statement_and_show_it(community: Community, organiser:
     html = client.get(response["Location"]).content.decode()
     assert "Cited as evidence" in html
     # The statement ends with its own full stop: none is added after the quote.
-    assert f"Cited as evidence: “{last.text}”<" in html
+    assert f"Cited as evidence: “{last.text}” <" in html
+    # with the way to all the community's evidence (core's Evidence page)
+    assert "See all your community's evidence</a>" in html
     assert "”." not in html
 
     # Pressing Cite again (back, then Cite) keeps one citation and says so.
@@ -455,7 +457,7 @@ def test_statement_with_too_few_votes_shows_no_percentage_and_cannot_be_cited(
     # is left out of the list (as it is with a threshold the votes reach: see below).
     assert last.text not in html
     assert "No statement has broad agreement yet." in html
-    assert "100%" not in html
+    assert "100%</td>" not in html  # no figure (the note on hidden figures names 100%)
     public = (
         Client()
         .get(
@@ -492,6 +494,7 @@ def test_organiser_closing_twice_leaves_the_conversation_closed(
 def test_export_is_a_polis_zip_and_audited(community: Community, organiser: Any) -> None:
     conversation = ConversationFactory.create(community=community)
     planted(conversation, groups=2, size=10, statements=8)
+    services.compute_now(conversation=conversation)  # the export holds published votes
     response = signed_in(organiser).get(community_url(conversation, "export"))
     assert response["Content-Type"] == "application/zip"
     content = b"".join(response.streaming_content)  # type: ignore[attr-defined]

@@ -194,7 +194,7 @@ def test_a_text_question_for_everyone_answered_by_few_is_held_back_from_members(
     client.force_login(MembershipFactory.create(community=survey.community).user)
     page = client.get(survey_url("results", survey)).content.decode()
     assert (
-        "Fewer than 5 people answered this question, so their answers are not shown: "
+        "Fewer than 5 people answered this question, so no answers are shown: "
         "with so few, someone's answers could be picked out."
     ) in page
 

@@ -317,7 +317,10 @@ def test_a_translated_form_title_and_a_missing_one() -> None:
         ),
         (
             ["select_one yn or_other", "pick", "Pick", "", ""],
-            "survey sheet, row 2: 'or_other' and choices from a file are not supported.",
+            "survey sheet, row 2: 'or_other' (an 'Other' choice with a box to write in) is not"
+            " supported. Instead, add an 'Other' choice named other to the list, and a text"
+            " question shown only to people who chose it (relevant: selected(${pick},"
+            " 'other')).",
         ),
         (
             ["geopoint", "where", "Where?", "", ""],
