@@ -1900,6 +1900,19 @@ def import_running_late(job: PolisImport) -> bool:
     return job.is_pending and timezone.now() - job.created_at > POLIS_IMPORT_LATE
 
 
+def import_checked_in_full(job: PolisImport) -> bool:
+    """Whether a waiting import's files were checked in full when uploaded
+    (_check_upload): not one over POLIS_CHECK_NOW_BYTES, which was checked quickly and
+    is checked in full by the worker before it writes anything. Told from the sizes in
+    the kept zip's directory (nothing is unpacked); false when that cannot be read."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(job.files)) as kept:
+            size = sum(info.file_size for info in kept.infolist() if info.filename in POLIS_FILES)
+    except zipfile.BadZipFile:
+        return False
+    return size <= POLIS_CHECK_NOW_BYTES
+
+
 def cancel_polis_import(*, community: Community, job_id: int) -> bool:
     """Stop an import still waiting or running: marked failed, its files dropped. A
     worker that takes it later finds no queued job; one running it finds it no longer

@@ -559,6 +559,11 @@ def import_polis(request: HttpRequest, community: Community) -> HttpResponse:
             "form": form,
             "job": job,
             "late": job is not None and services.import_running_late(job),
+            # A large upload was only checked quickly: the waiting page must not say
+            # its files "were checked" while the worker is still checking them.
+            "checked_in_full": job is not None
+            and job.is_pending
+            and services.import_checked_in_full(job),
         },
     )
 

@@ -263,10 +263,15 @@ class QuestionForm(forms.Form):
         label=_("Message when it does not"),
         required=False,
         max_length=300,
-        help_text=_(
-            "Needed with a rule: what people read when their answer does not follow it,"
-            " like 'Give an age from 16 to 80.' Without one they would only be told that"
-            " the answer is not accepted."
+        # Quotes what the respondent page shows for a rule without a message, so the
+        # two never disagree.
+        help_text=format_lazy(
+            _(
+                "What people read when their answer does not follow the rule, like 'Give"
+                " an age from 16 to 80.' Left blank, they read the general message:"
+                " “{default}”"
+            ),
+            default=logic.RULE_NOT_FOLLOWED,
         ),
     )
     is_breakdown = forms.BooleanField(
@@ -911,7 +916,9 @@ class CodeEntryForm(forms.Form):
             # Django's own "Null characters are not allowed." (a "%00" sent as part of a
             # code) would speak of something the person never typed.
             "null_characters_not_allowed": _(
-                "That code is not valid or has already been used. Check it and try again."
+                "That code is not valid or has already been used. Check it and try"
+                " again. If you used it already, go back to your answers with the"
+                " private link shown on your first page: a code works only once."
             ),
             "max_length": format_lazy(
                 _(

@@ -21,12 +21,17 @@ from django.utils.formats import date_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from sayso.analysis import odk_xpath
 from sayso.core.text import ascii_forms, has_nul, without_direction_controls
 
 from .models import Question, Survey, pick_label
+
+# What a respondent reads when an answer breaks a question's rule (constraint) that has
+# no message of its own (an imported XLSForm's, or one left blank in the builder, whose
+# help text quotes it).
+RULE_NOT_FOLLOWED = gettext_lazy("This answer is not accepted. Check it and try again.")
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -477,9 +482,7 @@ def check_answer(
         except odk_xpath.XPathError:
             ok = True
         if not ok:
-            return pick_label(question.constraint_message, language) or _(
-                "This answer is not accepted. Check it and try again."
-            )
+            return pick_label(question.constraint_message, language) or str(RULE_NOT_FOLLOWED)
     return None
 
 
@@ -798,8 +801,8 @@ def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> 
             except odk_xpath.XPathError:
                 ok = True
             if not ok:
-                errors[name] = pick_label(rule.constraint_message, language) or _(
-                    "This answer is not accepted. Check it and try again."
+                errors[name] = pick_label(rule.constraint_message, language) or str(
+                    RULE_NOT_FOLLOWED
                 )
     return errors
 

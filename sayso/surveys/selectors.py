@@ -530,6 +530,16 @@ def results(
     date_ids = [q.pk for q in questions if q.type == Question.Type.DATE]
     # With a joint table the months come from its snapshot, never counted beside it.
     months = _months(answers, date_ids) if date_ids and joint is None else {}
+    # Without one, the months listed are still chosen over everyone, at the published
+    # threshold (_own_months), whatever the filter and the audience.
+    own_months: dict[int, list[date]] = {}
+    if months:
+        everyone = (
+            months if only is None else _months(Answer.objects.filter(survey=survey), date_ids)
+        )
+        own_months = {
+            pk: _own_months(found, thresholds(survey).published) for pk, found in everyone.items()
+        }
     # The number questions' answers, likewise (_NumberView).
     numbers = _number_view(answers, questions, joint, only, thresholds(survey).published, threshold)
 
@@ -659,7 +669,9 @@ def results(
             elif question.type == Question.Type.DATE and joint is not None:
                 _joint_date_rows(result, joint, question, only, threshold)
             elif question.type == Question.Type.DATE:
-                _date_rows(result, months.get(question.pk, {}), threshold)
+                _date_rows(
+                    result, months.get(question.pk, {}), own_months.get(question.pk, []), threshold
+                )
             elif question.type == Question.Type.CONSENT:
                 # Everyone who completed the survey either agreed or did not: the number
                 # who agreed is a figure of the table, hidden when it must be.
@@ -1151,13 +1163,15 @@ class _JointCounts:
     protected: dict[int, list[disclosure.JointTable] | disclosure.Refusal] = field(
         default_factory=dict
     )
-    # Per date question: (month, masks, n), and the months given rows of their own.
+    # Per date question: (month, masks, n), and the months given rows of their own
+    # (chosen at bins_threshold, as number ranges are: see own_months).
     months: dict[int, list[tuple[date, tuple[int | None, ...], int]]] = field(default_factory=dict)
     month_rows: dict[int, list[date]] = field(default_factory=dict)
     weight_rows: list[WeightRow] | None = None  # see _count_weight_rows
-    # The number questions' counts by group, the threshold their ranges are chosen at
-    # (the published one, for every audience: see _Bins) and the ranges once chosen,
-    # and their answers by weighting cell (see _count_weight_rows).
+    # The number questions' counts by group, the threshold their ranges (and the date
+    # questions' months) are chosen at (the published one, for every audience: see
+    # _Bins) and the ranges once chosen, and their answers by weighting cell (see
+    # _count_weight_rows).
     numbers: dict[int, NumberCounts] = field(default_factory=dict)
     bins_threshold: int = disclosure.PUBLISHED_THRESHOLD
     number_bins_chosen: dict[int, _Bins | None] = field(default_factory=dict)
@@ -1384,16 +1398,20 @@ class _JointCounts:
         }
 
     def own_months(self, question: Question) -> list[date]:
-        """The months of a date question that get a row of their own, in every view:
-        those at least `threshold` people gave, counted over everyone. Chosen once, so
-        which months are listed never differs between views (a month listed under one
-        filter and not under another would say how many gave it in the other group)."""
+        """The months of a date question that get a row of their own, in every view
+        and for every audience: those at least the published threshold of people gave,
+        counted over everyone (_own_months). Chosen once, so which months are listed
+        never differs between views (a month listed under one filter and not under
+        another would say how many gave it in the other group) nor between the members'
+        figures and the published ones (a month listed for members but folded into
+        "other months" when published would let one table be subtracted from the
+        other, giving back a count either hides)."""
         found = self.month_rows.get(question.pk)
         if found is None:
             everyone: dict[date, int] = defaultdict(int)
             for month, _masks, n in self.months.get(question.pk, []):
                 everyone[month] += n
-            found = sorted(m for m, n in everyone.items() if n >= self.threshold)
+            found = _own_months(everyone, self.bins_threshold)
             self.month_rows[question.pk] = found
         return found
 
@@ -2299,19 +2317,33 @@ def _months(answers: QuerySet[Answer], question_ids: list[int]) -> dict[int, dic
     return dict(out)
 
 
-def _date_rows(result: QuestionResult, months: dict[date, int], threshold: int) -> None:
+def _own_months(everyone: dict[date, int], published: int) -> list[date]:
+    """The months of a date question given a row of their own: those at least the
+    `published` threshold of people gave, counted over everyone. The same for every
+    audience and every view, as number ranges are (_Bins): members' months chosen at
+    their lower threshold would split what the published figures fold into "other
+    months", and the two tables subtracted would give back counts both hide."""
+    return sorted(m for m, n in everyone.items() if n >= published)
+
+
+def _date_rows(
+    result: QuestionResult,
+    months: dict[date, int],
+    own: list[date],
+    threshold: int,
+) -> None:
     """A date question's results: how many answered, and a count per month.
 
-    Only months that at least `threshold` people gave get a row of their own; the rest
-    share one "other months" row, always there, so that a row's being listed never tells
-    that one or two people gave a date in that month (a first or last month would
-    otherwise show someone's date, as an extreme would). The counts are then protected
-    like any single-choice question's (small counts hidden, and one more so that the
-    total does not give them away). Never an exact date."""
+    Only the months in `own` (_own_months) get a row of their own; the rest share one
+    "other months" row, always there, so that a row's being listed never tells that one
+    or two people gave a date in that month (a first or last month would otherwise
+    show someone's date, as an extreme would). The counts are then protected like any
+    single-choice question's at the audience's `threshold` (small counts hidden, and
+    one more so that the total does not give them away). Never an exact date."""
     result.respondents = sum(months.values())
     if result.respondents < threshold:
         raise disclosure.DisclosureRefused(_too_few(threshold))
-    rows: dict[Any, int] = {m: n for m, n in months.items() if n >= threshold}
+    rows: dict[Any, int] = {m: months.get(m, 0) for m in own}
     rows[OTHER_MONTHS] = result.respondents - sum(rows.values())
     _add_month_rows(result, disclosure.frequency_table_from_counts(rows, threshold=threshold))
 

@@ -511,10 +511,10 @@ def save_question(
     choices: list[tuple[str, str]] | None,
     language: str,
     exclusive: Sequence[str] | None = None,
-    require_message: bool = False,
 ) -> Question:
     """Create or update a question; its logic is checked against earlier questions.
-    `require_message` (the builder): a rule the answer must follow needs a message.
+    A rule the answer must follow may have no message: respondents then read
+    logic.RULE_NOT_FOLLOWED (an imported XLSForm's rule often has none).
 
     `exclusive` names the options that are ticked on their own ("None of these"),
     for a multiple choice question; None keeps the options' marks as they are.
@@ -588,20 +588,6 @@ def save_question(
         problem = logic.check_choice_texts(expression, choices=choice_names, what=what)
         if problem:
             raise BuilderError(problem, field=about)
-    if (
-        require_message
-        and question.constraint
-        and not any(str(text).strip() for text in (question.constraint_message or {}).values())
-    ):
-        # Checked after the rule itself, so that a mistake in it is said first. The
-        # builder asks (require_message); an imported rule keeps Sayso's general message.
-        raise BuilderError(
-            _(
-                "Write what people read when their answer does not follow the rule, like"
-                " 'Give an age from 16 to 80.'"
-            ),
-            field="constraint_message",
-        )
     if question.has_choices and not choices:
         raise BuilderError(_("Give at least two choices, one per line."), field="choices")
     if question.has_choices and choices is not None and len(choices) < 2:
@@ -1000,8 +986,15 @@ def start_response(
         if survey.distribution == Survey.Distribution.CODES and not redeem_code_in(
             batch_ids=survey_code_batch_ids(survey), raw_code=code, activity=survey
         ):
+            # One message for a code that does not exist and one used already, so that
+            # a guesser learns nothing; it helps the honest case, someone who started
+            # already: their way back is the private link on their first page (keep_link).
             raise ServiceError(
-                _("That code is not valid or has already been used. Check it and try again.")
+                _(
+                    "That code is not valid or has already been used. Check it and try"
+                    " again. If you used it already, go back to your answers with the"
+                    " private link shown on your first page: a code works only once."
+                )
             )
         return _new_response(survey, language, preview=False)
 

@@ -365,7 +365,6 @@ def _edit_question(
                 choices=form.choices_given,
                 language=language,
                 exclusive=form.exclusive_given,
-                require_message=True,
             )
         except ServiceError as error:
             # Next to the field it is about (marked aria-invalid), else above the form.

@@ -824,7 +824,9 @@ RESPONDENT_MESSAGES = [
     "This survey is not taking answers at the moment.",
     "Sign in as a member to answer this survey.",
     "You have already answered this survey. Thank you.",
-    "That code is not valid or has already been used. Check it and try again.",
+    "That code is not valid or has already been used. Check it and try again. If you used"
+    " it already, go back to your answers with the private link shown on your first page:"
+    " a code works only once.",
     "The options of this question have changed. Choose again.",
     "The survey is being edited. Try sending your answers again.",
     "Number them in order: 1 for the most important to you, %(n)s for the least important.",

@@ -200,17 +200,19 @@ def test_weighting_a_filter_with_no_one_in_some_categories_is_explained_not_a_50
 def test_a_date_question_shows_how_many_answered_and_a_count_per_month() -> None:
     community = CommunityFactory(small_group_threshold=5)
     survey = shift_survey(community)
-    dates = ["2026-03-02"] * 6 + ["2026-04-20"] * 7 + ["2025-01-09"] + ["2026-05-01"] * 2
+    # Months get a row of their own from the published threshold (10) up, for every
+    # audience (test_date_months_privacy).
+    dates = ["2026-03-02"] * 10 + ["2026-04-20"] * 12 + ["2025-01-09"] + ["2026-05-01"] * 2
     for i, day in enumerate(dates):
         answer(survey, shift="day" if i % 2 else "night", disciplined="no", started=day)
     started = by_name(selectors.results(survey), "started")
     assert started.refusal == ""
-    assert started.respondents == 16
+    assert started.respondents == 25
     # January 2025 (1 person) and May 2026 (2) have no row of their own: "Other months"
     # holds them, hidden, and the smallest other count is hidden with it.
     assert [(r.name, r.count, r.hidden) for r in started.rows] == [
         ("2026-03", None, True),
-        ("2026-04", 7, False),
+        ("2026-04", 12, False),
         ("other", None, True),
     ]
     assert started.any_hidden
@@ -219,7 +221,7 @@ def test_a_date_question_shows_how_many_answered_and_a_count_per_month() -> None
     html = page(client, survey)
     section = html.split('id="q-' + str(started.question.pk) + '"', 1)[1].split("</section>")[0]
     assert "No answers yet." not in section
-    assert "16 people answered" in section
+    assert "25 people answered" in section
     assert "April 2026" in section
     assert "March 2026" in section
     assert "Other months" in section
