@@ -929,6 +929,7 @@ def protect_joint(
     group_sizes_shown: bool = True,
     zeros_disclosive: bool = True,
     shown: Collection[Sequence[int]] = (),
+    hidden_already: Collection[Sequence[int]] = (),
 ) -> JointTable:
     """Suppress a family of tables cut from the same people as one table.
 
@@ -980,6 +981,12 @@ def protect_joint(
       hidden cells add up to 1 to ``threshold - 1`` (anyone can subtract the shown
       cells from the total) gets its cheapest shown positive cell hidden, or failing
       that its total.
+    * **Hidden already.** The keys in ``hidden_already`` start hidden (as
+      complementary cells, unless a rule above hides them anyway), before any line is
+      mended: the cells another protection of the same counts hides, which this one
+      must hide too (see :func:`protect_family`'s ``floor``). Keys that are in none of
+      the released tables, or that are never hidden (group sizes, ``shown``), are
+      ignored.
 
     A hidden zero on a line whose shown total is zero is known to be zero; it stays
     hidden but no longer counts as protection, and the lines through it are checked
@@ -1091,6 +1098,10 @@ def protect_joint(
                 if whole and eligible[member] and status[member] == 0:
                     status[member] = _STATUSES.index(CellStatus.EVERYONE_SAME)
 
+    for figure in hidden_already:
+        at = ids.get(tuple(int(k) for k in figure))
+        if at is not None and eligible[at] and status[at] == 0:
+            status[at] = _STATUSES.index(CellStatus.COMPLEMENTARY)
     hidden = status != 0
     known = np.zeros(n + 1, dtype=np.bool_)  # hidden, but pinned at zero
     body_mask = padded != last[:, None]
@@ -1148,6 +1159,7 @@ def protect_family(
     tables: Sequence[Sequence[int]],
     shown: Collection[Sequence[int]] = (),
     zeros_disclosive: bool = True,
+    floor: JointTable | None = None,
 ) -> JointTable:
     """:func:`protect_joint` over as many of ``tables`` as can be protected together.
 
@@ -1162,11 +1174,27 @@ def protect_family(
     is never shown: its cells are missing from the result (:meth:`JointTable.cell`
     keys not in ``status``), and the views cut from it say they cannot be shown.
 
+    ``floor`` is the same counts protected at a lower threshold for readers who may
+    also read this protection's figures (members read the published figures as well as
+    their own). Protected each on its own, the two picked different complementary
+    cells, and a cell one hid and the other showed gave back a small count (a members'
+    column hiding February and "other months", the published one showing February's
+    13: the column's total less the shown months left the 3 of "other months"). So
+    everything ``floor`` hides starts hidden here, and a table ``floor`` left out is
+    left out here too: every figure shown here is then shown there, and reading both
+    tells a reader nothing the lower threshold's figures do not.
+
     Deterministic like :func:`protect_joint`: the same counts always keep the same
     tables. Raises :class:`DisclosureRefused` only when the plain counts cannot be
     protected on their own (the same refusal :func:`protect_joint` gives them).
     """
     released = [tuple(t) for t in tables]
+    hidden_already: list[tuple[int, ...]] = []
+    if floor is not None:
+        if floor.sizes != tuple(int(s) for s in sizes):
+            raise ValueError("the floor must protect the same table")
+        released = [t for t in released if _in_table(floor, t)]
+        hidden_already = [key for key, status in floor.status.items() if status.hidden]
 
     def attempt(chosen: list[tuple[int, ...]]) -> JointTable:
         return protect_joint(
@@ -1176,6 +1204,7 @@ def protect_family(
             tables=chosen,
             shown=shown,
             zeros_disclosive=zeros_disclosive,
+            hidden_already=hidden_already,
         )
 
     try:
@@ -1199,6 +1228,12 @@ def protect_family(
             continue
         kept.append(table)
     return best
+
+
+def _in_table(joint: JointTable, table: Sequence[int]) -> bool:
+    """Whether ``joint`` shows ``table`` (split axes): its first body cell has a status
+    (a table left out has none of its cells; see :func:`protect_family`)."""
+    return joint.cell(0, dict.fromkeys(table, 0)) in joint.status
 
 
 def _mend_lines(

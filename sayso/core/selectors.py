@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import operator
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import Any
 
 import segno
 from django.contrib.contenttypes.models import ContentType
@@ -23,6 +24,24 @@ from .models import (
 )
 from .permissions import Access
 from .registry import Module, registry
+
+
+def cited_sources(
+    citations: Sequence[Citation], model: type[models.Model], *related: str
+) -> Iterator[tuple[Citation, Any]]:
+    """Each of `citations` whose source is a `model` row, with that row (its `related`
+    rows read in the same query); citations of other kinds, or whose source is gone,
+    are skipped. One query, for a module's Module.evidence_links."""
+    source_type = ContentType.objects.get_for_model(model)
+    ours = [c for c in citations if c.source_type_id == source_type.pk]
+    found = model._default_manager.filter(pk__in={c.source_id for c in ours}).select_related(
+        *related
+    )
+    by_pk = {source.pk: source for source in found}
+    for citation in ours:
+        source = by_pk.get(citation.source_id)
+        if source is not None:
+            yield citation, source
 
 
 def qr_svg(text: str) -> str:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from sayso.core.models import Citation, Community
 from sayso.core.registry import DashboardCard, Module, registry
+from sayso.core.selectors import cited_sources
 
 from .models import Conversation, MemberJoined, Participant, Statement, Vote
 from .seeds import seed_demo
@@ -88,16 +89,8 @@ def personal_data(user: Any) -> list[dict[str, Any]]:
 
 def evidence_links(citations: Sequence[Citation]) -> dict[int, tuple[str, str]]:
     """Each cited statement's conversation report, where its figures live."""
-    statement_type = ContentType.objects.get_for_model(Statement)
-    statements = Statement.objects.filter(
-        pk__in={c.source_id for c in citations if c.source_type_id == statement_type.pk}
-    ).select_related("conversation__community")
-    found = {s.pk: s for s in statements}
     links = {}
-    for citation in citations:
-        statement = found.get(citation.source_id)
-        if citation.source_type_id != statement_type.pk or statement is None:
-            continue
+    for citation, statement in cited_sources(citations, Statement, "conversation__community"):
         conversation = statement.conversation
         url = reverse(
             "deliberation:report",

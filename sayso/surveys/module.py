@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from sayso.core.models import Citation, Community
 from sayso.core.registry import DashboardCard, Module, registry
+from sayso.core.selectors import cited_sources
 
 from .models import MemberParticipation, Question, Response, Survey
 from .seeds import seed_demo
@@ -56,16 +57,8 @@ def personal_data(user: Any) -> list[dict[str, Any]]:
 def evidence_links(citations: Sequence[Citation]) -> dict[int, tuple[str, str]]:
     """Each cited result's survey results, at its question, in the view it was cited
     from (as published; weighted if it was)."""
-    question_type = ContentType.objects.get_for_model(Question)
-    questions = Question.objects.filter(
-        pk__in={c.source_id for c in citations if c.source_type_id == question_type.pk}
-    ).select_related("survey__community")
-    found = {q.pk: q for q in questions}
     links = {}
-    for citation in citations:
-        question = found.get(citation.source_id)
-        if citation.source_type_id != question_type.pk or question is None:
-            continue
+    for citation, question in cited_sources(citations, Question, "survey__community"):
         survey = question.survey
         query = {"audience": "published"}
         if citation.snapshot.get("weighted"):

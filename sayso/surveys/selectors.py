@@ -68,6 +68,15 @@ class Row:
     weighted_low: float | None = None
     weighted_high: float | None = None
 
+    @classmethod
+    def of(cls, label: str, name: str, row: disclosure.FrequencyRow, out_of: int) -> Row:
+        """A protected row with its share's 95% interval among `out_of` people (none
+        when the row is hidden)."""
+        item = cls(label, name, row.count, row.share, hidden=row.status.hidden)
+        if row.share is not None:
+            item.low, item.high = survey_stats.wilson_interval(row.share, out_of)
+        return item
+
     @property
     def percent(self) -> str:
         return "" if self.share is None else f"{self.share * 100:.0f}%"
@@ -603,16 +612,7 @@ def results(
                     table = joint.frequency_table(question, choices, table, only)
                 result.any_hidden = table.any_hidden
                 for choice, row in zip(choices, table.rows, strict=True):
-                    item = Row(
-                        choice.text(language),
-                        choice.name,
-                        row.count,
-                        row.share,
-                        hidden=row.status.hidden,
-                    )
-                    if row.share is not None:
-                        item.low, item.high = survey_stats.wilson_interval(row.share, respondents)
-                    result.rows.append(item)
+                    result.rows.append(Row.of(choice.text(language), choice.name, row, respondents))
                 if weights is not None:
                     _apply_weights(result, question, choices, weights, threshold)
                 if (
@@ -1176,6 +1176,10 @@ class _JointCounts:
     bins_threshold: int = disclosure.PUBLISHED_THRESHOLD
     number_bins_chosen: dict[int, _Bins | None] = field(default_factory=dict)
     number_weight_rows: list[NumberWeightRow] | None = None
+    # The same counts at the members' threshold, when this is the published one:
+    # members read both, so every cell hidden there is hidden here too (see
+    # disclosure.protect_family's floor).
+    floor: _JointCounts | None = None
 
     def has(self, *questions: Question) -> bool:
         """Whether the counts are split by each of `questions`."""
@@ -1271,7 +1275,9 @@ class _JointCounts:
             )
         return self.number_bins_chosen[question.pk]
 
-    def _protect_numbers(self, question: Question) -> disclosure.JointTable:
+    def _protect_numbers(
+        self, question: Question, floor: disclosure.JointTable | None
+    ) -> disclosure.JointTable:
         """A number question as a question whose answers are its ranges, protected
         across every view like a single choice."""
         bins = self.number_bins(question)
@@ -1289,6 +1295,7 @@ class _JointCounts:
             (len(bins.rows), *sizes),
             threshold=self.threshold,
             tables=self._released(question, by_masks),
+            floor=floor,
         )
 
     def _coords(self, masks: tuple[Any, ...]) -> tuple[int, ...]:
@@ -1310,13 +1317,25 @@ class _JointCounts:
             raise disclosure.DisclosureRefused(found)
         return found
 
+    def _floor(self, question: Question, choices: list[Any]) -> list[Any]:
+        """The question's tables at the members' threshold, one per table of this
+        protection (None each when there is no floor, or members are refused the
+        question: then they read nothing of it but these figures)."""
+        if self.floor is not None:
+            try:
+                return list(self.floor.tables(question, choices))
+            except disclosure.DisclosureRefused:
+                pass
+        return [None] * max(1, len(choices))
+
     def _protect(self, question: Question, choices: list[Any]) -> list[disclosure.JointTable]:
+        floors = self._floor(question, choices)
         if question.type == Question.Type.CONSENT:
-            return [self._protect_consent(question)]
+            return [self._protect_consent(question, floors[0])]
         if question.type == Question.Type.DATE:
-            return [self._protect_months(question)]
+            return [self._protect_months(question, floors[0])]
         if question.type == Question.Type.NUMBER:
-            return [self._protect_numbers(question)]
+            return [self._protect_numbers(question, floors[0])]
         position = {c.pk: i for i, c in enumerate(choices)}
         multiple = question.type == Question.Type.MULTIPLE
         ranking = question.type == Question.Type.RANKING
@@ -1343,6 +1362,7 @@ class _JointCounts:
                     threshold=self.threshold,
                     tables=released,
                     shown=[(i, *sizes) for i in shown],
+                    floor=floors[0],
                 )
             ]
         out = []
@@ -1361,6 +1381,7 @@ class _JointCounts:
                     # Those who did not tick it: the people who answered (shown) less those
                     # who did.
                     shown=[(0, *sizes), (1, *sizes)] if i in shown else [],
+                    floor=floors[i],
                 )
             )
         return out
@@ -1427,7 +1448,9 @@ class _JointCounts:
             out[own.get(month, len(own))] += n
         return out
 
-    def _protect_months(self, question: Question) -> disclosure.JointTable:
+    def _protect_months(
+        self, question: Question, floor: disclosure.JointTable | None
+    ) -> disclosure.JointTable:
         """A date question as a question whose answers are its own months and "other
         months", protected across every view like a single choice."""
         own = {m: i for i, m in enumerate(self.own_months(question))}
@@ -1442,9 +1465,12 @@ class _JointCounts:
             (len(own) + 1, *sizes),
             threshold=self.threshold,
             tables=self._released(question, by_masks),
+            floor=floor,
         )
 
-    def _protect_consent(self, question: Question) -> disclosure.JointTable:
+    def _protect_consent(
+        self, question: Question, floor: disclosure.JointTable | None
+    ) -> disclosure.JointTable:
         """A consent statement as a question of two answers, agreed (its answers) and
         did not (every other completed response), so that its "no" is protected too
         and no view's figures give away another's."""
@@ -1466,7 +1492,7 @@ class _JointCounts:
         sizes = tuple(a.size for a in self.axes)
         released = self._released(question, everyone)
         return disclosure.protect_family(
-            cells, (2, *sizes), threshold=self.threshold, tables=released
+            cells, (2, *sizes), threshold=self.threshold, tables=released, floor=floor
         )
 
     def _released(
@@ -1670,20 +1696,30 @@ def _joint_counts(
         else:
             axes.append(_Axis(split, None, n + 1))
     data, fresh = joint_data(survey, splits)
-    return _JointCounts(
-        splits=splits,
-        axes=axes,
-        rows=data.rows,
-        threshold=threshold,
-        total=data.total,
-        groups=data.groups,
-        as_of=None if fresh else data.made_at,
-        months=data.months,
-        weight_rows=data.weight_rows,
-        numbers=data.numbers,
-        bins_threshold=thresholds(survey).published,
-        number_weight_rows=data.number_weight_rows,
-    )
+    limits = thresholds(survey)
+
+    def counts(at: int) -> _JointCounts:
+        return _JointCounts(
+            splits=splits,
+            axes=axes,
+            rows=data.rows,
+            threshold=at,
+            total=data.total,
+            groups=data.groups,
+            as_of=None if fresh else data.made_at,
+            months=data.months,
+            weight_rows=data.weight_rows,
+            numbers=data.numbers,
+            bins_threshold=limits.published,
+            number_weight_rows=data.number_weight_rows,
+        )
+
+    joint = counts(threshold)
+    if threshold > limits.members:
+        # Members read the published figures too: they start from the members' hidden
+        # cells (see _JointCounts.floor).
+        joint.floor = counts(limits.members)
+    return joint
 
 
 # --- the snapshot of counts that every view of a survey's results reads ---------------
@@ -2356,10 +2392,7 @@ def _add_month_rows(result: QuestionResult, table: disclosure.FrequencyTable) ->
             label, key = date_format(month, "YEAR_MONTH_FORMAT"), f"{month:%Y-%m}"
         else:
             label, key = _("Other months"), "other"
-        item = Row(str(label), key, row.count, row.share, hidden=row.status.hidden)
-        if row.share is not None:
-            item.low, item.high = survey_stats.wilson_interval(row.share, result.respondents)
-        result.rows.append(item)
+        result.rows.append(Row.of(str(label), key, row, result.respondents))
 
 
 def _joint_date_rows(
@@ -2709,16 +2742,8 @@ def _number_figures(
     result.any_hidden = table.any_hidden
     edges = bins.rows
     for i, ((low, high), row) in enumerate(zip(edges, table.rows, strict=True)):
-        item = Row(
-            _range_label(low, high, question.whole_number),
-            f"range{i}",
-            row.count,
-            row.share,
-            hidden=row.status.hidden,
-        )
-        if row.share is not None:
-            item.low, item.high = survey_stats.wilson_interval(row.share, n)
-        result.rows.append(item)
+        label = _range_label(low, high, question.whole_number)
+        result.rows.append(Row.of(label, f"range{i}", row, n))
     result.median = _median_from_rows(result.rows, edges, n, question.whole_number)
 
 

@@ -216,3 +216,63 @@ def test_no_hidden_figure_is_pinned_down_on_random_tables(seed: int) -> None:
             assert left == 0 or left >= 5, line
     for key, width in ranges(table, released).items():
         assert width > 0, (key, table.counts[key])
+
+
+def two_audiences(seed: int, *, floor: bool) -> tuple[dc.JointTable, dc.JointTable]:
+    """A random table protected for members (5) and for publication (10), the second
+    from the first's hidden cells when `floor`."""
+    rng = random.Random(seed)
+    sizes: tuple[int, ...] = tuple(rng.randint(2, 4) for _ in range(rng.choice([2, 3])))
+    released: list[tuple[int, ...]] = [(1,)] if len(sizes) == 2 else [(1,), (2,), (1, 2)]
+    cells = random_table(rng, sizes)
+    for group in itertools.product(*(range(s) for s in sizes[1:])):
+        size = sum(cells[(a, *group)] for a in range(sizes[0]))
+        if 0 < size < 10:  # groups pass the partition rule at both thresholds
+            cells[(0, *group)] += 10
+    members = dc.protect_family(cells, sizes, threshold=5, tables=released)
+    published = dc.protect_family(
+        cells, sizes, threshold=10, tables=released, floor=members if floor else None
+    )
+    return members, published
+
+
+def hidden_keys(table: dc.JointTable) -> set[tuple[int, ...]]:
+    return {k for k, s in table.status.items() if s.hidden}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_published_figures_show_nothing_the_members_figures_hide(seed: int) -> None:
+    """Members read both protections of the same counts. Every figure the published
+    one shows is shown to members too, so together they tell no more than the members'
+    figures, which are protected; and the published figures alone stay protected at
+    their own threshold."""
+    members, published = two_audiences(seed, floor=True)
+    assert set(published.status) <= set(members.status)  # no table members lack
+    assert hidden_keys(members) <= hidden_keys(published)
+    assert {k for k, v in published.counts.items() if 0 < v < 10} <= hidden_keys(published)
+    released = [(1,)] if len(published.sizes) == 2 else [(1,), (2,), (1, 2)]
+    released = [t for t in released if published.cell(0, dict.fromkeys(t, 0)) in published.status]
+    for line in lines(published, released):
+        assert sum(published.is_hidden(k) for k in line) != 1, line
+        *body, total = line
+        if not published.is_hidden(total):
+            left = published.counts[total] - sum(published.visible(k) or 0 for k in body)
+            assert left == 0 or left >= 10, line
+
+
+def test_protected_each_on_its_own_the_two_audiences_hid_different_cells() -> None:
+    """Without the floor, some of the same random tables get a cell hidden from
+    members and shown in the published figures: the check above fails."""
+    differing = [
+        seed
+        for seed in SEEDS
+        if not hidden_keys(two_audiences(seed, floor=False)[0])
+        <= hidden_keys(two_audiences(seed, floor=False)[1])
+    ]
+    assert differing
+
+
+def test_a_floor_of_another_table_is_refused() -> None:
+    members = dc.protect_family({(0, 0): 9, (1, 1): 9}, (2, 2), threshold=5, tables=[(1,)])
+    with pytest.raises(ValueError, match="same table"):
+        dc.protect_family({(0, 0): 9}, (3, 2), threshold=10, tables=[(1,)], floor=members)

@@ -13,6 +13,7 @@ the published threshold. Months now follow the same rule.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -110,6 +111,18 @@ def below_threshold(recovered: list[dict[str, int]]) -> list[int]:
     return [n for c in recovered if 0 < (n := sum(TRUE[k] for k in c)) < 5]
 
 
+def _without_floor(real: Any) -> Any:
+    """`selectors._joint_counts` with each audience protecting its tables on its own."""
+
+    def counts(*args: object, **kwargs: object) -> selectors._JointCounts | None:
+        joint = real(*args, **kwargs)
+        if joint is not None:
+            joint.floor = None
+        return joint
+
+    return counts
+
+
 def rows(found: Found) -> dict[tuple[str, str], list[str]]:
     return {key: [row.name for row in result.rows] for key, result in found.items()}
 
@@ -143,6 +156,9 @@ def test_months_chosen_at_each_audiences_threshold_gave_a_small_count_away(
         return sorted(m for m, n in everyone.items() if n >= joint.threshold)
 
     monkeypatch.setattr(selectors._JointCounts, "own_months", at_own_threshold)
+    # Months listed differently make two different tables: each audience protects its
+    # own (as they did), with no floor.
+    monkeypatch.setattr(selectors, "_joint_counts", _without_floor(selectors._joint_counts))
     survey, client = build()
     found = shown(survey, client, FILTERS)
     assert rows(found)[("members", "everyone")] == ["2026-01", "2026-02", "2026-03", "other"]
@@ -160,3 +176,76 @@ def test_without_a_question_to_filter_by_the_months_are_the_same_for_both_audien
         ("published", "everyone"): ["2026-01", "2026-02", "other"],
     }
     assert [row.count for row in found[("members", "everyone")].rows] == [13, 20, 8]
+
+
+# Hidden cells chosen by each audience on its own: over everyone January 28, February
+# 26 and March 3 (March shares "Other months"). Members hide the nights' "Other
+# months" (3) and, to protect it, the nights' February; the published figures hide
+# the days' January (8, under 10) and protect it with the nights' January instead.
+GAP_PEOPLE = [
+    ("day", "2026-01-12", 8),
+    ("night", "2026-01-20", 20),
+    ("day", "2026-02-03", 13),
+    ("night", "2026-02-25", 13),
+    ("night", "2026-03-09", 3),
+]
+GAP_TRUE = {
+    "2026-01|day": 8,
+    "2026-01|night": 20,
+    "2026-02|day": 13,
+    "2026-02|night": 13,
+    "2026-03|day": 0,
+    "2026-03|night": 3,
+    "2026-04|day": 0,
+    "2026-04|night": 0,
+}
+
+
+def build_gap() -> tuple[Survey, Client]:
+    survey = survey_with_extra_question(
+        Question.Type.DATE, "started", "When did the scanners start?"
+    )
+    for shift, started, n in GAP_PEOPLE:
+        for _ in range(n):
+            answer(survey, shift=shift, disciplined="no", started=started)
+    close(survey)
+    client = Client()
+    client.force_login(MembershipFactory(community=survey.community).user)
+    return survey, client
+
+
+def gap_given_back(found: Found) -> list[int]:
+    return [n for c in given_back(found) if 0 < (n := sum(GAP_TRUE[k] for k in c)) < 5]
+
+
+def hidden_cells(found: Found, audience: str) -> set[tuple[str, str]]:
+    return {
+        (name, row.name)
+        for (seen_by, name), result in found.items()
+        if seen_by == audience
+        for row in result.rows
+        if row.count is None
+    }
+
+
+def test_the_published_figures_hide_every_cell_the_members_figures_hide() -> None:
+    survey, client = build_gap()
+    found = shown(survey, client, FILTERS)
+    members, published = hidden_cells(found, "members"), hidden_cells(found, "published")
+    assert ("night", "other") in members
+    assert members <= published
+    assert gap_given_back(found) == []
+    # What is shown is still the real figure.
+    assert [row.count for row in found[("members", "day")].rows] == [8, 13, 0]
+
+
+def test_hidden_cells_chosen_by_each_audience_on_its_own_gave_a_small_count_away(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check above fails with each audience protecting its table on its own: the
+    members' night column and the published one, read together, give back the 3."""
+    monkeypatch.setattr(selectors, "_joint_counts", _without_floor(selectors._joint_counts))
+    survey, client = build_gap()
+    found = shown(survey, client, FILTERS)
+    assert not hidden_cells(found, "members") <= hidden_cells(found, "published")
+    assert 3 in gap_given_back(found)
