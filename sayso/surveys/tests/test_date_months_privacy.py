@@ -115,7 +115,7 @@ def _without_floor(real: Any) -> Any:
     """`selectors._joint_counts` with each audience protecting its tables on its own."""
 
     def counts(*args: object, **kwargs: object) -> selectors._JointCounts | None:
-        joint = real(*args, **kwargs)
+        joint: selectors._JointCounts | None = real(*args, **kwargs)
         if joint is not None:
             joint.floor = None
         return joint
