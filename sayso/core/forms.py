@@ -91,7 +91,7 @@ class InvitationForm(forms.ModelForm[Invitation]):
         widgets = {"role": forms.RadioSelect}
 
     def __init__(self, *args: Any, roles: list[Role], **kwargs: Any) -> None:
-        """`roles`: what this inviter may invite people as (services.invitable_roles);
+        """`roles`: what this inviter may invite people as (permissions.invitable_roles);
         only those are offered, and any other is refused in words."""
         super().__init__(*args, **kwargs)
         role = self.fields["role"]

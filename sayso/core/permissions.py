@@ -72,3 +72,15 @@ def needs_mfa(user: Any, community: Community, access: Access) -> bool:
     from allauth.mfa.models import Authenticator
 
     return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def invitable_roles(role: str | None) -> list[Role]:
+    """The roles someone with `role` may invite people as, and whose invitations still
+    waiting they may cancel: no more than they could give by changing a role. The owner
+    changes roles (to member or organiser); organisers change none, so they invite
+    members only. Nobody is invited as owner: ownership is transferred."""
+    if role == Role.OWNER:
+        return [Role.MEMBER, Role.ORGANISER]
+    if role == Role.ORGANISER:
+        return [Role.MEMBER]
+    return []

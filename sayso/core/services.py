@@ -32,6 +32,7 @@ from .models import (
     Membership,
     Role,
 )
+from .permissions import invitable_roles
 from .tasks import send_email
 
 
@@ -137,16 +138,12 @@ def invitation_url(raw_token: str) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("accept-invitation", args=[raw_token])
 
 
-def invitable_roles(role: str | None) -> list[Role]:
-    """The roles someone with `role` may invite people as: no more than they could give
-    by changing a role. The owner changes roles (to member or organiser); organisers
-    change none, so they invite members only. Nobody is invited as owner: ownership is
-    transferred."""
-    if role == Role.OWNER:
-        return [Role.MEMBER, Role.ORGANISER]
-    if role == Role.ORGANISER:
-        return [Role.MEMBER]
-    return []
+def _role_of(community: Community, user: Any) -> str | None:
+    return (
+        Membership.objects.filter(community=community, user_id=user.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
 
 
 @transaction.atomic
@@ -154,21 +151,26 @@ def invite(*, community: Community, inviter: Any, email: str, role: str) -> Invi
     email = email.strip().lower()
     if role not in (Role.MEMBER, Role.ORGANISER):
         raise ServiceError(_("Invitations can make people members or organisers."))
-    allowed = invitable_roles(
-        Membership.objects.filter(community=community, user_id=inviter.pk)
-        .values_list("role", flat=True)
-        .first()
-    )
+    allowed = invitable_roles(_role_of(community, inviter))
     if not allowed:
         raise ServiceError(_("Only organisers and the owner can invite people."))
     if role not in allowed:
         raise ServiceError(_("Only the owner can invite organisers. You can invite members."))
     if Membership.objects.filter(community=community, user__email__iexact=email).exists():
         raise ServiceError(_("%(email)s is already in this community.") % {"email": email})
-    # A new invitation to the same address replaces any still pending.
-    Invitation.objects.pending().filter(community=community, email=email).update(
-        cancelled_at=timezone.now()
-    )
+    # A new invitation to the same address replaces any still pending, unless the
+    # inviter could not have sent that one (an organiser replacing the owner's
+    # invitation to be an organiser would take that role away).
+    waiting = Invitation.objects.pending().filter(community=community, email=email)
+    if waiting.exclude(role__in=allowed).exists():
+        raise ServiceError(
+            _(
+                "%(email)s already has an invitation waiting to be an organiser. Only the"
+                " owner can change or cancel it."
+            )
+            % {"email": email}
+        )
+    waiting.update(cancelled_at=timezone.now())
     raw, digest = Invitation.new_token()
     invitation = Invitation.objects.create(
         community=community,
@@ -202,6 +204,8 @@ def invite(*, community: Community, inviter: Any, email: str, role: str) -> Invi
 
 @transaction.atomic
 def cancel_invitation(*, invitation: Invitation, actor: Any) -> None:
+    if invitation.role not in invitable_roles(_role_of(invitation.community, actor)):
+        raise ServiceError(_("Only the owner can cancel an invitation to be an organiser."))
     invitation.cancelled_at = timezone.now()
     invitation.save(update_fields=["cancelled_at"])
     record(

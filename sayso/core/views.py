@@ -38,7 +38,7 @@ from .models import (
     Membership,
     Role,
 )
-from .permissions import access_for
+from .permissions import access_for, invitable_roles
 from .registry import registry
 from .selectors import sheet_codes, sheet_page, uses_by_activity
 
@@ -137,6 +137,8 @@ def members(request: HttpRequest, community: Community) -> HttpResponse:
             "community": community,
             "memberships": memberships,
             "pending": Invitation.objects.pending().filter(community=community),
+            # Invitations this reader may cancel: those they could have sent.
+            "cancellable": invitable_roles(request.access.role),  # type: ignore[attr-defined]
             "role_form": RoleForm(),
             "grants": AdvisorGrant.objects.active()
             .filter(community=community)
@@ -149,7 +151,7 @@ def members(request: HttpRequest, community: Community) -> HttpResponse:
 def invite(request: HttpRequest, community: Community) -> HttpResponse:
     form = InvitationForm(
         request.POST or None,
-        roles=services.invitable_roles(request.access.role),  # type: ignore[attr-defined]
+        roles=invitable_roles(request.access.role),  # type: ignore[attr-defined]
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -173,8 +175,14 @@ def invite(request: HttpRequest, community: Community) -> HttpResponse:
 @post_only
 def invitation_cancel(request: HttpRequest, community: Community, pk: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.pending(), pk=pk, community=community)
-    services.cancel_invitation(invitation=invitation, actor=request.user)
-    messages.success(request, _("Invitation to %(email)s cancelled.") % {"email": invitation.email})
+    try:
+        services.cancel_invitation(invitation=invitation, actor=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("Invitation to %(email)s cancelled.") % {"email": invitation.email}
+        )
     return redirect("core:members", slug=community.slug)
 
 

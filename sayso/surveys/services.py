@@ -1809,9 +1809,11 @@ def set_weighting_targets(
     a figure missing or below zero, or every figure zero; one of the question's
     answers given by fewer than the members' threshold of people; an answer people
     gave with a figure of zero (nobody in the population: they cannot be weighted to
-    nothing; FiguresRefused names it); or, with other questions, a combination of
-    answers to all of them given by fewer than the threshold. The refusals for small
-    groups name no answer (which group is small is hidden on the results too)."""
+    nothing; FiguresRefused names it); with other questions, a combination of
+    answers to all of them given by fewer than the threshold; or fewer than the
+    threshold (but some) who did not answer one of them, left out of the weighted
+    figures. The refusals for small groups name no answer (which group is small is
+    hidden on the results too)."""
     names = {c.name for c in question.choices.all()}
     if set(population) != names or any(v < 0 for v in population.values()):
         raise ServiceError(_("Give a population count for every option of the question."))
@@ -1863,6 +1865,7 @@ def set_weighting_targets(
     # Locked, so two organisers adding a question each keep both.
     current = _locked_weighting_targets(survey)
     targets = {**current, question.name: population}  # a question set before keeps its place
+    used = [question]
     if len(targets) > 1:
         # Raking gives one weight to each combination of answers to the questions (day
         # shift and disciplined, ...): each must be empty or at least the threshold too.
@@ -1870,7 +1873,7 @@ def set_weighting_targets(
             q.name: q
             for q in survey.questions.filter(name__in=list(targets), type__in=selectors.WEIGHTED_BY)
         }
-        others = [by_name[name] for name in targets if name in by_name]
+        used = others = [by_name[name] for name in targets if name in by_name]
         if any(0 < n < threshold for n in selectors.weighting_cell_sizes(survey, others)):
             refusal = _(
                 "Results can't be weighted by this question together with the others the"
@@ -1881,6 +1884,18 @@ def set_weighting_targets(
             raise ServiceError(
                 refusal + " " + way_out + " " + _("Or remove another question from the weighting.")
             )
+    # Those who did not answer a question the weighting uses are in no weighting group:
+    # weighted figures leave them out, unweighted ones count them, and the two side by
+    # side give their answers. Like a group, they must be none or at least the
+    # threshold (selectors._weights refuses the weighting otherwise).
+    if 0 < selectors.weighting_left_out(survey, used) < threshold:
+        refusal = _(
+            "Results can't be weighted by this question: fewer than %(n)s people did not"
+            " answer it (or another question the weighting uses). Weighted figures leave"
+            " them out, so setting them beside the unweighted figures would reveal their"
+            " answers."
+        ) % {"n": threshold}
+        raise ServiceError(refusal + " " + way_out)
     survey.weighting_targets = targets
     survey.save(update_fields=["weighting_targets"])
     # The results snapshot counts the answers by the weighting's questions too.

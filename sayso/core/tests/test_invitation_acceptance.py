@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.accounts.tests.factories import AdvisorFactory, UserFactory, verified
-from sayso.core import services
+from sayso.core import permissions, services
 from sayso.core.demo import DEMO_DOMAIN, DEMO_PASSWORD, load_demo
 from sayso.core.models import AuditEvent, Community, Invitation, Membership, Role
 from sayso.core.tests.factories import (
@@ -290,10 +290,10 @@ def test_signing_up_from_the_link_with_another_address_does_not_accept(depot: Co
 
 
 def test_invitable_roles() -> None:
-    assert services.invitable_roles(Role.OWNER) == [Role.MEMBER, Role.ORGANISER]
-    assert services.invitable_roles(Role.ORGANISER) == [Role.MEMBER]
-    assert services.invitable_roles(Role.MEMBER) == []
-    assert services.invitable_roles(None) == []
+    assert permissions.invitable_roles(Role.OWNER) == [Role.MEMBER, Role.ORGANISER]
+    assert permissions.invitable_roles(Role.ORGANISER) == [Role.MEMBER]
+    assert permissions.invitable_roles(Role.MEMBER) == []
+    assert permissions.invitable_roles(None) == []
 
 
 def test_an_organiser_cannot_invite_an_organiser_or_owner(depot: Community) -> None:
@@ -367,3 +367,64 @@ def test_a_forged_role_from_an_organiser_is_refused_plainly(
     assert callbacks == []
     assert Invitation.objects.count() == 0
     assert AuditEvent.objects.count() == 0
+
+
+# --- invitations waiting: an organiser cannot undo the owner's invitation to organise ---
+
+
+def owners_organiser_invitation(depot: Community) -> tuple[Any, Any, Invitation]:
+    rosa = join(depot, person("Rosa"), Role.OWNER)
+    priya = join(depot, person("Priya"), Role.ORGANISER)
+    invitation = services.invite(
+        community=depot, inviter=rosa, email="new@example.org", role="organiser"
+    )
+    return rosa, priya, invitation
+
+
+def waiting(depot: Community) -> list[tuple[str, str]]:
+    return sorted(Invitation.objects.pending().filter(community=depot).values_list("email", "role"))
+
+
+def test_an_organiser_cannot_cancel_the_owners_invitation_to_organise(depot: Community) -> None:
+    _rosa, priya, invitation = owners_organiser_invitation(depot)
+    before = (waiting(depot), state(depot))
+    response = signed_in(priya).post(
+        reverse("core:invitation-cancel", kwargs={"slug": depot.slug, "pk": invitation.pk}),
+        follow=True,
+    )
+    assert (
+        "Only the owner can cancel an invitation to be an organiser." in response.content.decode()
+    )
+    assert (waiting(depot), state(depot)) == before
+    # The members page offers them no button to try.
+    page = signed_in(priya).get(reverse("core:members", kwargs={"slug": depot.slug}))
+    assert "new@example.org" in page.content.decode()
+    assert 'Cancel<span class="visually-hidden"> invitation to new@example.org' not in (
+        page.content.decode()
+    )
+
+
+def test_an_organiser_cannot_replace_the_owners_invitation_with_a_member_one(
+    depot: Community,
+) -> None:
+    _rosa, priya, _invitation = owners_organiser_invitation(depot)
+    before = (waiting(depot), state(depot))
+    with pytest.raises(services.ServiceError, match="already has an invitation waiting"):
+        services.invite(community=depot, inviter=priya, email="new@example.org", role="member")
+    assert (waiting(depot), state(depot)) == before
+
+
+def test_the_owner_cancels_their_invitation_and_an_organiser_cancels_a_members(
+    depot: Community,
+) -> None:
+    rosa, priya, invitation = owners_organiser_invitation(depot)
+    services.cancel_invitation(invitation=invitation, actor=rosa)
+    members_invitation = services.invite(
+        community=depot, inviter=rosa, email="sam@example.org", role="member"
+    )
+    response = signed_in(priya).post(
+        reverse("core:invitation-cancel", kwargs={"slug": depot.slug, "pk": members_invitation.pk}),
+        follow=True,
+    )
+    assert "Invitation to sam@example.org cancelled." in response.content.decode()
+    assert waiting(depot) == []
