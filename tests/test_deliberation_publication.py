@@ -187,15 +187,19 @@ def test_a_changed_vote_counts_as_a_change(community: Community) -> None:
     assert tallies[str(last.pk)] == [20 - STEP, STEP, 20]
 
 
-def test_routing_priorities_update_on_every_recompute(community: Community) -> None:
+def test_routing_priorities_stay_with_the_published_map(community: Community) -> None:
+    """Routing deals statements in proportion to these priorities, which anyone with the
+    link can measure by loading the page many times: they move only with a publication
+    (services._routing_priority)."""
     conversation, statements = _published(community)
     stored = OpinionMapResult.objects.get(conversation=conversation)
     data, priority = stored.data, stored.priority
+    assert priority
     _new_voter(conversation, {statements[3]: "agree", statements[4]: "agree"})
     _recompute(conversation)
     again = OpinionMapResult.objects.get(conversation=conversation)
     assert again.data == data  # nothing shown moved
-    assert again.priority != priority  # but routing did
+    assert again.priority == priority  # nor did routing
     selectors.forget_routing(conversation)
     routing = selectors.load_routing(conversation.public_token)
     assert routing is not None
@@ -230,7 +234,7 @@ def test_hidden_until_closed_publishes_nothing_while_open_then_everything_at_clo
     conversation, statements = _published(community, results_hidden_until_closed=True)
     stored = OpinionMapResult.objects.get(conversation=conversation)
     assert not stored.data.get("statements")  # nothing published, organisers included
-    assert stored.priority  # routing is worked out all the same
+    assert stored.priority == {}  # routing is even while open (services._routing_priority)
     html = _page(organiser, _organiser_report_url(conversation))
     assert "No results until the conversation closes" in html
     assert "What group A thinks" not in html

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from django.db.models import Q
 
     from .models import Citation, Community
+    from .permissions import Access
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Module:
     description: StrOrPromise = ""
     # Lowest role that sees the navigation entry and card: "member" or "organiser".
     min_role: str = "member"
-    dashboard_card: Callable[[Community, Any], DashboardCard | None] | None = None
+    # (community, the reader's Access) -> the module's card on the dashboard.
+    dashboard_card: Callable[[Community, Access], DashboardCard | None] | None = None
     evidence_types: tuple[str, ...] = ()
     # The community's Evidence page (core/evidence.html) asks the module about its own
     # citations: where each came from, as (words, URL of the living source) by citation

@@ -109,7 +109,7 @@ def community_dashboard(request: HttpRequest, community: Community) -> HttpRespo
         and request.access.at_least(  # type: ignore[attr-defined]
             "viewer" if module.min_role == "member" else module.min_role
         )
-        for card in [module.dashboard_card(community, request.user)]
+        for card in [module.dashboard_card(community, request.access)]  # type: ignore[attr-defined]
         if card
     ]
     return render(request, "core/dashboard.html", {"community": community, "cards": cards})

@@ -384,8 +384,10 @@ class OpinionMapResult(models.Model):
     map (groups, base clusters, who is in the conversation, the principal components)
     as compressed numpy arrays: the next recompute starts from it so that groups stay
     stable as votes arrive, and it is where a participant's group is looked up.
-    `priority`, which routes each vote and is never shown, is the latest recompute's,
-    published or not; it is split out so routing reads a small column.
+    `priority`, which routes each vote and is never shown, is the published version's
+    too (empty, so routing is even, while that holds fewer than the threshold of
+    people: services._routing_priority), as anyone can measure it by loading the
+    participate page again and again; it is split out so routing reads a small column.
     """
 
     # Bumped when `data` gains or changes keys: a result in an older format is treated

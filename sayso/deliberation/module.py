@@ -12,19 +12,34 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sayso.core.models import Citation, Community
+from sayso.core.permissions import Access
 from sayso.core.registry import DashboardCard, Module, registry
 from sayso.core.selectors import cited_sources
 
+from . import selectors
 from .models import Conversation, MemberJoined, Participant, Statement, Vote
 from .seeds import seed_demo
 from .services import EVIDENCE_TYPES
 
 
-def dashboard_card(community: Community, user: Any) -> DashboardCard:
+def dashboard_card(community: Community, access: Access) -> DashboardCard:
     conversations = Conversation.objects.filter(community=community).aggregate(
         open=Count("pk", filter=Q(state=Conversation.State.OPEN)), total=Count("pk")
     )
-    votes = Vote.objects.filter(statement__conversation__community=community).count()
+    if access.can_organise:
+        votes = Vote.objects.filter(statement__conversation__community=community).count()
+    else:
+        # Members and advisors: the votes the reports show them, added up, never a live
+        # count: read before and after a few people voted, it gave the votes the reports
+        # hold back (selectors.published_totals). A report that says "fewer than 5"
+        # adds nothing, or the others' figures taken from this total would give it.
+        totals = selectors.published_totals(
+            Conversation.objects.filter(community=community).only(
+                "pk", "state", "results_hidden_until_closed"
+            ),
+            community.small_group_threshold,
+        )
+        votes = sum(t.votes for t in totals.values() if t is not None and t.votes is not None)
     return DashboardCard(
         title=_("Conversations"),
         summary=_("Find where your community agrees and where it splits, one statement at a time."),

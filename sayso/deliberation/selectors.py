@@ -21,6 +21,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, F, OuterRef
+from django.db.models.fields.json import KeyTransform
 from django.utils.crypto import salted_hmac
 
 from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect_table
@@ -250,8 +251,13 @@ def build_routing(
     loaded_at: float = 0.0,
     hidden: Iterable[int] = (),
 ) -> Routing:
-    """Routing state from the shown statements (pk, text) and the map's priorities."""
-    weights = tuple(max(float(priority.get(str(pk), UNSEEN_PRIORITY)), 1e-9) for pk, _t in rows)
+    """Routing state from the shown statements (pk, text) and the published map's
+    priorities (services._routing_priority). A statement the map has no priority for
+    (added since, or every statement while the map holds fewer than the threshold of
+    people) gets UNSEEN_PRIORITY, as Polis gives a new statement; so does one the map
+    gives 0, which it gives only statements moderated out when it was worked out (one
+    accepted since must be dealt until the next version, which may be long in coming)."""
+    weights = tuple(max(float(priority.get(str(pk)) or UNSEEN_PRIORITY), 1e-9) for pk, _t in rows)
     tokens = {pk: statement_token(pk) for pk, _text in rows}
     return Routing(
         conversation=conversation,
@@ -289,7 +295,7 @@ def next_statement(
     routing: Routing, voted: Collection[int], rng: random.Random | None = None
 ) -> int | None:
     """Draw an unvoted statement with probability proportional to its priority
-    (Polis's selectProbabilistically); statements newer than the map get UNSEEN_PRIORITY."""
+    (Polis's selectProbabilistically), as published: build_routing."""
     for pk in _draw(routing, rng or _rng):
         if pk not in voted:
             return pk
@@ -1149,7 +1155,11 @@ def participation_over_time(
     day is pooled the one row stands for all days (`pooled` "all")."""
     if result is None or not result.is_current:
         return []
-    rows = result.data.get("over_time", [])
+    return _pooled_days(result.data.get("over_time", []), threshold)
+
+
+def _pooled_days(rows: Sequence[Sequence[Any]], threshold: int) -> list[dict[str, Any]]:
+    """participation_over_time from the stored rows ([day, votes, joined])."""
     pooled = pool_small_rows(
         [(dt.date.fromisoformat(day), (votes, joined)) for day, votes, joined in rows],
         threshold=threshold,
@@ -1168,6 +1178,55 @@ def participation_over_time(
             }
         )
     return shown
+
+
+# --- conversations' counts on members' pages ------------------------------------------
+#
+# The dashboard, the list of conversations and a conversation's page show members and
+# advisors how many people joined and voted as the report does (its headline figures,
+# the totals of its table of days), never live counts: the report holds back the votes
+# of fewer than the threshold of people and pools quiet days, and a live count read
+# before and after two people voted said that exactly 2 people cast exactly 4 votes (and
+# read every day, how many took part each day). Organisers see live counts.
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A conversation's headline figures as its report shows them: None for "fewer
+    than" the threshold."""
+
+    participants: int | None
+    votes: int | None
+
+
+def published_totals(
+    conversations: Iterable[Conversation], threshold: int
+) -> dict[int, Totals | None]:
+    """By conversation pk, the report's headline figures (report: the totals of
+    participation_over_time), or None where the report shows members none: nothing
+    published yet, or results hidden until the conversation closes. One query for them
+    all, reading from each stored map only its table of days (and whether it has
+    statements: map_view)."""
+    conversations = list(conversations)
+    visible = [c.pk for c in conversations if c.results_visible]
+    found: dict[int, Totals | None] = dict.fromkeys((c.pk for c in conversations), None)
+    if not visible:
+        return found
+    rows = (
+        OpinionMapResult.objects.filter(conversation_id__in=visible)
+        .annotate(
+            map_format=KeyTransform("format", "data"),
+            map_days=KeyTransform("over_time", "data"),
+            map_first=KeyTransform("0", KeyTransform("statements", "data")),
+        )
+        .values_list("conversation_id", "map_format", "map_days", "map_first")
+    )
+    for pk, format_, days, first in rows:
+        if format_ != OpinionMapResult.FORMAT or first is None:
+            continue  # as map_view: no map, no figures
+        shown = _pooled_days(days or [], threshold)
+        found[pk] = Totals(_column_total(shown, "joined"), _column_total(shown, "votes"))
+    return found
 
 
 def citation_snapshot(

@@ -752,9 +752,10 @@ def store_recomputed(
     published: dict[str, Any],
     days: np.ndarray | None = None,
 ) -> OpinionMapResult:
-    """Store a recomputed map (compute_now): its routing priorities always, the
-    rest (`published`: data, vote_count, computed_at, warm_start) only when
-    `publication_due`. Otherwise readers keep the version published last.
+    """Store a recomputed map (compute_now): all of it (`published`: data, priority,
+    vote_count, computed_at, warm_start) only when `publication_due`. Otherwise readers,
+    and routing, keep the version published last. Its routing priorities are stored as
+    `_routing_priority` says.
 
     Which participants changed is worked out from the vote matrix the recompute read
     (`votes`), against the digests kept for the published version. A publication also
@@ -785,11 +786,14 @@ def store_recomputed(
                 earlier, known = current, False
             rebuilt = True
         changed = None if earlier is None else changed_participants(earlier, current)
-        fields: dict[str, Any] = {"priority": published["priority"], "error": ""}
+        fields: dict[str, Any] = {"error": ""}
         copy: bytes | None = None
         write_copy = False
         if publication_due(conversation, stored, changed):
             fields.update(published)
+            fields["priority"] = _routing_priority(
+                conversation, stored, changed, published["priority"], people=len(current[0])
+            )
             fields["published_votes"] = OpinionMapResult.pack_digests(*current)
             fields["held_back"] = False
             copy = PublishedCopy.of(votes.participant, votes.statement, votes.value, days).pack()
@@ -809,6 +813,40 @@ def store_recomputed(
         if write_copy:
             PublishedVotes.objects.update_or_create(result=result, defaults={"arrays": copy})
     return result
+
+
+def _routing_priority(
+    conversation: Conversation,
+    stored: OpinionMapResult | None,
+    changed: int | None,
+    priority: dict[str, float],
+    *,
+    people: int,
+) -> dict[str, float]:
+    """The routing priorities stored with a version being published (`priority`, worked
+    out from its votes; `people`: how many participants it holds).
+
+    Routing deals statements in proportion to these (selectors.next_statement), and
+    anyone with the link can load the participate page thousands of times and measure
+    them. So they follow the published version only, and move only by the votes of at
+    least the threshold of participants (selectors.publication_step), as the report
+    does: priorities stored after every recompute let anyone read one person's vote
+    from a statement dealt more, or less, often after they voted.
+
+    - A version of fewer than the threshold of people routes evenly (no priorities: each
+      statement gets selectors.UNSEEN_PRIORITY). The first version is published at once,
+      whoever is in it; routing by it would show how its first few people voted.
+    - A version published though fewer than the threshold changed their votes since the
+      last (one replacing a map in an older format) keeps the priorities routing used.
+    - While results are hidden until the conversation closes nothing is published
+      (publication_due), so routing is even until it closes."""
+    step = selectors.publication_step(conversation)
+    if people < step:
+        return {}
+    kept = stored.priority if stored is not None else {}
+    if kept and (changed is None or changed < step):
+        return dict(kept)
+    return priority
 
 
 def _copied_digests(stored: OpinionMapResult) -> tuple[np.ndarray, np.ndarray] | None:
@@ -1032,8 +1070,8 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
         "over_time": over_time,
         "timings": data["timings"],
     }
-    # The priorities are stored every time; the rest only when published (readers see
-    # the map change only once enough people have voted: publication_due).
+    # Stored only when published, priorities included (readers and routing see the map
+    # change only once enough people have voted: publication_due, _routing_priority).
     return store_recomputed(
         conversation=conversation,
         votes=votes,

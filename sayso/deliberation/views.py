@@ -77,19 +77,30 @@ def _count(model: Any, **filters: Any) -> Coalesce:
 
 @community_view("viewer")
 def conversation_list(request: HttpRequest, community: Community) -> HttpResponse:
-    conversations = (
+    organiser = request.access.can_organise  # type: ignore[attr-defined]
+    listed = (
         Conversation.objects.filter(community=community)
         .select_related("community")
         .annotate(
-            n_participants=_count(Participant),
             n_statements=_count(Statement, state=Statement.State.ACCEPTED),
             n_pending=_count(Statement, state__in=[Statement.State.PENDING, Statement.State.HELD]),
         )
     )
+    if organiser:
+        conversations: list[Conversation] = list(
+            listed.annotate(n_participants=_count(Participant))
+        )
+    else:
+        # Members and advisors: the report's figures, never a live count, which would
+        # give the people the report holds back (selectors.published_totals).
+        conversations = list(listed)
+        totals = selectors.published_totals(conversations, community.small_group_threshold)
+        for found in conversations:
+            found.totals = totals[found.pk]  # type: ignore[attr-defined]
     return render(
         request,
         "deliberation/list.html",
-        {"community": community, "conversations": conversations},
+        {"community": community, "conversations": conversations, "organiser": organiser},
     )
 
 
@@ -146,14 +157,20 @@ def conversation_detail(
         # rejected (it may name someone) is for the moderators only. Vote counts and
         # small numbers are in the report, with its protections.
         rows = statements.filter(state=Statement.State.ACCEPTED)
-    # As the Polis export counts them (services._Counts): everyone who joined, and, for
-    # organisers, how many of them voted. Members see one figure, or "fewer than n":
-    # the two side by side would give the number who joined without voting.
-    voted = Exists(Vote.objects.filter(participant=OuterRef("pk")))
-    joined = Participant.objects.filter(conversation=found).aggregate(
-        joined=Count("pk"), **({"voted": Count("pk", filter=Q(voted))} if organiser else {})
-    )
-    participants = joined["joined"]
+    # Organisers: as the Polis export counts them (services._Counts), everyone who
+    # joined and how many of them voted, live. Members and advisors: the report's one
+    # figure (selectors.published_totals), never a live count, which would give the
+    # people the report holds back; and never both, which side by side would give the
+    # number who joined without voting.
+    joined: dict[str, Any] = {}
+    totals = None
+    if organiser:
+        voted = Exists(Vote.objects.filter(participant=OuterRef("pk")))
+        joined = Participant.objects.filter(conversation=found).aggregate(
+            joined=Count("pk"), voted=Count("pk", filter=Q(voted))
+        )
+    else:
+        totals = selectors.published_totals([found], threshold)[found.pk]
     return render(
         request,
         "deliberation/detail.html",
@@ -163,7 +180,8 @@ def conversation_detail(
             "statements": rows,
             "counts": counts,
             "organiser": organiser,
-            "participants": participants if organiser or participants >= threshold else None,
+            "participants": joined.get("joined"),
+            "totals": totals,
             "voters": joined.get("voted"),
             "threshold": threshold,
             "public_url": request.build_absolute_uri(found.get_public_url()),

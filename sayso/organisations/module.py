@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -11,13 +9,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sayso.core.models import Community
+from sayso.core.permissions import Access
 from sayso.core.registry import DashboardCard, Module, registry
 
 from .models import DataPractice, Organisation
 from .seeds import seed_demo
 
 
-def dashboard_card(community: Community, user: Any) -> DashboardCard:
+def dashboard_card(community: Community, access: Access) -> DashboardCard:
     organisations = Organisation.objects.filter(community=community).aggregate(n=Count("pk"))["n"]
     practices = DataPractice.objects.filter(community=community).count()
     return DashboardCard(

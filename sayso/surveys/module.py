@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sayso.core.models import Citation, Community
+from sayso.core.permissions import Access
 from sayso.core.registry import DashboardCard, Module, registry
 from sayso.core.selectors import cited_sources
 
@@ -21,7 +22,7 @@ from .seeds import seed_demo
 from .services import EVIDENCE_RESULT
 
 
-def dashboard_card(community: Community, user: Any) -> DashboardCard:
+def dashboard_card(community: Community, access: Access) -> DashboardCard:
     figures = Survey.objects.filter(community=community).aggregate(
         open=Count("pk", filter=Q(status=Survey.Status.OPEN)), total=Count("pk")
     )

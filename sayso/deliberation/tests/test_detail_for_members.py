@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from sayso.core.models import Community, Role
 from sayso.core.tests.factories import MembershipFactory
+from sayso.deliberation import services
 
-from .factories import ConversationFactory, ParticipantFactory, StatementFactory
+from .factories import ConversationFactory, ParticipantFactory, StatementFactory, VoteFactory
 
 
 def _page(conversation: Any, user: Any) -> str:
@@ -28,7 +29,7 @@ def _page(conversation: Any, user: Any) -> str:
 
 def _conversation(community: Community, participants: int) -> Any:
     conversation = ConversationFactory.create(community=community)
-    StatementFactory.create(conversation=conversation, text="Cameras only for safety")
+    shown = StatementFactory.create(conversation=conversation, text="Cameras only for safety")
     StatementFactory.create(
         conversation=conversation,
         text="My manager Dave Smith watches the footage",
@@ -38,7 +39,13 @@ def _conversation(community: Community, participants: int) -> Any:
         conversation=conversation, text="Night shift should meet apart", state="pending"
     )
     for _ in range(participants):
-        ParticipantFactory.create(conversation=conversation)
+        VoteFactory.create(
+            participant=ParticipantFactory.create(conversation=conversation),
+            statement=shown,
+            value=1,
+        )
+    # Members read the number who joined from the report (selectors.published_totals).
+    services.compute_now(conversation=conversation)
     return conversation
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from sayso.accounts.tests.factories import UserFactory
 from sayso.core.models import AuditEvent
+from sayso.core.permissions import NO_ACCESS
 from sayso.core.registry import registry
 from sayso.core.tests.factories import CommunityFactory
 from sayso.organisations import services
@@ -96,7 +97,7 @@ def test_module_is_registered_with_dashboard_and_public_page() -> None:
     assert module.public_section is not None
     community = CommunityFactory.create()
     DataPracticeFactory.create(organisation=OrganisationFactory.create(community=community))
-    card = module.dashboard_card(community, None)
+    card = module.dashboard_card(community, NO_ACCESS)
     assert card is not None
     assert card.figures == (("organisations", 1), ("data practices", 1))
     assert card.url == f"/c/{community.slug}/organisations/"
