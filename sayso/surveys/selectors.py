@@ -131,6 +131,8 @@ class QuestionResult:
     # Why a number question's average is not shown (_average_withheld): then neither
     # its average nor its weighted average is, in any view.
     mean_note: str = ""
+    # Why no ranges of answers are shown beside a withheld average (_number_figures).
+    ranges_note: str = ""
     texts: list[Answer] = field(default_factory=list)
     # People who wrote an answer to a text question (in the filter's group), and whether
     # their approved answers are held back because they are fewer than the threshold.
@@ -157,6 +159,12 @@ class QuestionResult:
     consent_note: str = ""
 
     @property
+    def number_citable(self) -> bool:
+        """Whether a number question has a figure to cite as shown (views.cite_result):
+        its average, or else its ranges when none of them is hidden."""
+        return self.mean is not None or (bool(self.rows) and not self.any_hidden)
+
+    @property
     def weighted_in_full(self) -> bool:
         """Whether every figure shown has its weighted share beside it: only then can
         the weighted figures be cited (views.cite_result) as they are shown."""
@@ -170,7 +178,7 @@ class QuestionResult:
         self.rows = []
         self.mean = self.mean_low = self.mean_high = self.median = None
         self.weighted_mean = self.weighted_mean_low = self.weighted_mean_high = None
-        self.mean_note = ""
+        self.mean_note = self.ranges_note = ""
         self.crosstab = None
         self.any_hidden = False
 
@@ -2744,6 +2752,8 @@ def _number_figures(
         if weights is not None:
             _weighted_mean(result, question, weights, threshold)
     if counted is None or bins is None:
+        if result.mean_note:
+            result.ranges_note = _ranges_note(view)
         return
     by_row = [0] * len(bins.rows)
     for j, masks, m in counted.bins:
@@ -2763,9 +2773,27 @@ def _number_figures(
 
 
 def _average_note() -> str:
+    # Says why without saying where: the group is not named (_average_withheld).
     return _(
-        "The average is not shown: it could let hidden numbers be worked out from other results."
+        "The average is not shown: in at least one group these results can be split by, "
+        "everyone gave the same or nearly the same answer, so an average would give their "
+        "answers away."
     )
+
+
+def _ranges_note(view: _NumberView) -> str:
+    """Why a number question shows no ranges of answers (beside a withheld average)."""
+    if not view.ranges:
+        # A filter counted now: ranges are chosen over everyone (_number_view).
+        return _(
+            "Ranges of answers are not shown either: they are shown only in the results "
+            "for everyone, not in results narrowed to one group."
+        )
+    # _number_bins: one range would hold everyone (answers alike, or too few for two).
+    return _(
+        "Ranges of answers are not shown either: the answers cannot be split into ranges "
+        "of at least %(threshold)s people each."
+    ) % {"threshold": view.bins_threshold}
 
 
 def _same_answers(n: int, total: float, squares: float) -> bool:
@@ -3177,18 +3205,32 @@ def _weights(
     left_out: dict[int | None, int] = dict(people)
     for (mask, _cell), n in in_groups.items():
         left_out[mask] = left_out.get(mask, 0) - n
-    sizes_checked = [*in_groups.values(), *(max(0, n) for n in left_out.values())]
-    if not disclosure.weighting_cells_safe(sizes_checked, threshold=threshold):
+    # Which problem it is, in words that give no count: a few who skipped a weighting
+    # question (their own question's figures already say fewer than the threshold did
+    # not answer it), else a small group of the weighting's answers.
+    if not disclosure.weighting_cells_safe(
+        [max(0, n) for n in left_out.values()], threshold=threshold
+    ):
+        raise CannotWeight(_few_skipped(survey, threshold))
+    if not disclosure.weighting_cells_safe(list(in_groups.values()), threshold=threshold):
         raise CannotWeight(
             _(
-                "These results are not weighted: weighting gives each group of people "
-                "(by their answers to the questions the weighting uses) a share of the "
-                "results, and leaves out the people who did not answer those questions. "
-                "Here fewer than %(threshold)s people are in one of those groups, or left "
-                "out, so weighted figures could reveal their answers. The figures below "
-                "are not weighted."
+                "These results are not weighted: weighting gives each group of people (by "
+                "their answers to the questions the weighting uses) a share of the results, "
+                "and here fewer than %(threshold)s people gave one of the answers (or one "
+                "combination of answers) those groups are made of, so weighted figures "
+                "could reveal their answers. To weight the results, %(way_out)s The "
+                "figures below are not weighted."
             )
-            % {"threshold": threshold}
+            % {
+                "threshold": threshold,
+                "way_out": _(
+                    "wait until more people have answered, or stop weighting by one of "
+                    "those questions on the weighting page."
+                )
+                if survey.status != Survey.Status.CLOSED
+                else _("stop weighting by one of those questions on the weighting page."),
+            }
         )
     sized: dict[tuple[str, ...], int] = defaultdict(int)
     for (mask, cell), n in in_groups.items():
@@ -3618,6 +3660,48 @@ def _weighted_safe(
 
 class CannotWeight(Exception):  # noqa: N818 - a refusal shown to people, not a bug
     """The selection cannot be weighted; the message says why, in plain words."""
+
+
+def _few_skipped(survey: Survey, threshold: int) -> str:
+    way_out = (
+        _("stop weighting by the question they skipped, on the weighting page.")
+        if survey.status == Survey.Status.CLOSED
+        else _(
+            "wait until more people have answered, or stop weighting by the question they "
+            "skipped, on the weighting page."
+        )
+    )
+    return _(
+        "These results are not weighted: a few people (fewer than %(threshold)s) skipped a "
+        "question the weighting uses. Weighted figures leave out people who did not answer "
+        "those questions, so setting them beside the unweighted figures could reveal their "
+        "answers. To weight the results, %(way_out)s The figures below are not weighted."
+    ) % {"threshold": threshold, "way_out": way_out}
+
+
+def weighting_refusals(survey: Survey) -> tuple[str, str]:
+    """Why the results for everyone are not weighted now, as members read them and as
+    published (each "" when they are, or while the answers are being counted): the
+    refusal the results page gives (CannotWeight), worked out the same way (_weights
+    from the same snapshot of the counts)."""
+    if not survey.weighting_targets:
+        return "", ""
+    questions = list(survey.questions.exclude(type=Question.Type.NOTE).prefetch_related("choices"))
+    limits = thresholds(survey)
+    found = []
+    for threshold in (limits.members, limits.published):
+        try:
+            joint = _joint_counts(survey, questions, None, threshold)
+            _weights(survey, questions, threshold, None, joint)
+        except StillCounting:
+            found.append("")
+        except CannotWeight as refused:
+            # "The figures below" are the results page's: said here of the results.
+            text = str(refused).removesuffix(" " + _("The figures below are not weighted."))
+            found.append(text + " " + _("Meanwhile the results are shown unweighted."))
+        else:
+            found.append("")
+    return found[0], found[1]
 
 
 def _nobody_in(question: Question, missing: list[str], language: str) -> str:

@@ -1889,9 +1889,10 @@ def set_weighting_targets(
     # side give their answers. Like a group, they must be none or at least the
     # threshold (selectors._weights refuses the weighting otherwise).
     if 0 < selectors.weighting_left_out(survey, used) < threshold:
+        # "A few": between 1 and the threshold less one, never the count itself.
         refusal = _(
-            "Results can't be weighted by this question: fewer than %(n)s people did not"
-            " answer it (or another question the weighting uses). Weighted figures leave"
+            "Results can't be weighted by this question: a few people (fewer than %(n)s)"
+            " skipped it, or another question the weighting uses. Weighted figures leave"
             " them out, so setting them beside the unweighted figures would reveal their"
             " answers."
         ) % {"n": threshold}

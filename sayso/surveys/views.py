@@ -763,8 +763,26 @@ def cite_result(request: HttpRequest, community: Community, pk: int, question: i
     # A number question's figure is its average (with n and the interval), cited with
     # or without its ranges (selectors.citation_snapshot); others, their table.
     average = result is not None and result.mean is not None
-    if result is None or result.refusal or not (result.rows or average):
-        messages.error(request, _("This result cannot be cited: too few people answered it."))
+    if result is None or result.refusal:
+        messages.error(
+            request,
+            _("This result cannot be cited: its figures are not shown. %(reason)s")
+            % {"reason": result.refusal}
+            if result is not None
+            else _("This result cannot be cited: it has no figures."),
+        )
+        return redirect(back)
+    if not (result.rows or average):
+        # Not offered on the page either (QuestionResult.number_citable).
+        messages.error(
+            request,
+            _(
+                "This result cannot be cited: neither its average nor ranges of its answers "
+                "are shown, so there is no figure to cite."
+            )
+            if found.type == Question.Type.NUMBER
+            else _("This result cannot be cited: it has no figures to cite."),
+        )
         return redirect(back)
     if result.any_hidden and not average:
         # Not offered on the page either: a citation would leave out, or be nothing but,
@@ -884,6 +902,9 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
                 + "?weighted=1"
             )
     language = survey.default_language
+    # The results page's reason when it shows the results unweighted (for members, or
+    # only as published), so this page does not say they are weighted meanwhile.
+    not_applied, not_published = selectors.weighting_refusals(survey)
     return render(
         request,
         "surveys/weighting.html",
@@ -902,6 +923,8 @@ def weighting(request: HttpRequest, community: Community, pk: int) -> HttpRespon
             ],
             "candidate_names": [q.name for q in form.candidates],
             "chosen_label": form.chosen.text(language) if form.chosen else "",
+            "not_applied": not_applied,
+            "not_published": "" if not_applied else not_published,
         },
     )
 

@@ -402,6 +402,7 @@ def test_an_organiser_cannot_cancel_the_owners_invitation_to_organise(depot: Com
     assert 'Cancel<span class="visually-hidden"> invitation to new@example.org' not in (
         page.content.decode()
     )
+    assert "(only the owner can cancel this)" in page.content.decode()
 
 
 def test_an_organiser_cannot_replace_the_owners_invitation_with_a_member_one(

@@ -95,6 +95,8 @@ def test_held_back_votes_do_not_show_in_members_counts(community: Community, rol
     }
     _two_more_vote(conversation, statements)
     assert _read(reader, conversation) == before
+    listed = reader.get(reverse("deliberation:list", kwargs={"slug": community.slug}))
+    assert "not a live count: it is updated with the report" in listed.content.decode()
 
 
 def test_organisers_keep_live_counts(community: Community, organiser: Any) -> None:
@@ -106,6 +108,8 @@ def test_organisers_keep_live_counts(community: Community, organiser: Any) -> No
     assert found["list joined"] == ["12"]
     assert found["page joined"] == ["12"]
     assert (found["report joined"], found["report votes"]) == (["10"], ["30"])
+    listed = client.get(reverse("deliberation:list", kwargs={"slug": community.slug}))
+    assert "not a live count" not in listed.content.decode()
 
 
 def test_members_see_no_count_while_results_are_hidden(community: Community) -> None:

@@ -28,7 +28,11 @@ from .factories import answer, close, make_survey, organiser_client, survey_url
 pytestmark = pytest.mark.django_db
 
 VIEWS: list[dict[str, str]] = [{}, {"only": "shift:night"}, {"only": "shift:day"}]
-WITHHELD = "The average is not shown: it could let hidden numbers be worked out from other results."
+WITHHELD = (
+    "The average is not shown: in at least one group these results can be split by, "
+    "everyone gave the same or nearly the same answer, so an average would give their "
+    "answers away."
+)
 
 
 def build(night_ages: list[int], *, weighting: bool = False) -> tuple[Survey, Client]:

@@ -78,11 +78,11 @@ def test_two_skippers_stop_the_weighting_and_the_unweighted_figures_stay(audienc
     assert "Effective sample size" not in html
     threshold = found.threshold
     assert found.weighting_refusal == (
-        "These results are not weighted: weighting gives each group of people (by their "
-        "answers to the questions the weighting uses) a share of the results, and leaves "
-        "out the people who did not answer those questions. Here fewer than "
-        f"{threshold} people are in one of those groups, or left out, so weighted figures "
-        "could reveal their answers. The figures below are not weighted."
+        f"These results are not weighted: a few people (fewer than {threshold}) skipped a "
+        "question the weighting uses. Weighted figures leave out people who did not answer "
+        "those questions, so setting them beside the unweighted figures could reveal their "
+        "answers. To weight the results, stop weighting by the question they skipped, on "
+        "the weighting page. The figures below are not weighted."
     )
     assert found.weighting_refusal in html
     disciplined = result(found, "disciplined")
@@ -148,7 +148,7 @@ def test_skippers_are_checked_in_each_group_of_the_filter_s_question() -> None:
         found, _html = page(client, survey, {"weighted": "1", "only": f"disciplined:{choice}"})
         assert found.filter_label, found.refusal
         assert found.weighting is None
-        assert "fewer than 5 people are in one of those groups, or left" in found.weighting_refusal
+        assert "a few people (fewer than 5) skipped a question" in found.weighting_refusal
         assert result(found, "age").mean is not None
     everyone, _html = page(client, survey, {"weighted": "1"})
     assert everyone.weighting is not None
@@ -165,7 +165,7 @@ def test_a_weighting_question_a_few_skipped_is_refused_when_saved() -> None:
             survey=survey, question=shift, population={"day": 100, "night": 100}
         )
     assert str(refused.value).startswith(
-        "Results can't be weighted by this question: fewer than 5 people did not answer it"
+        "Results can't be weighted by this question: a few people (fewer than 5) skipped it"
     )
     assert "2" not in str(refused.value)
     survey.refresh_from_db()
@@ -183,7 +183,7 @@ def test_a_second_weighting_question_counts_those_who_skipped_either() -> None:
         services.set_weighting_targets(
             survey=survey, question=shift, population={"day": 100, "night": 100}
         )
-    assert "did not answer it" in str(refused.value)
+    assert "a few people (fewer than 5) skipped it" in str(refused.value)
     survey.refresh_from_db()
     assert survey.weighting_targets == {"disciplined": {"yes": 100, "no": 100}}
 
