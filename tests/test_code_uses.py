@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from sayso.core.models import Community, InvitationCode, InvitationCodeBatch, InvitationCodeUse
 from sayso.core.services import ServiceError, create_code_batch, redeem_code
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.deliberation import services as deliberation
 from sayso.deliberation.models import Conversation, Participant
 from sayso.deliberation.tests.factories import ConversationFactory
@@ -77,9 +77,7 @@ def conversation_page(conversation: Conversation) -> str:
 
 
 def organiser(community: Community) -> Client:
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
-    return client
+    return signed_in(OrganiserFactory(community=community).user)
 
 
 # --- one code, once in each ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from sayso.core.models import Community, Role
 from sayso.core.services import create_code_batch
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.deliberation import selectors, services
 from sayso.deliberation.models import (
     Conversation,
@@ -47,9 +47,7 @@ def community(db: None) -> Community:
 
 @pytest.fixture
 def organiser(community: Community) -> Client:
-    client = Client()
-    client.force_login(MembershipFactory.create(community=community, role=Role.ORGANISER).user)
-    return client
+    return signed_in(MembershipFactory.create(community=community, role=Role.ORGANISER).user)
 
 
 def _report_url(conversation: Conversation) -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from sayso.core import services
 from sayso.core.models import AuditEvent, Community, Invitation, Membership, Role
+from sayso.core.tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,12 +31,6 @@ def person(email: str, **extra: Any) -> Any:
     user = User.objects.create_user(email, "Northgate-depot-2026!", **extra)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def test_sign_in_by_emailed_code(client: Client, smtp_sink: Any) -> None:

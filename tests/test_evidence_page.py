@@ -11,6 +11,7 @@ a few people apart still count it.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -116,8 +117,10 @@ def test_both_kinds_are_listed_in_their_own_words_with_links_back() -> None:
     when = world.result.cited_at.strftime("%-d %B %Y")
     results = survey_url("results", world.survey)
     survey = item(html, "Scanner survey: Shift")
+    # The day of the last answer in words, as "Cited" beside it, not as stored (ISO).
+    last_answer = datetime.date.fromisoformat(world.result.snapshot["date"])
     assert survey.startswith(
-        f"25 people answered, answers up to {world.result.snapshot['date']}. "
+        f"25 people answered, answers up to {last_answer:%-d %B %Y}. "
         "Day: 60%, 15 people (95% interval "
     )
     assert "Night: 40%, 10 people (95% interval " in survey

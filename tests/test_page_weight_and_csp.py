@@ -17,6 +17,7 @@ from django.test import Client
 
 from sayso.accounts.models import User
 from sayso.core.demo import load_demo
+from sayso.core.tests.factories import signed_in
 from sayso.deliberation.models import Conversation
 from sayso.organisations.models import DataPractice
 from sayso.surveys.models import Survey
@@ -105,9 +106,7 @@ def page_urls() -> list[str]:
 @pytest.fixture
 def organiser_client(db: None) -> Client:
     load_demo()
-    client = Client()
-    client.force_login(User.objects.get(email="organiser@demo.sayso.example"))
-    return client
+    return signed_in(User.objects.get(email="organiser@demo.sayso.example"))
 
 
 @pytest.mark.django_db

@@ -21,7 +21,7 @@ from sayso.accounts.tests.factories import UserFactory
 from sayso.analysis import odk_xpath
 from sayso.core.models import AdvisorGrant, Role
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import logic, services, xlsform
 from sayso.surveys.models import MemberParticipation, Question, Response, Survey
 from sayso.surveys.tests.factories import make_survey, organiser_client, survey_url
@@ -32,12 +32,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def members_survey(**fields: Any) -> Survey:

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from sayso.core import text
 from sayso.core.models import InvitationCodeUse
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import logic, services
 from sayso.surveys.models import Answer, Choice, Question, Response, Section, Survey
 from sayso.surveys.tests.factories import make_survey
@@ -634,8 +634,7 @@ def test_htmx_is_loaded_only_on_the_pages_of_questions() -> None:
     assert not HTMX.search(client.get(start_page).content.decode())
     assert not HTMX.search(client.get(reverse("surveys_public:privacy")).content.decode())
     # Organisers' pages keep it (the builder and the conversations use it).
-    organiser = Client()
-    organiser.force_login(OrganiserFactory(community=survey.community).user)
+    organiser = signed_in(OrganiserFactory(community=survey.community).user)
     detail = reverse("surveys:detail", kwargs={"slug": survey.community.slug, "pk": survey.pk})
     assert HTMX.search(organiser.get(detail).content.decode())
 

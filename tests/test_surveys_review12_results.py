@@ -30,7 +30,12 @@ from django.urls import reverse
 
 from sayso.analysis import disclosure
 from sayso.core.models import Community
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import selectors
 from sayso.surveys.models import Answer, Choice, Question, Section, Survey
 from sayso.surveys.tests.factories import answer, close
@@ -116,11 +121,9 @@ def reviewers_survey() -> Survey:
     return close(survey)
 
 
-def signed_in(community: Community, *, organiser: bool = False) -> Client:
-    client = Client()
+def reader(community: Community, *, organiser: bool = False) -> Client:
     factory = OrganiserFactory if organiser else MembershipFactory
-    client.force_login(factory(community=community).user)
-    return client
+    return signed_in(factory(community=community).user)
 
 
 def url(survey: Survey) -> str:
@@ -159,7 +162,7 @@ def test_two_filtered_lists_of_written_answers_no_longer_pin_one_to_a_person() -
     survey = reviewers_survey()
     lone = "Comment 0 from weekend in b"
     for organiser in (False, True):
-        client = signed_in(survey.community, organiser=organiser)
+        client = reader(survey.community, organiser=organiser)
         everyone = page(client, survey)
         assert len(comments(everyone, survey)) == 33
         assert lone in comments(everyone, survey)
@@ -200,7 +203,7 @@ def test_approving_an_answer_still_works_from_the_list_for_everyone() -> None:
     waiting = Answer.objects.filter(survey=survey, question__name="comment").first()
     assert waiting is not None
     Answer.objects.filter(pk=waiting.pk).update(approved=False)
-    client = signed_in(survey.community, organiser=True)
+    client = reader(survey.community, organiser=True)
     html = page(client, survey)
     action = reverse(
         "surveys:answer-approve",
@@ -226,7 +229,7 @@ def test_approving_an_answer_still_works_from_the_list_for_everyone() -> None:
 
 def test_a_filter_does_not_say_how_many_of_a_small_group_skipped_a_question() -> None:
     survey = reviewers_survey()
-    client = signed_in(survey.community)
+    client = reader(survey.community)
     html = page(client, survey, only="dept:b")
     assert "8 responses · only Dept?: B" in html
     for name in ("worries", "hours", "fair"):
@@ -260,7 +263,7 @@ def test_everyones_count_beside_the_number_of_responses_is_checked_the_same_way(
         assert refused.rows == []
         assert refused.mean is None
         assert refused.respondents in (0, 30)
-    html = page(signed_in(survey.community), survey)
+    html = page(reader(survey.community), survey)
     assert "30 people answered" not in section(html, survey, "worries")
     assert "from 30 answers" not in section(html, survey, "hours")
     # 25 of 33 answered "Fair?": the 8 who skipped it are a group of at least 5.
@@ -279,7 +282,7 @@ def test_a_breakdown_row_does_not_say_how_many_of_a_small_group_skipped() -> Non
     assert fair.crosstab is not None
     assert fair.crosstab.cells == []
     assert "fewer than 5 people did not answer this question" in fair.crosstab.refusal
-    html = page(signed_in(survey.community), survey, by="dept")
+    html = page(reader(survey.community), survey, by="dept")
     assert "Split by: Dept?" in section(html, survey, "fair")
 
 
@@ -291,7 +294,7 @@ def test_a_chart_draws_nothing_a_refused_table_would_not_show() -> None:
         kwargs={"slug": survey.community.slug, "pk": survey.pk, "question": worries.pk},
     )
     # Department A's 25 all answered, but B's skipped answers follow from A's bars.
-    svg = signed_in(survey.community).get(chart, {"only": "dept:a"}).content.decode()
+    svg = reader(survey.community).get(chart, {"only": "dept:a"}).content.decode()
     assert "<title>No figures to show.</title>" in svg
 
 
@@ -384,7 +387,7 @@ def test_a_split_questions_plain_table_is_shown_when_a_narrow_breakdown_cannot_b
     shift = result(found, "shift")
     assert shift.refusal == ""
     assert rows(found, "shift") == [("day", 20), ("night", 7), ("weekend", 6), ("other", 0)]
-    html = page(signed_in(survey.community), survey)
+    html = page(reader(survey.community), survey)
     assert "cannot be shown" not in section(html, survey, "shift")
     # The same figures as the row totals of a breakdown by shift.
     by_shift = result(
@@ -412,7 +415,7 @@ def test_a_split_questions_count_is_not_hidden_where_the_page_shows_it_as_a_grou
     )
     found = selectors.results(survey)
     assert rows(found, "shift") == [("day", 20), ("night", 7), ("weekend", 6), ("other", 0)]
-    html = page(signed_in(survey.community), survey, only="shift:weekend")
+    html = page(reader(survey.community), survey, only="shift:weekend")
     assert "6 responses · only Shift?: Weekend" in html
 
 
@@ -576,7 +579,7 @@ def test_each_approve_button_is_named_by_its_answer_and_answers_keep_their_direc
     Answer.objects.filter(
         survey=survey, question__name="comment", text="Comment 0 from weekend in b"
     ).update(text=flipped)
-    html = page(signed_in(survey.community, organiser=True), survey)
+    html = page(reader(survey.community, organiser=True), survey)
     listed = section(html, survey, "comment")
     buttons = re.findall(r'<button type="submit" class="link-button">(.*?)</button>', listed)
     assert len(buttons) == 33

@@ -71,7 +71,7 @@ def test_cite_in_the_demo_and_find_both_on_the_evidence_page(browse: BrowseFacto
     tab_to(page, "Evidence", start=".community-nav")
     press_enter(organiser)
     assert page.get_by_role("heading", name="No evidence yet", exact=True).is_visible()
-    assert page.get_by_text("open a survey's results or a conversation's report").is_visible()
+    assert page.get_by_text("beside a figure in a survey's results").is_visible()
 
     # A survey result, cited from the results as published.
     organiser.visit(f"{base}/surveys/{survey.pk}/results/?audience=published")

@@ -15,7 +15,7 @@ from sayso.accounts import services
 from sayso.accounts.models import ApiToken, User, hash_token
 from sayso.accounts.tests.factories import UserFactory, verified
 from sayso.core.models import AuditEvent, Membership, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,7 @@ def sam() -> User:
 
 @pytest.fixture
 def client(sam: User) -> Client:
-    client = Client()
-    client.force_login(sam)
-    return client
+    return signed_in(sam)
 
 
 # --- personal data ------------------------------------------------------------------

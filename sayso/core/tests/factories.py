@@ -1,12 +1,15 @@
-"""Factories for communities, memberships, invitations and advisor grants."""
+"""Factories for communities, memberships, invitations and advisor grants, and a
+signed-in test client."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from sayso.accounts.models import User
 from sayso.accounts.tests.factories import AdvisorFactory, UserFactory
 from sayso.core.models import (
     AdvisorGrant,
@@ -75,3 +78,14 @@ def audit_events(community: Community) -> list[tuple[str, str]]:
         .order_by("created_at", "pk")
         .values_list("action", "summary")
     )
+
+
+def signed_in(user: User) -> Client:
+    """A fresh test client (a browser of its own) already signed in as `user`.
+
+    Signs in with `force_login` (no password form). Each call makes a new client, so
+    two calls for the same user are two separate browsers.
+    """
+    client = Client()
+    client.force_login(user)
+    return client

@@ -15,7 +15,7 @@ from django.urls import reverse
 from sayso.core.models import Community, InvitationCode, InvitationCodeBatch
 from sayso.core.selectors import SHEET_PAGE, sheet_token
 from sayso.core.services import MAX_CODES_PER_BATCH
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,7 @@ def community() -> Community:
 
 def organiser(community: Community) -> tuple[Client, Any]:
     user = OrganiserFactory.create(community=community).user
-    client = Client()
-    client.force_login(user)
+    client = signed_in(user)
     return client, user
 
 

@@ -29,6 +29,7 @@ from sayso.core.tests.factories import (
     CommunityFactory,
     MembershipFactory,
     audit_events,
+    signed_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -85,10 +86,8 @@ def rosa(depot: Community) -> Any:
 
 
 def client_for(user: Any) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
+    """A client signed in as `user`, or a signed-out one for None."""
+    return Client() if user is None else signed_in(user)
 
 
 def cite(
@@ -325,7 +324,10 @@ def test_an_empty_page_says_what_evidence_is_and_how_to_cite(
     html = client_for(rosa).get(page_url(depot)).content.decode()
     assert "<h2>No evidence yet</h2>" in html
     assert "a figure from a survey, with how many people answered" in html
-    assert "open a survey's results or a conversation's report and press “Cite”" in html
+    assert (
+        "press “Cite as evidence” beside a figure in a survey's results, "
+        "or “Cite” beside a statement in a conversation's report"
+    ) in html
     member = MembershipFactory.create(community=depot, role=Role.MEMBER).user
     html = client_for(member).get(page_url(depot)).content.decode()
     assert "Organisers cite it from a survey's results" in html

@@ -27,6 +27,7 @@ from sayso.core.tests.factories import (
     InvitationFactory,
     MembershipFactory,
     audit_events,
+    signed_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -45,12 +46,6 @@ def person(name: str, *, email: str | None = None, confirmed: bool = True) -> An
 def join(community: Community, user: Any, role: str) -> Any:
     MembershipFactory.create(community=community, user=user, role=role)
     return user
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def state(community: Community) -> dict[str, Any]:

@@ -13,17 +13,11 @@ from django.urls import reverse
 
 from sayso.accounts.tests.factories import UserFactory
 from sayso.core.models import AuditEvent, Community, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 
 pytestmark = pytest.mark.django_db
 
 WEB_ADDRESS = "Use only letters, numbers and single hyphens in the web address, like &#x27;northgate-depot&#x27;."
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def owner_of(community: Community) -> Client:

@@ -18,6 +18,7 @@ from sayso.core.tests.factories import (
     CommunityFactory,
     InvitationFactory,
     MembershipFactory,
+    signed_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -33,12 +34,6 @@ def owner(depot: Community) -> Any:
     return MembershipFactory.create(
         community=depot, user=UserFactory.create(name="Rosa"), role=Role.OWNER
     ).user
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def queries_for(client: Client, url: str) -> int:

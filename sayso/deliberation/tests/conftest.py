@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from sayso.core.models import Community, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +31,7 @@ def depot(db: None) -> Community:
 def depot_organiser(depot: Community) -> Client:
     """A test client signed in as an organiser of `depot`."""
     organiser = MembershipFactory.create(community=depot, role=Role.ORGANISER).user
-    signed_in = Client()
-    signed_in.force_login(organiser)
-    return signed_in
+    return signed_in(organiser)
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from django.test import Client
 from django.urls import reverse
 
+from sayso.core.tests.factories import signed_in as signed_in
 from sayso.deliberation.models import Conversation, Participant, PolisImport, Statement, Vote
 from sayso.deliberation.selectors import statement_token
 
@@ -33,12 +32,6 @@ def field_error(page: str, field: str) -> str:
     """The message shown next to a form field (empty when there is none)."""
     found = re.search(rf'<ul class="errorlist" id="id_{field}_error"><li>(.*?)</li>', page)
     return found.group(1) if found else ""
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def public(conversation: Conversation, name: str = "participate") -> str:

@@ -9,15 +9,14 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import Community, Role
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.deliberation import services
 
 from .factories import ConversationFactory, ParticipantFactory, StatementFactory, VoteFactory
 
 
 def _page(conversation: Any, user: Any) -> str:
-    client = Client()
-    client.force_login(user)
+    client = signed_in(user)
     url = reverse(
         "deliberation:detail",
         kwargs={"slug": conversation.community.slug, "conversation": conversation.pk},

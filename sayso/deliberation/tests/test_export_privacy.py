@@ -32,7 +32,7 @@ from django.test import Client
 from sayso.analysis.opinion_map import read_polis_export
 from sayso.core.models import AuditEvent, Community, Role
 from sayso.core.services import create_code_batch
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.deliberation import selectors, services
 from sayso.deliberation.models import Conversation, OpinionMapResult, Participant, Statement, Vote
 
@@ -58,9 +58,7 @@ def organiser(community: Community) -> Any:
 
 @pytest.fixture
 def client(organiser: Any) -> Client:
-    signed_in = Client()
-    signed_in.force_login(organiser)
-    return signed_in
+    return signed_in(organiser)
 
 
 def _conversation(community: Community, **options: Any) -> tuple[Conversation, list[Statement]]:

@@ -23,7 +23,7 @@ import pytest
 from django.test import Client
 
 from sayso.core.models import AuditEvent, Community, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.deliberation import models, selectors, services
 from sayso.deliberation.models import (
     Conversation,
@@ -52,9 +52,7 @@ def community(db: None) -> Community:
 
 @pytest.fixture
 def client(community: Community) -> Client:
-    signed_in = Client()
-    signed_in.force_login(MembershipFactory.create(community=community, role=Role.ORGANISER).user)
-    return signed_in
+    return signed_in(MembershipFactory.create(community=community, role=Role.ORGANISER).user)
 
 
 def _conversation(community: Community, **options: Any) -> tuple[Conversation, list[Statement]]:

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import Community
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.deliberation.models import Conversation, MemberJoined, Participant, Statement, Vote
 
 from .factories import ConversationFactory, StatementFactory
@@ -56,14 +56,12 @@ def joined_in_one_browser(community: Community, **fields: Any) -> tuple[Conversa
     )
     statements = StatementFactory.create_batch(4, conversation=conversation)
     member = MembershipFactory.create(community=community).user
-    first = Client()
-    first.force_login(member)
+    first = signed_in(member)
     first.post(
         url(conversation, "participate"), {"statement": token(statements[0]), "vote": "agree"}
     )
     assert rows() == (1, 1, 1, 4)
-    second = Client()
-    second.force_login(member)
+    second = signed_in(member)
     return conversation, second
 
 
@@ -116,8 +114,7 @@ def test_a_member_who_has_not_joined_is_not_told_they_have(community: Community)
     )
     StatementFactory.create_batch(4, conversation=conversation)
     member = MembershipFactory.create(community=community).user
-    client = Client()
-    client.force_login(member)
+    client = signed_in(member)
     you = client.get(url(conversation, "you")).content.decode()
     assert ALREADY not in you
     assert "Vote on at least 4 statements to see this." in you

@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import Community
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, MemberJoined, Participant, Statement, Vote
 
@@ -32,12 +31,6 @@ def participate(conversation: Conversation, name: str = "participate") -> str:
     return reverse(
         f"deliberation_public:{name}", kwargs={"public_token": conversation.public_token}
     )
-
-
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def members_only(community: Community, **fields: Any) -> tuple[Conversation, list[Statement]]:
@@ -59,14 +52,14 @@ def rows() -> tuple[int, int, int, int]:
 def test_a_member_in_a_second_browser_cannot_join_again(community: Community) -> None:
     conversation, statements = members_only(community)
     member = MembershipFactory.create(community=community).user
-    first = browser(member)
+    first = signed_in(member)
     first.post(participate(conversation), {"statement": token(statements[0]), "vote": "agree"})
     assert rows() == (1, 1, 1, 3)
     joined = MemberJoined.objects.get()
     assert (joined.conversation_id, joined.user_id) == (conversation.pk, member.pk)
     assert Participant.objects.get().user is None  # the participant names nobody
 
-    second = browser(member)
+    second = signed_in(member)
     page = second.get(participate(conversation)).content.decode()
     assert ALREADY in page
     assert 'name="vote"' not in page  # no voting card to use
@@ -105,7 +98,7 @@ def test_each_member_joins_once_and_different_members_each_join(community: Commu
     conversation, statements = members_only(community)
     for _ in range(3):
         member = MembershipFactory.create(community=community).user
-        browser(member).post(
+        signed_in(member).post(
             participate(conversation), {"statement": token(statements[0]), "vote": "agree"}
         )
     assert rows() == (3, 3, 3, 3)
@@ -117,12 +110,12 @@ def test_other_conversations_record_no_member(community: Community) -> None:
     named, _statements = members_only(community, anonymous=False)
     for conversation in (by_link, named):
         statement = StatementFactory.create(conversation=conversation)
-        browser(member).post(
+        signed_in(member).post(
             participate(conversation), {"statement": token(statement), "vote": "agree"}
         )
     assert MemberJoined.objects.count() == 0
     # Not anonymous: the participant is linked, and a second browser continues as them.
     other = StatementFactory.create(conversation=named)
-    browser(member).post(participate(named), {"statement": token(other), "vote": "agree"})
+    signed_in(member).post(participate(named), {"statement": token(other), "vote": "agree"})
     assert Participant.objects.filter(conversation=named).count() == 1
     assert Vote.objects.filter(participant__conversation=named).count() == 2

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from sayso.analysis.opinion_map import compute_opinion_map
 from sayso.core.models import Community, Role
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.deliberation import selectors, services
 from sayso.deliberation.models import (
     Conversation,
@@ -169,8 +169,7 @@ def test_report_costs_the_same_queries_whatever_the_number_of_votes(
     community: Community,
 ) -> None:
     organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     small = ConversationFactory.create(community=community)
     planted(small, groups=2, size=10, statements=8)
     services.compute_now(conversation=small)
@@ -208,9 +207,6 @@ def test_public_report_query_count_is_pinned(community: Community) -> None:
 def test_report_figures_come_from_the_stored_map_as_of_its_computation(
     community: Community,
 ) -> None:
-    organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
-    client = Client()
-    client.force_login(organiser)
     conversation = ConversationFactory.create(community=community)
     planted(conversation, groups=2, size=10, statements=8)
     services.compute_now(conversation=conversation)
@@ -270,8 +266,7 @@ def test_no_day_hidden_from_the_participation_table_can_be_worked_out_from_the_t
     than 5" next to a second hidden day (the smallest, a 5), the lone day was 11 - 5
     - 5 = 1 to anyone who knows the rule; the second "fewer than 5" was not even true."""
     organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     conversation = ConversationFactory.create(community=community)
     statements = StatementFactory.create_batch(2, conversation=conversation)
     first = dt.date.today() - dt.timedelta(days=2)
@@ -307,8 +302,7 @@ def test_a_map_stored_in_an_older_format_is_not_shown_and_is_recomputed(
     community: Community, django_capture_on_commit_callbacks: Any
 ) -> None:
     organiser = MembershipFactory.create(community=community, role=Role.ORGANISER).user
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     conversation = ConversationFactory.create(community=community)
     planted(conversation, groups=2, size=10, statements=8)
     result = services.compute_now(conversation=conversation)

@@ -212,11 +212,11 @@ def test_a_citation_says_which_figure_is_hidden(community: Community, organiser:
     }
     assert "None" not in listed
     assert (
-        "everyone who voted: 55% agree, disagree hidden to protect people, 29 votes"
+        "everyone who voted: 55% agree, disagree: hidden to protect people, 29 votes"
         in items["Split on breaks"]
     )
     assert (
-        "group B: 0% agree, disagree hidden to protect people, 12 votes"
+        "group B: 0% agree, disagree: hidden to protect people, 12 votes"
         in items["Split on cameras"]
     )
     assert "group A: 50% agree, 50% disagree, 12 votes" in items["Even on overtime"]

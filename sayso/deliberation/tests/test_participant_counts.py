@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import Community, Role
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Participant, Vote
 
@@ -51,12 +51,6 @@ def _conversation(community: Community, *, voters: int, silent: int) -> Conversa
     return conversation
 
 
-def _signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _page(client: Client, conversation: Conversation, name: str = "detail") -> str:
     kwargs = {"slug": conversation.community.slug, "conversation": conversation.pk}
     response = client.get(reverse(f"deliberation:{name}", kwargs=kwargs))
@@ -84,7 +78,7 @@ def test_the_page_the_report_and_the_export_count_alike_and_say_what(
 ) -> None:
     conversation = _conversation(community, voters=6, silent=2)
     assert (Participant.objects.count(), Vote.objects.count()) == (8, 6)
-    client = _signed_in(organiser)
+    client = signed_in(organiser)
 
     figures = _figures(_page(client, conversation))
     assert figures["People who joined"] == "8"
@@ -105,12 +99,12 @@ def test_when_everyone_voted_the_page_says_so_without_a_note(
     community: Community, organiser: Any
 ) -> None:
     conversation = _conversation(community, voters=5, silent=0)
-    figures = _figures(_page(_signed_in(organiser), conversation))
+    figures = _figures(_page(signed_in(organiser), conversation))
     assert (figures["People who joined"], figures["People who have voted"]) == ("5", "5")
 
 
 def test_members_see_one_count_and_never_a_small_one(community: Community) -> None:
-    member = _signed_in(MembershipFactory.create(community=community, role=Role.MEMBER).user)
+    member = signed_in(MembershipFactory.create(community=community, role=Role.MEMBER).user)
     big = _conversation(community, voters=6, silent=2)
     small = _conversation(community, voters=3, silent=1)
     figures = _figures(_page(member, big))
@@ -126,7 +120,7 @@ def test_members_see_one_count_and_never_a_small_one(community: Community) -> No
 
 def test_organisers_see_exact_counts_on_the_list(community: Community, organiser: Any) -> None:
     _conversation(community, voters=3, silent=1)
-    listing = _signed_in(organiser).get(reverse("deliberation:list", kwargs={"slug": "depot"}))
+    listing = signed_in(organiser).get(reverse("deliberation:list", kwargs={"slug": "depot"}))
     assert re.findall(r"<dt>people who joined</dt><dd>(.*?)</dd>", listing.content.decode()) == [
         "4"
     ]

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from sayso.core.models import AuditEvent, Community, Role
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Statement, normalise_text
 
@@ -251,8 +251,7 @@ def test_another_conversations_statement_is_not_found(
 @pytest.mark.parametrize("role", [Role.MEMBER])
 def test_a_member_who_is_not_an_organiser_cannot_edit(depot: Community, role: str) -> None:
     statement = _waiting(depot)
-    member = Client()
-    member.force_login(MembershipFactory.create(community=depot, role=role).user)
+    member = signed_in(MembershipFactory.create(community=depot, role=role).user)
     assert member.get(_edit_url(statement)).status_code == 403
     assert member.post(_edit_url(statement), {"text": FIXED}).status_code == 403
     _unchanged(statement)

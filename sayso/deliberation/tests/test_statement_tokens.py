@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import Community, Role
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.deliberation import selectors
 from sayso.deliberation.forms import parse_vote
 from sayso.deliberation.models import Conversation, Statement, Vote
@@ -79,8 +79,7 @@ def _keys_in(html: str, statements: list[Statement]) -> list[int]:
 def test_member_and_public_pages_show_no_stored_number_or_key(community: Community) -> None:
     conversation, statements = _gappy(community)
     shown = [s for s in statements if s.state == "accepted"]
-    member = Client()
-    member.force_login(MembershipFactory.create(community=community, role=Role.MEMBER).user)
+    member = signed_in(MembershipFactory.create(community=community, role=Role.MEMBER).user)
     detail = reverse(
         "deliberation:detail", kwargs={"slug": community.slug, "conversation": conversation.pk}
     )
@@ -149,8 +148,7 @@ def test_the_report_for_members_and_the_public_shows_no_stored_key(
             vote_count=120,
         ),
     )
-    member = Client()
-    member.force_login(MembershipFactory.create(community=community, role=Role.MEMBER).user)
+    member = signed_in(MembershipFactory.create(community=community, role=Role.MEMBER).user)
     kwargs = {"slug": community.slug, "conversation": conversation.pk}
     public = {"public_token": conversation.public_token}
     for client, url in (
@@ -162,16 +160,14 @@ def test_the_report_for_members_and_the_public_shows_no_stored_key(
         assert "Where the groups split" in html
         assert _keys_in(html, statements) == []
     # Organisers cite by key, as before.
-    organiser_client = Client()
-    organiser_client.force_login(organiser)
+    organiser_client = signed_in(organiser)
     html = organiser_client.get(reverse("deliberation:report", kwargs=kwargs)).content.decode()
     assert f'name="statement" value="{statements[2].pk}"' in html
 
 
 def test_organisers_still_see_the_stored_numbers(community: Community, organiser: Any) -> None:
     conversation, _statements = _gappy(community)
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     page = client.get(
         reverse(
             "deliberation:detail",

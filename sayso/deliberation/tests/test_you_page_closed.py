@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import Community
+from sayso.core.tests.factories import signed_in
 from sayso.deliberation import services
 from sayso.deliberation.models import Conversation
 
@@ -62,8 +63,7 @@ def test_a_members_only_conversation_asks_outsiders_to_sign_in_not_to_vote(
     page = Client().get(url(conversation, "you")).content.decode()
     assert "Sign in to take part" in page
     assert "Vote on at least" not in page
-    outsider = Client()
-    outsider.force_login(UserFactory.create())
+    outsider = signed_in(UserFactory.create())
     page = outsider.get(url(conversation, "you")).content.decode()
     assert "This conversation is for members" in page
     assert "Vote on at least" not in page

@@ -12,7 +12,12 @@ from sayso.accounts.models import ApiToken, hash_token
 from sayso.accounts.services import create_token, revoke_token
 from sayso.accounts.tests.factories import AdvisorFactory, UserFactory
 from sayso.core.models import Community, Role
-from sayso.core.tests.factories import AdvisorGrantFactory, CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import (
+    AdvisorGrantFactory,
+    CommunityFactory,
+    MembershipFactory,
+    signed_in,
+)
 from sayso.organisations.models import DataPractice, Organisation
 from sayso.organisations.tests.factories import DataPracticeFactory, OrganisationFactory
 
@@ -82,8 +87,7 @@ def test_no_token_or_a_bad_or_revoked_token_is_401(depot: Community) -> None:
 
 
 def test_a_browser_session_is_not_enough(depot: Community) -> None:
-    client = Client()
-    client.force_login(MembershipFactory.create(community=depot, role=Role.OWNER).user)
+    client = signed_in(MembershipFactory.create(community=depot, role=Role.OWNER).user)
     assert client.get("/api/communities/").status_code == 401
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from sayso.accounts.tests.factories import UserFactory
 from sayso.core.models import AuditEvent, Community, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.organisations import services
 from sayso.organisations.models import DataPractice, Organisation
 from sayso.organisations.selectors import data_cycle
@@ -36,9 +36,7 @@ def organiser(depot: Community) -> Any:
 
 @pytest.fixture
 def client(organiser: Any) -> Client:
-    client = Client()
-    client.force_login(organiser)
-    return client
+    return signed_in(organiser)
 
 
 def url(name: str, community: Community, **kwargs: Any) -> str:
@@ -364,16 +362,14 @@ def test_private_community_page_is_404_for_outsiders_even_with_published_organis
     depot: Community,
 ) -> None:
     OrganisationFactory.create(community=depot, is_published=True)
-    outsider = Client()
-    outsider.force_login(UserFactory.create())
+    outsider = signed_in(UserFactory.create())
     assert outsider.get(depot.get_absolute_url()).status_code == 404
     assert outsider.get(url("list", depot)).status_code == 404
 
 
 def test_members_can_read_but_not_change(depot: Community) -> None:
     organisation = OrganisationFactory.create(community=depot)
-    member = Client()
-    member.force_login(MembershipFactory.create(community=depot).user)
+    member = signed_in(MembershipFactory.create(community=depot).user)
     assert member.get(url("list", depot)).status_code == 200
     html = member.get(organisation.get_absolute_url()).content.decode()
     assert url("edit", depot, pk=organisation.pk) not in html

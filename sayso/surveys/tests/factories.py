@@ -10,16 +10,14 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import Community
-from sayso.core.tests.factories import OrganiserFactory
+from sayso.core.tests.factories import OrganiserFactory, signed_in
 from sayso.surveys import services
 from sayso.surveys.models import Choice, Question, Response, Section, Survey
 
 
 def organiser_client(survey: Survey) -> Client:
     """A test client signed in as a new organiser of the survey's community."""
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
-    return client
+    return signed_in(OrganiserFactory(community=survey.community).user)
 
 
 def survey_url(name: str, survey: Survey, **kwargs: Any) -> str:

@@ -15,7 +15,7 @@ import re
 import pytest
 from django.test import Client
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import charts
 from sayso.surveys.models import Choice, Question, Survey
 from sayso.surveys.selectors import Row
@@ -165,8 +165,7 @@ def _warehouse(packing: int, goods_in: int) -> tuple[Survey, Client]:
         for _ in range(n):
             answer(survey, shift="day", disciplined="no", area=where)
     close(survey)
-    client = Client()
-    client.force_login(MembershipFactory(community=survey.community).user)
+    client = signed_in(MembershipFactory(community=survey.community).user)
     return survey, client
 
 
@@ -213,8 +212,7 @@ def test_a_question_whose_every_figure_is_hidden_gets_the_note() -> None:
     for shift in ("day",) * 5 + ("night",):
         answer(survey, shift=shift, disciplined="no")
     close(survey)
-    client = Client()
-    client.force_login(MembershipFactory(community=survey.community).user)
+    client = signed_in(MembershipFactory(community=survey.community).user)
     svg = _chart(survey, client, "shift")
     assert "All figures hidden: the groups are too small." in svg
     assert "aria-label" not in svg

@@ -14,7 +14,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Survey
 
@@ -39,9 +44,7 @@ def reopen(survey: Survey) -> Survey:
 
 
 def client_for(factory: type, survey: Survey) -> Client:
-    client = Client()
-    client.force_login(factory(community=survey.community).user)
-    return client
+    return signed_in(factory(community=survey.community).user)
 
 
 def test_members_see_the_first_closings_figures() -> None:

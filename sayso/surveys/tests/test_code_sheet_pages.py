@@ -8,11 +8,10 @@ import re
 
 import pytest
 from django.contrib.messages import get_messages
-from django.test import Client
 
 from sayso.core.models import InvitationCode
 from sayso.core.selectors import SHEET_PAGE, sheet_token
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 
 from .factories import make_survey
 from .factories import survey_url as url
@@ -24,8 +23,7 @@ CODE = re.compile(r"<code>([A-Z0-9-]+)</code>")
 
 def test_two_thousand_codes_come_a_page_at_a_time_and_all_once() -> None:
     survey = make_survey(CommunityFactory())
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
+    client = signed_in(OrganiserFactory(community=survey.community).user)
     first = client.post(url("codes", survey), {"size": 2000}, follow=True)
     assert first.status_code == 200
     assert first["Cache-Control"] == "private, no-store"
@@ -57,8 +55,7 @@ def test_two_thousand_codes_come_a_page_at_a_time_and_all_once() -> None:
 def test_an_earlier_batchs_sheet_still_shows_as_its_codes_still_work() -> None:
     survey = make_survey(CommunityFactory())
     organiser = OrganiserFactory(community=survey.community).user
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     client.post(url("codes", survey), {"size": 2})
     survey.refresh_from_db()
     old = sheet_token(batch_id=survey.code_batch_id, user_id=organiser.pk, codes=["AAAAA-BBBBB"])
@@ -72,8 +69,7 @@ def test_another_surveys_sheet_shows_nothing() -> None:
     survey = make_survey(CommunityFactory())
     other = make_survey(survey.community)
     organiser = OrganiserFactory(community=survey.community).user
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     client.post(url("codes", survey), {"size": 2})
     client.post(url("codes", other), {"size": 2})
     other.refresh_from_db()

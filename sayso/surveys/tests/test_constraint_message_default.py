@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
 
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import logic, services, xlsform
 from sayso.surveys.forms import question_initial
 from sayso.surveys.models import Answer, Question, Response, Survey
@@ -57,9 +57,7 @@ def edit_url(survey: Survey, question: Question) -> str:
 
 
 def organiser(survey: Survey) -> Client:
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
-    return client
+    return signed_in(OrganiserFactory(community=survey.community).user)
 
 
 def test_the_default_is_the_text_the_respondent_page_shows() -> None:

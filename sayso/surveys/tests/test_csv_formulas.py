@@ -12,10 +12,9 @@ import zipfile
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import exports, services
 from sayso.surveys.models import Choice, Question, Survey
 
@@ -104,8 +103,7 @@ def test_text_left_from_before_a_type_change_is_guarded_too() -> None:
 
 def test_the_export_choices_say_what_the_apostrophe_is_for() -> None:
     survey = make_survey(CommunityFactory(), status=Survey.Status.OPEN)
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
+    client = signed_in(OrganiserFactory(community=survey.community).user)
     for name in ("detail", "exports"):
         page = client.get(
             reverse(f"surveys:{name}", kwargs={"slug": survey.community.slug, "pk": survey.pk})

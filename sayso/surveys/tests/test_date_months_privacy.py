@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
@@ -64,8 +64,7 @@ def build(*, splits: bool = True) -> tuple[Survey, Client]:
             answer(survey, shift=shift, disciplined="no", started=started)
     close(survey)  # members read the figures once the survey is closed
     assert survey.community.small_group_threshold == 5
-    client = Client()
-    client.force_login(MembershipFactory(community=survey.community).user)
+    client = signed_in(MembershipFactory(community=survey.community).user)
     return survey, client
 
 
@@ -209,8 +208,7 @@ def build_gap() -> tuple[Survey, Client]:
         for _ in range(n):
             answer(survey, shift=shift, disciplined="no", started=started)
     close(survey)
-    client = Client()
-    client.force_login(MembershipFactory(community=survey.community).user)
+    client = signed_in(MembershipFactory(community=survey.community).user)
     return survey, client
 
 

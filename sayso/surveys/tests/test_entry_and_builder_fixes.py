@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from sayso.core.models import InvitationCode, InvitationCodeBatch, InvitationCodeUse
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import logic, services
 from sayso.surveys.forms import CodeEntryForm, CodesForm, SurveyForm
 from sayso.surveys.models import Choice, Question, Response, Section, Survey
@@ -136,8 +136,7 @@ def test_the_message_names_the_code_only_for_a_known_language(typed: str, told: 
 
 def test_new_survey_with_a_language_name_is_refused_next_to_the_field() -> None:
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     refused = client.post(
         reverse("surveys:create", kwargs={"slug": community.slug}),
         {"title": "Scanners", "distribution": "link", "languages_text": "english pl"},
@@ -208,8 +207,7 @@ def test_adding_a_language_by_name_is_refused_and_names_the_code() -> None:
 
 def test_import_problems_are_tied_to_the_file_field() -> None:
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     upload = io.BytesIO(b"not a spreadsheet")
     upload.name = "survey.xlsx"
     refused = client.post(
@@ -332,8 +330,7 @@ def survey_with_language_names() -> tuple[Survey, Client]:
     Choice.objects.create(
         question=shift, order=2, name="night", label={"pl": "Nocna", "english": "Night"}
     )
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     return survey, client
 
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import services
 from sayso.surveys.models import Question
 
@@ -39,8 +38,7 @@ def test_the_example_imports_with_nothing_left_out() -> None:
 
 def test_the_import_page_links_to_the_example() -> None:
     organiser = OrganiserFactory.create()
-    client = Client()
-    client.force_login(organiser.user)
+    client = signed_in(organiser.user)
     page = client.get(reverse("surveys:import", kwargs={"slug": organiser.community.slug}))
     assert "example-xlsform" in page.content.decode()
     assert "Download an example form" in page.content.decode()
@@ -48,8 +46,7 @@ def test_the_import_page_links_to_the_example() -> None:
 
 def test_importing_a_form_twice_says_the_titles_are_the_same() -> None:
     organiser = OrganiserFactory.create()
-    client = Client()
-    client.force_login(organiser.user)
+    client = signed_in(organiser.user)
     url = reverse("surveys:import", kwargs={"slug": organiser.community.slug})
     first = client.post(
         url, {"file": SimpleUploadedFile("a.xlsx", EXAMPLE.read_bytes())}, follow=True

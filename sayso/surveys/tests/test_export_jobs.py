@@ -22,7 +22,12 @@ from django.test import Client
 from django.utils import timezone
 
 from sayso.core.models import AuditEvent, Role
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import export_jobs, exports, sav_stream
 from sayso.surveys.models import Question, Survey, SurveyExport, export_storage
 
@@ -64,8 +69,7 @@ def stored_files() -> list[str]:
 
 def organiser_client(community: Any) -> tuple[Client, Any]:
     user = OrganiserFactory(community=community).user
-    client = Client()
-    client.force_login(user)
+    client = signed_in(user)
     return client, user
 
 
@@ -242,10 +246,9 @@ def test_only_the_communitys_organisers_may_ask_see_or_download(
     answer(survey, shift="day", disciplined="no")
     organiser, _user = organiser_client(survey.community)
     job = ask(organiser, survey, "sav", django_capture_on_commit_callbacks)
-    member = Client()
-    member.force_login(MembershipFactory(community=survey.community, role=Role.MEMBER).user)
-    outsider = Client()  # an organiser of another community
-    outsider.force_login(OrganiserFactory(community=CommunityFactory()).user)
+    member = signed_in(MembershipFactory(community=survey.community, role=Role.MEMBER).user)
+    # an organiser of another community
+    outsider = signed_in(OrganiserFactory(community=CommunityFactory()).user)
     events = AuditEvent.objects.count()
     for client, status in ((member, 403), (outsider, 404)):
         with django_capture_on_commit_callbacks(execute=True):

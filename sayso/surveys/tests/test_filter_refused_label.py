@@ -12,7 +12,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import selectors
 from sayso.surveys.models import Survey
 
@@ -29,10 +34,8 @@ def _shifts(days: int, nights: int) -> Survey:
 
 
 def _reader(survey: Survey, *, organiser: bool = False) -> Client:
-    client = Client()
     factory = OrganiserFactory if organiser else MembershipFactory
-    client.force_login(factory(community=survey.community).user)
-    return client
+    return signed_in(factory(community=survey.community).user)
 
 
 def _lede(html: str) -> str:

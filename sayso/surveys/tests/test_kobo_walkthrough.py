@@ -22,7 +22,7 @@ from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
 from sayso.core.models import AuditEvent
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys.models import Question, Response, Survey
 
 pytestmark = pytest.mark.django_db
@@ -129,8 +129,7 @@ def answer(client: Client, start: str, language: str, pages: list[dict[str, obje
 
 def test_kobo_form_from_upload_to_every_export(django_capture_on_commit_callbacks: Any) -> None:
     community = CommunityFactory()
-    organiser = Client()
-    organiser.force_login(OrganiserFactory(community=community).user)
+    organiser = signed_in(OrganiserFactory(community=community).user)
     base = {"slug": community.slug}
 
     imported = organiser.post(

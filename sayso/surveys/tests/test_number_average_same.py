@@ -19,7 +19,7 @@ import pytest
 from django.test import Client
 
 from sayso.core.models import Citation
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
@@ -49,8 +49,7 @@ def build(night_ages: list[int], *, weighting: bool = False) -> tuple[Survey, Cl
         survey.weighting_targets = {"shift": {"day": 100, "night": 100}}
         survey.save(update_fields=["weighting_targets"])
     close(survey)
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     return survey, client
 
 
@@ -116,8 +115,7 @@ def test_everyone_giving_the_same_answer_has_no_average() -> None:
     for _ in range(15):
         answer(survey, shift="day", disciplined="no", age=30)
     close(survey)
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     age, html = age_in(client, survey, {})
     assert age.mean is None
     assert age.respondents == 15

@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
 from scipy import stats
 
 from sayso.analysis import survey_stats
 from sayso.core.models import Citation
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
@@ -194,8 +193,7 @@ def figures(found: dict[str, selectors.QuestionResult]) -> list[Figure]:
 def test_no_hidden_range_can_be_worked_out_from_another_view() -> None:
     survey = build()
     close(survey)
-    client = Client()
-    client.force_login(MembershipFactory(community=survey.community).user)
+    client = signed_in(MembershipFactory(community=survey.community).user)
     views = {"everyone": {}, "day": {"only": "shift:day"}, "night": {"only": "shift:night"}}
     found = results_in_views(client, survey, "age", views)
     every = figures(found)

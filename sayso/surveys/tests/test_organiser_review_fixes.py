@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from sayso.core.models import InvitationCode, InvitationCodeBatch
 from sayso.core.selectors import SHEET_MAX_AGE
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import services
 from sayso.surveys.forms import parse_choices
 from sayso.surveys.models import Question, Section, Survey
@@ -266,8 +266,7 @@ def test_a_kept_code_sheet_is_shown_only_to_the_organiser_who_made_it() -> None:
     # Another organiser of the same community, an organiser of another community, and
     # the same organiser asking for it under another survey: no codes.
     colleague = organiser(survey)
-    outsider = Client()
-    outsider.force_login(OrganiserFactory(community=CommunityFactory()).user)
+    outsider = signed_in(OrganiserFactory(community=CommunityFactory()).user)
     hidden = outsider.get(sheet)
     assert hidden.status_code == 404  # not even told the community exists
     assert not CODE.findall(hidden.content.decode())

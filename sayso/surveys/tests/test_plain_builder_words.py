@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from sayso.core.fields import CODE_EXAMPLE
 from sayso.core.models import CODE_ALPHABET, InvitationCode, InvitationCodeBatch
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys.forms import CodeEntryForm, QuestionForm, SurveyForm
 from sayso.surveys.models import Choice, Question, Section, Survey
 
@@ -37,8 +37,7 @@ def field_errors(html: str, field: str) -> list[str]:
 
 def test_an_empty_title_is_asked_for_in_plain_words() -> None:
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     refused = client.post(
         reverse("surveys:create", kwargs={"slug": community.slug}),
         {"title": "  ", "languages_text": "en", "distribution": "link"},

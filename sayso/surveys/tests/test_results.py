@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import exports, selectors, services
 from sayso.surveys.models import Answer, AnswerCount, Response, Survey
 
@@ -140,8 +144,7 @@ def test_results_page_links_charts_that_render_as_svg() -> None:
     for worked in ("day", "day", "night", "night"):
         answer(survey, shift=worked, disciplined="no")
     close(survey)  # members read the figures once the survey is closed
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     page = client.get(reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk}))
     shift = survey.questions.get(name="shift")
     url = reverse(
@@ -186,8 +189,7 @@ def test_csv_export_writes_lists_as_names_and_blanks_for_unanswered() -> None:
     assert responses[0][2:] == ["night", "34", "yes", "rates cameras", ""]
     assert responses[1][2:] == ["day", "", "no", "", ""]
     assert len(table) == 3
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:export", kwargs={"slug": community.slug, "pk": survey.pk, "fmt": "csv"})
     downloaded = client.get(url)
     assert b"".join(downloaded.streaming_content).decode() == body  # type: ignore[attr-defined]
@@ -224,13 +226,11 @@ def test_reading_unapproved_text_answers_is_audited() -> None:
     for i in range(5):
         answer(survey, shift="day", disciplined="yes", story=f"story {i}")
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
-    member = Client()
-    member.force_login(MembershipFactory(community=community).user)
+    member = signed_in(MembershipFactory(community=community).user)
     assert member.get(url).status_code == 200
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
     organiser = OrganiserFactory(community=community).user
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     page = client.get(url).content.decode()
     assert "story 3" in page
     event = AuditEvent.objects.get(action=AuditEvent.Action.ANSWERS_READ)
@@ -246,8 +246,7 @@ def test_reading_unapproved_text_answers_is_audited() -> None:
         created_at=event.created_at - dt.timedelta(days=1)
     )
     client.get(url)
-    second = Client()
-    second.force_login(OrganiserFactory(community=community).user)
+    second = signed_in(OrganiserFactory(community=community).user)
     second.get(url)
     assert AuditEvent.objects.filter(action=AuditEvent.Action.ANSWERS_READ).count() == 3
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT).exists()
@@ -265,8 +264,7 @@ def test_approving_an_answer_names_it_by_its_response_key_not_its_id() -> None:
     survey = make_survey(community, status=Survey.Status.OPEN)
     for i in range(5):
         answer(survey, shift="day", disciplined="yes", story=f"story {i}")
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
     page = client.get(url).content.decode()
     texts = Answer.objects.filter(survey=survey).exclude(text="").select_related("response")
@@ -296,8 +294,7 @@ def test_approving_an_answer_names_it_by_its_response_key_not_its_id() -> None:
 
 def test_survey_list_query_count_does_not_grow(django_assert_num_queries: Any) -> None:
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:list", kwargs={"slug": community.slug})
     make_survey(community)
     client.get(url)  # warm any per-process caches
@@ -322,8 +319,7 @@ def test_results_as_published_show_an_organiser_only_approved_text_answers() -> 
         answer(survey, shift="day", disciplined="no")
     services.approve_answer(answer=Answer.objects.get(survey=survey, text="story 2"))
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     page = client.get(url, {"audience": "published"}).content.decode()
     assert "story 2" in page
     assert "story 3" not in page
@@ -339,8 +335,7 @@ def test_a_cited_result_is_listed_on_the_results_page() -> None:
     for worked in ["day", "night"] * 10:  # 10 each: citable (published threshold 10)
         answer(survey, shift=worked, disciplined="no")
     other = make_survey(community, status=Survey.Status.OPEN)
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
     assert "Cited as evidence" not in client.get(url).content.decode()
     shift = survey.questions.get(name="shift")
@@ -374,15 +369,13 @@ def test_text_answers_of_a_question_few_people_answered_are_held_back_from_membe
         services.approve_answer(answer=each)
     close(survey)  # members read the figures once the survey is closed
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
-    member = Client()
-    member.force_login(MembershipFactory(community=community).user)
+    member = signed_in(MembershipFactory(community=community).user)
     page = member.get(url).content.decode()
     assert "night story" not in page
     # The shift table hides the 2 night workers, so the question asked only of them is
     # withheld whole (test_skip_logic_disclosure.py).
     assert "This question was asked only of people who gave certain answers to" in page
-    organiser = Client()
-    organiser.force_login(OrganiserFactory(community=community).user)
+    organiser = signed_in(OrganiserFactory(community=community).user)
     page = organiser.get(url).content.decode()
     assert page.count("night story") == 2
     assert "Members will not see these answers, approved or not, until at least 5 have" in page
@@ -414,10 +407,8 @@ def test_only_organisers_are_offered_the_published_view() -> None:
         answer(survey, shift=worked, disciplined="no")
     close(survey)  # members read the figures once the survey is closed
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
-    member = Client()
-    member.force_login(MembershipFactory(community=community).user)
-    organiser = Client()
-    organiser.force_login(OrganiserFactory(community=community).user)
+    member = signed_in(MembershipFactory(community=community).user)
+    organiser = signed_in(OrganiserFactory(community=community).user)
     assert 'name="audience"' not in member.get(url).content.decode()
     assert 'name="audience"' in organiser.get(url).content.decode()
 
@@ -429,8 +420,7 @@ def test_citing_the_same_result_twice_keeps_one_citation() -> None:
     survey = make_survey(community, status=Survey.Status.OPEN)
     for worked in ["day", "night"] * 10:
         answer(survey, shift=worked, disciplined="no")
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     shift = survey.questions.get(name="shift")
     cite = reverse(
         "surveys:cite", kwargs={"slug": community.slug, "pk": survey.pk, "question": shift.pk}
@@ -453,8 +443,7 @@ def test_a_result_with_hidden_figures_says_why_it_cannot_be_cited() -> None:
     survey = make_survey(community, status=Survey.Status.OPEN)
     for worked in ["day"] * 8 + ["night"] * 2:
         answer(survey, shift=worked, disciplined="no")
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
     page = client.get(url, {"audience": "published"}).content.decode()
     assert "Not offered as evidence while some of its figures are hidden" in page

@@ -5,16 +5,16 @@ words of the results tables, and says when one of them is hidden."""
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import Citation
 from sayso.core.services import cite
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import services
 from sayso.surveys.models import Survey
 
@@ -43,8 +43,7 @@ def test_a_cited_result_lists_the_figures_it_froze() -> None:
     for worked in ["day"] * 15 + ["night"] * 10:  # 10 or more each: citable
         answer(survey, shift=worked, disciplined="no")
     close(survey)
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     shift = survey.questions.get(name="shift")
     cite_url = reverse(
         "surveys:cite", kwargs={"slug": community.slug, "pk": survey.pk, "question": shift.pk}
@@ -55,7 +54,9 @@ def test_a_cited_result_lists_the_figures_it_froze() -> None:
     page = client.get(url, {"audience": "published"}).content.decode()
     listed = _cited(page)
     assert "“Scanner survey: Shift” — 25 people answered" in listed
-    assert f"answers up to {citation.snapshot['date']}" in listed
+    # The day of the last answer, in words as the "cited on" date beside it.
+    last = datetime.date.fromisoformat(citation.snapshot["date"])
+    assert f"answers up to {last.day} {last:%b %Y}" in listed
     # Each figure as the table above says it: 60 % of 25, its interval in whole per cents.
     for label, people, share in (("Day", 15, "60%"), ("Night", 10, "40%")):
         count, percent, interval = _table_row(page, label)
@@ -101,8 +102,7 @@ def test_a_hidden_figure_in_a_citation_says_so() -> None:
         },
         actor=None,
     )
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
     listed = _cited(client.get(url).content.decode())
     assert "Day: 92%, 11 people (95% interval 65 to 99%)" in listed

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
@@ -37,8 +37,7 @@ def build() -> tuple[Survey, Client]:
         for _ in range(n):
             answer(survey, shift=shift, disciplined="no", **({"agree": "yes"} if agreed else {}))
     close(survey)  # members read the figures once the survey is closed
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     return survey, client
 
 

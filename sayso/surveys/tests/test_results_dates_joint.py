@@ -19,7 +19,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import MembershipFactory
+from sayso.core.tests.factories import MembershipFactory, signed_in
 from sayso.surveys import selectors
 from sayso.surveys.models import Question, Survey
 
@@ -48,8 +48,7 @@ def build() -> tuple[Survey, Client]:
         for _ in range(n):
             answer(survey, shift=shift, disciplined="no", started=started)
     close(survey)  # members read the figures once the survey is closed
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     return survey, client
 
 

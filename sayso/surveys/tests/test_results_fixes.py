@@ -11,7 +11,12 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import AuditEvent, Citation, Community
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Choice, Question, Survey
 
@@ -69,8 +74,7 @@ def test_two_allowed_filters_no_longer_give_away_the_weekend_workers() -> None:
     # message would say which of the hidden cells is the small one.
     assert weekend.refusal == found.refusal
     close(survey)  # members read the figures once the survey is closed
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     audits = AuditEvent.objects.count()
     html = page(client, survey, only="shift:night")
     assert "These results cannot be shown" in html
@@ -132,8 +136,7 @@ def test_a_filter_and_a_breakdown_need_every_combination_big_enough() -> None:
     assert tabs
     assert all(t.refusal == combined.breakdown_refusal and not t.cells for t in tabs)
     close(survey)  # members read the figures once the survey is closed
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     html = page(client, survey, only="shift:night", by="disciplined")
     assert "This breakdown cannot be shown" in html
     assert "By Disciplined" not in html
@@ -182,8 +185,7 @@ def test_weighting_a_filter_with_no_one_in_some_categories_is_explained_not_a_50
     # The unweighted results are still shown.
     assert [r.count for r in by_name(found, "disciplined").rows] == [5, 5]
     assert all(r.weighted is None for q in found.questions for r in q.rows)
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     html = page(client, survey, only="shift:night", weighted="1")
     assert "Not weighted" in html
     assert "nobody in this selection answered Day or Weekend" in html
@@ -216,8 +218,7 @@ def test_a_date_question_shows_how_many_answered_and_a_count_per_month() -> None
         ("other", None, True),
     ]
     assert started.any_hidden
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     html = page(client, survey)
     section = html.split('id="q-' + str(started.question.pk) + '"', 1)[1].split("</section>")[0]
     assert "No answers yet." not in section
@@ -254,8 +255,7 @@ def test_a_result_whose_figures_are_all_hidden_cannot_be_cited() -> None:
     assert [r.hidden for r in agree.rows] == [True, True]  # everyone agreed
     assert agree.any_hidden
     organiser = OrganiserFactory(community=community).user
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     html = page(client, survey)
     section = html.split('id="q-' + str(agree.question.pk) + '"', 1)[1].split("</section>")[0]
     assert "Cite as evidence" not in section

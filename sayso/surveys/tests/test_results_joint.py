@@ -19,7 +19,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import selectors
 from sayso.surveys.models import Survey
 
@@ -46,8 +46,7 @@ def build() -> tuple[Survey, Client]:
         for _ in range(n):
             answer(survey, shift=shift, disciplined=disciplined, worries=worries)
     close(survey)  # members read the figures once the survey is closed
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     return survey, client
 
 

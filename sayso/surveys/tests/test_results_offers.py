@@ -16,7 +16,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from sayso.core.models import Community
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import seeds
 from sayso.surveys.models import Answer, Choice, Question, Survey
 
@@ -26,10 +31,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _client(community: Community, *, organiser: bool = False) -> Client:
-    client = Client()
     factory = OrganiserFactory if organiser else MembershipFactory
-    client.force_login(factory(community=community).user)
-    return client
+    return signed_in(factory(community=community).user)
 
 
 def _page(client: Client, survey: Survey, **query: str) -> str:

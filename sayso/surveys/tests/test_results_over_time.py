@@ -19,7 +19,12 @@ from django.test import Client
 
 from sayso.core.models import Citation
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import services
 from sayso.surveys.models import Choice, Question, Survey
 
@@ -43,15 +48,11 @@ def seven_answered() -> Survey:
 
 
 def member(survey: Survey) -> Client:
-    client = Client()
-    client.force_login(MembershipFactory(community=survey.community).user)
-    return client
+    return signed_in(MembershipFactory(community=survey.community).user)
 
 
 def organiser(survey: Survey) -> Client:
-    client = Client()
-    client.force_login(OrganiserFactory(community=survey.community).user)
-    return client
+    return signed_in(OrganiserFactory(community=survey.community).user)
 
 
 def test_members_see_only_how_many_answered_while_the_survey_is_open() -> None:

@@ -9,13 +9,17 @@ import re
 
 import numpy as np
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from sayso.analysis import survey_stats
 from sayso.core.models import Community
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Answer, Choice, Question, Survey
 
@@ -35,8 +39,7 @@ def three_shifts(community: Community) -> Survey:
 
 def member_page(survey: Survey, **query: str) -> str:
     close(survey)  # members read the figures once the survey is closed
-    client = Client()
-    client.force_login(MembershipFactory(community=survey.community).user)
+    client = signed_in(MembershipFactory(community=survey.community).user)
     url = reverse("surveys:results", kwargs={"slug": survey.community.slug, "pk": survey.pk})
     response = client.get(url, query)
     assert response.status_code == 200
@@ -265,8 +268,7 @@ def test_weighting_by_a_question_with_a_small_group_is_refused_when_saved() -> N
     naming no answer, and nothing is saved; a question whose groups are big enough is
     saved."""
     survey = reviewer_survey()
-    client = Client()
-    client.force_login(OrganiserFactory.create(community=survey.community).user)
+    client = signed_in(OrganiserFactory.create(community=survey.community).user)
     url = reverse("surveys:weighting", kwargs={"slug": survey.community.slug, "pk": survey.pk})
     page = client.post(
         url, {"question": "shift", "pop_day": "100", "pop_night": "100", "pop_weekend": "100"}

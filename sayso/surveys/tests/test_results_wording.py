@@ -11,10 +11,9 @@ the smallest group these results may show, so its answers could identify people.
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.utils.html import escape
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import selectors
 from sayso.surveys.models import Answer, Question, Survey
 
@@ -36,8 +35,7 @@ def story_survey() -> Survey:
 
 
 def member_page(survey: Survey, **query: str) -> str:
-    client = Client()
-    client.force_login(MembershipFactory(community=survey.community).user)
+    client = signed_in(MembershipFactory(community=survey.community).user)
     page = client.get(survey_url("results", survey), query)
     assert page.status_code == 200
     return page.content.decode()

@@ -10,7 +10,7 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import logic, services
 from sayso.surveys.models import Choice, Question, Response, Section, Survey
 
@@ -30,8 +30,7 @@ def test_a_member_who_has_answered_is_told_so_instead_of_offered_the_button() ->
         one_response_per_member=True,
     )
     member = MembershipFactory(community=community).user
-    client = Client()
-    client.force_login(member)
+    client = signed_in(member)
     take = f'action="{url("take", survey)}"'
     before = client.get(url("detail", survey)).content.decode()
     assert take in before
@@ -43,8 +42,7 @@ def test_a_member_who_has_answered_is_told_so_instead_of_offered_the_button() ->
     assert take not in after
     assert "You have already answered this survey. Thank you." in after
     # Another member still has the button.
-    other = Client()
-    other.force_login(MembershipFactory(community=community).user)
+    other = signed_in(MembershipFactory(community=community).user)
     assert take in other.get(url("detail", survey)).content.decode()
     assert Response.objects.filter(status=Response.Status.COMPLETE).count() == 1
 
@@ -234,8 +232,7 @@ def test_an_organiser_can_stop_weighting_and_nobody_else_can() -> None:
         survey=survey, question=shift, population={"day": 300, "night": 100}
     )
     page = url("weighting", survey)
-    member = Client()
-    member.force_login(MembershipFactory(community=survey.community).user)
+    member = signed_in(MembershipFactory(community=survey.community).user)
     assert member.post(page, {"stop": "1"}).status_code == 403
     survey.refresh_from_db()
     assert survey.weighting_targets == {"shift": {"day": 300, "night": 100}}

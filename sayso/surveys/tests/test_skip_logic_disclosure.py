@@ -13,7 +13,12 @@ import pytest
 from django.test import Client
 
 from sayso.core.models import Community
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import selectors
 from sayso.surveys.models import Choice, Question, Section, Survey
 from sayso.surveys.tests.factories import answer, close, make_survey, survey_url
@@ -146,8 +151,7 @@ def test_an_organiser_still_reads_a_withheld_follow_ups_text_answers() -> None:
     assert not organiser.refusal
     assert len(organiser.texts) == 7
     assert "Some of that question's figures are hidden" in organiser.follow_up_note
-    client = Client()
-    client.force_login(OrganiserFactory.create(community=survey.community).user)
+    client = signed_in(OrganiserFactory.create(community=survey.community).user)
     page = client.get(survey_url("results", survey)).content.decode()
     assert "Only organisers see these answers" in page
     assert "what happened" in page
@@ -190,8 +194,7 @@ def test_a_text_question_for_everyone_answered_by_few_is_held_back_from_members(
     assert found["what"].text_answered == 12
     for answer_ in found["what"].question.answers.all()[:9]:
         answer_.delete()  # 3 written answers left
-    client = Client()
-    client.force_login(MembershipFactory.create(community=survey.community).user)
+    client = signed_in(MembershipFactory.create(community=survey.community).user)
     page = client.get(survey_url("results", survey)).content.decode()
     assert (
         "Fewer than 5 people answered this question, so no answers are shown: "
@@ -206,8 +209,7 @@ def test_a_withheld_follow_up_cannot_filter_or_break_down_the_results() -> None:
         CommunityFactory.create(), {"no": 23, "yes": 7, "unsure": 2}, "${disciplined} = 'yes'"
     )
     Question.objects.filter(survey=survey, name="how").update(is_breakdown=True)
-    client = Client()
-    client.force_login(MembershipFactory.create(community=survey.community).user)
+    client = signed_in(MembershipFactory.create(community=survey.community).user)
     url = survey_url("results", survey)
     filtered = client.get(url, {"only": "how:written"})
     assert filtered.status_code == 200

@@ -6,7 +6,12 @@ from django.test import Client
 from django.urls import reverse
 
 from sayso.core.models import AuditEvent
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, OrganiserFactory
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys.models import Answer, Response, Survey
 
 from .factories import make_survey
@@ -74,8 +79,7 @@ def test_code_entry_refuses_used_codes_plainly() -> None:
     community = CommunityFactory()
     organiser = OrganiserFactory(community=community).user
     survey = make_survey(community)
-    client = Client()
-    client.force_login(organiser)
+    client = signed_in(organiser)
     sheet = client.post(
         reverse("surveys:codes", kwargs={"slug": community.slug, "pk": survey.pk}),
         {"size": 2},
@@ -97,8 +101,7 @@ def test_outsiders_get_404_and_members_cannot_build() -> None:
     survey = make_survey(community, status=Survey.Status.OPEN)
     outsider = OrganiserFactory(community=CommunityFactory()).user
     member = MembershipFactory(community=community).user
-    client = Client()
-    client.force_login(outsider)
+    client = signed_in(outsider)
     assert (
         client.get(
             reverse("surveys:results", kwargs={"slug": community.slug, "pk": survey.pk})
@@ -130,8 +133,7 @@ def test_outsiders_get_404_and_members_cannot_build() -> None:
 
 def test_builder_flow_and_export_audit() -> None:
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     created = client.post(
         reverse("surveys:create", kwargs={"slug": community.slug}),
         {
@@ -189,8 +191,7 @@ def test_code_sheet_link_wraps_inside_the_token_on_a_phone() -> None:
     survey = make_survey(community)
     survey.link_token = "W" * 32
     survey.save()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     sheet = client.post(
         reverse("surveys:codes", kwargs={"slug": community.slug, "pk": survey.pk}),
         {"size": 1},

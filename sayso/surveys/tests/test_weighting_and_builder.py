@@ -16,14 +16,13 @@ import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import Workbook
 
 from sayso.analysis import survey_stats
 from sayso.core.models import AuditEvent
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Answer, Choice, Question, Survey
 
@@ -227,8 +226,7 @@ def small_form(extra_head: list[str], extra: list[str]) -> bytes:
 
 def test_import_page_names_what_was_left_out() -> None:
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:import", kwargs={"slug": community.slug})
     data = small_form(["guidance_hint"], ["Count every one"])
     done = client.post(url, {"file": SimpleUploadedFile("f.xlsx", data)}, follow=True)
@@ -240,8 +238,7 @@ def test_import_page_names_what_was_left_out() -> None:
 
 def test_import_refuses_an_oversized_file_and_creates_nothing() -> None:
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:import", kwargs={"slug": community.slug})
     big = small_form([], []) + b"\0" * services.MAX_XLSFORM_BYTES
     refused = client.post(url, {"file": SimpleUploadedFile("big.xlsx", big)})

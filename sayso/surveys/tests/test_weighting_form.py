@@ -13,7 +13,7 @@ from django import forms
 from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys.forms import PopulationField
 from sayso.surveys.models import Survey
 
@@ -66,8 +66,7 @@ def setup() -> tuple[Survey, Client, str]:
     survey = make_survey(community, status=Survey.Status.OPEN)
     survey.weighting_targets = {"shift": {"day": 120.0, "night": 80.0}}
     survey.save(update_fields=["weighting_targets"])
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     url = reverse("surveys:weighting", kwargs={"slug": community.slug, "pk": survey.pk})
     return survey, client, url
 

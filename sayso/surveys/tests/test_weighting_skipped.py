@@ -20,7 +20,7 @@ import pytest
 from django.test import Client
 
 from sayso.core.services import ServiceError
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory
+from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Survey
 
@@ -51,8 +51,7 @@ def build(skippers: list[dict[str, Any]], *, breakdown: str = "") -> tuple[Surve
     survey.weighting_targets = {"shift": {"day": 100, "night": 100}}
     survey.save(update_fields=["weighting_targets"])
     close(survey)
-    client = Client()
-    client.force_login(MembershipFactory(community=community).user)
+    client = signed_in(MembershipFactory(community=community).user)
     return survey, client
 
 

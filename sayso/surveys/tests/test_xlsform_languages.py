@@ -12,12 +12,11 @@ import io
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
 from sayso.core.models import AuditEvent
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import xlsform
 from sayso.surveys.models import Choice, Question, Section, Survey
 
@@ -224,8 +223,7 @@ def test_columns_left_out_need_no_known_language() -> None:
 
 def test_the_import_page_shows_the_refusal_and_creates_nothing() -> None:
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     upload = io.BytesIO(workbook(["English"], hint_languages=[], choice_languages=["Klingon"]))
     upload.name = "survey.xlsx"
     before = counts()

@@ -13,11 +13,10 @@ import zipfile
 from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
 
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import xlsform
 from sayso.surveys.forms import QuestionForm, SectionForm, SurveyForm, question_initial
 from sayso.surveys.models import Choice, Question, Section, Survey
@@ -75,8 +74,7 @@ def organiser_posts(data: bytes) -> tuple[str, int]:
     """An organiser uploads `data` on the import page: the page's text, and how many
     surveys there are afterwards."""
     community = CommunityFactory()
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     upload = io.BytesIO(data)
     upload.name = "form.xlsx"
     response = client.post(

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from sayso.core.tests.factories import CommunityFactory, OrganiserFactory
+from sayso.core.tests.factories import CommunityFactory, OrganiserFactory, signed_in
 from sayso.surveys import services, xlsform
 from sayso.surveys.models import Answer, Question, Response, Survey
 
@@ -98,8 +98,7 @@ def test_the_builder_keeps_a_question_whole_number_only() -> None:
     community = CommunityFactory()
     survey = xlsform.import_form(data=numbers_form(), community=community, actor=None).survey
     organiser = OrganiserFactory(community=community)
-    client = Client()
-    client.force_login(organiser.user)
+    client = signed_in(organiser.user)
     years = survey.questions.get(name="years")
     url = reverse(
         "surveys:question-edit",
@@ -158,8 +157,7 @@ def test_a_question_with_fractions_answered_cannot_become_whole_number_only() ->
     response, _raw = services.start_response(survey=survey, language="en")
     services.save_page(response=response, answers={"hours": 37.5}, page=1)
     assert services.submit_response(response=response) == {}
-    client = Client()
-    client.force_login(OrganiserFactory(community=community).user)
+    client = signed_in(OrganiserFactory(community=community).user)
     hours = survey.questions.get(name="hours")
     url = reverse(
         "surveys:question-edit",
