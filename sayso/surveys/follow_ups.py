@@ -94,9 +94,19 @@ def splits_hidden(shown: frozenset[int] | None, lines: Iterable[frozenset[int]])
     return False
 
 
-def refusal_reason(earlier: Question, language: str) -> str:
+def refusal_reason(earlier: Sequence[Question], language: str) -> str:
+    """Why a follow-up's figures are withheld, naming every question its rule depends
+    on (`earlier`, in the survey's order): any of them may be the one whose hidden
+    figures it could give away, and which one is not said."""
+    if len(earlier) == 1:
+        return _(
+            "This question was asked only of people who gave certain answers to "
+            "“%(question)s”. Some of that question's figures are hidden to protect people, "
+            "and this question's figures could give them away, so they are hidden too."
+        ) % {"question": earlier[0].text(language)}
+    named = [f"“{q.text(language)}”" for q in earlier]
     return _(
-        "This question was asked only of people who gave certain answers to “%(question)s”. "
-        "Some of that question's figures are hidden to protect people, and this question's "
-        "figures could give them away, so they are hidden too."
-    ) % {"question": earlier.text(language)}
+        "This question was asked only of people whose answers to %(questions)s met a "
+        "condition. Some of those questions' figures are hidden to protect people, and "
+        "this question's figures could give them away, so they are hidden too."
+    ) % {"questions": ", ".join(named[:-1]) + _(" and ") + named[-1]}

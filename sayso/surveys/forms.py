@@ -525,14 +525,14 @@ def question_initial(question: Question, language: str) -> dict[str, Any]:
         "name": question.name,
         "type": question.type,
         "whole_number": question.whole_number,
-        "hint": pick_label(question.hint, language),
+        "hint": pick_label(question.hint, language, main=language),
         "choices": "\n".join(f"{c.name} = {c.text(language)}" for c in question.choices.all()),
         "exclusive": "\n".join(c.name for c in question.choices.all() if c.exclusive),
         "required": question.required,
-        "required_message": pick_label(question.required_message, language),
+        "required_message": pick_label(question.required_message, language, main=language),
         "relevant": question.relevant,
         "constraint": question.constraint,
-        "constraint_message": pick_label(question.constraint_message, language),
+        "constraint_message": pick_label(question.constraint_message, language, main=language),
         "is_breakdown": question.is_breakdown,
     }
 

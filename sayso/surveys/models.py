@@ -42,11 +42,26 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def pick_label(labels: dict[str, str] | Any, language: str, default: str = "") -> str:
-    """The label in `language`, else the first one given."""
+def pick_label(
+    labels: dict[str, str] | Any, language: str, default: str = "", main: str | None = None
+) -> str:
+    """The label in `language`, else in `main` (the survey's main language), else
+    `default`. A text in a third language is a translation of a text left empty in the
+    main language, so it is never shown in its place. Without `main` (where the main
+    language is not known), the first label given stands in for it."""
     if not isinstance(labels, dict) or not labels:
         return default
+    if main is not None:
+        return str(labels.get(language) or labels.get(main) or default)
     return str(labels.get(language) or next(iter(labels.values()), default))
+
+
+def own_or_main(labels: dict[str, str] | Any, language: str, main: str) -> dict[str, str]:
+    """Only the texts of `labels` in `language` and in the survey's main language: those
+    a page title or a hint may be shown in (see pick_label)."""
+    if not isinstance(labels, dict):
+        return {}
+    return {code: text for code, text in labels.items() if code in (language, main)}
 
 
 def language_name(code: str) -> str:
@@ -201,7 +216,8 @@ class Section(models.Model):
         return pick_label(self.title, "", str(_("Section")))
 
     def label(self, language: str) -> str:
-        return pick_label(self.title, language)
+        """The title in `language`, else in the survey's main language, else none."""
+        return pick_label(self.title, language, main=self.survey.default_language)
 
 
 class Question(models.Model):

@@ -15,10 +15,11 @@ import itertools
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any, Protocol, TypeGuard, overload
 
 import numpy as np
@@ -147,6 +148,13 @@ class QuestionResult:
     # (follow_ups.py); the figures of other follow-ups are refused instead.
     follow_up_note: str = ""
     crosstab: CrossTab | None = None
+    # With a breakdown chosen, why this question has no table split by it (a kind of
+    # question only single-choice questions are split): "" when it is split, or has
+    # no figures to split.
+    not_split_note: str = ""
+    # A date question whose months are all in "Other months" (none had enough people
+    # to be shown on its own, _own_months): said, as no month is named.
+    months_note: str = ""
     any_hidden: bool = False
     weighted: bool = False  # the weighting applies to this question (see _apply_weights)
     weighting_note: str = ""  # why some or all of its weighted figures are not shown
@@ -180,6 +188,7 @@ class QuestionResult:
         self.weighted_mean = self.weighted_mean_low = self.weighted_mean_high = None
         self.mean_note = self.ranges_note = ""
         self.crosstab = None
+        self.not_split_note = self.months_note = ""
         self.any_hidden = False
 
 
@@ -604,7 +613,7 @@ def results(
                     )
                     if skipped is not None:
                         raise disclosure.DisclosureRefused(
-                            _unanswered_in_groups([only[0]], threshold, language)
+                            _unanswered_in_groups([only[0]], threshold, language, question)
                         )
             if question.type in (
                 Question.Type.SINGLE,
@@ -644,7 +653,7 @@ def results(
                     ):
                         # A row's total beside its group's size says how many of the
                         # group skipped the question.
-                        by_groups = _unanswered_in_groups(splits, threshold, language)
+                        by_groups = _unanswered_in_groups(splits, threshold, language, question)
                     result.crosstab = (
                         CrossTab([], [], [], refusal=out.breakdown_refusal)
                         if out.breakdown_refusal
@@ -740,7 +749,9 @@ def results(
                     {None: total}, {None: result.respondents}, threshold=threshold
                 )
                 if skipped is not None:
-                    raise disclosure.DisclosureRefused(skipped)
+                    raise disclosure.DisclosureRefused(
+                        _not_asked_everyone(threshold) if question.relevant else skipped
+                    )
         except disclosure.DisclosureRefused as refused:
             result.refusal = refused.refusal.reason
             result.clear_figures()
@@ -759,6 +770,17 @@ def results(
             )
         out.questions.append(result)
     hidden_follow_ups.apply(out, can_see_all_text)
+    if breakdown is not None:
+        # The breakdown in force: a question it does not split says so, once its
+        # figures are shown (a refused one says why it is not shown instead).
+        for result in out.questions:
+            if (
+                not result.refusal
+                and not result.filter_note
+                and not result.consent_note
+                and (result.rows or result.mean is not None)
+            ):
+                result.not_split_note = _not_split_note(result.question, breakdown, language)
     return out
 
 
@@ -875,27 +897,78 @@ def _filter_note(question: Question, choice_name: str, language: str) -> str:
 
 
 def _unanswered_in_groups(
-    splits: list[Question], threshold: int, language: str
+    splits: list[Question], threshold: int, language: str, question: Question
 ) -> disclosure.Refusal:
-    """Why a question's figures are not shown filtered or broken down by `splits` (the
+    """Why `question`'s figures are not shown filtered or broken down by `splits` (the
     filter's question, the breakdown, or both): in one of their groups, fewer than the
-    threshold did not answer it. Never which group, as the other refusals."""
+    threshold did not answer it (or, with a skip rule, were not asked it). Never which
+    group, as the other refusals."""
     names = [s.text(language) for s in splits]
     by = (
         _("“%(question)s”") % {"question": names[0]}
         if len(names) == 1
         else _("“%(first)s” and “%(second)s”") % {"first": names[0], "second": names[-1]}
     )
-    return disclosure.Refusal(
-        disclosure.RefusalCode.TOO_FEW,
+    reason = (
         _(
+            "In one of the groups of %(questions)s, fewer than %(threshold)s people did "
+            "not answer this question or were not asked it, so its results are not shown "
+            "narrowed or split this way: the number who answered would tell how many did "
+            "not, and with so few they could be picked out."
+        )
+        if question.relevant
+        else _(
             "In one of the groups of %(questions)s, fewer than %(threshold)s people did "
             "not answer this question, so its results are not shown narrowed or split "
             "this way: the number who answered would tell how many did not, and with so "
             "few they could be picked out."
         )
-        % {"questions": by, "threshold": threshold},
     )
+    return disclosure.Refusal(
+        disclosure.RefusalCode.TOO_FEW, reason % {"questions": by, "threshold": threshold}
+    )
+
+
+def _not_asked_everyone(threshold: int) -> disclosure.Refusal:
+    """disclosure.check_unanswered's refusal, for a question with a skip rule: some of
+    the people who did not answer it were never asked it."""
+    return disclosure.Refusal(
+        disclosure.RefusalCode.TOO_FEW,
+        _(
+            "Fewer than %(threshold)s people did not answer this question or were not "
+            "asked it, so its results are not shown: the number who answered would tell "
+            "how many did not, and with so few they could be picked out."
+        )
+        % {"threshold": threshold},
+    )
+
+
+def _not_split_note(question: Question, breakdown: Question, language: str) -> str:
+    """Why a question with figures has no table split by the breakdown: only single
+    choice and rating questions are split (selectors.results)."""
+    why = {
+        Question.Type.MULTIPLE: _(
+            "Not split by “%(question)s”: only questions where people choose one answer "
+            "from a list are split, and here people could choose several."
+        ),
+        Question.Type.RANKING: _(
+            "Not split by “%(question)s”: only questions where people choose one answer "
+            "from a list are split, and here people put the answers in order."
+        ),
+        Question.Type.NUMBER: _(
+            "Not split by “%(question)s”: only questions where people choose one answer "
+            "from a list are split, and here people gave a number."
+        ),
+        Question.Type.DATE: _(
+            "Not split by “%(question)s”: only questions where people choose one answer "
+            "from a list are split, and here people gave a date."
+        ),
+        Question.Type.CONSENT: _(
+            "Not split by “%(question)s”: only questions where people choose one answer "
+            "from a list are split, and this is a statement people agreed to or not."
+        ),
+    }.get(question.type)  # type: ignore[call-overload]
+    return why % {"question": breakdown.text(language)} if why else ""
 
 
 # The questions whose number of answers is shown ("n people answered", "from n
@@ -928,6 +1001,7 @@ class _FollowUps:
         self.audience = audience
         self.language = survey.default_language
         self.known: dict[str, Question | None] = {q.name: q for q in questions}
+        self.place = {q.name: i for i, q in enumerate(questions)}  # the survey's order
         self.computed: dict[str, QuestionResult] = {}  # this page's results, once made
         self.verdicts: dict[str, str] = {}  # question name: why withheld, "" if not
 
@@ -987,12 +1061,16 @@ class _FollowUps:
         if expression is None:
             return ""
         reason = ""
-        for name in sorted(expression.references):
-            earlier = self._lookup(name)
-            if earlier is None or earlier.pk == question.pk:
-                continue
+        named = [
+            earlier
+            for name in sorted(expression.references)
+            if (earlier := self._lookup(name)) is not None and earlier.pk != question.pk
+        ]
+        for earlier in named:
             if self.reason(earlier) or self._hides(earlier, expression):
-                reason = follow_ups.refusal_reason(earlier, self.language)
+                # Every question the rule depends on, not only the one found first.
+                named.sort(key=lambda q: (self.place.get(q.name, len(self.place)), q.name))
+                reason = follow_ups.refusal_reason(named, self.language)
                 break
         self.verdicts[question.name] = reason
         return reason
@@ -2398,6 +2476,7 @@ def _date_rows(
     rows: dict[Any, int] = {m: months.get(m, 0) for m in own}
     rows[OTHER_MONTHS] = result.respondents - sum(rows.values())
     _add_month_rows(result, disclosure.frequency_table_from_counts(rows, threshold=threshold))
+    _note_no_own_month(result, own)
 
 
 def _add_month_rows(result: QuestionResult, table: disclosure.FrequencyTable) -> None:
@@ -2430,6 +2509,17 @@ def _joint_date_rows(
         question, [], disclosure.frequency_table_from_counts(rows, threshold=threshold), only
     )
     _add_month_rows(result, table)
+    _note_no_own_month(result, own)
+
+
+def _note_no_own_month(result: QuestionResult, own: list[date]) -> None:
+    """Every answer in "Other months": say why no month is named. The months are chosen
+    over everyone (_own_months), so this tells nothing the lone row does not."""
+    if not own:
+        result.months_note = _(
+            "No single month has enough answers to be shown on its own, to protect "
+            "people, so all the answers are counted together."
+        )
 
 
 OTHER_MONTHS = object()
@@ -3148,13 +3238,7 @@ def _weights(
     if any(t is None or t.type not in WEIGHTED_BY for t in target_questions):
         # Deleted, or changed into another kind of question after the figures were set:
         # saying so beats results that quietly stop being weighted.
-        raise CannotWeight(
-            _(
-                "These results cannot be weighted: a question the weighting uses is no "
-                "longer a single-choice question of this survey. An organiser can remove "
-                "it on the weighting page. The figures below are not weighted."
-            )
-        )
+        raise CannotWeight(_no_longer_single_choice)
     weighable = [q for q in questions if q.type in WEIGHABLE]
     weighable += [t for t in target_questions if t is not None and t not in weighable]
     names = {c.pk: c.name for q in weighable for c in q.choices.all()}
@@ -3211,27 +3295,9 @@ def _weights(
     if not disclosure.weighting_cells_safe(
         [max(0, n) for n in left_out.values()], threshold=threshold
     ):
-        raise CannotWeight(_few_skipped(survey, threshold))
+        raise CannotWeight(partial(_few_skipped, survey, threshold))
     if not disclosure.weighting_cells_safe(list(in_groups.values()), threshold=threshold):
-        raise CannotWeight(
-            _(
-                "These results are not weighted: weighting gives each group of people (by "
-                "their answers to the questions the weighting uses) a share of the results, "
-                "and here fewer than %(threshold)s people gave one of the answers (or one "
-                "combination of answers) those groups are made of, so weighted figures "
-                "could reveal their answers. To weight the results, %(way_out)s The "
-                "figures below are not weighted."
-            )
-            % {
-                "threshold": threshold,
-                "way_out": _(
-                    "wait until more people have answered, or stop weighting by one of "
-                    "those questions on the weighting page."
-                )
-                if survey.status != Survey.Status.CLOSED
-                else _("stop weighting by one of those questions on the weighting page."),
-            }
-        )
+        raise CannotWeight(partial(_small_group, survey, threshold))
     sized: dict[tuple[str, ...], int] = defaultdict(int)
     for (mask, cell), n in in_groups.items():
         if selected(mask):
@@ -3243,14 +3309,14 @@ def _weights(
     for target, group, margin in zip(target_questions, groups, margins, strict=True):
         missing = [name for name, size in margin.items() if size > 0 and name not in set(group)]
         if missing:
-            raise CannotWeight(_nobody_in(target, missing, survey.default_language))  # type: ignore[arg-type]
+            raise CannotWeight(partial(_nobody_in, target, missing, survey.default_language))  # type: ignore[arg-type]
         # An answer nobody in the population gives (a figure of 0) that people here
         # gave: they cannot be weighted to nothing (services.set_weighting_targets
         # refuses it; people may have given it since).
         counted_as_nobody = [name for name, size in margin.items() if size <= 0 and name in group]
         if counted_as_nobody:
             raise CannotWeight(
-                _answered_but_none(target, counted_as_nobody, survey.default_language)  # type: ignore[arg-type]
+                partial(_answered_but_none, target, counted_as_nobody, survey.default_language)  # type: ignore[arg-type]
             )
     ones = np.ones(len(cells))
     # Trimming (survey_stats.trim_weights, inside post_stratify and rake): nobody counts
@@ -3266,12 +3332,7 @@ def _weights(
                 ones, list(zip(groups, margins, strict=True)), counts=sizes, trim_upper=limit
             )
     except ValueError as problem:  # e.g. an answer the targets have no figure for
-        raise CannotWeight(
-            _(
-                "These results cannot be weighted: the answers in this selection do not fit "
-                "the population figures set for weighting. The figures below are not weighted."
-            )
-        ) from problem
+        raise CannotWeight(_does_not_fit) from problem
     weight_of = {
         cell: float(weight) for (cell, _n), weight in zip(cells, reweighting.weights, strict=True)
     }
@@ -3659,13 +3720,51 @@ def _weighted_safe(
 
 
 class CannotWeight(Exception):  # noqa: N818 - a refusal shown to people, not a bug
-    """The selection cannot be weighted; the message says why, in plain words."""
+    """The selection cannot be weighted; the message says why, in plain words, for where
+    it is read. `why(on_weighting_page)` gives the reason and what to do: the results
+    page sends the organiser to the weighting page, the weighting page itself does not.
+    str() is the results page's message (its "figures below" are unweighted);
+    `on_weighting_page`, the weighting page's (weighting_refusals)."""
+
+    def __init__(self, why: Callable[[bool], str]) -> None:
+        self.on_results_page = why(False) + " " + _("The figures below are not weighted.")
+        self.on_weighting_page = why(True) + " " + _("Meanwhile the results are shown unweighted.")
+        super().__init__(self.on_results_page)
 
 
-def _few_skipped(survey: Survey, threshold: int) -> str:
+def _no_longer_single_choice(on_weighting_page: bool) -> str:
+    if on_weighting_page:
+        return _(
+            "The results cannot be weighted: a question the weighting uses is no longer a "
+            "single-choice question of this survey. Stop weighting by it below."
+        )
+    return _(
+        "These results cannot be weighted: a question the weighting uses is no longer a "
+        "single-choice question of this survey. An organiser can remove it on the "
+        "weighting page."
+    )
+
+
+def _few_skipped(survey: Survey, threshold: int, on_weighting_page: bool) -> str:
+    closed = survey.status == Survey.Status.CLOSED
+    if on_weighting_page:
+        way_out = (
+            _("stop weighting by the question they skipped.")
+            if closed
+            else _(
+                "wait until more people have answered, or stop weighting by the question "
+                "they skipped."
+            )
+        )
+        return _(
+            "The results are not weighted: a few people (fewer than %(threshold)s) skipped "
+            "a question the weighting uses. Weighted figures leave out people who did not "
+            "answer those questions, so setting them beside the unweighted figures could "
+            "reveal their answers. To weight the results, %(way_out)s"
+        ) % {"threshold": threshold, "way_out": way_out}
     way_out = (
         _("stop weighting by the question they skipped, on the weighting page.")
-        if survey.status == Survey.Status.CLOSED
+        if closed
         else _(
             "wait until more people have answered, or stop weighting by the question they "
             "skipped, on the weighting page."
@@ -3675,8 +3774,54 @@ def _few_skipped(survey: Survey, threshold: int) -> str:
         "These results are not weighted: a few people (fewer than %(threshold)s) skipped a "
         "question the weighting uses. Weighted figures leave out people who did not answer "
         "those questions, so setting them beside the unweighted figures could reveal their "
-        "answers. To weight the results, %(way_out)s The figures below are not weighted."
+        "answers. To weight the results, %(way_out)s"
     ) % {"threshold": threshold, "way_out": way_out}
+
+
+def _small_group(survey: Survey, threshold: int, on_weighting_page: bool) -> str:
+    closed = survey.status == Survey.Status.CLOSED
+    if on_weighting_page:
+        way_out = (
+            _("stop weighting by one of those questions.")
+            if closed
+            else _(
+                "wait until more people have answered, or stop weighting by one of those questions."
+            )
+        )
+        return _(
+            "The results are not weighted: weighting gives each group of people (by their "
+            "answers to the questions the weighting uses) a share of the results, and here "
+            "fewer than %(threshold)s people gave one of the answers (or one combination of "
+            "answers) those groups are made of, so weighted figures could reveal their "
+            "answers. To weight the results, %(way_out)s"
+        ) % {"threshold": threshold, "way_out": way_out}
+    way_out = (
+        _("stop weighting by one of those questions on the weighting page.")
+        if closed
+        else _(
+            "wait until more people have answered, or stop weighting by one of those "
+            "questions on the weighting page."
+        )
+    )
+    return _(
+        "These results are not weighted: weighting gives each group of people (by their "
+        "answers to the questions the weighting uses) a share of the results, and here "
+        "fewer than %(threshold)s people gave one of the answers (or one combination of "
+        "answers) those groups are made of, so weighted figures could reveal their "
+        "answers. To weight the results, %(way_out)s"
+    ) % {"threshold": threshold, "way_out": way_out}
+
+
+def _does_not_fit(on_weighting_page: bool) -> str:
+    if on_weighting_page:
+        return _(
+            "The results cannot be weighted: the answers do not fit the population figures "
+            "set for weighting."
+        )
+    return _(
+        "These results cannot be weighted: the answers in this selection do not fit the "
+        "population figures set for weighting."
+    )
 
 
 def weighting_refusals(survey: Survey) -> tuple[str, str]:
@@ -3696,33 +3841,46 @@ def weighting_refusals(survey: Survey) -> tuple[str, str]:
         except StillCounting:
             found.append("")
         except CannotWeight as refused:
-            # "The figures below" are the results page's: said here of the results.
-            text = str(refused).removesuffix(" " + _("The figures below are not weighted."))
-            found.append(text + " " + _("Meanwhile the results are shown unweighted."))
+            found.append(refused.on_weighting_page)  # said as this page says it
         else:
             found.append("")
     return found[0], found[1]
 
 
-def _nobody_in(question: Question, missing: list[str], language: str) -> str:
+def _nobody_in(
+    question: Question, missing: list[str], language: str, on_weighting_page: bool
+) -> str:
     labels = {c.name: c.text(language) for c in question.choices.all()}
     named = [labels.get(name, name) for name in missing]
     listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + _(" or ") + named[-1]
+    if on_weighting_page:
+        return _(
+            "The results cannot be weighted: nobody answered %(answers)s to "
+            "'%(question)s', which the weighting needs."
+        ) % {"answers": listed, "question": question.text(language)}
     return _(
         "These results cannot be weighted: nobody in this selection answered %(answers)s "
-        "to '%(question)s', which the weighting needs. The figures below are not weighted."
+        "to '%(question)s', which the weighting needs."
     ) % {"answers": listed, "question": question.text(language)}
 
 
-def _answered_but_none(question: Question, answers: list[str], language: str) -> str:
+def _answered_but_none(
+    question: Question, answers: list[str], language: str, on_weighting_page: bool
+) -> str:
     labels = {c.name: c.text(language) for c in question.choices.all()}
     named = [labels.get(name, name) for name in answers]
     listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + _(" or ") + named[-1]
+    if on_weighting_page:
+        return _(
+            "The results cannot be weighted: people answered %(answers)s to "
+            "'%(question)s', but the population figures say nobody in the population "
+            "would, and weighting cannot count them as nobody. Change the figures below."
+        ) % {"answers": listed, "question": question.text(language)}
     return _(
         "These results cannot be weighted: people here answered %(answers)s to "
         "'%(question)s', but the population figures say nobody in the population would, "
         "and weighting cannot count them as nobody. Change the figures on the weighting "
-        "page. The figures below are not weighted."
+        "page."
     ) % {"answers": listed, "question": question.text(language)}
 
 

@@ -768,7 +768,12 @@ def import_survey(*, upload: Any, community: Community, actor: Any) -> xlsform.I
                 % {"mb": upload.size / 1e6, "max": MAX_XLSFORM_BYTES // (1024 * 1024)}
             ]
         )
-    return xlsform.import_form(data=upload.read(), community=community, actor=actor)
+    return xlsform.import_form(
+        data=upload.read(),
+        community=community,
+        actor=actor,
+        file_name=str(getattr(upload, "name", "") or ""),
+    )
 
 
 def question_delete_refusal(question: Question) -> ServiceError | None:

@@ -51,6 +51,7 @@ from .models import (
     Survey,
     SurveyExport,
     language_name,
+    own_or_main,
 )
 
 
@@ -138,6 +139,9 @@ def survey_detail(request: HttpRequest, community: Community, pk: int) -> HttpRe
             "you_answered": you_answered,
             "closing_withholds": closing_withholds,
             "public_link": request.build_absolute_uri(survey.public_url()),
+            "code_link": request.build_absolute_uri(
+                reverse("surveys_public:code", kwargs={"link": survey.link_token})
+            ),
             "languages": [(code, language_name(code)) for code in survey.languages],
             "translation_gaps": selectors.translation_gaps(survey)
             if request.access.can_organise  # type: ignore[attr-defined]
@@ -218,7 +222,9 @@ def section_edit(request: HttpRequest, community: Community, pk: int, section: i
     language = survey.default_language
     form = SectionForm(request.POST or None, initial={"title": found.label(language)})
     if request.method == "POST" and form.is_valid():
-        found.title = {**(found.title or {}), language: form.cleaned_data["title"].strip()}
+        title = form.cleaned_data["title"].strip()
+        # A page left untitled keeps no translations of its old title.
+        found.title = {**(found.title or {}), language: title} if title else {language: ""}
         services.save_section(section=found, survey=survey)
         messages.success(request, _("Page title saved."))
         return redirect(survey)
@@ -323,7 +329,13 @@ def translations(
     texts: dict[str, str] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        texts = {e.key: shown_text(request.POST[e.key]) for e in entries if e.key in request.POST}
+        # No box is offered for a text left empty in the main language, and no
+        # translation of one is kept (one kept from before is removed).
+        texts = {
+            e.key: shown_text(request.POST[e.key]) if e.original else ""
+            for e in entries
+            if e.key in request.POST or (not e.original and e.translation)
+        }
         errors = translation_errors(texts)
         if not errors:
             services.save_translations(survey=survey, language=language, texts=texts)
@@ -1426,7 +1438,10 @@ def _render_questions(
             if q.type == Question.Type.RANKING
             else ""
         )
-        hint = fill(logic.shown(q.hint, language, default_language))
+        # A hint in a third language translates one left empty: not shown (own_or_main).
+        hint = fill(
+            logic.shown(own_or_main(q.hint, language, default_language), language, default_language)
+        )
         error = logic.message_shown(
             q, errors.get(q.name, "") if shown else "", language, default_language
         )
@@ -1681,7 +1696,11 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             "response": response,
             "title": logic.survey_text(survey, "title", response.language),
             "token": token,
-            "section_title": logic.shown(section.title, response.language, survey.default_language),
+            "section_title": logic.shown(
+                own_or_main(section.title, response.language, survey.default_language),
+                response.language,
+                survey.default_language,
+            ),
             "answer_lang_attr": _answer_lang_attr(response),
             "questions": _render_questions(
                 questions,
@@ -1873,7 +1892,9 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
                     "answer": shown,
                     "page": index,
                     "error": logic.message_shown(q, message or "", language, default),
-                    "section": logic.shown(section.title, language, default),
+                    "section": logic.shown(
+                        own_or_main(section.title, language, default), language, default
+                    ),
                     # A ranking is shown as a numbered list, most important first.
                     "ranked": q.type == Question.Type.RANKING and isinstance(value, list),
                 }

@@ -978,6 +978,9 @@ def _inspect(data: bytes) -> Inspection:
     open_groups: list[int] = []  # the rows of the groups begun and not yet ended
     nested: list[str] = []  # groups begun inside another (or after one left open)
     no_lists: list[int] = []  # rows of choice questions, when there is no choices sheet
+    # The names of rows refused for their type: a later row's reference to one is not
+    # a second problem ("not an earlier question"), the row's own problem says it all.
+    refused: set[str] = set()
     for number, cells in survey_rows:
         kind = _select_spelled_as_sayso(" ".join(cells.get("type", "").split()))
         name = cells.get("name", "")
@@ -1027,7 +1030,7 @@ def _inspect(data: bytes) -> Inspection:
             expression = cells.get("relevant", "")
             if expression:
                 problem = logic.check_expression(
-                    expression, known=list(names), allow_current=False, what="relevant"
+                    expression, known=[*names, *refused], allow_current=False, what="relevant"
                 )
                 if problem:
                     problems.append(f"{where}: {problem}")
@@ -1058,12 +1061,14 @@ def _inspect(data: bytes) -> Inspection:
                 _("%(where)s: the question type '%(type)s' is not supported: %(why)s.")
                 % {"where": where, "type": kind, "why": UNSUPPORTED_TYPES[base]}
             )
+            refused.add(name)
             continue
         if base not in TYPES:
             problems.append(
                 _("%(where)s: the question type '%(type)s' is not supported.")
                 % {"where": where, "type": kind}
             )
+            refused.add(name)
             continue
         if base in ("select_one", "select_multiple", "rank"):
             parts = kind.split()
@@ -1155,7 +1160,7 @@ def _inspect(data: bytes) -> Inspection:
                 % {"where": where}
             )
         for shown_name in logic.references_in(*_texts_of(cells)):
-            if shown_name not in names:
+            if shown_name not in names and shown_name not in refused:
                 problems.append(
                     _(
                         "%(where)s: the label or hint shows ${%(name)s}, but no question"
@@ -1168,7 +1173,7 @@ def _inspect(data: bytes) -> Inspection:
             expression = cells.get(column, "")
             if not expression:
                 continue
-            known = [*names, name] if allow_current else list(names)
+            known = [*names, *refused, name] if allow_current else [*names, *refused]
             problem = logic.check_expression(
                 expression, known=known, allow_current=allow_current, what=column
             )
@@ -1484,8 +1489,19 @@ def import_xlsform(*, data: bytes, community: Community, actor: Any) -> Survey:
     return import_form(data=data, community=community, actor=actor).survey
 
 
-def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
-    """Create a draft survey from the workbook, with the notes on what it left out."""
+def title_from_file_name(file_name: str) -> str:
+    """A survey's title from the name of the file it was imported from, for a form with
+    no form_title: "bin_collection-2026.xlsx" is "bin collection 2026"."""
+    stem = posixpath.basename(str(file_name).replace("\\", "/").replace("\x00", ""))
+    if "." in stem:
+        stem = stem.rsplit(".", 1)[0]
+    return _shown(" ".join(re.sub(r"[_\-]+", " ", stem).split()))[:200]
+
+
+def import_form(*, data: bytes, community: Community, actor: Any, file_name: str = "") -> Imported:
+    """Create a draft survey from the workbook, with the notes on what it left out.
+    Without a form_title, the survey is named after `file_name` (the uploaded file's
+    name), else "Imported survey"."""
     data = _form_parts(data)  # pyxform, too, reads only what is within the limits
     inspection = _inspect(data)
     if inspection.problems:
@@ -1499,10 +1515,11 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
 
     # Without a form_title, pyxform names the form after the (temporary) file.
     title = labels_of(form.get("title")) if inspection.has_title else {}
+    untitled = title_from_file_name(file_name) or _("Imported survey")
     with transaction.atomic():
         survey = Survey.objects.create(
             community=community,
-            title=(title.get(main) or _("Imported survey"))[:200],
+            title=(title.get(main) or untitled)[:200],
             languages=languages,
             created_by=actor,
         )
@@ -1596,13 +1613,15 @@ def import_form(*, data: bytes, community: Community, actor: Any) -> Imported:
                 add(child, section, "")
         survey.texts = {}
         for field, labels in survey_texts.items():
-            text = labels.get(main) or next(iter(labels.values()), "")
+            # Only the main language's text: one in another language translates it,
+            # and is not shown in its place (models.pick_label).
+            text = labels.get(main, "")
             setattr(survey, field, text[:200] if field == "title" else text)
             for code, text in labels.items():
                 if code != main and text:
                     survey.texts.setdefault(code, {})[field] = text
         if not survey.title:
-            survey.title = _("Imported survey")
+            survey.title = untitled
         survey.save(update_fields=["texts", "title", "welcome", "privacy_notice"])
     return Imported(survey, inspection.notes)
 

@@ -153,9 +153,10 @@ def test_the_weighting_page_says_the_weighting_is_not_applied_now() -> None:
     refusal = selectors.results(Survey.objects.get(pk=survey.pk), weighted=True).weighting_refusal
     assert refusal
     assert "Weighting not applied now" in html
-    reason = refusal.removesuffix(" The figures below are not weighted.")
-    assert reason != refusal
-    assert f"{reason} Meanwhile the results are shown unweighted." in html
+    # Said as this page says it: not "on the weighting page" (test_review15_results.py).
+    not_applied, _published = selectors.weighting_refusals(Survey.objects.get(pk=survey.pk))
+    assert not_applied.endswith("they skipped. Meanwhile the results are shown unweighted.")
+    assert not_applied in html
     assert "The figures below are not weighted" not in html
     assert "The results are weighted by this question" not in html
     # The figures stay listed, to change or remove.
