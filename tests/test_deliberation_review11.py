@@ -598,7 +598,7 @@ def test_a_statement_naming_someone_is_held_where_statements_show_at_once(
     client = Client()
     client.get(public(conversation))
     response = client.post(public(conversation, "statement"), {"text": NAMING}, follow=True)
-    assert "Your statement may name a person, so an organiser will check it" in (
+    assert "Your statement may contain personal details, such as a name or a phone number, so" in (
         response.content.decode()
     )
     held = Statement.objects.get(conversation=conversation)
@@ -646,7 +646,7 @@ def test_an_organiser_finds_a_held_statement_first_edits_it_and_accepts_it(
     assert held.state == Statement.State.HELD
     client = signed_in(organiser)
     page = client.get(community_url(conversation, "moderate")).content.decode()
-    assert "Held: may name someone (1)" in page
+    assert "Held: may contain personal details (1)" in page
     assert "Dave Smith" in page  # the list opened on the held statements
     # The name can be taken out before accepting, as for a statement waiting.
     edit = reverse(
@@ -693,7 +693,9 @@ def test_a_second_writer_of_a_held_statement_learns_nothing_from_the_answer(
     client.get(public(conversation))
     page = client.post(public(conversation, "statement"), {"text": NAMING}, follow=True)
     said = page.content.decode()
-    assert "Your statement may name a person, so an organiser will check it" in said
+    assert (
+        "Your statement may contain personal details, such as a name or a phone number, so" in said
+    )
     assert "already written" not in said
     assert Statement.objects.filter(conversation=conversation).count() == 1
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from sayso.core.models import Community, InvitationCodeBatch
-from sayso.core.text import ascii_forms
+from sayso.core.text import ascii_forms, without_direction_controls
 from sayso.organisations.models import DataPractice
 
 from .models import CODES_ARE_ANONYMOUS, STATEMENT_MAX_LENGTH, Conversation, normalise_text
@@ -226,20 +226,33 @@ class ConversationForm(forms.ModelForm[Conversation]):
 
 
 class StatementForm(forms.Form):
+    # No max_length: it would put maxlength="280" on the box, and a browser then cuts a
+    # longer statement pasted in at 280 characters, mid-word and without a word, and
+    # stops typing there. The length is checked when sent (clean_text), and the page
+    # comes back with the whole text and a message saying how long it is.
     text = forms.CharField(
         label=_("Your statement"),
-        max_length=STATEMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
             "One idea others can agree or disagree with. Up to 280 characters. Do not name"
             " or describe anyone, yourself included (a name, a team, a shift pattern): every"
             " participant reads it."
         ),
-        error_messages={
-            "required": _("Write your statement first."),
-            "max_length": _("Keep it to 280 characters so it reads well on a phone."),
-        },
+        error_messages={"required": _("Write your statement first.")},
     )
+
+    def clean_text(self) -> str:
+        text: str = self.cleaned_data["text"]
+        # Counted as services._clean_statement_text counts it (what is kept: characters
+        # that show nothing taken out, spaces and new lines single), so the form and the
+        # service agree on what is too long.
+        length = len(visible_text(without_direction_controls(text)))
+        if length > STATEMENT_MAX_LENGTH:
+            raise forms.ValidationError(
+                _("Keep it to %(max)s characters so it reads well on a phone. It has %(n)s.")
+                % {"max": STATEMENT_MAX_LENGTH, "n": number_format(length, force_grouping=True)}
+            )
+        return text
 
 
 class SeedStatementForm(StatementForm):
@@ -379,8 +392,9 @@ class ImportForm(forms.Form):
         max_length=200,
         required=False,
         help_text=_(
-            "Leave it empty to use the question saved in the .zip file: Sayso's exports"
-            " and most Polis exports carry it. What you write here is used instead."
+            "With separate CSV files, write it here: they do not include it. With a .zip"
+            " file, you can leave it empty to use the question saved in it (Sayso's exports"
+            " and most Polis exports have it); what you write here is used instead."
         ),
         error_messages={
             "max_length": _(
@@ -450,8 +464,24 @@ class ImportForm(forms.Form):
         # The radio buttons always send one; a post without it (a script) gets the default.
         return self.cleaned_data.get("moderation") or Conversation.Moderation.PRE.value
 
+    NO_QUESTION_IN_CSV = _(
+        "Write the question people were asked: separate files do not include it."
+    )
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        # Fields already refused (an empty file, say): no second message that contradicts
+        # the first ("Choose the comments.csv file" under "The submitted file is empty.").
+        refused = set(self.errors)
+        if (
+            not self.files.get("archive")
+            and any(self.files.get(name) for name in self.CSV_FIELDS)
+            and not cleaned.get("topic")
+            and "topic" not in refused
+        ):
+            # Said at once, before any file is read: only a .zip file can carry the
+            # question (its summary.csv), and this form takes no summary.csv.
+            self.add_error("topic", self.NO_QUESTION_IN_CSV)
         for name in ("archive", *self.CSV_FIELDS):
             upload = cleaned.get(name)
             if upload is not None and upload.size > MAX_UPLOAD_BYTES:
@@ -474,13 +504,18 @@ class ImportForm(forms.Form):
                 )
             return cleaned
         if not csv_files:
-            self.add_error(
-                "archive", _("Choose the .zip file of the export, or its CSV files below.")
-            )
+            if not refused & {"archive", *self.CSV_FIELDS}:
+                self.add_error(
+                    "archive", _("Choose the .zip file of the export, or its CSV files below.")
+                )
             return cleaned
-        if not cleaned.get("comments"):
+        if not cleaned.get("comments") and "comments" not in refused:
             self.add_error("comments", _("Choose the comments.csv file from the export."))
-        if not cleaned.get("votes") and not cleaned.get("participants_votes"):
+        if (
+            not cleaned.get("votes")
+            and not cleaned.get("participants_votes")
+            and not refused & {"votes", "participants_votes"}
+        ):
             self.add_error(
                 "votes",
                 _("Add votes.csv, or participants-votes.csv if the export has no votes.csv."),

@@ -237,10 +237,10 @@ class Statement(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting for moderation")
-        # A participant's statement that may name someone (personal_details), in a
+        # A participant's statement that may contain personal details (personal_details), in a
         # conversation that shows new statements straight away: kept back until an
         # organiser has checked it, as pre-moderation would.
-        HELD = "held", _("Held: may name someone")
+        HELD = "held", _("Held: may contain personal details")
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Rejected")
 

@@ -25,6 +25,7 @@ from django.db.models.fields.json import KeyTransform
 from django.utils.crypto import salted_hmac
 
 from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect_table
+from sayso.analysis.opinion_map.stats import select_all_repness
 from sayso.analysis.pooling import pool_small_rows
 
 from . import personal_details
@@ -705,31 +706,36 @@ def relation(
     participant's group (group_of). The second value is True when the participant's own
     group is too small to show.
 
-    Only statements on which the report shows the group's agree and disagree shares
-    count: a majority worked out from hidden figures would let a participant learn it by
-    changing one vote and reading this page again (where only one or two of a group
-    voted, how they voted)."""
+    A statement counts only where the report's own figures settle which way most of the
+    group voted (`report_majorities`). The page must tell no more than the report: a
+    participant can vote the other way on one statement and read the page again, so it
+    gives away, statement by statement, whether it was compared and which way the
+    group leaned. Worked out from hidden counts, that told how the one or two people
+    who voted one way in a group had voted.
+
+    Why not every statement whose majority is clear by at least the threshold (agree
+    less disagree of 5 or more, or the reverse)? One changed vote cannot flip such a
+    majority, but that is not what a reader learns: they learn the inequality itself,
+    about counts the report hides. The report's protection hides a cell and then hides
+    others (often zeros, which cost least) so that no hidden count can be worked out;
+    an inequality about those cells can undo that (test_review15_report_relation.py
+    has a table where it gives away 2 people outside the groups who disagreed). What
+    the report's figures settle gives nothing away that the report does not."""
     votes = dict(
         Vote.objects.filter(participant=participant)
         .exclude(value=Vote.Value.PASS)
         .values_list("statement_id", "value")
     )
+    settled = {pk: report_majorities(view, pk) for pk in votes if pk in view.statement_index}
     relations = []
     for group in view.groups:
         compared = matched = 0
         for statement_id, value in votes.items():
-            column = view.statement_index.get(statement_id)
-            if column is None:
-                continue
-            agree = view.agree[group.number][column]
-            disagree = view.disagree[group.number][column]
-            if agree == disagree or any(0 < n < view.threshold for n in (agree, disagree)):
-                continue  # a tie, or a count hidden wherever it would show
-            shown = view.figures(statement_id).groups[group.number]
-            if shown.agree is None or shown.disagree is None:
-                continue
+            majority = settled.get(statement_id, {}).get(group.number)
+            if majority is None:
+                continue  # the report's figures do not say which way the group leaned
             compared += 1
-            matched += int((value == 1) == (agree > disagree))
+            matched += int(value == majority)
         relations.append(
             Relation(
                 label=group.label,
@@ -741,6 +747,98 @@ def relation(
         )
     own_hidden = own is not None and all(g.number != own for g in view.groups)
     return relations, own_hidden
+
+
+_INFINITY = float("inf")
+
+
+def _count_range(percent: int | None, votes: int | None, most: float) -> tuple[float, float]:
+    """The counts a reader can tell a share stands for: every count out of `votes` that
+    rounds to `percent` (as _percent rounds); 0 to `most` when the share is hidden."""
+    if percent is None or votes is None:
+        return (0.0, most)
+    centre = percent * votes / 100
+    window = range(
+        max(0, math.floor(centre - votes / 100) - 1),
+        min(votes, math.ceil(centre + votes / 100) + 1) + 1,
+    )
+    found = [k for k in window if _percent(k, votes) == percent]
+    return (float(min(found)), float(max(found))) if found else (0.0, float(votes))
+
+
+def report_majorities(view: MapView, statement: int) -> dict[int, int]:
+    """By shown group number, which way most of the group voted on `statement` (1 agree,
+    -1 disagree), for the groups where the report's figures settle it: where every table
+    of votes that agrees with what the report shows about the statement (everyone's and
+    each shown group's shares and votes, a shown group's voters at most its size) has
+    more agreeing than disagreeing in the group, or fewer.
+
+    Worked out from those figures alone (`statement_figures`), never from the counts
+    behind them, so that it says nothing the report does not: two statements whose
+    figures are shown alike get the same answer, whatever their hidden counts. The
+    bounds come from the table's sums (each row's cells add up to its votes, each
+    column's to everyone's), tightened in turn until they settle; they may leave a
+    majority unsettled that a cleverer reader could settle, never the reverse."""
+    figures = view.figures(statement)
+    overall = figures.overall
+    if figures.too_few or overall.votes is None:
+        return {}
+    groups = view.groups
+    n = len(groups)
+    # Bounds: cells[i][c] for the shown groups then everyone else (agree, disagree,
+    # pass), rows[i] their votes, columns[c] everyone's, and the number of votes.
+    total = float(overall.votes)
+    cells: list[list[list[float]]] = []
+    rows: list[list[float]] = []
+    for g in groups:
+        shown = figures.groups[g.number]
+        most = float(shown.votes) if shown.votes is not None else float(g.size)
+        rows.append(
+            [float(shown.votes), float(shown.votes)] if shown.votes is not None else [0.0, most]
+        )
+        cells.append(
+            [
+                list(_count_range(shown.agree, shown.votes, most)),
+                list(_count_range(shown.disagree, shown.votes, most)),
+                [0.0, most],
+            ]
+        )
+    rows.append([0.0, total])
+    cells.append([[0.0, total], [0.0, total], [0.0, total]])
+    columns = [
+        list(_count_range(overall.agree, overall.votes, total)),
+        list(_count_range(overall.disagree, overall.votes, total)),
+        [0.0, total],
+    ]
+    grand = [total, total]
+    # Each sum: (the bounds of its parts, the bounds of its total).
+    sums = [(cells[i], rows[i]) for i in range(n + 1)]
+    sums += [([cells[i][c] for i in range(n + 1)], columns[c]) for c in range(3)]
+    sums += [(rows, grand), (columns, grand)]
+    for _round in range(50):
+        changed = False
+        for parts, whole in sums:
+            low = sum(p[0] for p in parts)
+            high = sum(p[1] for p in parts)
+            if low > whole[0] or high < whole[1]:
+                whole[0], whole[1] = max(whole[0], low), min(whole[1], high)
+                changed = True
+            for p in parts:
+                others_low, others_high = low - p[0], high - p[1]
+                floor, ceiling = whole[0] - others_high, whole[1] - others_low
+                if floor > p[0] or ceiling < p[1]:
+                    p[0], p[1] = max(p[0], floor), min(p[1], ceiling)
+                    changed = True
+        if not changed:
+            break
+    found = {}
+    for i, g in enumerate(groups):
+        agree, disagree = cells[i][0], cells[i][1]
+        if agree[0] > disagree[1]:
+            found[g.number] = 1
+        elif disagree[0] > agree[1]:
+            found[g.number] = -1
+    return found
 
 
 # --- statements' votes on organisers' pages -----------------------------------------------
@@ -761,15 +859,19 @@ class Counted:
 
     `in_map`: the published map counted the statement (False: nothing is published yet,
     or the statement was added since). `too_few`: fewer than the threshold had voted on
-    it. `votes` and `pass_rate` (whole per cent) are None when hidden to protect people."""
+    it. `votes` and `pass_rate` (whole per cent) are None when hidden to protect people.
+    `no_votes`: the published map holds no vote on it (0 is no small count: shown), so a
+    statement nobody could vote on (waiting, held or rejected) is not said to have
+    "fewer than 5 votes"."""
 
     in_map: bool
     too_few: bool = False
+    no_votes: bool = False
     votes: int | None = None
     pass_rate: int | None = None
 
 
-NOT_COUNTED = Counted(in_map=False)
+NOT_COUNTED = Counted(in_map=False, no_votes=True)
 
 
 @dataclass(frozen=True)
@@ -789,9 +891,11 @@ class PublishedCounts:
         if view is None or statement not in view.statement_index:
             return NOT_COUNTED
         shown = view.figures(statement)
+        total = view.data.get("tallies", {}).get(str(statement), (0, 0, 0))[2]
         return Counted(
             in_map=True,
             too_few=shown.too_few,
+            no_votes=total == 0,
             votes=shown.overall.votes,
             pass_rate=shown.passed,
         )
@@ -947,7 +1051,15 @@ def report(
         }
 
     over_time = participation_over_time(result, threshold)
-    context: dict[str, Any] = {"map": view, "result": result, "over_time": over_time}
+    context: dict[str, Any] = {
+        "map": view,
+        "result": result,
+        "over_time": over_time,
+        # services._dates_unknown: imported from files that date every vote alike.
+        "dates_unknown": bool(
+            result is not None and result.is_current and result.data.get("dates_unknown")
+        ),
+    }
     if view is None:
         return context
 
@@ -960,16 +1072,15 @@ def report(
     # who joined without voting, and the two were counted at different moments.
     context["participants"] = _column_total(over_time, "joined")
     context["votes"] = _column_total(over_time, "votes")
+    context["outside"] = _outside_groups(context["participants"], view)
+    eligible = {pk for pk, s in statements.items() if not s.is_meta}
     for group in view.groups:
-        for entry in view.data["repness"].get(str(group.number), []):
-            pk = int(entry["statement"])
-            if pk not in statements or pk not in view.statement_index:
-                continue
+        for pk, direction in representative(view, group.number, eligible):
             figures = view.figures(pk).groups[group.number]
             group.statements.append(
                 {
-                    **row(pk, figures, key=entry["direction"]),
-                    "direction": entry["direction"],
+                    **row(pk, figures, key=direction),
+                    "direction": direction,
                     "voters": figures.votes,
                 }
             )
@@ -996,6 +1107,78 @@ def report(
     return context
 
 
+REPRESENTATIVE_SHOWN = 5  # as Polis's pick-repness
+
+
+def _rep_candidates(view: MapView, group: int, eligible: Collection[int]) -> list[tuple[int, str]]:
+    """Every statement that sets `group` apart by Polis's rules (its best-agree
+    statement, then those significantly more for or against than the other groups), as
+    (statement, direction), most representative first: the stored map keeps only the
+    first five (`repness`), so they are chosen again from its stored counts, with no
+    limit (stats.select_all_repness, the same rules on the same counts)."""
+    ids = list(view.statement_index)
+    if not ids or not view.agree:
+        return []
+    columns = [view.statement_index[pk] for pk in ids]
+    agree = np.asarray(view.agree, dtype=np.int64)[:, columns]
+    disagree = np.asarray(view.disagree, dtype=np.int64)[:, columns]
+    seen = np.asarray(view.seen, dtype=np.int64)[:, columns]
+    chosen = select_all_repness(
+        agree, disagree, seen, ids, [pk in eligible for pk in ids], pick=len(ids)
+    ).get(group, ())
+    ranked = sorted(
+        chosen,
+        key=lambda r: (
+            not r.best_agree,
+            -(r.repness * r.repness_test * r.p_success * r.p_test),
+            view.statement_index[r.statement],
+        ),
+    )
+    return [(int(r.statement), str(r.direction)) for r in ranked]
+
+
+def representative(view: MapView, group: int, eligible: Collection[int]) -> list[tuple[int, str]]:
+    """The statements "What group X thinks" lists, as (statement, direction): as many
+    as the stored map lists for the group (`repness`, Polis's choice of at most five),
+    chosen from every statement that sets the group apart (`_rep_candidates`, the
+    stored ones first) preferring those whose figures the report can show, so that a
+    group's section says something. A row whose number of votes and key share (the
+    direction's) are shown comes first, then one with only the other share shown, then
+    one with nothing but its votes or nothing at all, each kind in Polis's order; the
+    rows are listed agree first, as Polis lists them.
+
+    The figures are each statement's own protected table (`statement_figures`), the
+    same whichever statements are listed, so choosing among them changes no figure, and
+    which figures are hidden is shown on the page anyway. A statement left out says
+    less than a row of "hidden" would."""
+    entries = view.data["repness"].get(str(group), [])
+    wanted = min(len(entries), REPRESENTATIVE_SHOWN)
+    stored = [
+        (int(e["statement"]), str(e["direction"]))
+        for e in entries
+        if int(e["statement"]) in eligible and int(e["statement"]) in view.statement_index
+    ]
+
+    def kind(found: tuple[int, str]) -> int:
+        figures = view.figures(found[0]).groups[group]
+        if figures.citable(found[1]):
+            return 0
+        return 1 if figures.citable(None) else 2
+
+    candidates = stored
+    if len(stored) < wanted or any(kind(found) for found in stored):
+        listed = {pk for pk, _direction in stored}
+        candidates = stored + [
+            (pk, direction)
+            for pk, direction in _rep_candidates(view, group, eligible)
+            if pk not in listed and pk in eligible
+        ]
+    order = {found: i for i, found in enumerate(candidates)}
+    chosen = sorted(candidates, key=lambda found: (kind(found), order[found]))[:wanted]
+    chosen.sort(key=lambda found: (found[1] != "agree", order[found]))
+    return chosen
+
+
 def _broad(
     view: MapView,
     statements: Mapping[int, Statement],
@@ -1013,6 +1196,24 @@ def _broad(
         if pk in statements and not view.figures(pk).too_few:
             rows.append(overall(pk, direction))
     return rows
+
+
+def _outside_groups(participants: int | None, view: MapView) -> int | str | None:
+    """How the report speaks of the people in no group it shows: those it could not
+    place (too few votes, or none) and those in groups too small to show, never told
+    apart. None when there is nobody to speak of (or the number who joined is not
+    shown); "few" when they are fewer than the threshold; else their number.
+
+    Their number is the number who joined less the shown groups' sizes, all on the
+    page. Told apart, the people placed in a group too small to show would be that
+    group's size; together they are not, and with no more than one hidden group a
+    number of the threshold or more cannot be its size (a hidden group is smaller)."""
+    if participants is None or not view.groups:
+        return None
+    outside = participants - sum(g.size for g in view.groups)
+    if outside <= 0:
+        return None
+    return "few" if outside < view.threshold else outside
 
 
 def _column_total(rows: Sequence[Mapping[str, Any]], key: str) -> int | None:
@@ -1276,16 +1477,15 @@ def citation_snapshot(
     if group is None or group not in shown or statement.pk not in view.statement_index:
         return None
     figures = view.figures(statement.pk).groups[group]
-    # The direction the statement sets the group apart in ("What group A thinks"); a
-    # statement not listed there has none, and either shown share will do.
-    direction = next(
-        (
-            str(entry["direction"])
-            for entry in view.data["repness"].get(str(group), [])
-            if int(entry["statement"]) == statement.pk
-        ),
-        None,
+    # The direction the statement sets the group apart in, as "What group A thinks"
+    # lists it (`representative`); a statement not listed there has none, and either
+    # shown share will do.
+    eligible = set(
+        Statement.objects.filter(conversation=conversation, is_meta=False)
+        .filter(conversation.shown_statements_filter())
+        .values_list("pk", flat=True)
     )
+    direction = dict(representative(view, group, eligible)).get(statement.pk)
     if not figures.citable(direction):
         return None
     return {

@@ -998,6 +998,26 @@ def _over_time(conversation: Conversation) -> list[list[Any]]:
     ]
 
 
+def _dates_unknown(conversation: Conversation, over_time: Sequence[Sequence[Any]]) -> bool:
+    """Whether the conversation was imported from files that give every vote the same
+    day (our anonymous export stamps each vote with the day the conversation started;
+    an upload without votes.csv has no days at all, and the import dates them all the
+    day it ran): the report then does not show the days as when people took part.
+
+    Imported: a finished Polis import made it. Every vote it brought is dated on or
+    before the day the import finished; votes cast after the conversation was opened
+    again come later, and do not make the imported days true."""
+    finished = (
+        PolisImport.objects.filter(conversation=conversation, state=PolisImport.State.DONE)
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    if finished is None:
+        return False
+    last = timezone.localdate(finished).isoformat()
+    return len({day for day, votes, _joined in over_time if votes and day <= last}) <= 1
+
+
 def compute_now(*, conversation: Conversation) -> OpinionMapResult:
     """Compute and store the opinion map, warm-started from the stored one so that
     groups keep their letters as votes arrive. Call from the task worker or a command,
@@ -1019,13 +1039,18 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
     )
     votes, days = _read_votes(conversation)
     over_time = _over_time(conversation)
+    dates_unknown = _dates_unknown(conversation, over_time)
     if len(votes) == 0:
         # Published at once, holding no votes: the export writes none.
         PublishedVotes.objects.filter(result__conversation=conversation).delete()
         empty, _created = OpinionMapResult.objects.update_or_create(
             conversation=conversation,
             defaults={
-                "data": {"format": OpinionMapResult.FORMAT, "over_time": over_time},
+                "data": {
+                    "format": OpinionMapResult.FORMAT,
+                    "over_time": over_time,
+                    "dates_unknown": dates_unknown,
+                },
                 "priority": {},
                 "vote_count": 0,
                 "computed_at": timezone.now(),
@@ -1068,6 +1093,7 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
         "extremity": data["extremity"],
         "tallies": _tallies(votes),
         "over_time": over_time,
+        "dates_unknown": dates_unknown,
         "timings": data["timings"],
     }
     # Stored only when published, priorities included (readers and routing see the map

@@ -759,7 +759,9 @@ def _card(routing: selectors.Routing, participant_id: int | None, **extra: Any) 
     X-CSRFToken header (hx-headers on #card-region, rendered with the full page), and
     Django's CSRF middleware checks it against the cookie exactly as it checks a form
     field. So a card costs no fresh token, and the card, which shows participants'
-    text, never repeats a secret (BREACH)."""
+    text, never repeats a secret (BREACH). The template leaves {% csrf_token %} out of
+    a card sent alone ("swapped"), rather than ask for a token it was not given (which
+    Django warns of in DEBUG)."""
     context = _card_context(routing, participant_id)
     context.update(extra)
     context["swapped"] = True  # focus moves to the new card (templates say how)
@@ -788,7 +790,7 @@ def _card(routing: selectors.Routing, participant_id: int | None, **extra: Any) 
 
 
 # The card after a vote, rendered once per language and URL with markers where the
-# statement, progress and CSRF token go; each vote then fills the markers in (escaped
+# statement and progress go; each vote then fills the markers in (escaped
 # as the template would). Template rendering was a fifth of a vote's time, and this is
 # still exactly the template's output (tests/test_views.py compares the two).
 _MARK = "\x00{}\x00"
@@ -1123,8 +1125,9 @@ def participant_statement(request: HttpRequest, public_token: str) -> HttpRespon
             else:
                 if statement.state == Statement.State.HELD:
                     said = _(
-                        "Thank you. Your statement may name a person, so an organiser will"
-                        " check it before it appears."
+                        "Thank you. Your statement may contain personal details, such as a"
+                        " name or a phone number, so an organiser will check it before it"
+                        " appears."
                     )
                 elif statement.state == Statement.State.PENDING:
                     said = _(
@@ -1135,10 +1138,13 @@ def participant_statement(request: HttpRequest, public_token: str) -> HttpRespon
                 messages.success(request, said)
                 response = redirect(conversation.get_public_url())
     if response is None:
+        # Sent but not added because the form is no longer offered (the conversation
+        # closed while it was typed, say): the words come back to copy, not lost.
+        kept = request.POST.get("text", "").strip() if request.method == "POST" else ""
         response = render(
             request,
             "deliberation/participant_statement.html",
-            {"conversation": conversation, "form": form, "gate": gate},
+            {"conversation": conversation, "form": form, "gate": gate, "kept": kept},
         )
     if joined is not None:
         _remember(request, response, conversation, joined)

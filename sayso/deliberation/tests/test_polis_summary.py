@@ -282,7 +282,9 @@ def test_csv_files_without_a_typed_question_are_refused(depot_organiser: Client)
         },
     )
     page = response.content.decode()
-    assert _field_error(page, "topic").startswith("Write the question the conversation asked")
+    assert _field_error(page, "topic") == html.escape(
+        "Write the question people were asked: separate files do not include it."
+    )
     assert _counts() == (0, 0, 0, 0, 0)
     # Both chosen files must be chosen again; the one left empty says nothing of it.
     assert page.count(CHOOSE_AGAIN) == 2

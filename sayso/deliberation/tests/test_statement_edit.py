@@ -180,7 +180,7 @@ def test_a_statement_that_cannot_change_says_why_and_stays_as_it_was(
             "Write your statement in words: use at least 3 letters or numbers. Emoji,"
             " symbols and spaces alone cannot be voted on.",
         ),
-        ("x" * 281, "Keep it to 280 characters so it reads well on a phone."),
+        ("x" * 281, "Keep it to 280 characters so it reads well on a phone. It has 281."),
         ("", "Write the statement&#x27;s words."),
         # Another statement's words (case and punctuation aside) would split its votes.
         ("scanner data is USEFUL!", "Statement 1 already says the same thing: keep one."),

@@ -838,6 +838,9 @@ RESPONDENT_MESSAGES = [
     "Enter the code from your card or letter.",
     "This is longer than an invitation code. Enter the code from your card or letter, like"
     " {example}.",
+    # A conversation's participant, told why their statement waits (deliberation.views).
+    "Thank you. Your statement may contain personal details, such as a name or a phone"
+    " number, so an organiser will check it before it appears.",
 ]
 RESPONDENT_PLURALS = [
     "%(count)s option has no number. Give each option a number from 1 to %(n)s.",
