@@ -3,17 +3,23 @@
 sayso run              migrate, load the demo on first run, serve and work (Ctrl-C stops both)
 sayso serve            the web server only (gunicorn; see docs/decisions/0002)
 sayso worker           the task worker only (may run on other machines)
+sayso opinion-map PATH [--json]   the opinion map of a Polis export folder (no database)
 sayso migrate | demo | createsuperuser | check | ...   any Django command
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 ALIASES = {"worker": "db_worker"}
 
@@ -143,6 +149,73 @@ def run(bind: str = "127.0.0.1:8000") -> int:
     return 0
 
 
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float as None: JSON has no such numbers, and
+    Python's json would write `NaN`, which other readers refuse."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def opinion_map(argv: Sequence[str]) -> int:
+    """`sayso opinion-map PATH [--json]`: read a Polis export folder (comments.csv with
+    votes.csv, or participants-votes.csv when votes.csv is absent), work out its opinion
+    map and print it: a short summary, or with --json the whole result, `"groups":
+    {participant id: group}` among it. Needs no database and no Django set-up: the maths
+    is Django-free (`sayso.analysis.opinion_map`). A malformed export is refused with
+    the file, line and problem, and exit status 1."""
+    import argparse
+
+    from sayso.analysis.opinion_map import PolisImportError, run_polis_export
+
+    parser = argparse.ArgumentParser(
+        prog="sayso opinion-map",
+        description="Work out the opinion map of a Polis export folder.",
+    )
+    parser.add_argument(
+        "path", help="a folder holding comments.csv and votes.csv (or participants-votes.csv)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    options = parser.parse_args(list(argv))
+    folder = Path(options.path)
+    if not folder.is_dir():
+        print(
+            f"sayso opinion-map: {folder} is not a folder: give the folder of a Polis "
+            "export (comments.csv and votes.csv).",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        result = run_polis_export(folder)
+    except PolisImportError as problem:
+        print(f"sayso opinion-map: {problem}", file=sys.stderr)
+        return 1
+    if options.json:
+        text = json.dumps(_finite(result), allow_nan=False)
+        try:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # `| head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    sizes = Counter(result["groups"].values())
+    print(
+        f"{result['n_participants']} participants, {result['n_statements']} statements; "
+        f"{result['n_in_conversation']} voted on enough statements to be placed."
+    )
+    print(
+        f"{result['k']} opinion groups: "
+        + ", ".join(f"group {group} has {sizes[group]}" for group in sorted(sizes))
+    )
+    seconds = sum(result["timings"].values())
+    print(f"Worked out in {seconds:.2f} s. Add --json for the whole result.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help", "help"}:
@@ -151,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command == "run":
         return run(*(rest[:1] or []))
+    if command == "opinion-map":
+        return opinion_map(rest)
     if command == "serve":
         bind = rest[0] if rest else os.environ.get("SAYSO_BIND", "127.0.0.1:8000")
         workers = int(os.environ.get("SAYSO_WEB_WORKERS", "2"))

@@ -1,10 +1,16 @@
-"""The `sayso serve` command line: what the web server is told matters for privacy and load."""
+"""The `sayso` command line: what the web server is told matters for privacy and load, and
+`sayso opinion-map` for a Polis export folder."""
 
+import json
+import math
+import shutil
 import socket
+from pathlib import Path
 
 import pytest
 
 from sayso import cli
+from sayso.analysis.opinion_map import run_polis_export
 
 
 def _option(command: list[str], name: str) -> str:
@@ -54,3 +60,61 @@ def test_a_port_just_left_by_a_stopped_server_is_free_again() -> None:
         client.close()
     assert not cli.port_in_use(f"127.0.0.1:{port}")
     assert not cli.port_in_use("unix:/run/sayso.sock")  # not TCP: left to gunicorn
+
+
+# `sayso opinion-map PATH [--json]`: the opinion map of a Polis export folder.
+POLIS_EXPORT = (
+    Path(__file__).resolve().parents[2] / "analysis" / "tests" / "fixtures" / "polis"
+) / "15-per-hour-seattle"
+
+
+def _refuse_nan(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+def test_opinion_map_prints_the_map_as_json_with_each_participants_group(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["opinion-map", str(POLIS_EXPORT), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out, parse_constant=_refuse_nan)
+    # The same map as the maths gives for the folder (keys become strings in JSON).
+    expected = run_polis_export(POLIS_EXPORT)
+    assert printed["groups"] == {str(p): g for p, g in expected["groups"].items()}
+    assert printed["k"] == expected["k"] == 2
+    assert len(printed["groups"]) == printed["n_in_conversation"] == 138
+    assert {"repness", "consensus", "group_informed_consensus", "priority"} <= set(printed)
+    assert {"load", "pca", "clustering"} <= set(printed["timings"])
+
+
+def test_opinion_map_without_json_says_it_in_words(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["opinion-map", str(POLIS_EXPORT)]) == 0
+    out = capsys.readouterr().out
+    assert "339 participants, 54 statements; 138 voted on enough" in out
+    assert "2 opinion groups: group 0 has 97, group 1 has 41" in out
+
+
+def test_a_malformed_export_is_refused_with_file_line_and_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(POLIS_EXPORT / "comments.csv", tmp_path / "comments.csv")
+    rows = (POLIS_EXPORT / "votes.csv").read_text().splitlines()
+    rows[3] = rows[3].rsplit(",", 1)[0] + ",7"  # a vote of 7: not agree, disagree or pass
+    (tmp_path / "votes.csv").write_text("\n".join(rows) + "\n")
+    assert cli.main(["opinion-map", str(tmp_path), "--json"]) == 1
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert "votes.csv, line 4:" in said.err
+
+
+def test_a_path_that_is_not_a_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["opinion-map", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_numbers_json_cannot_hold_become_null() -> None:
+    assert cli._finite({"a": [1.0, math.nan], "b": (math.inf, "x")}) == {
+        "a": [1.0, None],
+        "b": [None, "x"],
+    }

@@ -614,6 +614,11 @@ def test_the_import_page_says_what_an_anonymous_import_drops(depot_organiser: Cl
         "An imported conversation is anonymous. So if you export it from Sayso later, that"
         " export does not say who wrote each statement or when each vote was cast" in page
     )
+    # Nor does an import keep Polis's groups or its counts: said before importing.
+    assert (
+        "Sayso works out the opinion groups again from the votes, so they may differ from"
+        " the groups Polis showed, and it counts each person's latest vote" in page
+    )
 
 
 def _queued(depot_organiser: Client, capture: Any) -> PolisImport:
