@@ -653,6 +653,10 @@ class PolisImport(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The imported votes all carry one day (or none were imported), recorded when the
+    # import writes them: the report then says their dates are not known. Never worked
+    # out again from the conversation's votes, which later include live ones.
+    dates_unknown = models.BooleanField(default=False, editable=False)
 
     def __str__(self) -> str:
         return f"Polis import {self.pk}: {self.topic}"

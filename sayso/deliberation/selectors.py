@@ -25,7 +25,6 @@ from django.db.models.fields.json import KeyTransform
 from django.utils.crypto import salted_hmac
 
 from sayso.analysis.disclosure import DisclosureRefused, ProtectedTable, protect_table
-from sayso.analysis.opinion_map.stats import select_all_repness
 from sayso.analysis.pooling import pool_small_rows
 
 from . import personal_details
@@ -1110,53 +1109,38 @@ def report(
 REPRESENTATIVE_SHOWN = 5  # as Polis's pick-repness
 
 
-def _rep_candidates(view: MapView, group: int, eligible: Collection[int]) -> list[tuple[int, str]]:
-    """Every statement that sets `group` apart by Polis's rules (its best-agree
-    statement, then those significantly more for or against than the other groups), as
-    (statement, direction), most representative first: the stored map keeps only the
-    first five (`repness`), so they are chosen again from its stored counts, with no
-    limit (stats.select_all_repness, the same rules on the same counts)."""
-    ids = list(view.statement_index)
-    if not ids or not view.agree:
-        return []
-    columns = [view.statement_index[pk] for pk in ids]
-    agree = np.asarray(view.agree, dtype=np.int64)[:, columns]
-    disagree = np.asarray(view.disagree, dtype=np.int64)[:, columns]
-    seen = np.asarray(view.seen, dtype=np.int64)[:, columns]
-    chosen = select_all_repness(
-        agree, disagree, seen, ids, [pk in eligible for pk in ids], pick=len(ids)
-    ).get(group, ())
-    ranked = sorted(
-        chosen,
-        key=lambda r: (
-            not r.best_agree,
-            -(r.repness * r.repness_test * r.p_success * r.p_test),
-            view.statement_index[r.statement],
-        ),
-    )
-    return [(int(r.statement), str(r.direction)) for r in ranked]
-
-
 def representative(view: MapView, group: int, eligible: Collection[int]) -> list[tuple[int, str]]:
-    """The statements "What group X thinks" lists, as (statement, direction): as many
-    as the stored map lists for the group (`repness`, Polis's choice of at most five),
-    chosen from every statement that sets the group apart (`_rep_candidates`, the
-    stored ones first) preferring those whose figures the report can show, so that a
-    group's section says something. A row whose number of votes and key share (the
-    direction's) are shown comes first, then one with only the other share shown, then
-    one with nothing but its votes or nothing at all, each kind in Polis's order; the
-    rows are listed agree first, as Polis lists them.
+    """The statements "What group X thinks" lists, as (statement, direction): those the
+    stored map lists for the group (`repness`, Polis's top picks, at most five) that are
+    still `eligible` (shown, not meta), and no others, put in order by what the page
+    shows: a row whose number of votes and key share (the direction's) are shown first,
+    then one with only the other share shown, then one with nothing but its votes or
+    nothing at all; within each kind agree before disagree, as Polis lists them, each in
+    the stored order.
 
-    The figures are each statement's own protected table (`statement_figures`), the
-    same whichever statements are listed, so choosing among them changes no figure, and
-    which figures are hidden is shown on the page anyway. A statement left out says
-    less than a row of "hidden" would."""
-    entries = view.data["repness"].get(str(group), [])
-    wanted = min(len(entries), REPRESENTATIVE_SHOWN)
+    What the list depends on: which statements are listed, on the stored picks and the
+    statements' moderation alone; their order, on that and the figures shown in the
+    rows (`statement_figures`, each statement's own protected table), which the page
+    shows anyway. So two maths outputs with the same picks and the same shown figures
+    give the same list, whatever the counts behind them.
+
+    The picks themselves are chosen by the maths from the raw counts (each group's
+    agree, disagree and pass counts against the other groups', groups too small to show
+    included), as in Polis: whether a statement is listed at all can depend on counts
+    the report hides. That older, smaller exposure is left as Polis has it (closing it
+    would mean choosing the picks from shown figures only, in the maths). Going beyond
+    the picks to find statements whose figures are shown (choosing more from the stored
+    counts whenever a picked row had a hidden figure, as review 15 did at first) added a
+    choice made just where figures are hidden, on the small counts behind them: one vote
+    in a group too small to show changed which statement was listed
+    (test_review15_report_leaks.py). A group's section may therefore list a row of
+    "hidden" figures; it says why it cannot be cited."""
     stored = [
-        (int(e["statement"]), str(e["direction"]))
-        for e in entries
-        if int(e["statement"]) in eligible and int(e["statement"]) in view.statement_index
+        (int(entry["statement"]), str(entry["direction"]))
+        for entry in view.data["repness"].get(str(group), [])[:REPRESENTATIVE_SHOWN]
+    ]
+    listed = [
+        (pk, direction) for pk, direction in stored if pk in eligible and pk in view.statement_index
     ]
 
     def kind(found: tuple[int, str]) -> int:
@@ -1165,18 +1149,8 @@ def representative(view: MapView, group: int, eligible: Collection[int]) -> list
             return 0
         return 1 if figures.citable(None) else 2
 
-    candidates = stored
-    if len(stored) < wanted or any(kind(found) for found in stored):
-        listed = {pk for pk, _direction in stored}
-        candidates = stored + [
-            (pk, direction)
-            for pk, direction in _rep_candidates(view, group, eligible)
-            if pk not in listed and pk in eligible
-        ]
-    order = {found: i for i, found in enumerate(candidates)}
-    chosen = sorted(candidates, key=lambda found: (kind(found), order[found]))[:wanted]
-    chosen.sort(key=lambda found: (found[1] != "agree", order[found]))
-    return chosen
+    order = {found: i for i, found in enumerate(listed)}
+    return sorted(listed, key=lambda found: (kind(found), found[1] != "agree", order[found]))
 
 
 def _broad(
@@ -1478,8 +1452,8 @@ def citation_snapshot(
         return None
     figures = view.figures(statement.pk).groups[group]
     # The direction the statement sets the group apart in, as "What group A thinks"
-    # lists it (`representative`); a statement not listed there has none, and either
-    # shown share will do.
+    # lists it (`representative`: the stored picks only); a statement not listed there
+    # has none, and either shown share will do.
     eligible = set(
         Statement.objects.filter(conversation=conversation, is_meta=False)
         .filter(conversation.shown_statements_filter())

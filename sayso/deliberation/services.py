@@ -998,24 +998,33 @@ def _over_time(conversation: Conversation) -> list[list[Any]]:
     ]
 
 
-def _dates_unknown(conversation: Conversation, over_time: Sequence[Sequence[Any]]) -> bool:
+def _dates_unknown(conversation: Conversation) -> bool:
     """Whether the conversation was imported from files that give every vote the same
     day (our anonymous export stamps each vote with the day the conversation started;
     an upload without votes.csv has no days at all, and the import dates them all the
     day it ran): the report then does not show the days as when people took part.
 
-    Imported: a finished Polis import made it. Every vote it brought is dated on or
-    before the day the import finished; votes cast after the conversation was opened
-    again come later, and do not make the imported days true."""
-    finished = (
-        PolisImport.objects.filter(conversation=conversation, state=PolisImport.State.DONE)
-        .values_list("finished_at", flat=True)
-        .first()
+    Decided once, from the imported votes alone, when the import wrote them
+    (`_one_vote_day`, kept on the PolisImport), never from the votes now held: were live
+    votes counted (the conversation opened again), one person voting on the day of
+    the import would turn the table of days on, telling that somebody took part that
+    day, which pooling the quiet days hides. So it stays "not known", with no table,
+    whatever is voted later."""
+    return PolisImport.objects.filter(
+        conversation=conversation, state=PolisImport.State.DONE, dates_unknown=True
+    ).exists()
+
+
+def _one_vote_day(conversation: Conversation) -> bool:
+    """Whether the conversation's votes carry at most one day: asked by the import as
+    it writes them, before anyone else can vote."""
+    days = (
+        Vote.objects.filter(participant__conversation=conversation)
+        .order_by()
+        .values_list("created_on", flat=True)
+        .distinct()[:2]
     )
-    if finished is None:
-        return False
-    last = timezone.localdate(finished).isoformat()
-    return len({day for day, votes, _joined in over_time if votes and day <= last}) <= 1
+    return len(days) <= 1
 
 
 def compute_now(*, conversation: Conversation) -> OpinionMapResult:
@@ -1039,7 +1048,7 @@ def compute_now(*, conversation: Conversation) -> OpinionMapResult:
     )
     votes, days = _read_votes(conversation)
     over_time = _over_time(conversation)
-    dates_unknown = _dates_unknown(conversation, over_time)
+    dates_unknown = _dates_unknown(conversation)
     if len(votes) == 0:
         # Published at once, holding no votes: the export writes none.
         PublishedVotes.objects.filter(result__conversation=conversation).delete()
@@ -2098,7 +2107,13 @@ def run_polis_import(*, job_id: int) -> PolisImport | None:
                 moderation=job.moderation,
                 data_practice=practice,
             )
-            if not _finish_import(job_id, PolisImport.State.DONE, conversation=conversation):
+            if not _finish_import(
+                job_id,
+                PolisImport.State.DONE,
+                conversation=conversation,
+                # The imported votes only: nobody else can have voted yet.
+                dates_unknown=_one_vote_day(conversation),
+            ):
                 raise _ImportStopped  # stopped meanwhile (cancel_polis_import): undo it
     except _ImportStopped:
         pass

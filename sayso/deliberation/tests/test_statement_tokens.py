@@ -137,9 +137,8 @@ def test_the_report_for_members_and_the_public_shows_no_stored_key(
             sizes=[20, 20],
             votes={
                 "Split on cameras": [(20, 0, 0), (5, 15, 0), (0, 0, 0)],
-                # No figure hidden: a group's row with its figures hidden gives way to
-                # one that shows them (selectors.representative), and this one must be
-                # on the page.
+                # No figure hidden, so that this statement's row on the page shows
+                # its figures (and would show a stored key, were one leaked).
                 "Split on breaks": [(15, 5, 0), (5, 15, 0), (0, 0, 0)],
                 "Both agree on rotas": [(20, 0, 0), (20, 0, 0), (0, 0, 0)],
             },
