@@ -193,7 +193,7 @@ def test_a_tiny_answer_is_accepted_by_a_rule_and_brings_up_a_question() -> None:
     Question.objects.filter(survey=survey, name="age").update(constraint=". > 0")
     age = Question.objects.get(survey=survey, name="age")
     follow = Question(name="follow", type=Question.Type.SHORT_TEXT, relevant="${age} > 0")
-    assert logic.check_answer(age, 0.0000001, {"age": 0.0000001}, "en") is None
+    assert logic.check_answer(age, 0.0000001, {"age": 0.0000001}, "en", "en") is None
     assert logic.is_relevant(follow, {"age": 0.0000001})
     assert logic.is_relevant(follow, {"age": 1e20})
 

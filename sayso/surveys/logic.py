@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from sayso.analysis import odk_xpath
 from sayso.core.text import ascii_forms, has_nul, without_direction_controls
 
-from .models import Question, Survey, pick_label
+from .models import Question, Survey, own_or_main, pick_label
 
 # What a respondent reads when an answer breaks a question's rule (constraint) that has
 # no message of its own (an imported XLSForm's, or one left blank in the builder, whose
@@ -115,6 +115,14 @@ def shown(labels: Any, language: str, default_language: str, fallback: str = "")
     return Shown(fallback, "")
 
 
+def shown_own_or_main(labels: Any, language: str, main: str) -> Shown:
+    """A page title or a hint as a respondent reads it: in `language`, else in the
+    survey's main language, else nothing. Unlike a question's label (shown), never in
+    a third language: such a text translates one left empty in the main language, so
+    it does not stand in for it (models.own_or_main)."""
+    return shown(own_or_main(labels, language, main), language, main)
+
+
 def answer_shown(question: Question, value: Any, language: str) -> Shown:
     """An answer that is not a choice, as the check page shows it: a consent statement
     as "Agreed" or "Did not agree", a date in words ("2 March 2019", in the page's
@@ -159,10 +167,11 @@ def survey_text(survey: Survey, field: str, language: str) -> Shown:
 
 def message_shown(question: Question, message: str, language: str, default_language: str) -> Shown:
     """A message about an answer: the survey's own words (a required or constraint
-    message) in the language they were written in, or Sayso's, in the page's language."""
+    message, in `language` or the main language: missing_message, check_answer) in the
+    language they were written in, or Sayso's, in the page's language."""
     for labels in (question.required_message, question.constraint_message):
         if isinstance(labels, dict):
-            for code in (language, default_language, *labels):
+            for code in (language, default_language):
                 if message and labels.get(code) == message:
                     return Shown(message, html_lang(code))
     return Shown(message, ui_lang())
@@ -426,15 +435,24 @@ def is_relevant(question: Question, answers: Mapping[str, Any]) -> bool:
         return True  # checked on save; an old bad expression shows the question
 
 
-def missing_message(kind: str, required_message: Any, language: str) -> str:
+def missing_message(kind: str, required_message: Any, language: str, main: str) -> str:
     """What a respondent is told when a required answer is missing: the survey's own
-    words when it has them (XLSForm's required_message), otherwise Sayso's."""
-    own = pick_label(required_message, language)
+    words (XLSForm's required_message) in `language` or the survey's main language
+    `main`, otherwise Sayso's, in the respondent's language. Never the survey's words
+    in a third language: a Welsh respondent never reads Polish."""
+    own = pick_label(required_message, language, main=main)
     if own:
         return own
     if kind == Question.Type.CONSENT:
         return _("Tick the box to agree before you go on.")
     return _("Answer this question.")
+
+
+def rule_message(own: Any, language: str, main: str) -> str:
+    """What a respondent is told when an answer breaks a question's rule: the survey's
+    own words (XLSForm's constraint_message) in `language` or the main language `main`,
+    as missing_message picks them, otherwise Sayso's general message."""
+    return pick_label(own, language, main=main) or str(RULE_NOT_FOLLOWED)
 
 
 def exclusive_options(question: Question) -> dict[str, Any]:
@@ -461,14 +479,16 @@ def exclusive_problem(value: Any, exclusive: Mapping[str, Any], language: str) -
 
 
 def check_answer(
-    question: Question, value: Any, answers: Mapping[str, Any], language: str
+    question: Question, value: Any, answers: Mapping[str, Any], language: str, main: str
 ) -> str | None:
-    """The message to show next to the question, or None when the answer is acceptable."""
+    """The message to show next to the question, or None when the answer is acceptable.
+    The survey's own messages are read in `language`, else in its main language `main`
+    (missing_message)."""
     if question.is_note:
         return None
     if value is None or value == []:
         if question.required:
-            return missing_message(question.type, question.required_message, language)
+            return missing_message(question.type, question.required_message, language, main)
         return None
     if question.type == Question.Type.MULTIPLE:
         problem = exclusive_problem(value, exclusive_options(question), language)
@@ -482,7 +502,7 @@ def check_answer(
         except odk_xpath.XPathError:
             ok = True
         if not ok:
-            return pick_label(question.constraint_message, language) or str(RULE_NOT_FOLLOWED)
+            return rule_message(question.constraint_message, language, main)
     return None
 
 
@@ -670,10 +690,15 @@ def pages_brought_up(
 
 
 def validate_page(
-    questions: Iterable[Question], data: Mapping[str, Any], answers: dict[str, Any], language: str
+    questions: Iterable[Question],
+    data: Mapping[str, Any],
+    answers: dict[str, Any],
+    language: str,
+    main: str,
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Read the page's answers into `answers` (in place); return errors by name and
-    the text typed for answers that could not be read (to show it again).
+    the text typed for answers that could not be read (to show it again). Messages
+    as check_answer gives them (`main`: the survey's main language).
 
     Every typed answer is kept in `answers`, even one with an error, so the page is shown
     again as the person left it; irrelevant questions lose their answers.
@@ -697,7 +722,7 @@ def validate_page(
             continue
         if question.name in errors:
             continue
-        message = check_answer(question, answers.get(question.name), answers, language)
+        message = check_answer(question, answers.get(question.name), answers, language, main)
         if message:
             errors[question.name] = message
     typed = {n: v for n, v in raw.items() if n in errors and v not in (None, "", {})}
@@ -765,10 +790,12 @@ def prepare_rules(
     )
 
 
-def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> dict[str, str]:
+def check_all(
+    rules: Iterable[Rule], answers: dict[str, Any], language: str, main: str
+) -> dict[str, str]:
     """Check every question before submission (relevance may have changed): the
     irrelevant answers are dropped from `answers` (in place); the messages are those
-    of check_answer, by question name."""
+    of check_answer (`main`: the survey's main language), by question name."""
     errors: dict[str, str] = {}
     for rule in rules:
         name = rule.name
@@ -785,7 +812,7 @@ def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> 
         value = answers.get(name)
         if value is None or value == []:
             if rule.required:
-                errors[name] = missing_message(rule.type, rule.required_message, language)
+                errors[name] = missing_message(rule.type, rule.required_message, language, main)
             continue
         if rule.exclusive:
             problem = exclusive_problem(value, rule.exclusive, language)
@@ -801,9 +828,7 @@ def check_all(rules: Iterable[Rule], answers: dict[str, Any], language: str) -> 
             except odk_xpath.XPathError:
                 ok = True
             if not ok:
-                errors[name] = pick_label(rule.constraint_message, language) or str(
-                    RULE_NOT_FOLLOWED
-                )
+                errors[name] = rule_message(rule.constraint_message, language, main)
     return errors
 
 

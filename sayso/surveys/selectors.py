@@ -19,8 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import partial
-from typing import Any, Protocol, TypeGuard, overload
+from typing import Any, NamedTuple, Protocol, TypeGuard, overload
 
 import numpy as np
 from django.db import connections
@@ -39,6 +38,8 @@ from django.db.models import (
 from django.db.models.functions import RowNumber, TruncMonth
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from sayso.analysis import disclosure, odk_xpath, survey_stats
 
@@ -3238,7 +3239,7 @@ def _weights(
     if any(t is None or t.type not in WEIGHTED_BY for t in target_questions):
         # Deleted, or changed into another kind of question after the figures were set:
         # saying so beats results that quietly stop being weighted.
-        raise CannotWeight(_no_longer_single_choice)
+        raise CannotWeight(_refusal(_NO_LONGER_SINGLE_CHOICE))
     weighable = [q for q in questions if q.type in WEIGHABLE]
     weighable += [t for t in target_questions if t is not None and t not in weighable]
     names = {c.pk: c.name for q in weighable for c in q.choices.all()}
@@ -3295,9 +3296,13 @@ def _weights(
     if not disclosure.weighting_cells_safe(
         [max(0, n) for n in left_out.values()], threshold=threshold
     ):
-        raise CannotWeight(partial(_few_skipped, survey, threshold))
+        raise CannotWeight(
+            _refusal(_FEW_SKIPPED, threshold=threshold, way_out=_FEW_SKIPPED_WAY_OUT.of(survey))
+        )
     if not disclosure.weighting_cells_safe(list(in_groups.values()), threshold=threshold):
-        raise CannotWeight(partial(_small_group, survey, threshold))
+        raise CannotWeight(
+            _refusal(_SMALL_GROUP, threshold=threshold, way_out=_SMALL_GROUP_WAY_OUT.of(survey))
+        )
     sized: dict[tuple[str, ...], int] = defaultdict(int)
     for (mask, cell), n in in_groups.items():
         if selected(mask):
@@ -3309,14 +3314,26 @@ def _weights(
     for target, group, margin in zip(target_questions, groups, margins, strict=True):
         missing = [name for name, size in margin.items() if size > 0 and name not in set(group)]
         if missing:
-            raise CannotWeight(partial(_nobody_in, target, missing, survey.default_language))  # type: ignore[arg-type]
+            raise CannotWeight(
+                _about_answers(
+                    _NOBODY_IN,
+                    target,  # type: ignore[arg-type]
+                    missing,
+                    survey.default_language,
+                )
+            )
         # An answer nobody in the population gives (a figure of 0) that people here
         # gave: they cannot be weighted to nothing (services.set_weighting_targets
         # refuses it; people may have given it since).
         counted_as_nobody = [name for name, size in margin.items() if size <= 0 and name in group]
         if counted_as_nobody:
             raise CannotWeight(
-                partial(_answered_but_none, target, counted_as_nobody, survey.default_language)  # type: ignore[arg-type]
+                _about_answers(
+                    _ANSWERED_BUT_NONE,
+                    target,  # type: ignore[arg-type]
+                    counted_as_nobody,
+                    survey.default_language,
+                )
             )
     ones = np.ones(len(cells))
     # Trimming (survey_stats.trim_weights, inside post_stratify and rake): nobody counts
@@ -3332,7 +3349,7 @@ def _weights(
                 ones, list(zip(groups, margins, strict=True)), counts=sizes, trim_upper=limit
             )
     except ValueError as problem:  # e.g. an answer the targets have no figure for
-        raise CannotWeight(_does_not_fit) from problem
+        raise CannotWeight(_refusal(_DOES_NOT_FIT)) from problem
     weight_of = {
         cell: float(weight) for (cell, _n), weight in zip(cells, reweighting.weights, strict=True)
     }
@@ -3732,96 +3749,167 @@ class CannotWeight(Exception):  # noqa: N818 - a refusal shown to people, not a 
         super().__init__(self.on_results_page)
 
 
-def _no_longer_single_choice(on_weighting_page: bool) -> str:
-    if on_weighting_page:
-        return _(
-            "The results cannot be weighted: a question the weighting uses is no longer a "
-            "single-choice question of this survey. Stop weighting by it below."
-        )
-    return _(
+@dataclass(frozen=True, slots=True)
+class _TwoWays:
+    """Words about weighting as each page says them: the results page, which sends
+    the organiser on to the weighting page, and the weighting page itself. Each is a
+    whole sentence (or a whole part of one), so that it is translated whole."""
+
+    results_page: StrOrPromise
+    weighting_page: StrOrPromise
+
+    def on(self, weighting_page: bool) -> str:
+        return str(self.weighting_page if weighting_page else self.results_page)
+
+
+class _WayOut(NamedTuple):
+    """What the organiser can do about a small group: waiting for more answers helps
+    only while the survey is open."""
+
+    closed: _TwoWays
+    still_open: _TwoWays
+
+    def of(self, survey: Survey) -> _TwoWays:
+        return self.closed if survey.status == Survey.Status.CLOSED else self.still_open
+
+
+def _refusal(words: _TwoWays, **values: str | int | _TwoWays) -> Callable[[bool], str]:
+    """A CannotWeight's reason: `words` on the page it is read on, filled in with
+    `values` (words of their own are read on the same page)."""
+
+    def why(on_weighting_page: bool) -> str:
+        text = words.on(on_weighting_page)
+        if not values:
+            return text
+        return text % {
+            name: value.on(on_weighting_page) if isinstance(value, _TwoWays) else value
+            for name, value in values.items()
+        }
+
+    return why
+
+
+def _about_answers(
+    words: _TwoWays, question: Question, names: list[str], language: str
+) -> Callable[[bool], str]:
+    """A refusal about some answers to `question`, named by their labels as a sentence
+    lists them ("Days", "Days, Nights or Other") in %(answers)s, and the question's
+    label in %(question)s."""
+    labels = {c.name: c.text(language) for c in question.choices.all()}
+    named = [labels.get(name, name) for name in names]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + _(" or ") + named[-1]
+    return _refusal(words, answers=listed, question=question.text(language))
+
+
+# Why the results are not weighted, on each page (_TwoWays).
+_NO_LONGER_SINGLE_CHOICE = _TwoWays(
+    results_page=gettext_lazy(
         "These results cannot be weighted: a question the weighting uses is no longer a "
         "single-choice question of this survey. An organiser can remove it on the "
         "weighting page."
-    )
-
-
-def _few_skipped(survey: Survey, threshold: int, on_weighting_page: bool) -> str:
-    closed = survey.status == Survey.Status.CLOSED
-    if on_weighting_page:
-        way_out = (
-            _("stop weighting by the question they skipped.")
-            if closed
-            else _(
-                "wait until more people have answered, or stop weighting by the question "
-                "they skipped."
-            )
-        )
-        return _(
-            "The results are not weighted: a few people (fewer than %(threshold)s) skipped "
-            "a question the weighting uses. Weighted figures leave out people who did not "
-            "answer those questions, so setting them beside the unweighted figures could "
-            "reveal their answers. To weight the results, %(way_out)s"
-        ) % {"threshold": threshold, "way_out": way_out}
-    way_out = (
-        _("stop weighting by the question they skipped, on the weighting page.")
-        if closed
-        else _(
-            "wait until more people have answered, or stop weighting by the question they "
-            "skipped, on the weighting page."
-        )
-    )
-    return _(
+    ),
+    weighting_page=gettext_lazy(
+        "The results cannot be weighted: a question the weighting uses is no longer a "
+        "single-choice question of this survey. Stop weighting by it below."
+    ),
+)
+_FEW_SKIPPED = _TwoWays(
+    results_page=gettext_lazy(
         "These results are not weighted: a few people (fewer than %(threshold)s) skipped a "
         "question the weighting uses. Weighted figures leave out people who did not answer "
         "those questions, so setting them beside the unweighted figures could reveal their "
         "answers. To weight the results, %(way_out)s"
-    ) % {"threshold": threshold, "way_out": way_out}
-
-
-def _small_group(survey: Survey, threshold: int, on_weighting_page: bool) -> str:
-    closed = survey.status == Survey.Status.CLOSED
-    if on_weighting_page:
-        way_out = (
-            _("stop weighting by one of those questions.")
-            if closed
-            else _(
-                "wait until more people have answered, or stop weighting by one of those questions."
-            )
-        )
-        return _(
-            "The results are not weighted: weighting gives each group of people (by their "
-            "answers to the questions the weighting uses) a share of the results, and here "
-            "fewer than %(threshold)s people gave one of the answers (or one combination of "
-            "answers) those groups are made of, so weighted figures could reveal their "
-            "answers. To weight the results, %(way_out)s"
-        ) % {"threshold": threshold, "way_out": way_out}
-    way_out = (
-        _("stop weighting by one of those questions on the weighting page.")
-        if closed
-        else _(
-            "wait until more people have answered, or stop weighting by one of those "
-            "questions on the weighting page."
-        )
-    )
-    return _(
+    ),
+    weighting_page=gettext_lazy(
+        "The results are not weighted: a few people (fewer than %(threshold)s) skipped "
+        "a question the weighting uses. Weighted figures leave out people who did not "
+        "answer those questions, so setting them beside the unweighted figures could "
+        "reveal their answers. To weight the results, %(way_out)s"
+    ),
+)
+_FEW_SKIPPED_WAY_OUT = _WayOut(
+    closed=_TwoWays(
+        results_page=gettext_lazy(
+            "stop weighting by the question they skipped, on the weighting page."
+        ),
+        weighting_page=gettext_lazy("stop weighting by the question they skipped."),
+    ),
+    still_open=_TwoWays(
+        results_page=gettext_lazy(
+            "wait until more people have answered, or stop weighting by the question they "
+            "skipped, on the weighting page."
+        ),
+        weighting_page=gettext_lazy(
+            "wait until more people have answered, or stop weighting by the question they skipped."
+        ),
+    ),
+)
+_SMALL_GROUP = _TwoWays(
+    results_page=gettext_lazy(
         "These results are not weighted: weighting gives each group of people (by their "
         "answers to the questions the weighting uses) a share of the results, and here "
         "fewer than %(threshold)s people gave one of the answers (or one combination of "
         "answers) those groups are made of, so weighted figures could reveal their "
         "answers. To weight the results, %(way_out)s"
-    ) % {"threshold": threshold, "way_out": way_out}
-
-
-def _does_not_fit(on_weighting_page: bool) -> str:
-    if on_weighting_page:
-        return _(
-            "The results cannot be weighted: the answers do not fit the population figures "
-            "set for weighting."
-        )
-    return _(
+    ),
+    weighting_page=gettext_lazy(
+        "The results are not weighted: weighting gives each group of people (by their "
+        "answers to the questions the weighting uses) a share of the results, and here "
+        "fewer than %(threshold)s people gave one of the answers (or one combination of "
+        "answers) those groups are made of, so weighted figures could reveal their "
+        "answers. To weight the results, %(way_out)s"
+    ),
+)
+_SMALL_GROUP_WAY_OUT = _WayOut(
+    closed=_TwoWays(
+        results_page=gettext_lazy(
+            "stop weighting by one of those questions on the weighting page."
+        ),
+        weighting_page=gettext_lazy("stop weighting by one of those questions."),
+    ),
+    still_open=_TwoWays(
+        results_page=gettext_lazy(
+            "wait until more people have answered, or stop weighting by one of those "
+            "questions on the weighting page."
+        ),
+        weighting_page=gettext_lazy(
+            "wait until more people have answered, or stop weighting by one of those questions."
+        ),
+    ),
+)
+_NOBODY_IN = _TwoWays(
+    results_page=gettext_lazy(
+        "These results cannot be weighted: nobody in this selection answered %(answers)s "
+        "to '%(question)s', which the weighting needs."
+    ),
+    weighting_page=gettext_lazy(
+        "The results cannot be weighted: nobody answered %(answers)s to "
+        "'%(question)s', which the weighting needs."
+    ),
+)
+_ANSWERED_BUT_NONE = _TwoWays(
+    results_page=gettext_lazy(
+        "These results cannot be weighted: people here answered %(answers)s to "
+        "'%(question)s', but the population figures say nobody in the population would, "
+        "and weighting cannot count them as nobody. Change the figures on the weighting "
+        "page."
+    ),
+    weighting_page=gettext_lazy(
+        "The results cannot be weighted: people answered %(answers)s to "
+        "'%(question)s', but the population figures say nobody in the population "
+        "would, and weighting cannot count them as nobody. Change the figures below."
+    ),
+)
+_DOES_NOT_FIT = _TwoWays(
+    results_page=gettext_lazy(
         "These results cannot be weighted: the answers in this selection do not fit the "
         "population figures set for weighting."
-    )
+    ),
+    weighting_page=gettext_lazy(
+        "The results cannot be weighted: the answers do not fit the population figures "
+        "set for weighting."
+    ),
+)
 
 
 def weighting_refusals(survey: Survey) -> tuple[str, str]:
@@ -3845,43 +3933,6 @@ def weighting_refusals(survey: Survey) -> tuple[str, str]:
         else:
             found.append("")
     return found[0], found[1]
-
-
-def _nobody_in(
-    question: Question, missing: list[str], language: str, on_weighting_page: bool
-) -> str:
-    labels = {c.name: c.text(language) for c in question.choices.all()}
-    named = [labels.get(name, name) for name in missing]
-    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + _(" or ") + named[-1]
-    if on_weighting_page:
-        return _(
-            "The results cannot be weighted: nobody answered %(answers)s to "
-            "'%(question)s', which the weighting needs."
-        ) % {"answers": listed, "question": question.text(language)}
-    return _(
-        "These results cannot be weighted: nobody in this selection answered %(answers)s "
-        "to '%(question)s', which the weighting needs."
-    ) % {"answers": listed, "question": question.text(language)}
-
-
-def _answered_but_none(
-    question: Question, answers: list[str], language: str, on_weighting_page: bool
-) -> str:
-    labels = {c.name: c.text(language) for c in question.choices.all()}
-    named = [labels.get(name, name) for name in answers]
-    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + _(" or ") + named[-1]
-    if on_weighting_page:
-        return _(
-            "The results cannot be weighted: people answered %(answers)s to "
-            "'%(question)s', but the population figures say nobody in the population "
-            "would, and weighting cannot count them as nobody. Change the figures below."
-        ) % {"answers": listed, "question": question.text(language)}
-    return _(
-        "These results cannot be weighted: people here answered %(answers)s to "
-        "'%(question)s', but the population figures say nobody in the population would, "
-        "and weighting cannot count them as nobody. Change the figures on the weighting "
-        "page."
-    ) % {"answers": listed, "question": question.text(language)}
 
 
 def _apply_weights(

@@ -85,7 +85,15 @@ def save_survey(*, survey: Survey, community: Community, actor: Any) -> Survey:
 
 
 @transaction.atomic
-def save_section(*, section: Section, survey: Survey) -> Section:
+def save_section(*, section: Section, survey: Survey, title: str | None = None) -> Section:
+    """Save the page (a new one goes last). `title`, when given, is its new title in
+    the survey's main language; its translations are kept, unless it is left empty:
+    a page left untitled keeps no translations of its old title, which would
+    otherwise show in some languages as the title of a page that has none."""
+    if title is not None:
+        main = survey.default_language
+        title = title.strip()
+        section.title = {**(section.title or {}), main: title} if title else {main: ""}
     section.survey = survey
     _recount_results_when_committed(survey)
     if section.pk is None:
@@ -1220,7 +1228,9 @@ def submit_response(*, response: Response | Submission, user: Any = None) -> dic
             revision = _current_revision(survey.pk)
         compiled = selectors.definition(survey, revision)
         answers = dict(response.draft)
-        errors = logic.check_all(compiled.rules, answers, response.language)
+        errors = logic.check_all(
+            compiled.rules, answers, response.language, survey.default_language
+        )
         errors |= _not_whole(compiled.questions, answers, errors)
         rows, withdrawn = _answer_rows(compiled.rules, answers, errors)
         errors |= withdrawn

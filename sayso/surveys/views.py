@@ -51,7 +51,6 @@ from .models import (
     Survey,
     SurveyExport,
     language_name,
-    own_or_main,
 )
 
 
@@ -222,10 +221,7 @@ def section_edit(request: HttpRequest, community: Community, pk: int, section: i
     language = survey.default_language
     form = SectionForm(request.POST or None, initial={"title": found.label(language)})
     if request.method == "POST" and form.is_valid():
-        title = form.cleaned_data["title"].strip()
-        # A page left untitled keeps no translations of its old title.
-        found.title = {**(found.title or {}), language: title} if title else {language: ""}
-        services.save_section(section=found, survey=survey)
+        services.save_section(section=found, survey=survey, title=form.cleaned_data["title"])
         messages.success(request, _("Page title saved."))
         return redirect(survey)
     return render(
@@ -1438,10 +1434,7 @@ def _render_questions(
             if q.type == Question.Type.RANKING
             else ""
         )
-        # A hint in a third language translates one left empty: not shown (own_or_main).
-        hint = fill(
-            logic.shown(own_or_main(q.hint, language, default_language), language, default_language)
-        )
+        hint = fill(logic.shown_own_or_main(q.hint, language, default_language))
         error = logic.message_shown(
             q, errors.get(q.name, "") if shown else "", language, default_language
         )
@@ -1598,7 +1591,9 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
         # The page was shown with the answers saved so far (the draft is saved each
         # time it is shown again), so what they made relevant is what was on it.
         before = response.draft
-        errors, typed = logic.validate_page(questions, request.POST, answers, response.language)
+        errors, typed = logic.validate_page(
+            questions, request.POST, answers, response.language, survey.default_language
+        )
         # An answer on this page can end a question on a later one (pets: no ends "Is
         # it a dog?", which ends "Dog's breed"): its answer is dropped, never kept.
         answers = logic.still_applying([q for _s, qs in sections for q in qs], answers)
@@ -1696,10 +1691,8 @@ def page(request: HttpRequest, token: str, page: int) -> HttpResponse:
             "response": response,
             "title": logic.survey_text(survey, "title", response.language),
             "token": token,
-            "section_title": logic.shown(
-                own_or_main(section.title, response.language, survey.default_language),
-                response.language,
-                survey.default_language,
+            "section_title": logic.shown_own_or_main(
+                section.title, response.language, survey.default_language
             ),
             "answer_lang_attr": _answer_lang_attr(response),
             "questions": _render_questions(
@@ -1879,7 +1872,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
                 shown = [logic.answer_shown(q, value, language)]
             # The submission's own reasons first: some (a choice withdrawn since the
             # answer was given) are known only to it.
-            message = errors.get(q.name) or logic.check_answer(q, value, answers, language)
+            message = errors.get(q.name) or logic.check_answer(q, value, answers, language, default)
             summary.append(
                 {
                     "label": logic.filled(
@@ -1892,9 +1885,7 @@ def check(request: HttpRequest, token: str) -> HttpResponse:
                     "answer": shown,
                     "page": index,
                     "error": logic.message_shown(q, message or "", language, default),
-                    "section": logic.shown(
-                        own_or_main(section.title, language, default), language, default
-                    ),
+                    "section": logic.shown_own_or_main(section.title, language, default),
                     # A ranking is shown as a numbered list, most important first.
                     "ranked": q.type == Question.Type.RANKING and isinstance(value, list),
                 }

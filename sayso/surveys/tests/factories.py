@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
 from django.test import Client
 from django.urls import reverse
+from openpyxl import Workbook
 
 from sayso.core.models import Community
-from sayso.core.tests.factories import OrganiserFactory, signed_in
+from sayso.core.tests.factories import (
+    CommunityFactory,
+    MembershipFactory,
+    OrganiserFactory,
+    signed_in,
+)
 from sayso.surveys import services
 from sayso.surveys.models import Choice, Question, Response, Section, Survey
 
@@ -18,6 +25,11 @@ from sayso.surveys.models import Choice, Question, Response, Section, Survey
 def organiser_client(survey: Survey) -> Client:
     """A test client signed in as a new organiser of the survey's community."""
     return signed_in(OrganiserFactory(community=survey.community).user)
+
+
+def member_client(survey: Survey) -> Client:
+    """A test client signed in as a new member of the survey's community."""
+    return signed_in(MembershipFactory(community=survey.community).user)
 
 
 def survey_url(name: str, survey: Survey, **kwargs: Any) -> str:
@@ -71,6 +83,12 @@ def make_survey(community: Community, **fields: Any) -> Survey:
     return survey
 
 
+def open_survey(threshold: int = 5) -> Survey:
+    """make_survey's survey, open for answers, in a new community whose small-group
+    threshold is `threshold`."""
+    return make_survey(CommunityFactory(small_group_threshold=threshold), status=Survey.Status.OPEN)
+
+
 def answer(survey: Survey, **values: Any) -> Response:
     """A response sent with `values` (question name -> answer) on page 1."""
     response, _raw = services.start_response(survey=survey, language="en")
@@ -83,6 +101,59 @@ def close(survey: Survey) -> Survey:
     """Close the survey once its answers are in: members read an open survey's figures
     only when it closes (selectors.withheld_because)."""
     return services.set_status(survey=survey, status=Survey.Status.CLOSED, actor=None)
+
+
+def results_section(html: str, survey: Survey, name: str) -> str:
+    """The part of a results page about the question named `name`."""
+    pk = survey.questions.get(name=name).pk
+    return html.split(f'id="q-{pk}"', 1)[1].split("</section>", 1)[0]
+
+
+def start_answering(survey: Survey, language: str) -> tuple[Client, str]:
+    """A respondent's browser that opened the survey's link (the survey opened for
+    answers first) and chose `language` on its start page, and their first page's URL."""
+    if survey.status != Survey.Status.OPEN:
+        survey.status = Survey.Status.OPEN
+        survey.save(update_fields=["status"])
+    client = Client()
+    started = client.post(
+        reverse("surveys_public:start", kwargs={"link": survey.link_token}),
+        {"language": language},
+    )
+    assert started.status_code == 302
+    return client, started["Location"]
+
+
+def first_page(survey: Survey, language: str) -> str:
+    """The survey's first page, as a respondent who chose `language` reads it."""
+    client, url = start_answering(survey, language)
+    return client.get(url).content.decode()
+
+
+def xlsform_bytes(
+    survey: Sequence[Sequence[Any]],
+    choices: Sequence[Sequence[Any]] | None = None,
+    settings: dict[str, str] | None = None,
+) -> bytes:
+    """An XLSForm workbook: its survey sheet's rows (the first, the column heads), its
+    choices sheet's likewise when given, and a settings sheet of one row."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "survey"
+    for row in survey:
+        sheet.append(list(row))
+    if choices is not None:
+        listed = book.create_sheet("choices")
+        for row in choices:
+            listed.append(list(row))
+    if settings is not None:
+        extra = book.create_sheet("settings")
+        extra.append(list(settings))
+        extra.append(list(settings.values()))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def results_in_views(
@@ -137,11 +208,9 @@ def start_with_code_at_once(survey: Survey, code: str, attempts: int = 4) -> lis
 
 
 def survey_with_extra_question(kind: str, name: str, label: str) -> Survey:
-    """make_survey's open survey in a community of threshold 5, with one more question
-    (`kind`, `name`) at the end of its second page."""
-    from sayso.core.tests.factories import CommunityFactory
-
-    survey = make_survey(CommunityFactory(small_group_threshold=5), status=Survey.Status.OPEN)
+    """open_survey's survey (threshold 5), with one more question (`kind`, `name`) at
+    the end of its second page."""
+    survey = open_survey()
     Question.objects.create(
         survey=survey,
         section=survey.sections.get(order=2),

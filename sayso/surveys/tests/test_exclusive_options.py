@@ -138,8 +138,8 @@ def test_a_changed_mark_moves_the_revision_and_the_cached_rules_follow() -> None
     assert fresh is not cached
     assert next(r for r in fresh.rules if r.name == "worries").exclusive == {"none": {"en": "None"}}
     answers = {"shift": "day", "disciplined": "no", "worries": ["rates", "none"]}
-    assert logic.check_all(cached.rules, dict(answers), "en") == {}
-    assert logic.check_all(fresh.rules, dict(answers), "en") == {
+    assert logic.check_all(cached.rules, dict(answers), "en", "en") == {}
+    assert logic.check_all(fresh.rules, dict(answers), "en", "en") == {
         "worries": "“None” can't be ticked with other options. Untick one."
     }
 

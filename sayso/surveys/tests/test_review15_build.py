@@ -11,19 +11,15 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
-from openpyxl import Workbook
 
 from sayso.core.tests.factories import CommunityFactory
-from sayso.surveys import services, xlsform
+from sayso.surveys import logic, services, xlsform
 from sayso.surveys.models import Question, Section, Survey, pick_label
 
-from .factories import make_survey, organiser_client, survey_url
+from .factories import first_page, make_survey, organiser_client, survey_url, xlsform_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -52,18 +48,6 @@ def untitled_in_two_languages() -> tuple[Survey, Section]:
         label={"en": "Anything else?"},
     )
     return survey, first
-
-
-def first_page(survey: Survey, language: str) -> str:
-    survey.status = Survey.Status.OPEN
-    survey.save(update_fields=["status"])
-    client = Client()
-    started = client.post(
-        reverse("surveys_public:start", kwargs={"link": survey.link_token}),
-        {"language": language},
-    )
-    assert started.status_code == 302
-    return client.get(started["Location"]).content.decode()
 
 
 # --------------------------------------------------------------------------- 1. empty texts
@@ -138,22 +122,41 @@ def test_the_main_language_is_the_fallback_never_a_third() -> None:
     assert pick_label(labels, "pl", main="en") == "Title"
     assert pick_label({"cy": "Teitl"}, "en", main="en") == ""
     assert pick_label({"cy": "Teitl"}, "cy", main="en") == "Teitl"
+    # As the respondent pages show a page title or a hint, with its language.
+    assert logic.shown_own_or_main(labels, "pl", "en") == "Title"
+    assert logic.shown_own_or_main(labels, "pl", "en").lang == "en"
+    assert logic.shown_own_or_main({"cy": "Teitl"}, "en", "en") == ""
+    assert logic.shown_own_or_main({"cy": "Teitl"}, "cy", "en").lang == "cy"
+
+
+def test_saving_a_page_title_keeps_its_translations_unless_it_is_left_empty() -> None:
+    survey, first = untitled_in_two_languages()
+    second = survey.sections.get(order=2)
+    second.title = {"en": "More", "cy": "Mwy"}
+    second.save()
+    services.save_section(section=second, survey=survey, title="  More to say ")
+    second.refresh_from_db()
+    assert second.title == {"en": "More to say", "cy": "Mwy"}
+    services.save_section(section=second, survey=survey, title=" ")
+    second.refresh_from_db()
+    assert second.title == {"en": ""}
+    # Without a title, the page is saved as it is.
+    first.title = {"en": "", "cy": "CY 3"}
+    services.save_section(section=first, survey=survey)
+    first.refresh_from_db()
+    assert first.title == {"en": "", "cy": "CY 3"}
 
 
 def test_a_form_labelled_only_in_welsh_shows_its_welsh_texts() -> None:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "survey"
-    sheet.append(["type", "name", "label::Welsh (cy)"])
-    sheet.append(["begin_group", "p1", "Amdanoch chi"])
-    sheet.append(["text", "often", "Pa mor aml?"])
-    sheet.append(["end_group", "", ""])
-    out = io.BytesIO()
-    book.save(out)
-    survey = xlsform.import_xlsform(
-        data=out.getvalue(), community=CommunityFactory.create(), actor=None
+    data = xlsform_bytes(
+        [
+            ["type", "name", "label::Welsh (cy)"],
+            ["begin_group", "p1", "Amdanoch chi"],
+            ["text", "often", "Pa mor aml?"],
+            ["end_group", "", ""],
+        ]
     )
+    survey = xlsform.import_xlsform(data=data, community=CommunityFactory.create(), actor=None)
     assert survey.languages == ["cy"]
     page = first_page(survey, "cy")
     assert "Amdanoch chi" in page
@@ -191,24 +194,11 @@ def test_a_codes_survey_shows_the_address_of_its_code_page() -> None:
 
 
 def form(rows: list[list[str]], settings: dict[str, str] | None = None) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "survey"
-    sheet.append(["type", "name", "label", "relevant"])
-    for row in rows:
-        sheet.append(row)
-    listed = book.create_sheet("choices")
-    listed.append(["list_name", "name", "label"])
-    listed.append(["yn", "yes", "Yes"])
-    listed.append(["yn", "no", "No"])
-    if settings is not None:
-        extra = book.create_sheet("settings")
-        extra.append(list(settings))
-        extra.append(list(settings.values()))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsform_bytes(
+        [["type", "name", "label", "relevant"], *rows],
+        [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]],
+        settings,
+    )
 
 
 def test_a_reference_to_a_refused_row_is_not_a_second_error() -> None:

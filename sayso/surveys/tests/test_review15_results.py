@@ -19,18 +19,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from sayso.core.tests.factories import CommunityFactory, MembershipFactory, signed_in
 from sayso.surveys import selectors, services
 from sayso.surveys.models import Answer, Question, Survey
 
 from .factories import (
     answer,
     close,
-    make_survey,
+    member_client,
+    open_survey,
     organiser_client,
+    results_section,
     survey_url,
     survey_with_extra_question,
 )
@@ -38,21 +38,12 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 
 
-def section(html: str, survey: Survey, name: str) -> str:
-    pk = survey.questions.get(name=name).pk
-    return html.split(f'id="q-{pk}"', 1)[1].split("</section>", 1)[0]
-
-
-def member_client(survey: Survey) -> Client:
-    return signed_in(MembershipFactory(community=survey.community).user)
-
-
 # --- 1. Taking an approval back ------------------------------------------------------
 
 
 def stories() -> Survey:
     """12 people: 6 said yes and wrote a story, 6 said no (and were not asked)."""
-    survey = make_survey(CommunityFactory(small_group_threshold=5), status=Survey.Status.OPEN)
+    survey = open_survey()
     # Nothing to break down by: every figure of "disciplined" is shown, so the story
     # (asked after "yes") is not withheld as a follow-up.
     survey.questions.filter(name="shift").update(is_breakdown=False)
@@ -68,10 +59,10 @@ def test_an_organiser_can_remove_an_approval_and_members_then_no_longer_see_the_
     services.approve_answer(answer=story)
     members = member_client(survey)
     url = survey_url("results", survey)
-    assert "story 2" in section(members.get(url).content.decode(), survey, "story")
+    assert "story 2" in results_section(members.get(url).content.decode(), survey, "story")
 
     organiser = organiser_client(survey)
-    html = section(organiser.get(url).content.decode(), survey, "story")
+    html = results_section(organiser.get(url).content.decode(), survey, "story")
     action = reverse(
         "surveys:answer-approve",
         kwargs={
@@ -99,9 +90,9 @@ def test_an_organiser_can_remove_an_approval_and_members_then_no_longer_see_the_
     assert response.status_code == 302
     story.refresh_from_db()
     assert not story.approved
-    assert "story 2" not in section(members.get(url).content.decode(), survey, "story")
+    assert "story 2" not in results_section(members.get(url).content.decode(), survey, "story")
     # The organiser can approve it again.
-    after = section(organiser.get(url).content.decode(), survey, "story")
+    after = results_section(organiser.get(url).content.decode(), survey, "story")
     assert "Approve for members<span" in after
 
 
@@ -133,17 +124,17 @@ def test_a_breakdown_says_which_questions_it_does_not_split(client_of: object) -
     client = client_of(survey)  # type: ignore[operator]
     html = client.get(survey_url("results", survey), {"by": "shift"}).content.decode()
     assert "This breakdown cannot be shown" not in html
-    split = section(html, survey, "disciplined")
+    split = results_section(html, survey, "disciplined")
     assert "Split by: Shift" in split
     assert NOT_SPLIT not in split
     for name in ("worries", "age", "started"):
-        part = section(html, survey, name)
+        part = results_section(html, survey, name)
         assert "Split by" not in part
         assert part.count(NOT_SPLIT) == 1, name
         assert "only questions where people choose one answer from a list" in part
     # The breakdown's own question and written answers get no such line.
-    assert NOT_SPLIT not in section(html, survey, "shift")
-    assert NOT_SPLIT not in section(html, survey, "story")
+    assert NOT_SPLIT not in results_section(html, survey, "shift")
+    assert NOT_SPLIT not in results_section(html, survey, "story")
     # Without a breakdown, nothing is said.
     plain = client.get(survey_url("results", survey)).content.decode()
     assert "Not split by" not in plain
@@ -175,7 +166,7 @@ def test_dates_with_no_month_of_their_own_say_so_and_keep_the_figures(audience: 
     response = client.get(survey_url("results", survey), {"audience": audience})
     started = next(r for r in response.context["results"].questions if r.question.name == "started")
     assert [(row.label, row.count) for row in started.rows] == [("Other months", 21)]
-    part = section(response.content.decode(), survey, "started")
+    part = results_section(response.content.decode(), survey, "started")
     assert NO_MONTH in part
     assert "21 people answered" in part
 
@@ -183,7 +174,7 @@ def test_dates_with_no_month_of_their_own_say_so_and_keep_the_figures(audience: 
 def test_dates_with_a_month_of_their_own_say_nothing_more() -> None:
     survey = dates([("2025-01-10", 12), ("2025-02-10", 3), ("2025-03-10", 3)])
     html = member_client(survey).get(survey_url("results", survey)).content.decode()
-    part = section(html, survey, "started")
+    part = results_section(html, survey, "started")
     assert "January 2025" in part
     assert "No single month" not in part
 
@@ -195,7 +186,7 @@ def everyone_asked_but_few_skipped() -> Survey:
     """20 people; the story is asked by a rule that every answer to shift meets, and
     2 of them leave it blank. The rule hides nothing, so the story is not withheld as
     a follow-up; its few blanks are the reason."""
-    survey = make_survey(CommunityFactory(small_group_threshold=5), status=Survey.Status.OPEN)
+    survey = open_survey()
     survey.questions.filter(name="story").update(relevant="${shift} = 'day' or ${shift} = 'night'")
     for i in range(20):
         answer(
@@ -210,11 +201,11 @@ def everyone_asked_but_few_skipped() -> Survey:
 def test_a_question_with_a_rule_says_not_answered_or_not_asked() -> None:
     survey = everyone_asked_but_few_skipped()
     url = survey_url("results", survey)
-    organiser = section(organiser_client(survey).get(url).content.decode(), survey, "story")
+    organiser = results_section(organiser_client(survey).get(url).content.decode(), survey, "story")
     assert "Only organisers see these answers" in organiser
     assert "Fewer than 5 people did not answer this question or were not asked it." in organiser
     assert "did not answer this question." not in organiser
-    member = section(member_client(survey).get(url).content.decode(), survey, "story")
+    member = results_section(member_client(survey).get(url).content.decode(), survey, "story")
     assert (
         "Fewer than 5 people did not answer this question or were not asked it, so its "
         "answers are not listed"
@@ -226,12 +217,12 @@ def test_a_question_without_a_rule_keeps_its_wording() -> None:
     survey = everyone_asked_but_few_skipped()
     survey.questions.filter(name="story").update(relevant="")
     html = member_client(survey).get(survey_url("results", survey)).content.decode()
-    part = section(html, survey, "story")
+    part = results_section(html, survey, "story")
     assert "Fewer than 5 people did not answer this question, so its answers are not listed" in part
 
 
 def test_a_figure_question_with_a_rule_says_not_answered_or_not_asked() -> None:
-    survey = make_survey(CommunityFactory(small_group_threshold=5), status=Survey.Status.OPEN)
+    survey = open_survey()
     survey.questions.filter(name="worries").update(
         relevant="${shift} = 'day' or ${shift} = 'night'"
     )
@@ -256,7 +247,7 @@ def test_a_figure_question_with_a_rule_says_not_answered_or_not_asked() -> None:
 def test_a_rule_on_two_questions_names_both() -> None:
     """17 day and 3 night workers: the night count is hidden, and a question asked
     of night workers or anyone over 40 could give it away."""
-    survey = make_survey(CommunityFactory(small_group_threshold=5), status=Survey.Status.OPEN)
+    survey = open_survey()
     Question.objects.create(
         survey=survey,
         section=survey.sections.get(order=2),
@@ -291,7 +282,7 @@ def test_a_rule_on_two_questions_names_both() -> None:
 def skipped_shift(skippers: int) -> Survey:
     """20 day and 20 night workers and `skippers` who did not answer the shift
     question, weighted by shift."""
-    survey = make_survey(CommunityFactory(small_group_threshold=5), status=Survey.Status.OPEN)
+    survey = open_survey()
     survey.questions.filter(name="shift").update(required=False, is_breakdown=False)
     for shift in ("day", "night"):
         for i in range(20):
@@ -305,7 +296,7 @@ def skipped_shift(skippers: int) -> Survey:
 
 def few_nights() -> Survey:
     """Everyone answered the shift question, but only 3 work nights."""
-    survey = make_survey(CommunityFactory(small_group_threshold=5), status=Survey.Status.OPEN)
+    survey = open_survey()
     survey.questions.filter(name="shift").update(is_breakdown=False)
     for i in range(20):
         answer(survey, shift="day", disciplined="no", age=30 + i)

@@ -107,8 +107,9 @@ def test_translations_have_the_originals_length_limits_with_the_error_at_the_box
     assert "Use at most 500 characters, as for the original (this has 501)." in html
     assert "Use at most 300 characters, as for the original (this has 301)." in html
     assert "Nothing was saved." in html
-    # Next to its box: the title's box is described by its own error, and keeps the text.
-    assert 'aria-invalid="true" aria-describedby="t1_original t1_error"' in html
+    # Next to its box: the title's box is described by its limit and its own error,
+    # and keeps the text.
+    assert 'aria-invalid="true" aria-describedby="t1_original t1_limit t1_error"' in html
     assert '<ul class="errorlist" id="t1_error">' in html
     assert 'value="' + "T" * 5000 + '"' in html
     survey.refresh_from_db()

@@ -484,13 +484,15 @@ def test_prepared_rules_check_as_each_question_would_be_checked() -> None:
             if not logic.is_relevant(q, expected_answers):
                 expected_answers.pop(q.name, None)
                 continue
-            message = logic.check_answer(q, expected_answers.get(q.name), expected_answers, "en")
+            message = logic.check_answer(
+                q, expected_answers.get(q.name), expected_answers, "en", "en"
+            )
             if message:
                 expected[q.name] = message
         answers = dict(case)
-        assert logic.check_all(prepared, answers, "en") == expected, case
+        assert logic.check_all(prepared, answers, "en", "en") == expected, case
         assert answers == expected_answers, case
-    assert logic.check_all(prepared, {"shift": "day", "age": 12}, "en") == {
+    assert logic.check_all(prepared, {"shift": "day", "age": 12}, "en", "en") == {
         "age": "Give an age from 16 to 80.",
         "disciplined": "Answer this question.",
     }
@@ -557,6 +559,6 @@ def test_a_missing_answer_gets_the_surveys_own_words_in_the_respondents_language
     }
     assert Response.objects.get(pk=submitting.pk).status == Response.Status.PARTIAL
     # On the page itself, in French; a question without its own words keeps Sayso's.
-    assert logic.check_answer(disciplined, None, {}, "fr") == "Oui ou non, svp."
+    assert logic.check_answer(disciplined, None, {}, "fr", "en") == "Oui ou non, svp."
     shift = survey.questions.get(name="shift")
-    assert logic.check_answer(shift, None, {}, "fr") == "Answer this question."
+    assert logic.check_answer(shift, None, {}, "fr", "en") == "Answer this question."
