@@ -259,13 +259,27 @@ def same_words(conversation: Conversation, normalised: str) -> Statement | None:
     )
 
 
+class ClosedRefused(ServiceError):  # noqa: N818 (reads as the outcome)
+    """The conversation is closed: nothing more can be added to it."""
+
+
+SEEDS_CLOSED = gettext_lazy(
+    "This conversation is closed, so statements can no longer be added. Reopen it to add one."
+)
+
+
 @transaction.atomic
 def add_seed_statement(
     *, conversation: Conversation, text: str, actor: Any, is_meta: bool = False
 ) -> Statement:
+    """An organiser's statement, accepted at once. Refused in a closed conversation
+    (ClosedRefused, its state read under the lock, whatever the caller's copy says):
+    nobody can vote on it there, and a statement added after closing would sit in the
+    results as if people had been able to."""
+    if _lock(conversation) != Conversation.State.OPEN:
+        raise ClosedRefused(str(SEEDS_CLOSED))
     cleaned = _clean_statement_text(text)
     normalised = normalise_text(cleaned)
-    _lock(conversation)
     original = same_words(conversation, normalised)
     if original is not None:
         raise ServiceError(
@@ -1274,13 +1288,13 @@ def stream_polis_export(
     is sent or logged, when it would): nothing while results are hidden until the
     conversation closes (export_refusal); otherwise exactly the votes the published
     version holds, from the copy kept with it (_published_copy), with comments.csv's
-    counts taken from the same votes. Everyone who joined has a row in
-    participants-votes.csv (the conversation page counts them too); the rows of people
-    whose votes are not published yet are empty, and someone in the published version
-    who has voted since is written as published. So two exports with no new version
-    between them are the same, whoever voted in between, in a named conversation too
-    (its results are published in the same steps). Someone deleted since (with their
-    account) is left out, and their votes uncounted.
+    counts taken from the same votes. participants-votes.csv has a row for each
+    participant with a vote in it, as Polis's has (_in_order): not those who joined
+    without voting or whose votes are not published yet; someone in the published
+    version who has voted since is written as published. So two exports with no new
+    version between them are the same, whoever voted in between, in a named
+    conversation too (its results are published in the same steps). Someone deleted
+    since (with their account) is left out, and their votes uncounted.
 
     Memory is bounded by the published copy, read at once (3 bytes a vote, 7 in a named
     conversation, which keeps each vote's day: about 14 MB for 2 million votes), plus
@@ -1373,14 +1387,11 @@ def _polis_zip(
 class _Counts:
     """summary.csv's counts, as Polis means them, tallied while the other files are
     written: statements, distinct authors, participants whose votes it holds (those in
-    the published results), participants in the published map's groups, and groups;
-    and, which Polis's summary does not have, everyone who joined (the rows of
-    participants-votes.csv, the conversation page's "People who joined"), who may not
-    all have voted or be in the published results yet."""
+    the published results: the rows of participants-votes.csv), participants in the
+    published map's groups, and groups."""
 
     comments: int = 0
     commenters: int = 0
-    participants: int = 0
     voters: int = 0
     in_map: int = 0
     groups: set[int] = dataclasses.field(default_factory=set)
@@ -1392,13 +1403,11 @@ def _summary_rows(conversation: Conversation, counts: _Counts) -> Iterator[list[
 
     `url` is left empty: the conversation's link holds its public token, and anyone
     holding it could take part (or, once the file travels, vote again). `views` is
-    left out: Sayso does not count page views. `participants` is Sayso's own: everyone
-    who joined, one row each in participants-votes.csv (Polis lists only voters there,
-    Sayso also those who joined without voting, so that an import loses nobody), so
-    that the file says why its `voters` can be fewer than those rows."""
+    left out: Sayso does not count page views. Nothing else is added: `voters` is the
+    rows of participants-votes.csv, as in Polis's (people who joined without voting,
+    or whose votes are not published yet, are in neither)."""
     yield [SUMMARY_TOPIC, guard_formula(conversation.topic)]
     yield ["url", ""]
-    yield ["participants", str(counts.participants)]
     yield ["voters", str(counts.voters)]
     yield ["voters-in-conv", str(counts.in_map)]
     if _authors_shown(conversation):
@@ -1474,9 +1483,9 @@ def _participants_rows(
     counts: _Counts,
     groups: selectors.StoredGroups,
 ) -> Iterator[list[str]]:
-    """participants-votes.csv: one row per participant, in the order `participants`
-    gives (by number, or shuffled in an anonymous conversation), with their published
-    votes and their group in the published map."""
+    """participants-votes.csv: one row per participant with a published vote, in the
+    order `participants` gives (by number, or shuffled in an anonymous conversation),
+    with their published votes and their group in the published map."""
     columns = list(
         Statement.objects.filter(conversation=conversation)
         .order_by("number")
@@ -1504,8 +1513,7 @@ def _participants_rows(
             n_agree += value == 1
             n_disagree += value == -1
         group = groups.group(pk)
-        counts.participants += 1
-        counts.voters += n_votes > 0
+        counts.voters += 1  # every row has a vote (_in_order)
         if group is not None:
             counts.in_map += 1
             counts.groups.add(group)
@@ -1559,31 +1567,41 @@ def _in_order(
     order: list[int],
     numbers: list[int] | None = None,
 ) -> Iterator[_ParticipantVotes]:
-    """(pk, number, [(statement number, value, day)]) for each participant of `order`,
-    in that order, by statement number, numbered by their place in it or, given
-    `numbers`, by those. Their votes are the published ones (`published`; the lists of
-    people it does not hold are empty), dated with the day kept with each, or `start`
-    in an anonymous conversation (which keeps none)."""
+    """(pk, number, [(statement number, value, day)]) for each participant of `order`
+    with at least one vote to write, in that order, by statement number, numbered by
+    their place among those or, given `numbers` (one for each of `order`), by those.
+    Their votes are the published ones (`published`), dated with the day kept with
+    each, or `start` in an anonymous conversation (which keeps none).
+
+    People the published votes do not hold (they joined without voting, or voted only
+    since) are left out, as Polis's export has a row only for someone with a vote
+    (darwin/export.clj: participants-votes-table is the vote matrix's rows). Each call
+    gives the same rows and numbers, so the two files of votes agree."""
     statement_pks = published.statement_ids.tolist()
     epoch = dt.date(1970, 1, 1)
     days: dict[int, dt.date] = {}
+    written = 0
     for place, pk in enumerate(order):
         rows = published.votes_of(pk)
+        if rows is None:
+            continue
         own: list[tuple[int, int, dt.date]] = []
-        if rows is not None:
-            index = published.statement_index[rows].tolist()
-            values = published.value[rows].tolist()
-            stored_days = published.day[rows].tolist() if published.day is not None else None
-            for i, (column, value) in enumerate(zip(index, values, strict=True)):
-                number = statement_numbers.get(statement_pks[column])
-                if number is None:
-                    continue  # a statement gone since
-                day = start if stored_days is None else days.get(stored_days[i])
-                if day is None:
-                    day = days[stored_days[i]] = epoch + dt.timedelta(days=stored_days[i])  # type: ignore[index]
-                own.append((number, value, day))
-            own.sort()
-        yield pk, place if numbers is None else numbers[place], own
+        index = published.statement_index[rows].tolist()
+        values = published.value[rows].tolist()
+        stored_days = published.day[rows].tolist() if published.day is not None else None
+        for i, (column, value) in enumerate(zip(index, values, strict=True)):
+            number = statement_numbers.get(statement_pks[column])
+            if number is None:
+                continue  # a statement gone since
+            day = start if stored_days is None else days.get(stored_days[i])
+            if day is None:
+                day = days[stored_days[i]] = epoch + dt.timedelta(days=stored_days[i])  # type: ignore[index]
+            own.append((number, value, day))
+        if not own:
+            continue
+        own.sort()
+        yield pk, written if numbers is None else numbers[place], own
+        written += 1
 
 
 def _votes_rows(
@@ -2194,7 +2212,8 @@ def import_polis(
         if participant_number not in first_day or day < first_day[participant_number]:
             first_day[participant_number] = day
     numbers = set(first_day) | {s.author_id for s in export.statements if s.author_id >= 0}
-    # participants-votes.csv also lists people who joined without voting yet.
+    # Sayso's earlier exports also gave a row to people who joined without voting:
+    # they come back as participants with no votes.
     numbers |= {p.participant_id for p in export.participants or ()}
     Participant.objects.bulk_create(
         [

@@ -157,11 +157,11 @@ def conversation_detail(
         # rejected (it may name someone) is for the moderators only. Vote counts and
         # small numbers are in the report, with its protections.
         rows = statements.filter(state=Statement.State.ACCEPTED)
-    # Organisers: as the Polis export counts them (services._Counts), everyone who
-    # joined and how many of them voted, live. Members and advisors: the report's one
-    # figure (selectors.published_totals), never a live count, which would give the
-    # people the report holds back; and never both, which side by side would give the
-    # number who joined without voting.
+    # Organisers: everyone who joined and how many of them voted, live (the Polis
+    # export's "voters" are those whose votes are published, services._Counts).
+    # Members and advisors: the report's one figure (selectors.published_totals), never
+    # a live count, which would give the people the report holds back; and never both,
+    # which side by side would give the number who joined without voting.
     joined: dict[str, Any] = {}
     totals = None
     if organiser:
@@ -185,7 +185,8 @@ def conversation_detail(
             "voters": joined.get("voted"),
             "threshold": threshold,
             "public_url": request.build_absolute_uri(found.get_public_url()),
-            "seed_form": SeedStatementForm(),
+            "seed_form": SeedStatementForm() if found.is_open else None,
+            "seeds_closed": services.SEEDS_CLOSED,
             "export_refusal": services.export_refusal(found) if organiser else None,
         },
     )
@@ -229,9 +230,12 @@ def conversation_edit(
 
 @community_view("organiser")
 def statement_add(request: HttpRequest, community: Community, conversation: int) -> HttpResponse:
+    """An organiser adds a statement. A closed conversation offers no form: it says why,
+    and words sent anyway (the conversation closed while they were typed) come back to
+    copy, as on the participants' page."""
     found = _conversation(community, conversation)
     form = SeedStatementForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and found.is_open and form.is_valid():
         try:
             services.add_seed_statement(
                 conversation=found,
@@ -239,15 +243,26 @@ def statement_add(request: HttpRequest, community: Community, conversation: int)
                 is_meta=form.cleaned_data["is_meta"],
                 actor=request.user,
             )
+        except services.ClosedRefused:
+            found.state = Conversation.State.CLOSED  # closed since it was read
         except ServiceError as error:
             form.add_error("text", str(error))
         else:
             messages.success(request, _("Statement added."))
             return redirect(found)
+    kept = ""
+    if request.method == "POST" and not found.is_open:
+        kept = request.POST.get("text", "").strip()
     return render(
         request,
         "deliberation/statement_form.html",
-        {"community": community, "conversation": found, "form": form},
+        {
+            "community": community,
+            "conversation": found,
+            "form": form,
+            "kept": kept,
+            "closed": services.SEEDS_CLOSED,
+        },
     )
 
 

@@ -109,13 +109,11 @@ def test_the_export_writes_a_polis_summary_without_the_link(
         VoteFactory.create(participant=person, statement=seed)
     services.compute_now(conversation=conversation)  # the export holds published votes
     archive = _export(depot_organiser, conversation)
-    # Polis's key,value rows, in its order, and Sayso's "participants": four people
-    # joined (four rows of participants-votes.csv), three of them voted, and the map
-    # placed those three in one group.
+    # Polis's key,value rows, in its order: four people joined, three of them voted
+    # (three rows of participants-votes.csv), and the map placed those three in one group.
     expected = [
         ["topic", "Scanner data, yes or no?"],
         ["url", ""],
-        ["participants", "4"],
         ["voters", "3"],
         ["voters-in-conv", "3"],
         *([] if anonymous else [["commenters", "1"]]),

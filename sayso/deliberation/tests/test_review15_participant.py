@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import re
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,11 +27,10 @@ from sayso.deliberation.forms import (
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
 
 from .factories import ConversationFactory, StatementFactory
-from .helpers import field_error, import_counts, public, token
+from .helpers import SEATTLE, field_error, import_counts, public, signed_in, token
 
 pytestmark = pytest.mark.django_db
 
-FIXTURE = Path(__file__).resolve().parents[2] / "analysis/tests/fixtures/polis/15-per-hour-seattle"
 IMPORT_URL = "/c/depot/conversations/import/"
 
 # 307 characters: a browser keeping 280 of them cut "...at least three days ahead" short.
@@ -112,8 +110,6 @@ def test_the_length_is_counted_as_the_statement_is_kept(community: Community) ->
 def test_the_organisers_forms_refuse_a_long_statement_the_same_way(
     community: Community, organiser: Any
 ) -> None:
-    from sayso.core.tests.factories import signed_in
-
     conversation = ConversationFactory.create(community=community)
     client = signed_in(organiser)
     url = reverse(
@@ -133,7 +129,7 @@ def test_the_organisers_forms_refuse_a_long_statement_the_same_way(
 
 def _csv(name: str, content: bytes | None = None) -> SimpleUploadedFile:
     return SimpleUploadedFile(
-        name, (FIXTURE / name).read_bytes() if content is None else content, "text/csv"
+        name, (SEATTLE / name).read_bytes() if content is None else content, "text/csv"
     )
 
 

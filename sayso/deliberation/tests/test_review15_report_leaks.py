@@ -39,7 +39,7 @@ from sayso.deliberation.models import (
 )
 
 from .factories import ConversationFactory, planted
-from .helpers import community_url
+from .helpers import DATES_UNKNOWN, community_url, group_rows, imported, over_time_section
 from .test_report_disclosure import TODAY, Counts, Planned, write_map
 
 pytestmark = pytest.mark.django_db
@@ -111,11 +111,6 @@ def _report_with(
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html), repness
 
 
-def _group_rows(html: str, label: str) -> list[tuple[str, str]]:
-    section = html.split(f'<section aria-labelledby="group-{label}">', 1)[1].split("</section>")[0]
-    return re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', section, re.S)
-
-
 def test_one_vote_in_a_hidden_group_does_not_change_a_groups_list(
     depot: Community, depot_organiser: Client
 ) -> None:
@@ -128,9 +123,9 @@ def test_one_vote_in_a_hidden_group_does_not_change_a_groups_list(
     assert "group-A" in agreed
     assert "group-B" in agreed
     assert "group-C" not in agreed
-    b_agreed = _group_rows(agreed, "B")
-    assert b_agreed == _group_rows(disagreed, "B")
-    assert _group_rows(agreed, "A") == _group_rows(disagreed, "A")
+    b_agreed = group_rows(agreed, "B")
+    assert b_agreed == group_rows(disagreed, "B")
+    assert group_rows(agreed, "A") == group_rows(disagreed, "A")
     # Nothing on the page differs.
     assert agreed == disagreed
     # Only the stored picks are listed, never another statement that sets B apart.
@@ -150,17 +145,7 @@ def _imported_anonymous_exports(community: Community, times: int) -> list[Conver
     original.refresh_from_db()
     services.compute_now(conversation=original)
     archive = services.export_polis(conversation=original, actor=None)
-    imported = []
-    for _time in range(times):
-        job = services.start_polis_import(
-            community=community, actor=None, topic="Again", archive=io.BytesIO(archive)
-        )
-        services.run_polis_import(job_id=job.pk)
-        job.refresh_from_db()
-        assert job.state == PolisImport.State.DONE, job.error
-        assert job.conversation is not None
-        imported.append(job.conversation)
-    return imported
+    return [imported(community, archive=io.BytesIO(archive)) for _time in range(times)]
 
 
 def _opened_again(conversation: Conversation, days: list[dt.date]) -> list[list[object]]:
@@ -186,16 +171,9 @@ def _opened_again(conversation: Conversation, days: list[dt.date]) -> list[list[
     return over_time
 
 
-def _over_time(html: str) -> str:
-    return html.split("Participation over time", 1)[1].split("</section>", 1)[0]
-
-
 def _headline(html: str) -> list[tuple[str, str]]:
     """The report's headline figures (people who joined, votes)."""
     return re.findall(r"<div><dt>(people who joined|votes)</dt><dd>(.*?)</dd></div>", html)
-
-
-UNKNOWN = "Dates not known: this conversation was imported from files that give every vote"
 
 
 def test_a_vote_on_the_import_day_does_not_turn_the_dates_back_on(
@@ -217,11 +195,11 @@ def test_a_vote_on_the_import_day_does_not_turn_the_dates_back_on(
     ]
     # Both say the dates are not known and show no day; nothing tells them apart.
     for html in pages:
-        assert UNKNOWN in _over_time(html)
+        assert DATES_UNKNOWN in over_time_section(html)
         assert 'id="over-time-caption"' not in html
         assert "All days" not in html
         assert "Other days" not in html
-    assert _over_time(pages[0]) == _over_time(pages[1])
+    assert over_time_section(pages[0]) == over_time_section(pages[1])
     assert (
         _headline(pages[0])
         == _headline(pages[1])

@@ -20,7 +20,7 @@ from sayso.deliberation.models import Conversation, Statement
 from sayso.deliberation.seeds import TOPIC, seed_demo
 
 from .factories import ConversationFactory
-from .helpers import community_url, signed_in
+from .helpers import community_url, group_rows, signed_in
 from .test_report_disclosure import (
     TODAY,
     Planned,
@@ -31,11 +31,6 @@ from .test_report_disclosure import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def _group_rows(html: str, label: str) -> list[tuple[str, str]]:
-    section = html.split(f'<section aria-labelledby="group-{label}">', 1)[1].split("</section>")[0]
-    return re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', section, re.S)
 
 
 @pytest.fixture
@@ -62,7 +57,7 @@ def test_a_groups_statements_whose_figures_can_be_shown_come_first(
     texts = dict(Statement.objects.filter(conversation=conversation).values_list("text", "pk"))
     both_hidden = 0
     for group in view.groups:
-        rows = _group_rows(html, group.label)
+        rows = group_rows(html, group.label)
         listed = [texts[text] for text, _cells in rows]
         picks = [
             (int(e["statement"]), str(e["direction"]))
@@ -93,7 +88,7 @@ def test_a_groups_statements_whose_figures_can_be_shown_come_first(
                 both_hidden += 1
     # The reviewer's count: group A's section had 1 row of 5 that could be cited (4 with
     # a hidden figure, 2 of them both). That row now comes first.
-    group_a = _group_rows(html, "A")
+    group_a = group_rows(html, "A")
     assert len(group_a) == 5
     assert "Cannot be cited" not in group_a[0][1]
     assert all("Cannot be cited" in cells for _text, cells in group_a[1:])

@@ -190,3 +190,82 @@ def test_the_service_refuses_duplicate_seeds_too_and_makes_nothing(
             seed_statements=["Delete after 30 days", "delete after 30 days."],
         )
     assert _counts() == before == (0, 0, 0)
+
+
+# --- a closed conversation --------------------------------------------------------------
+
+CLOSED = "This conversation is closed, so statements can no longer be added. Reopen it to add one."
+
+
+def _closed(depot: Community) -> tuple[Conversation, str]:
+    conversation = ConversationFactory.create(community=depot)
+    StatementFactory.create(conversation=conversation, number=0, text="Delete after 30 days.")
+    services.set_state(conversation=conversation, open=False, actor=None)
+    url = reverse(
+        "deliberation:statement-add", kwargs={"slug": "depot", "conversation": conversation.pk}
+    )
+    return conversation, url
+
+
+def _state(conversation: Conversation) -> tuple[object, ...]:
+    """Everything adding a statement would change."""
+    result = OpinionMapResult.objects.get(conversation=conversation)
+    return (
+        list(Statement.objects.values_list("pk", "number", "text", "state")),
+        result.requested_at,
+        Conversation.objects.get(pk=conversation.pk).state,
+    )
+
+
+def test_a_closed_conversation_offers_no_form_to_add_a_statement(
+    depot: Community, depot_organiser: Client
+) -> None:
+    conversation, url = _closed(depot)
+    detail = depot_organiser.get(conversation.get_absolute_url()).content.decode()
+    assert f'action="{url}"' not in detail
+    assert "Add a statement" not in detail
+    assert CLOSED in detail
+    page = depot_organiser.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="text"' not in html
+    assert CLOSED in html
+
+
+def test_a_statement_sent_to_a_closed_conversation_is_refused_and_nothing_changes(
+    depot: Community, depot_organiser: Client
+) -> None:
+    conversation, url = _closed(depot)
+    before = _state(conversation)
+    response = depot_organiser.post(url, {"text": "Ask the union first."})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert CLOSED in html
+    assert 'name="text"' not in html
+    # The words come back, to copy once the conversation is open again.
+    assert re.search(
+        r'<textarea id="kept-text"[^>]*readonly[^>]*>\s*Ask the union first.</textarea>', html
+    )
+    assert "Statement added." not in html
+    assert _state(conversation) == before
+
+
+def test_the_service_refuses_a_closed_conversation_whatever_the_caller_was_shown(
+    depot: Community,
+) -> None:
+    conversation = ConversationFactory.create(community=depot)
+    StatementFactory.create(conversation=conversation, number=0, text="Delete after 30 days.")
+    stale = Conversation.objects.get(pk=conversation.pk)  # read while it was open
+    services.set_state(conversation=conversation, open=False, actor=None)
+    before = _state(conversation)
+    assert stale.is_open
+    with pytest.raises(ServiceError, match=re.escape(CLOSED)):
+        services.add_seed_statement(conversation=stale, text="Ask the union first.", actor=None)
+    assert _state(conversation) == before
+
+
+def test_opened_again_it_takes_statements_again(depot: Community, depot_organiser: Client) -> None:
+    conversation, url = _closed(depot)
+    services.set_state(conversation=conversation, open=True, actor=None)
+    assert depot_organiser.post(url, {"text": "Ask the union first."}).status_code == 302
+    assert Statement.objects.filter(conversation=conversation).count() == 2
