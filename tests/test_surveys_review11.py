@@ -68,7 +68,8 @@ def test_a_member_gets_the_start_page_with_welcome_and_privacy_notice() -> None:
     assert "<h2>Who sees your answers</h2>" in html
     assert "Only the organisers read the answers." in html
     assert "Sign in to answer" not in html
-    assert re.search(r'<form method="post" novalidate>.*?>Start</button>', html, re.DOTALL)
+    start_form = rf'<form method="post" action="{re.escape(taken["Location"])}" novalidate>'
+    assert re.search(start_form + r".*?>Start</button>", html, re.DOTALL)
     started = client.post(survey.public_url(), {"language": "en"})
     response = Response.objects.get()
     assert started["Location"].endswith("/p/0/")

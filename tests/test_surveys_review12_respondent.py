@@ -633,10 +633,11 @@ def test_htmx_is_loaded_only_on_the_pages_of_questions() -> None:
     start_page = reverse("surveys_public:start", kwargs={"link": link_survey.link_token})
     assert not HTMX.search(client.get(start_page).content.decode())
     assert not HTMX.search(client.get(reverse("surveys_public:privacy")).content.decode())
-    # Organisers' pages keep it (the builder and the conversations use it).
+    # Nor on an organiser's survey pages, which use none of it: htmx is only where a
+    # page uses it (tests/test_accessibility_review.py).
     organiser = signed_in(OrganiserFactory(community=survey.community).user)
     detail = reverse("surveys:detail", kwargs={"slug": survey.community.slug, "pk": survey.pk})
-    assert HTMX.search(organiser.get(detail).content.decode())
+    assert not HTMX.search(organiser.get(detail).content.decode())
 
 
 def test_read_answer_refuses_a_null_character_in_any_typed_answer() -> None:

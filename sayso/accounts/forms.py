@@ -15,6 +15,8 @@ class SignupForm(AllauthSignupForm):  # type: ignore[misc]
         max_length=150,
         required=False,
         help_text=_("Shown to people in your communities. You can leave it empty."),
+        # The browser can offer the person's name (WCAG 1.3.5).
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -159,6 +159,11 @@ class CodeBatchForm(forms.Form):
         label=_("What are the codes for?"),
         max_length=120,
         help_text=_("For example: 'Night shift survey, November'."),
+        # Said in the field's own words: "This field is required." does not say what to
+        # type.
+        error_messages={
+            "required": _("Write what the codes are for, like 'Night shift survey, November'.")
+        },
     )
     # As on a survey's own codes page.
     size = code_count_field()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from allauth.account.adapter import get_adapter as get_account_adapter
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -117,7 +119,10 @@ def community_dashboard(request: HttpRequest, community: Community) -> HttpRespo
 
 @community_view("owner")
 def community_settings(request: HttpRequest, community: Community) -> HttpResponse:
-    form = CommunitySettingsForm(request.POST or None, instance=community)
+    # The form works on a copy: validating it writes what was typed into its instance,
+    # and the page sent back with errors names the community by its saved name (title,
+    # navigation), not a name that was refused along with another setting.
+    form = CommunitySettingsForm(request.POST or None, instance=copy.copy(community))
     if request.method == "POST" and form.is_valid():
         services.update_community(
             community=form.instance, actor=request.user, changed=form.changed_data

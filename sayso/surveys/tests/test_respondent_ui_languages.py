@@ -836,6 +836,9 @@ RESPONDENT_MESSAGES = [
     "Your invitation code",
     "The code on your card or letter, like {example}. Capitals or not, it does not matter.",
     "Enter the code from your card or letter.",
+    # The empty choice of a ranking's drop-down (respond_page.html), said in words: "—"
+    # was read out as "dash".
+    "Not ranked",
     "This is longer than an invitation code. Enter the code from your card or letter, like"
     " {example}.",
     # A conversation's participant, told why their statement waits (deliberation.views).
