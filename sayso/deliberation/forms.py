@@ -307,6 +307,17 @@ class CodeForm(forms.Form):
     code = forms.CharField(
         label=_("Your invitation code"),
         max_length=40,  # room for spaces between the letters, taken out when checked
+        # A phone's keyboard would otherwise start it with a capital only, "correct" it
+        # into a word, underline it as misspelt or offer a code typed elsewhere; capitals
+        # are what the card shows (WCAG 3.3.8: less to get wrong when copying it).
+        widget=forms.TextInput(
+            attrs={
+                "autocapitalize": "characters",
+                "autocorrect": "off",
+                "spellcheck": "false",
+                "autocomplete": "off",
+            }
+        ),
         help_text=_(
             "The code on your card, like ABCDE-FGH23. Capitals, spaces and dashes don't"
             " matter. It works once, in one browser: to come back, use the same phone or"

@@ -1,5 +1,6 @@
 """After a vote with htmx the new card takes focus and "Vote recorded." goes to the
-page's status line; the page itself (and so the no-JavaScript path) moves no focus."""
+page's status line; the page opened afresh moves no focus (after a vote without
+JavaScript the page at ?voted= does: test_accessibility_findings.py)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_the_next_card_takes_focus_and_the_page_does_not() -> None:
         f"{second.text}</h2>"
     ) in card
 
-    # Without JavaScript: 303 back to the page, which moves no focus.
+    # Without JavaScript: 303 back to the page; the page opened afresh moves no focus.
     response = client.post(_public(conversation), {"statement": token(second), "vote": "agree"})
     assert response.status_code == 303
     assert "autofocus" not in client.get(_public(conversation)).content.decode()
