@@ -270,7 +270,7 @@ def test_an_error_message_is_an_alert_that_takes_focus() -> None:
     assert "autofocus" in alert.group(0)
     assert "Create invitation codes" in alert.group(1)
     assert "Saved." not in alert.group(1)
-    status = re.search(r'<div role="status">(.*?)</div>', html, re.DOTALL)
+    status = re.search(r'<div role="status" id="messages-status">(.*?)</div>', html, re.DOTALL)
     assert status is not None
     assert "Saved." in status.group(1)
     assert "Create invitation codes" not in status.group(1)
@@ -281,7 +281,7 @@ def test_other_messages_stay_a_polite_status() -> None:
     assert title(html) == "Survey · Sayso"
     assert 'role="alert"' not in html
     assert "autofocus" not in html
-    status = re.search(r'<div role="status">(.*?)</div>', html, re.DOTALL)
+    status = re.search(r'<div role="status" id="messages-status">(.*?)</div>', html, re.DOTALL)
     assert status is not None
     assert "Saved." in status.group(1)
     assert "Note this." in status.group(1)

@@ -327,6 +327,11 @@ def moderate(request: HttpRequest, community: Community, conversation: int) -> H
         ticked_now = set()
     else:  # refused (no action): keep what was ticked
         ticked_now = {_token_in(v) or 0 for v in request.POST.getlist("statements")}
+    if request.method == "POST" and not selecting and not queue and not ticked_now:
+        # The list emptied since the page was loaded (someone else moderated it all) and
+        # nothing was ticked: "Tick at least one statement." would point at no box.
+        messages.info(request, _("There is nothing left to moderate in this list."))
+        return redirect(f"{request.path}?show={state}")
     if request.method == "POST" and form.is_valid():
         accept = form.cleaned_data["action"] == "accept"
         ticked = set(form.cleaned_data["statements"])

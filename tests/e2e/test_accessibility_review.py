@@ -21,11 +21,11 @@ from sayso.surveys import services
 from sayso.surveys.models import Response, Survey
 from sayso.surveys.tests.test_respondent_flow import build_survey
 
-from .conftest import PASSWORD, SMALLEST, Browse, BrowseFactory, sign_in
+from .conftest import PASSWORD, SMALLEST, BrowseFactory, sign_in
+from .focus import FOCUSED, follow_an_error_link_then_send_again, top_on_screen
 
 pytestmark = pytest.mark.e2e
 
-FOCUSED = "() => document.activeElement && document.activeElement.id"
 # WCAG 1.4.12's bookmarklet: what a reader may set without losing content. Added as a
 # constructed style sheet, which the page's Content-Security-Policy (no inline styles)
 # does not govern, as a reader's extension would.
@@ -43,28 +43,6 @@ def organiser(community: Community, email: str = "rep@example.org") -> Any:
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     Membership.objects.create(community=community, user=user, role=Role.OWNER)
     return user
-
-
-def on_screen(page: Any, selector: str) -> bool:
-    box = page.locator(selector).bounding_box()
-    assert box is not None
-    return bool(0 <= box["y"] < page.viewport_size["height"])
-
-
-def follow_an_error_link_then_send_again(person: Browse, button: str, fragment: str) -> None:
-    """The summary has focus; following its first link puts `fragment` in the address;
-    sending the form again, still wrong, brings the summary back with focus, on screen,
-    at an address without the fragment."""
-    page = person.page
-    assert page.evaluate(FOCUSED) == "error-summary"
-    page.locator("#error-summary a").first.click()
-    assert page.url.endswith(f"#{fragment}")
-    assert page.evaluate(FOCUSED) == fragment
-    person.submit(button)
-    assert "#" not in page.url
-    assert page.title().startswith("Error: ")
-    assert page.evaluate(FOCUSED) == "error-summary"
-    assert on_screen(page, "#error-summary")
 
 
 def test_the_error_summary_takes_focus_again_after_its_link_was_followed(
@@ -124,7 +102,7 @@ def test_an_error_message_after_a_redirect_takes_focus(
     alert = page.get_by_role("alert")
     assert alert.inner_text() == "Create invitation codes before opening a survey that needs them."
     assert page.evaluate(FOCUSED) == "messages-alert"
-    assert on_screen(page, "#messages-alert")
+    assert top_on_screen(page, "#messages-alert")
     survey.refresh_from_db()
     assert survey.status == Survey.Status.DRAFT
 

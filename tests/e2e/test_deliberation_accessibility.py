@@ -19,11 +19,11 @@ from sayso.core.services import create_code_batch
 from sayso.deliberation import services
 from sayso.deliberation.models import Conversation, Participant, Statement, Vote
 
-from .conftest import PASSWORD, SMALLEST, Browse, BrowseFactory, sign_in
+from .conftest import PASSWORD, SMALLEST, BrowseFactory, sign_in
+from .focus import FOCUSED, follow_an_error_link_then_send_again, wholly_on_screen
 
 pytestmark = pytest.mark.e2e
 
-FOCUSED = "() => document.activeElement && document.activeElement.id"
 SEEDS = [
     "Scanner data should never be used on its own to discipline someone.",
     "We should be told exactly what the scanners record about us.",
@@ -38,28 +38,6 @@ def conversation_in(community: Community, **fields: Any) -> Conversation:
         actor=None,
         seed_statements=SEEDS,
     )
-
-
-def on_screen(page: Any, selector: str) -> bool:
-    box = page.locator(selector).bounding_box()
-    assert box is not None
-    return bool(box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"])
-
-
-def follow_an_error_link_then_send_again(person: Browse, button: str, fragment: str) -> None:
-    """The summary has focus; following its link puts `fragment` in the address and
-    focus on what it names; sending the form again, still wrong, brings the summary
-    back with focus, on screen, at an address without the fragment."""
-    page = person.page
-    assert page.evaluate(FOCUSED) == "error-summary"
-    page.locator("#error-summary a").first.click()
-    assert page.url.endswith(f"#{fragment}")
-    assert page.evaluate(FOCUSED) == fragment
-    person.submit(button)
-    assert "#" not in page.url
-    assert page.title().startswith("Error: ")
-    assert page.evaluate(FOCUSED) == "error-summary"
-    assert on_screen(page, "#error-summary")
 
 
 def test_a_vote_without_javascript_lands_on_the_next_statement(browse: BrowseFactory) -> None:
@@ -78,7 +56,7 @@ def test_a_vote_without_javascript_lands_on_the_next_statement(browse: BrowseFac
         person.navigate(lambda: page.keyboard.press("Enter"))
         assert "?voted=" in page.url
         assert page.evaluate(FOCUSED) == "statement-text"
-        assert on_screen(page, "#statement-text")
+        assert wholly_on_screen(page, "#statement-text")
         assert page.locator("#statement-progress").inner_text() == f"Statement {n} of 3"
         shown.append(page.locator("#statement-text").inner_text())
         assert shown[-1] not in shown[:-1]
@@ -145,7 +123,7 @@ def test_ticking_nothing_links_to_the_first_box_and_focus_returns(
     rep.submit("Accept selected")
     assert "#" not in page.url
     assert page.evaluate(FOCUSED) == "error-summary"
-    assert on_screen(page, "#error-summary")
+    assert wholly_on_screen(page, "#error-summary")
     states = set(
         Statement.objects.filter(conversation=conversation).values_list("state", flat=True)
     )

@@ -179,7 +179,8 @@ def test_after_a_vote_without_javascript_the_next_statement_has_focus(
     assert response.status_code == 303
     assert "#" not in response["Location"]  # a #fragment would stop autofocus
     html = client.get(response["Location"]).content.decode()
-    # One element takes focus: the next statement, read with how far along it is.
+    # One element takes focus: the next statement, read with "Vote recorded." (the
+    # message's status box) and how far along it is.
     assert Elements(html).with_attribute("autofocus") == [
         (
             "h2",
@@ -187,7 +188,7 @@ def test_after_a_vote_without_javascript_the_next_statement_has_focus(
                 "id": "statement-text",
                 "tabindex": "-1",
                 "autofocus": None,
-                "aria-describedby": "statement-progress",
+                "aria-describedby": "messages-status statement-progress",
             },
         )
     ]
@@ -205,9 +206,14 @@ def test_after_a_vote_without_javascript_the_next_statement_has_focus(
     response = client.post(page, {"statement": token(second), "vote": "pass"})
     html = client.get(response["Location"]).content.decode()
     (focused,) = Elements(html).with_attribute("autofocus")
-    assert focused == ("div", {"tabindex": "-1", "autofocus": None})
+    assert focused == (
+        "div",
+        {"tabindex": "-1", "autofocus": None, "aria-describedby": "messages-status"},
+    )
     assert re.search(
-        r'<div tabindex="-1" autofocus>\s*<div class="notification notification--success"', html
+        r'<div tabindex="-1" autofocus aria-describedby="messages-status">\s*'
+        r'<div class="notification notification--success"',
+        html,
     )
     # Coming back later (no vote just cast): the page starts at the top.
     assert not Elements(client.get(page).content.decode()).with_attribute("autofocus")
